@@ -1,0 +1,215 @@
+"""Settings: defaults < TOML file < DIGITCAM_* environment < command-line flags.
+
+Every model forbids unknown keys so a typo fails at start-up with the key's name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+logger = logging.getLogger(__name__)
+
+SYSTEM_CONFIG = Path("/etc/digitcam/digitcam.toml")
+CONFIG_ERROR_EXIT = 78  # EX_CONFIG from sysexits.h; systemd's RestartPreventExitStatus uses it
+
+
+def default_device_id() -> str:
+    """The host name, lower-cased and reduced to [a-z0-9_-] so it is safe in MQTT topics."""
+    name = re.sub(r"[^a-z0-9_-]+", "-", socket.gethostname().lower()).strip("-")
+    return name or "digitcam"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class CameraSettings(_Section):
+    source: str = Field(
+        "/dev/video0",
+        description="folder of frames, image file, video file, device path or index, or URL",
+    )
+    fps: float = Field(2.0, gt=0, le=120, description="frames per second read from the source")
+    loop: bool = Field(True, description="replay a folder or video from the start when it ends")
+    reopen_backoff_max_s: float = Field(30.0, gt=0, description="longest wait between reopen tries")
+
+
+class RegionSettings(_Section):
+    name: str = Field("main", pattern=r"^[A-Za-z0-9_-]+$")
+    # [x, y, w, h]: pixels, or fractions of the frame when every value is <= 1.0.
+    box: tuple[float, float, float, float] | None = None
+    kind: Literal["number", "digit"] = "number"
+
+    @field_validator("box")
+    @classmethod
+    def _box_positive(cls, box: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if box is not None and (box[2] <= 0 or box[3] <= 0 or box[0] < 0 or box[1] < 0):
+            raise ValueError("box is [x, y, w, h] with x, y >= 0 and w, h > 0")
+        return box
+
+
+class ModelSettings(_Section):
+    path: Path | None = Field(None, description="ONNX file; empty: the model shipped in the package")
+    min_confidence: float = Field(0.6, ge=0, le=1)
+    threads: int = Field(1, ge=1, le=64, description="onnxruntime intra-op threads")
+
+
+class MqttSettings(_Section):
+    host: str = Field("", description="broker host; empty turns MQTT off")
+    port: int = Field(1883, ge=1, le=65535)
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    tls: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    topic_prefix: str = Field("digitcam", pattern=r"^[^#+]+$")
+    qos: Literal[0, 1, 2] = 1
+    discovery_prefix: str = Field("homeassistant", description="empty turns discovery off")
+    keepalive_s: int = Field(30, ge=5, le=3600)
+    stats_interval_s: float = Field(60.0, gt=0)
+
+
+class ApiSettings(_Section):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    token: SecretStr = SecretStr("")
+    max_upload_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+
+
+def default_storage_path() -> Path:
+    """systemd's StateDirectory= when run as a service, else the working directory."""
+    return Path(os.environ.get("STATE_DIRECTORY", ".").split(":")[0]) / "digitcam.sqlite"
+
+
+class StorageSettings(_Section):
+    path: Path = Field(default_factory=default_storage_path,
+                       description="SQLite file: history, outbox, labels")
+    outbox_max: int = Field(100_000, ge=10, description="readings kept while the broker is away")
+    history_days: float = Field(30.0, gt=0, description="readings older than this are pruned")
+    crop_days: float = Field(7.0, ge=0, description="digit crops kept this long for corrections")
+
+
+class Settings(BaseSettings):
+    """The whole configuration of one device."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DIGITCAM_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_assignment=True,
+    )
+
+    device_id: str = Field(default_factory=default_device_id, pattern=r"^[a-z0-9_-]+$")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    camera: CameraSettings = CameraSettings()
+    regions: list[RegionSettings] = Field(default_factory=lambda: [RegionSettings()], min_length=1)
+    model: ModelSettings = ModelSettings()
+    mqtt: MqttSettings = MqttSettings()
+    api: ApiSettings = ApiSettings()
+    storage: StorageSettings = StorageSettings()
+
+    @field_validator("regions")
+    @classmethod
+    def _unique_region_names(cls, regions: list[RegionSettings]) -> list[RegionSettings]:
+        names = [r.name for r in regions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"region names must be unique, got {names}")
+        return regions
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # First wins: flags (init), then environment, then the TOML file.
+        toml_file = settings_cls.model_config.get("toml_file")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` names every key at fault."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
+    """--config, else $DIGITCAM_CONFIG, else /etc/digitcam/digitcam.toml when it exists."""
+    named = explicit or os.environ.get("DIGITCAM_CONFIG")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigError([f"config file {path}: does not exist (check --config / DIGITCAM_CONFIG)"])
+        return path
+    return SYSTEM_CONFIG if SYSTEM_CONFIG.is_file() else None
+
+
+def load_settings(
+    config: str | os.PathLike[str] | None = None, overrides: dict[str, Any] | None = None
+) -> Settings:
+    """Build the settings once at start-up, or raise ConfigError naming every problem."""
+    path = resolve_config_path(config)
+    # DIGITCAM_CONFIG names the file; it is not a setting, so keep it out of the env source.
+    saved = os.environ.pop("DIGITCAM_CONFIG", None)
+    try:
+        cls: type[Settings] = Settings
+        if path is not None:
+            _check_toml_syntax(path)
+            cls = type("FileSettings", (Settings,), {})
+            cls.model_config = {**Settings.model_config, "toml_file": path}
+        return cls(**(overrides or {}))
+    except ValidationError as exc:
+        raise ConfigError([_describe(err) for err in exc.errors()]) from None
+    finally:
+        if saved is not None:
+            os.environ["DIGITCAM_CONFIG"] = saved
+
+
+def _check_toml_syntax(path: Path) -> None:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"config file {path}: cannot be read: {exc}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"config file {path}: not valid TOML: {exc}"]) from None
+
+
+def _describe(err: Any) -> str:
+    key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        return f"{key}: unknown key (see config/digitcam.toml for every key)"
+    return f"{key}: {err['msg']} (got {err.get('input')!r})"
+
+
+def masked_dump(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data, with every secret replaced by '***'."""
+    data = settings.model_dump(mode="json")
+    for section, key in (("mqtt", "password"), ("api", "token")):
+        data[section][key] = "***" if data[section][key] else ""
+    return data

@@ -1,0 +1,65 @@
+"""The Reading: what DigitCam publishes, prints and stores for one region of one frame."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+Status = Literal["ok", "no_digit", "low_confidence"]
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    """ISO 8601 in UTC with milliseconds and a Z, as in the reading JSON."""
+    moment = moment or datetime.now(timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Digit:
+    digit: int
+    confidence: float
+    box: tuple[int, int, int, int]  # x, y, w, h in frame pixels
+    top3: list[tuple[int, float]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"digit": self.digit, "confidence": round(self.confidence, 4), "box": list(self.box)}
+
+
+@dataclass
+class Reading:
+    device_id: str
+    region: str
+    value: str | None
+    status: Status
+    confidence: float | None
+    digits: list[Digit]
+    latency_ms: float
+    model: str
+    frame_source: str
+    frame_index: int
+    ts: str = field(default_factory=utc_timestamp)
+    seq: int | None = None  # assigned by the store when the reading is persisted
+
+    def to_dict(self) -> dict[str, Any]:
+        """The Reading JSON of the spec, key order as documented."""
+        return {
+            "device_id": self.device_id,
+            "seq": self.seq,
+            "ts": self.ts,
+            "region": self.region,
+            "value": self.value,
+            "status": self.status,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "digits": [d.to_dict() for d in self.digits],
+            "latency_ms": round(self.latency_ms, 3),
+            "model": self.model,
+            "frame": {"source": self.frame_source, "index": self.frame_index},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+
+__all__ = ["Digit", "Reading", "Status", "asdict", "utc_timestamp"]

@@ -1,0 +1,177 @@
+"""Checkpoint -> one self-describing ONNX file the device runs with onnxruntime.
+
+    digitcam export artifacts/mnist-cnn.pt --out edge/models/mnist-cnn.onnx [--int8]
+
+The graph takes `image` float32 [N,1,28,28] in the MNIST convention (white on black, 0..1)
+and returns `probs` float32 [N,10]: normalisation and softmax live inside, so the device
+repeats no constant. Export fails loudly when onnxruntime and torch disagree on real digits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+from training.evaluate import onnx_probs, onnx_session
+from training.mnist import ensure_mnist, load_split, resolve_data_dir
+from training.model import MNIST_MEAN, MNIST_STD, ProbabilityNet, count_parameters
+from training.train import load_checkpoint, predict_probs
+
+logger = logging.getLogger(__name__)
+
+OPSET = 18
+MAX_ABS_DIFF = 1e-4  # float32 reordering noise is ~1e-6; more means a broken graph
+
+
+class ExportError(Exception):
+    """The exported graph is invalid or does not match the checkpoint."""
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    p = parser or argparse.ArgumentParser(prog="digitcam export", description=__doc__)
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--out", type=Path, default=Path("artifacts/mnist-cnn.onnx"))
+    p.add_argument("--data-dir", help="MNIST folder for the parity check (test images)")
+    p.add_argument("--version", help="model version (default: date and weights hash)")
+    p.add_argument("--parity-images", type=int, default=1000)
+    p.add_argument("--int8", action="store_true", help="also write a statically quantised model")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    net, ckpt = load_checkpoint(args.checkpoint)
+    data_dir = ensure_mnist(resolve_data_dir(args.data_dir), splits=("test",))
+    images, labels = load_split(data_dir, "test")
+    images, labels = images[: args.parity_images], labels[: args.parity_images]
+
+    version = args.version or default_version(net, ckpt)
+    model = export_onnx(net, ckpt, version)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save_model(model, args.out)
+    report = check_parity(net, args.out, images)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB), version {version}, "
+          f"{count_parameters(net):,} parameters")
+    print(f"parity on {len(images)} test images: max |onnx - torch| = {report['max_abs_diff']:.2e}, "
+          f"argmax agreement {report['argmax_agreement']:.2%}")
+    if args.int8:
+        int8_path = args.out.with_name(args.out.stem + "-int8.onnx")
+        quantize_int8(args.out, int8_path, images)
+        for path in (args.out, int8_path):
+            acc, ms = onnx_accuracy(path, images, labels), onnx_latency_ms(path)
+            print(f"{path.name}: accuracy {acc:.2%} on {len(images)} test images, "
+                  f"{ms:.4f} ms per image (1 thread, median)")
+    return 0
+
+
+def default_version(net: torch.nn.Module, ckpt: dict) -> str:
+    """Date of training plus a hash of the weights: two different models never share it."""
+    digest = hashlib.sha256()
+    for tensor in net.state_dict().values():
+        digest.update(tensor.detach().cpu().numpy().tobytes())
+    day = str(ckpt.get("created", ""))[:10].replace("-", "") or time.strftime("%Y%m%d")
+    return f"{day}-{digest.hexdigest()[:8]}"
+
+
+def export_onnx(net: torch.nn.Module, ckpt: dict, version: str) -> onnx.ModelProto:
+    """The in-memory ONNX model with metadata, checked by onnx.checker."""
+    wrapped = ProbabilityNet(net).eval()
+    example = torch.zeros(2, 1, 28, 28)
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.onnx"
+        torch.onnx.export(
+            wrapped, (example,), path, input_names=["image"], output_names=["probs"],
+            dynamic_shapes={"image": {0: batch}}, opset_version=OPSET, external_data=False,
+            dynamo=True, optimize=True, verbose=False,
+        )
+        model = onnx.load(path)
+    model.producer_name = "digitcam-export"
+    model.doc_string = "DigitCam digit classifier: image [N,1,28,28] 0..1 -> probs [N,10]"
+    metadata = {
+        "labels": json.dumps([str(d) for d in range(10)]),
+        "version": version,
+        "mnist_test_accuracy": f"{ckpt.get('mnist_test_accuracy', float('nan')):.4f}",
+        "train_data_sha256": str(ckpt.get("train_data_sha256", "")),
+        "created": str(ckpt.get("created", "")),
+        "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "input_convention": json.dumps({
+            "shape": [None, 1, 28, 28], "range": [0, 1], "polarity": "white_on_black",
+            "fit_px": 20, "centre": "mass", "mean": MNIST_MEAN, "std": MNIST_STD,
+            "note": "mean/std are applied inside the graph",
+        }),
+        "model_args": json.dumps(ckpt.get("model_args", {})),
+        "parameters": str(count_parameters(net)),
+    }
+    onnx.helper.set_model_props(model, metadata)
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def check_parity(net: torch.nn.Module, path: Path, images: np.ndarray) -> dict:
+    """onnxruntime and torch must agree on real digits; raises ExportError when they do not."""
+    ours, theirs = onnx_probs(path, images), predict_probs(net, images)
+    report = {
+        "max_abs_diff": float(np.abs(ours - theirs).max()),
+        "argmax_agreement": float((ours.argmax(1) == theirs.argmax(1)).mean()),
+    }
+    if report["max_abs_diff"] > MAX_ABS_DIFF or report["argmax_agreement"] < 1.0:
+        raise ExportError(f"onnxruntime disagrees with torch on {path}: {report}")
+    return report
+
+
+def onnx_accuracy(path: Path, images: np.ndarray, labels: np.ndarray) -> float:
+    return float((onnx_probs(path, images).argmax(1) == labels).mean())
+
+
+def onnx_latency_ms(path: Path, runs: int = 2000) -> float:
+    """Median single-image latency on one thread, after warm-up."""
+    session = onnx_session(path)
+    image = np.random.default_rng(0).random((1, 1, 28, 28), dtype=np.float32)
+    for _ in range(100):
+        session.run(["probs"], {"image": image})
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        session.run(["probs"], {"image": image})
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1e3)
+
+
+def quantize_int8(fp32_path: Path, int8_path: Path, calibration: np.ndarray) -> None:
+    """Static QDQ int8 quantisation calibrated on real digits; metadata carried over."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            batches = calibration[:500, None].astype(np.float32) / 255
+            self._it = iter([{"image": batches[i:i + 50]} for i in range(0, len(batches), 50)])
+
+        def get_next(self) -> dict | None:
+            return next(self._it, None)
+
+    quantize_static(str(fp32_path), str(int8_path), Reader(), weight_type=QuantType.QInt8,
+                    activation_type=QuantType.QUInt8, per_channel=True)
+    model, source = onnx.load(int8_path), onnx.load(fp32_path)
+    props = {p.key: p.value for p in source.metadata_props}
+    props["version"] = props.get("version", "") + "-int8"
+    onnx.helper.set_model_props(model, props)
+    onnx.save_model(model, int8_path)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

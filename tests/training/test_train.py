@@ -1,0 +1,83 @@
+"""Training end to end on the shipped sample, the augmentation, and evaluation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from training.augment import AugmentConfig, augment
+from training.evaluate import main as evaluate_main
+from training.evaluate import summarise
+from training.mnist import load_split
+from training.model import DigitNet, ModelConfig, count_parameters
+from training.train import load_checkpoint
+
+
+def test_dry_run_checkpoint_rebuilds_its_model(dry_run_checkpoint: Path) -> None:
+    net, ckpt = load_checkpoint(dry_run_checkpoint)
+    assert ModelConfig.from_dict(ckpt["model_args"]) == ModelConfig()
+    assert len(ckpt["train_data_sha256"]) == 64
+    assert ckpt["train_args"]["dry_run"] is True
+    probs = torch.softmax(net(torch.zeros(3, 1, 28, 28)), 1)
+    assert probs.shape == (3, 10)
+    assert dry_run_checkpoint.with_suffix(".json").is_file()
+
+
+def test_model_is_compact() -> None:
+    params = count_parameters(DigitNet())
+    assert 20_000 <= params <= 150_000, params
+
+
+def test_augmentation_keeps_digits_recognisable_and_in_range(sample_data_dir: Path) -> None:
+    images, _ = load_split(sample_data_dir, "test")
+    x = torch.from_numpy(images[:64]).float().div(255).unsqueeze(1)
+    gen = torch.Generator().manual_seed(0)
+    out = augment(x, AugmentConfig(), gen)
+    assert out.shape == x.shape
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+    assert not torch.equal(out, x)
+    # Ink mass stays of the same order: a transform that erased or flooded digits would not.
+    ratio = out.sum(dim=(1, 2, 3)) / x.sum(dim=(1, 2, 3))
+    assert float(ratio.median()) > 0.5 and float(ratio.median()) < 2.0
+    again = augment(x, AugmentConfig(), torch.Generator().manual_seed(0))
+    assert torch.equal(out, again), "same seed, same augmentation"
+
+
+def test_summarise_confusion() -> None:
+    labels = np.array([0, 0, 1, 2, 2, 2])
+    predicted = np.array([0, 1, 1, 2, 2, 0])
+    report = summarise(labels, predicted)
+    assert report["accuracy"] == 4 / 6
+    assert report["confusion"][0][1] == 1 and report["confusion"][2][0] == 1
+    assert report["per_class_accuracy"]["2"] == 2 / 3
+
+
+def test_evaluate_onnx_prints_accuracy_and_writes_plot(
+    sample_data_dir: Path, tmp_path: Path, capsys
+) -> None:
+    model = Path(__file__).resolve().parents[2] / "edge" / "models" / "mnist-cnn.onnx"
+    plot = tmp_path / "cm.png"
+    assert evaluate_main([str(model), "--data-dir", str(sample_data_dir), "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy" in out and "confusion matrix" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_train_cli_without_torch_says_how_to_install() -> None:
+    # A device install has no torch: the verb must explain itself in one line, not crash.
+    code = (
+        "import importlib.util, sys\n"
+        "real = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda n, *a: None if n == 'torch' else real(n, *a)\n"
+        "from edge.cli import main\n"
+        "sys.exit(main(['train', '--epochs', '1']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "pip install 'digitcam[train]'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+

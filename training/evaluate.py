@@ -1,0 +1,136 @@
+"""Evaluate a checkpoint (.pt) or an exported model (.onnx) on the MNIST test set.
+
+    digitcam evaluate edge/models/mnist-cnn.onnx --plot artifacts/confusion.png
+
+Prints accuracy, per-class accuracy and the confusion matrix; writes the matrix as a PNG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from training.mnist import ensure_mnist, load_split, resolve_data_dir
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    p = parser or argparse.ArgumentParser(prog="digitcam evaluate", description=__doc__)
+    p.add_argument("model", type=Path, help="checkpoint .pt or model .onnx")
+    p.add_argument("--data-dir", help="MNIST folder (default $DIGITCAM_DATA_DIR or ./data/mnist)")
+    p.add_argument("--limit", type=int, default=0, help="only the first N test images")
+    p.add_argument("--plot", type=Path, help="write the confusion matrix as a PNG here")
+    p.add_argument("--json", type=Path, help="write the figures as JSON here")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    data_dir = ensure_mnist(resolve_data_dir(args.data_dir), splits=("test",))
+    images, labels = load_split(data_dir, "test")
+    if args.limit:
+        images, labels = images[: args.limit], labels[: args.limit]
+    predicted = predict(args.model, images).argmax(1)
+    report = summarise(labels, predicted)
+    print(format_report(args.model, report))
+    if args.plot:
+        plot_confusion(np.array(report["confusion"]), args.plot, args.model.name, report["accuracy"])
+        print(f"confusion matrix plot written to {args.plot}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def predict(model_path: Path, images: np.ndarray) -> np.ndarray:
+    """Probabilities [N,10] from either kind of model file."""
+    if model_path.suffix == ".onnx":
+        return onnx_probs(model_path, images)
+    from training.train import load_checkpoint, predict_probs
+
+    net, _ = load_checkpoint(model_path)
+    return predict_probs(net, images)
+
+
+def onnx_session(path: Path, threads: int = 1):
+    """An onnxruntime CPU session; imported here so .pt evaluation does not need it."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def onnx_probs(path: Path, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    """Probabilities from an ONNX file for uint8 images [N,28,28]."""
+    session = onnx_session(path, threads=0)
+    out = []
+    for start in range(0, len(images), batch_size):
+        batch = images[start:start + batch_size, None].astype(np.float32) / 255
+        out.append(session.run(["probs"], {"image": batch})[0])
+    return np.concatenate(out)
+
+
+def summarise(labels: np.ndarray, predicted: np.ndarray) -> dict:
+    """Accuracy, per-class accuracy and the confusion matrix (rows: truth, columns: predicted)."""
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (labels.astype(int), predicted.astype(int)), 1)
+    per_class = confusion.diagonal() / np.maximum(confusion.sum(1), 1)
+    return {
+        "images": int(len(labels)),
+        "accuracy": float((labels == predicted).mean()),
+        "errors": int((labels != predicted).sum()),
+        "per_class_accuracy": {str(d): float(per_class[d]) for d in range(10)},
+        "confusion": confusion.tolist(),
+    }
+
+
+def format_report(model_path: Path, report: dict) -> str:
+    lines = [
+        f"model: {model_path}",
+        f"test images: {report['images']}, accuracy {report['accuracy']:.2%} "
+        f"({report['errors']} errors)",
+        "per-class accuracy: " + "  ".join(
+            f"{d}: {acc:.2%}" for d, acc in report["per_class_accuracy"].items()),
+        "confusion matrix (rows: true digit, columns: predicted):",
+        "      " + "".join(f"{d:>6}" for d in range(10)),
+    ]
+    for d, row in enumerate(report["confusion"]):
+        lines.append(f"{d:>6}" + "".join(f"{n:>6}" for n in row))
+    return "\n".join(lines)
+
+
+def plot_confusion(confusion: np.ndarray, path: Path, title: str, accuracy: float) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 5.6), dpi=100)
+    # Log scale: the diagonal is ~1000 and the errors are single digits.
+    ax.imshow(np.log1p(confusion), cmap="Blues")
+    for (i, j), n in np.ndenumerate(confusion):
+        if n:
+            ax.text(j, i, str(n), ha="center", va="center", fontsize=7,
+                    color="white" if i == j else "black")
+    ax.set_xticks(range(10))
+    ax.set_yticks(range(10))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true digit")
+    ax.set_title(f"{title}: {accuracy:.2%} on {int(confusion.sum())} MNIST test images")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
