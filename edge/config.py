@@ -39,6 +39,7 @@ class _Section(BaseModel):
 class CameraSettings(_Section):
     source: str = Field(
         "/dev/video0",
+        min_length=1,
         description="folder of frames, image file, video file, device path or index, or URL",
     )
     fps: float = Field(2.0, gt=0, le=120, description="frames per second read from the source")
@@ -115,12 +116,12 @@ class Settings(BaseSettings):
 
     device_id: str = Field(default_factory=default_device_id, pattern=r"^[a-z0-9_-]+$")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    camera: CameraSettings = CameraSettings()
+    camera: CameraSettings = Field(default_factory=CameraSettings)
     regions: list[RegionSettings] = Field(default_factory=lambda: [RegionSettings()], min_length=1)
-    model: ModelSettings = ModelSettings()
-    mqtt: MqttSettings = MqttSettings()
-    api: ApiSettings = ApiSettings()
-    storage: StorageSettings = StorageSettings()
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
 
     @field_validator("regions")
     @classmethod
@@ -179,12 +180,29 @@ def load_settings(
             _check_toml_syntax(path)
             cls = type("FileSettings", (Settings,), {})
             cls.model_config = {**Settings.model_config, "toml_file": path}
-        return cls(**(overrides or {}))
+        settings = cls(**(overrides or {}))
     except ValidationError as exc:
         raise ConfigError([_describe(err) for err in exc.errors()]) from None
     finally:
         if saved is not None:
             os.environ["DIGITCAM_CONFIG"] = saved
+    _load_credentials(settings)
+    return settings
+
+
+def _load_credentials(settings: Settings) -> None:
+    """systemd's LoadCredential= hands secrets over as files, outside the world-readable config."""
+    folder = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not folder or settings.mqtt.password.get_secret_value():
+        return
+    secret = Path(folder) / "mqtt_password"
+    try:
+        value = secret.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ConfigError([f"mqtt.password: credential {secret} cannot be read: {exc}"]) from None
+    settings.mqtt.password = SecretStr(value)
 
 
 def _check_toml_syntax(path: Path) -> None:

@@ -1,0 +1,120 @@
+"""Configuration: sources in the documented order, loud failures, masked secrets."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edge.config import ConfigError, default_device_id, load_settings, masked_dump
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("DIGITCAM_") or key in ("CREDENTIALS_DIRECTORY", "STATE_DIRECTORY"):
+            monkeypatch.delenv(key)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "digitcam.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_match_the_spec() -> None:
+    s = load_settings(None)
+    assert s.mqtt.host == "" and s.mqtt.port == 1883 and s.mqtt.qos == 1
+    assert s.mqtt.topic_prefix == "digitcam" and s.mqtt.discovery_prefix == "homeassistant"
+    assert s.api.host == "127.0.0.1" and s.api.port == 8080
+    assert [(r.name, r.box, r.kind) for r in s.regions] == [("main", None, "number")]
+    assert s.model.path is None
+    assert s.device_id == default_device_id()
+
+
+def test_priority_file_then_environment_then_flags(tmp_path: Path, monkeypatch) -> None:
+    path = write(tmp_path, 'device_id = "from-file"\n[mqtt]\nhost = "file.local"\nport = 1884\n')
+    assert load_settings(path).mqtt.host == "file.local"
+    monkeypatch.setenv("DIGITCAM_MQTT__HOST", "env.local")
+    s = load_settings(path)
+    assert (s.mqtt.host, s.mqtt.port, s.device_id) == ("env.local", 1884, "from-file")
+    s = load_settings(path, {"mqtt": {"host": "flag.local"}})
+    assert (s.mqtt.host, s.mqtt.port) == ("flag.local", 1884), "a flag overrides one key only"
+
+
+def test_config_file_from_environment_variable(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DIGITCAM_CONFIG", str(write(tmp_path, 'device_id = "envfile"\n')))
+    assert load_settings(None).device_id == "envfile"
+
+
+def test_every_problem_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, '[mqtt]\nhots = "x"\nport = 0\n[camera]\nfps = -1\n'
+                           '[[regions]]\nname = "a"\nbox = [0, 0, 0, 5]\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    text = "\n".join(info.value.problems)
+    assert "mqtt.hots: unknown key" in text
+    assert "mqtt.port" in text and "camera.fps" in text and "regions.0.box" in text
+
+
+def test_missing_and_broken_files_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(write(tmp_path, "[mqtt\nhost="))
+
+
+def test_regions_in_pixels_and_fractions(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[regions]]\nname = "meter"\nbox = [0.1, 0.2, 0.5, 0.3]\n'
+                           '[[regions]]\nname = "form"\nbox = [10, 20, 300, 80]\nkind = "digit"\n')
+    s = load_settings(path)
+    assert [r.name for r in s.regions] == ["meter", "form"]
+    assert s.regions[1].kind == "digit"
+    with pytest.raises(ConfigError, match="unique"):
+        load_settings(write(tmp_path, '[[regions]]\nname = "a"\n[[regions]]\nname = "a"\n'))
+
+
+def test_password_from_systemd_credential(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "mqtt_password").write_text("s3cret\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    assert load_settings(None).mqtt.password.get_secret_value() == "s3cret"
+
+
+def test_storage_defaults_to_systemd_state_directory(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path))
+    assert load_settings(None).storage.path == tmp_path / "digitcam.sqlite"
+
+
+def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITCAM_")}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "edge.cli", *args], capture_output=True,
+                          text=True, cwd=ROOT, env=full_env)
+
+
+def test_check_config_masks_secrets_and_exits_78_on_errors(tmp_path: Path) -> None:
+    good = write(tmp_path, '[mqtt]\nhost = "b"\npassword = "hunter2"\n[api]\ntoken = "t0k"\n')
+    result = _cli("check-config", "--config", str(good))
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["mqtt"]["password"] == "***" and printed["api"]["token"] == "***"
+    assert "hunter2" not in result.stdout and "t0k" not in result.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[mqtt]\npasword = "x"\n')
+    result = _cli("check-config", "--config", str(bad))
+    assert result.returncode == 78
+    assert "mqtt.pasword: unknown key" in result.stderr
+
+
+def test_masked_dump_leaves_empty_secrets_empty() -> None:
+    data = masked_dump(load_settings(None))
+    assert data["mqtt"]["password"] == "" and data["api"]["token"] == ""
