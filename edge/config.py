@@ -99,7 +99,7 @@ def default_storage_path() -> Path:
 class StorageSettings(_Section):
     path: Path = Field(default_factory=default_storage_path,
                        description="SQLite file: history, outbox, labels")
-    outbox_max: int = Field(100_000, ge=10, description="readings kept while the broker is away")
+    outbox_max: int = Field(100_000, ge=10, description="messages kept while the broker is away (two per reading)")
     history_days: float = Field(30.0, gt=0, description="readings older than this are pruned")
     crop_days: float = Field(7.0, ge=0, description="digit crops kept this long for corrections")
 

@@ -1,0 +1,134 @@
+"""Home Assistant MQTT discovery: the retained config messages that create DigitCam's entities.
+
+Pure functions (no broker): the publisher sends what `discovery_configs` returns on every
+connect and whenever `<discovery_prefix>/status` says `online`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from edge.config import MqttSettings
+
+logger = logging.getLogger(__name__)
+
+READING_STATUSES = ["ok", "no_digit", "low_confidence"]
+CAPTURE_COMMAND = "capture"
+
+
+def base_topic(settings: MqttSettings, device_id: str) -> str:
+    """`<topic_prefix>/<device_id>`: every DigitCam topic of this device starts with it."""
+    return f"{settings.topic_prefix}/{device_id}"
+
+
+def status_topic(settings: MqttSettings, device_id: str) -> str:
+    """Retained `online` / `offline`; `offline` is also the last will."""
+    return f"{base_topic(settings, device_id)}/status"
+
+
+def reading_topic(settings: MqttSettings, device_id: str) -> str:
+    """Every region's readings, as the spec promises."""
+    return f"{base_topic(settings, device_id)}/reading"
+
+
+def region_topic(settings: MqttSettings, device_id: str, region: str) -> str:
+    """One region's readings, so its retained message is that region's latest value."""
+    return f"{reading_topic(settings, device_id)}/{region}"
+
+
+def reading_topics(settings: MqttSettings, device_id: str, region: str) -> list[str]:
+    """Where a reading of `region` is published (both retained)."""
+    return [reading_topic(settings, device_id), region_topic(settings, device_id, region)]
+
+
+def command_topic(settings: MqttSettings, device_id: str, name: str) -> str:
+    """`cmd/<name>`: messages here reach the callbacks registered for `name`."""
+    return f"{base_topic(settings, device_id)}/cmd/{name}"
+
+
+def discovery_configs(
+    settings: MqttSettings, device_id: str, regions: Sequence[str], version: str
+) -> dict[str, dict[str, Any]]:
+    """Discovery topic -> config for every entity; empty when discovery_prefix is empty."""
+    prefix = settings.discovery_prefix.strip("/")
+    if not prefix:
+        return {}
+    status = status_topic(settings, device_id)
+    device = {
+        "identifiers": [f"digitcam_{device_id}"],
+        "name": f"DigitCam {device_id}",
+        "manufacturer": "DigitCam",
+        "model": "DigitCam digit reader",
+        "sw_version": version,
+    }
+    common = {
+        "device": device,
+        "origin": {"name": "DigitCam", "sw_version": version},
+        "availability_topic": status,
+        "payload_available": "online",
+        "payload_not_available": "offline",
+        "qos": 1,
+    }
+    configs: dict[str, dict[str, Any]] = {}
+
+    def add(component: str, object_id: str, entity: dict[str, Any], available: bool = True) -> None:
+        config = {**common, **entity, "unique_id": f"digitcam_{device_id}_{object_id}"}
+        if not available:
+            # The connectivity sensor must show "off" when the device is offline, not vanish
+            # into "unavailable", so it does not depend on the status topic it reports.
+            for key in ("availability_topic", "payload_available", "payload_not_available"):
+                config.pop(key)
+        configs[f"{prefix}/{component}/{device_id}/{object_id}/config"] = config
+
+    for region in regions:
+        topic = region_topic(settings, device_id, region)
+        # No unit or state_class: the value stays text, so "007" keeps its zeros, and a
+        # null value renders as "None", which Home Assistant shows as unknown.
+        add("sensor", f"{region}_value", {
+            "name": f"{region} reading",
+            "state_topic": topic,
+            "value_template": "{{ value_json.value }}",
+            "json_attributes_topic": topic,
+            "json_attributes_template": (
+                "{{ {'seq': value_json.seq, 'ts': value_json.ts, 'status': value_json.status,"
+                " 'confidence': value_json.confidence, 'model': value_json.model} | tojson }}"
+            ),
+            "icon": "mdi:numeric",
+        })
+        add("sensor", f"{region}_confidence", {
+            "name": f"{region} confidence",
+            "state_topic": topic,
+            "value_template": (
+                "{{ (value_json.confidence * 100) | round(1)"
+                " if value_json.confidence is not none else none }}"
+            ),
+            "unit_of_measurement": "%",
+            "state_class": "measurement",
+            "entity_category": "diagnostic",
+            "icon": "mdi:percent",
+        })
+        add("sensor", f"{region}_status", {
+            "name": f"{region} status",
+            "state_topic": topic,
+            "value_template": "{{ value_json.status }}",
+            "device_class": "enum",
+            "options": READING_STATUSES,
+            "entity_category": "diagnostic",
+        })
+    add("binary_sensor", "connectivity", {
+        "name": "Connectivity",
+        "state_topic": status,
+        "payload_on": "online",
+        "payload_off": "offline",
+        "device_class": "connectivity",
+        "entity_category": "diagnostic",
+    }, available=False)
+    add("button", CAPTURE_COMMAND, {
+        "name": "Capture",
+        "command_topic": command_topic(settings, device_id, CAPTURE_COMMAND),
+        "payload_press": "PRESS",
+        "icon": "mdi:camera",
+    })
+    return configs

@@ -1,0 +1,119 @@
+"""Home Assistant discovery configs, built without a broker."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from edge.config import MqttSettings
+from edge.discovery import discovery_configs, reading_topics
+from edge.reading import Digit, Reading
+
+SETTINGS = MqttSettings.model_validate(
+    {"host": "broker", "topic_prefix": "digitcam", "discovery_prefix": "homeassistant"})
+# What Home Assistant accepts for the fields we use (sensor / binary_sensor docs).
+HA_SENSOR_DEVICE_CLASSES = {"enum", None}
+HA_BINARY_SENSOR_DEVICE_CLASSES = {"connectivity"}
+HA_STATE_CLASSES = {"measurement", "total", "total_increasing", None}
+HA_ENTITY_CATEGORIES = {"config", "diagnostic", None}
+
+
+def configs(regions: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    return discovery_configs(SETTINGS, "pi-kitchen", regions or ["main", "meter"], "1.2.3")
+
+
+def by_unique_id(regions: list[str] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {c["unique_id"]: (topic, c) for topic, c in configs(regions).items()}
+
+
+def reading_json(value: str | None, confidence: float | None) -> dict[str, Any]:
+    reading = Reading("pi-kitchen", "main", value, "ok" if value else "no_digit", confidence,
+                      [Digit(4, 0.991, (0, 0, 1, 1))] if value else [], 1.0, "m", "s", 1, seq=7)
+    return json.loads(reading.to_json())
+
+
+def test_every_entity_has_a_well_formed_topic_and_a_unique_id() -> None:
+    result = configs()
+    assert len(result) == 2 * 3 + 2  # per region: value, confidence, status; + status + capture
+    ids = [c["unique_id"] for c in result.values()]
+    assert len(set(ids)) == len(ids)
+    for topic, config in result.items():
+        parts = topic.split("/")
+        assert parts[0] == "homeassistant" and parts[2] == "pi-kitchen" and parts[4] == "config"
+        assert parts[1] in {"sensor", "binary_sensor", "button"}
+        assert config["device"] == {
+            "identifiers": ["digitcam_pi-kitchen"], "name": "DigitCam pi-kitchen",
+            "manufacturer": "DigitCam", "model": "DigitCam digit reader", "sw_version": "1.2.3"}
+        json.dumps(config)  # goes on the wire as JSON
+
+
+def test_each_region_sensor_reads_its_own_retained_topic() -> None:
+    entities = by_unique_id()
+    for region in ("main", "meter"):
+        topic, value = entities[f"digitcam_pi-kitchen_{region}_value"]
+        assert topic == f"homeassistant/sensor/pi-kitchen/{region}_value/config"
+        assert value["state_topic"] == f"digitcam/pi-kitchen/reading/{region}"
+        assert value["state_topic"] in reading_topics(SETTINGS, "pi-kitchen", region)
+        assert value["value_template"] == "{{ value_json.value }}"
+        assert value["availability_topic"] == "digitcam/pi-kitchen/status"
+        assert "unit_of_measurement" not in value and "state_class" not in value  # "007" stays
+        confidence = entities[f"digitcam_pi-kitchen_{region}_confidence"][1]
+        assert confidence["state_topic"] == value["state_topic"]
+        assert confidence["unit_of_measurement"] == "%"
+        assert confidence["state_class"] == "measurement"
+
+
+def test_connectivity_and_capture_button() -> None:
+    entities = by_unique_id()
+    topic, status = entities["digitcam_pi-kitchen_connectivity"]
+    assert topic == "homeassistant/binary_sensor/pi-kitchen/connectivity/config"
+    assert (status["state_topic"], status["payload_on"], status["payload_off"]) == (
+        "digitcam/pi-kitchen/status", "online", "offline")
+    assert status["device_class"] == "connectivity"
+    assert "availability_topic" not in status  # offline must read "off", not "unavailable"
+    topic, button = entities["digitcam_pi-kitchen_capture"]
+    assert topic == "homeassistant/button/pi-kitchen/capture/config"
+    assert button["command_topic"] == "digitcam/pi-kitchen/cmd/capture"
+
+
+def test_only_values_home_assistant_accepts() -> None:
+    for topic, config in configs().items():
+        component = topic.split("/")[1]
+        classes = (HA_BINARY_SENSOR_DEVICE_CLASSES if component == "binary_sensor"
+                   else HA_SENSOR_DEVICE_CLASSES)
+        if component != "button":
+            assert config.get("device_class") in classes
+        assert config.get("state_class") in HA_STATE_CLASSES
+        assert config.get("entity_category") in HA_ENTITY_CATEGORIES
+        if config.get("device_class") == "enum":
+            assert config["options"] == ["ok", "no_digit", "low_confidence"]
+
+
+@pytest.mark.parametrize(("value", "confidence", "shown_value", "shown_confidence"),
+                         [("417", 0.991, "417", "99.1"), ("007", 0.5, "007", "50.0"),
+                          (None, None, "None", "None")])
+def test_templates_render_a_reading_as_home_assistant_shows_it(
+    value: str | None, confidence: float | None, shown_value: str, shown_confidence: str
+) -> None:
+    jinja2 = pytest.importorskip("jinja2")
+    env = jinja2.Environment()
+    env.filters["tojson"] = json.dumps
+    entities = by_unique_id(["main"])
+    payload = reading_json(value, confidence)
+
+    def render(unique_id: str, key: str = "value_template") -> str:
+        return str(env.from_string(entities[unique_id][1][key]).render(value_json=payload))
+
+    # Home Assistant turns a rendered "None" into the state "unknown".
+    assert render("digitcam_pi-kitchen_main_value") == shown_value
+    assert render("digitcam_pi-kitchen_main_confidence") == shown_confidence
+    assert render("digitcam_pi-kitchen_main_status") in ("ok", "no_digit")
+    attributes = json.loads(render("digitcam_pi-kitchen_main_value", "json_attributes_template"))
+    assert attributes["seq"] == 7
+
+
+def test_empty_discovery_prefix_turns_discovery_off() -> None:
+    settings = SETTINGS.model_copy(update={"discovery_prefix": ""})
+    assert discovery_configs(settings, "pi-kitchen", ["main"], "1") == {}
