@@ -20,6 +20,7 @@ help:
 	@echo "make export  - export artifacts/mnist-cnn.pt to ONNX with an int8 comparison"
 	@echo "make bench   - speed, memory and accuracy benchmark"
 	@echo "make lint    - ruff and mypy"
+	@echo "make install - install the systemd service on this device (sudo)"
 
 # --- environments -----------------------------------------------------------------------
 $(BIN)/python:
@@ -44,6 +45,7 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 system-deps:
 	@missing=""; \
 	command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto mosquitto-clients"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
@@ -75,6 +77,13 @@ lint: $(VENV)/.dev
 	$(BIN)/pip install -q ruff mypy
 	$(BIN)/ruff check edge training export tests
 	$(BIN)/mypy edge
+
+# --- the device ---------------------------------------------------------------------------
+install:
+	$(SUDO) ./systemd/install.sh
+
+uninstall:
+	$(SUDO) ./systemd/uninstall.sh $(if $(PURGE),--purge)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
+
+# onnxruntime otherwise phones home with usage telemetry; a device on a home network must not.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+import onnxruntime as ort  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
