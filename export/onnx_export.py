@@ -155,6 +155,7 @@ def onnx_latency_ms(path: Path, runs: int = 2000) -> float:
 def quantize_int8(fp32_path: Path, int8_path: Path, calibration: np.ndarray) -> None:
     """Static QDQ int8 quantisation calibrated on real digits; metadata carried over."""
     from onnxruntime.quantization import CalibrationDataReader, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
@@ -164,8 +165,14 @@ def quantize_int8(fp32_path: Path, int8_path: Path, calibration: np.ndarray) -> 
         def get_next(self) -> dict | None:
             return next(self._it, None)
 
-    quantize_static(str(fp32_path), str(int8_path), Reader(), weight_type=QuantType.QInt8,
-                    activation_type=QuantType.QUInt8, per_channel=True)
+    # Shape inference and graph clean-up first, as onnxruntime's quantiser recommends.
+    prepared = int8_path.with_name(int8_path.stem + ".prep.onnx")
+    quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
+    try:
+        quantize_static(str(prepared), str(int8_path), Reader(), weight_type=QuantType.QInt8,
+                        activation_type=QuantType.QUInt8, per_channel=True)
+    finally:
+        prepared.unlink(missing_ok=True)
     model, source = onnx.load(int8_path), onnx.load(fp32_path)
     props = {p.key: p.value for p in source.metadata_props}
     props["version"] = props.get("version", "") + "-int8"

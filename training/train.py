@@ -41,6 +41,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--val-size", type=int, default=5000, help="training images held out")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
+    p.add_argument("--init", type=Path,
+                   help="start from this checkpoint's weights (fine-tuning, e.g. with --extra-data)")
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--dry-run", action="store_true", help="a few steps on a little data")
     return p
@@ -73,8 +75,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"data: {len(x_train)} train ({len(extra_x)} extra), {len(val_idx)} val, "
           f"{len(x_test)} test from {data_dir}")
 
-    config = ModelConfig(channels=tuple(args.channels))
-    net = DigitNet(config)
+    if args.init:
+        net, _ = load_checkpoint(args.init)
+        config = net.config
+    else:
+        config = ModelConfig(channels=tuple(args.channels))
+        net = DigitNet(config)
     print(f"model: channels {config.channels}, {count_parameters(net):,} parameters")
     steps_per_epoch = max(1, len(x_train) // args.batch_size)
     optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -170,10 +176,29 @@ def save_checkpoint(path: Path, net: DigitNet, config: ModelConfig, args: argpar
         "train_data_sha256": sha,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }, path)
+    plot_history(history, path.with_suffix(".png"))
     path.with_suffix(".json").write_text(json.dumps({
         "mnist_test_accuracy": test_acc, "train_seconds": round(train_s, 1), "history": history,
         "parameters": count_parameters(net), "model_args": config.to_dict(),
     }, indent=2, default=str))
+
+
+def plot_history(history: list[dict], path: Path) -> None:
+    """Loss and validation accuracy per epoch, beside the checkpoint."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in history]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5), dpi=100)
+    left.plot(epochs, [h["loss"] for h in history], marker="o")
+    left.set(xlabel="epoch", ylabel="training loss (with label smoothing)")
+    right.plot(epochs, [100 * h["val_accuracy"] for h in history], marker="o", color="tab:green")
+    right.set(xlabel="epoch", ylabel="validation accuracy (%)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def load_checkpoint(path: Path) -> tuple[DigitNet, dict]:

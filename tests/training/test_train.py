@@ -81,3 +81,27 @@ def test_train_cli_without_torch_says_how_to_install() -> None:
     assert "pip install 'digitcam[train]'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
+
+
+def test_fine_tune_from_checkpoint_with_device_labels(
+    dry_run_checkpoint: Path, sample_data_dir: Path, tmp_path: Path, capsys
+) -> None:
+    import cv2
+
+    from training.train import main as train_main
+
+    images, labels = load_split(sample_data_dir, "test")
+    labelled = tmp_path / "labels"
+    for i in range(20):  # the PNG layout the device's label export writes
+        folder = labelled / str(labels[i])
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / f"{i}.png"), images[i])
+    out = tmp_path / "tuned.pt"
+    assert train_main(["--data-dir", str(sample_data_dir), "--dry-run", "--val-size", "100",
+                       "--init", str(dry_run_checkpoint), "--extra-data", str(labelled),
+                       "--out", str(out)]) == 0
+    assert "(20 extra)" in capsys.readouterr().out
+    _, base = load_checkpoint(dry_run_checkpoint)
+    _, tuned = load_checkpoint(out)
+    assert tuned["train_data_sha256"] != base["train_data_sha256"], "the labels are named"
+    assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
