@@ -182,12 +182,32 @@ def load_settings(
             cls.model_config = {**Settings.model_config, "toml_file": path}
         settings = cls(**(overrides or {}))
     except ValidationError as exc:
-        raise ConfigError([_describe(err) for err in exc.errors()]) from None
+        raise ConfigError(_unknown_env_keys() + [_describe(err) for err in exc.errors()]) from None
     finally:
         if saved is not None:
             os.environ["DIGITCAM_CONFIG"] = saved
+    unknown = _unknown_env_keys()
+    if unknown:
+        raise ConfigError(unknown)
     _load_credentials(settings)
     return settings
+
+
+# DIGITCAM_* variables that are not settings: the config file's path and the training data.
+_NOT_SETTINGS = {"DIGITCAM_CONFIG", "DIGITCAM_DATA_DIR"}
+
+
+def _unknown_env_keys() -> list[str]:
+    """pydantic-settings ignores DIGITCAM_<TYPO>; a typo must fail like one in the file."""
+    fields = {name.upper() for name in Settings.model_fields}
+    problems = []
+    for name in sorted(os.environ):
+        if not name.startswith("DIGITCAM_") or name in _NOT_SETTINGS:
+            continue
+        top = name[len("DIGITCAM_"):].split("__", 1)[0]
+        if top not in fields:
+            problems.append(f"{name}: unknown environment variable (no setting '{top.lower()}')")
+    return problems
 
 
 def _load_credentials(settings: Settings) -> None:

@@ -64,6 +64,18 @@ def test_every_problem_is_named(tmp_path: Path) -> None:
     assert "mqtt.port" in text and "camera.fps" in text and "regions.0.box" in text
 
 
+def test_unknown_environment_variables_are_named(monkeypatch) -> None:
+    monkeypatch.setenv("DIGITCAM_MQTT__HOTS", "x")
+    monkeypatch.setenv("DIGITCAM_DEVICEID", "x")
+    monkeypatch.setenv("DIGITCAM_DATA_DIR", "/data")  # the training data: not a setting
+    with pytest.raises(ConfigError) as info:
+        load_settings(None)
+    text = "\n".join(info.value.problems)
+    assert "DIGITCAM_DEVICEID: unknown environment variable" in text
+    assert "mqtt.hots: unknown key" in text
+    assert "DATA_DIR" not in text
+
+
 def test_missing_and_broken_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.toml")
