@@ -110,6 +110,13 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.verb == "serve":
         settings = load_settings(args.config)
         setup_logging(settings.log_level)
+        from edge.api import ApiError, require_api_extra
+
+        try:
+            require_api_extra()
+        except ApiError as exc:
+            print(f"digitcam serve: {exc}", file=sys.stderr)
+            return 2
         from edge.api.server import serve
 
         return serve(settings)

@@ -1,0 +1,1 @@
+"""One router per resource: health, predict, readings, labels, performance, metrics, dataset, page."""

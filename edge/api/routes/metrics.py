@@ -1,0 +1,130 @@
+"""GET /metrics: Prometheus text exposition format (version 0.0.4), written by hand."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+from starlette.concurrency import run_in_threadpool
+
+from edge.api.deps import ServicesDep
+from edge.api.services import Services
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["metrics"])
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+MQTT_STATES = ("disabled", "connecting", "connected", "auth_failed", "disconnected", "not running")
+
+
+class Exposition:
+    """Collects metric families and renders them; each family gets its HELP and TYPE once."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def family(self, name: str, kind: str, help_text: str,
+               samples: list[tuple[dict[str, str], float]]) -> None:
+        self.lines.append(f"# HELP {name} {help_text}")
+        self.lines.append(f"# TYPE {name} {kind}")
+        for labels, value in samples:
+            self.lines.append(f"{name}{_labels(labels)} {_number(value)}")
+
+    def single(self, name: str, kind: str, help_text: str, value: float) -> None:
+        self.family(name, kind, help_text, [({}, value)])
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+@router.get("/metrics", response_class=PlainTextResponse,
+            summary="Prometheus metrics", responses={200: {"content": {CONTENT_TYPE: {}}}})
+async def metrics(services: ServicesDep) -> PlainTextResponse:
+    text = await run_in_threadpool(render, services)
+    return PlainTextResponse(text, media_type=CONTENT_TYPE)
+
+
+def render(services: Services) -> str:
+    out = Exposition()
+    readings_metrics(out, services)
+    daemon_metrics(out, services)
+    store = services.store
+    if store is not None:
+        out.single("digitcam_outbox_depth", "gauge", "MQTT messages waiting for the broker",
+                   store.outbox_depth())
+        out.single("digitcam_outbox_dropped_total", "counter",
+                   "MQTT messages dropped because the outbox was full", store.dropped_count())
+    out.single("digitcam_uptime_seconds", "gauge", "seconds since the process started",
+               time.monotonic() - services.started_at)
+    out.family("digitcam_model_info", "gauge", "the model in use",
+               [({"version": services.model_version}, 1)])
+    return out.text()
+
+
+def readings_metrics(out: Exposition, services: Services) -> None:
+    tally = services.tally
+    if tally is None:
+        return
+    tally.update()
+    out.family("digitcam_readings_total", "counter",
+               "readings stored since start, by status (API reads included)",
+               [({"status": s}, n) for s, n in sorted(tally.by_status.items())])
+    name = "digitcam_reading_latency_ms"
+    out.lines.append(f"# HELP {name} time to read one frame or image, milliseconds")
+    out.lines.append(f"# TYPE {name} histogram")
+    for bound, count in tally.latency.cumulative():
+        out.lines.append(f'{name}_bucket{{le="{bound}"}} {count}')
+    out.lines.append(f"{name}_sum {_number(tally.latency.sum)}")
+    out.lines.append(f"{name}_count {tally.latency.total}")
+
+
+def daemon_metrics(out: Exposition, services: Services) -> None:
+    """Camera and MQTT figures; `digitcam serve` has neither, so it reports the MQTT state only."""
+    daemon = services.daemon
+    if daemon is None:
+        mqtt_state(out, "not running", {})
+        return
+    counts = daemon.counts
+    out.single("digitcam_frames_total", "counter", "frames taken from the camera",
+               counts.get("frames", 0))
+    out.single("digitcam_bad_frames_total", "counter", "frames that could not be decoded",
+               counts.get("bad_frames", 0))
+    out.single("digitcam_read_errors_total", "counter", "frames whose reading failed",
+               counts.get("errors", 0))
+    grabber = daemon.grabber
+    if grabber is not None:
+        out.single("digitcam_frames_dropped_total", "counter",
+                   "frames replaced before the reader took them", grabber.dropped)
+        out.single("digitcam_camera_failures_total", "counter",
+                   "camera open or read failures", grabber.failures)
+    publisher = daemon.publisher
+    counters: dict[str, Any] = publisher.counters() if publisher is not None else {}
+    mqtt_state(out, counters.get("state", "disabled"), counters)
+
+
+def mqtt_state(out: Exposition, state: str, counters: dict[str, Any]) -> None:
+    out.family("digitcam_mqtt_state", "gauge", "1 for the MQTT connection's current state",
+               [({"state": s}, int(s == state)) for s in MQTT_STATES])
+    out.single("digitcam_mqtt_connected", "gauge", "1 while connected to the broker",
+               int(state == "connected"))
+    for key in ("published", "errors", "reconnects"):
+        if key in counters:
+            out.single(f"digitcam_mqtt_{key}_total", "counter", f"MQTT {key}", counters[key])
+
+
+def _labels(labels: dict[str, str]) -> str:
+    if not labels:
+        return ""
+    escaped = (f'{k}="{_escape(v)}"' for k, v in labels.items())
+    return "{" + ",".join(escaped) + "}"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))

@@ -1,0 +1,82 @@
+"""GET /api/v1/performance: accuracy where people said what was right, speed, load, the model."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from edge.api import perfstats
+from edge.api.deps import ServicesDep
+from edge.api.services import Services
+from edge.model import DigitModel
+from edge.reading import utc_timestamp
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/v1", tags=["performance"])
+
+CORRECTED_LIMIT = 20_000  # newest corrected readings taken into account
+LATENCY_WINDOW = 10_000  # newest readings whose latency is summarised
+LABEL_LIMIT = 50_000
+MODEL_BATCH = 256
+
+
+@router.get("/performance", summary="Accuracy, calibration, latency and load")
+async def performance(services: ServicesDep) -> dict[str, Any]:
+    """Accuracy counts only examples a person labelled: corrected readings and labelled drawings."""
+    return await run_in_threadpool(performance_report, services, datetime.now(timezone.utc))
+
+
+def performance_report(services: Services, now: datetime) -> dict[str, Any]:
+    queries, store, model = services.queries, services.store, services.model
+    corrected = queries.corrected(CORRECTED_LIMIT) if queries else []
+    drawings = store.labels(LABEL_LIMIT, 0, "drawing") if store else []
+    examples = perfstats.reading_examples(corrected)
+    label_part: dict[str, Any] = {"count": len(drawings), "correct": 0, "accuracy": None}
+    if model is not None and drawings:
+        probs = classify(model, np.stack([lb.image for lb in drawings]))
+        drawn = perfstats.label_examples([lb.label for lb in drawings], probs)
+        label_part = perfstats.accuracy(drawn)
+        examples += drawn
+    starts = perfstats.hour_window(now)
+    hourly = queries.per_hour(utc_timestamp(starts[0])) if queries else {}
+    latencies = queries.latencies(LATENCY_WINDOW) if queries else []
+    return {
+        "examples": perfstats.accuracy(examples),
+        "readings": perfstats.reading_accuracy(corrected),
+        "drawings": label_part,
+        "per_digit": perfstats.per_digit(examples),
+        "calibration": perfstats.calibration(examples),
+        "latency_ms": {**perfstats.percentiles(latencies), "readings": len(latencies)},
+        "per_hour": perfstats.per_hour(hourly, starts),
+        "model": model_info(model),
+    }
+
+
+def classify(model: DigitModel, images: np.ndarray) -> np.ndarray:
+    """The current model's probabilities for stored 28x28 uint8 examples, in batches."""
+    batch = images.astype(np.float32)[:, None, :, :] / 255.0
+    parts = [model.predict(batch[i : i + MODEL_BATCH]) for i in range(0, len(batch), MODEL_BATCH)]
+    return np.concatenate(parts) if parts else np.zeros((0, 10), np.float32)
+
+
+def model_info(model: DigitModel | None) -> dict[str, Any]:
+    if model is None:
+        return {"version": None, "mnist_test_accuracy": None, "created": None}
+    meta = model.metadata
+    return {"version": model.version,
+            "mnist_test_accuracy": meta_float(meta.get("mnist_test_accuracy")),
+            "created": meta.get("created"), "train_data_sha256": meta.get("train_data_sha256")}
+
+
+def meta_float(text: str | None) -> float | None:
+    """A number from the ONNX metadata (stored as text), None when absent or garbled."""
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None

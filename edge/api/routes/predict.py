@@ -1,0 +1,114 @@
+"""POST /api/v1/predict and /api/v1/draw: read the digits of an upload, a drawing or the camera.
+
+What the API reads is stored in the history (region `upload`, `drawing` or `camera`, with
+its digit crops so a correction can become training data) but never published over MQTT:
+the published readings stay those of the configured regions. `record=false` only answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
+from starlette.concurrency import run_in_threadpool
+
+from edge.api.deps import Authorised, ModelDep, ServicesDep, StoreDep
+from edge.api.pipeline import analyse, data_url, jpeg_bytes
+from edge.api.schemas import Error, PredictOut
+from edge.api.services import CameraUnavailable, Services
+from edge.api.uploads import analysis_json, decode_upload, source_name
+from edge.digits import Kind
+from edge.model import DigitModel
+from edge.reader import to_gray
+from edge.store import Store
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["predict"], dependencies=[Authorised])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Error, "description": "no image, or a damaged one"},
+    401: {"model": Error, "description": "api.token is set and the request lacks it"},
+    413: {"model": Error, "description": "the upload is over api.max_upload_bytes"},
+    415: {"model": Error, "description": "not an image format DigitCam reads"},
+    503: {"model": Error, "description": "the camera or the model is unavailable"},
+}
+RecordQuery = Annotated[bool, Query(description="store the reading in the history")]
+
+
+@router.post("/api/v1/predict", response_model=PredictOut, responses=ERRORS,
+             summary="Read the digits of an uploaded image or of the camera")
+@router.post("/predict", response_model=PredictOut, responses=ERRORS,
+             summary="Alias of /api/v1/predict (kept for earlier clients)")
+async def predict(
+    services: ServicesDep,
+    model: ModelDep,
+    store: StoreDep,
+    # Typed without None (the default is None) so the schema does not invite a literal null.
+    file: Annotated[UploadFile, File(description="JPEG, PNG, BMP, WebP or PNM")] = None,  # type: ignore[assignment]
+    use_camera: Annotated[bool, Query(description="read the camera instead of a file")] = False,
+    use_camera_form: Annotated[bool, Form(alias="use_camera")] = False,
+    kind: Annotated[Kind, Query(description="number: every digit; digit: one")] = None,  # type: ignore[assignment]
+    kind_form: Annotated[Kind, Form(alias="kind")] = None,  # type: ignore[assignment]
+    record: RecordQuery = True,
+) -> dict[str, Any]:
+    """Multipart `file`, or `use_camera=true` (query or form field); `kind` number|digit."""
+    chosen_kind: Kind = kind or kind_form or "number"
+    if use_camera or use_camera_form:
+        if file is not None:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST,
+                                "send either a file or use_camera=true, not both")
+        return await read_camera(services, model, store, chosen_kind, record)
+    gray = await decode_upload(file)
+    return await run_in_threadpool(
+        read_image, services, model, store, gray, "upload", chosen_kind,
+        source_name(file, "upload"), record)
+
+
+@router.post("/api/v1/draw", response_model=PredictOut, responses=ERRORS,
+             summary="Read one digit drawn on the page's canvas")
+async def draw(
+    services: ServicesDep,
+    model: ModelDep,
+    store: StoreDep,
+    file: Annotated[UploadFile, File(description="the drawing as PNG")] = None,  # type: ignore[assignment]
+    record: RecordQuery = True,
+) -> dict[str, Any]:
+    """The canvas drawing (dark ink on white, or on transparent) read as a single digit."""
+    gray = await decode_upload(file)
+    return await run_in_threadpool(
+        read_image, services, model, store, gray, "drawing", "digit", "drawing", record)
+
+
+async def read_camera(services: Services, model: DigitModel, store: Store, kind: Kind,
+                      record: bool) -> dict[str, Any]:
+    try:
+        frame = await run_in_threadpool(services.grab_frame)
+    except CameraUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    assert frame.image is not None  # grab_frame refuses bad frames
+    gray = to_gray(frame.image)
+    result = await run_in_threadpool(
+        read_image, services, model, store, gray, "camera", kind, frame.source, record)
+    result["image"] = data_url(await run_in_threadpool(jpeg_bytes, gray), "image/jpeg")
+    return result
+
+
+def read_image(services: Services, model: DigitModel, store: Store, gray: np.ndarray,
+               region: str, kind: Kind, source: str, record: bool) -> dict[str, Any]:
+    """Read, store (with the digit crops) and describe one image; runs off the event loop."""
+    settings = services.settings
+    analysis = analyse(model, gray, region=region, kind=kind,
+                       min_confidence=settings.model.min_confidence,
+                       device_id=settings.device_id, source=source, index=services.next_index())
+    if record:
+        store.record(analysis.reading, [], settings.mqtt.qos,
+                     crops=list(zip(analysis.inputs, analysis.crops)))
+    logger.debug("read %s region=%s value=%s status=%s", source, region,
+                 analysis.reading.value, analysis.reading.status)
+    result = analysis_json(analysis)
+    result["recorded"] = record
+    result["image_size"] = [int(gray.shape[1]), int(gray.shape[0])]
+    return result

@@ -1,0 +1,119 @@
+"""Request and response bodies, so /docs and the OpenAPI schema describe every endpoint."""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+logger = logging.getLogger(__name__)
+
+DIGITS_PATTERN = r"^[0-9]{1,32}$"
+
+
+class Error(BaseModel):
+    detail: str = Field(description="what went wrong, in words a person understands")
+
+
+class Alternative(BaseModel):
+    digit: int
+    confidence: float
+
+
+class DigitOut(BaseModel):
+    digit: int
+    confidence: float
+    box: list[int] = Field(description="[x, y, w, h] in image pixels")
+    top3: list[Alternative] | None = Field(None, description="the three likeliest digits")
+    input: str | None = Field(None, description="the 28x28 the model saw, as a PNG data URL")
+
+
+class FrameRef(BaseModel):
+    source: str
+    index: int
+
+
+class ReadingOut(BaseModel):
+    """The Reading JSON of the spec, plus the correction a person made (if any)."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    device_id: str
+    seq: int | None
+    ts: str
+    region: str
+    value: str | None
+    status: Literal["ok", "no_digit", "low_confidence"]
+    confidence: float | None
+    digits: list[DigitOut]
+    latency_ms: float
+    model: str
+    frame: FrameRef
+    corrected_value: str | None = None
+    corrected_at: str | None = None
+
+
+class PredictOut(ReadingOut):
+    recorded: bool = Field(description="stored in the history (and given a seq)")
+    image_size: list[int] = Field(description="[width, height] of the image read")
+    image: str | None = Field(None, description="camera captures: the frame as a JPEG data URL")
+
+
+class ReadingPage(BaseModel):
+    items: list[ReadingOut]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="offset of the next page; null on the last page")
+
+
+class ReadingDetail(ReadingOut):
+    crops_stored: int = Field(description="digit crops still kept (they expire, storage.crop_days)")
+
+
+class Correction(BaseModel):
+    value: str | None = Field(..., pattern=DIGITS_PATTERN, examples=["417"],
+                              description="the true value; null removes the correction")
+
+
+class CorrectionOut(ReadingOut):
+    labels_added: list[int] = Field(description="ids of the training examples made from the crops")
+    labels_note: str | None = Field(None, description="why no training examples were made")
+
+
+class LabelOut(BaseModel):
+    id: int
+    label: int
+    source: Literal["drawing", "correction"]
+    created: str
+    input: str = Field(description="the 28x28 example as a PNG data URL (white on black)")
+
+
+class LabelPage(BaseModel):
+    items: list[LabelOut]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class Sample(BaseModel):
+    digit: int
+    input: str
+
+
+class Samples(BaseModel):
+    source: Literal["mnist", "labels"]
+    items: list[Sample]
+    credit: str | None
+
+
+class Info(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    device_id: str
+    mode: Literal["daemon", "serve"]
+    model: str
+    auth_required: bool
+    max_upload_bytes: int
+    min_confidence: float
+    regions: list[str]

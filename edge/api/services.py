@@ -1,0 +1,145 @@
+"""What the handlers work with: settings, the store, the model, and the daemon when there is one.
+
+In `digitcam run` the daemon owns the store, the model and the camera and the API borrows
+them. In `digitcam serve` (or a bare `create_app`) the API opens the store and the model
+itself and takes one picture from the camera each time it is asked.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from typing import Any, Literal, Protocol
+
+from edge.api.aggregates import HistoryQueries
+from edge.api.tally import ReadingTally
+from edge.camera import Frame, FrameGrabber, SourceError, capture_one
+from edge.config import Settings
+from edge.model import DigitModel, ModelError, load_model
+from edge.store import Store
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["daemon", "serve"]
+# The grabber states in which the camera is not delivering frames.
+CAMERA_FAILING = frozenset({"reopening", "stopped"})
+
+
+class CameraUnavailable(Exception):
+    """No frame can be had from the camera now; the message says why."""
+
+
+class Daemon(Protocol):
+    """The parts of edge.app.App the API reads."""
+
+    store: Store | None
+    model: DigitModel | None
+    grabber: FrameGrabber | None
+    publisher: Any
+    counts: dict[str, int]
+    started_at: float
+
+
+class Services:
+    """Shared state for the request handlers; one per app."""
+
+    def __init__(self, settings: Settings, *, store: Store | None = None,
+                 model: DigitModel | None = None, daemon: Daemon | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.model = model
+        self.daemon = daemon
+        self.model_error: str | None = None
+        self.queries: HistoryQueries | None = None
+        self.tally: ReadingTally | None = None
+        self.started_at = daemon.started_at if daemon is not None else time.monotonic()
+        self._frame_index = itertools.count()
+        self._camera_lock = threading.Lock()
+        self._owned: list[str] = []  # attributes open() set, undone by close()
+
+    @classmethod
+    def for_daemon(cls, settings: Settings, daemon: Daemon) -> Services:
+        """Borrow the running daemon's store, model and camera."""
+        return cls(settings, store=daemon.store, model=daemon.model, daemon=daemon)
+
+    @property
+    def mode(self) -> Mode:
+        return "daemon" if self.daemon is not None else "serve"
+
+    @property
+    def model_version(self) -> str:
+        return self.model.version if self.model is not None else "none"
+
+    def open(self, *, strict: bool) -> None:
+        """Open the store and load the model unless they were handed over.
+
+        strict=False keeps serving when the model cannot be loaded, so /health can say why.
+        """
+        if self.store is None:
+            storage = self.settings.storage
+            self.store = Store(storage.path, storage.outbox_max)
+            self._owned.append("store")
+        if self.queries is None:
+            self.queries = HistoryQueries(self.store.path)
+            self._owned.append("queries")
+            self.tally = ReadingTally(self.queries)
+            self.tally.start()
+        if self.model is None:
+            try:
+                self.model = load_model(self.settings.model.path, self.settings.model.threads)
+                self.model_error = None
+                self._owned.append("model")
+            except ModelError as exc:
+                if strict:
+                    raise
+                self.model_error = str(exc)
+                logger.error("the API runs without a model: %s", exc)
+
+    def close(self) -> None:
+        """Close what open() opened, so a later open() starts afresh; borrowed things stay."""
+        for name in reversed(self._owned):
+            try:
+                closer = getattr(getattr(self, name), "close", None)
+                if closer is not None:
+                    closer()
+            except Exception:
+                logger.exception("error while closing the API's %s", name)
+            setattr(self, name, None)
+        self._owned.clear()
+
+    def next_index(self) -> int:
+        """A running number for images the API reads (the reading's frame.index)."""
+        return next(self._frame_index)
+
+    def grab_frame(self) -> Frame:
+        """The camera's newest frame (daemon) or one captured now (serve); CameraUnavailable."""
+        if self.daemon is not None:
+            return self._latest_from_daemon()
+        # A device can be opened by one reader at a time: captures queue up here.
+        with self._camera_lock:
+            try:
+                frame = capture_one(self.settings.camera)
+            except SourceError as exc:
+                raise CameraUnavailable(f"camera unavailable: {exc}") from None
+            except Exception as exc:  # OpenCV and drivers raise more than SourceError
+                logger.warning("camera capture failed", exc_info=True)
+                raise CameraUnavailable(f"camera unavailable: {exc}") from None
+        if frame.image is None:
+            raise CameraUnavailable(f"camera unavailable: {frame.error or 'no image'}")
+        return frame
+
+    def _latest_from_daemon(self) -> Frame:
+        grabber = self.daemon.grabber if self.daemon is not None else None
+        if grabber is None:
+            raise CameraUnavailable("camera unavailable: the daemon has no camera")
+        if grabber.state in CAMERA_FAILING:
+            reason = grabber.last_error or grabber.state
+            raise CameraUnavailable(f"camera unavailable ({grabber.state}): {reason}")
+        frame = grabber.latest()
+        if frame is None:
+            raise CameraUnavailable("camera unavailable: no frame has arrived yet")
+        if frame.image is None:
+            raise CameraUnavailable(f"camera unavailable: the latest frame is bad: {frame.error}")
+        return frame

@@ -1,0 +1,270 @@
+"""The daemon: named start-up steps, one capture loop, and a stop that undoes them in reverse.
+
+    settings -> App(settings).start() -> App.run() until the stop event -> App.stop()
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from edge.api import ApiError, require_api_extra
+from edge.camera import FrameGrabber, open_source
+from edge.config import CONFIG_ERROR_EXIT, Settings
+from edge.model import DigitModel, ModelError, load_model
+from edge.mqtt import MqttError, MqttPublisher
+from edge.reader import FrameReader
+from edge.reading import Reading
+from edge.sdnotify import Notifier
+from edge.sources import SourceError
+from edge.store import Store, StoreError
+
+logger = logging.getLogger(__name__)
+
+FLUSH_TIMEOUT_S = 10.0  # on SIGTERM: how long the outbox may drain before we go
+ONCE_FLUSH_TIMEOUT_S = 60.0  # `run --once` promises every reading was acknowledged
+STATUS_INTERVAL_S = 10.0
+PRUNE_INTERVAL_S = 3600.0
+# Start-up failures a restart cannot fix: a missing model, an unusable database file, ...
+START_ERRORS = (ModelError, StoreError, SourceError, MqttError, ApiError)
+
+
+class App:
+    """One device: camera -> reader -> store (history + outbox) -> MQTT publisher."""
+
+    def __init__(self, settings: Settings, *, once: bool = False,
+                 emit: Callable[[Reading], None] | None = None) -> None:
+        self.settings = settings
+        self.once = once
+        self.stop_event = threading.Event()
+        self.capture_now = threading.Event()
+        self.emit = emit
+        self.notifier = Notifier()
+        self.store: Store | None = None
+        self.model: DigitModel | None = None
+        self.reader: FrameReader | None = None
+        self.grabber: FrameGrabber | None = None
+        self.publisher: MqttPublisher | None = None
+        self.api: Any = None
+        self.started_at = time.monotonic()
+        self.counts = {"frames": 0, "readings": 0, "bad_frames": 0, "errors": 0}
+        self.last_reading: Reading | None = None
+        self._latencies_ms: deque[float] = deque(maxlen=200)
+        self._frame_times: deque[float] = deque(maxlen=50)
+        self._undo: list[tuple[str, Callable[[], None]]] = []
+
+    # ---- life ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Each step fails fast with a clear message; what started is undone by stop()."""
+        for name, step in (
+            ("storage", self._open_store),
+            ("model", self._load_model),
+            ("camera", self._open_camera),
+            ("mqtt", self._start_mqtt),
+            ("api", self._start_api),
+        ):
+            logger.debug("starting %s", name)
+            step()
+        self.notifier.ready()
+        self.notifier.status("started, waiting for the first frame")
+        logger.info("digitcam started device_id=%s source=%s model=%s mqtt=%s api=%s",
+                    self.settings.device_id, self.settings.camera.source, self.model_version,
+                    self.settings.mqtt.host or "off",
+                    f"{self.settings.api.host}:{self.settings.api.port}"
+                    if self.settings.api.enabled else "off")
+
+    def stop(self) -> bool:
+        """Undo the start-up steps in reverse; True when the outbox was fully drained."""
+        self.stop_event.set()
+        self.notifier.stopping()
+        drained = True
+        for name, undo in reversed(self._undo):
+            try:
+                result = undo()
+                drained = drained and result is not False
+            except Exception:
+                logger.exception("error while stopping %s", name)
+        self._undo.clear()
+        logger.info("digitcam stopped")
+        return drained
+
+    def _open_store(self) -> None:
+        storage = self.settings.storage
+        self.store = Store(storage.path, storage.outbox_max)
+        self._undo.append(("storage", self.store.close))
+
+    def _load_model(self) -> None:
+        self.model = load_model(self.settings.model.path, self.settings.model.threads)
+        self.reader = FrameReader(self.model, self.settings.regions,
+                                  self.settings.model.min_confidence, self.settings.device_id)
+
+    def _open_camera(self) -> None:
+        camera = self.settings.camera
+        if self.once:
+            camera = camera.model_copy(update={"loop": False})
+        source = open_source(camera, pace=not self.once)
+        if self.once:
+            if source.live:
+                raise SourceError(f"camera.source {source.name}: --once needs a finite source "
+                                  "(a folder, an image or a video file), not a live camera")
+            source.open()  # --once has nothing to wait for: a missing source is an error now
+        self.grabber = FrameGrabber(source, self.stop_event, camera.reopen_backoff_max_s,
+                                    lossless=self.once)
+        self.grabber.start()
+        self._undo.append(("camera", lambda: self.grabber.join(5.0) if self.grabber else None))
+
+    def _start_mqtt(self) -> None:
+        if not self.settings.mqtt.host:
+            logger.info("mqtt.host is empty: MQTT is off; readings go to stdout and the history")
+            return
+        assert self.store is not None
+        self.publisher = MqttPublisher(
+            self.settings.mqtt, self.settings.device_id, self.store, self.stop_event,
+            regions=[r.name for r in self.settings.regions],
+        )
+        self.publisher.on_command("capture", lambda _payload: self.capture_now.set())
+        self.publisher.start()
+        flush_s = ONCE_FLUSH_TIMEOUT_S if self.once else FLUSH_TIMEOUT_S
+        self._undo.append(("mqtt", lambda: self.publisher.stop(flush_s) if self.publisher else None))
+
+    def _start_api(self) -> None:
+        if not self.settings.api.enabled:
+            return
+        require_api_extra()
+        from edge.api.server import ApiServer  # the api extra is optional on a device
+
+        self.api = ApiServer(self.settings, app=self)
+        self.api.start()
+        self._undo.append(("api", self.api.stop))
+
+    # ---- the capture loop ---------------------------------------------------------------
+    def run(self) -> None:
+        """Read frames until the stop event (or, with --once, until the source is exhausted)."""
+        assert self.grabber is not None
+        next_status = next_stats = next_prune = time.monotonic()
+        while not self.stop_event.is_set():
+            self.notifier.watchdog()
+            if self.capture_now.is_set():
+                self.capture_now.clear()
+                latest = self.grabber.latest()
+                if latest is not None:
+                    self.process(latest)
+            frame = self.grabber.get(timeout_s=1.0)
+            if frame is not None:
+                self.process(frame)
+            elif self.once and self.grabber.done:
+                break
+            now = time.monotonic()
+            if now >= next_status:
+                self.notifier.status(self.status_line())
+                next_status = now + STATUS_INTERVAL_S
+            if now >= next_stats:
+                if self.publisher is not None:
+                    self.publisher.publish_stats(self.stats())
+                next_stats = now + self.settings.mqtt.stats_interval_s
+            if now >= next_prune:
+                self._prune()
+                next_prune = now + PRUNE_INTERVAL_S
+
+    def process(self, frame: Any) -> list[Reading]:
+        """One frame -> readings, stored and emitted; a bad frame is counted, never fatal."""
+        assert self.reader is not None and self.store is not None
+        self.counts["frames"] += 1
+        self._frame_times.append(time.monotonic())
+        if frame.image is None:
+            self.counts["bad_frames"] += 1
+            logger.warning("skipped frame index=%s source=%s reason=%s",
+                           frame.index, frame.source, frame.error)
+            return []
+        try:
+            readings = self.reader.read(frame.image, frame.source, frame.index)
+        except Exception:
+            self.counts["errors"] += 1
+            logger.exception("could not read frame index=%s source=%s", frame.index, frame.source)
+            return []
+        for reading in readings:
+            topics = self.publisher.reading_topics(reading.region) if self.publisher else []
+            self.store.record(reading, topics, self.settings.mqtt.qos)
+            self._latencies_ms.append(reading.latency_ms)
+            self.counts["readings"] += 1
+            self.last_reading = reading
+            if self.emit is not None:
+                self.emit(reading)
+        return readings
+
+    def _prune(self) -> None:
+        assert self.store is not None
+        storage = self.settings.storage
+        try:
+            self.store.prune(storage.history_days, storage.crop_days)
+        except Exception:
+            logger.exception("pruning the history failed")
+
+    # ---- state for stats, health and systemd ----------------------------------------------
+    @property
+    def model_version(self) -> str:
+        return self.model.version if self.model else "none"
+
+    def fps(self) -> float:
+        times = self._frame_times
+        if len(times) < 2 or times[-1] == times[0]:
+            return 0.0
+        return (len(times) - 1) / (times[-1] - times[0])
+
+    def stats(self) -> dict[str, Any]:
+        """The `stats` message: uptime, frames, fps, latency, errors, outbox depth."""
+        latencies = sorted(self._latencies_ms)
+        camera = self.grabber.stats() if self.grabber else {}
+        return {
+            "uptime_s": round(time.monotonic() - self.started_at, 1),
+            **self.counts,
+            "fps": round(self.fps(), 2),
+            "latency_ms": round(latencies[len(latencies) // 2], 3) if latencies else None,
+            "camera": camera,
+            "mqtt": self.publisher.counters() if self.publisher else {"state": "disabled"},
+            "outbox_depth": self.store.outbox_depth() if self.store else 0,
+            "outbox_dropped": self.store.dropped_count() if self.store else 0,
+            "model": self.model_version,
+        }
+
+    def status_line(self) -> str:
+        last = self.last_reading
+        shown = "none" if last is None else (last.value or last.status)
+        broker = self.publisher.state if self.publisher else "off"
+        depth = self.store.outbox_depth() if self.store else 0
+        return f"fps {self.fps():.1f}, last {shown}, broker {broker}, outbox {depth}"
+
+
+def print_reading(reading: Reading) -> None:
+    sys.stdout.write(reading.to_json() + "\n")
+    sys.stdout.flush()
+
+
+def run_daemon(settings: Settings, *, once: bool = False) -> int:
+    """`digitcam run`: returns the process exit code."""
+    emit = print_reading if (once or not settings.mqtt.host or sys.stdout.isatty()) else None
+    app = App(settings, once=once, emit=emit)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: app.stop_event.set())
+    try:
+        app.start()
+    except START_ERRORS as exc:
+        app.stop()
+        logger.error("cannot start: %s", exc)
+        print(f"digitcam: cannot start: {exc}", file=sys.stderr)
+        return CONFIG_ERROR_EXIT  # a restart would fail the same way: let systemd give up
+    try:
+        app.run()
+    finally:
+        drained = app.stop()
+    if once and not drained:
+        print("digitcam: some messages are still in the outbox; they are sent on the next start",
+              file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,86 @@
+"""`digitcam predict PATH...`: read digits in image files and folders, one line per image.
+
+Exit 0 when every image was read (even with no digit found), 1 when some could not be
+decoded (the rest are still processed), 2 for usage errors such as a path that is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from edge.config import RegionSettings, Settings
+from edge.imageio import ImageError, read_image_file
+from edge.model import ModelError, load_model
+from edge.reader import FrameReader
+from edge.reading import Reading
+from edge.sources import IMAGE_EXTENSIONS
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
+
+
+def expand(paths: list[Path]) -> Iterator[Path]:
+    """Files as given; folders as their image files, sorted by name, not recursive."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+            )
+        else:
+            yield path
+
+
+def predict_paths(settings: Settings, paths: list[Path], *, kind: str | None = None,
+                  as_json: bool = False, out: TextIO = sys.stdout) -> int:
+    """Print one line per image; returns the exit code."""
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        for path in missing:
+            print(f"digitcam predict: {path}: no such file or folder", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        model = load_model(settings.model.path, settings.model.threads)
+    except ModelError as exc:
+        print(f"digitcam predict: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    # --kind asks for a plain reading of the whole image; otherwise the configured regions.
+    regions = [RegionSettings(name="main", kind=kind)] if kind else settings.regions
+    reader = FrameReader(model, regions, settings.model.min_confidence, settings.device_id)
+    code = EXIT_OK
+    for index, path in enumerate(expand(paths)):
+        try:
+            image = read_image_file(path)
+        except ImageError as exc:
+            code = EXIT_UNREADABLE
+            _print_error(out, path, exc.reason, as_json)
+            continue
+        for reading in reader.read(image, str(path), index):
+            _print_reading(out, path, reading, as_json, multi=len(regions) > 1)
+    return code
+
+
+def _print_reading(out: TextIO, path: Path, reading: Reading, as_json: bool, multi: bool) -> None:
+    if as_json:
+        out.write(json.dumps({**reading.to_dict(), "path": str(path)}) + "\n")
+        return
+    label = f"{path} [{reading.region}]" if multi else str(path)
+    if reading.status == "no_digit":
+        out.write(f"{label}: no digit found\n")
+        return
+    digits = " ".join(f"{d.digit}({d.confidence:.2f})" for d in reading.digits)
+    value = reading.value if reading.value is not None else "?"
+    out.write(f"{label}: {value}  [{reading.status}; {digits}]\n")
+
+
+def _print_error(out: TextIO, path: Path, reason: str, as_json: bool) -> None:
+    if as_json:
+        out.write(json.dumps({"path": str(path), "error": reason}) + "\n")
+    else:
+        out.write(f"{path}: error: {reason}\n")
+    logger.info("cannot read %s: %s", path, reason)

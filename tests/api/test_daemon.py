@@ -1,0 +1,98 @@
+"""The API inside the daemon (`digitcam run` with api.enabled): real App, camera and broker."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import httpx
+import pytest
+
+from edge.app import App
+from tests.api.conftest import on_paper
+from tests.api.test_health_metrics import parse_metrics
+from tests.conftest import Broker, wait_until
+
+
+@pytest.fixture
+def daemon(make_settings: Callable) -> Iterator[Callable[..., App]]:
+    """Start App with the API on a free port and its capture loop on a thread."""
+    started: list[tuple[App, threading.Thread]] = []
+
+    def start(source: str, **overrides: Any) -> App:
+        settings = make_settings(api={"enabled": True, "port": 0},
+                                 camera={"source": source, "fps": 20}, **overrides)
+        app = App(settings)
+        app.start()
+        thread = threading.Thread(target=app.run, daemon=True)
+        thread.start()
+        started.append((app, thread))
+        return app
+
+    yield start
+    for app, thread in started:
+        app.stop_event.set()
+        thread.join(10)
+        app.stop()
+
+
+@pytest.fixture
+def frames(tmp_path: Path, first_of: Callable) -> Path:
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "0001.png"), on_paper(first_of(2), first_of(9)))
+    return folder
+
+
+def test_health_shows_the_running_camera_and_metrics_count_its_frames(
+        daemon: Callable[..., App], frames: Path) -> None:
+    app = daemon(str(frames))
+    url = app.api.url
+    wait_until(lambda: app.counts["readings"] >= 3, what="the daemon's first readings")
+    health = httpx.get(f"{url}/health").json()
+    assert health["status"] == "ok" and health["mode"] == "daemon"
+    assert health["camera"]["state"] == "open" and health["camera"]["frames"] >= 3
+    assert health["broker"]["state"] == "disabled"
+    metrics = parse_metrics(httpx.get(f"{url}/metrics").text)
+    assert metrics["digitcam_frames_total"] >= 3
+    assert metrics['digitcam_readings_total{status="ok"}'] >= 1
+    assert metrics['digitcam_mqtt_state{state="disabled"}'] == 1
+    history = httpx.get(f"{url}/api/v1/readings", params={"region": "main"}).json()["items"]
+    assert history and history[0]["value"] == "29"
+
+
+def test_use_camera_reads_the_daemons_latest_frame(daemon: Callable[..., App], frames: Path
+                                                   ) -> None:
+    app = daemon(str(frames))
+    wait_until(lambda: app.grabber and app.grabber.latest(), what="a first frame")
+    reading = httpx.post(f"{app.api.url}/api/v1/predict", params={"use_camera": "true"}).json()
+    assert reading["value"] == "29" and reading["region"] == "camera"
+
+
+def test_a_failing_camera_makes_health_503_with_the_reason(
+        daemon: Callable[..., App], tmp_path: Path) -> None:
+    app = daemon(str(tmp_path / "unplugged"))
+    wait_until(lambda: app.grabber and app.grabber.state == "reopening", what="the camera failing")
+    response = httpx.get(f"{app.api.url}/health")
+    assert response.status_code == 503
+    assert any("unplugged" in reason for reason in response.json()["reasons"])
+    capture = httpx.post(f"{app.api.url}/predict", data={"use_camera": "true"})
+    assert capture.status_code == 503 and "camera unavailable" in capture.json()["detail"]
+
+
+def test_a_broker_refusing_the_credentials_makes_health_503(
+        daemon: Callable[..., App], frames: Path, mosquitto_factory: Callable[..., Broker]) -> None:
+    broker = mosquitto_factory(users={"digitcam": "right"})
+    app = daemon(str(frames),
+                 mqtt={"host": broker.host, "port": broker.port,
+                       "username": "digitcam", "password": "wrong"})
+    wait_until(lambda: app.publisher and app.publisher.state == "auth_failed", timeout_s=15,
+               what="the broker refusing")
+    response = httpx.get(f"{app.api.url}/api/v1/health")
+    assert response.status_code == 503
+    assert any("refused the credentials" in reason for reason in response.json()["reasons"])
+    assert parse_metrics(httpx.get(f"{app.api.url}/metrics").text)[
+        'digitcam_mqtt_state{state="auth_failed"}'] == 1
