@@ -1,8 +1,11 @@
 """SQLite store: reading history, the MQTT outbox, the seq counter, digit crops and labels.
 
-One file (`storage.path`), WAL mode, one connection behind a lock: the capture thread writes,
-the publisher drains the outbox, the HTTP API reads history. Every public method raises
-StoreError naming the file when SQLite fails, so the daemon can log it and carry on.
+Store is assembled from parts that share one file, one write connection and one lock:
+edge.store_db (schema, connections, transactions), edge.labels (crops and labels),
+edge.store_reports (counts for /metrics and the performance page) and, here, the readings
+and the outbox. The capture thread writes, the publisher drains the outbox, the HTTP API
+reads history. Every public method raises StoreError naming the file when SQLite fails, so
+the daemon can log it and carry on.
 """
 
 from __future__ import annotations
@@ -10,59 +13,23 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from edge.labels import CROP_SHAPE, Crop, CropsAndLabels, Label, LabelSource, crop_bytes
 from edge.reading import Reading, utc_timestamp
+from edge.store_db import SCHEMA_VERSION, StoreError
+from edge.store_reports import HistoryReports
 
 logger = logging.getLogger(__name__)
 
-CROP_SHAPE = (28, 28)
-LabelSource = Literal["drawing", "correction"]
 _DROP_LOG_INTERVAL_S = 60.0
-
-# Schema version N is reached by running _MIGRATIONS[N - 1]; append, never edit, old entries.
-_MIGRATIONS: list[list[str]] = [
-    [
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-        # outbox_depth is kept here, in the same transactions as the rows, so it is exact for
-        # every process sharing the file and costs no COUNT(*) scan of a full outbox.
-        """INSERT INTO meta (key, value)
-            VALUES ('seq', 0), ('outbox_depth', 0), ('outbox_dropped', 0)""",
-        """CREATE TABLE readings (
-            seq INTEGER PRIMARY KEY, ts TEXT NOT NULL, region TEXT NOT NULL, value TEXT,
-            status TEXT NOT NULL, confidence REAL, payload TEXT NOT NULL,
-            corrected_value TEXT, corrected_at TEXT)""",
-        "CREATE INDEX readings_ts ON readings (ts)",
-        # AUTOINCREMENT: ids never come back, so "oldest first" is simply "lowest id first".
-        """CREATE TABLE outbox (
-            id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, payload BLOB NOT NULL,
-            qos INTEGER NOT NULL, retain INTEGER NOT NULL, created TEXT NOT NULL)""",
-        """CREATE TABLE crops (
-            seq INTEGER NOT NULL REFERENCES readings (seq) ON DELETE CASCADE,
-            digit INTEGER NOT NULL, image BLOB NOT NULL, png BLOB, created TEXT NOT NULL,
-            PRIMARY KEY (seq, digit))""",
-        "CREATE INDEX crops_created ON crops (created)",
-        """CREATE TABLE labels (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
-            source TEXT NOT NULL CHECK (source IN ('drawing', 'correction')),
-            image BLOB NOT NULL, png BLOB, created TEXT NOT NULL)""",
-    ],
-]
-SCHEMA_VERSION = len(_MIGRATIONS)
-
-
-class StoreError(Exception):
-    """The database file cannot be opened, read or written; the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -75,104 +42,13 @@ class OutboxItem:
     created: str
 
 
-@dataclass(frozen=True)
-class Crop:
-    seq: int
-    digit: int
-    image: np.ndarray  # 28x28 uint8, the classifier's input
-    png: bytes | None  # the crop as cut from the frame
-    created: str
-
-
-@dataclass(frozen=True)
-class Label:
-    id: int
-    label: int
-    source: LabelSource
-    image: np.ndarray
-    png: bytes | None
-    created: str
-
-
-class Store:
-    """History, outbox and seq counter in one SQLite file; safe to share between threads."""
+class Store(CropsAndLabels, HistoryReports):
+    """History, outbox, seq counter, crops and labels in one SQLite file; thread-safe."""
 
     def __init__(self, path: Path, outbox_max: int) -> None:
-        self.path = Path(path)
+        super().__init__(path)
         self.outbox_max = outbox_max
-        self._lock = threading.RLock()
         self._last_drop_log = float("-inf")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                self.path, timeout=10, isolation_level=None, check_same_thread=False
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"storage.path {self.path}: cannot open: {exc}") from None
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL: a reading's seq may already be published when power fails; NORMAL could
-            # roll the commit back and hand the same seq to a different reading after reboot.
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
-        except (sqlite3.Error, StoreError) as exc:
-            self._db.close()
-            if isinstance(exc, StoreError):
-                raise
-            raise StoreError(
-                f"storage.path {self.path}: cannot use it ({exc}); check that the file and its "
-                "folder are writable, or move a damaged file aside to start a fresh one"
-            ) from None
-
-    # ---- schema -------------------------------------------------------------------------
-    def _migrate(self) -> None:
-        version = self._scalar("PRAGMA user_version")
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"storage.path {self.path}: schema version {version} was written by a newer "
-                f"DigitCam (this one knows {SCHEMA_VERSION}); upgrade DigitCam"
-            )
-        for number in range(version + 1, SCHEMA_VERSION + 1):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _MIGRATIONS[number - 1]:
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {number}")
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            logger.info("storage %s: schema now at version %s", self.path, number)
-
-    # ---- plumbing -----------------------------------------------------------------------
-    def _scalar(self, sql: str, args: Sequence[Any] = ()) -> int:
-        row = self._db.execute(sql, args).fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction under the lock; SQLite errors become StoreError."""
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise StoreError(f"storage.path {self.path}: {exc}") from None
-
-    def _read(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            try:
-                cursor = self._db.execute(sql, args)
-                cursor.row_factory = sqlite3.Row
-                return cursor.fetchall()
-            except sqlite3.Error as exc:
-                raise StoreError(f"storage.path {self.path}: {exc}") from None
 
     # ---- readings -----------------------------------------------------------------------
     def record(
@@ -184,7 +60,7 @@ class Store:
     ) -> int:
         """Give the reading the next seq; write history, outbox rows and crops atomically."""
         topic_list = [topics] if isinstance(topics, str) else list(topics)
-        blobs = [(_crop_bytes(image), png) for image, png in crops or []]
+        blobs = [(crop_bytes(image), png) for image, png in crops or []]
         previous_seq = reading.seq
         try:
             with self._tx() as db:
@@ -215,11 +91,7 @@ class Store:
         )
         for topic in topics:
             self._insert_outbox(db, topic, payload.encode(), qos, True)
-        created = utc_timestamp()
-        db.executemany(
-            "INSERT INTO crops (seq, digit, image, png, created) VALUES (?, ?, ?, ?, ?)",
-            [(seq, index, image, png, created) for index, (image, png) in enumerate(blobs)],
-        )
+        self._insert_crops(db, seq, blobs)
         return seq
 
     def history(
@@ -346,54 +218,6 @@ class Store:
                            self.outbox_max,
                            self._scalar("SELECT value FROM meta WHERE key = 'outbox_dropped'"))
 
-    # ---- crops and labels ---------------------------------------------------------------
-    def crops(self, seq: int) -> list[Crop]:
-        """The digit crops kept for one reading, left to right."""
-        rows = self._read("SELECT * FROM crops WHERE seq = ? ORDER BY digit", (seq,))
-        return [Crop(r["seq"], r["digit"], _crop_array(r["image"]), _opt_bytes(r["png"]),
-                     r["created"]) for r in rows]
-
-    def delete_crops(self, seq: int) -> int:
-        """Forget the crops of one reading; returns how many."""
-        with self._tx() as db:
-            return db.execute("DELETE FROM crops WHERE seq = ?", (seq,)).rowcount
-
-    def add_label(
-        self, label: int, source: LabelSource, image: np.ndarray, png: bytes | None = None
-    ) -> int:
-        """Keep a labelled 28x28 digit for training; returns its id."""
-        if source not in ("drawing", "correction"):
-            raise ValueError(f"label source must be 'drawing' or 'correction', got {source!r}")
-        if not 0 <= int(label) <= 9:
-            raise ValueError(f"label must be a digit 0-9, got {label!r}")
-        with self._tx() as db:
-            cursor = db.execute(
-                "INSERT INTO labels (label, source, image, png, created) VALUES (?, ?, ?, ?, ?)",
-                (int(label), source, _crop_bytes(image), png, utc_timestamp()),
-            )
-            return int(cursor.lastrowid or 0)
-
-    def labels(
-        self, limit: int = 1000, offset: int = 0, source: LabelSource | None = None
-    ) -> list[Label]:
-        """Labelled digits, oldest first, optionally of one source."""
-        sql, args = "SELECT * FROM labels", []
-        if source is not None:
-            sql, args = sql + " WHERE source = ?", [source]
-        rows = self._read(sql + " ORDER BY id LIMIT ? OFFSET ?", [*args, limit, offset])
-        return [Label(r["id"], r["label"], r["source"], _crop_array(r["image"]),
-                      _opt_bytes(r["png"]), r["created"]) for r in rows]
-
-    def delete_label(self, label_id: int) -> bool:
-        """Forget one labelled digit; True when it existed."""
-        with self._tx() as db:
-            return db.execute("DELETE FROM labels WHERE id = ?", (label_id,)).rowcount > 0
-
-    def close(self) -> None:
-        """Close the file; later calls raise StoreError."""
-        with self._lock:
-            self._db.close()
-
 
 def _ts(moment: str | datetime | None) -> str | None:
     return utc_timestamp(moment) if isinstance(moment, datetime) else moment
@@ -406,19 +230,5 @@ def _history_entry(row: sqlite3.Row) -> dict[str, Any]:
     return entry
 
 
-def _crop_bytes(image: np.ndarray) -> bytes:
-    if image.shape != CROP_SHAPE or image.dtype != np.uint8:
-        raise ValueError(f"a crop must be a {CROP_SHAPE} uint8 array, "
-                         f"got {image.shape} {image.dtype}")
-    return image.tobytes()
-
-
-def _crop_array(blob: bytes) -> np.ndarray:
-    return np.frombuffer(blob, dtype=np.uint8).reshape(CROP_SHAPE).copy()
-
-
-def _opt_bytes(blob: bytes | None) -> bytes | None:
-    return None if blob is None else bytes(blob)
-
-
-__all__ = ["SCHEMA_VERSION", "Crop", "Label", "OutboxItem", "Store", "StoreError"]
+__all__ = ["CROP_SHAPE", "SCHEMA_VERSION", "Crop", "Label", "LabelSource", "OutboxItem", "Store",
+           "StoreError"]

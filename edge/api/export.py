@@ -47,6 +47,6 @@ def export_zip(ids: Sequence[int], images: Sequence[np.ndarray], labels: Sequenc
         else:
             for digit in range(10):
                 archive.writestr(zipfile.ZipInfo(f"{digit}/"), b"")
-            for label_id, image, label in zip(ids, images, labels):
+            for label_id, image, label in zip(ids, images, labels, strict=True):
                 archive.writestr(f"{label}/{label_id}.png", png_bytes(image))
     return buffer.getvalue()

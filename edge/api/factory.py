@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
@@ -15,6 +15,7 @@ from edge import __version__
 from edge.api.limits import UploadLimit
 from edge.api.routes import dataset, health, labels, metrics, pages, performance, predict, readings
 from edge.api.services import Services
+from edge.api.strict import reject_ambiguous_parameters
 from edge.config import Settings
 from edge.store import StoreError
 
@@ -32,7 +33,7 @@ def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Standalone, the API opens the store and loads the model; under the daemon they are
-        # borrowed and open() only adds the API's own read-only queries.
+        # borrowed and open() only starts the API's tally of readings for /metrics.
         await run_in_threadpool(services.open, strict=False)
         try:
             yield
@@ -40,7 +41,7 @@ def create_app(services: Services) -> FastAPI:
             await run_in_threadpool(services.close)
 
     app = FastAPI(title="DigitCam", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, dependencies=[Depends(reject_ambiguous_parameters)])
     app.state.services = services
     for module in (health, predict, readings, labels, performance, metrics, dataset, pages):
         app.include_router(module.router)
@@ -67,5 +68,6 @@ async def method_not_allowed(request: Request, _exc: Exception) -> JSONResponse:
     allowed = sorted({method for route in request.app.router.routes
                       if route.matches(request.scope)[0] != Match.NONE
                       for method in getattr(route, "methods", None) or ()})
-    return JSONResponse({"detail": f"{request.method} is not allowed here; use {', '.join(allowed)}"},
-                        status_code=405, headers={"Allow": ", ".join(allowed)})
+    detail = f"{request.method} is not allowed here; use {', '.join(allowed)}"
+    return JSONResponse({"detail": detail}, status_code=405,
+                        headers={"Allow": ", ".join(allowed)})

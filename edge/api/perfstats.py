@@ -49,14 +49,15 @@ def reading_examples(entries: Iterable[dict[str, Any]]) -> list[Example]:
         truth, digits = entry["corrected_value"], entry.get("digits", [])
         if truth and len(truth) == len(digits):
             examples.extend(Example(int(t), int(d["digit"]), float(d["confidence"]))
-                            for t, d in zip(truth, digits))
+                            for t, d in zip(truth, digits, strict=True))
     return examples
 
 
 def label_examples(labels: Sequence[int], probs: np.ndarray) -> list[Example]:
     """Labelled digits with the current model's probabilities [N,10] for them."""
     best = probs.argmax(axis=1) if len(labels) else np.zeros(0, int)
-    return [Example(int(t), int(p), float(probs[i, p])) for i, (t, p) in enumerate(zip(labels, best))]
+    return [Example(int(t), int(p), float(probs[i, p]))
+            for i, (t, p) in enumerate(zip(labels, best, strict=True))]
 
 
 def summary(total: int, correct: int) -> dict[str, Any]:
@@ -73,7 +74,8 @@ def per_digit(examples: Sequence[Example]) -> list[dict[str, Any]]:
     return [{"digit": d, **accuracy([e for e in examples if e.true == d])} for d in range(10)]
 
 
-def calibration(examples: Sequence[Example], buckets: int = CALIBRATION_BUCKETS) -> list[dict[str, Any]]:
+def calibration(examples: Sequence[Example],
+                buckets: int = CALIBRATION_BUCKETS) -> list[dict[str, Any]]:
     """Confidence buckets: how often the model was right when it was this sure.
 
     A well calibrated model is right 90% of the time when it says 0.9.
@@ -94,7 +96,7 @@ def percentiles(values: Sequence[float]) -> dict[str, float | None]:
     if not values:
         return {f"p{p}": None for p in PERCENTILES}
     found = np.percentile(np.asarray(values, dtype=np.float64), PERCENTILES)
-    return {f"p{p}": round(float(v), 3) for p, v in zip(PERCENTILES, found)}
+    return {f"p{p}": round(float(v), 3) for p, v in zip(PERCENTILES, found, strict=True)}
 
 
 def hour_window(now: datetime, hours: int = 24) -> list[datetime]:

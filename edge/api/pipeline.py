@@ -74,7 +74,8 @@ def crop_with_margin(gray: np.ndarray, box: tuple[int, int, int, int]) -> np.nda
     x, y, w, h = box
     pad = round(max(w, h) * CROP_MARGIN)
     height, width = gray.shape[:2]
-    return gray[max(0, y - pad) : min(height, y + h + pad), max(0, x - pad) : min(width, x + w + pad)]
+    return gray[max(0, y - pad) : min(height, y + h + pad),
+                max(0, x - pad) : min(width, x + w + pad)]
 
 
 def png_bytes(image: np.ndarray) -> bytes:

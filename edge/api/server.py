@@ -42,7 +42,8 @@ class ApiServer:
 
     def __init__(self, settings: Settings, app: Daemon | None = None) -> None:
         self.settings = settings
-        self.services = Services.for_daemon(settings, app) if app is not None else Services(settings)
+        self.services = (Services.for_daemon(settings, app) if app is not None
+                         else Services(settings))
         self._server = uvicorn.Server(uvicorn_config(settings, self.services))
         self._thread = threading.Thread(target=self._run, name="api-server", daemon=True)
 

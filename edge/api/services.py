@@ -13,7 +13,6 @@ import threading
 import time
 from typing import Any, Literal, Protocol
 
-from edge.api.aggregates import HistoryQueries
 from edge.api.tally import ReadingTally
 from edge.camera import Frame, FrameGrabber, SourceError, capture_one
 from edge.config import Settings
@@ -52,7 +51,6 @@ class Services:
         self.model = model
         self.daemon = daemon
         self.model_error: str | None = None
-        self.queries: HistoryQueries | None = None
         self.tally: ReadingTally | None = None
         self.started_at = daemon.started_at if daemon is not None else time.monotonic()
         self._frame_index = itertools.count()
@@ -81,10 +79,9 @@ class Services:
             storage = self.settings.storage
             self.store = Store(storage.path, storage.outbox_max)
             self._owned.append("store")
-        if self.queries is None:
-            self.queries = HistoryQueries(self.store.path)
-            self._owned.append("queries")
-            self.tally = ReadingTally(self.queries)
+        if self.tally is None:
+            self.tally = ReadingTally(self.store)
+            self._owned.append("tally")
             self.tally.start()
         if self.model is None:
             try:

@@ -10,7 +10,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from edge.api.aggregates import HistoryQueries
+from edge.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +36,15 @@ class Histogram:
 
     def cumulative(self) -> list[tuple[str, int]]:
         """(le, count) pairs as Prometheus wants them, +Inf last."""
-        return [(_bound_text(b), c) for b, c in zip(self.bounds, self.counts)] + [("+Inf", self.total)]
+        pairs = zip(self.bounds, self.counts, strict=True)
+        return [(_bound_text(b), c) for b, c in pairs] + [("+Inf", self.total)]
 
 
 class ReadingTally:
     """Readings by status and a latency histogram, brought up to date on each scrape."""
 
-    def __init__(self, queries: HistoryQueries) -> None:
-        self._queries = queries
+    def __init__(self, store: Store) -> None:
+        self._store = store
         self._lock = threading.Lock()
         self._last_seq: int | None = None
         self.by_status: dict[str, int] = dict.fromkeys(STATUSES, 0)
@@ -52,16 +53,16 @@ class ReadingTally:
     def start(self) -> None:
         """Count from here on: readings already stored belong to an earlier run."""
         with self._lock:
-            self._last_seq = self._queries.last_seq()
+            self._last_seq = self._store.last_seq()
 
     def update(self) -> None:
         """Add the readings stored since the last update."""
         with self._lock:
             if self._last_seq is None:
-                self._last_seq = self._queries.last_seq()
+                self._last_seq = self._store.last_seq()
                 return
             while True:
-                rows = self._queries.since_seq(self._last_seq, PAGE_ROWS)
+                rows = self._store.since_seq(self._last_seq, PAGE_ROWS)
                 for seq, status, latency_ms in rows:
                     self.by_status[status] = self.by_status.get(status, 0) + 1
                     if latency_ms is not None:

@@ -54,7 +54,7 @@ def source_name(file: UploadFile | None, default: str) -> str:
 def analysis_json(analysis: Analysis) -> dict[str, Any]:
     """The Reading JSON with, per digit, the top-3 alternatives and the 28x28 input."""
     data = analysis.reading.to_dict()
-    for i, (digit, out) in enumerate(zip(analysis.reading.digits, data["digits"])):
+    for i, (digit, out) in enumerate(zip(analysis.reading.digits, data["digits"], strict=True)):
         out["top3"] = [{"digit": d, "confidence": round(p, 4)} for d, p in digit.top3]
         out["input"] = input_data_url(analysis.inputs[i]) if i < len(analysis.inputs) else None
     data["corrected_value"] = None

@@ -1,5 +1,7 @@
 """The page in a real headless Chromium against a real uvicorn: draw, read, correct, label.
 
+Every check waits for what a person would wait for (an answer, a message, a picture) with a
+generous timeout, because a busy two-core machine can take seconds to answer; none sleeps.
 Screenshots land in tests/api/artifacts/ for a person to look at.
 """
 
@@ -23,9 +25,12 @@ LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", 
 # Strokes as fractions of the drawing pad, the way a person draws them.
 SEVEN = [[(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]]
 ONE = [[(0.5, 0.15), (0.5, 0.85)]]
+UI_TIMEOUT_MS = 60_000
 
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="pip install playwright (browser tests; never `playwright install`)")
+sync_api = pytest.importorskip(
+    "playwright.sync_api",
+    reason="pip install playwright (browser tests; never `playwright install`)")
+expect = sync_api.expect
 if not CHROMIUM.exists():
     pytest.skip("no /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
 
@@ -41,6 +46,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1200, "height": 860})
+    context.set_default_timeout(UI_TIMEOUT_MS)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -75,10 +81,9 @@ def draw(page: Any, strokes: list[list[tuple[float, float]]]) -> None:
         page.mouse.up()
 
 
-def answer_of(page: Any, test_id: str) -> str:
-    locator = page.get_by_test_id(test_id)
-    locator.wait_for(timeout=10_000)
-    return str(locator.inner_text())
+def expect_answer(page: Any, test_id: str, answer: str) -> None:
+    """The big answer the page shows, once it has come back from the device."""
+    expect(page.get_by_test_id(test_id)).to_have_text(answer, timeout=UI_TIMEOUT_MS)
 
 
 def test_draw_read_label_and_correct(live_server: Callable[..., ApiServer], page: Any) -> None:
@@ -86,7 +91,7 @@ def test_draw_read_label_and_correct(live_server: Callable[..., ApiServer], page
     page.goto(f"{server.url}/#draw")
     blank = page.locator("#draw-input").get_attribute("src")
     draw(page, SEVEN)
-    assert answer_of(page, "draw-answer") == "7"
+    expect_answer(page, "draw-answer", "7")
     seen = page.locator("#draw-input").get_attribute("src")
     assert seen.startswith("data:image/png") and seen != blank, "the 28x28 the model saw is shown"
     shot(page, "draw-seven")
@@ -97,7 +102,7 @@ def test_draw_read_label_and_correct(live_server: Callable[..., ApiServer], page
 
     page.get_by_role("button", name="Clear").click()
     draw(page, ONE)
-    assert answer_of(page, "draw-answer") == "1"
+    expect_answer(page, "draw-answer", "1")
     page.get_by_role("button", name="Save to history").click()
     page.get_by_text("Saved as reading #1").wait_for()
 
@@ -111,9 +116,10 @@ def test_draw_read_label_and_correct(live_server: Callable[..., ApiServer], page
     shot(page, "history-corrected")
 
     page.click('nav a[href="#explore"]')
+    # The samples and this device's examples arrive by separate requests, in either order.
     page.locator("#mnist-samples img").first.wait_for()
-    assert "LeCun" in page.locator("#mnist-credit").inner_text()
-    assert page.locator("#user-labels img").count() == 2
+    expect(page.locator("#mnist-credit")).to_contain_text("LeCun", timeout=UI_TIMEOUT_MS)
+    expect(page.locator("#user-labels img")).to_have_count(2, timeout=UI_TIMEOUT_MS)
     shot(page, "explore")
 
     page.click('nav a[href="#performance"]')
@@ -129,8 +135,11 @@ def test_an_uploaded_photo_is_read_and_its_digits_boxed(
     photo.write_bytes(encoded(on_paper(first_of(4), first_of(1), first_of(7)), ".jpg"))
     page.goto(f"{server.url}/#read")
     page.set_input_files("#upload-file", str(photo))
-    assert answer_of(page, "read-answer") == "417"
-    assert page.locator("#read-result .digit-card").count() == 3
+    expect_answer(page, "read-answer", "417")
+    expect(page.locator("#read-result .digit-card")).to_have_count(3, timeout=UI_TIMEOUT_MS)
+    # The photo is drawn once the browser has decoded it; then the page says it is done.
+    expect(page.locator("#read-message")).to_contain_text("stored as reading #1",
+                                                          timeout=UI_TIMEOUT_MS)
     canvas = page.locator("canvas.frame").bounding_box()
     assert canvas["width"] > 300
     shot(page, "read-upload")
@@ -146,5 +155,5 @@ def test_the_token_is_asked_once_and_remembered(live_server: Callable[..., ApiSe
     page.get_by_role("button", name="Save", exact=True).click()
     page.reload()
     draw(page, SEVEN)
-    assert answer_of(page, "draw-answer") == "7"
+    expect_answer(page, "draw-answer", "7")
     assert page.evaluate("localStorage.getItem('digitcam.token')") == TOKEN

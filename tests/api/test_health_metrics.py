@@ -12,7 +12,8 @@ from edge.api.factory import create_app
 from edge.api.services import Services
 from tests.api.conftest import encoded, on_paper, upload
 
-SAMPLE_LINE = re.compile(r'^[a-z_:][a-z0-9_:]*(\{([a-z_]+="[^"]*",?)*\})? -?[0-9.e+-]+$|^\S+ \+?Inf$')
+SAMPLE_LINE = re.compile(
+    r'^[a-z_:][a-z0-9_:]*(\{([a-z_]+="[^"]*",?)*\})? -?[0-9.e+-]+$|^\S+ \+?Inf$')
 
 
 def parse_metrics(text: str) -> dict[str, float]:

@@ -43,8 +43,9 @@ def test_a_label_must_be_a_digit(client: TestClient, first_of: Callable, label: 
 
 
 def test_a_blank_drawing_is_refused(client: TestClient) -> None:
+    blank = encoded(np.full((280, 280), 255, np.uint8))
     response = client.post("/api/v1/labels", data={"label": "3"},
-                           files={"file": ("blank.png", encoded(np.full((280, 280), 255, np.uint8)))})
+                           files={"file": ("blank.png", blank)})
     assert response.status_code == 400
     assert "no digit found" in response.json()["detail"]
 
@@ -74,7 +75,7 @@ def test_the_export_is_what_train_extra_data_reads(client: TestClient, mnist: tu
     assert x.shape == (4, 28, 28) and x.dtype == np.uint8
     # White digits on black, like MNIST, and close to the original digits.
     assert all(image[0].max() < 30 and image.max() > 200 for image in x)
-    for image, label in zip(x, y):
+    for image, label in zip(x, y, strict=True):
         originals = [images[i] for i in chosen if labels[i] == label]
         assert max(similarity(image, original) for original in originals) > 0.6
 
@@ -91,3 +92,13 @@ def test_the_stored_crop_is_the_original_ink(client: TestClient, first_of: Calla
     crop = cv2.imdecode(np.frombuffer(store.labels()[0].png, np.uint8), cv2.IMREAD_GRAYSCALE)
     assert crop.shape[0] > 150, "the crop keeps the photo's resolution"
     assert crop.mean() > 128, "and its colours: dark ink on light paper"
+
+
+def test_a_label_given_twice_is_refused(client: TestClient, first_of: Callable) -> None:
+    image = encoded(on_paper(first_of(3)))
+    response = client.post("/api/v1/labels", data={"label": ["8", "3"]},
+                           files={"file": ("d.png", image)})
+    assert response.status_code == 422
+    error = response.json()["detail"][0]
+    assert error["loc"] == ["body", "label"] and "given 2 times" in error["msg"]
+    assert client.get("/api/v1/labels").json()["items"] == []

@@ -52,7 +52,8 @@ def test_the_shipped_sprite_is_the_mnist_sample(mnist: tuple) -> None:
 def test_samples_of_one_digit_with_the_credit(client: TestClient, mnist: tuple) -> None:
     images, labels = mnist
     data = client.get("/api/v1/dataset/samples", params={"digit": 3, "count": 5}).json()
-    assert data["source"] == "mnist" and "LeCun" in data["credit"] and "CC BY-SA 3.0" in data["credit"]
+    assert data["source"] == "mnist"
+    assert "LeCun" in data["credit"] and "CC BY-SA 3.0" in data["credit"]
     assert [item["digit"] for item in data["items"]] == [3] * 5
     first = base64.b64decode(data["items"][0]["input"].split(",", 1)[1])
     image = cv2.imdecode(np.frombuffer(first, np.uint8), cv2.IMREAD_GRAYSCALE)

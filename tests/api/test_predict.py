@@ -149,3 +149,28 @@ def test_file_and_camera_together_is_a_usage_error(client: TestClient, first_of:
     response = upload(client, encoded(on_paper(first_of(1))), use_camera="true")
     assert response.status_code == 400
     assert "not both" in response.json()["detail"]
+
+
+CAMERA = {"use_camera": "true"}
+
+
+@pytest.mark.parametrize(("params", "form", "field", "words"), [
+    (CAMERA, [("kind", "")], "kind", "empty"),
+    (CAMERA, [("kind", "bogus"), ("kind", "digit")], "kind", "2 times"),
+    ({**CAMERA, "kind": ["bogus", "digit"]}, [], "kind", "2 times"),
+    ({}, [("use_camera", "bogus"), ("use_camera", "true")], "use_camera", "2 times"),
+], ids=["empty-form-kind", "form-kind-twice", "query-kind-twice", "form-use_camera-twice"])
+def test_a_parameter_sent_empty_or_twice_is_refused_not_guessed(
+        make_client: Callable, tmp_path: Path, first_of: Callable, params: dict,
+        form: list[tuple[str, str]], field: str, words: str) -> None:
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    cv2.imwrite(str(frames / "0001.png"), on_paper(first_of(4), first_of(2)))
+    client = make_client(camera={"source": str(frames)})  # a camera that works
+    response = client.post("/api/v1/predict", params=params,
+                           files=[(name, (None, value)) for name, value in form])
+    assert response.status_code == 422, response.text
+    error = response.json()["detail"][0]
+    assert error["loc"][-1] == field and words in error["msg"]
+    assert client.get("/api/v1/readings").json()["items"] == [], "nothing was read or stored"
+

@@ -236,3 +236,24 @@ def test_a_closed_store_raises_store_error(db_path: Path) -> None:
     store.close()
     with pytest.raises(StoreError, match=str(db_path)):
         store.record(make_reading(), "t", 1)
+
+
+def test_reports_count_the_history_by_seq_hour_latency_and_correction(db_path: Path) -> None:
+    store = Store(db_path, outbox_max=100)
+    assert store.last_seq() == 0 and store.corrected(10) == []
+    store.record(make_reading(ts="2026-01-01T10:05:00.000Z"), [], 1)
+    store.record(make_reading(value=None, status="no_digit", ts="2026-01-01T10:55:00.000Z"), [], 1)
+    store.record(make_reading(value="12", ts="2026-01-01T11:00:00.000Z"), [], 1)
+    store.correct(3, "13")
+
+    assert store.last_seq() == 3
+    assert store.since_seq(1) == [(2, "no_digit", 1.5), (3, "ok", 1.5)]
+    assert store.since_seq(0, limit=1) == [(1, "ok", 1.5)]
+    assert store.per_hour("2026-01-01T10:30:00.000Z") == {"2026-01-01T10": 1, "2026-01-01T11": 1}
+    assert store.latencies(2) == [1.5, 1.5]
+    [corrected] = store.corrected(10)
+    assert (corrected["seq"], corrected["value"], corrected["corrected_value"]) == (3, "12", "13")
+
+    store.close()
+    with pytest.raises(StoreError, match=str(db_path)):
+        store.last_seq()

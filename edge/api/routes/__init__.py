@@ -1,1 +1,2 @@
-"""One router per resource: health, predict, readings, labels, performance, metrics, dataset, page."""
+"""One router per resource: health, predict, readings, labels, performance, metrics, dataset,
+page."""

@@ -25,7 +25,8 @@ LABEL_SCAN = 50_000
 @router.get("/samples", response_model=Samples, summary="Example digits for the explore view")
 async def samples(
     services: ServicesDep,
-    digit: Annotated[int | None, Query(ge=0, le=9, description="one digit; all when absent")] = None,
+    digit: Annotated[int | None,
+                     Query(ge=0, le=9, description="one digit; all when absent")] = None,
     count: Annotated[int, Query(ge=1, le=MAX_COUNT, description="images per digit")] = 10,
     source: Annotated[Literal["mnist", "labels"], Query(
         description="mnist: shipped samples; labels: this device's labelled examples")] = "mnist",

@@ -33,8 +33,8 @@ async def performance(services: ServicesDep) -> dict[str, Any]:
 
 
 def performance_report(services: Services, now: datetime) -> dict[str, Any]:
-    queries, store, model = services.queries, services.store, services.model
-    corrected = queries.corrected(CORRECTED_LIMIT) if queries else []
+    store, model = services.store, services.model
+    corrected = store.corrected(CORRECTED_LIMIT) if store else []
     drawings = store.labels(LABEL_LIMIT, 0, "drawing") if store else []
     examples = perfstats.reading_examples(corrected)
     label_part: dict[str, Any] = {"count": len(drawings), "correct": 0, "accuracy": None}
@@ -44,8 +44,8 @@ def performance_report(services: Services, now: datetime) -> dict[str, Any]:
         label_part = perfstats.accuracy(drawn)
         examples += drawn
     starts = perfstats.hour_window(now)
-    hourly = queries.per_hour(utc_timestamp(starts[0])) if queries else {}
-    latencies = queries.latencies(LATENCY_WINDOW) if queries else []
+    hourly = store.per_hour(utc_timestamp(starts[0])) if store else {}
+    latencies = store.latencies(LATENCY_WINDOW) if store else []
     return {
         "examples": perfstats.accuracy(examples),
         "readings": perfstats.reading_accuracy(corrected),

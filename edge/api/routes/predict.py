@@ -105,7 +105,7 @@ def read_image(services: Services, model: DigitModel, store: Store, gray: np.nda
                        device_id=settings.device_id, source=source, index=services.next_index())
     if record:
         store.record(analysis.reading, [], settings.mqtt.qos,
-                     crops=list(zip(analysis.inputs, analysis.crops)))
+                     crops=list(zip(analysis.inputs, analysis.crops, strict=True)))
     logger.debug("read %s region=%s value=%s status=%s", source, region,
                  analysis.reading.value, analysis.reading.status)
     result = analysis_json(analysis)

@@ -100,7 +100,7 @@ def crops_to_labels(store: Store, seq: int, value: str) -> tuple[list[int], str 
         return [], (f"the corrected value has {len(value)} digits but {len(crops)} were found: "
                     "no training examples made")
     ids = [store.add_label(int(d), "correction", crop.image, crop.png)
-           for d, crop in zip(value, crops)]
+           for d, crop in zip(value, crops, strict=True)]
     store.delete_crops(seq)
     return ids, None
 

@@ -1,0 +1,113 @@
+"""The store's training data: digit crops kept with their readings, and labelled digits.
+
+A crop is the 28x28 the classifier saw for one digit of a stored reading (plus the PNG cut
+from the frame); it goes when its reading goes or after storage.crop_days. A label is a
+28x28 digit whose true value a person gave, drawn on the page or taken from a correction.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from edge.reading import utc_timestamp
+from edge.store_db import StoreBase
+
+logger = logging.getLogger(__name__)
+
+CROP_SHAPE = (28, 28)
+LabelSource = Literal["drawing", "correction"]
+
+
+@dataclass(frozen=True)
+class Crop:
+    seq: int
+    digit: int
+    image: np.ndarray  # 28x28 uint8, the classifier's input
+    png: bytes | None  # the crop as cut from the frame
+    created: str
+
+
+@dataclass(frozen=True)
+class Label:
+    id: int
+    label: int
+    source: LabelSource
+    image: np.ndarray
+    png: bytes | None
+    created: str
+
+
+class CropsAndLabels(StoreBase):
+    """The crops and labels tables; part of Store."""
+
+    def crops(self, seq: int) -> list[Crop]:
+        """The digit crops kept for one reading, left to right."""
+        rows = self._read("SELECT * FROM crops WHERE seq = ? ORDER BY digit", (seq,))
+        return [Crop(r["seq"], r["digit"], _crop_array(r["image"]), _opt_bytes(r["png"]),
+                     r["created"]) for r in rows]
+
+    def delete_crops(self, seq: int) -> int:
+        """Forget the crops of one reading; returns how many."""
+        with self._tx() as db:
+            return db.execute("DELETE FROM crops WHERE seq = ?", (seq,)).rowcount
+
+    def add_label(
+        self, label: int, source: LabelSource, image: np.ndarray, png: bytes | None = None
+    ) -> int:
+        """Keep a labelled 28x28 digit for training; returns its id."""
+        if source not in ("drawing", "correction"):
+            raise ValueError(f"label source must be 'drawing' or 'correction', got {source!r}")
+        if not 0 <= int(label) <= 9:
+            raise ValueError(f"label must be a digit 0-9, got {label!r}")
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO labels (label, source, image, png, created) VALUES (?, ?, ?, ?, ?)",
+                (int(label), source, crop_bytes(image), png, utc_timestamp()),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def labels(
+        self, limit: int = 1000, offset: int = 0, source: LabelSource | None = None
+    ) -> list[Label]:
+        """Labelled digits, oldest first, optionally of one source."""
+        sql, args = "SELECT * FROM labels", []
+        if source is not None:
+            sql, args = sql + " WHERE source = ?", [source]
+        rows = self._read(sql + " ORDER BY id LIMIT ? OFFSET ?", [*args, limit, offset])
+        return [Label(r["id"], r["label"], r["source"], _crop_array(r["image"]),
+                      _opt_bytes(r["png"]), r["created"]) for r in rows]
+
+    def delete_label(self, label_id: int) -> bool:
+        """Forget one labelled digit; True when it existed."""
+        with self._tx() as db:
+            return db.execute("DELETE FROM labels WHERE id = ?", (label_id,)).rowcount > 0
+
+    def _insert_crops(self, db: sqlite3.Connection, seq: int,
+                      blobs: list[tuple[bytes, bytes]]) -> None:
+        """Within the reading's transaction: its crops as (crop_bytes(image), png), in order."""
+        created = utc_timestamp()
+        db.executemany(
+            "INSERT INTO crops (seq, digit, image, png, created) VALUES (?, ?, ?, ?, ?)",
+            [(seq, index, image, png, created) for index, (image, png) in enumerate(blobs)],
+        )
+
+
+def crop_bytes(image: np.ndarray) -> bytes:
+    """A 28x28 uint8 digit as stored; ValueError for any other shape or type."""
+    if image.shape != CROP_SHAPE or image.dtype != np.uint8:
+        raise ValueError(f"a crop must be a {CROP_SHAPE} uint8 array, "
+                         f"got {image.shape} {image.dtype}")
+    return image.tobytes()
+
+
+def _crop_array(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.uint8).reshape(CROP_SHAPE).copy()
+
+
+def _opt_bytes(blob: bytes | None) -> bytes | None:
+    return None if blob is None else bytes(blob)
