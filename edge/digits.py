@@ -1,0 +1,90 @@
+"""Find handwritten digits in a greyscale image: one tight ink crop per digit.
+
+Pipeline: ink map (edge.binarize) -> connected components -> fragments grouped into digits
+(edge.grouping) -> non-digit blobs dropped -> the row of the number (left to right) or the
+most prominent digit. Large frames are analysed on a smaller copy and boxes mapped back.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from edge.binarize import InkMap, ink_map
+from edge.grouping import Components, Group, find_components, group_components, select_digits
+
+logger = logging.getLogger(__name__)
+
+Kind = Literal["number", "digit"]
+MAX_ANALYSIS_SIDE = 800  # larger frames are shrunk to ANALYSIS_SIDE; digits stay >= 20 px
+ANALYSIS_SIDE = 640
+MIN_ANALYSIS_SIDE = 160  # tiny images (a 28x28 MNIST sample) are enlarged to work on
+
+
+@dataclass
+class DigitCandidate:
+    """One digit found in an image."""
+
+    box: tuple[int, int, int, int]  # x, y, w, h in the pixels of the image given to find_digits
+    ink: np.ndarray  # float32 0..1, white digit on black, tight crop of this digit's strokes
+
+
+def find_digits(gray: np.ndarray, kind: Kind = "number") -> list[DigitCandidate]:
+    """The digits of a uint8 greyscale image: left to right (`number`) or the most prominent one."""
+    if gray.ndim != 2 or min(gray.shape) < 8:
+        return []
+    scale = analysis_scale(gray.shape)
+    work = gray
+    if scale != 1.0:
+        size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+        shrink = scale < 1
+        work = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    inks = ink_map(work)
+    parts = find_components(inks.mask)
+    chosen = select_digits(group_components(parts), parts, inks, kind)
+    return [DigitCandidate(to_caller_box(g.box, scale, gray.shape), digit_ink(inks, parts, g))
+            for g in chosen]
+
+
+def analysis_scale(shape: tuple[int, ...]) -> float:
+    """The factor from the caller's pixels to the pixels the analysis runs on."""
+    side = max(shape[:2])
+    if side > MAX_ANALYSIS_SIDE:
+        return ANALYSIS_SIDE / side
+    if side < MIN_ANALYSIS_SIDE:
+        return float(int(np.ceil(MIN_ANALYSIS_SIDE * 1.5 / side)))
+    return 1.0
+
+
+def to_caller_box(box: tuple[int, int, int, int], scale: float,
+                  shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    x, y, w, h = box
+    if scale == 1.0:
+        return int(x), int(y), int(w), int(h)
+    x0, y0 = int(np.floor(x / scale)), int(np.floor(y / scale))
+    x1 = min(shape[1], int(np.ceil((x + w) / scale)))
+    y1 = min(shape[0], int(np.ceil((y + h) / scale)))
+    return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
+
+
+def digit_ink(inks: InkMap, parts: Components, group: Group) -> np.ndarray:
+    """White-on-black 0..1 crop of the group's own strokes; neighbours and lines masked out.
+
+    The stroke core is scaled to 1 (MNIST strokes are saturated) so pencil and pen look alike;
+    a one-pixel rim outside the mask keeps the anti-aliased edge MNIST digits have.
+    """
+    x, y, w, h = group.box
+    crop = inks.ink[y : y + h, x : x + w]
+    own = group.own_mask(parts)
+    others = cv2.subtract(parts.mask[y : y + h, x : x + w], own)
+    rim = cv2.subtract(cv2.dilate(own, np.ones((3, 3), np.uint8)), others)
+    core = crop[own > 0]
+    quartile = 3 * core.size // 4
+    level = float(np.partition(core, quartile)[quartile]) if core.size else 255.0
+    floor = 0.5 * inks.low
+    values = (crop.astype(np.float32) - floor) / max(level - floor, 1.0)
+    return np.clip(values, 0.0, 1.0) * rim

@@ -1,0 +1,187 @@
+"""Bytes -> 8-bit greyscale image, refusing what is not an image before it costs memory.
+
+The header's dimensions are read from the bytes themselves (PNG IHDR, JPEG SOF, BMP, WebP,
+PNM) so a 20000x20000 image or a decompression bomb is refused before OpenCV allocates it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_PIXELS = 40_000_000
+DEFAULT_MAX_BYTES = 50_000_000
+FORMATS = "JPEG, PNG, BMP, WebP or PNM"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# JPEG start-of-frame markers carry the size; C4 (DHT), C8 (JPG) and CC (DAC) are not frames.
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+class ImageError(Exception):
+    """The data is not a usable image; `reason` says why in words a user understands."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode JPEG/PNG/BMP/WebP/PNM bytes to a uint8 greyscale image (HxW), or raise ImageError."""
+    if len(data) == 0:
+        raise ImageError("empty data (0 bytes): not an image")
+    kind, width, height = image_header(data)
+    if width <= 0 or height <= 0:
+        raise ImageError(f"{kind} header declares a {width}x{height} image: corrupt file")
+    if width * height > max_pixels:
+        raise ImageError(
+            f"image is {width}x{height} pixels, over the limit of {max_pixels:,} pixels"
+        )
+    check_complete(kind, data)
+    buffer = np.frombuffer(data, np.uint8)
+    # A JPEG has no alpha and at most 8 bits: decoding straight to luma skips the chroma
+    # planes (about half the decode time) and applies the EXIF orientation of phone photos.
+    flags = cv2.IMREAD_GRAYSCALE if kind == "JPEG" else cv2.IMREAD_UNCHANGED
+    try:
+        image = cv2.imdecode(buffer, flags)
+    except cv2.error as exc:
+        raise ImageError(f"corrupt {kind}: {exc.err or 'cannot be decoded'}") from None
+    if image is None or image.size == 0:
+        raise ImageError(f"corrupt or truncated {kind}: cannot be decoded")
+    return to_gray8(image)
+
+
+def read_image_file(
+    path: str | os.PathLike[str],
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> np.ndarray:
+    """Read and decode an image file, refusing files over `max_bytes` before reading them."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ImageError(f"file is {size:,} bytes, over the limit of {max_bytes:,} bytes")
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise ImageError("is a folder, not an image file") from None
+    except OSError as exc:
+        raise ImageError(f"cannot be read: {exc.strerror or exc}") from None
+    return decode_image(data, max_pixels)
+
+
+def to_gray8(image: np.ndarray) -> np.ndarray:
+    """Any decoded image (8/16-bit, grey, BGR, BGRA, grey+alpha) as uint8 grey; alpha on white."""
+    if image.dtype == np.uint16:
+        image = cv2.convertScaleAbs(image, alpha=255.0 / 65535.0)
+    elif image.dtype != np.uint8:
+        raise ImageError(f"{image.dtype} pixels are not supported; use 8- or 16-bit images")
+    if image.ndim == 2:
+        return np.ascontiguousarray(image)
+    channels = image.shape[2]
+    if channels == 1:
+        return np.ascontiguousarray(image[:, :, 0])
+    if channels == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if channels in (2, 4):
+        colour = image[:, :, 0] if channels == 2 else cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+        return composite_on_white(colour, image[:, :, -1])
+    raise ImageError(f"images with {channels} channels are not supported")
+
+
+def composite_on_white(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Lay a transparent image on white paper: transparent pixels become background, not black."""
+    a = alpha.astype(np.float32) * (1.0 / 255.0)
+    out = gray.astype(np.float32) * a + 255.0 * (1.0 - a)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def image_header(data: bytes) -> tuple[str, int, int]:
+    """(format, width, height) read from the first bytes, or ImageError for anything else."""
+    if data.startswith(_PNG_SIGNATURE):
+        if len(data) < 24 or data[12:16] != b"IHDR":
+            raise ImageError("truncated PNG: no image header")
+        width, height = struct.unpack(">II", data[16:24])
+        return "PNG", width, height
+    if data.startswith(b"\xff\xd8"):
+        width, height = jpeg_size(data)
+        return "JPEG", width, height
+    if data.startswith(b"BM") and len(data) >= 26:
+        width, height = struct.unpack("<ii", data[18:26])
+        return "BMP", width, abs(height)  # a negative height means rows are stored top-down
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        width, height = webp_size(data)
+        return "WebP", width, height
+    if len(data) >= 2 and data[0:1] == b"P" and data[1:2] in b"123456":
+        width, height = pnm_size(data)
+        return "PNM", width, height
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        raise ImageError(f"TIFF images are not supported; use {FORMATS}")
+    raise ImageError(f"not an image: unrecognised data (expected {FORMATS})")
+
+
+def jpeg_size(data: bytes) -> tuple[int, int]:
+    """Walk the JPEG marker segments up to the start-of-frame and read its size."""
+    i = 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            raise ImageError("corrupt JPEG: bad marker structure")
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            i += 1
+            continue
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        if marker in (0xD9, 0xDA):
+            raise ImageError("corrupt JPEG: image data before its size is declared")
+        (length,) = struct.unpack(">H", data[i + 2 : i + 4])
+        if marker in _SOF_MARKERS:
+            if i + 9 > len(data):
+                break
+            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
+            return width, height
+        i += 2 + length
+    raise ImageError("truncated JPEG: the data ends before the image size")
+
+
+def webp_size(data: bytes) -> tuple[int, int]:
+    """Canvas size from a WebP file's first chunk (lossy VP8, lossless VP8L or extended VP8X)."""
+    chunk = data[12:16]
+    if chunk == b"VP8 " and len(data) >= 30:
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L" and len(data) >= 25:
+        (bits,) = struct.unpack("<I", data[21:25])
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X" and len(data) >= 30:
+        return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+    raise ImageError("truncated or corrupt WebP: no image header")
+
+
+def pnm_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PBM/PGM/PPM header (whitespace-separated, # comments)."""
+    tokens: list[bytes] = []
+    for line in data[2:200].split(b"\n"):
+        tokens.extend(line.split(b"#", 1)[0].split())
+        if len(tokens) >= 2:
+            break
+    try:
+        return int(tokens[0]), int(tokens[1])
+    except (IndexError, ValueError):
+        raise ImageError("not an image: corrupt PNM header") from None
+
+
+def check_complete(kind: str, data: bytes) -> None:
+    """Refuse files cut short: decoders fill a truncated image with grey instead of failing."""
+    # Cameras may pad after the JPEG end-of-image marker, so look a little way back for it.
+    if kind == "JPEG" and data.rfind(b"\xff\xd9", max(0, len(data) - 4096)) < 0:
+        raise ImageError("truncated JPEG: the data ends before the end-of-image marker")
+    if kind == "PNG" and b"IEND" not in data[-64:]:
+        raise ImageError("truncated PNG: the data ends before the end-of-image chunk")

@@ -1,0 +1,134 @@
+"""The pure core of the daemon: one frame in, one Reading per configured region out.
+
+No camera, no network, no clock other than the latency measurement: everything the daemon,
+`digitcam predict` and the HTTP API read goes through FrameReader.read.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from edge.config import RegionSettings
+from edge.digits import DigitCandidate, find_digits
+from edge.normalise import to_mnist
+from edge.reading import Digit, Reading, Status
+
+logger = logging.getLogger(__name__)
+
+Box = tuple[int, int, int, int]
+
+
+class Classifier(Protocol):
+    """What FrameReader needs from a model (edge.model.DigitModel has it)."""
+
+    @property
+    def version(self) -> str: ...
+
+    def predict(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass
+class _Found:
+    region: RegionSettings
+    origin: tuple[int, int]
+    candidates: list[DigitCandidate]
+
+
+def region_box(box: Sequence[float] | None, width: int, height: int) -> Box:
+    """A region's [x, y, w, h] in frame pixels, clamped to the frame (may come out empty).
+
+    Every value <= 1.0 means fractions of the frame; otherwise pixels. None: the whole frame.
+    """
+    if box is None:
+        return 0, 0, width, height
+    bx, by, bw, bh = (float(v) for v in box)
+    if max(bx, by, bw, bh) <= 1.0:
+        bx, bw = bx * width, bw * width
+        by, bh = by * height, bh * height
+    x0, y0 = min(max(round(bx), 0), width), min(max(round(by), 0), height)
+    x1, y1 = min(max(round(bx + bw), x0), width), min(max(round(by + bh), y0), height)
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def to_gray(frame: np.ndarray) -> np.ndarray:
+    """Camera frames arrive as BGR (OpenCV) or already grey."""
+    if frame.ndim == 2:
+        return frame if frame.dtype == np.uint8 else np.clip(frame, 0, 255).astype(np.uint8)
+    code = cv2.COLOR_BGRA2GRAY if frame.shape[2] == 4 else cv2.COLOR_BGR2GRAY
+    return cv2.cvtColor(frame, code) if frame.shape[2] in (3, 4) else frame[:, :, 0].copy()
+
+
+class FrameReader:
+    """Finds and classifies the digits of every region of a frame with one model call."""
+
+    def __init__(self, model: Classifier, regions: list[RegionSettings], min_confidence: float,
+                 device_id: str) -> None:
+        if not regions:
+            raise ValueError("FrameReader needs at least one region")
+        self.model = model
+        self.regions = list(regions)
+        self.min_confidence = min_confidence
+        self.device_id = device_id
+
+    def read(self, frame: np.ndarray, source: str, index: int) -> list[Reading]:
+        """One Reading per region, in the order the regions are configured."""
+        started = time.perf_counter()
+        gray = to_gray(frame)
+        height, width = gray.shape[:2]
+        found = []
+        for region in self.regions:
+            x, y, w, h = region_box(region.box, width, height)
+            crop = gray[y : y + h, x : x + w]
+            candidates = find_digits(crop, region.kind) if w > 0 and h > 0 else []
+            found.append(_Found(region, (x, y), candidates))
+        probs = self.classify([c for f in found for c in f.candidates])
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        readings, row = [], 0
+        for f in found:
+            digits = []
+            for c in f.candidates:
+                digits.append(self.digit(probs[row], c.box, f.origin))
+                row += 1
+            readings.append(self.reading(f.region.name, digits, latency_ms, source, index))
+        return readings
+
+    def classify(self, candidates: list[DigitCandidate]) -> np.ndarray:
+        """Probabilities [N,10] for all digits of the frame in a single model call."""
+        if not candidates:
+            return np.zeros((0, 10), np.float32)
+        batch = np.stack([to_mnist(c.ink) for c in candidates])[:, None, :, :]
+        return np.asarray(self.model.predict(batch), dtype=np.float32)
+
+    @staticmethod
+    def digit(probs: np.ndarray, box: Box, origin: tuple[int, int]) -> Digit:
+        order = np.argsort(probs)[::-1][:3]
+        x, y, w, h = box
+        return Digit(
+            digit=int(order[0]),
+            confidence=float(probs[order[0]]),
+            box=(x + origin[0], y + origin[1], w, h),
+            top3=[(int(k), float(probs[k])) for k in order],
+        )
+
+    def reading(self, region: str, digits: list[Digit], latency_ms: float, source: str,
+                index: int) -> Reading:
+        status: Status = "no_digit"
+        value: str | None = None
+        confidence: float | None = None
+        if digits:
+            confidence = min(d.confidence for d in digits)
+            status = "ok" if confidence >= self.min_confidence else "low_confidence"
+            if status == "ok":  # never a guess: an unsure digit voids the whole value
+                value = "".join(str(d.digit) for d in digits)
+        return Reading(
+            device_id=self.device_id, region=region, value=value, status=status,
+            confidence=confidence, digits=digits, latency_ms=latency_ms, model=self.model.version,
+            frame_source=source, frame_index=index,
+        )

@@ -1,0 +1,193 @@
+"""Accuracy and speed of FrameReader + the shipped model on freshly generated held-out frames.
+
+    python mock_frames/measure.py --data-dir data/mnist
+
+The frames are rendered in memory from MNIST test images starting at --first-index (default
+6200; the committed folders use indices below 1000, tuning used 1000-4999) with a seed the
+pipeline was not tuned on, JPEG-encoded, decoded and read like camera frames. Prints the
+share of single-digit frames read correctly, of multi-digit frames read exactly, why the
+rest failed, the naive baseline (whole frame resized to 28x28) and the median time per stage
+on one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from generate import MockFrame, scenario_frames
+
+from edge.config import RegionSettings
+from edge.digits import find_digits
+from edge.imageio import ImageError, decode_image
+from edge.model import load_model
+from edge.normalise import to_mnist
+from edge.reader import FrameReader
+from training.mnist import load_split, resolve_data_dir
+
+
+def failure(expected: dict, status: str, value: str | None, digits: list) -> str | None:
+    """Why a reading differs from the expectation, or None when it is right."""
+    want = expected["value"]
+    if want is None:
+        return None if status == "no_digit" else "reading on a blank frame"
+    if value == want:
+        return None
+    if status == "no_digit":
+        return "no digit found"
+    if len(digits) < len(want):
+        return "digit(s) missed"
+    if len(digits) > len(want):
+        return "extra digit(s) found"
+    if status == "low_confidence":
+        guess = "".join(str(d.digit) for d in digits)
+        return "low confidence (guess right)" if guess == want else "low confidence (guess wrong)"
+    return "misread digit"
+
+
+def naive_value(model, gray: np.ndarray) -> str:
+    """The whole frame squashed to 28x28 and inverted: what a pipeline without vision does."""
+    tiny = cv2.resize(gray, (28, 28), interpolation=cv2.INTER_AREA).astype(np.float32)
+    probs = model.predict((1.0 - tiny / 255.0)[None, None])
+    return str(int(np.argmax(probs[0])))
+
+
+def run_scenario(name: str, frames: list[MockFrame], reader: FrameReader, model,
+                 failures_dir: Path | None) -> dict:
+    reasons: Counter[str] = Counter()
+    by_condition: dict[str, list[int]] = {}
+    correct = naive_correct = digits_total = digits_right = 0
+    for frame in frames:
+        gray = decode_image(frame.data)
+        reading = reader.read(gray, frame.filename, 0)[0]
+        why = failure(frame.expected, reading.status, reading.value, reading.digits)
+        correct += why is None
+        if why:
+            reasons[why] += 1
+            if failures_dir:
+                save_failure(failures_dir / name, frame, gray, reading, why)
+        want = frame.expected["value"]
+        if want:
+            naive_correct += len(want) == 1 and naive_value(model, gray) == want
+            got = [str(d.digit) for d in reading.digits]
+            digits_total += len(want)
+            if len(got) == len(want):
+                digits_right += sum(a == b for a, b in zip(got, want, strict=True))
+        conditions = list(frame.expected.get("conditions", []))
+        height = frame.expected.get("digit_height_px")
+        if height:
+            conditions.append("small (<32 px)" if height < 32 else
+                              "large (>120 px)" if height > 120 else "medium")
+        for c in conditions:
+            by_condition.setdefault(c, [0, 0])[0] += why is None
+            by_condition[c][1] += 1
+    return {"frames": len(frames), "correct": correct, "reasons": reasons,
+            "naive": naive_correct, "digits": (digits_right, digits_total),
+            "conditions": by_condition}
+
+
+def save_failure(folder: Path, frame: MockFrame, gray, reading, why: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    image = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    for d in reading.digits:
+        x, y, w, h = d.box
+        cv2.rectangle(image, (x, y), (x + w, y + h), (0, 0, 255), 1)
+        cv2.putText(image, f"{d.digit} {d.confidence:.2f}", (x, max(10, y - 3)),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 255), 1)
+    cv2.putText(image, f"want {frame.expected['value']}: {why}", (5, 15),
+                cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 160, 0), 1)
+    slug = "".join(c if c.isalnum() else "-" for c in why).strip("-")
+    cv2.imwrite(str(folder / f"{Path(frame.filename).stem}_{slug}.png"), image)
+
+
+def time_stages(frames: list[MockFrame], model, repeats: int = 3) -> dict[str, float]:
+    """Median milliseconds per frame for each stage, one thread."""
+    times: dict[str, list[float]] = {"decode": [], "find digits": [], "normalise": [],
+                                     "inference": [], "total": []}
+    for _ in range(repeats):
+        for frame in frames:
+            t0 = time.perf_counter()
+            gray = decode_image(frame.data)
+            t1 = time.perf_counter()
+            found = find_digits(gray, "number")
+            t2 = time.perf_counter()
+            batch = np.stack([to_mnist(c.ink) for c in found])[:, None] if found else None
+            t3 = time.perf_counter()
+            if batch is not None:
+                model.predict(batch)
+            t4 = time.perf_counter()
+            spans = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0)
+            for key, value in zip(times, spans, strict=True):
+                times[key].append(value * 1000)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def report(name: str, result: dict) -> None:
+    frames, correct = result["frames"], result["correct"]
+    print(f"\n{name}: {correct}/{frames} frames right = {100 * correct / max(frames, 1):.2f} %")
+    right, total = result["digits"]
+    if total:
+        print(f"  digits right (frames with the right count): {right}/{total}"
+              f" = {100 * right / total:.2f} %")
+    for reason, n in result["reasons"].most_common():
+        print(f"  {n:5d}  {reason}")
+    for condition, (ok, n) in sorted(result["conditions"].items()):
+        print(f"  {condition:>20s}: {ok}/{n} = {100 * ok / n:.1f} %")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", default=None, help="folder with the MNIST .gz files")
+    parser.add_argument("--model", type=Path, default=None, help="ONNX file (default: shipped)")
+    parser.add_argument("--first-index", type=int, default=6200)
+    parser.add_argument("--seed", type=int, default=20261122)
+    parser.add_argument("--single", type=int, default=800, help="single-digit frames")
+    parser.add_argument("--numbers", type=int, default=500, help="multi-digit frames")
+    parser.add_argument("--hard", type=int, default=150, help="hard-scenario frames")
+    parser.add_argument("--blank", type=int, default=100, help="blank frames")
+    parser.add_argument("--min-confidence", type=float, default=0.5)
+    parser.add_argument("--failures", type=Path, default=None, help="save failing frames here")
+    args = parser.parse_args(argv)
+    cv2.setNumThreads(1)
+    images, labels = load_split(resolve_data_dir(args.data_dir), "test")
+    model = load_model(args.model)
+    reader = FrameReader(model, [RegionSettings()], args.min_confidence, "measure")
+    print(f"model {model.version}; MNIST test images from index {args.first_index}, "
+          f"seed {args.seed}")
+    first = args.first_index
+    timing_frames: list[MockFrame] = []
+    for name, count in (("single", args.single), ("numbers", args.numbers),
+                        ("hard", args.hard), ("blank", args.blank)):
+        if count <= 0:
+            continue
+        frames = list(scenario_frames(name, images, labels, count, args.seed, first))
+        first += sum(len(f.expected.get("mnist_test_indices", [])) +
+                     len(f.expected.get("junk_mnist_test_indices", [])) for f in frames)
+        try:
+            result = run_scenario(name, frames, reader, model, args.failures)
+        except ImageError as exc:
+            print(f"{name}: a generated frame could not be decoded: {exc}")
+            return 1
+        report(name, result)
+        if name == "single":
+            print(f"  naive baseline (whole frame resized to 28x28): {result['naive']}/{count}"
+                  f" = {100 * result['naive'] / count:.2f} %")
+        timing_frames += frames[:100]
+    stages = time_stages(timing_frames, model)
+    print("\nmedian ms per 640x480 frame, one thread: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""find_digits on frames drawn like camera pictures: paper, light, lines, neighbours, noise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.digits import find_digits
+from training.mnist import load_split
+
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "mnist_sample"
+Box = tuple[int, int, int, int]
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    return load_split(SAMPLE, "test")
+
+
+def paper(width: int = 640, height: int = 480, level: float = 225, gradient: float = 0.0,
+          noise: float = 2.0, seed: int = 0) -> np.ndarray:
+    """A sheet lit from one side (gradient: fraction of light lost across the frame)."""
+    ramp = 1.0 - gradient * np.linspace(0, 1, width, dtype=np.float32)[None, :]
+    sheet = np.full((height, width), level, np.float32) * ramp
+    return sheet + np.random.default_rng(seed).normal(0, noise, sheet.shape).astype(np.float32)
+
+
+def draw_digit(sheet: np.ndarray, digit: np.ndarray, x: int, y: int, height: int,
+               ink: float = 0.15) -> Box:
+    """Lay an MNIST digit as pen ink (darkening the paper to `ink` of its level); its ink box."""
+    ys, xs = np.nonzero(digit)
+    crop = digit[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32) / 255
+    width = max(1, round(crop.shape[1] * height / crop.shape[0]))
+    alpha = np.clip(cv2.resize(crop, (width, height), interpolation=cv2.INTER_CUBIC), 0, 1)
+    region = sheet[y : y + height, x : x + width]
+    region *= 1 - alpha[: region.shape[0], : region.shape[1]] * (1 - ink)
+    ys, xs = np.nonzero(alpha > 0.3)
+    return x + int(xs.min()), y + int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1
+
+
+def to_uint8(sheet: np.ndarray) -> np.ndarray:
+    return np.clip(sheet + 0.5, 0, 255).astype(np.uint8)
+
+
+def iou(a: Box, b: Box) -> float:
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / float(a[2] * a[3] + b[2] * b[3] - inter)
+
+
+def ruled(sheet: np.ndarray, spacing: int = 32, degrees: float = 2.0,
+          darkness: float = 0.3) -> None:
+    """Notebook rules, tilted a little as in a hand-held photo."""
+    height, width = sheet.shape
+    slope = np.tan(np.radians(degrees))
+    mask = np.zeros(sheet.shape, np.uint8)
+    for y in range(-width, height + width, spacing):
+        cv2.line(mask, (0, y), (width - 1, int(y + slope * width)), 1, 2)
+    sheet *= 1 - darkness * mask
+
+
+@pytest.mark.parametrize("frame", [
+    "white", "gradient", "dark-noise", "ruled", "shadow",
+])
+def test_blank_frames_have_no_digits(frame: str) -> None:
+    if frame == "white":
+        sheet = paper()
+    elif frame == "gradient":
+        sheet = paper(gradient=0.7, noise=4)
+    elif frame == "dark-noise":  # lens cap, or a night without light
+        sheet = paper(level=12, noise=9)
+    elif frame == "ruled":
+        sheet = paper(gradient=0.3)
+        ruled(sheet)
+    else:
+        sheet = paper()
+        sheet[:, 300:] *= 0.45  # a hard cast shadow edge
+        sheet = cv2.GaussianBlur(sheet, (0, 0), 3)
+    assert find_digits(to_uint8(sheet), "number") == []
+
+
+def test_a_digit_under_uneven_light_is_found_where_it_is(digits) -> None:
+    images, _ = digits
+    sheet = paper(gradient=0.4, noise=3)  # 40 % less light on the right
+    sheet[:, :200] *= 0.6  # and a hard shadow edge through the digit
+    truth = draw_digit(sheet, images[0], 150, 160, 90)
+    found = find_digits(to_uint8(sheet), "number")
+    assert len(found) == 1
+    assert iou(found[0].box, truth) > 0.7
+    ink = found[0].ink
+    assert ink.dtype == np.float32 and ink.shape == (found[0].box[3], found[0].box[2])
+    assert ink.min() >= 0 and ink.max() == pytest.approx(1.0)
+
+
+def test_a_number_comes_left_to_right_whatever_the_gaps(digits) -> None:
+    images, _ = digits
+    sheet = paper(noise=3)
+    truths, x = [], 60
+    for i, gap in zip((1, 2, 3, 4), (14, 45, 22, 0), strict=True):
+        truths.append(draw_digit(sheet, images[i], x, 200, 60))
+        x = truths[-1][0] + truths[-1][2] + gap
+    found = find_digits(to_uint8(sheet), "number")
+    assert len(found) == 4
+    assert [c.box[0] for c in found] == sorted(c.box[0] for c in found)
+    for candidate, truth in zip(found, truths, strict=True):
+        assert iou(candidate.box, truth) > 0.6
+
+
+def test_digit_kind_gives_only_the_most_prominent_digit(digits) -> None:
+    images, _ = digits
+    sheet = paper()
+    draw_digit(sheet, images[5], 40, 40, 30)
+    big = draw_digit(sheet, images[6], 250, 150, 150)
+    draw_digit(sheet, images[7], 540, 380, 30)
+    found = find_digits(to_uint8(sheet), "digit")
+    assert len(found) == 1 and iou(found[0].box, big) > 0.7
+
+
+def test_light_writing_on_a_dark_board_is_found(digits) -> None:
+    images, _ = digits
+    board = paper(level=40, noise=3)
+    truth = draw_digit(board, images[8], 300, 200, 100, ink=4.0)  # chalk: 4x the board
+    found = find_digits(to_uint8(board), "number")
+    assert len(found) == 1 and iou(found[0].box, truth) > 0.7
+
+
+def test_ruled_lines_neither_join_nor_stretch_digits(digits) -> None:
+    images, _ = digits
+    sheet = paper(gradient=0.2)
+    ruled(sheet, spacing=30)
+    truths = [draw_digit(sheet, images[i], 120 + 70 * k, 190, 45)
+              for k, i in enumerate((9, 10, 11))]
+    found = find_digits(to_uint8(sheet), "number")
+    assert len(found) == 3
+    for candidate, truth in zip(found, truths, strict=True):
+        assert abs(candidate.box[3] - truth[3]) <= 0.15 * truth[3]
+        assert iou(candidate.box, truth) > 0.6
+
+
+def test_a_five_whose_bar_came_off_is_one_digit() -> None:
+    sheet = paper()
+    strokes = np.zeros(sheet.shape, np.uint8)
+    cv2.line(strokes, (306, 200), (336, 200), 1, 5)  # the bar, 6 px above the body
+    cv2.line(strokes, (300, 206), (298, 236), 1, 5)
+    cv2.ellipse(strokes, (310, 255), (20, 20), 0, 200, 500, 1, 5)
+    sheet *= 1 - 0.8 * strokes
+    found = find_digits(to_uint8(sheet), "number")
+    assert len(found) == 1
+    _, y, _, h = found[0].box
+    assert y <= 200 and y + h >= 270
+
+
+def test_writing_cut_by_the_frame_edge_is_ignored(digits) -> None:
+    images, _ = digits
+    sheet = paper()
+    truth = draw_digit(sheet, images[12], 300, 180, 80)
+    draw_digit(sheet, images[13], 0, 150, 90)
+    sheet[:, :25] = sheet[:, 40:65]  # only the right part of that neighbour is in the picture
+    found = find_digits(to_uint8(sheet), "number")
+    assert len(found) == 1 and iou(found[0].box, truth) > 0.7
+
+
+def test_a_neighbour_reaching_into_the_box_is_masked_out() -> None:
+    sheet = paper()
+    strokes = np.zeros(sheet.shape, np.uint8)
+    cv2.line(strokes, (200, 150), (270, 150), 1, 6)  # a 7: bar
+    cv2.line(strokes, (270, 150), (225, 240), 1, 6)  # and stem
+    neighbour = np.zeros(sheet.shape, np.uint8)
+    cv2.line(neighbour, (266, 205), (263, 265), 1, 6)  # a 1 whose top is inside the 7's box
+    sheet *= 1 - 0.8 * (strokes | neighbour)
+    found = find_digits(to_uint8(sheet), "number")
+    assert len(found) == 2
+    seven = found[0]
+    x, y, w, h = seven.box
+    assert x + w > 266 and y + h > 215  # the 1's top is inside the 7's box...
+    inside = neighbour[y : y + h, x : x + w] > 0
+    assert inside.sum() > 50 and seven.ink[inside].max() < 0.05  # ...but not in its ink
+
+
+def test_large_frames_report_boxes_in_their_own_pixels(digits) -> None:
+    images, _ = digits
+    sheet = paper(width=1920, height=1080)
+    truth = draw_digit(sheet, images[14], 900, 400, 300)
+    found = find_digits(to_uint8(sheet), "number")
+    assert len(found) == 1 and iou(found[0].box, truth) > 0.7
+
+
+def test_a_raw_mnist_image_is_read_as_one_digit(digits) -> None:
+    images, _ = digits
+    found = find_digits(images[15], "number")  # 28x28, white on black
+    assert len(found) == 1
+    x, y, _, h = found[0].box
+    ys, xs = np.nonzero(images[15] > 60)
+    assert abs(x - xs.min()) <= 2 and abs(y - ys.min()) <= 2 and abs(h - np.ptp(ys) - 1) <= 3

@@ -1,0 +1,150 @@
+"""FrameReader: regions, one batched model call, statuses, and real readings with the real model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.config import RegionSettings
+from edge.model import load_model
+from edge.reader import FrameReader, region_box
+from tests.edge.test_digits import SAMPLE, draw_digit, paper, to_uint8
+from training.mnist import load_split
+
+
+class FakeModel:
+    """Answers every digit with `digit` at `confidence`; remembers the batches it was given."""
+
+    version = "mnist-cnn-fake"
+
+    def __init__(self, digit: int = 7, confidence: float = 0.9) -> None:
+        self.digit, self.confidence = digit, confidence
+        self.batches: list[np.ndarray] = []
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        self.batches.append(batch)
+        probs = np.full((len(batch), 10), (1 - self.confidence) / 9, np.float32)
+        probs[:, self.digit] = self.confidence
+        probs[:, (self.digit + 1) % 10] += 0.001  # a definite second place
+        return probs
+
+
+@pytest.fixture(scope="module")
+def mnist() -> tuple[np.ndarray, np.ndarray]:
+    return load_split(SAMPLE, "test")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(None)
+
+
+def number_frame(images: np.ndarray, indices: list[int], left: int = 80, top: int = 180,
+                 height: int = 70) -> np.ndarray:
+    sheet = paper(gradient=0.4, noise=3)
+    x = left
+    for i in indices:
+        box = draw_digit(sheet, images[i], x, top, height)
+        x = box[0] + box[2] + 25
+    return to_uint8(sheet)
+
+
+def confident_indices(model, images: np.ndarray, labels: np.ndarray, count: int) -> list[int]:
+    """Sample digits the model itself reads surely, so a failure here is the pipeline's."""
+    probs = model.predict((images[:200] / 255.0).astype(np.float32)[:, None])
+    good = [i for i in range(200) if probs[i].argmax() == labels[i] and probs[i].max() > 0.9]
+    return good[:count]
+
+
+@pytest.mark.parametrize(("box", "expected"), [
+    (None, (0, 0, 640, 480)),
+    ((0.5, 0.25, 0.5, 0.5), (320, 120, 320, 240)),
+    ((100, 50, 200, 100), (100, 50, 200, 100)),
+    ((600, 400, 200, 200), (600, 400, 40, 80)),  # clamped to the frame
+    ((1.0, 1.0, 1.0, 1.0), (640, 480, 0, 0)),  # fractions: nothing left inside
+])
+def test_region_boxes_are_pixels_or_fractions_clamped_to_the_frame(box, expected) -> None:
+    assert region_box(box, 640, 480) == expected
+
+
+def test_all_digits_of_all_regions_go_to_the_model_in_one_call(mnist) -> None:
+    images, _ = mnist
+    frame = number_frame(images, [1, 2, 3])
+    regions = [RegionSettings(name="left", box=(0, 0, 0.25, 1.0)),
+               RegionSettings(name="all"), RegionSettings(name="one", kind="digit")]
+    fake = FakeModel()
+    readings = FrameReader(fake, regions, 0.6, "dev").read(frame, "cam", 3)
+    assert len(fake.batches) == 1
+    counts = [len(r.digits) for r in readings]
+    assert counts == [1, 3, 1]
+    assert fake.batches[0].shape == (sum(counts), 1, 28, 28)
+    assert fake.batches[0].dtype == np.float32
+
+
+def test_a_reading_carries_value_confidence_top3_and_frame_boxes(mnist) -> None:
+    images, _ = mnist
+    frame = number_frame(images, [4, 5], left=350, top=300, height=60)
+    region = RegionSettings(name="meter", box=(300, 250, 300, 150))
+    reading = FrameReader(FakeModel(7, 0.9), [region], 0.6, "pi-kitchen").read(frame, "cam0", 17)[0]
+    assert reading.status == "ok" and reading.value == "77"
+    assert reading.confidence == pytest.approx(0.9)
+    assert [d.top3[0][0] for d in reading.digits] == [7, 7]
+    assert all(d.top3[1][0] == 8 and d.top3[0][1] >= d.top3[1][1] >= d.top3[2][1]
+               for d in reading.digits)
+    first = reading.digits[0].box
+    assert 340 <= first[0] <= 360 and 295 <= first[1] <= 310  # frame pixels, not region pixels
+    assert reading.device_id == "pi-kitchen" and reading.region == "meter"
+    assert (reading.frame_source, reading.frame_index) == ("cam0", 17)
+    assert reading.model == "mnist-cnn-fake" and reading.latency_ms > 0
+
+
+def test_a_blank_frame_reads_no_digit_and_never_calls_for_a_guess() -> None:
+    fake = FakeModel()
+    reading = FrameReader(fake, [RegionSettings()], 0.6, "dev").read(to_uint8(paper()), "x", 0)[0]
+    assert (reading.status, reading.value, reading.confidence, reading.digits) == (
+        "no_digit", None, None, [])
+    assert all(len(b) == 0 for b in fake.batches)
+
+
+def test_an_unsure_digit_makes_the_reading_low_confidence(mnist) -> None:
+    images, _ = mnist
+    reader = FrameReader(FakeModel(3, 0.5), [RegionSettings()], 0.6, "dev")
+    reading = reader.read(number_frame(images, [6, 7]), "x", 0)[0]
+    assert reading.status == "low_confidence" and reading.value is None
+    assert [d.digit for d in reading.digits] == [3, 3]
+    assert reading.confidence == pytest.approx(0.5)
+
+
+def test_all_regions_share_the_frame_latency(mnist) -> None:
+    images, _ = mnist
+    regions = [RegionSettings(name="a"), RegionSettings(name="b", box=(0, 0, 0.5, 0.5))]
+    readings = FrameReader(FakeModel(), regions, 0.6, "dev").read(number_frame(images, [1]), "x", 0)
+    assert readings[0].latency_ms == readings[1].latency_ms > 0
+
+
+def test_a_region_outside_the_frame_has_no_digit(mnist) -> None:
+    images, _ = mnist
+    region = RegionSettings(name="gone", box=(700, 500, 50, 50))
+    reader = FrameReader(FakeModel(), [region], 0.6, "dev")
+    assert reader.read(number_frame(images, [1]), "x", 0)[0].status == "no_digit"
+
+
+def test_the_real_model_reads_a_handwritten_number(mnist, model) -> None:
+    images, labels = mnist
+    chosen = confident_indices(model, images, labels, 5)
+    frame = number_frame(images, chosen, left=40, height=80)
+    reading = FrameReader(model, [RegionSettings()], 0.6, "dev").read(frame, "x", 0)[0]
+    assert reading.status == "ok"
+    assert reading.value == "".join(str(labels[i]) for i in chosen)
+    assert reading.model == model.version
+
+
+def test_the_real_model_reads_a_colour_frame_and_a_digit_region(mnist, model) -> None:
+    images, labels = mnist
+    chosen = confident_indices(model, images, labels, 3)
+    gray = number_frame(images, chosen)
+    frame = np.dstack([gray, gray, np.clip(gray.astype(int) + 20, 0, 255).astype(np.uint8)])
+    regions = [RegionSettings(name="n"), RegionSettings(name="d", kind="digit")]
+    number, single = FrameReader(model, regions, 0.6, "dev").read(frame, "x", 0)
+    assert number.value == "".join(str(labels[i]) for i in chosen)
+    assert single.status == "ok" and len(single.digits) == 1 and single.value in number.value
