@@ -17,6 +17,7 @@ from typing import Any
 from edge.api import ApiError, require_api_extra
 from edge.camera import FrameGrabber, open_source
 from edge.config import CONFIG_ERROR_EXIT, Settings
+from edge.crops import reading_crops
 from edge.model import DigitModel, ModelError, load_model
 from edge.mqtt import MqttError, MqttPublisher
 from edge.reader import FrameReader
@@ -130,8 +131,9 @@ class App:
         )
         self.publisher.on_command("capture", lambda _payload: self.capture_now.set())
         self.publisher.start()
+        publisher = self.publisher
         flush_s = ONCE_FLUSH_TIMEOUT_S if self.once else FLUSH_TIMEOUT_S
-        self._undo.append(("mqtt", lambda: self.publisher.stop(flush_s) if self.publisher else None))
+        self._undo.append(("mqtt", lambda: publisher.stop(flush_s)))
 
     def _start_api(self) -> None:
         if not self.settings.api.enabled:
@@ -190,7 +192,8 @@ class App:
             return []
         for reading in readings:
             topics = self.publisher.reading_topics(reading.region) if self.publisher else []
-            self.store.record(reading, topics, self.settings.mqtt.qos)
+            crops = reading_crops(reading) if self.settings.storage.crop_days > 0 else None
+            self.store.record(reading, topics, self.settings.mqtt.qos, crops)
             self._latencies_ms.append(reading.latency_ms)
             self.counts["readings"] += 1
             self.last_reading = reading

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from edge.config import RegionSettings
+from edge.crops import crop_with_margin
 from edge.digits import DigitCandidate, find_digits
 from edge.normalise import to_mnist
 from edge.reading import Digit, Reading, Status
@@ -88,33 +89,37 @@ class FrameReader:
             crop = gray[y : y + h, x : x + w]
             candidates = find_digits(crop, region.kind) if w > 0 and h > 0 else []
             found.append(_Found(region, (x, y), candidates))
-        probs = self.classify([c for f in found for c in f.candidates])
+        inputs, probs = self.classify([c for f in found for c in f.candidates])
         latency_ms = (time.perf_counter() - started) * 1000.0
         readings, row = [], 0
         for f in found:
             digits = []
             for c in f.candidates:
-                digits.append(self.digit(probs[row], c.box, f.origin))
+                digits.append(self.digit(probs[row], inputs[row], c.box, f.origin, gray))
                 row += 1
             readings.append(self.reading(f.region.name, digits, latency_ms, source, index))
         return readings
 
-    def classify(self, candidates: list[DigitCandidate]) -> np.ndarray:
-        """Probabilities [N,10] for all digits of the frame in a single model call."""
+    def classify(self, candidates: list[DigitCandidate]) -> tuple[np.ndarray, np.ndarray]:
+        """Model inputs [N,28,28] and probabilities [N,10] for all digits, in one model call."""
         if not candidates:
-            return np.zeros((0, 10), np.float32)
-        batch = np.stack([to_mnist(c.ink) for c in candidates])[:, None, :, :]
-        return np.asarray(self.model.predict(batch), dtype=np.float32)
+            return np.zeros((0, 28, 28), np.float32), np.zeros((0, 10), np.float32)
+        inputs = np.stack([to_mnist(c.ink) for c in candidates])
+        return inputs, np.asarray(self.model.predict(inputs[:, None, :, :]), dtype=np.float32)
 
     @staticmethod
-    def digit(probs: np.ndarray, box: Box, origin: tuple[int, int]) -> Digit:
+    def digit(probs: np.ndarray, image: np.ndarray, box: Box, origin: tuple[int, int],
+              gray: np.ndarray) -> Digit:
         order = np.argsort(probs)[::-1][:3]
         x, y, w, h = box
+        frame_box = (x + origin[0], y + origin[1], w, h)
         return Digit(
             digit=int(order[0]),
             confidence=float(probs[order[0]]),
-            box=(x + origin[0], y + origin[1], w, h),
+            box=frame_box,
             top3=[(int(k), float(probs[k])) for k in order],
+            image=image,
+            crop=crop_with_margin(gray, frame_box),  # a view: copied only when stored
         )
 
     def reading(self, region: str, digits: list[Digit], latency_ms: float, source: str,

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+import numpy as np
+
 Status = Literal["ok", "no_digit", "low_confidence"]
 
 
@@ -22,6 +24,10 @@ class Digit:
     confidence: float
     box: tuple[int, int, int, int]  # x, y, w, h in frame pixels
     top3: list[tuple[int, float]] = field(default_factory=list)
+    # Not published: what the model saw (float32 28x28, 0..1) and the grey pixels around the
+    # digit as cut from the frame, kept so a correction can become a training example.
+    image: np.ndarray | None = field(default=None, repr=False, compare=False)
+    crop: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"digit": self.digit, "confidence": round(self.confidence, 4), "box": list(self.box)}

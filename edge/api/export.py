@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from edge.api.pipeline import png_bytes
+from edge.crops import png_bytes
 
 logger = logging.getLogger(__name__)
 

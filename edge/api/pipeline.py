@@ -1,8 +1,7 @@
 """An image sent to the API -> a Reading, plus what the page shows and training needs.
 
-The Reading comes from FrameReader.read, exactly as `digitcam predict` prints it. The 28x28
-images the model saw and the digit crops are made by a second pass over the same digits
-(find_digits is deterministic), because FrameReader returns readings only.
+The Reading comes from FrameReader.read, exactly as `digitcam predict` prints it; every
+digit carries the 28x28 input the model saw and its crop (see edge.crops).
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ import cv2
 import numpy as np
 
 from edge.config import RegionSettings
+from edge.crops import crop_with_margin, png_bytes, reading_crops, to_uint8
 from edge.digits import Kind, find_digits
 from edge.model import DigitModel
 from edge.normalise import to_mnist
@@ -22,8 +22,6 @@ from edge.reader import FrameReader
 from edge.reading import Reading
 
 logger = logging.getLogger(__name__)
-
-CROP_MARGIN = 0.15  # of the digit's longer side, kept around a stored crop for context
 
 
 @dataclass
@@ -41,48 +39,16 @@ def analyse(model: DigitModel, gray: np.ndarray, *, region: str, kind: Kind,
     reader = FrameReader(model, [RegionSettings(name=region, kind=kind)], min_confidence,
                          device_id)
     reading = reader.read(gray, source, index)[0]
-    inputs, crops = digit_views(gray, kind)
-    if len(inputs) != len(reading.digits):
-        # Cannot happen while find_digits is deterministic; show no pictures rather than wrong ones.
-        logger.warning("digit views disagree with the reading (%d vs %d)",
-                       len(inputs), len(reading.digits))
-        inputs, crops = [], []
-    return Analysis(reading, inputs, crops)
-
-
-def digit_views(gray: np.ndarray, kind: Kind) -> tuple[list[np.ndarray], list[bytes]]:
-    """The model inputs (uint8 28x28) and the PNG crops of the digits found in `gray`."""
-    inputs, crops = [], []
-    for candidate in find_digits(gray, kind):
-        inputs.append(to_uint8(to_mnist(candidate.ink)))
-        crops.append(png_bytes(crop_with_margin(gray, candidate.box)))
-    return inputs, crops
+    views = reading_crops(reading)
+    return Analysis(reading, [image for image, _ in views], [png for _, png in views])
 
 
 def most_prominent_digit(gray: np.ndarray) -> tuple[np.ndarray, bytes] | None:
-    """The 28x28 input and PNG crop of the one digit a drawing shows, or None."""
-    inputs, crops = digit_views(gray, "digit")
-    return (inputs[0], crops[0]) if inputs else None
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """A 0..1 float image as 0..255 uint8 (how crops and labels are stored)."""
-    return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
-
-
-def crop_with_margin(gray: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    x, y, w, h = box
-    pad = round(max(w, h) * CROP_MARGIN)
-    height, width = gray.shape[:2]
-    return gray[max(0, y - pad) : min(height, y + h + pad),
-                max(0, x - pad) : min(width, x + w + pad)]
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    ok, encoded = cv2.imencode(".png", image)
-    if not ok:  # only an empty image fails, and crops are never empty
-        raise ValueError(f"cannot encode a {image.shape} image as PNG")
-    return encoded.tobytes()
+    """The 28x28 input and PNG crop of the one digit a drawing shows, or None (no model run)."""
+    found = find_digits(gray, "digit")
+    if not found:
+        return None
+    return to_uint8(to_mnist(found[0].ink)), png_bytes(crop_with_margin(gray, found[0].box))
 
 
 def jpeg_bytes(image: np.ndarray, quality: int = 80) -> bytes:

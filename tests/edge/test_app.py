@@ -142,8 +142,13 @@ def test_mqtt_off_prints_readings_and_keeps_history(tmp_path: Path, frames) -> N
 
     store = Store(tmp_path / "state.sqlite", 100)
     try:
-        assert len(store.history(limit=100)) == 6
+        history = store.history(limit=100)
+        assert len(history) == 6
         assert store.outbox_depth() == 0, "no broker configured: nothing waits to be sent"
+        # Each digit's model input is kept, so a later correction becomes a training example.
+        crops = store.crops(history[0]["seq"])
+        assert len(crops) == 1 and crops[0].image.shape == (28, 28)
+        assert crops[0].png is not None and crops[0].png[:4] == b"\x89PNG"
     finally:
         store.close()
 
