@@ -58,7 +58,8 @@ class App:
         self.last_reading: Reading | None = None
         self._latencies_ms: deque[float] = deque(maxlen=200)
         self._frame_times: deque[float] = deque(maxlen=50)
-        self._undo: list[tuple[str, Callable[[], None]]] = []
+        # Each undo may return False to say it left work behind (an undrained outbox).
+        self._undo: list[tuple[str, Callable[[], object]]] = []
 
     # ---- life ---------------------------------------------------------------------------
     def start(self) -> None:

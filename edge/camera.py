@@ -132,7 +132,7 @@ class FrameGrabber:
                     frame = self.source.read()
                     if frame is None and not self.source.finite:
                         raise SourceError(f"{self.source.name}: delivered no frame")
-                except Exception as exc:  # noqa: BLE001 - cv2.error, OSError...: the thread lives on
+                except Exception as exc:
                     failures_in_row += 1
                     self._record_failure(exc, failures_in_row)
                     self._stop.wait(self.retry_delay_s)

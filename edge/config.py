@@ -62,7 +62,8 @@ class RegionSettings(_Section):
 
 
 class ModelSettings(_Section):
-    path: Path | None = Field(None, description="ONNX file; empty: the model shipped in the package")
+    path: Path | None = Field(
+        None, description="ONNX file; empty: the model shipped in the package")
     # The model is trained with label smoothing, so its top probability tops out near 0.95;
     # 0.5 means "likelier than all other digits together", chosen on tuning frames.
     min_confidence: float = Field(0.5, ge=0, le=1)
@@ -101,7 +102,8 @@ def default_storage_path() -> Path:
 class StorageSettings(_Section):
     path: Path = Field(default_factory=default_storage_path,
                        description="SQLite file: history, outbox, labels")
-    outbox_max: int = Field(100_000, ge=10, description="messages kept while the broker is away (two per reading)")
+    outbox_max: int = Field(
+        100_000, ge=10, description="messages kept while the broker is away (two per reading)")
     history_days: float = Field(30.0, gt=0, description="readings older than this are pruned")
     crop_days: float = Field(7.0, ge=0, description="digit crops kept this long for corrections")
 
@@ -164,7 +166,8 @@ def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
     if named:
         path = Path(named)
         if not path.is_file():
-            raise ConfigError([f"config file {path}: does not exist (check --config / DIGITCAM_CONFIG)"])
+            raise ConfigError(
+                [f"config file {path}: does not exist (check --config / DIGITCAM_CONFIG)"])
         return path
     return SYSTEM_CONFIG if SYSTEM_CONFIG.is_file() else None
 

@@ -13,7 +13,7 @@ import numpy as np
 
 # onnxruntime otherwise phones home with usage telemetry; a device on a home network must not.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-import onnxruntime as ort  # noqa: E402
+import onnxruntime as ort
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ class DigitModel:
         self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)
         self.labels = json.loads(self.metadata.get("labels", "[]")) or [str(d) for d in range(10)]
         self.predict(np.zeros((1, 1, 28, 28), np.float32))  # warm-up: first run allocates
-        logger.info("model loaded path=%s version=%s threads=%d", self.path, self.version, self.threads)
+        logger.info("model loaded path=%s version=%s threads=%d",
+                    self.path, self.version, self.threads)
 
     def _check_signature(self) -> None:
         inputs = {i.name: i for i in self._session.get_inputs()}

@@ -10,6 +10,7 @@ no topics (so nothing piles up in the outbox) and reports the state as `disabled
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -206,10 +207,9 @@ class MqttPublisher:
     def _join_network_thread(self) -> None:
         # reconnect_on_failure=False: the network thread ends with its connection; join it
         # before the client is reused so two loops never share one socket.
-        try:
+        # AttributeError: paho cleared its handle between its check and join: it has ended.
+        with contextlib.suppress(AttributeError):
             self._client.loop_stop()
-        except AttributeError:  # paho cleared its handle between its check and join: ended
-            pass
 
     def _schedule_retry(self) -> None:
         self._next_attempt = time.monotonic() + self._delay_s

@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     report = check_parity(net, args.out, images)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB), version {version}, "
           f"{count_parameters(net):,} parameters")
-    print(f"parity on {len(images)} test images: max |onnx - torch| = {report['max_abs_diff']:.2e}, "
+    print(f"parity on {len(images)} test images: "
+          f"max |onnx - torch| = {report['max_abs_diff']:.2e}, "
           f"argmax agreement {report['argmax_agreement']:.2%}")
     if args.int8:
         int8_path = args.out.with_name(args.out.stem + "-int8.onnx")

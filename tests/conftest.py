@@ -106,7 +106,8 @@ class Broker:
                     return
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"mosquitto never listened on {self.port}\n{self.log()}")
+                    raise RuntimeError(
+                        f"mosquitto never listened on {self.port}\n{self.log()}") from None
                 time.sleep(0.02)
 
     def stop(self) -> None:

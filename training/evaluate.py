@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     report = summarise(labels, predicted)
     print(format_report(args.model, report))
     if args.plot:
-        plot_confusion(np.array(report["confusion"]), args.plot, args.model.name, report["accuracy"])
+        plot_confusion(np.array(report["confusion"]), args.plot, args.model.name,
+                       report["accuracy"])
         print(f"confusion matrix plot written to {args.plot}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
@@ -85,7 +86,7 @@ def summarise(labels: np.ndarray, predicted: np.ndarray) -> dict:
     np.add.at(confusion, (labels.astype(int), predicted.astype(int)), 1)
     per_class = confusion.diagonal() / np.maximum(confusion.sum(1), 1)
     return {
-        "images": int(len(labels)),
+        "images": len(labels),
         "accuracy": float((labels == predicted).mean()),
         "errors": int((labels != predicted).sum()),
         "per_class_accuracy": {str(d): float(per_class[d]) for d in range(10)},

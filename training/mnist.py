@@ -27,8 +27,10 @@ MIRRORS = (
     "http://yann.lecun.com/exdb/mnist/",
 )
 SHA256 = {
-    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "train-images-idx3-ubyte.gz":
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz":
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
     "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
     "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
 }
@@ -62,7 +64,8 @@ def read_idx(path: Path) -> np.ndarray:
     expected = int(np.prod(dims)) * dtype.itemsize
     body = data[4 + 4 * ndim :]
     if len(body) != expected:
-        raise DataError(f"{path}: expected {expected} bytes of data for shape {dims}, found {len(body)}")
+        raise DataError(
+            f"{path}: expected {expected} bytes of data for shape {dims}, found {len(body)}")
     return np.frombuffer(body, dtype=dtype).reshape(dims).copy()
 
 
@@ -80,7 +83,8 @@ def load_split(data_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     images = read_idx(data_dir / images_name)
     labels = read_idx(data_dir / labels_name)
     if images.shape[0] != labels.shape[0]:
-        raise DataError(f"{data_dir}: {images.shape[0]} images but {labels.shape[0]} labels ({split})")
+        raise DataError(
+            f"{data_dir}: {images.shape[0]} images but {labels.shape[0]} labels ({split})")
     return images, labels
 
 

@@ -30,7 +30,7 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelConfig":
+    def from_dict(cls, data: dict) -> ModelConfig:
         return cls(**{**data, "channels": tuple(data["channels"])})
 
 

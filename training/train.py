@@ -32,7 +32,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--data-dir", help="MNIST folder (default $DIGITCAM_DATA_DIR or ./data/mnist)")
     p.add_argument("--extra-data", action="append", default=[], type=Path,
                    help="labelled examples exported by the device (IDX or PNG folder); repeatable")
-    p.add_argument("--out", type=Path, default=Path("artifacts/mnist-cnn.pt"), help="checkpoint path")
+    p.add_argument("--out", type=Path, default=Path("artifacts/mnist-cnn.pt"),
+                   help="checkpoint path")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=4e-3, help="peak learning rate (one-cycle)")
@@ -42,7 +43,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     p.add_argument("--init", type=Path,
-                   help="start from this checkpoint's weights (fine-tuning, e.g. with --extra-data)")
+                   help="start from this checkpoint's weights (fine-tuning with --extra-data)")
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--dry-run", action="store_true", help="a few steps on a little data")
     return p

@@ -105,7 +105,7 @@ def test_broker_down_at_start_loses_nothing(
     time.sleep(3)  # the daemon reads every frame into its outbox meanwhile
     broker.start()
     sub = subscriber(broker, ["digitcam/testcam/reading"])
-    out, err = proc.communicate(timeout=90)
+    _, err = proc.communicate(timeout=90)
     assert proc.returncode == 0, err
     wait_until(lambda: len(readings_of(sub)) >= 1, what="the retained reading")
     # The subscriber joined late: it sees the retained last reading; the daemon's exit 0

@@ -331,7 +331,7 @@ def test_tls_connects_only_to_a_broker_signed_by_the_configured_ca(
     tmp_path: Path,
 ) -> None:
     broker = mosquitto_factory(tls=True)
-    with pytest.raises(MqttError, match="mqtt.tls"):
+    with pytest.raises(MqttError, match=r"mqtt\.tls"):
         make_publisher(broker, tls=True, ca_file=tmp_path / "missing-ca.crt", start=False)
 
     untrusting = make_publisher(broker, tls=True)  # the system CAs do not know this broker
