@@ -12,7 +12,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from export.onnx_export import ExportError, check_parity, main as export_main
+from export.onnx_export import ExportError, check_parity
+from export.onnx_export import main as export_main
 from training.mnist import load_split
 from training.model import DigitNet
 from training.train import load_checkpoint
@@ -36,7 +37,7 @@ def test_export_writes_one_self_describing_file(exported: Path) -> None:
     model = onnx.load(exported)
     onnx.checker.check_model(model, full_check=True)
     props = {p.key: p.value for p in model.metadata_props}
-    assert REQUIRED_METADATA <= props.keys()
+    assert props.keys() >= REQUIRED_METADATA
     assert json.loads(props["labels"]) == [str(d) for d in range(10)]
     assert [i.name for i in model.graph.input] == ["image"]
     assert [o.name for o in model.graph.output] == ["probs"]
@@ -73,7 +74,7 @@ def test_shipped_model_scores_99_percent_on_the_sample() -> None:
     accuracy = float((probs.argmax(1) == labels).mean())
     assert accuracy >= 0.99, accuracy
     props = session.get_modelmeta().custom_metadata_map
-    assert REQUIRED_METADATA <= props.keys()
+    assert props.keys() >= REQUIRED_METADATA
     assert float(props["mnist_test_accuracy"]) >= 0.99
     assert SHIPPED.stat().st_size < 600 * 1024, "the device model stays a few hundred KB"
 
