@@ -19,6 +19,7 @@ help:
 	@echo "make train   - train the CNN on MNIST (DATA_DIR=$(DATA_DIR))"
 	@echo "make export  - export artifacts/mnist-cnn.pt to ONNX with an int8 comparison"
 	@echo "make bench   - speed, memory and accuracy benchmark"
+	@echo "make drill   - fault drills: broker/daemon crashes, camera loss, hostile files, 10-min soak"
 	@echo "make lint    - ruff and mypy"
 	@echo "make install - install the systemd service on this device (sudo)"
 
@@ -56,8 +57,12 @@ system-deps:
 run: $(VENV)/.base
 	$(BIN)/digitcam run --config $(RUN_CONFIG)
 
+# The long drills (30 s broker outage, 10-minute soak) run in `make drill` only.
 test: system-deps $(VENV)/.dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow_drill" $(PYTEST_ARGS)
+
+drill: system-deps $(VENV)/.dev
+	$(BIN)/python -m pytest tests/drills $(PYTEST_ARGS)
 
 # --- model work -------------------------------------------------------------------------
 train: $(VENV)/.dev

@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = verbs.add_parser("serve", help="the HTTP API and page alone, no capture loop")
     _config_flag(serve)
 
-    bench = verbs.add_parser("bench", help="measure speed, memory and accuracy")
+    # The benchmark parses its own options (digitcam bench --help lists them).
+    bench = verbs.add_parser("bench", help="measure speed, memory and accuracy", add_help=False)
     _config_flag(bench)
 
     for verb, (_, help_text) in TRAIN_VERBS.items():
@@ -79,7 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in TRAIN_VERBS:
         return run_train_verb(argv[0], argv[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.verb != "bench":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     try:
         return dispatch(args)
     except ConfigError as exc:
@@ -123,7 +128,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.verb == "bench":
         from edge.bench import main as bench_main
 
-        return bench_main(load_settings(args.config))
+        return bench_main(load_settings(args.config), args.extra)
     raise AssertionError(args.verb)
 
 

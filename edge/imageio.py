@@ -18,6 +18,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MAX_BYTES = 50_000_000
+# What OpenCV would allocate to decode the image (width x height x channels x bytes per sample):
+# a small 16-bit RGBA PNG under the pixel limit can still need hundreds of MB.
+DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}  # by IHDR colour type; palettes decode to BGR
 FORMATS = "JPEG, PNG, BMP, WebP or PNM"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # JPEG start-of-frame markers carry the size; C4 (DHT), C8 (JPG) and CC (DAC) are not frames.
@@ -42,6 +46,12 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
     if width * height > max_pixels:
         raise ImageError(
             f"image is {width}x{height} pixels, over the limit of {max_pixels:,} pixels"
+        )
+    decoded = decoded_bytes(kind, data, width, height)
+    if decoded > DEFAULT_MAX_DECODED_BYTES:
+        raise ImageError(
+            f"image is {width}x{height} pixels and would take {decoded / 2**20:.0f} MB to decode, "
+            f"over the limit of {DEFAULT_MAX_DECODED_BYTES / 2**20:.0f} MB"
         )
     check_complete(kind, data)
     buffer = np.frombuffer(data, np.uint8)
@@ -95,11 +105,23 @@ def to_gray8(image: np.ndarray) -> np.ndarray:
     raise ImageError(f"images with {channels} channels are not supported")
 
 
+def decoded_bytes(kind: str, data: bytes, width: int, height: int) -> int:
+    """Bytes the decoded image occupies before it is turned grey (an upper bound)."""
+    if kind == "PNG" and len(data) >= 26:
+        depth, colour = data[24], data[25]
+        return width * height * _PNG_CHANNELS.get(colour, 4) * (2 if depth == 16 else 1)
+    if kind == "JPEG":
+        return width * height  # decoded straight to grey
+    return width * height * 4
+
+
 def composite_on_white(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Lay a transparent image on white paper: transparent pixels become background, not black."""
-    a = alpha.astype(np.float32) * (1.0 / 255.0)
-    out = gray.astype(np.float32) * a + 255.0 * (1.0 - a)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    # Integer arithmetic: float32 copies of a large frame cost four times its size each.
+    a = alpha.astype(np.uint16)
+    out = gray.astype(np.uint16) * a + 255 * (255 - a) + 127
+    out //= 255
+    return out.astype(np.uint8)
 
 
 def image_header(data: bytes) -> tuple[str, int, int]:

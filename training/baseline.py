@@ -47,7 +47,7 @@ class NaiveClassifier:
 
     @staticmethod
     def to_input(image: Image.Image) -> np.ndarray:
-        """The whole image squashed to 28x28, 0..1, inverted when the paper is light: [1,1,28,28]."""
+        """The whole image squashed to 28x28 [1,1,28,28], 0..1, inverted when the paper is light."""
         small = np.asarray(image.resize((SIZE, SIZE)), dtype=np.float32) / 255.0
         if small.mean() > 0.5:
             small = 1.0 - small
