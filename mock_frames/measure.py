@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -27,11 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generate import MockFrame, scenario_frames
 
+from edge.bench_measure import stage_seconds
 from edge.config import RegionSettings
-from edge.digits import find_digits
 from edge.imageio import ImageError, decode_image
 from edge.model import load_model
-from edge.normalise import to_mnist
 from edge.reader import FrameReader
 from training.mnist import load_split, resolve_data_dir
 
@@ -116,17 +114,8 @@ def time_stages(frames: list[MockFrame], model, repeats: int = 3) -> dict[str, f
                                      "inference": [], "total": []}
     for _ in range(repeats):
         for frame in frames:
-            t0 = time.perf_counter()
-            gray = decode_image(frame.data)
-            t1 = time.perf_counter()
-            found = find_digits(gray, "number")
-            t2 = time.perf_counter()
-            batch = np.stack([to_mnist(c.ink) for c in found])[:, None] if found else None
-            t3 = time.perf_counter()
-            if batch is not None:
-                model.predict(batch)
-            t4 = time.perf_counter()
-            spans = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0)
+            stages = stage_seconds(model, frame.data)
+            spans = (*stages, sum(stages))
             for key, value in zip(times, spans, strict=True):
                 times[key].append(value * 1000)
     return {k: statistics.median(v) for k, v in times.items()}
