@@ -25,19 +25,27 @@ MOSQUITTO = shutil.which("mosquitto") or next(
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd")
 
 
-def wait_until(condition: Callable[[], Any], timeout_s: float = 10.0, what: str = "") -> Any:
-    """Poll `condition` until it returns something truthy; fail the test after timeout_s."""
+def poll_until(condition: Callable[[], Any], timeout_s: float = 5.0) -> Any:
+    """Poll `condition` until it returns something truthy (returned); None after timeout_s."""
     deadline = time.monotonic() + timeout_s
     while True:
         result = condition()
         if result:
             return result
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s} s waiting for {what or condition}")
+            return None
         time.sleep(0.02)
 
 
-def _free_port() -> int:
+def wait_until(condition: Callable[[], Any], timeout_s: float = 10.0, what: str = "") -> Any:
+    """Like poll_until, but fail the test on timeout, naming what was awaited."""
+    result = poll_until(condition, timeout_s)
+    if not result:
+        pytest.fail(f"timed out after {timeout_s} s waiting for {what or condition}")
+    return result
+
+
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -48,7 +56,7 @@ class Broker:
 
     def __init__(self, workdir: Path, users: dict[str, str] | None, persistence: bool,
                  tls: bool = False) -> None:
-        self.host, self.port = "127.0.0.1", _free_port()
+        self.host, self.port = "127.0.0.1", free_port()
         self.workdir = workdir
         self.log_path = workdir / "mosquitto.log"
         self.ca_file = workdir / "ca.crt"  # exists when tls=True

@@ -16,13 +16,7 @@ import pytest
 from edge.api.server import ApiError, ApiServer, serve
 from edge.config import CONFIG_ERROR_EXIT
 from tests.api.conftest import ROOT
-from tests.conftest import wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.conftest import free_port, wait_until
 
 
 def serve_process(tmp_path: Path, port: int, **env: str) -> subprocess.Popen:

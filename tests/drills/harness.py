@@ -14,8 +14,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from tests.conftest import Broker, Subscriber
+from tests.conftest import Broker, Subscriber, poll_until
 from training.mnist import load_split
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,16 +154,6 @@ class Daemon:
         """Every reading's seq in the daemon's history, ascending."""
         with sqlite3.connect(self.db_path, timeout=10) as db:
             return [row[0] for row in db.execute("SELECT seq FROM readings ORDER BY seq")]
-
-
-def poll_until(condition: Callable[[], Any], timeout_s: float) -> bool:
-    """Like wait_until, but returns False on timeout so the drill can still fill its row."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def settle(sub: Subscriber, daemon: Daemon, timeout_s: float = 30.0) -> Tally:

@@ -16,6 +16,7 @@ import pytest
 from edge.camera import Frame, FrameGrabber, SourceError, capture_one, open_source
 from edge.config import CameraSettings
 from edge.sources import DeviceSource, FolderSource, ImageFileSource, StreamSource, VideoFileSource
+from tests.conftest import poll_until
 
 
 def write_image(path: Path, value: int, size: tuple[int, int] = (48, 64)) -> Path:
@@ -28,16 +29,6 @@ def write_image(path: Path, value: int, size: tuple[int, int] = (48, 64)) -> Pat
 def brightness(frame: Frame) -> int:
     assert frame.image is not None, frame.error
     return round(float(frame.image.mean()))
-
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
-    pause = threading.Event()
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        pause.wait(0.01)
-    return True
 
 
 def drain(grabber: FrameGrabber, timeout_s: float = 10.0) -> list[Frame]:
@@ -206,7 +197,7 @@ def test_looping_image_repeats_at_fps_and_follows_rewrites(tmp_path: Path, stop,
     assert later.index > first.index
 
     write_image(image, 200, size=(40, 40))  # another program updates its snapshot
-    assert wait_until(lambda: (f := grabber.get(0.5)) is not None and brightness(f) == 200)
+    assert poll_until(lambda: (f := grabber.get(0.5)) is not None and brightness(f) == 200)
 
 
 def test_capture_one_decodes_16_bit_and_transparent_images(tmp_path: Path) -> None:
@@ -247,11 +238,11 @@ def test_folder_deleted_mid_run_is_reopened_when_it_returns(tmp_path: Path, stop
     assert grabber.get(timeout_s=2.0) is not None
 
     shutil.rmtree(folder)
-    assert wait_until(lambda: grabber.state == "reopening")
+    assert poll_until(lambda: grabber.state == "reopening")
     assert grabber.failures >= 1 and str(folder) in (grabber.last_error or "")
     write_image(folder / "z.png", 220)
 
-    assert wait_until(lambda: (f := grabber.get(timeout_s=0.5)) is not None and f.source == "z.png")
+    assert poll_until(lambda: (f := grabber.get(timeout_s=0.5)) is not None and f.source == "z.png")
     assert grabber.state == "open"
 
 
@@ -283,7 +274,7 @@ def test_missing_device_is_retried_with_growing_backoff(stop, grab) -> None:
     started = time.monotonic()
     grabber = grab("/dev/video-digitcam-missing", backoff_max_s=2.5)
 
-    assert wait_until(lambda: grabber.failures >= 3, timeout_s=10.0)
+    assert poll_until(lambda: grabber.failures >= 3, timeout_s=10.0)
     assert time.monotonic() - started >= 2.9  # waited 1 s, then 2 s, between the tries
     assert grabber.retry_delay_s == 2.5  # the next wait is capped at backoff_max_s
     assert grabber.state == "reopening"
@@ -299,7 +290,7 @@ def test_newest_frame_wins_when_the_consumer_lags(tmp_path: Path, stop, grab) ->
         write_image(tmp_path / f"{i:02d}.png", 100)
     grabber = grab(tmp_path, loop=False)
 
-    assert wait_until(lambda: grabber.state == "finished")  # the consumer has taken nothing
+    assert poll_until(lambda: grabber.state == "finished")  # the consumer has taken nothing
     peeked = grabber.latest()
     newest = grabber.get(timeout_s=1.0)
 

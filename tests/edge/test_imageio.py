@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import struct
 import time
-import zlib
 from pathlib import Path
 
 import cv2
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 
 from edge.imageio import ImageError, decode_image, image_header, read_image_file
+from tests.drills.hostile import png
 
 JUNK = Path(__file__).resolve().parents[2] / "mock_frames" / "junk"
 
@@ -20,10 +20,6 @@ def encode(ext: str, image: np.ndarray, *params: int) -> bytes:
     ok, data = cv2.imencode(ext, image, list(params))
     assert ok
     return data.tobytes()
-
-
-def png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def test_colour_jpeg_becomes_grey_of_the_same_size() -> None:
@@ -87,8 +83,7 @@ def test_palette_png_reads_as_grey() -> None:
 
 
 def test_huge_dimensions_are_refused_from_the_header_alone() -> None:
-    header = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)
-    data = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", b"x" * 64)
+    data = png(20000, 20000, 8, 0, b"x" * 64)
     with pytest.raises(ImageError, match=r"20000x20000 pixels, over the limit"):
         decode_image(data)
 
