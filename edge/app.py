@@ -17,16 +17,16 @@ from typing import Any
 import cv2
 
 from edge.api import ApiError, require_api_extra
-from edge.camera import FrameGrabber, open_source
+from edge.camera.grabber import FrameGrabber, open_source
+from edge.camera.sources import SourceError
 from edge.config import CONFIG_ERROR_EXIT, Settings
-from edge.crops import reading_crops
 from edge.model import DigitModel, ModelError, load_model
-from edge.mqtt import MqttError, MqttPublisher
+from edge.mqtt.publisher import MqttError, MqttPublisher
 from edge.reader import FrameReader
 from edge.reading import Reading
 from edge.sdnotify import Notifier
-from edge.sources import SourceError
 from edge.store import Store, StoreError
+from edge.vision.crops import reading_crops
 
 logger = logging.getLogger(__name__)
 

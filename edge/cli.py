@@ -126,7 +126,7 @@ def dispatch(args: argparse.Namespace) -> int:
 
         return serve(settings)
     if args.verb == "bench":
-        from edge.bench import main as bench_main
+        from edge.bench.cli import main as bench_main
 
         return bench_main(load_settings(args.config), args.extra)
     raise AssertionError(args.verb)

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from edge.camera.imageio import ImageError, read_image_file
+from edge.camera.sources import IMAGE_EXTENSIONS
 from edge.config import RegionSettings, Settings
-from edge.imageio import ImageError, read_image_file
 from edge.model import ModelError, load_model
 from edge.reader import FrameReader
 from edge.reading import Reading
-from edge.sources import IMAGE_EXTENSIONS
 
 logger = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ import cv2
 import numpy as np
 
 from edge.config import RegionSettings
-from edge.crops import crop_with_margin
-from edge.digits import DigitCandidate, find_digits
-from edge.normalise import to_mnist
 from edge.reading import Digit, Reading, Status
+from edge.vision.crops import crop_with_margin
+from edge.vision.find import DigitCandidate, find_digits
+from edge.vision.normalise import to_mnist
 
 logger = logging.getLogger(__name__)
 

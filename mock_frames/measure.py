@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generate import MockFrame, scenario_frames
 
-from edge.bench_measure import stage_seconds
+from edge.bench.measure import stage_seconds
+from edge.camera.imageio import ImageError, decode_image
 from edge.config import RegionSettings
-from edge.imageio import ImageError, decode_image
 from edge.model import load_model
 from edge.reader import FrameReader
 from training.mnist import load_split, resolve_data_dir

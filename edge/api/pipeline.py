@@ -1,7 +1,7 @@
 """An image sent to the API -> a Reading, plus what the page shows and training needs.
 
 The Reading comes from FrameReader.read, exactly as `digitcam predict` prints it; every
-digit carries the 28x28 input the model saw and its crop (see edge.crops).
+digit carries the 28x28 input the model saw and its crop (see edge.vision.crops).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import cv2
 import numpy as np
 
 from edge.config import RegionSettings
-from edge.crops import crop_with_margin, png_bytes, reading_crops, to_uint8
-from edge.digits import Kind, find_digits
 from edge.model import DigitModel
-from edge.normalise import to_mnist
 from edge.reader import FrameReader
 from edge.reading import Reading
+from edge.vision.crops import crop_with_margin, png_bytes, reading_crops, to_uint8
+from edge.vision.find import Kind, find_digits
+from edge.vision.normalise import to_mnist
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import time
 from typing import Any, Literal, Protocol
 
 from edge.api.tally import ReadingTally
-from edge.camera import Frame, FrameGrabber, SourceError, capture_one
+from edge.camera.grabber import Frame, FrameGrabber, SourceError, capture_one
 from edge.config import Settings
 from edge.model import DigitModel, ModelError, load_model
 from edge.store import Store

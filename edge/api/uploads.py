@@ -11,7 +11,7 @@ from fastapi import HTTPException, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from edge.api.pipeline import Analysis, input_data_url
-from edge.imageio import ImageError, decode_image
+from edge.camera.imageio import ImageError, decode_image
 
 logger = logging.getLogger(__name__)
 

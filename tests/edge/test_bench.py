@@ -14,8 +14,8 @@ from pathlib import Path
 import cv2
 import pytest
 
-from edge.bench import main as bench_main
-from edge.bench_baseline import unavailable_reason
+from edge.bench.baseline import unavailable_reason
+from edge.bench.cli import main as bench_main
 from edge.config import Settings
 from tests.drills.harness import paper_frame, sample_digits
 

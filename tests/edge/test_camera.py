@@ -13,9 +13,15 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.camera import Frame, FrameGrabber, SourceError, capture_one, open_source
+from edge.camera.grabber import Frame, FrameGrabber, SourceError, capture_one, open_source
+from edge.camera.sources import (
+    DeviceSource,
+    FolderSource,
+    ImageFileSource,
+    StreamSource,
+    VideoFileSource,
+)
 from edge.config import CameraSettings
-from edge.sources import DeviceSource, FolderSource, ImageFileSource, StreamSource, VideoFileSource
 from tests.conftest import poll_until
 
 

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.digits import find_digits
+from edge.vision.find import find_digits
 from training.mnist import load_split
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "mnist_sample"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from edge.config import MqttSettings
-from edge.discovery import discovery_configs, reading_topics
+from edge.mqtt.discovery import discovery_configs, reading_topics
 from edge.reading import Digit, Reading
 
 SETTINGS = MqttSettings.model_validate(

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.imageio import ImageError, decode_image, image_header, read_image_file
+from edge.camera.imageio import ImageError, decode_image, image_header, read_image_file
 from tests.drills.hostile import png
 
 JUNK = Path(__file__).resolve().parents[2] / "mock_frames" / "junk"

@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import pytest
 
+from edge.camera.imageio import ImageError, read_image_file
 from edge.config import ModelSettings, RegionSettings
-from edge.imageio import ImageError, read_image_file
 from edge.model import load_model
 from edge.reader import FrameReader
 from training.mnist import load_split

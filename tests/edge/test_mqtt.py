@@ -17,8 +17,8 @@ import paho.mqtt.publish as mqtt_publish
 import pytest
 
 from edge.config import MqttSettings
-from edge.discovery import discovery_configs
-from edge.mqtt import MqttError, MqttPublisher
+from edge.mqtt.discovery import discovery_configs
+from edge.mqtt.publisher import MqttError, MqttPublisher
 from edge.store import Store
 from tests.conftest import Broker, Message, Subscriber, wait_until
 from tests.edge.test_store import make_reading
@@ -133,7 +133,7 @@ KILLABLE = """
 import sys, threading
 from pathlib import Path
 from edge.config import MqttSettings
-from edge.mqtt import MqttError, MqttPublisher
+from edge.mqtt.publisher import MqttError, MqttPublisher
 from edge.store import Store
 stop = threading.Event()
 settings = MqttSettings(host=sys.argv[1], port=int(sys.argv[2]), keepalive_s=5)
@@ -238,7 +238,7 @@ def test_bad_credentials_are_reported_and_not_retried_in_a_loop(
 ) -> None:
     broker = mosquitto_factory(users={"digitcam": "right-password"})
     store.record(make_reading(), [f"{BASE}/reading", f"{BASE}/reading/main"], 1)
-    caplog.set_level(logging.ERROR, logger="edge.mqtt")
+    caplog.set_level(logging.ERROR, logger="edge.mqtt.publisher")
 
     wrong = make_publisher(broker, username="digitcam", password="wrong-password")
     wait_until(lambda: wrong.state == "auth_failed", what="auth_failed")

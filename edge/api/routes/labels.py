@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Response,
 from starlette.concurrency import run_in_threadpool
 
 from edge.api.deps import Authorised, StoreDep
-from edge.api.export import ExportFormat, export_zip
+from edge.api.labels_archive import ExportFormat, export_zip
 from edge.api.pipeline import input_data_url, most_prominent_digit
 from edge.api.schemas import Error, LabelOut, LabelPage
 from edge.api.uploads import decode_upload

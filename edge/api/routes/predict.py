@@ -19,10 +19,10 @@ from edge.api.pipeline import analyse, data_url, jpeg_bytes
 from edge.api.schemas import Error, PredictOut
 from edge.api.services import CameraUnavailable, Services
 from edge.api.uploads import analysis_json, decode_upload, source_name
-from edge.digits import Kind
 from edge.model import DigitModel
 from edge.reader import to_gray
 from edge.store import Store
+from edge.vision.find import Kind
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 
 from edge.reading import utc_timestamp
-from edge.store_db import StoreBase
+from edge.store.db import StoreBase
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Find handwritten digits in a greyscale image: one tight ink crop per digit.
 
-Pipeline: ink map (edge.binarize) -> connected components -> fragments grouped into digits
-(edge.grouping) -> non-digit blobs dropped -> the row of the number (left to right) or the
+Pipeline: ink map (edge.vision.binarize) -> connected components -> fragments grouped into digits
+(edge.vision.group) -> non-digit blobs dropped -> the row of the number (left to right) or the
 most prominent digit. Large frames are analysed on a smaller copy and boxes mapped back.
 """
 
@@ -14,8 +14,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from edge.binarize import InkMap, ink_map
-from edge.grouping import Components, Group, find_components, group_components, select_digits
+from edge.vision.binarize import InkMap, ink_map
+from edge.vision.group import Components, Group, find_components, group_components, select_digits
 
 logger = logging.getLogger(__name__)
 

@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from edge.digits import find_digits
-from edge.imageio import ImageError, decode_image, image_header
+from edge.camera.imageio import ImageError, decode_image, image_header
+from edge.camera.sources import IMAGE_EXTENSIONS, FolderSource, SourceError
 from edge.model import DigitModel
-from edge.normalise import to_mnist
 from edge.reader import FrameReader
-from edge.sources import IMAGE_EXTENSIONS, FolderSource, SourceError
 from edge.store import Store
+from edge.vision.find import find_digits
+from edge.vision.normalise import to_mnist
 
 logger = logging.getLogger(__name__)
 

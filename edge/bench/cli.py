@@ -24,14 +24,14 @@ from typing import Any
 import cv2
 import numpy
 
-from edge.bench_baseline import (
+from edge.bench.baseline import (
     default_checkpoint,
     load_baseline,
     measure_baseline,
     unavailable_reason,
 )
-from edge.bench_daemon import measure_daemon
-from edge.bench_measure import (
+from edge.bench.daemon import measure_daemon
+from edge.bench.measure import (
     Scenario,
     accuracy,
     camera_frames,
@@ -41,10 +41,10 @@ from edge.bench_measure import (
     time_inference,
     time_stages,
 )
-from edge.bench_report import render, targets
+from edge.bench.report import render, targets
 from edge.config import RegionSettings, Settings
-from edge.discovery import reading_topics
 from edge.model import load_model
+from edge.mqtt.discovery import reading_topics
 from edge.reader import FrameReader
 from edge.store import Store
 

@@ -1,8 +1,8 @@
 """SQLite store: reading history, the MQTT outbox, the seq counter, digit crops and labels.
 
 Store is assembled from parts that share one file, one write connection and one lock:
-edge.store_db (schema, connections, transactions), edge.labels (crops and labels),
-edge.store_reports (counts for /metrics and the performance page) and, here, the readings
+edge.store.db (schema, connections, transactions), edge.store.labels (crops and labels),
+edge.store.reports (counts for /metrics and the performance page) and, here, the readings
 and the outbox. The capture thread writes, the publisher drains the outbox, the HTTP API
 reads history. Every public method raises StoreError naming the file when SQLite fails, so
 the daemon can log it and carry on.
@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from edge.labels import CROP_SHAPE, Crop, CropsAndLabels, Label, LabelSource, crop_bytes
 from edge.reading import Reading, utc_timestamp
-from edge.store_db import SCHEMA_VERSION, StoreError
-from edge.store_reports import HistoryReports
+from edge.store.db import SCHEMA_VERSION, StoreError
+from edge.store.labels import CROP_SHAPE, Crop, CropsAndLabels, Label, LabelSource, crop_bytes
+from edge.store.reports import HistoryReports
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from edge.bench_measure import Scenario, is_single_digit, summary, time_calls
+from edge.bench.measure import Scenario, is_single_digit, summary, time_calls
 from edge.model import DigitModel
 
 logger = logging.getLogger(__name__)

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from edge.config import CameraSettings
-from edge.sources import (
+from edge.camera.sources import (
     IMAGE_EXTENSIONS,
     STREAM_SCHEMES,
     VIDEO_EXTENSIONS,
@@ -38,6 +37,7 @@ from edge.sources import (
     VideoFileSource,
     redact_url,
 )
+from edge.config import CameraSettings
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from edge.crops import png_bytes
+from edge.vision.crops import png_bytes
 
 logger = logging.getLogger(__name__)
 

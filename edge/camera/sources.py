@@ -1,6 +1,6 @@
 """Frame sources: a folder of frames, an image, a video file, a camera device or a stream.
 
-A source only reads; pacing, hand-off and reopening after failures live in edge.camera.
+A source only reads; pacing, hand-off and reopening after failures live in edge.camera.grabber.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import cv2
 import numpy as np
 
-from edge.imageio import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, decode_image
+from edge.camera.imageio import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, decode_image
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 if TYPE_CHECKING:
-    from edge.binarize import InkMap
+    from edge.vision.binarize import InkMap
 
 logger = logging.getLogger(__name__)
 

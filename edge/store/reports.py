@@ -11,7 +11,7 @@ import json
 import logging
 from typing import Any
 
-from edge.store_db import StoreBase
+from edge.store.db import StoreBase
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from edge import __version__
 from edge.config import MqttSettings
-from edge.discovery import base_topic, discovery_configs, reading_topics, status_topic
+from edge.mqtt.discovery import base_topic, discovery_configs, reading_topics, status_topic
 from edge.store import OutboxItem, Store
 
 logger = logging.getLogger(__name__)

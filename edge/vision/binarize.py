@@ -5,7 +5,7 @@ brightness is estimated everywhere (a morphological closing removes the strokes,
 copy so it is cheap) and each pixel is divided by it: a reflectance image where paper is 1
 whatever the light. Thresholds are then set from that image's own noise, with a floor, so a
 blank or noisy frame produces no ink at all instead of amplified noise. Ruled lines are
-removed from the thresholded mask (edge.lines).
+removed from the thresholded mask (edge.vision.lines).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edge.lines import remove_lines
+from edge.vision.lines import remove_lines
 
 logger = logging.getLogger(__name__)
 

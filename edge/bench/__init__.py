@@ -1,0 +1,1 @@
+"""`digitcam bench`: speed, memory and accuracy against the targets."""

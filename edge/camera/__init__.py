@@ -1,0 +1,1 @@
+"""Camera sources, the frame grabber thread and safe image decoding."""

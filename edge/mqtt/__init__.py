@@ -1,0 +1,1 @@
+"""MQTT: the outbox publisher, Home Assistant discovery and commands."""

@@ -1,0 +1,7 @@
+"""The SQLite store: history, outbox, seq counter, crops and labels in one file."""
+
+from edge.store.db import SCHEMA_VERSION, StoreError
+from edge.store.labels import Crop, Label, LabelSource
+from edge.store.store import OutboxItem, Store
+
+__all__ = ["SCHEMA_VERSION", "Crop", "Label", "LabelSource", "OutboxItem", "Store", "StoreError"]

@@ -1,0 +1,1 @@
+"""Finding, normalising and cropping digits in a grayscale image: pure functions, no I/O."""
