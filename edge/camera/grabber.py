@@ -23,19 +23,16 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from edge.camera.capture import DeviceSource, StreamSource, VideoFileSource
 from edge.camera.sources import (
     IMAGE_EXTENSIONS,
     STREAM_SCHEMES,
     VIDEO_EXTENSIONS,
-    DeviceSource,
     FolderSource,
     Frame,
     FrameSource,
     ImageFileSource,
     SourceError,
-    StreamSource,
-    VideoFileSource,
-    redact_url,
 )
 from edge.config import CameraSettings
 
@@ -251,15 +248,3 @@ def capture_one(camera: CameraSettings) -> Frame:
         raise SourceError(frame.error)
     return frame
 
-
-__all__ = [
-    "IMAGE_EXTENSIONS",
-    "Frame",
-    "FrameGrabber",
-    "FrameSource",
-    "GrabberState",
-    "SourceError",
-    "capture_one",
-    "open_source",
-    "redact_url",
-]

@@ -1,5 +1,6 @@
-"""Frame sources: a folder of frames, an image, a video file, a camera device or a stream.
+"""Frame sources: the FrameSource interface, a folder of frames and a single image file.
 
+Cameras, video files and streams read through OpenCV live in edge.camera.capture.
 A source only reads; pacing, hand-off and reopening after failures live in edge.camera.grabber.
 """
 
@@ -8,14 +9,11 @@ from __future__ import annotations
 import bisect
 import logging
 import os
-import sys
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import cv2
 import numpy as np
 
 from edge.camera.imageio import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, decode_image
@@ -29,8 +27,6 @@ VIDEO_EXTENSIONS = frozenset({".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", "
 # tcp: what `rpicam-vid --codec mjpeg --listen -o tcp://0.0.0.0:8888` serves; a way to
 # reach a Pi camera module (CSI), which OpenCV's V4L2 backend cannot read through libcamera.
 STREAM_SCHEMES = frozenset({"rtsp", "rtsps", "http", "https", "tcp"})
-# FFmpeg otherwise waits about 30 s on a dead network camera before reporting anything.
-STREAM_TIMEOUT_MS = 10_000
 
 
 class SourceError(Exception):
@@ -171,127 +167,6 @@ class ImageFileSource(FrameSource):
         image, error = self._cached
         # Copies, so a consumer drawing on its frame cannot change the next one.
         return self._frame(None if image is None else image.copy(), self._path.name, error)
-
-
-class _CaptureSource(FrameSource):
-    """Frames through cv2.VideoCapture; by default a live camera, where no frame is a failure."""
-
-    live = True
-    kind = "camera"
-
-    def __init__(self, name: str, *, finite: bool = False, interval_s: float = 0.0) -> None:
-        super().__init__(name, finite=finite, interval_s=interval_s)
-        self._cap: cv2.VideoCapture | None = None
-
-    @abstractmethod
-    def _create(self) -> cv2.VideoCapture: ...
-
-    def open(self) -> None:
-        self._reopen()
-        logger.info("%s %s opened", self.kind, self.name)
-
-    def _reopen(self) -> None:
-        self.close()
-        cap = self._create()
-        if not cap.isOpened():
-            cap.release()
-            raise SourceError(f"{self.kind} {self.name}: cannot be opened")
-        self._cap = cap
-        self.is_open = True
-
-    def read(self) -> Frame | None:
-        image = self._grab()
-        if image is None:
-            raise SourceError(f"{self.kind} {self.name}: no frame (unplugged or stream dropped?)")
-        return self._frame(image, self.name)
-
-    def _grab(self) -> np.ndarray | None:
-        if self._cap is None:
-            raise SourceError(f"{self.kind} {self.name}: not open")
-        ok, image = self._cap.read()
-        return image if ok and image is not None else None
-
-    def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-        super().close()
-
-
-class VideoFileSource(_CaptureSource):
-    """Every frame of a video file, in order; with loop it starts again at the end."""
-
-    live = False
-    kind = "video file"
-
-    def __init__(self, path: Path, *, loop: bool, interval_s: float) -> None:
-        super().__init__(str(path), finite=not loop, interval_s=interval_s)
-        self._path = path
-        self._loop = loop
-
-    def _create(self) -> cv2.VideoCapture:
-        if not self._path.is_file():
-            raise SourceError(f"video file {self._path}: does not exist")
-        return cv2.VideoCapture(str(self._path))
-
-    def read(self) -> Frame | None:
-        image = self._grab()
-        if image is None:
-            if not self._loop:
-                return None
-            # Reopening rather than seeking to 0: some containers ignore the seek.
-            self._reopen()
-            image = self._grab()
-            if image is None:
-                raise SourceError(f"video file {self._path}: has no frames")
-        return self._frame(image, self._path.name)
-
-
-class DeviceSource(_CaptureSource):
-    """A local camera: a V4L2 device path (/dev/video0) or an index (0)."""
-
-    def __init__(self, target: str | int, fps: float) -> None:
-        super().__init__(str(target))
-        self._target = target
-        self._fps = fps
-
-    def _create(self) -> cv2.VideoCapture:
-        if isinstance(self._target, str) and not os.path.exists(self._target):
-            raise SourceError(f"camera {self._target}: does not exist (unplugged?)")
-        backend = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
-        cap = cv2.VideoCapture(self._target, backend)
-        # Asking for camera.fps spares the Pi decoding frames that would only be dropped;
-        # the driver picks the nearest rate it supports, or ignores it.
-        cap.set(cv2.CAP_PROP_FPS, self._fps)
-        return cap
-
-
-class StreamSource(_CaptureSource):
-    """A network camera: RTSP, or MJPEG over HTTP(S), read through FFmpeg."""
-
-    kind = "stream"
-
-    def __init__(self, url: str) -> None:
-        super().__init__(redact_url(url))  # the name goes to logs and readings
-        self._url = url
-
-    def _create(self) -> cv2.VideoCapture:
-        params = [
-            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
-            STREAM_TIMEOUT_MS,
-            cv2.CAP_PROP_READ_TIMEOUT_MSEC,
-            STREAM_TIMEOUT_MS,
-        ]
-        return cv2.VideoCapture(self._url, cv2.CAP_FFMPEG, params)
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password replaced by ***, fit for logs and readings."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def _file_frame(source: FrameSource, path: Path) -> Frame:

@@ -13,14 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.camera.grabber import Frame, FrameGrabber, SourceError, capture_one, open_source
-from edge.camera.sources import (
-    DeviceSource,
-    FolderSource,
-    ImageFileSource,
-    StreamSource,
-    VideoFileSource,
-)
+from edge.camera import Frame, FrameGrabber, SourceError, capture_one, open_source
+from edge.camera.capture import DeviceSource, StreamSource, VideoFileSource
+from edge.camera.sources import FolderSource, ImageFileSource
 from edge.config import CameraSettings
 from tests.conftest import poll_until
 
