@@ -2,6 +2,7 @@
 
 from edge.store.db import SCHEMA_VERSION, StoreError
 from edge.store.labels import Crop, Label, LabelSource
-from edge.store.store import OutboxItem, Store
+from edge.store.outbox import OutboxItem
+from edge.store.store import Store
 
 __all__ = ["SCHEMA_VERSION", "Crop", "Label", "LabelSource", "OutboxItem", "Store", "StoreError"]

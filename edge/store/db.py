@@ -1,9 +1,11 @@
 """The store's SQLite file: its schema and migrations, its connections and transactions.
 
-One file (`storage.path`) in WAL mode. Writes and ordinary reads go through one connection
-behind a lock, shared by the capture thread, the publisher and the HTTP API. Reports that
-count a day of readings use a second, read-only connection with its own lock, so a long
-count never makes the capture thread wait (WAL lets it read while the writer writes).
+One file (`storage.path`) in WAL mode, opened once by Db and handed to each of the store's
+parts. Writes and ordinary reads go through one connection behind a lock, shared by the
+capture thread, the publisher and the HTTP API. Reports that count a day of readings use a
+second, read-only connection with its own lock, so a long count never makes the capture
+thread wait (WAL lets it read while the writer writes). Every method raises StoreError
+naming the file when SQLite fails, so the daemon can log it and carry on.
 """
 
 from __future__ import annotations
@@ -54,8 +56,8 @@ class StoreError(Exception):
     """The database file cannot be opened, read or written; the message names the file."""
 
 
-class StoreBase:
-    """The open file with its schema up to date; the store's parts add the queries."""
+class Db:
+    """The open file with its schema up to date: transactions, reads and report queries."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -87,7 +89,7 @@ class StoreBase:
             ) from None
 
     def _migrate(self) -> None:
-        version = self._scalar("PRAGMA user_version")
+        version = scalar(self._db, "PRAGMA user_version")
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"storage.path {self.path}: schema version {version} was written by a newer "
@@ -105,12 +107,8 @@ class StoreBase:
                 raise
             logger.info("storage %s: schema now at version %s", self.path, number)
 
-    def _scalar(self, sql: str, args: Sequence[Any] = ()) -> int:
-        row = self._db.execute(sql, args).fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
-
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction under the lock; SQLite errors become StoreError."""
         with self._lock:
             try:
@@ -124,7 +122,8 @@ class StoreBase:
             except sqlite3.Error as exc:
                 raise StoreError(f"storage.path {self.path}: {exc}") from None
 
-    def _read(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    def read(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Rows of a query on the write connection, under the lock; columns by name."""
         with self._lock:
             try:
                 cursor = self._db.execute(sql, args)
@@ -133,7 +132,7 @@ class StoreBase:
             except sqlite3.Error as exc:
                 raise StoreError(f"storage.path {self.path}: {exc}") from None
 
-    def _report(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def report(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a read-only query on the report connection, opened on first use."""
         with self._report_lock:
             try:
@@ -156,3 +155,14 @@ class StoreBase:
                 self._report_db = None
         with self._lock:
             self._db.close()
+
+
+def scalar(db: sqlite3.Connection, sql: str, args: Sequence[Any] = ()) -> int:
+    """The first column of the first row as an int, 0 when there is none."""
+    row = db.execute(sql, args).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def meta_value(db: sqlite3.Connection, key: str) -> int:
+    """A counter of the meta table (seq, outbox_depth, outbox_dropped), within a transaction."""
+    return scalar(db, "SELECT value FROM meta WHERE key = ?", (key,))

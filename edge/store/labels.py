@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 
 from edge.reading import utc_timestamp
-from edge.store.db import StoreBase
+from edge.store.db import Db
 
 logger = logging.getLogger(__name__)
 
@@ -42,19 +42,22 @@ class Label:
     created: str
 
 
-class CropsAndLabels(StoreBase):
-    """The crops and labels tables; part of Store."""
+class CropsAndLabels:
+    """The crops and labels tables of one Db; thread-safe."""
+
+    def __init__(self, db: Db) -> None:
+        self._db = db
 
     def crops(self, seq: int) -> list[Crop]:
         """The digit crops kept for one reading, left to right."""
-        rows = self._read("SELECT * FROM crops WHERE seq = ? ORDER BY digit", (seq,))
+        rows = self._db.read("SELECT * FROM crops WHERE seq = ? ORDER BY digit", (seq,))
         return [Crop(r["seq"], r["digit"], _crop_array(r["image"]), _opt_bytes(r["png"]),
                      r["created"]) for r in rows]
 
     def delete_crops(self, seq: int) -> int:
         """Forget the crops of one reading; returns how many."""
-        with self._tx() as db:
-            return db.execute("DELETE FROM crops WHERE seq = ?", (seq,)).rowcount
+        with self._db.tx() as conn:
+            return conn.execute("DELETE FROM crops WHERE seq = ?", (seq,)).rowcount
 
     def add_label(
         self, label: int, source: LabelSource, image: np.ndarray, png: bytes | None = None
@@ -64,8 +67,8 @@ class CropsAndLabels(StoreBase):
             raise ValueError(f"label source must be 'drawing' or 'correction', got {source!r}")
         if not 0 <= int(label) <= 9:
             raise ValueError(f"label must be a digit 0-9, got {label!r}")
-        with self._tx() as db:
-            cursor = db.execute(
+        with self._db.tx() as conn:
+            cursor = conn.execute(
                 "INSERT INTO labels (label, source, image, png, created) VALUES (?, ?, ?, ?, ?)",
                 (int(label), source, crop_bytes(image), png, utc_timestamp()),
             )
@@ -78,20 +81,20 @@ class CropsAndLabels(StoreBase):
         sql, args = "SELECT * FROM labels", []
         if source is not None:
             sql, args = sql + " WHERE source = ?", [source]
-        rows = self._read(sql + " ORDER BY id LIMIT ? OFFSET ?", [*args, limit, offset])
+        rows = self._db.read(sql + " ORDER BY id LIMIT ? OFFSET ?", [*args, limit, offset])
         return [Label(r["id"], r["label"], r["source"], _crop_array(r["image"]),
                       _opt_bytes(r["png"]), r["created"]) for r in rows]
 
     def delete_label(self, label_id: int) -> bool:
         """Forget one labelled digit; True when it existed."""
-        with self._tx() as db:
-            return db.execute("DELETE FROM labels WHERE id = ?", (label_id,)).rowcount > 0
+        with self._db.tx() as conn:
+            return conn.execute("DELETE FROM labels WHERE id = ?", (label_id,)).rowcount > 0
 
-    def _insert_crops(self, db: sqlite3.Connection, seq: int,
-                      blobs: list[tuple[bytes, bytes]]) -> None:
+    def insert_crops(self, conn: sqlite3.Connection, seq: int,
+                     blobs: list[tuple[bytes, bytes]]) -> None:
         """Within the reading's transaction: its crops as (crop_bytes(image), png), in order."""
         created = utc_timestamp()
-        db.executemany(
+        conn.executemany(
             "INSERT INTO crops (seq, digit, image, png, created) VALUES (?, ?, ?, ?, ?)",
             [(seq, index, image, png, created) for index, (image, png) in enumerate(blobs)],
         )

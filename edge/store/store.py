@@ -1,54 +1,57 @@
 """SQLite store: reading history, the MQTT outbox, the seq counter, digit crops and labels.
 
-Store is assembled from parts that share one file, one write connection and one lock:
-edge.store.db (schema, connections, transactions), edge.store.labels (crops and labels),
-edge.store.reports (counts for /metrics and the performance page) and, here, the readings
-and the outbox. The capture thread writes, the publisher drains the outbox, the HTTP API
-reads history. Every public method raises StoreError naming the file when SQLite fails, so
-the daemon can log it and carry on.
+Store opens one Db (edge.store.db: schema, connections, transactions) and hands it to each
+of its parts: the outbox (edge.store.outbox), the history (edge.store.history), crops and
+labels (edge.store.labels) and the reports for /metrics and the performance page
+(edge.store.reports). Its methods are the ones callers use, each passed to its part. The
+capture thread writes, the publisher drains the outbox, the HTTP API reads history. Every
+public method raises StoreError naming the file when SQLite fails, so the daemon can log it
+and carry on.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import sqlite3
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edge.reading import Reading, utc_timestamp
-from edge.store.db import SCHEMA_VERSION, StoreError
-from edge.store.labels import CROP_SHAPE, Crop, CropsAndLabels, Label, LabelSource, crop_bytes
+from edge.reading import Reading
+from edge.store.db import SCHEMA_VERSION, Db, StoreError
+from edge.store.history import History
+from edge.store.labels import CROP_SHAPE, Crop, CropsAndLabels, Label, LabelSource
+from edge.store.outbox import Outbox, OutboxItem
 from edge.store.reports import HistoryReports
 
 logger = logging.getLogger(__name__)
 
-_DROP_LOG_INTERVAL_S = 60.0
 
-
-@dataclass(frozen=True)
-class OutboxItem:
-    id: int
-    topic: str
-    payload: bytes
-    qos: int
-    retain: bool
-    created: str
-
-
-class Store(CropsAndLabels, HistoryReports):
+class Store:
     """History, outbox, seq counter, crops and labels in one SQLite file; thread-safe."""
 
     def __init__(self, path: Path, outbox_max: int) -> None:
-        super().__init__(path)
-        self.outbox_max = outbox_max
-        self._last_drop_log = float("-inf")
+        self.db = Db(path)
+        self.outbox = Outbox(self.db, outbox_max)
+        self.crops_and_labels = CropsAndLabels(self.db)
+        self.readings = History(self.db, self.outbox, self.crops_and_labels)
+        self.reports = HistoryReports(self.db)
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file."""
+        return self.db.path
+
+    @property
+    def outbox_max(self) -> int:
+        """The most messages the outbox keeps before it drops the oldest."""
+        return self.outbox.outbox_max
+
+    def close(self) -> None:
+        """Close the file; later calls raise StoreError."""
+        self.db.close()
 
     # ---- readings -----------------------------------------------------------------------
     def record(
@@ -58,41 +61,11 @@ class Store(CropsAndLabels, HistoryReports):
         qos: int,
         crops: list[tuple[np.ndarray, bytes]] | None = None,
     ) -> int:
-        """Give the reading the next seq; write history, outbox rows and crops atomically."""
-        topic_list = [topics] if isinstance(topics, str) else list(topics)
-        blobs = [(crop_bytes(image), png) for image, png in crops or []]
-        previous_seq = reading.seq
-        try:
-            with self._tx() as db:
-                seq = self._insert_reading(db, reading, topic_list, qos, blobs)
-                self._grow_outbox(db, len(topic_list))
-        except BaseException:
-            reading.seq = previous_seq  # nothing was written, so no seq was used
-            raise
-        return seq
+        """Store the reading under the next seq, atomically with its outbox rows and crops.
 
-    def _insert_reading(
-        self,
-        db: sqlite3.Connection,
-        reading: Reading,
-        topics: list[str],
-        qos: int,
-        blobs: list[tuple[bytes, bytes]],
-    ) -> int:
-        db.execute("UPDATE meta SET value = value + 1 WHERE key = 'seq'")
-        seq = self._scalar("SELECT value FROM meta WHERE key = 'seq'")
-        reading.seq = seq
-        payload = reading.to_json()
-        db.execute(
-            "INSERT INTO readings (seq, ts, region, value, status, confidence, payload)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (seq, reading.ts, reading.region, reading.value, reading.status, reading.confidence,
-             payload),
-        )
-        for topic in topics:
-            self._insert_outbox(db, topic, payload.encode(), qos, True)
-        self._insert_crops(db, seq, blobs)
-        return seq
+        Returns the seq; the reading given is left unchanged.
+        """
+        return self.readings.record(reading, topics, qos, crops)
 
     def history(
         self,
@@ -105,129 +78,90 @@ class Store(CropsAndLabels, HistoryReports):
         value: str | None = None,
     ) -> list[dict[str, Any]]:
         """Readings newest first: the Reading JSON plus corrected_value and corrected_at."""
-        where, args = [], []
-        for clause, arg in (("ts >= ?", _ts(since)), ("ts < ?", _ts(until)), ("region = ?", region),
-                            ("status = ?", status), ("value = ?", value)):
-            if arg is not None:
-                where.append(clause)
-                args.append(arg)
-        sql = "SELECT payload, corrected_value, corrected_at FROM readings"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        rows = self._read(sql + " ORDER BY seq DESC LIMIT ? OFFSET ?", [*args, limit, offset])
-        return [_history_entry(row) for row in rows]
+        return self.readings.find(limit, offset, since, until, region, status, value)
 
     def get(self, seq: int) -> dict[str, Any] | None:
         """One reading as in history(), or None."""
-        rows = self._read(
-            "SELECT payload, corrected_value, corrected_at FROM readings WHERE seq = ?", (seq,)
-        )
-        return _history_entry(rows[0]) if rows else None
+        return self.readings.get(seq)
 
     def delete(self, seq: int) -> bool:
         """Forget a reading and its crops; True when it existed."""
-        with self._tx() as db:
-            return db.execute("DELETE FROM readings WHERE seq = ?", (seq,)).rowcount > 0
+        return self.readings.delete(seq)
 
     def correct(self, seq: int, value: str | None) -> bool:
         """Record the value a person says is right (None clears it); True when seq exists."""
-        with self._tx() as db:
-            cursor = db.execute(
-                "UPDATE readings SET corrected_value = ?, corrected_at = ? WHERE seq = ?",
-                (value, None if value is None else utc_timestamp(), seq),
-            )
-            return cursor.rowcount > 0
+        return self.readings.correct(seq, value)
 
     def prune(self, history_days: float, crop_days: float) -> tuple[int, int]:
         """Delete readings and crops older than their retention; returns (readings, crops)."""
-        now = datetime.now(timezone.utc)
-        history_cut = utc_timestamp(now - timedelta(days=history_days))
-        crop_cut = utc_timestamp(now - timedelta(days=crop_days))
-        with self._tx() as db:
-            crops = db.execute("DELETE FROM crops WHERE created < ?", (crop_cut,)).rowcount
-            readings = db.execute("DELETE FROM readings WHERE ts < ?", (history_cut,)).rowcount
-        if readings or crops:
-            logger.info("pruned %s readings and %s crops from %s", readings, crops, self.path)
-        return readings, crops
+        return self.readings.prune(history_days, crop_days)
 
     # ---- outbox -------------------------------------------------------------------------
     def enqueue(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> int:
         """Queue a message that must survive a broker outage or a restart; returns its id."""
-        data = payload.encode() if isinstance(payload, str) else payload
-        with self._tx() as db:
-            item_id = self._insert_outbox(db, topic, data, qos, retain)
-            self._grow_outbox(db, 1)
-        return item_id
+        return self.outbox.enqueue(topic, payload, qos, retain)
 
     def pending(self, limit: int = 100, after_id: int = 0) -> list[OutboxItem]:
         """Unacknowledged messages, oldest first, with id > after_id."""
-        rows = self._read(
-            "SELECT id, topic, payload, qos, retain, created FROM outbox WHERE id > ?"
-            " ORDER BY id LIMIT ?",
-            (after_id, limit),
-        )
-        return [OutboxItem(r["id"], r["topic"], bytes(r["payload"]), r["qos"], bool(r["retain"]),
-                           r["created"]) for r in rows]
+        return self.outbox.pending(limit, after_id)
 
     def ack(self, *item_ids: int) -> None:
         """Remove messages the broker has acknowledged (an already dropped id is ignored)."""
-        if not item_ids:
-            return
-        with self._tx() as db:
-            removed = db.executemany(
-                "DELETE FROM outbox WHERE id = ?", [(i,) for i in item_ids]
-            ).rowcount
-            db.execute("UPDATE meta SET value = value - ? WHERE key = 'outbox_depth'", (removed,))
+        self.outbox.ack(*item_ids)
 
     def outbox_depth(self) -> int:
         """Messages waiting for the broker."""
-        return self._meta("outbox_depth")
+        return self.outbox.depth()
 
     def dropped_count(self) -> int:
         """Messages dropped because the outbox was full, over the life of this file."""
-        return self._meta("outbox_dropped")
+        return self.outbox.dropped_count()
 
-    def _meta(self, key: str) -> int:
-        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
-        return int(rows[0][0]) if rows else 0
+    # ---- crops and labels ---------------------------------------------------------------
+    def crops(self, seq: int) -> list[Crop]:
+        """The digit crops kept for one reading, left to right."""
+        return self.crops_and_labels.crops(seq)
 
-    def _insert_outbox(
-        self, db: sqlite3.Connection, topic: str, payload: bytes, qos: int, retain: bool
+    def delete_crops(self, seq: int) -> int:
+        """Forget the crops of one reading; returns how many."""
+        return self.crops_and_labels.delete_crops(seq)
+
+    def add_label(
+        self, label: int, source: LabelSource, image: np.ndarray, png: bytes | None = None
     ) -> int:
-        cursor = db.execute(
-            "INSERT INTO outbox (topic, payload, qos, retain, created) VALUES (?, ?, ?, ?, ?)",
-            (topic, payload, qos, int(retain), utc_timestamp()),
-        )
-        return int(cursor.lastrowid or 0)
+        """Keep a labelled 28x28 digit for training; returns its id."""
+        return self.crops_and_labels.add_label(label, source, image, png)
 
-    def _grow_outbox(self, db: sqlite3.Connection, added: int) -> None:
-        """Count `added` new rows; beyond outbox_max drop the oldest and count the drop."""
-        db.execute("UPDATE meta SET value = value + ? WHERE key = 'outbox_depth'", (added,))
-        excess = self._scalar("SELECT value FROM meta WHERE key = 'outbox_depth'") - self.outbox_max
-        if excess <= 0:
-            return
-        dropped = db.execute(
-            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)", (excess,)
-        ).rowcount
-        db.execute("UPDATE meta SET value = value - ? WHERE key = 'outbox_depth'", (dropped,))
-        db.execute("UPDATE meta SET value = value + ? WHERE key = 'outbox_dropped'", (dropped,))
-        now = time.monotonic()
-        if now - self._last_drop_log >= _DROP_LOG_INTERVAL_S:
-            self._last_drop_log = now
-            logger.warning("outbox full (%s messages): dropping the oldest; %s dropped so far",
-                           self.outbox_max,
-                           self._scalar("SELECT value FROM meta WHERE key = 'outbox_dropped'"))
+    def labels(
+        self, limit: int = 1000, offset: int = 0, source: LabelSource | None = None
+    ) -> list[Label]:
+        """Labelled digits, oldest first, optionally of one source."""
+        return self.crops_and_labels.labels(limit, offset, source)
 
+    def delete_label(self, label_id: int) -> bool:
+        """Forget one labelled digit; True when it existed."""
+        return self.crops_and_labels.delete_label(label_id)
 
-def _ts(moment: str | datetime | None) -> str | None:
-    return utc_timestamp(moment) if isinstance(moment, datetime) else moment
+    # ---- reports ------------------------------------------------------------------------
+    def last_seq(self) -> int:
+        """The highest seq stored, 0 for an empty history."""
+        return self.reports.last_seq()
 
+    def since_seq(self, seq: int, limit: int = 10_000) -> list[tuple[int, str, float | None]]:
+        """(seq, status, latency_ms) of readings after `seq`, oldest first."""
+        return self.reports.since_seq(seq, limit)
 
-def _history_entry(row: sqlite3.Row) -> dict[str, Any]:
-    entry: dict[str, Any] = json.loads(row["payload"])
-    entry["corrected_value"] = row["corrected_value"]
-    entry["corrected_at"] = row["corrected_at"]
-    return entry
+    def per_hour(self, since_ts: str) -> dict[str, int]:
+        """Readings per UTC hour ('YYYY-MM-DDTHH') from since_ts on."""
+        return self.reports.per_hour(since_ts)
+
+    def latencies(self, limit: int) -> list[float]:
+        """latency_ms of the newest `limit` readings."""
+        return self.reports.latencies(limit)
+
+    def corrected(self, limit: int) -> list[dict[str, Any]]:
+        """The newest `limit` corrected readings: Reading JSON plus corrected_value."""
+        return self.reports.corrected(limit)
 
 
 __all__ = ["CROP_SHAPE", "SCHEMA_VERSION", "Crop", "Label", "LabelSource", "OutboxItem", "Store",

@@ -47,7 +47,7 @@ def test_seq_continues_after_reopening_the_file(db_path: Path) -> None:
     seq = store.record(reading, "t", 1)
 
     assert first == [1, 2, 3]
-    assert seq == 4 and reading.seq == 4
+    assert seq == 4 and reading.seq is None  # the seq is returned; the argument is unchanged
     assert json.loads(store.pending(10)[-1].payload)["seq"] == 4
     assert [r["seq"] for r in store.history()] == [4, 3, 2, 1]
 

@@ -8,6 +8,7 @@ the published readings stay those of the configured regions. `record=false` only
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Annotated, Any
 
 import numpy as np
@@ -104,8 +105,9 @@ def read_image(services: Services, model: DigitModel, store: Store, gray: np.nda
                        min_confidence=settings.model.min_confidence,
                        device_id=settings.device_id, source=source, index=services.next_index())
     if record:
-        store.record(analysis.reading, [], settings.mqtt.qos,
-                     crops=list(zip(analysis.inputs, analysis.crops, strict=True)))
+        seq = store.record(analysis.reading, [], settings.mqtt.qos,
+                           crops=list(zip(analysis.inputs, analysis.crops, strict=True)))
+        analysis = replace(analysis, reading=replace(analysis.reading, seq=seq))
     logger.debug("read %s region=%s value=%s status=%s", source, region,
                  analysis.reading.value, analysis.reading.status)
     result = analysis_json(analysis)
