@@ -10,8 +10,8 @@ import signal
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import cv2
@@ -25,6 +25,7 @@ from edge.mqtt.publisher import MqttError, MqttPublisher
 from edge.reader import FrameReader
 from edge.reading import Reading
 from edge.sdnotify import Notifier
+from edge.stats import Stats, StatsSnapshot
 from edge.store import Store, StoreError
 from edge.vision.crops import reading_crops
 
@@ -55,11 +56,8 @@ class App:
         self.grabber: FrameGrabber | None = None
         self.publisher: MqttPublisher | None = None
         self.api: Any = None
-        self.started_at = time.monotonic()
-        self.counts = {"frames": 0, "readings": 0, "bad_frames": 0, "errors": 0}
+        self.recorder = Stats()  # the live counters behind stats, /health and /metrics
         self.last_reading: Reading | None = None
-        self._latencies_ms: deque[float] = deque(maxlen=200)
-        self._frame_times: deque[float] = deque(maxlen=50)
         # Each undo may return False to say it left work behind (an undrained outbox).
         self._undo: list[tuple[str, Callable[[], object]]] = []
 
@@ -183,29 +181,29 @@ class App:
     def process(self, frame: Any) -> list[Reading]:
         """One frame -> readings, stored and emitted; a bad frame is counted, never fatal."""
         assert self.reader is not None and self.store is not None
-        self.counts["frames"] += 1
-        self._frame_times.append(time.monotonic())
+        self.recorder.frame()
         if frame.image is None:
-            self.counts["bad_frames"] += 1
+            self.recorder.bad_frame()
             logger.warning("skipped frame index=%s source=%s reason=%s",
                            frame.index, frame.source, frame.error)
             return []
         try:
             readings = self.reader.read(frame.image, frame.source, frame.index)
         except Exception:
-            self.counts["errors"] += 1
+            self.recorder.read_error()
             logger.exception("could not read frame index=%s source=%s", frame.index, frame.source)
             return []
+        recorded: list[Reading] = []
         for reading in readings:
             topics = self.publisher.reading_topics(reading.region) if self.publisher else []
             crops = reading_crops(reading) if self.settings.storage.crop_days > 0 else None
-            self.store.record(reading, topics, self.settings.mqtt.qos, crops)
-            self._latencies_ms.append(reading.latency_ms)
-            self.counts["readings"] += 1
-            self.last_reading = reading
+            seq = self.store.record(reading, topics, self.settings.mqtt.qos, crops)
+            recorded.append(replace(reading, seq=seq))
+            self.recorder.reading(reading)
+            self.last_reading = recorded[-1]
             if self.emit is not None:
-                self.emit(reading)
-        return readings
+                self.emit(recorded[-1])
+        return recorded
 
     def _prune(self) -> None:
         assert self.store is not None
@@ -220,34 +218,23 @@ class App:
     def model_version(self) -> str:
         return self.model.version if self.model else "none"
 
-    def fps(self) -> float:
-        times = self._frame_times
-        if len(times) < 2 or times[-1] == times[0]:
-            return 0.0
-        return (len(times) - 1) / (times[-1] - times[0])
+    def snapshot(self) -> StatsSnapshot:
+        """The live counters with the camera, MQTT and outbox figures, read once."""
+        return self.recorder.snapshot(model=self.model_version, store=self.store,
+                                      camera=self.grabber, mqtt=self.publisher)
 
     def stats(self) -> dict[str, Any]:
         """The `stats` message: uptime, frames, fps, latency, errors, outbox depth."""
-        latencies = sorted(self._latencies_ms)
-        camera = self.grabber.stats() if self.grabber else {}
-        return {
-            "uptime_s": round(time.monotonic() - self.started_at, 1),
-            **self.counts,
-            "fps": round(self.fps(), 2),
-            "latency_ms": round(latencies[len(latencies) // 2], 3) if latencies else None,
-            "camera": camera,
-            "mqtt": self.publisher.counters() if self.publisher else {"state": "disabled"},
-            "outbox_depth": self.store.outbox_depth() if self.store else 0,
-            "outbox_dropped": self.store.dropped_count() if self.store else 0,
-            "model": self.model_version,
-        }
+        return self.snapshot().message()
 
     def status_line(self) -> str:
+        """One line for systemd's status: frame rate, last reading, broker, outbox."""
+        snap = self.snapshot()
         last = self.last_reading
         shown = "none" if last is None else (last.value or last.status)
-        broker = self.publisher.state if self.publisher else "off"
-        depth = self.store.outbox_depth() if self.store else 0
-        return f"fps {self.fps():.1f}, last {shown}, broker {broker}, outbox {depth}"
+        broker = snap.mqtt["state"] if snap.mqtt is not None else "off"
+        return (f"fps {snap.fps:.1f}, last {shown}, broker {broker}, "
+                f"outbox {snap.outbox.depth or 0}")
 
 
 def print_reading(reading: Reading) -> None:

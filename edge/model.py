@@ -84,6 +84,14 @@ class DigitModel:
         return self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
 
 
+def meta_float(text: str | None) -> float | None:
+    """A number from the ONNX metadata (stored as text), None when absent or garbled."""
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
 def load_model(path: Path | None, threads: int = 1) -> DigitModel:
     """The configured model, or the bundled one when no path is set."""
     return DigitModel(path or bundled_model_path(), threads=threads)

@@ -18,7 +18,7 @@ from edge.camera.sources import IMAGE_EXTENSIONS
 from edge.config import RegionSettings, Settings
 from edge.model import ModelError, load_model
 from edge.reader import FrameReader
-from edge.reading import Reading
+from edge.reading import NO_DIGIT, Reading
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def _print_reading(out: TextIO, path: Path, reading: Reading, as_json: bool, mul
         out.write(json.dumps({**reading.to_dict(), "path": str(path)}) + "\n")
         return
     label = f"{path} [{reading.region}]" if multi else str(path)
-    if reading.status == "no_digit":
+    if reading.status == NO_DIGIT:
         out.write(f"{label}: no digit found\n")
         return
     digits = " ".join(f"{d.digit}({d.confidence:.2f})" for d in reading.digits)

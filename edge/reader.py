@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from edge.config import RegionSettings
-from edge.reading import Digit, Reading, Status
+from edge.reading import LOW_CONFIDENCE, NO_DIGIT, OK, Digit, Reading, Status
 from edge.vision.crops import crop_with_margin
 from edge.vision.find import DigitCandidate, find_digits
 from edge.vision.normalise import to_mnist
@@ -124,13 +124,13 @@ class FrameReader:
 
     def reading(self, region: str, digits: list[Digit], latency_ms: float, source: str,
                 index: int) -> Reading:
-        status: Status = "no_digit"
+        status: Status = NO_DIGIT
         value: str | None = None
         confidence: float | None = None
         if digits:
             confidence = min(d.confidence for d in digits)
-            status = "ok" if confidence >= self.min_confidence else "low_confidence"
-            if status == "ok":  # never a guess: an unsure digit voids the whole value
+            status = OK if confidence >= self.min_confidence else LOW_CONFIDENCE
+            if status == OK:  # never a guess: an unsure digit voids the whole value
                 value = "".join(str(d.digit) for d in digits)
         return Reading(
             device_id=self.device_id, region=region, value=value, status=status,

@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Final, Literal, get_args
 
 import numpy as np
 
 Status = Literal["ok", "no_digit", "low_confidence"]
+# The statuses by name, so code never spells them out (the Literal above is for type checks).
+OK: Final = "ok"
+NO_DIGIT: Final = "no_digit"  # nothing digit-like found; value null
+LOW_CONFIDENCE: Final = "low_confidence"  # a digit under model.min_confidence; value null
+STATUSES: Final[tuple[Status, ...]] = get_args(Status)
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:
@@ -68,4 +73,5 @@ class Reading:
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
 
-__all__ = ["Digit", "Reading", "Status", "asdict", "utc_timestamp"]
+__all__ = ["LOW_CONFIDENCE", "NO_DIGIT", "OK", "STATUSES", "Digit", "Reading", "Status", "asdict",
+           "utc_timestamp"]

@@ -33,7 +33,7 @@ def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Standalone, the API opens the store and loads the model; under the daemon they are
-        # borrowed and open() only starts the API's tally of readings for /metrics.
+        # borrowed and open() has nothing to do.
         await run_in_threadpool(services.open, strict=False)
         try:
             yield

@@ -8,10 +8,11 @@ the current model. Uncorrected readings are not counted: nobody said whether the
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -19,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 CALIBRATION_BUCKETS = 10
 PERCENTILES = (50, 95, 99)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,10 @@ class Example:
     true: int
     predicted: int
     confidence: float
+
+
+# Accuracy on the labelled drawings and their examples, as the performance report uses them.
+DrawingResults = tuple[dict[str, Any], tuple[Example, ...]]
 
 
 def predicted_value(entry: dict[str, Any]) -> str:
@@ -109,3 +115,21 @@ def per_hour(counts: dict[str, int], starts: Sequence[datetime]) -> list[dict[st
     """Counts keyed 'YYYY-MM-DDTHH' laid over the window; an hour with no readings shows 0."""
     return [{"hour": start.strftime("%Y-%m-%dT%H:00Z"),
              "count": counts.get(start.strftime("%Y-%m-%dT%H"), 0)} for start in starts]
+
+
+class Memo(Generic[T]):
+    """The last value computed, kept while its key stays the same; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: Hashable | None = None
+        self._value: T | None = None
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The kept value when `key` is the last one, else compute() kept under `key`."""
+        # Held while computing, so concurrent requests wait for one result instead of each
+        # running the model over every label.
+        with self._lock:
+            if self._value is None or self._key != key:
+                self._value, self._key = compute(), key
+            return self._value

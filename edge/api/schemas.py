@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge.reading import Status
+
 logger = logging.getLogger(__name__)
 
 DIGITS_PATTERN = r"^[0-9]{1,32}$"
@@ -44,7 +46,7 @@ class ReadingOut(BaseModel):
     ts: str
     region: str
     value: str | None
-    status: Literal["ok", "no_digit", "low_confidence"]
+    status: Status
     confidence: float | None
     digits: list[DigitOut]
     latency_ms: float

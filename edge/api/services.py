@@ -10,13 +10,13 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-import time
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
-from edge.api.tally import ReadingTally
-from edge.camera.grabber import Frame, FrameGrabber, SourceError, capture_one
+from edge.api.perfstats import DrawingResults, Memo
+from edge.camera import Frame, FrameGrabber, SourceError, capture_one
 from edge.config import Settings
 from edge.model import DigitModel, ModelError, load_model
+from edge.stats import Stats, StatsSnapshot
 from edge.store import Store
 
 logger = logging.getLogger(__name__)
@@ -36,9 +36,9 @@ class Daemon(Protocol):
     store: Store | None
     model: DigitModel | None
     grabber: FrameGrabber | None
-    publisher: Any
-    counts: dict[str, int]
-    started_at: float
+    recorder: Stats
+
+    def snapshot(self) -> StatsSnapshot: ...
 
 
 class Services:
@@ -51,8 +51,9 @@ class Services:
         self.model = model
         self.daemon = daemon
         self.model_error: str | None = None
-        self.tally: ReadingTally | None = None
-        self.started_at = daemon.started_at if daemon is not None else time.monotonic()
+        # The daemon's live counters; `digitcam serve` counts the API's own reads in its own.
+        self.recorder = daemon.recorder if daemon is not None else Stats()
+        self.drawings_memo: Memo[DrawingResults] = Memo()  # see routes.performance
         self._frame_index = itertools.count()
         self._camera_lock = threading.Lock()
         self._owned: list[str] = []  # attributes open() set, undone by close()
@@ -70,6 +71,12 @@ class Services:
     def model_version(self) -> str:
         return self.model.version if self.model is not None else "none"
 
+    def snapshot(self) -> StatsSnapshot:
+        """The stats snapshot /health and /metrics render: the daemon's, or the API's own."""
+        if self.daemon is not None:
+            return self.daemon.snapshot()
+        return self.recorder.snapshot(model=self.model_version, store=self.store, running=False)
+
     def open(self, *, strict: bool) -> None:
         """Open the store and load the model unless they were handed over.
 
@@ -79,10 +86,6 @@ class Services:
             storage = self.settings.storage
             self.store = Store(storage.path, storage.outbox_max)
             self._owned.append("store")
-        if self.tally is None:
-            self.tally = ReadingTally(self.store)
-            self._owned.append("tally")
-            self.tally.start()
         if self.model is None:
             try:
                 self.model = load_model(self.settings.model.path, self.settings.model.threads)

@@ -23,6 +23,7 @@ from edge.camera.imageio import ImageError, decode_image, image_header
 from edge.camera.sources import IMAGE_EXTENSIONS, FolderSource, SourceError
 from edge.model import DigitModel
 from edge.reader import FrameReader
+from edge.reading import NO_DIGIT
 from edge.store import Store
 from edge.vision.find import find_digits
 from edge.vision.normalise import to_mnist
@@ -183,7 +184,7 @@ def judge(expected: dict[str, Any], value: str | None, status: str | None) -> bo
     if expected.get("status") == "error":
         return status is None
     if expected.get("value") is None:
-        return status == "no_digit"
+        return status == NO_DIGIT
     return value == expected["value"]
 
 

@@ -85,6 +85,16 @@ class CropsAndLabels:
         return [Label(r["id"], r["label"], r["source"], _crop_array(r["image"]),
                       _opt_bytes(r["png"]), r["created"]) for r in rows]
 
+    def label_stamp(self, source: LabelSource) -> tuple[int, int]:
+        """(count, highest id) of one source's labels: changes whenever they change.
+
+        Labels are only added or deleted and their ids never come back (AUTOINCREMENT), so
+        a cache keyed on this pair is invalidated by any change.
+        """
+        rows = self._db.report(
+            "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM labels WHERE source = ?", (source,))
+        return int(rows[0][0]), int(rows[0][1])
+
     def delete_label(self, label_id: int) -> bool:
         """Forget one labelled digit; True when it existed."""
         with self._db.tx() as conn:

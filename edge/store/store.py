@@ -132,6 +132,10 @@ class Store:
         """Keep a labelled 28x28 digit for training; returns its id."""
         return self.crops_and_labels.add_label(label, source, image, png)
 
+    def label_stamp(self, source: LabelSource) -> tuple[int, int]:
+        """(count, highest id) of one source's labels, for caches keyed on them."""
+        return self.crops_and_labels.label_stamp(source)
+
     def labels(
         self, limit: int = 1000, offset: int = 0, source: LabelSource | None = None
     ) -> list[Label]:

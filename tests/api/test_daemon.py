@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from edge.app import App
 from tests.api.conftest import on_paper
 from tests.api.test_health_metrics import parse_metrics
-from tests.conftest import Broker, wait_until
+from tests.conftest import Broker, Subscriber, wait_until
 
 
 @pytest.fixture
@@ -23,8 +24,8 @@ def daemon(make_settings: Callable) -> Iterator[Callable[..., App]]:
     started: list[tuple[App, threading.Thread]] = []
 
     def start(source: str, **overrides: Any) -> App:
-        settings = make_settings(api={"enabled": True, "port": 0},
-                                 camera={"source": source, "fps": 20}, **overrides)
+        camera = {"source": source, "fps": 20, **overrides.pop("camera", {})}
+        settings = make_settings(api={"enabled": True, "port": 0}, camera=camera, **overrides)
         app = App(settings)
         app.start()
         thread = threading.Thread(target=app.run, daemon=True)
@@ -51,7 +52,7 @@ def test_health_shows_the_running_camera_and_metrics_count_its_frames(
         daemon: Callable[..., App], frames: Path) -> None:
     app = daemon(str(frames))
     url = app.api.url
-    wait_until(lambda: app.counts["readings"] >= 3, what="the daemon's first readings")
+    wait_until(lambda: app.snapshot().readings >= 3, what="the daemon's first readings")
     health = httpx.get(f"{url}/health").json()
     assert health["status"] == "ok" and health["mode"] == "daemon"
     assert health["camera"]["state"] == "open" and health["camera"]["frames"] >= 3
@@ -96,3 +97,39 @@ def test_a_broker_refusing_the_credentials_makes_health_503(
     assert any("refused the credentials" in reason for reason in response.json()["reasons"])
     assert parse_metrics(httpx.get(f"{app.api.url}/metrics").text)[
         'digitcam_mqtt_state{state="auth_failed"}'] == 1
+
+
+def test_stats_message_health_and_metrics_report_the_same_counts(
+        daemon: Callable[..., App], tmp_path: Path, first_of: Callable, mosquitto: Broker,
+        subscriber: Callable[..., Subscriber]) -> None:
+    folder = tmp_path / "three"
+    folder.mkdir()
+    for i, digit in enumerate((3, 5, 8)):
+        cv2.imwrite(str(folder / f"{i:04d}.png"), on_paper(first_of(digit)))
+    (folder / "0003.png").write_bytes(b"not a png")
+    topic = "digitcam/testcam/stats"
+    sub = subscriber(mosquitto, [topic])
+    app = daemon(str(folder), camera={"loop": False},
+                 mqtt={"host": mosquitto.host, "port": mosquitto.port, "stats_interval_s": 0.2})
+
+    def settled() -> dict[str, Any] | None:
+        messages = [json.loads(m.payload) for m in sub.on(topic)]
+        done = messages and messages[-1]["frames"] == 4 and messages[-1]["outbox_depth"] == 0
+        return messages[-1] if done else None
+
+    stats = wait_until(settled, what="a stats message after the last frame")
+    assert list(stats) == ["uptime_s", "frames", "readings", "bad_frames", "errors", "fps",
+                           "latency_ms", "camera", "mqtt", "outbox_depth", "outbox_dropped",
+                           "model"]
+    assert (stats["readings"], stats["bad_frames"], stats["errors"]) == (3, 1, 0)
+    health = httpx.get(f"{app.api.url}/health").json()
+    metrics = parse_metrics(httpx.get(f"{app.api.url}/metrics").text)
+    assert metrics["digitcam_frames_total"] == stats["frames"]
+    assert metrics["digitcam_bad_frames_total"] == stats["bad_frames"]
+    readings = sum(v for k, v in metrics.items() if k.startswith("digitcam_readings_total"))
+    assert readings == stats["readings"] == metrics["digitcam_reading_latency_ms_count"]
+    assert health["camera"]["frames"] == stats["camera"]["frames"] == 4
+    assert health["broker"]["state"] == stats["mqtt"]["state"] == "connected"
+    assert health["outbox"] == {"depth": 0, "dropped": 0}
+    assert metrics["digitcam_outbox_depth"] == stats["outbox_depth"] == 0
+    assert metrics['digitcam_mqtt_state{state="connected"}'] == 1

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
+import numpy as np
 from fastapi.testclient import TestClient
 
+from edge.model import DigitModel
 from edge.reading import utc_timestamp
 from tests.api.conftest import encoded, on_paper, upload
 from tests.api.test_readings import add_reading
@@ -62,3 +65,55 @@ def test_the_model_is_described_from_its_metadata(client: TestClient) -> None:
     model = client.get("/api/v1/performance").json()["model"]
     assert model["version"].startswith("mnist-cnn-")
     assert 0.9 < model["mnist_test_accuracy"] <= 1.0
+
+
+class CountingModel:
+    """The real model, counting the images it is asked to classify."""
+
+    def __init__(self, model: DigitModel) -> None:
+        self.model = model
+        self.images = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        self.images += len(batch)
+        return self.model.predict(batch)
+
+
+def add_drawing(client: TestClient, digit: int, image: np.ndarray) -> int:
+    response = client.post("/api/v1/labels", data={"label": str(digit)},
+                           files={"file": ("d.png", encoded(on_paper(image)))})
+    assert response.status_code == 201
+    return int(response.json()["id"])
+
+
+def test_drawings_are_classified_again_only_when_they_change(
+        client: TestClient, first_of: Callable) -> None:
+    services = client.app.state.services  # type: ignore[attr-defined]
+    counting = CountingModel(services.model)
+    services.model = counting
+    for digit in (2, 4):
+        add_drawing(client, digit, first_of(digit))
+
+    def report() -> dict[str, Any]:
+        body = client.get("/api/v1/performance").json()
+        body.pop("per_hour")  # depends on the clock, which may cross an hour between requests
+        return body
+
+    first = report()
+    assert first["drawings"] == {"count": 2, "correct": 2, "accuracy": 1.0}
+    assert counting.images == 2
+    assert report() == first
+    assert counting.images == 2, "an unchanged set of drawings is not classified again"
+
+    newest = add_drawing(client, 7, first_of(7))
+    added = report()
+    assert added["drawings"] == {"count": 3, "correct": 3, "accuracy": 1.0}
+    assert added["examples"]["count"] == first["examples"]["count"] + 1
+    assert counting.images == 5
+
+    assert client.delete(f"/api/v1/labels/{newest}").status_code == 204
+    assert report() == first
+    assert counting.images == 7

@@ -8,7 +8,6 @@ A broker that is merely away is not degraded: readings wait in the outbox.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from fastapi import APIRouter
@@ -16,10 +15,10 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from edge.api.deps import ServicesDep
-from edge.api.routes.performance import meta_float
 from edge.api.schemas import Info
 from edge.api.services import CAMERA_FAILING, Services
-from edge.store import StoreError
+from edge.model import meta_float
+from edge.stats import StatsSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -48,14 +47,16 @@ async def info(services: ServicesDep) -> dict[str, Any]:
 
 
 def health_report(services: Services) -> dict[str, Any]:
+    """The /health body, rendered from one stats snapshot plus the model's state."""
+    snap = services.snapshot()
     reasons: list[str] = []
     report = {
         "mode": services.mode,
-        "uptime_s": round(time.monotonic() - services.started_at, 1),
+        "uptime_s": round(snap.uptime_s, 1),
         "model": model_state(services, reasons),
-        "camera": camera_state(services, reasons),
-        "broker": broker_state(services, reasons),
-        "outbox": outbox_state(services, reasons),
+        "camera": camera_state(snap, services.settings.camera.source, reasons),
+        "broker": broker_state(snap, reasons),
+        "outbox": outbox_state(snap, reasons),
     }
     return {"status": "degraded" if reasons else "ok", "reasons": reasons, **report}
 
@@ -70,37 +71,30 @@ def model_state(services: Services, reasons: list[str]) -> dict[str, Any]:
             "mnist_test_accuracy": meta_float(meta.get("mnist_test_accuracy"))}
 
 
-def camera_state(services: Services, reasons: list[str]) -> dict[str, Any]:
-    if services.daemon is None:
-        return {**NOT_RUNNING, "source": services.settings.camera.source}
-    grabber = services.daemon.grabber
-    if grabber is None:
+def camera_state(snap: StatsSnapshot, source: str, reasons: list[str]) -> dict[str, Any]:
+    if not snap.running:
+        return {**NOT_RUNNING, "source": source}
+    if snap.camera is None:
         reasons.append("camera not started")
         return {"state": "not started"}
-    stats = grabber.stats()
-    if grabber.state in CAMERA_FAILING:
-        reasons.append(f"camera {stats['source']} failing: {stats['last_error'] or grabber.state}")
-    return stats
+    camera = dict(snap.camera)
+    if camera["state"] in CAMERA_FAILING:
+        reasons.append(f"camera {camera['source']} failing: "
+                       f"{camera['last_error'] or camera['state']}")
+    return camera
 
 
-def broker_state(services: Services, reasons: list[str]) -> dict[str, Any]:
-    if services.daemon is None:
+def broker_state(snap: StatsSnapshot, reasons: list[str]) -> dict[str, Any]:
+    if not snap.running:
         return dict(NOT_RUNNING)
-    publisher = services.daemon.publisher
-    if publisher is None:
+    if snap.mqtt is None:
         return {"state": "disabled"}
-    counters: dict[str, Any] = publisher.counters()
-    if counters.get("state") == "auth_failed":
+    if snap.mqtt.get("state") == "auth_failed":
         reasons.append("MQTT broker refused the credentials (check mqtt.username/password)")
-    return counters
+    return dict(snap.mqtt)
 
 
-def outbox_state(services: Services, reasons: list[str]) -> dict[str, Any]:
-    if services.store is None:
-        reasons.append("history store not open")
-        return {"depth": None, "dropped": None}
-    try:
-        return {"depth": services.store.outbox_depth(), "dropped": services.store.dropped_count()}
-    except StoreError as exc:
-        reasons.append(str(exc))
-        return {"depth": None, "dropped": None}
+def outbox_state(snap: StatsSnapshot, reasons: list[str]) -> dict[str, Any]:
+    if snap.outbox.error is not None:
+        reasons.append(snap.outbox.error)
+    return {"depth": snap.outbox.depth, "dropped": snap.outbox.dropped}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from edge.api.deps import ServicesDep
 from edge.api.services import Services
+from edge.stats import StatsSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -48,60 +48,51 @@ async def metrics(services: ServicesDep) -> PlainTextResponse:
 
 
 def render(services: Services) -> str:
+    """The exposition, rendered from one stats snapshot."""
+    snap = services.snapshot()
     out = Exposition()
-    readings_metrics(out, services)
-    daemon_metrics(out, services)
-    store = services.store
-    if store is not None:
+    readings_metrics(out, snap)
+    daemon_metrics(out, snap)
+    if snap.outbox.depth is not None and snap.outbox.dropped is not None:
         out.single("digitcam_outbox_depth", "gauge", "MQTT messages waiting for the broker",
-                   store.outbox_depth())
+                   snap.outbox.depth)
         out.single("digitcam_outbox_dropped_total", "counter",
-                   "MQTT messages dropped because the outbox was full", store.dropped_count())
+                   "MQTT messages dropped because the outbox was full", snap.outbox.dropped)
     out.single("digitcam_uptime_seconds", "gauge", "seconds since the process started",
-               time.monotonic() - services.started_at)
-    out.family("digitcam_model_info", "gauge", "the model in use",
-               [({"version": services.model_version}, 1)])
+               snap.uptime_s)
+    out.family("digitcam_model_info", "gauge", "the model in use", [({"version": snap.model}, 1)])
     return out.text()
 
 
-def readings_metrics(out: Exposition, services: Services) -> None:
-    tally = services.tally
-    if tally is None:
-        return
-    tally.update()
+def readings_metrics(out: Exposition, snap: StatsSnapshot) -> None:
     out.family("digitcam_readings_total", "counter",
                "readings stored since start, by status (API reads included)",
-               [({"status": s}, n) for s, n in sorted(tally.by_status.items())])
+               [({"status": s}, n) for s, n in sorted(snap.by_status.items())])
     name = "digitcam_reading_latency_ms"
     out.lines.append(f"# HELP {name} time to read one frame or image, milliseconds")
     out.lines.append(f"# TYPE {name} histogram")
-    for bound, count in tally.latency.cumulative():
+    for bound, count in snap.latency.cumulative():
         out.lines.append(f'{name}_bucket{{le="{bound}"}} {count}')
-    out.lines.append(f"{name}_sum {_number(tally.latency.sum)}")
-    out.lines.append(f"{name}_count {tally.latency.total}")
+    out.lines.append(f"{name}_sum {_number(snap.latency.sum_ms)}")
+    out.lines.append(f"{name}_count {snap.latency.total}")
 
 
-def daemon_metrics(out: Exposition, services: Services) -> None:
+def daemon_metrics(out: Exposition, snap: StatsSnapshot) -> None:
     """Camera and MQTT figures; `digitcam serve` has neither, so it reports the MQTT state only."""
-    daemon = services.daemon
-    if daemon is None:
+    if not snap.running:
         mqtt_state(out, "not running", {})
         return
-    counts = daemon.counts
-    out.single("digitcam_frames_total", "counter", "frames taken from the camera",
-               counts.get("frames", 0))
+    out.single("digitcam_frames_total", "counter", "frames taken from the camera", snap.frames)
     out.single("digitcam_bad_frames_total", "counter", "frames that could not be decoded",
-               counts.get("bad_frames", 0))
+               snap.bad_frames)
     out.single("digitcam_read_errors_total", "counter", "frames whose reading failed",
-               counts.get("errors", 0))
-    grabber = daemon.grabber
-    if grabber is not None:
+               snap.errors)
+    if snap.camera is not None:
         out.single("digitcam_frames_dropped_total", "counter",
-                   "frames replaced before the reader took them", grabber.dropped)
+                   "frames replaced before the reader took them", snap.camera["dropped"])
         out.single("digitcam_camera_failures_total", "counter",
-                   "camera open or read failures", grabber.failures)
-    publisher = daemon.publisher
-    counters: dict[str, Any] = publisher.counters() if publisher is not None else {}
+                   "camera open or read failures", snap.camera["failures"])
+    counters: dict[str, Any] = dict(snap.mqtt) if snap.mqtt is not None else {}
     mqtt_state(out, counters.get("state", "disabled"), counters)
 
 

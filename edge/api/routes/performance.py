@@ -13,8 +13,9 @@ from starlette.concurrency import run_in_threadpool
 from edge.api import perfstats
 from edge.api.deps import ServicesDep
 from edge.api.services import Services
-from edge.model import DigitModel
+from edge.model import DigitModel, meta_float
 from edge.reading import utc_timestamp
+from edge.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +36,9 @@ async def performance(services: ServicesDep) -> dict[str, Any]:
 def performance_report(services: Services, now: datetime) -> dict[str, Any]:
     store, model = services.store, services.model
     corrected = store.corrected(CORRECTED_LIMIT) if store else []
-    drawings = store.labels(LABEL_LIMIT, 0, "drawing") if store else []
     examples = perfstats.reading_examples(corrected)
-    label_part: dict[str, Any] = {"count": len(drawings), "correct": 0, "accuracy": None}
-    if model is not None and drawings:
-        probs = classify(model, np.stack([lb.image for lb in drawings]))
-        drawn = perfstats.label_examples([lb.label for lb in drawings], probs)
-        label_part = perfstats.accuracy(drawn)
-        examples += drawn
+    label_part, drawn = drawing_results(services)
+    examples += drawn
     starts = perfstats.hour_window(now)
     hourly = store.per_hour(utc_timestamp(starts[0])) if store else {}
     latencies = store.latencies(LATENCY_WINDOW) if store else []
@@ -56,6 +52,31 @@ def performance_report(services: Services, now: datetime) -> dict[str, Any]:
         "per_hour": perfstats.per_hour(hourly, starts),
         "model": model_info(model),
     }
+
+
+def drawing_results(services: Services) -> perfstats.DrawingResults:
+    """Accuracy on the labelled drawings and their examples, re-classified only on change.
+
+    Running the model over up to LABEL_LIMIT drawings is the costly part of the report, so
+    the result is kept until a drawing is added or removed or the model is another one.
+    """
+    store, model = services.store, services.model
+    count, newest_id = store.label_stamp("drawing") if store is not None else (0, 0)
+    if store is None or model is None or count == 0:
+        return {"count": min(count, LABEL_LIMIT), "correct": 0, "accuracy": None}, ()
+    key = (str(store.path), model.version, str(model.path), count, newest_id)
+    part, drawn = services.drawings_memo.get(key, lambda: classify_drawings(store, model))
+    return dict(part), drawn
+
+
+def classify_drawings(store: Store, model: DigitModel) -> perfstats.DrawingResults:
+    """The current model's accuracy on the stored drawings, and one example per drawing."""
+    drawings = store.labels(LABEL_LIMIT, 0, "drawing")
+    if not drawings:
+        return perfstats.summary(0, 0), ()
+    probs = classify(model, np.stack([lb.image for lb in drawings]))
+    drawn = perfstats.label_examples([lb.label for lb in drawings], probs)
+    return perfstats.accuracy(drawn), tuple(drawn)
 
 
 def classify(model: DigitModel, images: np.ndarray) -> np.ndarray:
@@ -73,10 +94,3 @@ def model_info(model: DigitModel | None) -> dict[str, Any]:
             "mnist_test_accuracy": meta_float(meta.get("mnist_test_accuracy")),
             "created": meta.get("created"), "train_data_sha256": meta.get("train_data_sha256")}
 
-
-def meta_float(text: str | None) -> float | None:
-    """A number from the ONNX metadata (stored as text), None when absent or garbled."""
-    try:
-        return float(text) if text else None
-    except ValueError:
-        return None

@@ -108,6 +108,7 @@ def read_image(services: Services, model: DigitModel, store: Store, gray: np.nda
         seq = store.record(analysis.reading, [], settings.mqtt.qos,
                            crops=list(zip(analysis.inputs, analysis.crops, strict=True)))
         analysis = replace(analysis, reading=replace(analysis.reading, seq=seq))
+        services.recorder.reading(analysis.reading, camera=False)
     logger.debug("read %s region=%s value=%s status=%s", source, region,
                  analysis.reading.value, analysis.reading.status)
     result = analysis_json(analysis)
