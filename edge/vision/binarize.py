@@ -17,83 +17,94 @@ import cv2
 import numpy as np
 
 from edge.vision.lines import remove_lines
+from edge.vision.params import DEFAULT, VisionParams
 
 logger = logging.getLogger(__name__)
 
-# Ink contrast is 0 (paper) .. 255 (black ink on white paper) in the ink map.
-MIN_LOW_THRESHOLD = 20  # below ~8 % contrast nothing is ink, however clean the frame
-MIN_STRONG_CONTRAST = 56  # a digit has some stroke of at least ~22 % contrast
-NOISE_FACTOR = 4.0  # ink starts this many times the paper's 75th percentile ink level
-STRONG_OVER_LOW = 2.0  # a digit's darkest stroke is at least this far above the threshold
-BACKGROUND_KERNEL = 0.16  # of the image's short side: wider than any digit's stroke
-STROKE_KERNEL = 11  # polarity test, at quarter size: wider than the largest digit's strokes
-LIGHT_INK_MARGIN = 3.0  # light writing must outweigh dark writing this much to be chosen
+# Ink contrast is 0 (paper) .. 255 (black ink on white paper) in the ink map; the thresholds
+# and sizes are in edge.vision.params.
+MAD_TO_SIGMA = 1.4826  # median absolute deviation -> standard deviation of Gaussian noise
 
 
 @dataclass
 class InkMap:
     ink: np.ndarray  # uint8 HxW: 0 paper .. 255 full contrast ink
-    smooth: np.ndarray  # the ink map after a 3x3 mean: what thresholds are applied to
+    smooth: np.ndarray  # the ink map after a small mean: what thresholds are applied to
     mask: np.ndarray  # uint8 HxW 0/1: candidate ink, ruled lines removed
     low: int  # ink level where the mask starts
     strong: int  # lowest ink level a digit must reach somewhere, whatever the noise
     light_on_dark: bool
 
 
-def ink_map(gray: np.ndarray) -> InkMap:
+def ink_map(gray: np.ndarray, params: VisionParams = DEFAULT) -> InkMap:
     """Flatten the lighting, find the ink polarity, threshold and remove ruled lines."""
-    halvings = 2 if min(gray.shape) >= 240 else 1 if min(gray.shape) >= 120 else 0
+    halvings = small_copy_halvings(min(gray.shape), params)
     factor = 2**halvings
     small = halve(gray, halvings)
-    light_on_dark = is_light_on_dark(small)
+    light_on_dark = is_light_on_dark(small, params)
     if light_on_dark:
         gray, small = cv2.bitwise_not(gray), cv2.bitwise_not(small)
-    ink = cv2.bitwise_not(cv2.divide(gray, paper_brightness(small, gray.shape, factor), scale=255))
-    # A 3x3 mean before thresholding: sensor noise no longer makes specks, strokes lose little,
-    # and a thin line tilted a few degrees stays one connected run.
-    smooth = cv2.blur(ink, (3, 3))
-    low = ink_threshold(smooth)
+    paper = paper_brightness(small, gray.shape, factor, params)
+    ink = cv2.bitwise_not(cv2.divide(gray, paper, scale=255))
+    # A small mean before thresholding: sensor noise no longer makes specks, strokes lose
+    # little, and a thin line tilted a few degrees stays one connected run.
+    smooth = cv2.blur(ink, (params.smooth_px, params.smooth_px))
+    low = ink_threshold(smooth, params)
     _, mask = cv2.threshold(smooth, low, 1, cv2.THRESH_BINARY)
-    mask = remove_lines(mask)
-    strong = max(MIN_STRONG_CONTRAST, round(STRONG_OVER_LOW * low))
+    mask = remove_lines(mask, params)
+    strong = max(params.min_strong_contrast, round(params.strong_over_low * low))
     return InkMap(ink=ink, smooth=smooth, mask=mask, low=low, strong=min(strong, 255),
                   light_on_dark=light_on_dark)
 
 
-def is_light_on_dark(small: np.ndarray) -> bool:
+def small_copy_halvings(short_side: int, params: VisionParams = DEFAULT) -> int:
+    """How often to halve a frame for the paper estimate, keeping its short side large enough."""
+    halvings = 0
+    while (halvings < params.small_copy_max_halvings
+           and short_side >= params.small_copy_min_side_px * 2 ** (halvings + 1)):
+        halvings += 1
+    return halvings
+
+
+def is_light_on_dark(small: np.ndarray, params: VisionParams = DEFAULT) -> bool:
     """True when the writing is lighter than its surroundings (chalk, white pen, inverted scans).
 
     Strokes are thin features that stand out from the paper on one side only. A pixel counts
     as dark ink by how much it is darker than both the local paper level (a wide median, which
     sits on the paper, the hole of a 0 included) and its closing (so shadow edges and lighting
     steps, which are not thin, do not count); light ink likewise with the opening. The wide
-    median is a 5x5 median of a 4x smaller copy (OpenCV's large medians are slow).
+    median is a small median of a further shrunk copy (OpenCV's large medians are slow).
     """
     h, w = small.shape
-    coarse = halve(small, 2 if min(small.shape) >= 20 else 0)
-    paper = cv2.resize(cv2.medianBlur(coarse, 5), (w, h), interpolation=cv2.INTER_LINEAR)
-    kernel = _rect((STROKE_KERNEL, STROKE_KERNEL))
+    big_enough = min(small.shape) >= params.paper_median_min_side_px
+    coarse = halve(small, params.paper_median_halvings if big_enough else 0)
+    paper = cv2.resize(cv2.medianBlur(coarse, params.paper_median_px), (w, h),
+                       interpolation=cv2.INTER_LINEAR)
+    kernel = _rect((params.stroke_kernel_px, params.stroke_kernel_px))
     darker = cv2.min(cv2.subtract(paper, small),
                      cv2.subtract(cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel), small))
     lighter = cv2.min(cv2.subtract(small, paper),
                       cv2.subtract(small, cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel)))
     spread = cv2.calcHist([cv2.absdiff(small, paper)], [0], None, [256], [0, 256]).ravel()
-    noise = 1.4826 * float(np.searchsorted(np.cumsum(spread), 0.5 * spread.sum()))
+    noise = MAD_TO_SIGMA * float(np.searchsorted(np.cumsum(spread), 0.5 * spread.sum()))
     # Strokes stand far out; paper enclosed by strokes only a little (the median is pulled
     # towards dense writing), so only deviations near the strongest one count.
     strongest = max(cv2.minMaxLoc(darker)[1], cv2.minMaxLoc(lighter)[1])
-    beyond = max(8.0, 4.0 * noise, 0.4 * strongest)
+    beyond = max(params.polarity_min_contrast, params.polarity_noise_factor * noise,
+                 params.polarity_near_strongest * strongest)
     dark_ink = float(np.clip(darker.astype(np.float32) - beyond, 0, None).sum())
     light_ink = float(np.clip(lighter.astype(np.float32) - beyond, 0, None).sum())
     # Dark writing is far more common; light needs a clear majority and some substance.
-    return bool(light_ink > LIGHT_INK_MARGIN * dark_ink + small.size / 160)
+    return bool(light_ink > params.light_ink_margin * dark_ink
+                + small.size / params.light_ink_px_per_level)
 
 
-def paper_brightness(small: np.ndarray, shape: tuple[int, ...], factor: int) -> np.ndarray:
+def paper_brightness(small: np.ndarray, shape: tuple[int, ...], factor: int,
+                     params: VisionParams = DEFAULT) -> np.ndarray:
     """The paper's brightness at every pixel: strokes closed over, lighting and shadows kept."""
     height, width = shape[:2]
     # Wider than the thickest stroke of the largest digit expected in the image.
-    size = max(3, round(BACKGROUND_KERNEL * min(height, width) / factor)) | 1
+    size = max(3, round(params.background_kernel * min(height, width) / factor)) | 1
     pad = size // 2 + 1
     closed = cv2.morphologyEx(extrapolate(small, pad), cv2.MORPH_CLOSE, _rect((size, size)))
     closed = np.maximum(closed[pad:-pad, pad:-pad], 1)  # no division by zero on a black frame
@@ -112,18 +123,19 @@ def extrapolate(image: np.ndarray, pad: int) -> np.ndarray:
         0, 255).astype(np.uint8)
 
 
-def ink_threshold(smooth: np.ndarray) -> int:
+def ink_threshold(smooth: np.ndarray, params: VisionParams = DEFAULT) -> int:
     """The ink level where candidate ink starts: well beyond the paper's noise, above a floor.
 
-    Paper is at least three quarters of any frame worth reading (large chalk digits cover a
-    tenth), so the 75th percentile of the smoothed ink map measures how far paper texture,
-    noise and JPEG ringing reach; ink starts well beyond that.
+    Paper is most of any frame worth reading (large chalk digits cover a tenth), so a high
+    percentile of the smoothed ink map measures how far paper texture, noise and JPEG ringing
+    reach; ink starts well beyond that.
     """
-    # One pixel in 16 is plenty for a histogram of paper.
-    sample = np.ascontiguousarray(smooth[::4, ::4])
+    step = params.threshold_sample_step  # a sparse sample is plenty for a histogram of paper
+    sample = np.ascontiguousarray(smooth[::step, ::step])
     histogram = cv2.calcHist([sample], [0], None, [256], [0, 256]).ravel()
-    p75 = int(np.searchsorted(np.cumsum(histogram), 0.75 * max(1.0, histogram.sum())))
-    return min(254, max(MIN_LOW_THRESHOLD, round(NOISE_FACTOR * p75)))
+    paper_level = int(np.searchsorted(np.cumsum(histogram),
+                                      params.paper_share * max(1.0, histogram.sum())))
+    return min(254, max(params.min_low_threshold, round(params.noise_factor * paper_level)))
 
 
 def halve(image: np.ndarray, times: int) -> np.ndarray:

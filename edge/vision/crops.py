@@ -10,8 +10,7 @@ import cv2
 import numpy as np
 
 from edge.reading import Reading
-
-CROP_MARGIN = 0.15  # of the digit's longer side, kept around a stored crop for context
+from edge.vision.params import DEFAULT, VisionParams
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -19,10 +18,11 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
 
 
-def crop_with_margin(gray: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """The digit's box in `gray`, widened by CROP_MARGIN and clamped to the image."""
+def crop_with_margin(gray: np.ndarray, box: tuple[int, int, int, int],
+                     params: VisionParams = DEFAULT) -> np.ndarray:
+    """The digit's box in `gray`, widened by the crop margin and clamped to the image."""
     x, y, w, h = box
-    pad = round(max(w, h) * CROP_MARGIN)
+    pad = round(max(w, h) * params.crop_margin)
     height, width = gray.shape[:2]
     return gray[max(0, y - pad) : min(height, y + h + pad),
                 max(0, x - pad) : min(width, x + w + pad)]

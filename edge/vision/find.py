@@ -16,13 +16,11 @@ import numpy as np
 
 from edge.vision.binarize import InkMap, ink_map
 from edge.vision.group import Components, Group, find_components, group_components, select_digits
+from edge.vision.params import DEFAULT, VisionParams
 
 logger = logging.getLogger(__name__)
 
 Kind = Literal["number", "digit"]
-MAX_ANALYSIS_SIDE = 800  # larger frames are shrunk to ANALYSIS_SIDE; digits stay >= 20 px
-ANALYSIS_SIDE = 640
-MIN_ANALYSIS_SIDE = 160  # tiny images (a 28x28 MNIST sample) are enlarged to work on
 
 
 @dataclass
@@ -33,30 +31,32 @@ class DigitCandidate:
     ink: np.ndarray  # float32 0..1, white digit on black, tight crop of this digit's strokes
 
 
-def find_digits(gray: np.ndarray, kind: Kind = "number") -> list[DigitCandidate]:
+def find_digits(gray: np.ndarray, kind: Kind = "number",
+                params: VisionParams = DEFAULT) -> list[DigitCandidate]:
     """The digits of a uint8 greyscale image: left to right (`number`) or the most prominent one."""
-    if gray.ndim != 2 or min(gray.shape) < 8:
+    if gray.ndim != 2 or min(gray.shape) < params.min_image_side_px:
         return []
-    scale = analysis_scale(gray.shape)
+    scale = analysis_scale(gray.shape, params)
     work = gray
     if scale != 1.0:
         size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
         shrink = scale < 1
         work = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
-    inks = ink_map(work)
-    parts = find_components(inks.mask)
-    chosen = select_digits(group_components(parts), parts, inks, kind)
-    return [DigitCandidate(to_caller_box(g.box, scale, gray.shape), digit_ink(inks, parts, g))
-            for g in chosen]
+    inks = ink_map(work, params)
+    parts = find_components(inks.mask, params)
+    chosen = select_digits(group_components(parts, params), parts, inks, kind, params)
+    return [DigitCandidate(to_caller_box(g.box, scale, gray.shape),
+                           digit_ink(inks, parts, g, params)) for g in chosen]
 
 
-def analysis_scale(shape: tuple[int, ...]) -> float:
+def analysis_scale(shape: tuple[int, ...], params: VisionParams = DEFAULT) -> float:
     """The factor from the caller's pixels to the pixels the analysis runs on."""
     side = max(shape[:2])
-    if side > MAX_ANALYSIS_SIDE:
-        return ANALYSIS_SIDE / side
-    if side < MIN_ANALYSIS_SIDE:
-        return float(int(np.ceil(MIN_ANALYSIS_SIDE * 1.5 / side)))
+    if side > params.max_analysis_side_px:
+        return params.analysis_side_px / side
+    if side < params.min_analysis_side_px:
+        # A whole factor, so every enlarged pixel maps back onto whole caller pixels.
+        return float(int(np.ceil(params.enlarged_side_px / side)))
     return 1.0
 
 
@@ -71,7 +71,8 @@ def to_caller_box(box: tuple[int, int, int, int], scale: float,
     return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
 
 
-def digit_ink(inks: InkMap, parts: Components, group: Group) -> np.ndarray:
+def digit_ink(inks: InkMap, parts: Components, group: Group,
+              params: VisionParams = DEFAULT) -> np.ndarray:
     """White-on-black 0..1 crop of the group's own strokes; neighbours and lines masked out.
 
     The stroke core is scaled to 1 (MNIST strokes are saturated) so pencil and pen look alike;
@@ -83,8 +84,8 @@ def digit_ink(inks: InkMap, parts: Components, group: Group) -> np.ndarray:
     others = cv2.subtract(parts.mask[y : y + h, x : x + w], own)
     rim = cv2.subtract(cv2.dilate(own, np.ones((3, 3), np.uint8)), others)
     core = crop[own > 0]
-    quartile = 3 * core.size // 4
-    level = float(np.partition(core, quartile)[quartile]) if core.size else 255.0
-    floor = 0.5 * inks.low
+    quantile = int(params.stroke_level_quantile * core.size)
+    level = float(np.partition(core, quantile)[quantile]) if core.size else 255.0
+    floor = params.ink_floor * inks.low
     values = (crop.astype(np.float32) - floor) / max(level - floor, 1.0)
     return np.clip(values, 0.0, 1.0) * rim

@@ -2,9 +2,10 @@
 
 A line is a chain of thin runs much longer than any thin stroke of a digit: a 1 or the bar
 of a 7 is as thin as a ruled line but short, and long digit strokes are thick. Lines are
-searched on a copy squeezed 4x along the line direction (a line stays a line, its thickness
-across is untouched, the work is a quarter) and, once found, extended straight across the
-frame: between digits a rule shows only in short pieces.
+searched on a copy squeezed several times (`line_squeeze`) along the line direction (a line
+stays a line, its thickness across is untouched, the work shrinks as much) and, once found,
+extended straight across the frame: between digits a rule shows only in short pieces. The
+thresholds are in edge.vision.params, in full-size pixels.
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ import logging
 import cv2
 import numpy as np
 
+from edge.vision.params import DEFAULT, VisionParams
+
 logger = logging.getLogger(__name__)
 
-LINE_MAX_THICKNESS = 5  # ruled/printed lines are thinner than this in the mask
-TILT_SMEAR_PX = 5  # across-line smear so a line tilted a few degrees stays one run
-RUN_PX = 32  # a straight run at least this long may be part of a line
-LINE_GAP_PX = 128  # pieces of one line this far apart still count as one line
-LINE_MIN_PX = 64  # a line is at least this long, and at least 1/8 (1/4 upright) of the frame
+
+def band_px(params: VisionParams) -> int:
+    """The widest band a found line claims: its thickest plus the slack either side."""
+    return params.line_max_thickness_px + 2 * params.line_slack_px
 
 
-def remove_lines(mask: np.ndarray) -> np.ndarray:
+def remove_lines(mask: np.ndarray, params: VisionParams = DEFAULT) -> np.ndarray:
     """Remove long thin horizontal and vertical lines (notebook rules, margins, underlines).
 
     A line is a chain of thin runs much longer than any thin stroke of a digit: a 1 or the
@@ -31,74 +33,83 @@ def remove_lines(mask: np.ndarray) -> np.ndarray:
     stroke crosses a line the line pixels are kept, so the digit is not cut in two.
     """
     for horizontal in (True, False):
-        lines = long_thin_lines(mask, horizontal)
+        lines = long_thin_lines(mask, horizontal, params)
         if lines is None:
             continue
         kept = cv2.subtract(mask, lines)
-        # Line pixels with ink on both sides across the line belong to a crossing stroke.
-        across = (1, LINE_MAX_THICKNESS + 3) if horizontal else (LINE_MAX_THICKNESS + 3, 1)
+        # Line pixels with ink on both sides across the line belong to a crossing stroke: a
+        # closing one pixel longer than the widest band bridges it.
+        bridge = band_px(params) + 1
+        across = (1, bridge) if horizontal else (bridge, 1)
         bridged = cv2.morphologyEx(kept, cv2.MORPH_CLOSE, _rect(across))
         mask = cv2.bitwise_or(kept, cv2.bitwise_and(lines, bridged))
     return mask
 
 
-def long_thin_lines(mask: np.ndarray, horizontal: bool) -> np.ndarray | None:
+def long_thin_lines(mask: np.ndarray, horizontal: bool,
+                    params: VisionParams = DEFAULT) -> np.ndarray | None:
     """Pixels of `mask` on long thin lines in one direction, or None when there are none.
 
     Upright lines are found the same way on the transposed mask.
     """
     view = mask if horizontal else cv2.transpose(mask)
     height, width = view.shape
-    quarter = width // 4
-    if quarter < 16:
-        return None
-    # Any of 4 neighbours set: a max filter, then every 4th column.
-    widened = cv2.dilate(view[:, : 4 * quarter], _rect((4, 1)), anchor=(0, 0))
-    squeezed = cv2.resize(widened, (quarter, height), interpolation=cv2.INTER_NEAREST)
+    squeeze = params.line_squeeze
+    squeezed_width = width // squeeze
+    if squeezed_width < params.line_min_px // squeeze:
+        return None  # too narrow to hold a line as long as the shortest one
+    # Any of `squeeze` neighbours set: a max filter, then every `squeeze`-th column.
+    widened = cv2.dilate(view[:, : squeeze * squeezed_width], _rect((squeeze, 1)), anchor=(0, 0))
+    squeezed = cv2.resize(widened, (squeezed_width, height), interpolation=cv2.INTER_NEAREST)
     # An opening keeps what is thick across; what it removes is thin.
     thin = cv2.subtract(squeezed, cv2.morphologyEx(squeezed, cv2.MORPH_OPEN,
-                                                   _rect((1, LINE_MAX_THICKNESS + 2))))
+                                                   _rect((1, band_px(params)))))
     # Runs are looked for on a copy smeared across, so a line tilted a few degrees (which
     # climbs a pixel every dozen) still makes one long run.
-    smeared = cv2.dilate(thin, _rect((1, TILT_SMEAR_PX)))
-    runs = cv2.morphologyEx(smeared, cv2.MORPH_OPEN, _rect((RUN_PX // 4, 1)))
+    smeared = cv2.dilate(thin, _rect((1, params.tilt_smear_px)))
+    runs = cv2.morphologyEx(smeared, cv2.MORPH_OPEN, _rect((params.run_px // squeeze, 1)))
     if not runs.any():
         return None
     # Runs chain into a line across the frame, also across the gap where a digit sits on
     # the line (there the line is not thin).
     linked = cv2.morphologyEx(cv2.bitwise_and(runs, thin), cv2.MORPH_CLOSE,
-                              _rect((LINE_GAP_PX // 4, 1)))
+                              _rect((params.line_gap_px // squeeze, 1)))
     contours, _ = cv2.findContours(linked, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    shortest = max(LINE_MIN_PX, width // (8 if horizontal else 4)) // 4
+    share = params.line_min_share_horizontal if horizontal else params.line_min_share_upright
+    shortest = max(params.line_min_px, width // share) // squeeze
     long = [c for c in contours if cv2.boundingRect(c)[2] >= shortest]
     if not long:
         return None
     chained = np.zeros_like(thin)
     cv2.drawContours(chained, long, -1, 1, thickness=cv2.FILLED)
-    chained = cv2.dilate(chained, _rect((1, 3)))  # a pixel of slack either side of the line
+    # The line's anti-aliased edge: slack either side across the line.
+    chained = cv2.dilate(chained, _rect((1, 1 + 2 * params.line_slack_px)))
     band = np.zeros(view.shape, np.uint8)
-    band[:, : 4 * quarter] = np.repeat(chained, 4, axis=1)
+    band[:, : squeeze * squeezed_width] = np.repeat(chained, squeeze, axis=1)
     for contour in long:
-        extend_line(band, contour)
+        extend_line(band, contour, params)
     lines = cv2.bitwise_and(band, view)
     return lines if horizontal else cv2.transpose(lines)
 
 
-def extend_line(canvas: np.ndarray, contour: np.ndarray) -> None:
-    """Draw the straight line through a chain (found 4x squeezed) across the full-size canvas.
+def extend_line(canvas: np.ndarray, contour: np.ndarray, params: VisionParams = DEFAULT) -> None:
+    """Draw the straight line through a chain (found squeezed) across the full-size canvas.
 
     Between digits a rule shows only in short pieces, too short to be found as runs; rules
     are straight (a perspective view keeps them straight), so the long pieces say where the
     short ones are.
     """
+    squeeze = params.line_squeeze
     points = contour.reshape(-1, 2).astype(np.float32)
-    points[:, 0] = points[:, 0] * 4 + 1.5  # back to full-size columns
+    # Back to full-size columns: a squeezed column stands for the middle of its block.
+    points[:, 0] = points[:, 0] * squeeze + (squeeze - 1) / 2
     vx, vy, x0, y0 = (float(v) for v in cv2.fitLine(points, cv2.DIST_L2, 0, 0.01, 0.01).ravel())
     if abs(vx) < 1e-3:
         return
     _, _, length, _ = cv2.boundingRect(contour)
-    thickness = int(np.clip(round(cv2.contourArea(contour) / max(length, 1)) + 2, 3,
-                            LINE_MAX_THICKNESS + 2))
+    slack = 2 * params.line_slack_px  # both sides
+    thickness = int(np.clip(round(cv2.contourArea(contour) / max(length, 1)) + slack,
+                            1 + slack, band_px(params)))
     width = canvas.shape[1]
     left = (0, round(y0 - x0 * vy / vx))
     right = (width - 1, round(y0 + (width - 1 - x0) * vy / vx))

@@ -18,20 +18,22 @@ import logging
 import cv2
 import numpy as np
 
+from edge.vision.params import DEFAULT, VisionParams
+
 logger = logging.getLogger(__name__)
 
+# The model's input convention (SPEC "The model file"), not tunables.
 SIZE = 28
 FIT = 20
 CENTRE = 14.0
-FAINT = 0.05  # ink below this does not count towards the bounding box
 
 
-def to_mnist(ink: np.ndarray) -> np.ndarray:
+def to_mnist(ink: np.ndarray, params: VisionParams = DEFAULT) -> np.ndarray:
     """float32 [28,28] in 0..1, white digit on black, MNIST size and centring."""
     ink = np.asarray(ink, dtype=np.float32)
     canvas = np.zeros((SIZE, SIZE), np.float32)
-    rows = np.nonzero((ink > FAINT).any(axis=1))[0]
-    cols = np.nonzero((ink > FAINT).any(axis=0))[0]
+    rows = np.nonzero((ink > params.faint).any(axis=1))[0]
+    cols = np.nonzero((ink > params.faint).any(axis=0))[0]
     if rows.size == 0:
         return canvas
     crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]

@@ -1,0 +1,196 @@
+"""Every tunable of the digit finder in one block, each with the reason for its value.
+
+The values were tuned on frames from the tuning renderer (`mock_frames/generate.py`, MNIST test
+indices 1000-4999): 640x480 frames, digits 20 to 200 px tall, pen, pencil and chalk, rules
+24-44 px apart tilted up to 5 degrees, gradients, cast shadows and JPEG down to quality 45.
+Figures quoted elsewhere come from held-out sets (`mock_frames/measure.py`, `report.py`), never
+from those frames. A sweep builds another `VisionParams` (`dataclasses.replace(DEFAULT, ...)`)
+and hands it to `find_digits(..., params=...)`; everything below it takes the same instance.
+
+Pixel sizes (`_px`) are analysis pixels: the image after the first block's resizing.
+Not here: the MNIST input convention (28x28 field, 20x20 box, centre of mass at 14,14) in
+`edge.vision.normalise` is the model's contract, not a tunable.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VisionParams:
+    """The digit finder's thresholds and sizes, grouped by stage (see each field's reason)."""
+
+    # --- Analysis size (edge.vision.find) ---
+    # Images with a side under this hold no readable digit; they find nothing rather than
+    # being blown up 30 times.
+    min_image_side_px: int = 8
+    # Frames with a longer side above max_analysis_side_px are shrunk to analysis_side_px, the
+    # size the pixel values below were tuned at (640x480); digits shrink with the frame.
+    # Larger: slower, and big digits outgrow the kernels; smaller: small digits drop under
+    # min_digit_height_px.
+    max_analysis_side_px: int = 800
+    analysis_side_px: int = 640
+    # Images with a longer side below this (a 28x28 MNIST sample, a tight crop) are enlarged by
+    # a whole factor to at least enlarged_side_px, so the pixel sizes below mean the same.
+    min_analysis_side_px: int = 160
+    enlarged_side_px: int = 240
+
+    # --- Binarise (edge.vision.binarize), ink contrast 0 (paper) .. 255 ---
+    # The paper estimate and polarity test run on a copy halved while its short side stays
+    # >= this, at most small_copy_max_halvings times (480 px frames: a quarter, 120 px).
+    # Smaller copies lose thin strokes in the polarity test; larger ones cost time.
+    small_copy_min_side_px: int = 60
+    small_copy_max_halvings: int = 2
+    # Closing kernel for the paper's brightness, as a share of the short side: wider than any
+    # stroke (200 px digits have 20-25 px strokes), so strokes vanish from the estimate. Smaller:
+    # thick strokes leak into "paper" and lose contrast; larger: hard shadow edges blur and
+    # the dark side of a shadow turns to ink.
+    background_kernel: float = 0.16
+    # 3x3 mean before thresholding: sensor noise no longer makes specks and a thin line tilted
+    # a few degrees stays one run. Larger merges neighbouring strokes of small digits.
+    smooth_px: int = 3
+    # One pixel in step x step is sampled for the paper's ink-level histogram: plenty of paper.
+    threshold_sample_step: int = 4
+    # Paper is at least this share of any frame worth reading (chalk digits cover a tenth), so
+    # this percentile of the ink map measures paper texture, noise and JPEG ringing.
+    paper_share: float = 0.75
+    # Ink starts this many times the paper's percentile level. Smaller: texture and JPEG ringing
+    # on dim frames become ink; larger: pencil on noisy paper breaks into fragments.
+    noise_factor: float = 4.0
+    # Floor of the ink threshold (~8 % contrast): on a clean bright frame the noise estimate is
+    # near 0 and without a floor paper grain would be ink.
+    min_low_threshold: int = 20
+    # A digit has some stroke at least this contrasty (~22 %) and at least strong_over_low
+    # times the threshold: shadow edges and paper blotches that just pass the threshold are
+    # dropped. Larger drops faint pencil; smaller keeps shadow edges as "digits".
+    min_strong_contrast: int = 56
+    strong_over_low: float = 2.0
+    # Polarity test (light writing on a dark board). Opening/closing kernel at small-copy size:
+    # wider than the largest digit's strokes there, or thick chalk counts as neither polarity.
+    stroke_kernel_px: int = 11
+    # The paper level for the polarity test is a median of a further 4x smaller copy (large
+    # OpenCV medians are slow), not shrunk further when under paper_median_min_side_px.
+    paper_median_px: int = 5
+    paper_median_halvings: int = 2
+    paper_median_min_side_px: int = 20
+    # Only deviations beyond max(polarity_min_contrast, polarity_noise_factor x the noise,
+    # polarity_near_strongest x the strongest stroke) count as writing: paper enclosed by dense
+    # strokes (the median leans towards the ink) must not vote for the other polarity.
+    polarity_min_contrast: float = 8.0
+    polarity_noise_factor: float = 4.0
+    polarity_near_strongest: float = 0.4
+    # Dark writing is far more common, so light writing must outweigh it this many times and
+    # sum to at least one contrast level per light_ink_px_per_level pixels of the small copy.
+    # Lower: bright clutter flips a frame of dark writing to light-on-dark, which inverts every
+    # digit; higher: chalk boards with dark smudges are read as dark writing.
+    light_ink_margin: float = 3.0
+    light_ink_px_per_level: int = 160
+
+    # --- Lines (edge.vision.lines): ruled lines, margins, underlines ---
+    # Lines are searched on a copy squeezed this many times along the line (the thickness
+    # across is untouched). Larger is faster but a steeply tilted line breaks into steps.
+    line_squeeze: int = 4
+    # Ruled and printed lines are thinner than this in the mask. Larger: thin strokes of small
+    # digits that continue a run (a 7's bar) count as line; smaller: thick or blurred rules
+    # stay and merge with the digits sitting on them.
+    line_max_thickness_px: int = 5
+    # A found line also claims this many pixels either side (its blurred edge); crossing
+    # strokes are bridged over the whole band, so a wider slack cuts no digit.
+    line_slack_px: int = 1
+    # Across-line smear so a line tilted up to 5 degrees (a pixel every dozen) stays one run.
+    tilt_smear_px: int = 5
+    # A straight thin run at least this long may be part of a line. Shorter: the thin edges of
+    # strokes become runs that chain into false lines; longer: a rule broken up by the digits
+    # on it yields no runs at all.
+    run_px: int = 32
+    # Pieces of one line this far apart still chain: where a digit sits on a rule, the rule
+    # is not thin, so it breaks for about a digit's width.
+    line_gap_px: int = 128
+    # A line is at least this long and spans at least 1/line_min_share_horizontal of the width
+    # (1/line_min_share_upright of the height for margins); shorter chains are strokes.
+    line_min_px: int = 64
+    line_min_share_horizontal: int = 8
+    line_min_share_upright: int = 4
+
+    # --- Components (edge.vision.group) ---
+    # Pieces enclosing fewer pixels are specks (noise, JPEG blocks), and so are pieces under
+    # relative_speck_area of the largest plausible piece (the dot beside a 200 px digit).
+    min_speck_area_px: int = 6
+    relative_speck_area: float = 0.01
+    # A piece is plausible (used for the relative speck size) when under this share of the
+    # frame in both directions; frame-wide shadows and borders are not.
+    plausible_frame_share: float = 0.9
+    # A frame of pure noise must not cost O(n^2) Python work: only the largest are kept.
+    max_components: int = 400
+
+    # --- Grouping: fragments -> digits (edge.vision.group.merge_fragments, split_wide) ---
+    # One piece inside another's box (this share of the smaller box overlaps it): a bit of a
+    # loop that broke off inside its digit.
+    inside_share: float = 0.7
+    # Stacked: overlap in x at least stack_min_x_overlap of the narrower piece, a vertical gap
+    # up to stack_max_gap of the taller one, overlap in height at most stack_max_overlap
+    # (more overlap means side by side: two neighbouring digits). The bar of a 5, a 7's bar.
+    stack_min_x_overlap: float = 0.25
+    stack_max_gap: float = 0.2
+    stack_max_overlap: float = 0.35
+    # Beside: a piece beside_min_height..beside_max_height as tall as its neighbour, within its
+    # height (+- beside_reach), at most beside_max_gap apart: the loop of a 6 or the top of an
+    # 8 that came apart. Neighbouring digits are about equally tall, so they never match.
+    beside_min_height: float = 0.25
+    beside_max_height: float = 0.6
+    beside_reach: float = 0.1
+    beside_max_gap: float = 0.15
+    # Merged pieces span at most this many times the taller piece's height: a digit's broken
+    # parts do, two digits of different text lines stacked above each other do not.
+    merge_max_span_heights: float = 2.2
+    # Groups wider than this (width / height) may be touching digits and are tried for a cut.
+    split_aspect: float = 1.35
+    # The cut is searched away from the group's ends (this share of the width each side),
+    # where columns are always thin and a "cut" would shave off an edge.
+    split_end_margin: float = 0.15
+    # Touching digits meet in one thin stroke: the cut column holds at most this share of the
+    # height; the middle of a wide 0 crosses two strokes and is never cut.
+    split_max_join: float = 0.2
+    # Both pieces of a cut must be at least this share of the group's height, or one side is
+    # part of a wide digit (a 7's bar) and the group stays whole.
+    split_min_piece_height: float = 0.75
+
+    # --- Digit filter and the number's row (edge.vision.group) ---
+    # Digits are at least this tall in analysis pixels; shorter groups are specks and text.
+    min_digit_height_px: int = 10
+    # A group over this share of the frame in either direction is a shadow or a border.
+    max_digit_frame_share: float = 0.95
+    # Width / height of one digit after splitting (MNIST has wide 0s and 6s); wider is a line
+    # remnant or a word.
+    max_digit_aspect: float = 2.2
+    # Ink covering more of its box is a blob (a thumb, a hole, a shadow); small bold digits
+    # fill ~0.8. Narrow groups (under solid_min_aspect) are exempt: a bold 1 fills its box.
+    solid_fill: float = 0.85
+    solid_min_aspect: float = 0.4
+    # Same row: vertical overlap at least row_min_overlap of the shorter digit and heights
+    # within row_height_ratio of each other either way (neighbouring writing is not).
+    row_min_overlap: float = 0.5
+    row_height_ratio: float = 2.5
+    # Digits under this share of the row's median height are dots and commas, not digits.
+    row_min_height: float = 0.45
+    # A gap wider than this many digit heights ends the number: the tuning frames space digits
+    # up to 0.7 heights apart. Smaller splits widely written numbers; larger joins a second
+    # number further along the line.
+    row_gap_heights: float = 2.5
+
+    # --- Normalise (edge.vision.find.digit_ink, edge.vision.normalise, edge.vision.crops) ---
+    # The digit's ink is scaled so this quantile of its stroke pixels becomes 1 (MNIST strokes
+    # are saturated), so pencil and pen look alike; below ink_floor x the threshold is 0.
+    stroke_level_quantile: float = 0.75
+    ink_floor: float = 0.5
+    # Ink fainter than this does not count towards the 20x20 bounding box (anti-aliased rims).
+    faint: float = 0.05
+    # Share of a digit's longer side kept around a stored crop, for a person labelling it.
+    crop_margin: float = 0.15
+
+
+DEFAULT = VisionParams()
