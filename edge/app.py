@@ -17,10 +17,10 @@ from typing import Any
 import cv2
 
 from edge.api import ApiError, require_api_extra
-from edge.camera.grabber import FrameGrabber, open_source
-from edge.camera.sources import SourceError
+from edge.camera import FrameGrabber, SourceError, open_source
 from edge.config import CONFIG_ERROR_EXIT, Settings
 from edge.model import DigitModel, ModelError, load_model
+from edge.mqtt.discovery import CAPTURE_COMMAND
 from edge.mqtt.publisher import MqttError, MqttPublisher
 from edge.reader import FrameReader
 from edge.reading import Reading
@@ -133,7 +133,7 @@ class App:
             self.settings.mqtt, self.settings.device_id, self.store, self.stop_event,
             regions=[r.name for r in self.settings.regions],
         )
-        self.publisher.on_command("capture", lambda _payload: self.capture_now.set())
+        self.publisher.on_command(CAPTURE_COMMAND, lambda _payload: self.capture_now.set())
         self.publisher.start()
         publisher = self.publisher
         flush_s = ONCE_FLUSH_TIMEOUT_S if self.once else FLUSH_TIMEOUT_S

@@ -1,1 +1,1 @@
-"""MQTT: the outbox publisher, Home Assistant discovery and commands."""
+"""MQTT: the connection, the outbox publisher, Home Assistant discovery and commands."""

@@ -1,7 +1,7 @@
 """Home Assistant MQTT discovery: the retained config messages that create DigitCam's entities.
 
 Pure functions (no broker): the publisher sends what `discovery_configs` returns on every
-connect and whenever `<discovery_prefix>/status` says `online`.
+connect and whenever `ha_status_topic` (`<discovery_prefix>/status`) says `online`.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from edge.config import MqttSettings
+from edge.reading import STATUSES
 
 logger = logging.getLogger(__name__)
 
-READING_STATUSES = ["ok", "no_digit", "low_confidence"]
+READING_STATUSES = list(STATUSES)
 CAPTURE_COMMAND = "capture"
 
 
@@ -46,6 +47,12 @@ def reading_topics(settings: MqttSettings, device_id: str, region: str) -> list[
 def command_topic(settings: MqttSettings, device_id: str, name: str) -> str:
     """`cmd/<name>`: messages here reach the callbacks registered for `name`."""
     return f"{base_topic(settings, device_id)}/cmd/{name}"
+
+
+def ha_status_topic(settings: MqttSettings) -> str | None:
+    """Where Home Assistant says `online` when it starts; None when discovery is off."""
+    prefix = settings.discovery_prefix.strip("/")
+    return f"{prefix}/status" if prefix else None
 
 
 def discovery_configs(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ import pytest
 
 from edge.config import MqttSettings
 from edge.mqtt.discovery import discovery_configs
-from edge.mqtt.publisher import MqttError, MqttPublisher
+from edge.mqtt.publisher import Backoff, MqttError, MqttPublisher
 from edge.store import Store
 from tests.conftest import Broker, Message, Subscriber, wait_until
 from tests.edge.test_store import make_reading
@@ -46,8 +47,8 @@ def make_publisher(store: Store) -> Iterator[MakePublisher]:
         mqtt_settings = MqttSettings(host=broker.host, port=broker.port, keepalive_s=5,
                                      **settings)  # type: ignore[arg-type]
         publisher = MqttPublisher(mqtt_settings, DEVICE, use_store or store, threading.Event(),
-                                  regions=regions or ["main"], reconnect_min_s=0.1,
-                                  reconnect_max_s=0.5, poll_s=0.02)
+                                  regions=regions or ["main"],
+                                  backoff=Backoff(min_s=0.1, max_s=0.5), poll_s=0.02)
         made.append(publisher)
         if start:
             publisher.start()
@@ -238,7 +239,7 @@ def test_bad_credentials_are_reported_and_not_retried_in_a_loop(
 ) -> None:
     broker = mosquitto_factory(users={"digitcam": "right-password"})
     store.record(make_reading(), [f"{BASE}/reading", f"{BASE}/reading/main"], 1)
-    caplog.set_level(logging.ERROR, logger="edge.mqtt.publisher")
+    caplog.set_level(logging.ERROR, logger="edge.mqtt.connection")
 
     wrong = make_publisher(broker, username="digitcam", password="wrong-password")
     wait_until(lambda: wrong.state == "auth_failed", what="auth_failed")
@@ -279,6 +280,48 @@ def test_capture_command_reaches_the_callback_again_after_a_reconnect(
     received.clear()
     wait_until(press, what="the capture command after the reconnect")
     assert received[0] == b"PRESS"
+
+
+def test_unknown_command_is_counted_and_known_ones_still_run(
+    mosquitto: Broker, make_publisher: MakePublisher,
+) -> None:
+    publisher = make_publisher(mosquitto, start=False)
+    received: list[bytes] = []
+    publisher.on_command("capture", received.append)
+    publisher.start()
+    wait_until(lambda: publisher.state == "connected", what="connected")
+
+    def press(name: str) -> None:
+        mqtt_publish.single(f"{BASE}/cmd/{name}", "PRESS", hostname=mosquitto.host,
+                            port=mosquitto.port)
+
+    wait_until(lambda: press("capture") or wait_for_list(received), what="a known command")
+    press("captrue")
+    wait_until(lambda: publisher.counters()["unknown_commands"] == 1, what="the unknown counted")
+    assert publisher.errors == 0 and received[0] == b"PRESS"
+
+
+def test_connection_state_moves_only_on_the_sender_thread_in_order(
+    mosquitto: Broker, make_publisher: MakePublisher, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """paho's thread only reports; one writer applies its reports, so none is lost or reordered."""
+    caplog.set_level(logging.DEBUG, logger="edge.mqtt.connection")
+    publisher = make_publisher(mosquitto)
+    wait_until(lambda: publisher.state == "connected", what="connected")
+    mosquitto.kill()
+    wait_until(lambda: publisher.state != "connected", what="the loss noticed")
+    mosquitto.start()
+    wait_until(lambda: publisher.reconnects == 1 and publisher.state == "connected",
+               what="reconnect")
+
+    changes = [r for r in caplog.records if r.getMessage().startswith("MQTT state ")]
+    assert {r.threadName for r in changes} == {"mqtt-sender"}
+    steps = [tuple(r.getMessage().removeprefix("MQTT state ").split(" -> ")) for r in changes]
+    # Each change starts where the last one ended: no write went around the one writer.
+    assert all(before[1] == after[0] for before, after in itertools.pairwise(steps))
+    assert steps[:3] == [("disconnected", "connecting"), ("connecting", "connected"),
+                         ("connected", "disconnected")]
+    assert steps[-1] == ("connecting", "connected")
 
 
 def wait_for_list(items: list[bytes], timeout_s: float = 0.3) -> bool:
