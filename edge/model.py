@@ -19,6 +19,9 @@ logger = logging.getLogger(__name__)
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "probs"
+# Optional second output [N,1]: the probability that the input is not a digit at all (a line,
+# a speck, half a digit, a letter). A model without it is trusted to see only digits.
+NOT_DIGIT_NAME = "not_digit"
 BUNDLED_MODEL = "mnist-cnn.onnx"
 
 
@@ -39,6 +42,7 @@ class DigitModel:
     threads: int = 1
     metadata: dict[str, str] = field(init=False)
     labels: list[str] = field(init=False)
+    rejects: bool = field(init=False)  # has the not_digit output
     _session: ort.InferenceSession = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -56,6 +60,7 @@ class DigitModel:
         except Exception as exc:  # onnxruntime raises several private exception types
             raise ModelError(f"model file {self.path} cannot be loaded: {exc}") from None
         self._check_signature()
+        self.rejects = NOT_DIGIT_NAME in {o.name for o in self._session.get_outputs()}
         self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)
         self.labels = json.loads(self.metadata.get("labels", "[]")) or [str(d) for d in range(10)]
         self.predict(np.zeros((1, 1, 28, 28), np.float32))  # warm-up: first run allocates
@@ -82,6 +87,14 @@ class DigitModel:
             return np.zeros((0, len(self.labels) or 10), np.float32)
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         return self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+
+
+    def not_digit(self, batch: np.ndarray) -> np.ndarray:
+        """Probability [N] that each image of a batch [N,1,28,28] is not a digit (0 if unknown)."""
+        if batch.shape[0] == 0 or not self.rejects:
+            return np.zeros((batch.shape[0],), np.float32)
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        return self._session.run([NOT_DIGIT_NAME], {INPUT_NAME: batch})[0].reshape(-1)
 
 
 def meta_float(text: str | None) -> float | None:

@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import cv2
 import numpy as np
@@ -24,6 +24,9 @@ from edge.vision.normalise import to_mnist
 logger = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]
+# A candidate the model thinks more likely not a digit than a digit is left out before the
+# number's row or the most prominent digit is chosen.
+NOT_DIGIT_THRESHOLD = 0.5
 
 
 class Classifier(Protocol):
@@ -33,6 +36,14 @@ class Classifier(Protocol):
     def version(self) -> str: ...
 
     def predict(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+class RejectingClassifier(Classifier, Protocol):
+    """A model that also says how likely an input is not a digit at all."""
+
+    rejects: bool
+
+    def not_digit(self, batch: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass
@@ -77,6 +88,7 @@ class FrameReader:
         self.regions = list(regions)
         self.min_confidence = min_confidence
         self.device_id = device_id
+        self.judge = self.is_digit if getattr(model, "rejects", False) else None
 
     def read(self, frame: np.ndarray, source: str, index: int) -> list[Reading]:
         """One Reading per region, in the order the regions are configured."""
@@ -87,7 +99,8 @@ class FrameReader:
         for region in self.regions:
             x, y, w, h = region_box(region.box, width, height)
             crop = gray[y : y + h, x : x + w]
-            candidates = find_digits(crop, region.kind) if w > 0 and h > 0 else []
+            candidates = (find_digits(crop, region.kind, judge=self.judge)
+                          if w > 0 and h > 0 else [])
             found.append(_Found(region, (x, y), candidates))
         inputs, probs = self.classify([c for f in found for c in f.candidates])
         latency_ms = (time.perf_counter() - started) * 1000.0
@@ -99,6 +112,12 @@ class FrameReader:
                 row += 1
             readings.append(self.reading(f.region.name, digits, latency_ms, source, index))
         return readings
+
+    def is_digit(self, inks: Sequence[np.ndarray]) -> list[bool]:
+        """The model's digit-or-not decision on candidate inks (a model with not_digit)."""
+        model = cast(RejectingClassifier, self.model)
+        batch = np.stack([to_mnist(ink) for ink in inks])[:, None, :, :]
+        return [bool(p < NOT_DIGIT_THRESHOLD) for p in model.not_digit(batch)]
 
     def classify(self, candidates: list[DigitCandidate]) -> tuple[np.ndarray, np.ndarray]:
         """Model inputs [N,28,28] and probabilities [N,10] for all digits, in one model call."""

@@ -36,8 +36,11 @@ class InkMap:
     light_on_dark: bool
 
 
-def ink_map(gray: np.ndarray, params: VisionParams = DEFAULT) -> InkMap:
-    """Flatten the lighting, find the ink polarity, threshold and remove ruled lines."""
+def ink_map(gray: np.ndarray, params: VisionParams = DEFAULT, *, tight: bool = False) -> InkMap:
+    """Flatten the lighting, find the ink polarity, threshold and remove ruled lines.
+
+    tight: the image may be a tight crop of one digit, whose ink can cover a third of it.
+    """
     halvings = small_copy_halvings(min(gray.shape), params)
     factor = 2**halvings
     small = halve(gray, halvings)
@@ -49,7 +52,7 @@ def ink_map(gray: np.ndarray, params: VisionParams = DEFAULT) -> InkMap:
     # A small mean before thresholding: sensor noise no longer makes specks, strokes lose
     # little, and a thin line tilted a few degrees stays one connected run.
     smooth = cv2.blur(ink, (params.smooth_px, params.smooth_px))
-    low = ink_threshold(smooth, params)
+    low = ink_threshold(smooth, params, tight=tight)
     _, mask = cv2.threshold(smooth, low, 1, cv2.THRESH_BINARY)
     mask = remove_lines(mask, params)
     strong = max(params.min_strong_contrast, round(params.strong_over_low * low))
@@ -123,19 +126,26 @@ def extrapolate(image: np.ndarray, pad: int) -> np.ndarray:
         0, 255).astype(np.uint8)
 
 
-def ink_threshold(smooth: np.ndarray, params: VisionParams = DEFAULT) -> int:
+def ink_threshold(smooth: np.ndarray, params: VisionParams = DEFAULT, *,
+                  tight: bool = False) -> int:
     """The ink level where candidate ink starts: well beyond the paper's noise, above a floor.
 
     Paper is most of any frame worth reading (large chalk digits cover a tenth), so a high
     percentile of the smoothed ink map measures how far paper texture, noise and JPEG ringing
-    reach; ink starts well beyond that.
+    reach; ink starts well beyond that. In a tight crop of one digit the ink can cover more
+    than the rest of that percentile allows, which would put the threshold above all ink;
+    there Otsu's split between paper and ink caps it.
     """
     step = params.threshold_sample_step  # a sparse sample is plenty for a histogram of paper
     sample = np.ascontiguousarray(smooth[::step, ::step])
     histogram = cv2.calcHist([sample], [0], None, [256], [0, 256]).ravel()
     paper_level = int(np.searchsorted(np.cumsum(histogram),
                                       params.paper_share * max(1.0, histogram.sum())))
-    return min(254, max(params.min_low_threshold, round(params.noise_factor * paper_level)))
+    low = min(254, max(params.min_low_threshold, round(params.noise_factor * paper_level)))
+    if tight:
+        otsu, _ = cv2.threshold(sample, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        low = min(low, max(params.min_low_threshold, round(otsu)))
+    return low
 
 
 def halve(image: np.ndarray, times: int) -> np.ndarray:

@@ -8,6 +8,7 @@ most prominent digit. Large frames are analysed on a smaller copy and boxes mapp
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,6 +22,9 @@ from edge.vision.params import DEFAULT, VisionParams
 logger = logging.getLogger(__name__)
 
 Kind = Literal["number", "digit"]
+# Says which of several digit inks (float32 0..1, white on black) really are digits: the
+# learned decision a model with a "not a digit" output makes (see edge.reader).
+Judge = Callable[[Sequence[np.ndarray]], Sequence[bool]]
 
 
 @dataclass
@@ -31,9 +35,13 @@ class DigitCandidate:
     ink: np.ndarray  # float32 0..1, white digit on black, tight crop of this digit's strokes
 
 
-def find_digits(gray: np.ndarray, kind: Kind = "number",
-                params: VisionParams = DEFAULT) -> list[DigitCandidate]:
-    """The digits of a uint8 greyscale image: left to right (`number`) or the most prominent one."""
+def find_digits(gray: np.ndarray, kind: Kind = "number", params: VisionParams = DEFAULT,
+                judge: Judge | None = None) -> list[DigitCandidate]:
+    """The digits of a uint8 greyscale image: left to right (`number`) or the most prominent one.
+
+    judge: when given, every candidate that passes the shape rules is shown to it, and only
+    those it calls digits take part in choosing the row or the most prominent digit.
+    """
     if gray.ndim != 2 or min(gray.shape) < params.min_image_side_px:
         return []
     scale = analysis_scale(gray.shape, params)
@@ -42,9 +50,13 @@ def find_digits(gray: np.ndarray, kind: Kind = "number",
         size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
         shrink = scale < 1
         work = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
-    inks = ink_map(work, params)
+    inks = ink_map(work, params, tight=kind == "digit")
     parts = find_components(inks.mask, params)
-    chosen = select_digits(group_components(parts, params), parts, inks, kind, params)
+    decide = None
+    if judge is not None:
+        def decide(groups: list[Group]) -> list[bool]:
+            return list(judge([digit_ink(inks, parts, g, params) for g in groups]))
+    chosen = select_digits(group_components(parts, params), parts, inks, kind, params, decide)
     return [DigitCandidate(to_caller_box(g.box, scale, gray.shape),
                            digit_ink(inks, parts, g, params)) for g in chosen]
 

@@ -10,6 +10,7 @@ thinnest column. Then blobs that cannot be digits are dropped and the number's r
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -159,28 +160,69 @@ def split_wide(group: Group, parts: Components, params: VisionParams = DEFAULT) 
 
 
 def select_digits(groups: list[Group], parts: Components, inks: InkMap, kind: str,
-                  params: VisionParams = DEFAULT) -> list[Group]:
-    """The digit groups to read: the number's row left to right, or the most prominent one."""
-    digits = [g for g in groups if looks_like_digit(g, parts, inks, params)]
+                  params: VisionParams = DEFAULT,
+                  decide: Callable[[list[Group]], list[bool]] | None = None) -> list[Group]:
+    """The digit groups to read: the number's row left to right, or the most prominent one.
+
+    decide: a learned digit-or-not decision over the groups that pass the shape rules.
+    """
+    # A single digit is often a tight crop (a form cell, a grid square): its strokes touch or
+    # cross the edge and it fills the image, so the edge rules only apply to numbers.
+    tight = kind == "digit"
+    digits = [g for g in groups if looks_like_digit(g, parts, inks, params, tight=tight)]
+    if digits and decide is not None:
+        digits = [g for g, keep in zip(digits, decide(digits), strict=True) if keep]
     if not digits:
         return []
     if kind == "digit":
-        return [max(digits, key=lambda g: g.area)]
+        return [with_pieces_beside(max(digits, key=lambda g: g.area), groups, parts, params)]
     return number_row(digits, params)
 
 
+def with_pieces_beside(main: Group, groups: list[Group], parts: Components,
+                       params: VisionParams = DEFAULT) -> Group:
+    """The digit with the pieces that broke off it close by (a tight crop cut through it).
+
+    A crop edge can cut away the stroke that joined a 5's bar to its body; the piece left
+    over is not a digit on its own but belongs to the one digit the image holds.
+    """
+    x, y, w, h = main.box
+    reach = params.piece_reach * h
+    members = list(main.members)
+    x0, y0, x1, y1 = x, y, x + w, y + h
+    for other in groups:
+        if other is main or set(other.members) <= set(members):
+            continue
+        ox, oy, ow, oh = other.box
+        gap = max(ox - x1, x0 - (ox + ow), oy - y1, y0 - (oy + oh))
+        nx0, ny0 = min(x0, ox), min(y0, oy)
+        nx1, ny1 = max(x1, ox + ow), max(y1, oy + oh)
+        if gap <= reach and nx1 - nx0 <= params.piece_max_aspect * (ny1 - ny0):
+            members += other.members
+            x0, y0, x1, y1 = nx0, ny0, nx1, ny1
+    if len(members) == len(main.members):
+        return main
+    area = float(parts.areas[sorted(set(members))].sum())
+    return Group((int(x0), int(y0), int(x1 - x0), int(y1 - y0)), sorted(set(members)), area)
+
+
 def looks_like_digit(group: Group, parts: Components, inks: InkMap,
-                     params: VisionParams = DEFAULT) -> bool:
-    """Size, shape, position and contrast a handwritten digit can have."""
+                     params: VisionParams = DEFAULT, *, tight: bool = False) -> bool:
+    """Size, shape, position and contrast a handwritten digit can have.
+
+    tight: the image may be a tight crop of one digit, so a digit may fill it and touch its
+    edge; otherwise a group touching the edge is neighbouring writing cut by the frame.
+    """
     height, width = inks.mask.shape
     x, y, w, h = group.box
-    share = params.max_digit_frame_share
-    if h < params.min_digit_height_px or h > share * height or w > share * width:
+    if h < params.min_digit_height_px or w > params.max_digit_aspect * h:
         return False
-    if x <= 0 or y <= 0 or x + w >= width or y + h >= height:
-        return False  # cut by the edge: neighbouring writing, not something we can read
-    if w > params.max_digit_aspect * h:
-        return False
+    if not tight:
+        share = params.max_digit_frame_share
+        if h > share * height or w > share * width:
+            return False
+        if x <= 0 or y <= 0 or x + w >= width or y + h >= height:
+            return False  # cut by the edge: neighbouring writing, not something we can read
     own = group.own_mask(parts)
     if cv2.countNonZero(own) > params.solid_fill * w * h and w > params.solid_min_aspect * h:
         return False  # a solid blob (a thumb, a hole, a shadow), not strokes
@@ -189,24 +231,39 @@ def looks_like_digit(group: Group, parts: Components, inks: InkMap,
 
 
 def number_row(digits: list[Group], params: VisionParams = DEFAULT) -> list[Group]:
-    """The row holding the most ink, split at wide gaps, ordered left to right."""
-    top = np.array([g.box[1] for g in digits], np.float64)
-    tall = np.array([g.box[3] for g in digits], np.float64)
-    area = np.array([g.area for g in digits], np.float64)
-    overlap = np.minimum(top[:, None] + tall[:, None], top[None] + tall[None]) - np.maximum(
-        top[:, None], top[None])
-    ratio = tall[:, None] / tall[None]
+    """The chain of neighbouring digits holding the most ink, ordered left to right.
+
+    Each digit links to its nearest neighbour on the right that sits on about the same line
+    (centres within row_max_drift heights, similar height) and no more than row_gap_heights
+    away; the linked chains are the candidate numbers.
+    """
+    boxes = np.array([g.box for g in digits], np.float64).reshape(-1, 4)
+    x, y, w, h = (boxes[:, i] for i in range(4))
+    cx, cy = x + w / 2, y + h / 2
+    taller = np.maximum(h[:, None], h[None])
+    ratio = h[:, None] / h[None]
     most = params.row_height_ratio  # either way: a / b and b / a
-    same_row = ((overlap >= params.row_min_overlap * np.minimum(tall[:, None], tall[None]))
-                & (ratio > 1 / most) & (ratio < most))
-    anchor = int(np.argmax(same_row.astype(np.float64) @ area))
-    row = sorted((digits[j] for j in np.nonzero(same_row[anchor])[0]), key=lambda g: g.box[0])
+    gap = x[None] - (x + w)[:, None]  # from i's right edge to j's left edge
+    drift = np.abs(cy[None] - cy[:, None])
+    near = ((cx[None] > cx[:, None]) & (drift <= params.row_max_drift * taller)
+            & (ratio > 1 / most) & (ratio < most) & (gap <= params.row_gap_heights * taller))
+    parent = list(range(len(digits)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(digits)):
+        right = np.nonzero(near[i])[0]
+        if right.size:
+            j = int(right[np.argmin(np.maximum(gap[i, right], 0) + 1e-3 * cx[right])])
+            parent[root(i)] = root(j)
+    chains: dict[int, list[int]] = {}
+    for i in range(len(digits)):
+        chains.setdefault(root(i), []).append(i)
+    best = max(chains.values(), key=lambda c: sum(digits[i].area for i in c))
+    row = sorted((digits[i] for i in best), key=lambda g: g.box[0])
     typical = float(np.median([g.box[3] for g in row]))
-    row = [g for g in row if g.box[3] >= params.row_min_height * typical]
-    runs: list[list[Group]] = [[row[0]]]
-    for g in row[1:]:
-        last = runs[-1][-1]
-        if g.box[0] - (last.box[0] + last.box[2]) > params.row_gap_heights * typical:
-            runs.append([])
-        runs[-1].append(g)
-    return max(runs, key=lambda r: sum(g.area for g in r))
+    return [g for g in row if g.box[3] >= params.row_min_height * typical]

@@ -171,16 +171,27 @@ class VisionParams:
     # fill ~0.8. Narrow groups (under solid_min_aspect) are exempt: a bold 1 fills its box.
     solid_fill: float = 0.85
     solid_min_aspect: float = 0.4
-    # Same row: vertical overlap at least row_min_overlap of the shorter digit and heights
-    # within row_height_ratio of each other either way (neighbouring writing is not).
-    row_min_overlap: float = 0.5
+    # The number's row is a chain of neighbours: each digit links to its nearest neighbour on
+    # the right whose centre is within row_max_drift of the taller one's height vertically
+    # and whose height is within row_height_ratio either way (neighbouring writing is not).
+    # Handwriting wanders up to 40% of a digit height off its baseline, and a slanted line
+    # adds to that between neighbours, so 0.75 keeps such digits while a second line of
+    # writing (at least about 1.2 heights below) stays out. A chain, unlike overlap with one
+    # anchor digit, follows a baseline that drifts or slopes across the number.
+    row_max_drift: float = 0.75
     row_height_ratio: float = 2.5
     # Digits under this share of the row's median height are dots and commas, not digits.
     row_min_height: float = 0.45
-    # A gap wider than this many digit heights ends the number: the tuning frames space digits
-    # up to 0.7 heights apart. Smaller splits widely written numbers; larger joins a second
-    # number further along the line.
-    row_gap_heights: float = 2.5
+    # A gap wider than this many digit heights ends the number. People leave up to about 3
+    # heights between digits of one number on forms; smaller splits such numbers, larger
+    # joins a second number further along the line.
+    row_gap_heights: float = 3.2
+
+    # Kind `digit` reads the one digit of the image: pieces within piece_reach of its height
+    # join it (a crop edge cut the stroke that held them on) while the whole stays no wider
+    # than piece_max_aspect x its height; a neighbouring digit would make it wider.
+    piece_reach: float = 0.15
+    piece_max_aspect: float = 1.1
 
     # --- Normalise (edge.vision.find.digit_ink, edge.vision.normalise, edge.vision.crops) ---
     # The digit's ink is scaled so this quantile of its stroke pixels becomes 1 (MNIST strokes

@@ -1,0 +1,130 @@
+"""The number's row and tight single-digit crops, on constructed cases real writing produces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.vision.find import find_digits
+from tests.edge.test_digits import SAMPLE, draw_digit, paper, ruled, to_uint8
+from training.mnist import load_split
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    return load_split(SAMPLE, "test")
+
+
+def first_of(labels: np.ndarray, wanted: str) -> list[int]:
+    """MNIST sample indices of the digits of `wanted`, each the first of its class."""
+    return [int(np.nonzero(labels == int(c))[0][0]) for c in wanted]
+
+
+def write(images: np.ndarray, indices: list[int], xs: list[int], ys: list[int],
+          heights: list[int], sheet: np.ndarray | None = None) -> np.ndarray:
+    sheet = paper() if sheet is None else sheet
+    for i, x, y, h in zip(indices, xs, ys, heights, strict=True):
+        draw_digit(sheet, images[i], x, y, h)
+    return to_uint8(sheet)
+
+
+def left_edges(gray: np.ndarray, kind: str = "number") -> list[int]:
+    return [c.box[0] for c in find_digits(gray, kind)]  # type: ignore[arg-type]
+
+
+def test_a_digit_40_percent_off_the_baseline_stays_in_the_number(digits) -> None:
+    images, labels = digits
+    # The third digit sits 40% of a digit height above its neighbours (a hurried hand).
+    frame = write(images, first_of(labels, "4172"), [100, 170, 240, 310], [200, 200, 172, 200],
+                  [70, 70, 70, 70])
+    assert len(left_edges(frame)) == 4
+
+
+def test_a_number_on_a_slanted_baseline_is_read_whole(digits) -> None:
+    images, labels = digits
+    # Each digit 30% of a height lower than the one before: 90% from first to last.
+    frame = write(images, first_of(labels, "3580"), [100, 180, 260, 340], [150, 171, 192, 213],
+                  [70, 70, 70, 70])
+    assert len(left_edges(frame)) == 4
+
+
+def test_uneven_gaps_up_to_three_heights_keep_one_number(digits) -> None:
+    images, labels = digits
+    # Gaps of about 0.1, 2.9 and 1 digit heights, and sizes varying 30%.
+    frame = write(images, first_of(labels, "9061"), [60, 115, 330, 420], [200, 195, 205, 200],
+                  [60, 66, 52, 60])
+    assert len(left_edges(frame)) == 4
+
+
+def test_a_second_line_of_writing_is_not_joined(digits) -> None:
+    images, labels = digits
+    frame = write(images, first_of(labels, "12") + first_of(labels, "345"),
+                  [100, 170, 120, 190, 260], [100, 100, 260, 260, 260], [70] * 5)
+    found = find_digits(frame, "number")
+    assert len(found) == 3 and all(c.box[1] > 200 for c in found)  # the row with more ink
+
+
+@pytest.mark.parametrize("pair", ["23", "58", "16"])
+def test_two_touching_digits_are_two(digits, pair: str) -> None:
+    images, labels = digits
+    left, right = first_of(labels, pair)
+    sheet = paper()
+    x, _, w, _ = draw_digit(sheet, images[left], 200, 200, 80)
+    # The second drawn so that its ink box starts one pixel inside the first's.
+    offset = draw_digit(paper(), images[right], 0, 200, 80)[0]
+    draw_digit(sheet, images[right], x + w - 1 - offset, 200, 80)
+    assert len(left_edges(to_uint8(sheet))) == 2
+
+
+def test_a_ruled_line_through_a_number_leaves_its_digits(digits) -> None:
+    images, labels = digits
+    sheet = paper()
+    ruled(sheet, spacing=45, degrees=1.0, darkness=0.45)
+    frame = write(images, first_of(labels, "2468"), [120, 190, 260, 330], [190, 195, 185, 190],
+                  [64, 64, 64, 64], sheet)
+    assert len(left_edges(frame)) == 4
+
+
+@pytest.mark.parametrize("cut", ["left", "top", "bottom", "right"])
+def test_a_tight_crop_whose_digit_touches_the_edge_is_read(digits, cut: str) -> None:
+    images, labels = digits
+    # A form cell cropped tightly: the digit fills it and one side runs off the edge.
+    sheet = paper(128, 128, noise=3)
+    x, y, w, h = draw_digit(sheet, images[first_of(labels, "5")[0]], 40, 36, 56)
+    margin = 4
+    x0, y0, x1, y1 = x - margin, y - margin, x + w + margin, y + h + margin
+    if cut == "left":
+        x0 = x + 5
+    elif cut == "right":
+        x1 = x + w - 5
+    elif cut == "top":
+        y0 = y + 5
+    else:
+        y1 = y + h - 5
+    gray = to_uint8(sheet)[y0:y1, x0:x1]
+    found = find_digits(gray, "digit")
+    assert len(found) == 1
+    bx, by, bw, bh = found[0].box
+    height, width = gray.shape
+    assert bx <= 0 or by <= 0 or bx + bw >= width or by + bh >= height  # it touches the edge
+    assert bh >= 0.8 * height  # the whole digit, not a piece of it
+    assert find_digits(gray, "number") == []  # in a number, a cut digit is neighbouring writing
+
+
+def test_a_learned_decision_overrules_the_most_prominent_candidate(digits) -> None:
+    images, labels = digits
+    sheet = paper()
+    small = draw_digit(sheet, images[first_of(labels, "3")[0]], 100, 200, 50)
+    draw_digit(sheet, images[first_of(labels, "8")[0]], 300, 150, 120)  # the biggest ink
+    gray = to_uint8(sheet)
+    assert find_digits(gray, "digit")[0].box[0] > 250
+    seen: list[int] = []
+
+    def not_the_biggest(inks):  # a stand-in for the model's not_digit output
+        seen.append(len(inks))
+        sizes = [float(ink.sum()) for ink in inks]
+        return [s < max(sizes) for s in sizes]
+
+    found = find_digits(gray, "digit", judge=not_the_biggest)
+    assert seen == [2] and len(found) == 1 and abs(found[0].box[0] - small[0]) <= 2
+    assert find_digits(gray, "number", judge=lambda inks: [False] * len(inks)) == []
