@@ -11,16 +11,17 @@ DATA_DIR ?= $(if $(wildcard ../shared/data/mnist/*.gz),../shared/data/mnist,data
 RUN_CONFIG ?= config/demo.toml
 PYTEST_ARGS ?=
 
-.PHONY: run test train export evaluate bench lint drill install uninstall clean system-deps help
+.PHONY: run test train export evaluate report bench lint drill install uninstall clean system-deps help
 
 help:
 	@echo "make run     - install and run the daemon on the bundled model and mock frames"
 	@echo "make test    - install what the tests need (Mosquitto included) and run them all"
 	@echo "make train   - train the CNN on MNIST (DATA_DIR=$(DATA_DIR))"
 	@echo "make export  - export artifacts/mnist-cnn.pt to ONNX with an int8 comparison"
+	@echo "make report  - accuracy on the report frames (never tuned on) beside the tuning frames"
 	@echo "make bench   - speed, memory and accuracy benchmark"
 	@echo "make drill   - fault drills: broker/daemon crashes, camera loss, hostile files, 10-min soak"
-	@echo "make lint    - ruff and mypy"
+	@echo "make lint    - ruff (lint and format check) and mypy"
 	@echo "make install - install the systemd service on this device (sudo)"
 
 # --- environments -----------------------------------------------------------------------
@@ -76,12 +77,16 @@ evaluate: $(VENV)/.dev
 	$(BIN)/digitcam evaluate edge/models/mnist-cnn.onnx --data-dir $(DATA_DIR) \
 	  --plot artifacts/confusion.png
 
+report: $(VENV)/.dev
+	$(BIN)/python mock_frames/report.py --set both --data-dir $(DATA_DIR) --json artifacts/report.json
+
 bench: $(VENV)/.dev
 	$(BIN)/digitcam bench
 
 lint: $(VENV)/.dev
 	$(BIN)/pip install -q ruff mypy
-	$(BIN)/ruff check edge training export tests
+	$(BIN)/ruff check edge training export tests mock_frames
+	$(BIN)/ruff format --check edge training export tests mock_frames
 	$(BIN)/mypy edge
 
 # --- the device ---------------------------------------------------------------------------
