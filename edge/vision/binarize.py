@@ -133,8 +133,8 @@ def ink_threshold(smooth: np.ndarray, params: VisionParams = DEFAULT, *,
     Paper is most of any frame worth reading (large chalk digits cover a tenth), so a high
     percentile of the smoothed ink map measures how far paper texture, noise and JPEG ringing
     reach; ink starts well beyond that. In a tight crop of one digit the ink can cover more
-    than the rest of that percentile allows, which would put the threshold above all ink;
-    there Otsu's split between paper and ink caps it.
+    than the rest of that percentile allows, so the percentile lands on ink and the threshold
+    above all ink; there (and only there) Otsu's split between paper and ink caps it.
     """
     step = params.threshold_sample_step  # a sparse sample is plenty for a histogram of paper
     sample = np.ascontiguousarray(smooth[::step, ::step])
@@ -142,7 +142,9 @@ def ink_threshold(smooth: np.ndarray, params: VisionParams = DEFAULT, *,
     paper_level = int(np.searchsorted(np.cumsum(histogram),
                                       params.paper_share * max(1.0, histogram.sum())))
     low = min(254, max(params.min_low_threshold, round(params.noise_factor * paper_level)))
-    if tight:
+    # The percentile landed on ink, not paper (the threshold it gives is above the contrast
+    # a digit must reach): only a tight crop is that full of ink.
+    if tight and low > params.min_strong_contrast:
         otsu, _ = cv2.threshold(sample, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
         low = min(low, max(params.min_low_threshold, round(otsu)))
     return low

@@ -217,12 +217,15 @@ def looks_like_digit(group: Group, parts: Components, inks: InkMap,
     x, y, w, h = group.box
     if h < params.min_digit_height_px or w > params.max_digit_aspect * h:
         return False
-    if not tight:
-        share = params.max_digit_frame_share
-        if h > share * height or w > share * width:
+    share = params.max_digit_frame_share
+    touches = x <= 0 or y <= 0 or x + w >= width or y + h >= height
+    if touches or h > share * height or w > share * width:
+        # In a number, cut by the edge: neighbouring writing, not something we can read. In a
+        # tight crop the digit may fill the image and run off it; on a photo, something that
+        # touches the edge without filling most of the image is a shadow or a page border.
+        fills = h >= params.tight_fill * height or w >= params.tight_fill * width
+        if not (tight and fills):
             return False
-        if x <= 0 or y <= 0 or x + w >= width or y + h >= height:
-            return False  # cut by the edge: neighbouring writing, not something we can read
     own = group.own_mask(parts)
     if cv2.countNonZero(own) > params.solid_fill * w * h and w > params.solid_min_aspect * h:
         return False  # a solid blob (a thumb, a hole, a shadow), not strokes

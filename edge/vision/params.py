@@ -187,6 +187,11 @@ class VisionParams:
     # joins a second number further along the line.
     row_gap_heights: float = 3.2
 
+    # Kind `digit` may read a digit touching the image edge only when it fills at least this
+    # share of the image's height or width: a tight crop of a form cell (the digit 60-100%
+    # of the crop). On a photo, ink that touches the edge without filling the frame is a
+    # shadow edge, a page border or neighbouring writing.
+    tight_fill: float = 0.6
     # Kind `digit` reads the one digit of the image: pieces within piece_reach of its height
     # join it (a crop edge cut the stroke that held them on) while the whole stays no wider
     # than piece_max_aspect x its height; a neighbouring digit would make it wider.
