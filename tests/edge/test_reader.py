@@ -148,3 +148,30 @@ def test_the_real_model_reads_a_colour_frame_and_a_digit_region(mnist, model) ->
     number, single = FrameReader(model, regions, 0.6, "dev").read(frame, "x", 0)
     assert number.value == "".join(str(labels[i]) for i in chosen)
     assert single.status == "ok" and len(single.digits) == 1 and single.value in number.value
+
+
+class RejectingFake(FakeModel):
+    """A model with a not_digit output that calls the first candidate it is shown junk."""
+
+    rejects = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.judged: list[int] = []
+
+    def not_digit(self, batch: np.ndarray) -> np.ndarray:
+        self.judged.append(len(batch))
+        return np.array([1.0] + [0.0] * (len(batch) - 1), np.float32)
+
+
+def test_a_model_with_a_not_digit_output_removes_candidates_before_the_row(mnist) -> None:
+    images, labels = mnist
+    indices = [int(np.nonzero(labels == d)[0][0]) for d in (4, 1, 7)]
+    frame = number_frame(images, indices)
+    plain = FrameReader(FakeModel(), [RegionSettings()], 0.5, "dev").read(frame, "f", 0)[0]
+    rejecting = RejectingFake()
+    judged = FrameReader(rejecting, [RegionSettings()], 0.5, "dev").read(frame, "f", 0)[0]
+    assert len(plain.digits) == 3 and rejecting.judged == [3]
+    kept = [d.box for d in judged.digits]
+    assert len(kept) == 2 and set(kept) < {d.box for d in plain.digits}
+    assert kept == sorted(kept)  # still left to right
