@@ -3,8 +3,11 @@
     digitcam export artifacts/mnist-cnn.pt --out edge/models/mnist-cnn.onnx [--int8]
 
 The graph takes `image` float32 [N,1,28,28] in the MNIST convention (white on black, 0..1)
-and returns `probs` float32 [N,10]: normalisation and softmax live inside, so the device
-repeats no constant. Export fails loudly when onnxruntime and torch disagree on real digits.
+and returns `probs` float32 [N,10]: normalisation, the calibration temperature and softmax
+live inside, so the device repeats no constant. An 11-class model also returns `not_digit`
+float32 [N,1], the probability that the image is no digit at all; `probs` stays the ten digit
+probabilities (renormalised), so code that reads only `probs` keeps working. Export fails
+loudly when onnxruntime and torch disagree on real digits.
 """
 
 from __future__ import annotations
@@ -22,14 +25,23 @@ import numpy as np
 import onnx
 import torch
 
-from training.evaluate import onnx_probs, onnx_session
+from training.calibrate import ECE_BINS
+from training.evaluate import onnx_outputs, onnx_probs, onnx_session
 from training.mnist import ensure_mnist, load_split, resolve_data_dir
-from training.model import MNIST_MEAN, MNIST_STD, ProbabilityNet, count_parameters
-from training.train import load_checkpoint, predict_probs
+from training.model import (
+    DIGITS,
+    MNIST_MEAN,
+    MNIST_STD,
+    DigitNet,
+    ProbabilityNet,
+    count_parameters,
+)
+from training.train import load_checkpoint, predict_outputs
 
 logger = logging.getLogger(__name__)
 
 OPSET = 18
+NOT_DIGIT_OUTPUT = "not_digit"
 MAX_ABS_DIFF = 1e-4  # float32 reordering noise is ~1e-6; more means a broken graph
 
 
@@ -64,8 +76,9 @@ def run(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save_model(model, args.out)
     report = check_parity(net, args.out, images)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB), version {version}, "
-          f"{count_parameters(net):,} parameters")
+    print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes), version {version}, "
+          f"{count_parameters(net):,} parameters, {net.config.num_classes} classes, "
+          f"temperature {float(net.temperature):.4f}")
     print(f"parity on {len(images)} test images: "
           f"max |onnx - torch| = {report['max_abs_diff']:.2e}, "
           f"argmax agreement {report['argmax_agreement']:.2%}")
@@ -88,21 +101,25 @@ def default_version(net: torch.nn.Module, ckpt: dict) -> str:
     return f"{day}-{digest.hexdigest()[:8]}"
 
 
-def export_onnx(net: torch.nn.Module, ckpt: dict, version: str) -> onnx.ModelProto:
+def export_onnx(net: DigitNet, ckpt: dict, version: str) -> onnx.ModelProto:
     """The in-memory ONNX model with metadata, checked by onnx.checker."""
     wrapped = ProbabilityNet(net).eval()
+    classes = int(net.config.num_classes)
+    outputs = ["probs"] if classes == DIGITS else ["probs", NOT_DIGIT_OUTPUT]
     example = torch.zeros(2, 1, 28, 28)
     batch = torch.export.Dim("batch", min=1, max=4096)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
         torch.onnx.export(
-            wrapped, (example,), path, input_names=["image"], output_names=["probs"],
+            wrapped, (example,), path, input_names=["image"], output_names=outputs,
             dynamic_shapes={"image": {0: batch}}, opset_version=OPSET, external_data=False,
             dynamo=True, optimize=True, verbose=False,
         )
         model = onnx.load(path)
+    strip_trace_metadata(model)
     model.producer_name = "digitcam-export"
-    model.doc_string = "DigitCam digit classifier: image [N,1,28,28] 0..1 -> probs [N,10]"
+    model.doc_string = ("DigitCam digit classifier: image [N,1,28,28] 0..1 -> probs [N,10]"
+                        + ("" if classes == DIGITS else ", not_digit [N,1]"))
     metadata = {
         "labels": json.dumps([str(d) for d in range(10)]),
         "version": version,
@@ -117,18 +134,47 @@ def export_onnx(net: torch.nn.Module, ckpt: dict, version: str) -> onnx.ModelPro
         }),
         "model_args": json.dumps(ckpt.get("model_args", {})),
         "parameters": str(count_parameters(net)),
+        "classes": str(classes),
+        "temperature": f"{float(net.temperature):.6g}",
     }
+    if classes > DIGITS:
+        metadata["not_digit_output"] = NOT_DIGIT_OUTPUT
+    if "mnist_test_ece" in ckpt:
+        metadata["mnist_test_ece"] = f"{ckpt['mnist_test_ece']:.5f}"
+        metadata["mnist_test_ece_before_temperature"] = f"{ckpt['mnist_test_ece_before']:.5f}"
+        metadata["calibration"] = json.dumps({
+            "method": "temperature scaling of the logits, inside the graph",
+            "fitted_on": ckpt.get("fitted_on", {}), "ece_bins": ECE_BINS,
+            "ece_of": "probs on the 10,000 MNIST test digits",
+        })
     onnx.helper.set_model_props(model, metadata)
     onnx.checker.check_model(model, full_check=True)
     return model
 
 
-def check_parity(net: torch.nn.Module, path: Path, images: np.ndarray) -> dict:
+def strip_trace_metadata(model: onnx.ModelProto) -> None:
+    """Drop the exporter's per-node notes (stack traces with local paths, FX node text).
+
+    They are a tenth of the file, say where it was built, and nothing at run time reads them.
+    """
+    for node in model.graph.node:
+        del node.metadata_props[:]
+        node.doc_string = ""
+    for value in model.graph.value_info:
+        del value.metadata_props[:]
+
+
+def check_parity(net: DigitNet, path: Path, images: np.ndarray) -> dict:
     """onnxruntime and torch must agree on real digits; raises ExportError when they do not."""
-    ours, theirs = onnx_probs(path, images), predict_probs(net, images)
+    ours, theirs = onnx_outputs(path, images), predict_outputs(net, images)
+    if (ours[1] is None) != (theirs[1] is None):
+        raise ExportError(f"onnxruntime disagrees with torch on {path}: one has a not_digit "
+                          "output, the other has none")
+    diffs = [np.abs(a - b).max() for a, b in zip(ours, theirs, strict=True)
+             if a is not None and b is not None]
     report = {
-        "max_abs_diff": float(np.abs(ours - theirs).max()),
-        "argmax_agreement": float((ours.argmax(1) == theirs.argmax(1)).mean()),
+        "max_abs_diff": float(max(diffs)),
+        "argmax_agreement": float((ours[0].argmax(1) == theirs[0].argmax(1)).mean()),
     }
     if report["max_abs_diff"] > MAX_ABS_DIFF or report["argmax_agreement"] < 1.0:
         raise ExportError(f"onnxruntime disagrees with torch on {path}: {report}")
@@ -140,15 +186,15 @@ def onnx_accuracy(path: Path, images: np.ndarray, labels: np.ndarray) -> float:
 
 
 def onnx_latency_ms(path: Path, runs: int = 2000) -> float:
-    """Median single-image latency on one thread, after warm-up."""
+    """Median single-image latency on one thread, after warm-up, computing every output."""
     session = onnx_session(path)
     image = np.random.default_rng(0).random((1, 1, 28, 28), dtype=np.float32)
     for _ in range(100):
-        session.run(["probs"], {"image": image})
+        session.run(None, {"image": image})
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        session.run(["probs"], {"image": image})
+        session.run(None, {"image": image})
         times.append(time.perf_counter() - start)
     return float(np.median(times) * 1e3)
 

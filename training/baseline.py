@@ -54,10 +54,12 @@ class NaiveClassifier:
         return small[None, None]
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
-        """Probabilities [N,10] from the PyTorch network, eager mode, no autograd."""
+        """Digit probabilities [N,10] from the PyTorch network, eager mode, no autograd."""
         with torch.no_grad():
-            logits = self.net(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))
-            return torch.softmax(logits, dim=1).numpy()
+            # The same outputs as the ONNX file's `probs`: temperature, ten digits renormalised.
+            probs, _ = self.net.outputs(
+                torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))
+            return probs.numpy()
 
     def predict(self, data: bytes) -> int:
         """The digit this path reads in an image file's bytes."""

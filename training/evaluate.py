@@ -2,7 +2,10 @@
 
     digitcam evaluate edge/models/mnist-cnn.onnx --plot artifacts/confusion.png
 
-Prints accuracy, per-class accuracy and the confusion matrix; writes the matrix as a PNG.
+Prints accuracy, per-class accuracy, the calibration error (ECE, 15 bins) of `probs` and the
+confusion matrix; writes the matrix as a PNG. For a model with the not-digit output it also
+prints the share of test digits it calls "not a digit" and how many of a held-out set of
+synthetic negatives (made from test digits, with a seed training never uses) it catches.
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from training.calibrate import ECE_BINS, called_not_digit, digit_ece
 from training.mnist import ensure_mnist, load_split, resolve_data_dir
 
 logger = logging.getLogger(__name__)
+
+NEGATIVES_SEED = 20_000_101  # the held-out negatives; training seeds are small integers
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -26,6 +32,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--limit", type=int, default=0, help="only the first N test images")
     p.add_argument("--plot", type=Path, help="write the confusion matrix as a PNG here")
     p.add_argument("--json", type=Path, help="write the figures as JSON here")
+    p.add_argument("--negatives", type=int, default=2000,
+                   help="held-out synthetic not-digit images to score (models with not_digit)")
     return p
 
 
@@ -38,8 +46,20 @@ def run(args: argparse.Namespace) -> int:
     images, labels = load_split(data_dir, "test")
     if args.limit:
         images, labels = images[: args.limit], labels[: args.limit]
-    predicted = predict(args.model, images).argmax(1)
-    report = summarise(labels, predicted)
+    probs, not_digit = predict_outputs(args.model, images)
+    report = summarise(labels, probs.argmax(1))
+    report["ece"] = digit_ece(probs, labels)
+    if not_digit is not None:
+        report["digits_called_not_digit"] = float(called_not_digit(probs, not_digit[:, 0]).mean())
+        if args.negatives:
+            from training.negatives import make_negatives
+
+            negatives = make_negatives(args.negatives, np.random.default_rng(NEGATIVES_SEED),
+                                       images, labels)
+            neg_probs, neg_nd = predict_outputs(args.model, negatives)
+            assert neg_nd is not None
+            report["negatives"] = len(negatives)
+            report["not_digit_recall"] = float(called_not_digit(neg_probs, neg_nd[:, 0]).mean())
     print(format_report(args.model, report))
     if args.plot:
         plot_confusion(np.array(report["confusion"]), args.plot, args.model.name,
@@ -52,12 +72,18 @@ def run(args: argparse.Namespace) -> int:
 
 def predict(model_path: Path, images: np.ndarray) -> np.ndarray:
     """Probabilities [N,10] from either kind of model file."""
+    return predict_outputs(model_path, images)[0]
+
+
+def predict_outputs(model_path: Path, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """`probs` [N,10] and `not_digit` [N,1] (None for a digits-only model), from either file."""
     if model_path.suffix == ".onnx":
-        return onnx_probs(model_path, images)
-    from training.train import load_checkpoint, predict_probs
+        return onnx_outputs(model_path, images)
+    from training.train import load_checkpoint
+    from training.train import predict_outputs as net_outputs
 
     net, _ = load_checkpoint(model_path)
-    return predict_probs(net, images)
+    return net_outputs(net, images)
 
 
 def onnx_session(path: Path, threads: int = 1):
@@ -70,14 +96,24 @@ def onnx_session(path: Path, threads: int = 1):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+def onnx_outputs(path: Path, images: np.ndarray,
+                 batch_size: int = 500) -> tuple[np.ndarray, np.ndarray | None]:
+    """`probs` and `not_digit` (None when the file has no such output) for images [N,28,28]:
+    uint8 0..255 or float 0..1."""
+    session = onnx_session(path, threads=0)
+    names = ["probs"] + [o.name for o in session.get_outputs() if o.name == "not_digit"]
+    scale = 255.0 if images.dtype == np.uint8 else 1.0
+    out: list[list[np.ndarray]] = [[np.zeros((0, 10), np.float32)], [np.zeros((0, 1), np.float32)]]
+    for start in range(0, len(images), batch_size):
+        batch = images[start:start + batch_size, None].astype(np.float32) / scale
+        for i, result in enumerate(session.run(names, {"image": batch})):
+            out[i].append(result)
+    return np.concatenate(out[0]), np.concatenate(out[1]) if len(names) > 1 else None
+
+
 def onnx_probs(path: Path, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
     """Probabilities from an ONNX file for uint8 images [N,28,28]."""
-    session = onnx_session(path, threads=0)
-    out = []
-    for start in range(0, len(images), batch_size):
-        batch = images[start:start + batch_size, None].astype(np.float32) / 255
-        out.append(session.run(["probs"], {"image": batch})[0])
-    return np.concatenate(out)
+    return onnx_outputs(path, images, batch_size)[0]
 
 
 def summarise(labels: np.ndarray, predicted: np.ndarray) -> dict:
@@ -99,6 +135,8 @@ def format_report(model_path: Path, report: dict) -> str:
         f"model: {model_path}",
         f"test images: {report['images']}, accuracy {report['accuracy']:.2%} "
         f"({report['errors']} errors)",
+        f"calibration: ECE {report['ece']:.4f} ({ECE_BINS} bins, top digit probability)",
+        *not_digit_lines(report),
         "per-class accuracy: " + "  ".join(
             f"{d}: {acc:.2%}" for d, acc in report["per_class_accuracy"].items()),
         "confusion matrix (rows: true digit, columns: predicted):",
@@ -107,6 +145,18 @@ def format_report(model_path: Path, report: dict) -> str:
     for d, row in enumerate(report["confusion"]):
         lines.append(f"{d:>6}" + "".join(f"{n:>6}" for n in row))
     return "\n".join(lines)
+
+
+def not_digit_lines(report: dict) -> list[str]:
+    """The not-digit figures, when the model has that output."""
+    if "digits_called_not_digit" not in report:
+        return []
+    lines = [f"not-digit: {report['digits_called_not_digit']:.2%} of the test digits called "
+             "not a digit"]
+    if "not_digit_recall" in report:
+        lines.append(f"not-digit: {report['not_digit_recall']:.2%} of {report['negatives']} "
+                     "held-out synthetic negatives called not a digit")
+    return lines
 
 
 def plot_confusion(confusion: np.ndarray, path: Path, title: str, accuracy: float) -> None:

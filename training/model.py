@@ -3,6 +3,10 @@
 The shape is chosen for CPU latency, not parameter count alone: a stride-2 stem and
 pooling keep most convolutions at 14x14 and 7x7, so a single digit costs well under a
 million multiply-adds; batch norm makes it train quickly and folds away at export.
+
+Eleven classes by default: the ten digits and "not a digit" (class 10), so a line fragment,
+a letter or a speck the finder hands over can be told apart from a digit. The device contract
+stays ten digit probabilities (`probs`), with the eleventh as a separate output (`not_digit`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from torch import nn
 # applied inside the network so the exported ONNX graph carries its own normalisation.
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
+DIGITS = 10
+NOT_DIGIT = 10  # the class index of "not a digit" in an 11-class network
 
 
 @dataclass(frozen=True)
@@ -23,7 +29,7 @@ class ModelConfig:
     """Everything needed to rebuild the network; stored in every checkpoint as `model_args`."""
 
     channels: tuple[int, int, int] = (16, 32, 64)
-    num_classes: int = 10
+    num_classes: int = DIGITS + 1  # 10: digits only (models before the not-digit class)
     dropout: float = 0.1
 
     def to_dict(self) -> dict:
@@ -43,7 +49,11 @@ def _conv_bn(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
 
 
 class DigitNet(nn.Module):
-    """[N,1,28,28] in 0..1 -> logits [N,10]."""
+    """[N,1,28,28] in 0..1 -> logits [N,num_classes]; `outputs` gives what the device reads."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+    temperature: torch.Tensor
 
     def __init__(self, config: ModelConfig = ModelConfig()) -> None:
         super().__init__()
@@ -51,6 +61,9 @@ class DigitNet(nn.Module):
         self.config = config
         self.register_buffer("mean", torch.tensor(MNIST_MEAN))
         self.register_buffer("std", torch.tensor(MNIST_STD))
+        # Fitted after training on held-out images (training/calibrate.py); it divides the
+        # logits before every softmax the device sees and never changes the argmax.
+        self.register_buffer("temperature", torch.tensor(1.0))
         self.features = nn.Sequential(
             _conv_bn(1, c1),  # 28x28: thin strokes need full resolution once
             _conv_bn(c1, c2, stride=2),  # 14x14
@@ -67,6 +80,23 @@ class DigitNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features((x - self.mean) / self.std))
 
+    def outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Calibrated digit probabilities [N,10] and, with 11 classes, P(not a digit) [N,1]."""
+        return split_outputs(self(x) / self.temperature)
+
+
+def split_outputs(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Logits -> (ten digit probabilities summing to 1, the 11th class probability or None).
+
+    The digit probabilities are the 11-way softmax's first ten renormalised, which equals a
+    softmax over the first ten logits; computed that way it cannot divide 0 by 0 when the
+    not-digit class takes all the mass.
+    """
+    probs = torch.softmax(logits[:, :DIGITS], dim=1)
+    if logits.shape[1] == DIGITS:
+        return probs, None
+    return probs, torch.softmax(logits, dim=1)[:, NOT_DIGIT:NOT_DIGIT + 1]
+
 
 class ProbabilityNet(nn.Module):
     """The exported form: softmax inside the graph, so the device reads probabilities."""
@@ -75,8 +105,9 @@ class ProbabilityNet(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.net(image), dim=1)
+    def forward(self, image: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        probs, not_digit = self.net.outputs(image)
+        return probs if not_digit is None else (probs, not_digit)
 
 
 def count_parameters(net: nn.Module) -> int:

@@ -1,7 +1,12 @@
-"""Train the digit CNN on MNIST. Reads top to bottom: arguments, data, model, loop, checkpoint.
+"""Train the digit CNN on MNIST. Reads top to bottom: arguments, data, model, loop, calibration,
+checkpoint.
 
-    digitcam train --epochs 20 --out artifacts/mnist-cnn.pt
+    digitcam train --out artifacts/mnist-cnn.pt            # 24 epochs
     digitcam train --dry-run            # a few steps, for CI
+
+By default the network has an 11th class, "not a digit", learnt from synthetic negatives
+(training/negatives.py), and some 1s and 7s are redrawn in continental forms
+(training/strokes.py); `--no-negatives` and `--no-strokes` turn those off.
 """
 
 from __future__ import annotations
@@ -19,10 +24,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from training.augment import AugmentConfig, augment
+from training.augment import AugmentConfig
+from training.batches import BatchMaker, BatchRecipe, validation_negatives
+from training.calibrate import called_not_digit, digit_ece, digit_outputs, fit_temperature
 from training.extra_data import load_extra_data
 from training.mnist import SPLITS, ensure_mnist, load_split, resolve_data_dir
-from training.model import DigitNet, ModelConfig, count_parameters
+from training.model import DIGITS, NOT_DIGIT, DigitNet, ModelConfig, count_parameters
+from training.strokes import StrokeConfig
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +42,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                    help="labelled examples exported by the device (IDX or PNG folder); repeatable")
     p.add_argument("--out", type=Path, default=Path("artifacts/mnist-cnn.pt"),
                    help="checkpoint path")
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=24)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=4e-3, help="peak learning rate (one-cycle)")
     p.add_argument("--weight-decay", type=float, default=5e-4)
@@ -44,7 +52,13 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     p.add_argument("--init", type=Path,
                    help="start from this checkpoint's weights (fine-tuning with --extra-data)")
-    p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--no-augment", action="store_true", help="no augmentation at all")
+    p.add_argument("--no-strokes", action="store_true",
+                   help="no continental 1s and 7s drawn onto the digits")
+    p.add_argument("--no-negatives", action="store_true",
+                   help="digits only: a 10-class model without the not-digit class")
+    p.add_argument("--negative-share", type=float, default=BatchRecipe.negative_share,
+                   help="share of each batch that is synthetic not-digit images")
     p.add_argument("--dry-run", action="store_true", help="a few steps on a little data")
     return p
 
@@ -76,54 +90,105 @@ def run(args: argparse.Namespace) -> int:
     print(f"data: {len(x_train)} train ({len(extra_x)} extra), {len(val_idx)} val, "
           f"{len(x_test)} test from {data_dir}")
 
+    share = 0.0 if args.no_negatives else args.negative_share
     if args.init:
         net, _ = load_checkpoint(args.init)
         config = net.config
+        if config.num_classes == DIGITS and share:
+            print("the --init model has no not-digit class: training on digits only")
+            share = 0.0
     else:
-        config = ModelConfig(channels=tuple(args.channels))
+        config = ModelConfig(channels=tuple(args.channels),
+                             num_classes=DIGITS + (1 if share else 0))
         net = DigitNet(config)
-    print(f"model: channels {config.channels}, {count_parameters(net):,} parameters")
-    steps_per_epoch = max(1, len(x_train) // args.batch_size)
+    print(f"model: channels {config.channels}, {config.num_classes} classes, "
+          f"{count_parameters(net):,} parameters")
+    recipe = BatchRecipe(
+        augment=None if args.no_augment else AugmentConfig(),
+        strokes=None if args.no_augment or args.no_strokes else StrokeConfig(),
+        negative_share=share,
+    )
+    batches = BatchMaker(x_train, y_train, recipe, args.seed)
+    negatives = batches.negatives_per_batch(args.batch_size)
+    digits_per_batch = args.batch_size - negatives
+    x_val, y_val = x_all[val_idx], y_all[val_idx]
+    val_neg = validation_negatives(x_val, y_val, len(x_val), share, args.seed + 1)
+    print(f"batches: {digits_per_batch} digits + {negatives} not-digit images; "
+          f"strokes {'on' if recipe.strokes else 'off'}; {len(val_neg)} validation negatives")
+    steps_per_epoch = max(1, len(x_train) // digits_per_batch)
     optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=args.lr, total_steps=epochs * steps_per_epoch, pct_start=0.2
     )
-    aug_cfg = None if args.no_augment else AugmentConfig()
-    gen = torch.Generator().manual_seed(args.seed)
 
     history = []
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        loss = train_epoch(net, optimizer, schedule, x_train, y_train, args.batch_size,
-                           aug_cfg, gen, f"epoch {epoch}/{epochs}")
-        val_acc = accuracy(net, x_all[val_idx], y_all[val_idx])
-        history.append({"epoch": epoch, "loss": loss, "val_accuracy": val_acc})
-        print(f"epoch {epoch}: loss {loss:.4f}, val accuracy {val_acc:.4%}")
+        epoch_started = time.perf_counter()
+        loss = train_epoch(net, optimizer, schedule, batches, len(x_train), digits_per_batch,
+                           negatives, f"epoch {epoch}/{epochs}")
+        val = validation_figures(net, x_val, y_val, val_neg)
+        history.append({"epoch": epoch, "loss": loss, **val,
+                        "seconds": round(time.perf_counter() - epoch_started, 1)})
+        print(f"epoch {epoch}: loss {loss:.4f}, val accuracy {val['val_accuracy']:.4%}"
+              + (f", not-digit {val['val_not_digit_recall']:.2%} of negatives, "
+                 f"{val['val_digits_called_not_digit']:.2%} of digits" if len(val_neg) else "")
+              + f" ({history[-1]['seconds']:.0f} s)", flush=True)
         if args.dry_run:
             break
     train_s = time.perf_counter() - started
-    test_acc = accuracy(net, x_test, y_test)
+    test_logits = predict_logits(net, x_test)
+    test_acc = float((test_logits[:, :DIGITS].argmax(1) == y_test).mean())
     print(f"test accuracy {test_acc:.4%} after {train_s:.0f} s of training")
+    calibration = calibrate(net, x_val, y_val, val_neg, test_logits, y_test)
+    print(f"temperature {calibration['temperature']:.4f} (fitted on {len(x_val)} validation "
+          f"digits + {len(val_neg)} negatives); MNIST test ECE "
+          f"{calibration['mnist_test_ece_before']:.4f} -> {calibration['mnist_test_ece']:.4f}")
 
     save_checkpoint(args.out, net, config, args, history, test_acc, train_s,
-                    data_sha256(data_dir, args.extra_data))
+                    data_sha256(data_dir, args.extra_data), calibration)
     print(f"checkpoint written to {args.out}")
     return 0
 
 
-def train_epoch(net, optimizer, schedule, x, y, batch_size, aug_cfg, gen, label) -> float:
-    """One pass over shuffled training data; returns the mean loss."""
+def validation_figures(net: DigitNet, x_val: np.ndarray, y_val: np.ndarray,
+                       negatives: np.ndarray) -> dict:
+    """Digit accuracy on the validation digits, and how the not-digit class splits them."""
+    probs, not_digit = digit_outputs(predict_logits(net, x_val))
+    figures = {"val_accuracy": float((probs.argmax(1) == y_val).mean()) if len(y_val) else 0.0}
+    if len(negatives):
+        neg_probs, neg_nd = digit_outputs(predict_logits(net, negatives))
+        figures["val_not_digit_recall"] = float(called_not_digit(neg_probs, neg_nd).mean())
+        figures["val_digits_called_not_digit"] = float(called_not_digit(probs, not_digit).mean())
+    return figures
+
+
+def calibrate(net: DigitNet, x_val: np.ndarray, y_val: np.ndarray, negatives: np.ndarray,
+              test_logits: np.ndarray, y_test: np.ndarray) -> dict:
+    """Fit the temperature on validation digits and negatives, store it in the network."""
+    logits = predict_logits(net, np.concatenate([x_val.astype(np.float32) / 255, negatives]))
+    labels = np.concatenate([y_val.astype(np.int64), np.full(len(negatives), NOT_DIGIT)])
+    net.temperature.fill_(fit_temperature(logits, labels))
+    temperature = float(net.temperature)  # as stored: float32
+    return {
+        "temperature": temperature,
+        "mnist_test_ece_before": digit_ece(digit_outputs(test_logits)[0], y_test),
+        "mnist_test_ece": digit_ece(digit_outputs(test_logits, temperature)[0], y_test),
+        "fitted_on": {"validation_digits": len(x_val), "validation_negatives": len(negatives)},
+    }
+
+
+def train_epoch(net, optimizer, schedule, batches: BatchMaker, n_digits: int,
+                digits_per_batch: int, negatives: int, label: str) -> float:
+    """One pass over the shuffled training digits; returns the mean loss."""
     net.train()
-    order = torch.randperm(len(x), generator=gen)
-    steps = max(1, len(x) // batch_size)
+    order = torch.randperm(n_digits, generator=batches.gen).numpy()
+    steps = max(1, n_digits // digits_per_batch)
     total = 0.0
     bar = tqdm(range(steps), desc=label, leave=False, mininterval=1.0)
     for step in bar:
-        idx = order[step * batch_size:(step + 1) * batch_size].numpy()
-        images = torch.from_numpy(x[idx]).float().div_(255).unsqueeze(1)
-        labels = torch.from_numpy(y[idx].astype(np.int64))
-        if aug_cfg is not None:
-            images = augment(images, aug_cfg, gen)
+        idx = order[step * digits_per_batch:(step + 1) * digits_per_batch]
+        images, labels = batches.make(idx, negatives)
         loss = F.cross_entropy(net(images), labels, label_smoothing=0.05)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -136,20 +201,32 @@ def train_epoch(net, optimizer, schedule, x, y, batch_size, aug_cfg, gen, label)
 
 
 @torch.no_grad()
-def predict_probs(net: torch.nn.Module, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Softmax probabilities [N,10] for uint8 images [N,28,28]."""
+def predict_logits(net: DigitNet, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """Raw logits [N,classes] for images [N,28,28]: uint8 0..255 or float 0..1."""
     net.eval()
-    out = []
+    scale = 255.0 if images.dtype == np.uint8 else 1.0
+    out = [np.zeros((0, net.config.num_classes), np.float32)]
     for start in range(0, len(images), batch_size):
-        batch = torch.from_numpy(images[start:start + batch_size]).float().div_(255).unsqueeze(1)
-        out.append(torch.softmax(net(batch), dim=1).numpy())
-    return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
+        batch = torch.from_numpy(images[start:start + batch_size].astype(np.float32) / scale)
+        out.append(net(batch.unsqueeze(1)).numpy())
+    return np.concatenate(out)
 
 
-def accuracy(net: torch.nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
-    if len(images) == 0:
-        return float("nan")
-    return float((predict_probs(net, images).argmax(1) == labels).mean())
+@torch.no_grad()
+def predict_outputs(net: DigitNet, images: np.ndarray,
+                    batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray | None]:
+    """What the exported model returns: `probs` [N,10] and, with 11 classes, `not_digit` [N,1]."""
+    net.eval()
+    scale = 255.0 if images.dtype == np.uint8 else 1.0
+    probs, not_digit = [np.zeros((0, DIGITS), np.float32)], [np.zeros((0, 1), np.float32)]
+    for start in range(0, len(images), batch_size):
+        batch = torch.from_numpy(images[start:start + batch_size].astype(np.float32) / scale)
+        p, nd = net.outputs(batch.unsqueeze(1))
+        probs.append(p.numpy())
+        if nd is not None:
+            not_digit.append(nd.numpy())
+    has_not_digit = net.config.num_classes > DIGITS
+    return np.concatenate(probs), np.concatenate(not_digit) if has_not_digit else None
 
 
 def data_sha256(data_dir: Path, extra: list[Path]) -> str:
@@ -164,7 +241,8 @@ def data_sha256(data_dir: Path, extra: list[Path]) -> str:
 
 
 def save_checkpoint(path: Path, net: DigitNet, config: ModelConfig, args: argparse.Namespace,
-                    history: list[dict], test_acc: float, train_s: float, sha: str) -> None:
+                    history: list[dict], test_acc: float, train_s: float, sha: str,
+                    calibration: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({
         "model_args": config.to_dict(),
@@ -176,11 +254,12 @@ def save_checkpoint(path: Path, net: DigitNet, config: ModelConfig, args: argpar
         "train_seconds": train_s,
         "train_data_sha256": sha,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **calibration,
     }, path)
     plot_history(history, path.with_suffix(".png"))
     path.with_suffix(".json").write_text(json.dumps({
         "mnist_test_accuracy": test_acc, "train_seconds": round(train_s, 1), "history": history,
-        "parameters": count_parameters(net), "model_args": config.to_dict(),
+        "parameters": count_parameters(net), "model_args": config.to_dict(), **calibration,
     }, indent=2, default=str))
 
 
@@ -206,7 +285,9 @@ def load_checkpoint(path: Path) -> tuple[DigitNet, dict]:
     """Rebuild the network from a checkpoint's own `model_args`."""
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     net = DigitNet(ModelConfig.from_dict(ckpt["model_args"]))
-    net.load_state_dict(ckpt["state_dict"])
+    state = dict(ckpt["state_dict"])
+    state.setdefault("temperature", torch.tensor(1.0))  # checkpoints from before calibration
+    net.load_state_dict(state)
     return net.eval(), ckpt
 
 

@@ -37,3 +37,14 @@ def dry_run_checkpoint(sample_data_dir: Path, tmp_path_factory: pytest.TempPathF
     assert main(["--data-dir", str(sample_data_dir), "--dry-run", "--out", str(out),
                  "--val-size", "100"]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def digits_only_checkpoint(sample_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 10-class checkpoint (`--no-negatives --no-strokes`): the model file before not-digit."""
+    from training.train import main
+
+    out = tmp_path_factory.mktemp("ckpt10") / "digits.pt"
+    assert main(["--data-dir", str(sample_data_dir), "--dry-run", "--out", str(out),
+                 "--val-size", "100", "--no-negatives", "--no-strokes"]) == 0
+    return out

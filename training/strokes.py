@@ -1,0 +1,210 @@
+"""Continental handwriting drawn onto MNIST digits: forms its American writers rarely used.
+
+MNIST's 1 is a bare stroke and its 7 has no crossbar, so a model trained on it alone reads
+a European 1 (a long flag from the top of the stem, sometimes a foot) as a 7, and hesitates
+on a crossed 7. Each transform finds the stem in the digit's own pixels (its principal axis),
+draws the extra stroke with the digit's own stroke width and ink, then fits and centres the
+result the way the reader does (`to_mnist`), since the finder sees the whole new shape.
+Labels never change: a flagged 1 is still a 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from edge.vision.normalise import to_mnist
+
+logger = logging.getLogger(__name__)
+
+PAD = 10  # room around the 28x28 digit so a long flag or a foot is not clipped
+SUPERSAMPLE = 4  # strokes drawn 4x larger, then averaged down: soft edges like MNIST's
+INK = 0.3  # pixels above this are the digit's stroke when measuring it
+MIN_SPLIT_DEG = 25.0  # the flag and the stem never run closer than this
+BAR_TRIES = 6  # heights tried for a 7's crossbar before leaving that 7 as it is
+
+
+@dataclass(frozen=True)
+class StrokeConfig:
+    """Chances and shapes; each range is what the continental forms commonly span."""
+
+    one_flag_p: float = 0.35  # share of 1s given a flag (MNIST 1s with a flag are rare)
+    foot_p: float = 0.35  # share of flagged 1s that also get a foot
+    flag_length: tuple[float, float] = (0.25, 0.45)  # of the stem's length
+    flag_angle_deg: tuple[float, float] = (30.0, 60.0)  # below the horizontal
+    foot_length: tuple[float, float] = (0.3, 0.55)  # of the stem's length
+    seven_bar_p: float = 0.35  # share of 7s given a crossbar
+    bar_height: tuple[float, float] = (0.45, 0.62)  # where it crosses, from the top
+    bar_length: tuple[float, float] = (0.35, 0.6)  # of the digit's height
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A drawn stroke, in the padded canvas's pixel coordinates (x right, y down)."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    width: float
+
+
+@dataclass(frozen=True)
+class Stem:
+    """A straight stroke found in the ink: its ends, centre, unit direction (downwards), width."""
+
+    top: np.ndarray
+    bottom: np.ndarray
+    centre: np.ndarray
+    down: np.ndarray
+    width: float
+
+    @property
+    def length(self) -> float:
+        return float(np.linalg.norm(self.bottom - self.top))
+
+
+def continental_forms(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+                      cfg: StrokeConfig) -> np.ndarray:
+    """float [N,28,28] 0..1 digits -> a copy where some 1s are flagged and some 7s crossed."""
+    out = images.copy()
+    for digit, p, transform in ((1, cfg.one_flag_p, flag_one), (7, cfg.seven_bar_p, cross_seven)):
+        for i in np.nonzero(labels == digit)[0]:
+            if rng.random() < p:
+                canvas, segments = transform(pad(images[i]), rng, cfg)
+                if segments:
+                    out[i] = finish(canvas)
+    return out
+
+
+def pad(image: np.ndarray) -> np.ndarray:
+    """A 28x28 digit on a larger black canvas (float32)."""
+    return np.pad(np.asarray(image, np.float32), PAD)
+
+
+def finish(canvas: np.ndarray) -> np.ndarray:
+    """The padded canvas fitted and centred as the reader would hand it to the model."""
+    return to_mnist(np.clip(canvas, 0.0, 1.0))
+
+
+def flag_one(canvas: np.ndarray, rng: np.random.Generator,
+             cfg: StrokeConfig) -> tuple[np.ndarray, list[Segment]]:
+    """A flag from the top of the stem going down-left, and sometimes a foot."""
+    stem = find_stem(canvas, 0.0)
+    if stem is None:
+        return canvas, []
+    length = stem.length * rng.uniform(*cfg.flag_length)
+    # Below the horizontal, pointing left: flatter reads as a 7's bar, so the angle is kept
+    # steep and at least MIN_SPLIT_DEG away from the stem's own angle on a right-leaning 1.
+    stem_deg = math.degrees(math.atan2(stem.down[1], -stem.down[0]))
+    angle = min(rng.uniform(*cfg.flag_angle_deg), stem_deg - MIN_SPLIT_DEG)
+    angle = math.radians(max(angle, cfg.flag_angle_deg[0] - 10.0))
+    direction = np.array([-math.cos(angle), math.sin(angle)])
+    # Start half a stroke inside the stem's end so the two strokes join without a gap.
+    start = stem.top + stem.down * stem.width / 2
+    segments = [_segment(start, start + direction * length, stem.width)]
+    if rng.random() < cfg.foot_p:
+        half = stem.length * rng.uniform(*cfg.foot_length) / 2
+        tilt = math.radians(rng.uniform(-5.0, 5.0))
+        across = np.array([math.cos(tilt), math.sin(tilt)])
+        foot = stem.bottom - stem.down * stem.width / 2
+        segments.append(_segment(foot - across * half, foot + across * half, stem.width))
+    return draw(canvas, segments, ink_level(canvas)), segments
+
+
+def cross_seven(canvas: np.ndarray, rng: np.random.Generator,
+                cfg: StrokeConfig) -> tuple[np.ndarray, list[Segment]]:
+    """A short bar across the 7's stem, about halfway down."""
+    rows = np.nonzero((canvas > INK).any(axis=1))[0]
+    if rows.size < 8:
+        return canvas, []
+    top, height = float(rows[0]), float(rows[-1] - rows[0] + 1)
+    # Below the top bar the 7 is its stem alone, so that part gives the stem's line and width.
+    stem = find_stem(canvas, 0.4)
+    if stem is None:
+        return canvas, []
+    for _ in range(BAR_TRIES):
+        y = top + height * rng.uniform(*cfg.bar_height)
+        runs = _runs(canvas[round(y)])
+        # Only where the row cuts the bare stem once: a kink or a loop is no place for a bar.
+        if len(runs) == 1 and runs[0][1] - runs[0][0] + 1 <= 2.5 * stem.width + 1:
+            run = runs[0]
+            break
+    else:
+        return canvas, []
+    half = max(height * rng.uniform(*cfg.bar_length), run[1] - run[0] + 6) / 2
+    tilt = math.radians(rng.uniform(-8.0, 8.0))
+    across = np.array([math.cos(tilt), math.sin(tilt)])
+    centre = np.array([(run[0] + run[1]) / 2 + rng.uniform(-0.15, 0.15) * half, y])
+    segments = [_segment(centre - across * half, centre + across * half, stem.width)]
+    return draw(canvas, segments, ink_level(canvas)), segments
+
+
+def _runs(row: np.ndarray) -> list[tuple[int, int]]:
+    """The runs of ink pixels in a row, as (first, last) columns."""
+    cols = np.nonzero(row > INK)[0]
+    if cols.size == 0:
+        return []
+    breaks = np.nonzero(np.diff(cols) > 1)[0]
+    return [(int(r[0]), int(r[-1])) for r in np.split(cols, breaks + 1)]
+
+
+def find_stem(canvas: np.ndarray, below: float) -> Stem | None:
+    """The principal axis of the ink in rows below `below` (a fraction of the digit's height)."""
+    rows = np.nonzero((canvas > INK).any(axis=1))[0]
+    if rows.size < 6:
+        return None
+    first = rows[0] + int(below * (rows[-1] - rows[0] + 1))
+    part = np.zeros_like(canvas)
+    part[first:] = canvas[first:]
+    ys, xs = np.nonzero(part > INK)
+    if ys.size < 6:
+        return None
+    points = np.stack([xs, ys], 1).astype(np.float64)
+    weights = part[ys, xs].astype(np.float64)
+    centre = (points * weights[:, None]).sum(0) / weights.sum()
+    offsets = points - centre
+    cov = (offsets * weights[:, None]).T @ offsets / weights.sum()
+    down = np.linalg.eigh(cov)[1][:, -1]
+    down = down if down[1] >= 0 else -down
+    along = offsets @ down
+    top, bottom = centre + down * along.min(), centre + down * along.max()
+    return Stem(top, bottom, centre, down, stroke_width(part[first:], down))
+
+
+def stroke_width(ink: np.ndarray, down: np.ndarray) -> float:
+    """Width of a single stroke from its ink per row: a row cuts a stem at w / cos(slant)."""
+    mass = ink.sum(axis=1)
+    mass = mass[mass > INK]
+    if mass.size == 0:
+        return 2.0
+    middle = mass[mass.size // 4: max(mass.size // 4 + 1, 3 * mass.size // 4)]
+    cos_slant = abs(float(down[1]))  # down is a unit vector; its y part is cos of the slant
+    return float(np.clip(np.median(middle) * cos_slant, 1.0, 5.0))
+
+
+def ink_level(canvas: np.ndarray) -> float:
+    """How bright the digit's stroke cores are, so new strokes match the pen."""
+    ink = canvas[canvas > INK]
+    return float(np.percentile(ink, 90)) if ink.size else 1.0
+
+
+def draw(canvas: np.ndarray, segments: list[Segment], level: float) -> np.ndarray:
+    """The canvas with soft-edged strokes added (max of old and new ink)."""
+    h, w = canvas.shape
+    big = np.zeros((h * SUPERSAMPLE, w * SUPERSAMPLE), np.float32)
+    for s in segments:
+        # The supersampled stroke covers pixel centres within width/2: the pen's own width.
+        p0 = (round((s.x0 + 0.5) * SUPERSAMPLE - 0.5), round((s.y0 + 0.5) * SUPERSAMPLE - 0.5))
+        p1 = (round((s.x1 + 0.5) * SUPERSAMPLE - 0.5), round((s.y1 + 0.5) * SUPERSAMPLE - 0.5))
+        cv2.line(big, p0, p1, 1.0, max(1, round(s.width * SUPERSAMPLE)), cv2.LINE_AA)
+    small = cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA)
+    return np.maximum(canvas, small * level)
+
+
+def _segment(a: np.ndarray, b: np.ndarray, width: float) -> Segment:
+    return Segment(float(a[0]), float(a[1]), float(b[0]), float(b[1]), width)
