@@ -1,6 +1,6 @@
 """The daemon: named start-up steps, one capture loop, and a stop that undoes them in reverse.
 
-    settings -> App(settings).start() -> App.run() until the stop event -> App.stop()
+settings -> App(settings).start() -> App.run() until the stop event -> App.stop()
 """
 
 from __future__ import annotations
@@ -42,8 +42,13 @@ START_ERRORS = (ModelError, StoreError, SourceError, MqttError, ApiError)
 class App:
     """One device: camera -> reader -> store (history + outbox) -> MQTT publisher."""
 
-    def __init__(self, settings: Settings, *, once: bool = False,
-                 emit: Callable[[Reading], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        once: bool = False,
+        emit: Callable[[Reading], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.once = once
         self.stop_event = threading.Event()
@@ -75,11 +80,16 @@ class App:
             step()
         self.notifier.ready()
         self.notifier.status("started, waiting for the first frame")
-        logger.info("digitcam started device_id=%s source=%s model=%s mqtt=%s api=%s",
-                    self.settings.device_id, self.settings.camera.source, self.model_version,
-                    self.settings.mqtt.host or "off",
-                    f"{self.settings.api.host}:{self.settings.api.port}"
-                    if self.settings.api.enabled else "off")
+        logger.info(
+            "digitcam started device_id=%s source=%s model=%s mqtt=%s api=%s",
+            self.settings.device_id,
+            self.settings.camera.source,
+            self.model_version,
+            self.settings.mqtt.host or "off",
+            f"{self.settings.api.host}:{self.settings.api.port}"
+            if self.settings.api.enabled
+            else "off",
+        )
 
     def stop(self) -> bool:
         """Undo the start-up steps in reverse; True when the outbox was fully drained."""
@@ -106,8 +116,12 @@ class App:
         # shared Pi, a worse p95 for no better median (measured with digitcam bench).
         cv2.setNumThreads(1)
         self.model = load_model(self.settings.model.path, self.settings.model.threads)
-        self.reader = FrameReader(self.model, self.settings.regions,
-                                  self.settings.model.min_confidence, self.settings.device_id)
+        self.reader = FrameReader(
+            self.model,
+            self.settings.regions,
+            self.settings.model.min_confidence,
+            self.settings.device_id,
+        )
 
     def _open_camera(self) -> None:
         camera = self.settings.camera
@@ -116,11 +130,14 @@ class App:
         source = open_source(camera, pace=not self.once)
         if self.once:
             if source.live:
-                raise SourceError(f"camera.source {source.name}: --once needs a finite source "
-                                  "(a folder, an image or a video file), not a live camera")
+                raise SourceError(
+                    f"camera.source {source.name}: --once needs a finite source "
+                    "(a folder, an image or a video file), not a live camera"
+                )
             source.open()  # --once has nothing to wait for: a missing source is an error now
-        self.grabber = FrameGrabber(source, self.stop_event, camera.reopen_backoff_max_s,
-                                    lossless=self.once)
+        self.grabber = FrameGrabber(
+            source, self.stop_event, camera.reopen_backoff_max_s, lossless=self.once
+        )
         self.grabber.start()
         self._undo.append(("camera", lambda: self.grabber.join(5.0) if self.grabber else None))
 
@@ -130,7 +147,10 @@ class App:
             return
         assert self.store is not None
         self.publisher = MqttPublisher(
-            self.settings.mqtt, self.settings.device_id, self.store, self.stop_event,
+            self.settings.mqtt,
+            self.settings.device_id,
+            self.store,
+            self.stop_event,
             regions=[r.name for r in self.settings.regions],
         )
         self.publisher.on_command(CAPTURE_COMMAND, lambda _payload: self.capture_now.set())
@@ -184,8 +204,9 @@ class App:
         self.recorder.frame()
         if frame.image is None:
             self.recorder.bad_frame()
-            logger.warning("skipped frame index=%s source=%s reason=%s",
-                           frame.index, frame.source, frame.error)
+            logger.warning(
+                "skipped frame index=%s source=%s reason=%s", frame.index, frame.source, frame.error
+            )
             return []
         try:
             readings = self.reader.read(frame.image, frame.source, frame.index)
@@ -220,8 +241,9 @@ class App:
 
     def snapshot(self) -> StatsSnapshot:
         """The live counters with the camera, MQTT and outbox figures, read once."""
-        return self.recorder.snapshot(model=self.model_version, store=self.store,
-                                      camera=self.grabber, mqtt=self.publisher)
+        return self.recorder.snapshot(
+            model=self.model_version, store=self.store, camera=self.grabber, mqtt=self.publisher
+        )
 
     def stats(self) -> dict[str, Any]:
         """The `stats` message: uptime, frames, fps, latency, errors, outbox depth."""
@@ -233,8 +255,7 @@ class App:
         last = self.last_reading
         shown = "none" if last is None else (last.value or last.status)
         broker = snap.mqtt["state"] if snap.mqtt is not None else "off"
-        return (f"fps {snap.fps:.1f}, last {shown}, broker {broker}, "
-                f"outbox {snap.outbox.depth or 0}")
+        return f"fps {snap.fps:.1f}, last {shown}, broker {broker}, outbox {snap.outbox.depth or 0}"
 
 
 def print_reading(reading: Reading) -> None:
@@ -260,7 +281,9 @@ def run_daemon(settings: Settings, *, once: bool = False) -> int:
     finally:
         drained = app.stop()
     if once and not drained:
-        print("digitcam: some messages are still in the outbox; they are sent on the next start",
-              file=sys.stderr)
+        print(
+            "digitcam: some messages are still in the outbox; they are sent on the next start",
+            file=sys.stderr,
+        )
         return 1
     return 0

@@ -38,14 +38,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = verbs.add_parser("run", help="the daemon: capture, read, publish")
     _config_flag(run)
-    run.add_argument("--once", action="store_true",
-                     help="process the source until it is exhausted, flush MQTT, exit 0")
+    run.add_argument(
+        "--once",
+        action="store_true",
+        help="process the source until it is exhausted, flush MQTT, exit 0",
+    )
     run.add_argument("--source", help="override camera.source")
 
     predict = verbs.add_parser("predict", help="read digits in image files or folders")
     _config_flag(predict)
-    predict.add_argument("--kind", choices=["number", "digit"],
-                         help="number: every digit left to right; digit: the most prominent one")
+    predict.add_argument(
+        "--kind",
+        choices=["number", "digit"],
+        help="number: every digit left to right; digit: the most prominent one",
+    )
     predict.add_argument("--json", action="store_true", help="one JSON reading per line")
     predict.add_argument("paths", nargs="+", type=Path, metavar="PATH")
 
@@ -66,8 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help="TOML file (default $DIGITCAM_CONFIG, "
-                        "else /etc/digitcam/digitcam.toml when it exists)")
+    parser.add_argument(
+        "--config",
+        help="TOML file (default $DIGITCAM_CONFIG, "
+        "else /etc/digitcam/digitcam.toml when it exists)",
+    )
 
 
 def _version() -> str:

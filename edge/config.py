@@ -63,7 +63,8 @@ class RegionSettings(_Section):
 
 class ModelSettings(_Section):
     path: Path | None = Field(
-        None, description="ONNX file; empty: the model shipped in the package")
+        None, description="ONNX file; empty: the model shipped in the package"
+    )
     # The shipped model is calibrated (temperature scaling), so a digit's confidence tracks
     # its chance of being right. 0.9 was chosen on the tuning frames: against 0.5 it halves
     # the readings published "ok" but wrong (single digits 1.4% -> 0.6%) for 0.6-1.6 points
@@ -102,10 +103,12 @@ def default_storage_path() -> Path:
 
 
 class StorageSettings(_Section):
-    path: Path = Field(default_factory=default_storage_path,
-                       description="SQLite file: history, outbox, labels")
+    path: Path = Field(
+        default_factory=default_storage_path, description="SQLite file: history, outbox, labels"
+    )
     outbox_max: int = Field(
-        100_000, ge=10, description="messages kept while the broker is away (two per reading)")
+        100_000, ge=10, description="messages kept while the broker is away (two per reading)"
+    )
     history_days: float = Field(30.0, gt=0, description="readings older than this are pruned")
     crop_days: float = Field(7.0, ge=0, description="digit crops kept this long for corrections")
 
@@ -169,7 +172,8 @@ def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
         path = Path(named)
         if not path.is_file():
             raise ConfigError(
-                [f"config file {path}: does not exist (check --config / DIGITCAM_CONFIG)"])
+                [f"config file {path}: does not exist (check --config / DIGITCAM_CONFIG)"]
+            )
         return path
     return SYSTEM_CONFIG if SYSTEM_CONFIG.is_file() else None
 
@@ -211,7 +215,7 @@ def _unknown_env_keys() -> list[str]:
     for name in sorted(os.environ):
         if not name.startswith("DIGITCAM_") or name in _NOT_SETTINGS:
             continue
-        top = name[len("DIGITCAM_"):].split("__", 1)[0]
+        top = name[len("DIGITCAM_") :].split("__", 1)[0]
         if top not in fields:
             problems.append(f"{name}: unknown environment variable (no setting '{top.lower()}')")
     return problems

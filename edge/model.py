@@ -64,8 +64,9 @@ class DigitModel:
         self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)
         self.labels = json.loads(self.metadata.get("labels", "[]")) or [str(d) for d in range(10)]
         self.predict(np.zeros((1, 1, 28, 28), np.float32))  # warm-up: first run allocates
-        logger.info("model loaded path=%s version=%s threads=%d",
-                    self.path, self.version, self.threads)
+        logger.info(
+            "model loaded path=%s version=%s threads=%d", self.path, self.version, self.threads
+        )
 
     def _check_signature(self) -> None:
         inputs = {i.name: i for i in self._session.get_inputs()}
@@ -87,7 +88,6 @@ class DigitModel:
             return np.zeros((0, len(self.labels) or 10), np.float32)
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         return self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
-
 
     def not_digit(self, batch: np.ndarray) -> np.ndarray:
         """Probability [N] that each image of a batch [N,1,28,28] is not a digit (0 if unknown)."""

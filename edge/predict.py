@@ -36,8 +36,14 @@ def expand(paths: list[Path]) -> Iterator[Path]:
             yield path
 
 
-def predict_paths(settings: Settings, paths: list[Path], *, kind: str | None = None,
-                  as_json: bool = False, out: TextIO = sys.stdout) -> int:
+def predict_paths(
+    settings: Settings,
+    paths: list[Path],
+    *,
+    kind: str | None = None,
+    as_json: bool = False,
+    out: TextIO = sys.stdout,
+) -> int:
     """Print one line per image; returns the exit code."""
     missing = [p for p in paths if not p.exists()]
     if missing:

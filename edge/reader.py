@@ -80,8 +80,13 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
 class FrameReader:
     """Finds and classifies the digits of every region of a frame with one model call."""
 
-    def __init__(self, model: Classifier, regions: list[RegionSettings], min_confidence: float,
-                 device_id: str) -> None:
+    def __init__(
+        self,
+        model: Classifier,
+        regions: list[RegionSettings],
+        min_confidence: float,
+        device_id: str,
+    ) -> None:
         if not regions:
             raise ValueError("FrameReader needs at least one region")
         self.model = model
@@ -99,8 +104,7 @@ class FrameReader:
         for region in self.regions:
             x, y, w, h = region_box(region.box, width, height)
             crop = gray[y : y + h, x : x + w]
-            candidates = (find_digits(crop, region.kind, judge=self.judge)
-                          if w > 0 and h > 0 else [])
+            candidates = find_digits(crop, region.kind, judge=self.judge) if w > 0 and h > 0 else []
             found.append(_Found(region, (x, y), candidates))
         inputs, probs = self.classify([c for f in found for c in f.candidates])
         latency_ms = (time.perf_counter() - started) * 1000.0
@@ -127,8 +131,9 @@ class FrameReader:
         return inputs, np.asarray(self.model.predict(inputs[:, None, :, :]), dtype=np.float32)
 
     @staticmethod
-    def digit(probs: np.ndarray, image: np.ndarray, box: Box, origin: tuple[int, int],
-              gray: np.ndarray) -> Digit:
+    def digit(
+        probs: np.ndarray, image: np.ndarray, box: Box, origin: tuple[int, int], gray: np.ndarray
+    ) -> Digit:
         order = np.argsort(probs)[::-1][:3]
         x, y, w, h = box
         frame_box = (x + origin[0], y + origin[1], w, h)
@@ -141,8 +146,9 @@ class FrameReader:
             crop=crop_with_margin(gray, frame_box),  # a view: copied only when stored
         )
 
-    def reading(self, region: str, digits: list[Digit], latency_ms: float, source: str,
-                index: int) -> Reading:
+    def reading(
+        self, region: str, digits: list[Digit], latency_ms: float, source: str, index: int
+    ) -> Reading:
         status: Status = NO_DIGIT
         value: str | None = None
         confidence: float | None = None
@@ -152,7 +158,14 @@ class FrameReader:
             if status == OK:  # never a guess: an unsure digit voids the whole value
                 value = "".join(str(d.digit) for d in digits)
         return Reading(
-            device_id=self.device_id, region=region, value=value, status=status,
-            confidence=confidence, digits=digits, latency_ms=latency_ms, model=self.model.version,
-            frame_source=source, frame_index=index,
+            device_id=self.device_id,
+            region=region,
+            value=value,
+            status=status,
+            confidence=confidence,
+            digits=digits,
+            latency_ms=latency_ms,
+            model=self.model.version,
+            frame_source=source,
+            frame_index=index,
         )

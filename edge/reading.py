@@ -73,5 +73,14 @@ class Reading:
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
 
-__all__ = ["LOW_CONFIDENCE", "NO_DIGIT", "OK", "STATUSES", "Digit", "Reading", "Status", "asdict",
-           "utc_timestamp"]
+__all__ = [
+    "LOW_CONFIDENCE",
+    "NO_DIGIT",
+    "OK",
+    "STATUSES",
+    "Digit",
+    "Reading",
+    "Status",
+    "asdict",
+    "utc_timestamp",
+]

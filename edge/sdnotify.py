@@ -78,15 +78,17 @@ class Notifier:
         with self._lock:
             try:
                 if self._sock is None:
-                    self._sock = socket.socket(socket.AF_UNIX,
-                                               socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+                    self._sock = socket.socket(
+                        socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC
+                    )
                 self._sock.sendto(message, self._address)
             except OSError as exc:
                 # systemd gone or socket removed: worth one line in the log, never a crash.
                 if not self._failed_once:
                     self._failed_once = True
-                    logger.warning("systemd notification to %s failed: %s",
-                                   self._address_text(), exc)
+                    logger.warning(
+                        "systemd notification to %s failed: %s", self._address_text(), exc
+                    )
                 return False
         return True
 

@@ -153,23 +153,36 @@ class Stats:
                 self._readings += 1
                 self._recent_ms.append(reading.latency_ms)
 
-    def snapshot(self, *, model: str, store: OutboxSource | None,
-                 camera: CameraSource | None = None, mqtt: MqttSource | None = None,
-                 running: bool = True) -> StatsSnapshot:
+    def snapshot(
+        self,
+        *,
+        model: str,
+        store: OutboxSource | None,
+        camera: CameraSource | None = None,
+        mqtt: MqttSource | None = None,
+        running: bool = True,
+    ) -> StatsSnapshot:
         """The counters now, with the camera, MQTT and outbox figures read once each."""
         with self._lock:
             frame_times = list(self._frame_times)
             recent_ms = list(self._recent_ms)
             counts = (self._frames, self._readings, self._bad_frames, self._errors)
             by_status = MappingProxyType(dict(self._by_status))
-            latency = LatencyHistogram(LATENCY_BUCKETS_MS, tuple(self._bucket_counts),
-                                       self._latency_total, self._latency_sum_ms)
+            latency = LatencyHistogram(
+                LATENCY_BUCKETS_MS,
+                tuple(self._bucket_counts),
+                self._latency_total,
+                self._latency_sum_ms,
+            )
         outbox = outbox_figures(store)
         frames, readings, bad_frames, errors = counts
         return StatsSnapshot(
             running=running,
             uptime_s=time.monotonic() - self.started_at,
-            frames=frames, readings=readings, bad_frames=bad_frames, errors=errors,
+            frames=frames,
+            readings=readings,
+            bad_frames=bad_frames,
+            errors=errors,
             fps=frame_rate(frame_times),
             latency_ms=statistics.median_high(recent_ms) if recent_ms else None,
             by_status=by_status,

@@ -76,19 +76,25 @@ def run(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save_model(model, args.out)
     report = check_parity(net, args.out, images)
-    print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes), version {version}, "
-          f"{count_parameters(net):,} parameters, {net.config.num_classes} classes, "
-          f"temperature {float(net.temperature):.4f}")
-    print(f"parity on {len(images)} test images: "
-          f"max |onnx - torch| = {report['max_abs_diff']:.2e}, "
-          f"argmax agreement {report['argmax_agreement']:.2%}")
+    print(
+        f"wrote {args.out} ({args.out.stat().st_size:,} bytes), version {version}, "
+        f"{count_parameters(net):,} parameters, {net.config.num_classes} classes, "
+        f"temperature {float(net.temperature):.4f}"
+    )
+    print(
+        f"parity on {len(images)} test images: "
+        f"max |onnx - torch| = {report['max_abs_diff']:.2e}, "
+        f"argmax agreement {report['argmax_agreement']:.2%}"
+    )
     if args.int8:
         int8_path = args.out.with_name(args.out.stem + "-int8.onnx")
         quantize_int8(args.out, int8_path, images)
         for path in (args.out, int8_path):
             acc, ms = onnx_accuracy(path, images, labels), onnx_latency_ms(path)
-            print(f"{path.name}: accuracy {acc:.2%} on {len(images)} test images, "
-                  f"{ms:.4f} ms per image (1 thread, median)")
+            print(
+                f"{path.name}: accuracy {acc:.2%} on {len(images)} test images, "
+                f"{ms:.4f} ms per image (1 thread, median)"
+            )
     return 0
 
 
@@ -111,15 +117,24 @@ def export_onnx(net: DigitNet, ckpt: dict, version: str) -> onnx.ModelProto:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
         torch.onnx.export(
-            wrapped, (example,), path, input_names=["image"], output_names=outputs,
-            dynamic_shapes={"image": {0: batch}}, opset_version=OPSET, external_data=False,
-            dynamo=True, optimize=True, verbose=False,
+            wrapped,
+            (example,),
+            path,
+            input_names=["image"],
+            output_names=outputs,
+            dynamic_shapes={"image": {0: batch}},
+            opset_version=OPSET,
+            external_data=False,
+            dynamo=True,
+            optimize=True,
+            verbose=False,
         )
         model = onnx.load(path)
     strip_trace_metadata(model)
     model.producer_name = "digitcam-export"
-    model.doc_string = ("DigitCam digit classifier: image [N,1,28,28] 0..1 -> probs [N,10]"
-                        + ("" if classes == DIGITS else ", not_digit [N,1]"))
+    model.doc_string = "DigitCam digit classifier: image [N,1,28,28] 0..1 -> probs [N,10]" + (
+        "" if classes == DIGITS else ", not_digit [N,1]"
+    )
     metadata = {
         "labels": json.dumps([str(d) for d in range(10)]),
         "version": version,
@@ -127,11 +142,18 @@ def export_onnx(net: DigitNet, ckpt: dict, version: str) -> onnx.ModelProto:
         "train_data_sha256": str(ckpt.get("train_data_sha256", "")),
         "created": str(ckpt.get("created", "")),
         "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "input_convention": json.dumps({
-            "shape": [None, 1, 28, 28], "range": [0, 1], "polarity": "white_on_black",
-            "fit_px": 20, "centre": "mass", "mean": MNIST_MEAN, "std": MNIST_STD,
-            "note": "mean/std are applied inside the graph",
-        }),
+        "input_convention": json.dumps(
+            {
+                "shape": [None, 1, 28, 28],
+                "range": [0, 1],
+                "polarity": "white_on_black",
+                "fit_px": 20,
+                "centre": "mass",
+                "mean": MNIST_MEAN,
+                "std": MNIST_STD,
+                "note": "mean/std are applied inside the graph",
+            }
+        ),
         "model_args": json.dumps(ckpt.get("model_args", {})),
         "parameters": str(count_parameters(net)),
         "classes": str(classes),
@@ -142,11 +164,14 @@ def export_onnx(net: DigitNet, ckpt: dict, version: str) -> onnx.ModelProto:
     if "mnist_test_ece" in ckpt:
         metadata["mnist_test_ece"] = f"{ckpt['mnist_test_ece']:.5f}"
         metadata["mnist_test_ece_before_temperature"] = f"{ckpt['mnist_test_ece_before']:.5f}"
-        metadata["calibration"] = json.dumps({
-            "method": "temperature scaling of the logits, inside the graph",
-            "fitted_on": ckpt.get("fitted_on", {}), "ece_bins": ECE_BINS,
-            "ece_of": "probs on the 10,000 MNIST test digits",
-        })
+        metadata["calibration"] = json.dumps(
+            {
+                "method": "temperature scaling of the logits, inside the graph",
+                "fitted_on": ckpt.get("fitted_on", {}),
+                "ece_bins": ECE_BINS,
+                "ece_of": "probs on the 10,000 MNIST test digits",
+            }
+        )
     onnx.helper.set_model_props(model, metadata)
     onnx.checker.check_model(model, full_check=True)
     return model
@@ -168,10 +193,15 @@ def check_parity(net: DigitNet, path: Path, images: np.ndarray) -> dict:
     """onnxruntime and torch must agree on real digits; raises ExportError when they do not."""
     ours, theirs = onnx_outputs(path, images), predict_outputs(net, images)
     if (ours[1] is None) != (theirs[1] is None):
-        raise ExportError(f"onnxruntime disagrees with torch on {path}: one has a not_digit "
-                          "output, the other has none")
-    diffs = [np.abs(a - b).max() for a, b in zip(ours, theirs, strict=True)
-             if a is not None and b is not None]
+        raise ExportError(
+            f"onnxruntime disagrees with torch on {path}: one has a not_digit "
+            "output, the other has none"
+        )
+    diffs = [
+        np.abs(a - b).max()
+        for a, b in zip(ours, theirs, strict=True)
+        if a is not None and b is not None
+    ]
     report = {
         "max_abs_diff": float(max(diffs)),
         "argmax_agreement": float((ours[0].argmax(1) == theirs[0].argmax(1)).mean()),
@@ -207,7 +237,7 @@ def quantize_int8(fp32_path: Path, int8_path: Path, calibration: np.ndarray) -> 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
             batches = calibration[:500, None].astype(np.float32) / 255
-            self._it = iter([{"image": batches[i:i + 50]} for i in range(0, len(batches), 50)])
+            self._it = iter([{"image": batches[i : i + 50]} for i in range(0, len(batches), 50)])
 
         def get_next(self) -> dict | None:
             return next(self._it, None)
@@ -216,8 +246,14 @@ def quantize_int8(fp32_path: Path, int8_path: Path, calibration: np.ndarray) -> 
     prepared = int8_path.with_name(int8_path.stem + ".prep.onnx")
     quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
     try:
-        quantize_static(str(prepared), str(int8_path), Reader(), weight_type=QuantType.QInt8,
-                        activation_type=QuantType.QUInt8, per_channel=True)
+        quantize_static(
+            str(prepared),
+            str(int8_path),
+            Reader(),
+            weight_type=QuantType.QInt8,
+            activation_type=QuantType.QUInt8,
+            per_channel=True,
+        )
     finally:
         prepared.unlink(missing_ok=True)
     model, source = onnx.load(int8_path), onnx.load(fp32_path)

@@ -81,7 +81,8 @@ def pick_style(rng: np.random.Generator, scenario: str, digit_height: float) -> 
     hard = scenario == "hard"
     tags: list[str] = []
     paper = [render.PAPER_WHITE, render.PAPER_CREAM, render.PAPER_GREY][
-        rng.choice(3, p=[0.55, 0.3, 0.15])]
+        rng.choice(3, p=[0.55, 0.3, 0.15])
+    ]
     ink = [render.INK_BLACK, render.INK_BLUE, render.INK_PENCIL][rng.choice(3, p=[0.4, 0.45, 0.15])]
     dark_board = hard and rng.random() < 0.3
     if dark_board:
@@ -109,17 +110,24 @@ def pick_style(rng: np.random.Generator, scenario: str, digit_height: float) -> 
     # Focus blur is in pixels, so small digits suffer more; keep them readable by a person.
     blur_cap = digit_height / (18 if hard else 26)
     return Style(
-        paper=paper, ink=ink, texture=rng.uniform(0.01, 0.04 if hard else 0.025), lines=lines,
-        light=light, max_degrees=5.0 if hard else 3.5, perspective=0.03 if hard else 0.02,
+        paper=paper,
+        ink=ink,
+        texture=rng.uniform(0.01, 0.04 if hard else 0.025),
+        lines=lines,
+        light=light,
+        max_degrees=5.0 if hard else 3.5,
+        perspective=0.03 if hard else 0.02,
         blur_sigma=min(rng.uniform(0.4, 1.5) if hard else rng.uniform(0.0, 1.0), blur_cap),
         noise_sigma=rng.uniform(3, 8) if hard else rng.uniform(1.5, 5),
         quality=int(rng.integers(45, 80) if hard else rng.integers(60, 92)),
-        weight=rng.uniform(-0.6, 0.8) if hard else rng.uniform(-0.3, 0.3), tags=tags,
+        weight=rng.uniform(-0.6, 0.8) if hard else rng.uniform(-0.3, 0.3),
+        tags=tags,
     )
 
 
-def layout_row(rng: np.random.Generator, glyphs: list[np.ndarray], height: int,
-               min_gap: float) -> list[tuple[int, int]]:
+def layout_row(
+    rng: np.random.Generator, glyphs: list[np.ndarray], height: int, min_gap: float
+) -> list[tuple[int, int]]:
     """Top-left corners placing glyphs left to right with uneven gaps and a wobbly baseline."""
     boxes = [render.tight(g) for g in glyphs]
     gaps = [rng.uniform(min_gap, 0.7) * height for _ in glyphs[1:]]
@@ -138,15 +146,18 @@ def row_width(glyphs: list[np.ndarray], height: int, min_gap: float) -> float:
     return sum(render.tight(g)[2] for g in glyphs) + 0.7 * height * (len(glyphs) - 1) + min_gap
 
 
-def digit_frame(rng: np.random.Generator, source: DigitSource, scenario: str,
-                count: int, height: int) -> tuple[np.ndarray, dict[str, Any]]:
+def digit_frame(
+    rng: np.random.Generator, source: DigitSource, scenario: str, count: int, height: int
+) -> tuple[np.ndarray, dict[str, Any]]:
     """One frame holding a row of `count` MNIST digits; returns BGR pixels and its expectation."""
     picks = [source.take() for _ in range(count)]
     style = pick_style(rng, scenario, height)
     min_gap = 0.12 if scenario == "hard" else 0.15
     while True:  # shrink until the row fits the sheet
-        glyphs = [render.glyph(img, round(height * rng.uniform(0.93, 1.07)), rng, style.weight)
-                  for img, _, _ in picks]
+        glyphs = [
+            render.glyph(img, round(height * rng.uniform(0.93, 1.07)), rng, style.weight)
+            for img, _, _ in picks
+        ]
         if row_width(glyphs, height, min_gap) <= FRAME_W - 2 * MARGIN or height <= 20:
             break
         height = int(height * 0.9)
@@ -162,14 +173,20 @@ def digit_frame(rng: np.random.Generator, source: DigitSource, scenario: str,
     junk: list[int] = []
     if scenario == "hard" and rng.random() < 0.7:
         style.tags.append("edge-junk")
-        junk = extras.edge_junk(sheet, rng, source, style.ink, height,
-                                extras.row_box(glyphs, corners))
+        junk = extras.edge_junk(
+            sheet, rng, source, style.ink, height, extras.row_box(glyphs, corners)
+        )
     frame = see(rng, sheet, style)
     value = "".join(str(label) for _, label, _ in picks)
     return frame, {
-        "value": value, "status": "ok", "kind": "number", "digit_height_px": height,
-        "mnist_test_indices": [i for _, _, i in picks], "conditions": style.tags,
-        "jpeg_quality": style.quality, **({"junk_mnist_test_indices": junk} if junk else {}),
+        "value": value,
+        "status": "ok",
+        "kind": "number",
+        "digit_height_px": height,
+        "mnist_test_indices": [i for _, _, i in picks],
+        "conditions": style.tags,
+        "jpeg_quality": style.quality,
+        **({"junk_mnist_test_indices": junk} if junk else {}),
     }
 
 
@@ -196,8 +213,9 @@ def digit_count(rng: np.random.Generator, scenario: str, height: int) -> int:
     return int(rng.integers(2, 7))
 
 
-def scenario_frames(scenario: str, images: np.ndarray, labels: np.ndarray, count: int,
-                    seed: int, first_index: int) -> Iterator[MockFrame]:
+def scenario_frames(
+    scenario: str, images: np.ndarray, labels: np.ndarray, count: int, seed: int, first_index: int
+) -> Iterator[MockFrame]:
     """The frames of one scenario, each reproducible from (seed, frame number)."""
     source = DigitSource(images, labels, first_index)
     if scenario == "junk":
@@ -210,8 +228,9 @@ def scenario_frames(scenario: str, images: np.ndarray, labels: np.ndarray, count
             quality = 80
         else:
             height = frame_height(rng, scenario)
-            frame, expected = digit_frame(rng, source, scenario, digit_count(rng, scenario, height),
-                                          height)
+            frame, expected = digit_frame(
+                rng, source, scenario, digit_count(rng, scenario, height), height
+            )
             quality = expected.pop("jpeg_quality")
         yield MockFrame(f"{scenario}_{n:04d}.jpg", render.jpeg(frame, quality), expected)
 

@@ -60,8 +60,9 @@ def naive_value(model, gray: np.ndarray) -> str:
     return str(int(np.argmax(probs[0])))
 
 
-def run_scenario(name: str, frames: list[MockFrame], reader: FrameReader, model,
-                 failures_dir: Path | None) -> dict:
+def run_scenario(
+    name: str, frames: list[MockFrame], reader: FrameReader, model, failures_dir: Path | None
+) -> dict:
     reasons: Counter[str] = Counter()
     by_condition: dict[str, list[int]] = {}
     correct = naive_correct = digits_total = digits_right = 0
@@ -84,14 +85,20 @@ def run_scenario(name: str, frames: list[MockFrame], reader: FrameReader, model,
         conditions = list(frame.expected.get("conditions", []))
         height = frame.expected.get("digit_height_px")
         if height:
-            conditions.append("small (<32 px)" if height < 32 else
-                              "large (>120 px)" if height > 120 else "medium")
+            conditions.append(
+                "small (<32 px)" if height < 32 else "large (>120 px)" if height > 120 else "medium"
+            )
         for c in conditions:
             by_condition.setdefault(c, [0, 0])[0] += why is None
             by_condition[c][1] += 1
-    return {"frames": len(frames), "correct": correct, "reasons": reasons,
-            "naive": naive_correct, "digits": (digits_right, digits_total),
-            "conditions": by_condition}
+    return {
+        "frames": len(frames),
+        "correct": correct,
+        "reasons": reasons,
+        "naive": naive_correct,
+        "digits": (digits_right, digits_total),
+        "conditions": by_condition,
+    }
 
 
 def save_failure(folder: Path, frame: MockFrame, gray, reading, why: str) -> None:
@@ -100,18 +107,37 @@ def save_failure(folder: Path, frame: MockFrame, gray, reading, why: str) -> Non
     for d in reading.digits:
         x, y, w, h = d.box
         cv2.rectangle(image, (x, y), (x + w, y + h), (0, 0, 255), 1)
-        cv2.putText(image, f"{d.digit} {d.confidence:.2f}", (x, max(10, y - 3)),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 255), 1)
-    cv2.putText(image, f"want {frame.expected['value']}: {why}", (5, 15),
-                cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 160, 0), 1)
+        cv2.putText(
+            image,
+            f"{d.digit} {d.confidence:.2f}",
+            (x, max(10, y - 3)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4,
+            (0, 0, 255),
+            1,
+        )
+    cv2.putText(
+        image,
+        f"want {frame.expected['value']}: {why}",
+        (5, 15),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.45,
+        (0, 160, 0),
+        1,
+    )
     slug = "".join(c if c.isalnum() else "-" for c in why).strip("-")
     cv2.imwrite(str(folder / f"{Path(frame.filename).stem}_{slug}.png"), image)
 
 
 def time_stages(frames: list[MockFrame], model, repeats: int = 3) -> dict[str, float]:
     """Median milliseconds per frame for each stage, one thread."""
-    times: dict[str, list[float]] = {"decode": [], "find digits": [], "normalise": [],
-                                     "inference": [], "total": []}
+    times: dict[str, list[float]] = {
+        "decode": [],
+        "find digits": [],
+        "normalise": [],
+        "inference": [],
+        "total": [],
+    }
     for _ in range(repeats):
         for frame in frames:
             stages = stage_seconds(model, frame.data)
@@ -126,8 +152,10 @@ def report(name: str, result: dict) -> None:
     print(f"\n{name}: {correct}/{frames} frames right = {100 * correct / max(frames, 1):.2f} %")
     right, total = result["digits"]
     if total:
-        print(f"  digits right (frames with the right count): {right}/{total}"
-              f" = {100 * right / total:.2f} %")
+        print(
+            f"  digits right (frames with the right count): {right}/{total}"
+            f" = {100 * right / total:.2f} %"
+        )
     for reason, n in result["reasons"].most_common():
         print(f"  {n:5d}  {reason}")
     for condition, (ok, n) in sorted(result["conditions"].items()):
@@ -151,17 +179,25 @@ def main(argv: list[str] | None = None) -> int:
     images, labels = load_split(resolve_data_dir(args.data_dir), "test")
     model = load_model(args.model)
     reader = FrameReader(model, [RegionSettings()], args.min_confidence, "measure")
-    print(f"model {model.version}; MNIST test images from index {args.first_index}, "
-          f"seed {args.seed}")
+    print(
+        f"model {model.version}; MNIST test images from index {args.first_index}, seed {args.seed}"
+    )
     first = args.first_index
     timing_frames: list[MockFrame] = []
-    for name, count in (("single", args.single), ("numbers", args.numbers),
-                        ("hard", args.hard), ("blank", args.blank)):
+    for name, count in (
+        ("single", args.single),
+        ("numbers", args.numbers),
+        ("hard", args.hard),
+        ("blank", args.blank),
+    ):
         if count <= 0:
             continue
         frames = list(scenario_frames(name, images, labels, count, args.seed, first))
-        first += sum(len(f.expected.get("mnist_test_indices", [])) +
-                     len(f.expected.get("junk_mnist_test_indices", [])) for f in frames)
+        first += sum(
+            len(f.expected.get("mnist_test_indices", []))
+            + len(f.expected.get("junk_mnist_test_indices", []))
+            for f in frames
+        )
         try:
             result = run_scenario(name, frames, reader, model, args.failures)
         except ImageError as exc:
@@ -169,12 +205,16 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         report(name, result)
         if name == "single":
-            print(f"  naive baseline (whole frame resized to 28x28): {result['naive']}/{count}"
-                  f" = {100 * result['naive'] / count:.2f} %")
+            print(
+                f"  naive baseline (whole frame resized to 28x28): {result['naive']}/{count}"
+                f" = {100 * result['naive'] / count:.2f} %"
+            )
         timing_frames += frames[:100]
     stages = time_stages(timing_frames, model)
-    print("\nmedian ms per 640x480 frame, one thread: "
-          + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()))
+    print(
+        "\nmedian ms per 640x480 frame, one thread: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
+    )
     return 0
 
 

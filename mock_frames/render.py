@@ -27,8 +27,11 @@ LINE_RED: Colour = (0.55, 0.55, 0.92)
 
 def paper(rng: np.random.Generator, colour: Colour, texture: float) -> np.ndarray:
     """A HxWx3 float32 sheet: low-frequency blotches and fine grain of relative size `texture`."""
-    coarse = cv2.resize(rng.normal(0, 1, (12, 16)).astype(np.float32), (FRAME_W, FRAME_H),
-                        interpolation=cv2.INTER_CUBIC)
+    coarse = cv2.resize(
+        rng.normal(0, 1, (12, 16)).astype(np.float32),
+        (FRAME_W, FRAME_H),
+        interpolation=cv2.INTER_CUBIC,
+    )
     grain = cv2.GaussianBlur(rng.normal(0, 1, (FRAME_H, FRAME_W)).astype(np.float32), (0, 0), 0.8)
     shade = 1.0 + texture * (0.6 * coarse + 0.4 * grain)
     return np.asarray(colour, np.float32)[None, None, :] * shade[:, :, None]
@@ -45,8 +48,9 @@ def composite(canvas: np.ndarray, alpha: np.ndarray, x: int, y: int, colour: Col
     region[:] = region * (1 - a) + np.asarray(colour, np.float32) * a
 
 
-def glyph(mnist_image: np.ndarray, height: int, rng: np.random.Generator,
-          weight: float = 0.0) -> np.ndarray:
+def glyph(
+    mnist_image: np.ndarray, height: int, rng: np.random.Generator, weight: float = 0.0
+) -> np.ndarray:
     """An MNIST digit as pen coverage (0..1), `height` px tall, with crisp pen-like edges.
 
     Upscaling a 20 px MNIST digit smears its 1 px anti-aliased rim over many pixels; a contrast
@@ -73,8 +77,9 @@ def tight(alpha: np.ndarray) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
 
 
-def ruled_lines(canvas: np.ndarray, rng: np.random.Generator, spacing: float, colour: Colour,
-                margin_line: bool) -> None:
+def ruled_lines(
+    canvas: np.ndarray, rng: np.random.Generator, spacing: float, colour: Colour, margin_line: bool
+) -> None:
     """Notebook rules across the sheet, and sometimes the red margin line."""
     y = rng.uniform(0, spacing)
     thickness = int(rng.integers(1, 3))
@@ -84,8 +89,13 @@ def ruled_lines(canvas: np.ndarray, rng: np.random.Generator, spacing: float, co
         composite(canvas, alpha, 0, int(y), colour)
         y += spacing
     if margin_line:
-        composite(canvas, np.full((FRAME_H, 2), strength, np.float32), int(rng.uniform(30, 80)), 0,
-                  LINE_RED)
+        composite(
+            canvas,
+            np.full((FRAME_H, 2), strength, np.float32),
+            int(rng.uniform(30, 80)),
+            0,
+            LINE_RED,
+        )
 
 
 def scribble(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -97,8 +107,9 @@ def scribble(rng: np.random.Generator, size: int) -> np.ndarray:
     return canvas.astype(np.float32) / 255
 
 
-def camera_warp(image: np.ndarray, rng: np.random.Generator, max_degrees: float,
-                perspective: float) -> np.ndarray:
+def camera_warp(
+    image: np.ndarray, rng: np.random.Generator, max_degrees: float, perspective: float
+) -> np.ndarray:
     """Rotate a few degrees about a point near the centre and tilt the sheet a little."""
     centre = (FRAME_W / 2 + rng.normal(0, 20), FRAME_H / 2 + rng.normal(0, 20))
     rotation = cv2.getRotationMatrix2D(centre, rng.uniform(-max_degrees, max_degrees), 1.0)
@@ -106,16 +117,23 @@ def camera_warp(image: np.ndarray, rng: np.random.Generator, max_degrees: float,
     jitter = rng.uniform(-perspective, perspective, (4, 2)) * [FRAME_W, FRAME_H]
     tilt = cv2.getPerspectiveTransform(corners, (corners + jitter).astype(np.float32))
     matrix = tilt @ np.vstack([rotation, [0, 0, 1]])
-    return cv2.warpPerspective(image, matrix, (FRAME_W, FRAME_H), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REFLECT)
+    return cv2.warpPerspective(
+        image, matrix, (FRAME_W, FRAME_H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
 
 
-def lighting(rng: np.random.Generator, brightness: float, gradient: float, vignette: float,
-             shadow: float, shadow_softness_px: float) -> np.ndarray:
+def lighting(
+    rng: np.random.Generator,
+    brightness: float,
+    gradient: float,
+    vignette: float,
+    shadow: float,
+    shadow_softness_px: float,
+) -> np.ndarray:
     """A HxW illumination field: a linear gradient, vignetting and one soft-edged cast shadow."""
     yy, xx = np.mgrid[0:FRAME_H, 0:FRAME_W].astype(np.float32)
     angle = rng.uniform(0, 2 * np.pi)
-    ramp = (np.cos(angle) * (xx / FRAME_W - 0.5) + np.sin(angle) * (yy / FRAME_H - 0.5))
+    ramp = np.cos(angle) * (xx / FRAME_W - 0.5) + np.sin(angle) * (yy / FRAME_H - 0.5)
     field = 1.0 + gradient * ramp
     cx, cy = rng.uniform(0.3, 0.7) * FRAME_W, rng.uniform(0.3, 0.7) * FRAME_H
     radius2 = ((xx - cx) / FRAME_W) ** 2 + ((yy - cy) / FRAME_H) ** 2
@@ -132,8 +150,9 @@ def lighting(rng: np.random.Generator, brightness: float, gradient: float, vigne
     return (brightness * field).astype(np.float32)
 
 
-def sensor(image: np.ndarray, rng: np.random.Generator, blur_sigma: float,
-           noise_sigma: float) -> np.ndarray:
+def sensor(
+    image: np.ndarray, rng: np.random.Generator, blur_sigma: float, noise_sigma: float
+) -> np.ndarray:
     """Lens blur, then shot-like noise (stronger in bright areas) and read noise, to uint8 BGR."""
     if blur_sigma > 0.05:
         image = cv2.GaussianBlur(image, (0, 0), blur_sigma)

@@ -64,9 +64,15 @@ def default_data_dir(explicit: str | None) -> Path:
     return shared if shared.is_dir() else resolve_data_dir(None)
 
 
-def report_set(images: np.ndarray, labels: np.ndarray, count: int, seed: int,
-               first: int = reportset.FIRST_INDEX, end: int = reportset.END_INDEX,
-               scenarios: Iterable[str] = reportset.SCENARIOS) -> Iterator[Frame]:
+def report_set(
+    images: np.ndarray,
+    labels: np.ndarray,
+    count: int,
+    seed: int,
+    first: int = reportset.FIRST_INDEX,
+    end: int = reportset.END_INDEX,
+    scenarios: Iterable[str] = reportset.SCENARIOS,
+) -> Iterator[Frame]:
     """The REPORT frames, scenario by scenario."""
     for scenario in scenarios:
         for frame in reportset.report_frames(scenario, images, labels, count, seed, first, end):
@@ -116,8 +122,11 @@ def matched(expected: dict[str, Any], reading: Reading) -> list[tuple[float, boo
         return [(digits[0].confidence, str(digits[0].digit) == want)]
     boxes = expected.get("boxes")
     if not boxes:  # the tuning renderer records no boxes: pair in order when the count agrees
-        return ([(d.confidence, str(d.digit) == w) for d, w in zip(digits, want, strict=True)]
-                if len(digits) == len(want) else [])
+        return (
+            [(d.confidence, str(d.digit) == w) for d, w in zip(digits, want, strict=True)]
+            if len(digits) == len(want)
+            else []
+        )
     scores = np.array([[iou(d.box, box) for box in boxes] for d in digits])
     pairs = []
     while scores.size and scores.max() >= MATCH_IOU:
@@ -142,15 +151,30 @@ def calibration_error(pairs: list[tuple[float, bool]], bins: int = ECE_BINS) -> 
     return total
 
 
-def measure(frames: Iterable[Frame], model: Classifier, min_confidence: float,
-            failures_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+def measure(
+    frames: Iterable[Frame],
+    model: Classifier,
+    min_confidence: float,
+    failures_dir: Path | None = None,
+) -> dict[str, dict[str, Any]]:
     """Read every frame as the daemon would and sum up each scenario."""
-    readers = {kind: FrameReader(model, [RegionSettings(kind=kind)], min_confidence, "report")
-               for kind in ("number", "digit")}
+    readers = {
+        kind: FrameReader(model, [RegionSettings(kind=kind)], min_confidence, "report")
+        for kind in ("number", "digit")
+    }
     tally: dict[str, dict[str, Any]] = {}
     for scenario, name, data, expected in frames:
-        t = tally.setdefault(scenario, {"kind": expected["kind"], "outcomes": [], "ok_wrong": 0,
-                                        "pairs": [], "latency": [], "conditions": {}})
+        t = tally.setdefault(
+            scenario,
+            {
+                "kind": expected["kind"],
+                "outcomes": [],
+                "ok_wrong": 0,
+                "pairs": [],
+                "latency": [],
+                "conditions": {},
+            },
+        )
         if t["kind"] != expected["kind"]:
             t["kind"] = "mixed"
         reading = readers[expected["kind"]].read(decode_image(data), name, 0)[0]
@@ -173,62 +197,101 @@ def summary(t: dict[str, Any]) -> dict[str, Any]:
     right = t["outcomes"].count("right")
     ece = calibration_error(t["pairs"])
     return {
-        "kind": t["kind"], "frames": n, "right": right, "right_pct": 100 * right / n,
+        "kind": t["kind"],
+        "frames": n,
+        "right": right,
+        "right_pct": 100 * right / n,
         "failures": {k: t["outcomes"].count(k) for k in FAILURES},
-        "ok_but_wrong": t["ok_wrong"], "ok_but_wrong_pct": 100 * t["ok_wrong"] / n,
-        "ece": None if ece is None else round(ece, 4), "ece_digits": len(t["pairs"]),
+        "ok_but_wrong": t["ok_wrong"],
+        "ok_but_wrong_pct": 100 * t["ok_wrong"] / n,
+        "ece": None if ece is None else round(ece, 4),
+        "ece_digits": len(t["pairs"]),
         "latency_ms_median": round(statistics.median(t["latency"]), 3),
-        "conditions": {k: {"right": r, "frames": m}
-                       for k, (r, m) in sorted(t["conditions"].items())},
+        "conditions": {
+            k: {"right": r, "frames": m} for k, (r, m) in sorted(t["conditions"].items())
+        },
     }
 
 
-def save_failure(folder: Path, name: str, data: bytes, expected: dict[str, Any],
-                 reading: Reading, why: str) -> None:
+def save_failure(
+    folder: Path, name: str, data: bytes, expected: dict[str, Any], reading: Reading, why: str
+) -> None:
     """The frame with the drawn digits (green) and what was found (red), named by the failure."""
     folder.mkdir(parents=True, exist_ok=True)
     gray = decode_image(data)
     scale = 4 if max(gray.shape) < 200 else 1  # crops: big enough to see
-    image = cv2.resize(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), None, fx=scale, fy=scale,
-                       interpolation=cv2.INTER_NEAREST)
+    image = cv2.resize(
+        cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR),
+        None,
+        fx=scale,
+        fy=scale,
+        interpolation=cv2.INTER_NEAREST,
+    )
     for x, y, w, h in expected.get("boxes", []):
-        cv2.rectangle(image, (int(x * scale), int(y * scale)),
-                      (int((x + w) * scale), int((y + h) * scale)), (0, 170, 0), 1)
+        cv2.rectangle(
+            image,
+            (int(x * scale), int(y * scale)),
+            (int((x + w) * scale), int((y + h) * scale)),
+            (0, 170, 0),
+            1,
+        )
     for d in reading.digits:
         x, y, w, h = (int(v * scale) for v in d.box)
         cv2.rectangle(image, (x, y), (x + w, y + h), (0, 0, 255), 1)
-        cv2.putText(image, f"{d.digit} {d.confidence:.2f}", (x, max(10, y - 3)),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 255), 1)
-    cv2.putText(image, f"want {expected['value']}: {why}", (3, 12), cv2.FONT_HERSHEY_SIMPLEX,
-                0.4, (200, 0, 0), 1)
+        cv2.putText(
+            image,
+            f"{d.digit} {d.confidence:.2f}",
+            (x, max(10, y - 3)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4,
+            (0, 0, 255),
+            1,
+        )
+    cv2.putText(
+        image,
+        f"want {expected['value']}: {why}",
+        (3, 12),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.4,
+        (200, 0, 0),
+        1,
+    )
     cv2.imwrite(str(folder / f"{name}_{why}.png"), image)
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
     """The per-scenario table as printed."""
-    head = (f"{'scenario':<12} {'kind':<6} {'frames':>6} {'right%':>7} {'ok-but-wrong%':>13} "
-            + " ".join(f"{k:>8}" for k in ("dropped", "extra", "no_digit", "low_conf", "wrong"))
-            + f" {'ECE':>6} {'(digits)':>8} {'latency_ms':>10}")
+    head = (
+        f"{'scenario':<12} {'kind':<6} {'frames':>6} {'right%':>7} {'ok-but-wrong%':>13} "
+        + " ".join(f"{k:>8}" for k in ("dropped", "extra", "no_digit", "low_conf", "wrong"))
+        + f" {'ECE':>6} {'(digits)':>8} {'latency_ms':>10}"
+    )
     lines = [head]
     for name, r in results.items():
         ece = "-" if r["ece"] is None else f"{r['ece']:.3f}"
-        lines.append(f"{name:<12} {r['kind']:<6} {r['frames']:>6} {r['right_pct']:>7.1f} "
-                     f"{r['ok_but_wrong_pct']:>13.2f} "
-                     + " ".join(f"{r['failures'][k]:>8}" for k in FAILURES)
-                     + f" {ece:>6} {r['ece_digits']:>8} {r['latency_ms_median']:>10.2f}")
+        lines.append(
+            f"{name:<12} {r['kind']:<6} {r['frames']:>6} {r['right_pct']:>7.1f} "
+            f"{r['ok_but_wrong_pct']:>13.2f} "
+            + " ".join(f"{r['failures'][k]:>8}" for k in FAILURES)
+            + f" {ece:>6} {r['ece_digits']:>8} {r['latency_ms_median']:>10.2f}"
+        )
     return "\n".join(lines)
 
 
 def gap_table(tuning: dict[str, dict[str, Any]], report: dict[str, dict[str, Any]]) -> str:
     """Right % and ok-but-wrong % of the scenarios both sets have, and the gap."""
-    lines = ["GAP (same scenario name, TUNING renderer vs REPORT set)",
-             f"{'scenario':<12} {'tuning right%':>13} {'report right%':>13} {'gap pp':>7} "
-             f"{'tuning okwrong%':>15} {'report okwrong%':>15}"]
+    lines = [
+        "GAP (same scenario name, TUNING renderer vs REPORT set)",
+        f"{'scenario':<12} {'tuning right%':>13} {'report right%':>13} {'gap pp':>7} "
+        f"{'tuning okwrong%':>15} {'report okwrong%':>15}",
+    ]
     for name in (n for n in report if n in tuning):
         a, b = tuning[name], report[name]
-        lines.append(f"{name:<12} {a['right_pct']:>13.1f} {b['right_pct']:>13.1f} "
-                     f"{b['right_pct'] - a['right_pct']:>7.1f} {a['ok_but_wrong_pct']:>15.2f} "
-                     f"{b['ok_but_wrong_pct']:>15.2f}")
+        lines.append(
+            f"{name:<12} {a['right_pct']:>13.1f} {b['right_pct']:>13.1f} "
+            f"{b['right_pct'] - a['right_pct']:>7.1f} {a['ok_but_wrong_pct']:>15.2f} "
+            f"{b['ok_but_wrong_pct']:>15.2f}"
+        )
     return "\n".join(lines)
 
 
@@ -238,8 +301,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None, help="folder with the MNIST .gz files")
     parser.add_argument("--model", type=Path, default=None, help="ONNX file (default: shipped)")
     parser.add_argument("--per-scenario", type=int, default=500, help="frames per scenario")
-    parser.add_argument("--seed", type=int, default=None,
-                        help=f"default {REPORT_SEED} (report), {TUNING_SEED} (tuning)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help=f"default {REPORT_SEED} (report), {TUNING_SEED} (tuning)",
+    )
     parser.add_argument("--min-confidence", type=float, default=ModelSettings().min_confidence)
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--save-failures", type=Path, default=None, help="failing frames here")
@@ -248,24 +315,39 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = default_data_dir(args.data_dir)
     images, labels = load_split(data_dir, "test")
     model = load_model(args.model)
-    out: dict[str, Any] = {"model": model.version, "min_confidence": args.min_confidence,
-                           "per_scenario": args.per_scenario, "sets": {}}
+    out: dict[str, Any] = {
+        "model": model.version,
+        "min_confidence": args.min_confidence,
+        "per_scenario": args.per_scenario,
+        "sets": {},
+    }
     for which in ("tuning", "report") if args.set == "both" else (args.set,):
-        seed = args.seed if args.seed is not None else (
-            REPORT_SEED if which == "report" else TUNING_SEED)
-        frames = (report_set(images, labels, args.per_scenario, seed) if which == "report"
-                  else tuning_set(images, labels, args.per_scenario, seed))
+        seed = (
+            args.seed
+            if args.seed is not None
+            else (REPORT_SEED if which == "report" else TUNING_SEED)
+        )
+        frames = (
+            report_set(images, labels, args.per_scenario, seed)
+            if which == "report"
+            else tuning_set(images, labels, args.per_scenario, seed)
+        )
         failures = args.save_failures / which if args.save_failures else None
         results = measure(frames, model, args.min_confidence, failures)
-        span = (f"MNIST test {reportset.FIRST_INDEX}-{reportset.END_INDEX - 1}"
-                if which == "report" else
-                f"MNIST test from {TUNING_FIRST_INDEX}, hard at most {TUNING_HARD_MAX} frames")
-        print(f"\n{TITLES[which]}: {span}, seed {seed}, model {model.version}, "
-              f"min_confidence {args.min_confidence}\n" + table(results))
+        span = (
+            f"MNIST test {reportset.FIRST_INDEX}-{reportset.END_INDEX - 1}"
+            if which == "report"
+            else f"MNIST test from {TUNING_FIRST_INDEX}, hard at most {TUNING_HARD_MAX} frames"
+        )
+        print(
+            f"\n{TITLES[which]}: {span}, seed {seed}, model {model.version}, "
+            f"min_confidence {args.min_confidence}\n" + table(results)
+        )
         out["sets"][which] = {"seed": seed, "scenarios": results}
     if args.set == "both":
-        print("\n" + gap_table(out["sets"]["tuning"]["scenarios"],
-                               out["sets"]["report"]["scenarios"]))
+        print(
+            "\n" + gap_table(out["sets"]["tuning"]["scenarios"], out["sets"]["report"]["scenarios"])
+        )
     if args.json:
         args.json.write_text(json.dumps(out, indent=1) + "\n")
     return 0

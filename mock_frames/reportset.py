@@ -43,8 +43,11 @@ class Pool:
         if len(span) == 0:
             raise ValueError(f"no MNIST test images in [{first}, {end})")
         flag = np.isin(labels[span], (1, 7))
-        self.order = {"any": rng.permutation(span), "17": rng.permutation(span[flag]),
-                      "other": rng.permutation(span[~flag])}
+        self.order = {
+            "any": rng.permutation(span),
+            "17": rng.permutation(span[flag]),
+            "other": rng.permutation(span[~flag]),
+        }
         self.taken = dict.fromkeys(self.order, 0)
 
     def take(self, group: str = "any") -> int:
@@ -54,8 +57,13 @@ class Pool:
         return index
 
 
-def lay_row(glyphs: list[np.ndarray], gaps: list[float], wander: list[float], angle_deg: float,
-            rng: np.random.Generator) -> list[np.ndarray] | None:
+def lay_row(
+    glyphs: list[np.ndarray],
+    gaps: list[float],
+    wander: list[float],
+    angle_deg: float,
+    rng: np.random.Generator,
+) -> list[np.ndarray] | None:
     """Each glyph's coverage on the sheet, left to right along a baseline; None if it won't fit."""
     c, s = np.cos(np.deg2rad(angle_deg)), np.sin(np.deg2rad(angle_deg))
     boxes = [ink_box(g) for g in glyphs]
@@ -84,8 +92,13 @@ def lay_row(glyphs: list[np.ndarray], gaps: list[float], wander: list[float], an
     return placed
 
 
-def write_number(rng: np.random.Generator, picks: list[tuple[np.ndarray, int]], pen: rp.Pen,
-                 single: bool, european: bool) -> tuple[list[np.ndarray], list[str]]:
+def write_number(
+    rng: np.random.Generator,
+    picks: list[tuple[np.ndarray, int]],
+    pen: rp.Pen,
+    single: bool,
+    european: bool,
+) -> tuple[list[np.ndarray], list[str]]:
     """Per-digit sheet coverage of one handwritten number and the conditions that shaped it."""
     span = (24, 180) if single else (26, 120)
     height = float(np.exp(rng.uniform(np.log(span[0]), np.log(span[1]))))
@@ -111,8 +124,9 @@ def write_number(rng: np.random.Generator, picks: list[tuple[np.ndarray, int]], 
         gaps = [share * height * squeeze for share in shares]
         placed = lay_row(glyphs, gaps, [w * height for w in wander], angle, rng)
         if placed is not None:
-            return placed, tags + sorted(extra) + ["small" if height < 32 else "medium"
-                                                   if height < 100 else "large"]
+            return placed, tags + sorted(extra) + [
+                "small" if height < 32 else "medium" if height < 100 else "large"
+            ]
         if height > 26:
             height *= 0.88
         else:
@@ -133,12 +147,15 @@ def photo_boxes(placed: list[np.ndarray], camera: rp.Camera) -> list[list[int]]:
 
 
 def inside(boxes: list[list[int]], margin: int = 4) -> bool:
-    return all(x >= margin and y >= margin and x + w <= rp.WIDTH - margin and
-               y + h <= rp.HEIGHT - margin for x, y, w, h in boxes)
+    return all(
+        x >= margin and y >= margin and x + w <= rp.WIDTH - margin and y + h <= rp.HEIGHT - margin
+        for x, y, w, h in boxes
+    )
 
 
-def photograph(rng: np.random.Generator, paper: np.ndarray, placed: list[np.ndarray],
-               digit_px: float) -> tuple[bytes, list[list[int]], list[str]]:
+def photograph(
+    rng: np.random.Generator, paper: np.ndarray, placed: list[np.ndarray], digit_px: float
+) -> tuple[bytes, list[list[int]], list[str]]:
     """Light the sheet, pick a camera that keeps every digit in view, and take the photo."""
     field, tags = rp.light(rng)
     paper *= field
@@ -152,8 +169,13 @@ def photograph(rng: np.random.Generator, paper: np.ndarray, placed: list[np.ndar
     return rp.shoot(paper, camera, rng), boxes, tags + seen
 
 
-def number_frame(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray,
-                 indices: list[int], european: bool = False) -> tuple[bytes, dict[str, Any]]:
+def number_frame(
+    rng: np.random.Generator,
+    images: np.ndarray,
+    labels: np.ndarray,
+    indices: list[int],
+    european: bool = False,
+) -> tuple[bytes, dict[str, Any]]:
     """A photo of one handwritten number (or single digit) and what it must read."""
     pen = rp.pick_pen(rng)
     ruling = str(rng.choice(["plain", "ruled", "grid"]))
@@ -165,21 +187,31 @@ def number_frame(rng: np.random.Generator, images: np.ndarray, labels: np.ndarra
     height = float(np.median([ink_box(p)[3] for p in placed]))
     data, boxes, seen = photograph(rng, paper, placed, height)
     return data, {
-        "value": "".join(str(label) for _, label in picks), "status": "ok",
-        "kind": "digit" if single else "number", "mnist_test_indices": list(indices),
-        "conditions": [pen.name, ruling, *tags, *seen], "boxes": boxes,
+        "value": "".join(str(label) for _, label in picks),
+        "status": "ok",
+        "kind": "digit" if single else "number",
+        "mnist_test_indices": list(indices),
+        "conditions": [pen.name, ruling, *tags, *seen],
+        "boxes": boxes,
         "digit_height_px": round(height),
     }
 
 
-def crop_frame(rng: np.random.Generator, image: np.ndarray, label: int,
-               index: int) -> tuple[bytes, dict[str, Any]]:
+def crop_frame(
+    rng: np.random.Generator, image: np.ndarray, label: int, index: int
+) -> tuple[bytes, dict[str, Any]]:
     """A tight crop of one digit as cut from a form cell or grid sheet, often touching an edge."""
     target = int(rng.integers(28, 91))
     touching = rng.random() < 0.5
     pen = rp.pick_pen(rng)
-    g, _ = glyph(image, label, target * rng.uniform(*((0.8, 1.05) if touching else (0.6, 0.86))),
-                 pen, rng.uniform(-15, 15), rng)
+    g, _ = glyph(
+        image,
+        label,
+        target * rng.uniform(*((0.8, 1.05) if touching else (0.6, 0.86))),
+        pen,
+        rng.uniform(-15, 15),
+        rng,
+    )
     bx, by, bw, bh = ink_box(g)
     room = 2 * target  # flat paper around the glyph, wider than any crop window
     paper = rp.sheet(rng, "plain", (g.shape[1] + 2 * room, g.shape[0] + 2 * room))
@@ -203,15 +235,22 @@ def crop_frame(rng: np.random.Generator, image: np.ndarray, label: int,
     paper *= rp.light(rng, (paper.shape[1], paper.shape[0]), shadows=False)[0]
     window = np.ascontiguousarray(paper[y0:y1, x0:x1])
     clean = cover[y0:y1, x0:x1]
-    touches = bool(max(clean[0].max(), clean[-1].max(), clean[:, 0].max(), clean[:, -1].max())
-                   > 0.5)
+    touches = bool(
+        max(clean[0].max(), clean[-1].max(), clean[:, 0].max(), clean[:, -1].max()) > 0.5
+    )
     tags.append("touches-edge" if touches else "clear-margin")
-    camera = rp.Camera(np.eye(3), rng.uniform(0, 0.8), 0, rng.uniform(1.5, 7), 0.0,
-                       int(rng.integers(40, 91)))
+    camera = rp.Camera(
+        np.eye(3), rng.uniform(0, 0.8), 0, rng.uniform(1.5, 7), 0.0, int(rng.integers(40, 91))
+    )
     box = ink_box(clean) if (clean > 0.5).any() else (0, 0, 0, 0)
     return rp.shoot(window, camera, rng, warp=False), {
-        "value": str(label), "status": "ok", "kind": "digit", "mnist_test_indices": [index],
-        "conditions": tags, "boxes": [list(box)], "touches_edge": touches,
+        "value": str(label),
+        "status": "ok",
+        "kind": "digit",
+        "mnist_test_indices": [index],
+        "conditions": tags,
+        "boxes": [list(box)],
+        "touches_edge": touches,
         "size": [int(x1 - x0), int(y1 - y0)],
     }
 
@@ -244,18 +283,31 @@ def blank_frame(rng: np.random.Generator) -> tuple[bytes, dict[str, Any]]:
         specks = np.zeros(paper.shape[:2], np.float32)
         for _ in range(int(rng.integers(3, 25))):
             centre = (int(rng.integers(rp.WIDTH)), int(rng.integers(rp.HEIGHT)))
-            cv2.circle(specks, centre, int(rng.integers(0, 2)), rng.uniform(0.3, 0.8), -1,
-                       cv2.LINE_AA)
+            cv2.circle(
+                specks, centre, int(rng.integers(0, 2)), rng.uniform(0.3, 0.8), -1, cv2.LINE_AA
+            )
         rp.ink(paper, specks, np.full(3, rng.uniform(0.2, 0.5)))
         tags.append("specks")
     data, _, seen = photograph(rng, paper, [], 40.0)
-    return data, {"value": None, "status": "no_digit", "kind": "number",
-                  "mnist_test_indices": [], "conditions": tags + seen, "boxes": []}
+    return data, {
+        "value": None,
+        "status": "no_digit",
+        "kind": "number",
+        "mnist_test_indices": [],
+        "conditions": tags + seen,
+        "boxes": [],
+    }
 
 
-def report_frames(scenario: str, images: np.ndarray, labels: np.ndarray, count: int, seed: int,
-                  first_index: int = FIRST_INDEX,
-                  end_index: int = END_INDEX) -> Iterator[ReportFrame]:
+def report_frames(
+    scenario: str,
+    images: np.ndarray,
+    labels: np.ndarray,
+    count: int,
+    seed: int,
+    first_index: int = FIRST_INDEX,
+    end_index: int = END_INDEX,
+) -> Iterator[ReportFrame]:
     """`count` frames of one scenario, drawing MNIST test images from [first_index, end_index)."""
     number = SCENARIOS.index(scenario)
     pool = Pool(labels, first_index, end_index, np.random.default_rng([seed, number]))
@@ -270,8 +322,9 @@ def report_frames(scenario: str, images: np.ndarray, labels: np.ndarray, count: 
             size = 1 if rng.random() < 0.5 else int(rng.integers(2, 6))
             forced = int(rng.integers(size))  # every frame holds at least one 1 or 7
             groups = ["17" if k == forced or rng.random() < 0.5 else "other" for k in range(size)]
-            data, expected = number_frame(rng, images, labels, [pool.take(g) for g in groups],
-                                          european=True)
+            data, expected = number_frame(
+                rng, images, labels, [pool.take(g) for g in groups], european=True
+            )
         else:
             size = 1 if scenario == "single" else int(rng.integers(2, 7))
             data, expected = number_frame(rng, images, labels, [pool.take() for _ in range(size)])

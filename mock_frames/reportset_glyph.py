@@ -42,8 +42,13 @@ def continental(big: np.ndarray, label: int, width: float, rng: np.random.Genera
             return ["flag"]
         foot = float(xs[ys >= bottom - 0.05 * tall].mean())
         half = rng.uniform(0.2, 0.35) * tall
-        cv2.line(big, (round(foot - half), bottom - thick // 2),
-                 (round(foot + half), bottom - thick // 2), 1.0, thick)
+        cv2.line(
+            big,
+            (round(foot - half), bottom - thick // 2),
+            (round(foot + half), bottom - thick // 2),
+            1.0,
+            thick,
+        )
         return ["flag", "foot"]
     if label == 7:
         row = top + int(rng.uniform(0.45, 0.62) * tall)
@@ -52,14 +57,26 @@ def continental(big: np.ndarray, label: int, width: float, rng: np.random.Genera
             return []
         centre = float(np.median(stem)) + rng.uniform(-0.05, 0.05) * tall
         half, tilt = rng.uniform(0.15, 0.23) * tall, np.tan(np.deg2rad(rng.uniform(-8, 8)))
-        cv2.line(big, (round(centre - half), round(row + half * tilt)),
-                 (round(centre + half), round(row - half * tilt)), 1.0, thick)
+        cv2.line(
+            big,
+            (round(centre - half), round(row + half * tilt)),
+            (round(centre + half), round(row - half * tilt)),
+            1.0,
+            thick,
+        )
         return ["crossbar"]
     return []
 
 
-def glyph(image: np.ndarray, label: int, height: float, pen: rp.Pen, shear_deg: float,
-          rng: np.random.Generator, european: bool = False) -> tuple[np.ndarray, list[str]]:
+def glyph(
+    image: np.ndarray,
+    label: int,
+    height: float,
+    pen: rp.Pen,
+    shear_deg: float,
+    rng: np.random.Generator,
+    european: bool = False,
+) -> tuple[np.ndarray, list[str]]:
     """Ink coverage (0..1) of an MNIST digit `height` px tall, drawn with `pen`, sheared."""
     ys, xs = np.nonzero(image >= 40)
     crop = image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32) / 255
@@ -67,16 +84,19 @@ def glyph(image: np.ndarray, label: int, height: float, pen: rp.Pen, shear_deg: 
     scale = height * ss / crop.shape[0]
     pad = round(0.5 * height * ss / scale)  # room for a flag, a thicker pen and the shear
     padded = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-    big = cv2.resize(padded, (max(1, round(padded.shape[1] * scale)),
-                              max(1, round(padded.shape[0] * scale))),
-                     interpolation=cv2.INTER_CUBIC)
+    big = cv2.resize(
+        padded,
+        (max(1, round(padded.shape[1] * scale)), max(1, round(padded.shape[0] * scale))),
+        interpolation=cv2.INTER_CUBIC,
+    )
     natural = stroke_width((big >= OUTLINE).astype(np.uint8))
     tags = continental(big, label, natural, rng) if european else []
     lean = np.tan(np.deg2rad(shear_deg))
     rows, cols = big.shape
     shear = np.array([[1, -lean, lean * rows / 2 + abs(lean) * rows / 2], [0, 1, 0]], np.float32)
-    leaning = cv2.warpAffine(big, shear, (cols + int(abs(lean) * rows) + 1, rows),
-                             flags=cv2.INTER_LINEAR)
+    leaning = cv2.warpAffine(
+        big, shear, (cols + int(abs(lean) * rows) + 1, rows), flags=cv2.INTER_LINEAR
+    )
     binary = (leaning >= OUTLINE).astype(np.uint8)
     inside = cv2.distanceTransform(binary, cv2.DIST_L2, 5)
     outside = cv2.distanceTransform(1 - binary, cv2.DIST_L2, 5)
@@ -85,8 +105,11 @@ def glyph(image: np.ndarray, label: int, height: float, pen: rp.Pen, shear_deg: 
     wanted = max(pen.min_width_px, pen.width_share * height) * ss
     grow = max((wanted - natural) / 2, -0.3 * natural)
     fine = np.clip(distance + grow + 0.5, 0, 1).astype(np.float32)
-    small = cv2.resize(fine, (max(1, round(fine.shape[1] / ss)), max(1, round(fine.shape[0] / ss))),
-                       interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        fine,
+        (max(1, round(fine.shape[1] / ss)), max(1, round(fine.shape[0] / ss))),
+        interpolation=cv2.INTER_AREA,
+    )
     ys, xs = np.nonzero(small > 0.02)
     return small[ys.min() : ys.max() + 2, xs.min() : xs.max() + 2], tags
 

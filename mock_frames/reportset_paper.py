@@ -18,8 +18,10 @@ logger = logging.getLogger(__name__)
 
 WIDTH, HEIGHT = 640, 480
 PAPERS = {  # base colour of the sheet
-    "white": (0.93, 0.94, 0.95), "cream": (0.80, 0.91, 0.96),
-    "recycled": (0.76, 0.81, 0.81), "grey": (0.68, 0.69, 0.70),
+    "white": (0.93, 0.94, 0.95),
+    "cream": (0.80, 0.91, 0.96),
+    "recycled": (0.76, 0.81, 0.81),
+    "grey": (0.68, 0.69, 0.70),
 }
 RULE_COLOURS = ((0.90, 0.74, 0.58), (0.86, 0.80, 0.70), (0.70, 0.83, 0.72), (0.72, 0.72, 0.74))
 
@@ -52,24 +54,42 @@ def pick_pen(rng: np.random.Generator) -> Pen:
     kind = rng.choice(["pencil", "ballpoint", "felt-tip"], p=[0.3, 0.4, 0.3])
     if kind == "pencil":
         grey = rng.uniform(0.28, 0.55)
-        return Pen("pencil", np.array([grey, grey, grey * 1.03]), rng.uniform(0.05, 0.09), 1.3,
-                   rng.uniform(0.25, 0.6))
+        return Pen(
+            "pencil",
+            np.array([grey, grey, grey * 1.03]),
+            rng.uniform(0.05, 0.09),
+            1.3,
+            rng.uniform(0.25, 0.6),
+        )
     if kind == "ballpoint":
         blue = rng.random() < 0.75
-        colour = (np.array([rng.uniform(0.35, 0.6), rng.uniform(0.12, 0.3), rng.uniform(0.04, 0.2)])
-                  if blue else np.full(3, rng.uniform(0.1, 0.2)))
+        colour = (
+            np.array([rng.uniform(0.35, 0.6), rng.uniform(0.12, 0.3), rng.uniform(0.04, 0.2)])
+            if blue
+            else np.full(3, rng.uniform(0.1, 0.2))
+        )
         return Pen("ballpoint", colour, rng.uniform(0.03, 0.06), 1.1, rng.uniform(0.0, 0.12))
-    return Pen("felt-tip", rng.uniform(0.03, 0.16) + rng.uniform(0, 0.08, 3),
-               rng.uniform(0.11, 0.19), 2.2, 0.0)
+    return Pen(
+        "felt-tip",
+        rng.uniform(0.03, 0.16) + rng.uniform(0, 0.08, 3),
+        rng.uniform(0.11, 0.19),
+        2.2,
+        0.0,
+    )
 
 
-def sheet(rng: np.random.Generator, ruling: str, size: tuple[int, int] = (WIDTH, HEIGHT),
-          spacing: float | None = None) -> np.ndarray:
+def sheet(
+    rng: np.random.Generator,
+    ruling: str,
+    size: tuple[int, int] = (WIDTH, HEIGHT),
+    spacing: float | None = None,
+) -> np.ndarray:
     """A HxWx3 float32 sheet of paper: fibre clouds and grain, plain, ruled or grid."""
     w, h = size
     base = np.asarray(PAPERS[rng.choice(list(PAPERS))], np.float32) * rng.uniform(0.97, 1.03, 3)
-    clouds = cv2.resize(rng.standard_normal((7, 9)).astype(np.float32), (w, h),
-                        interpolation=cv2.INTER_LINEAR)
+    clouds = cv2.resize(
+        rng.standard_normal((7, 9)).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR
+    )
     grain = rng.standard_normal((h, w), dtype=np.float32)
     shade = 1 + rng.uniform(0.01, 0.04) * clouds + rng.uniform(0.004, 0.02) * grain
     paper = base[None, None, :] * shade[:, :, None]
@@ -90,8 +110,11 @@ def rules(paper: np.ndarray, rng: np.random.Generator, spacing: float, grid: boo
         pos, n = rng.uniform(0, spacing), 0
         while pos < length:
             width = thickness + (1 if bold_every and n % bold_every == 0 else 0)
-            a, b = ((0, round(pos)), (w, round(pos))) if axis == 0 else ((round(pos), 0),
-                                                                        (round(pos), h))
+            a, b = (
+                ((0, round(pos)), (w, round(pos)))
+                if axis == 0
+                else ((round(pos), 0), (round(pos), h))
+            )
             cv2.line(mask, a, b, 255, width, cv2.LINE_AA)
             pos, n = pos + spacing, n + 1
     colour = np.asarray(RULE_COLOURS[int(rng.integers(len(RULE_COLOURS)))])
@@ -102,8 +125,13 @@ def rules(paper: np.ndarray, rng: np.random.Generator, spacing: float, grid: boo
         ink(paper, margin, np.array([0.62, 0.60, 0.92]))
 
 
-def ink(paper: np.ndarray, coverage: np.ndarray, colour: np.ndarray, grain: float = 0.0,
-        rng: np.random.Generator | None = None) -> None:
+def ink(
+    paper: np.ndarray,
+    coverage: np.ndarray,
+    colour: np.ndarray,
+    grain: float = 0.0,
+    rng: np.random.Generator | None = None,
+) -> None:
     """Filter the paper through ink of `colour` wherever `coverage` (HxW, 0..1) says, in place."""
     ys, xs = np.nonzero(coverage > 0.01)
     if len(ys) == 0:
@@ -118,8 +146,9 @@ def ink(paper: np.ndarray, coverage: np.ndarray, colour: np.ndarray, grain: floa
     paper[y0:y1, x0:x1] *= filt
 
 
-def light(rng: np.random.Generator, size: tuple[int, int] = (WIDTH, HEIGHT),
-          shadows: bool = True) -> tuple[np.ndarray, list[str]]:
+def light(
+    rng: np.random.Generator, size: tuple[int, int] = (WIDTH, HEIGHT), shadows: bool = True
+) -> tuple[np.ndarray, list[str]]:
     """HxWx3 illumination of the sheet (gradient, soft and hard shadows) and its conditions."""
     w, h = size
     yy, xx = np.ogrid[0:h, 0:w]
@@ -133,8 +162,11 @@ def light(rng: np.random.Generator, size: tuple[int, int] = (WIDTH, HEIGHT),
         centre = (int(rng.uniform(0, w // 4)), int(rng.uniform(0, h // 4)))
         axes = (int(rng.uniform(0.05, 0.15) * w), int(rng.uniform(0.05, 0.15) * h))
         cv2.ellipse(small, centre, axes, rng.uniform(0, 180), 0, 360, 1.0, -1)
-        blob = cv2.resize(cv2.GaussianBlur(small, (0, 0), rng.uniform(6, 18)), (w, h),
-                          interpolation=cv2.INTER_LINEAR)
+        blob = cv2.resize(
+            cv2.GaussianBlur(small, (0, 0), rng.uniform(6, 18)),
+            (w, h),
+            interpolation=cv2.INTER_LINEAR,
+        )
         field *= 1 - rng.uniform(0.2, 0.45) * blob[:, :, None] * np.array([0.9, 1.0, 1.0])
         tags.append("soft-shadow")
     if shadows and rng.random() < 0.3:  # a hard shadow: an object close to the sheet, sun or lamp
@@ -150,22 +182,27 @@ def hard_shadow(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     along = sorted(rng.uniform(-0.2, 1.2, 2))
     if side in (0, 2):  # from the top or bottom edge
         edge_y, tip_y = (0.0, depth) if side == 0 else (1.0, 1 - depth)
-        pts = [(along[0], edge_y), (along[1], edge_y),
-               (along[1] + rng.uniform(-0.3, 0.3), tip_y), (along[0] + rng.uniform(-0.3, 0.3),
-                                                            tip_y)]
+        pts = [
+            (along[0], edge_y),
+            (along[1], edge_y),
+            (along[1] + rng.uniform(-0.3, 0.3), tip_y),
+            (along[0] + rng.uniform(-0.3, 0.3), tip_y),
+        ]
     else:
         edge_x, tip_x = (0.0, depth) if side == 3 else (1.0, 1 - depth)
-        pts = [(edge_x, along[0]), (edge_x, along[1]),
-               (tip_x, along[1] + rng.uniform(-0.3, 0.3)), (tip_x, along[0] + rng.uniform(-0.3,
-                                                                                        0.3))]
+        pts = [
+            (edge_x, along[0]),
+            (edge_x, along[1]),
+            (tip_x, along[1] + rng.uniform(-0.3, 0.3)),
+            (tip_x, along[0] + rng.uniform(-0.3, 0.3)),
+        ]
     mask = np.zeros((h, w), np.float32)
     poly = np.array([[x * w, y * h] for x, y in pts], np.int32)
     cv2.fillPoly(mask, [poly], 1.0, cv2.LINE_AA)
     return cv2.GaussianBlur(mask, (0, 0), rng.uniform(0.6, 2.5)) * rng.uniform(0.25, 0.55)
 
 
-def pick_camera(rng: np.random.Generator, digit_px: float, tilt: float) -> tuple[Camera,
-                                                                                 list[str]]:
+def pick_camera(rng: np.random.Generator, digit_px: float, tilt: float) -> tuple[Camera, list[str]]:
     """A homography of strength `tilt`, blur that a person could still read, noise and JPEG."""
     corners = np.array([[0, 0], [WIDTH, 0], [WIDTH, HEIGHT], [0, HEIGHT]], np.float32)
     moved = corners + rng.uniform(-tilt, tilt, (4, 2)) * [WIDTH, HEIGHT]
@@ -176,8 +213,9 @@ def pick_camera(rng: np.random.Generator, digit_px: float, tilt: float) -> tuple
     matrix = cv2.getPerspectiveTransform(corners, moved)
     blur = min(rng.uniform(0, 1.8), max(0.5, digit_px / 22))
     motion = int(rng.integers(3, 8)) if rng.random() < 0.12 and digit_px > 30 else 0
-    camera = Camera(matrix, blur, motion, rng.uniform(1.5, 9), rng.uniform(0, 0.35),
-                    int(rng.integers(40, 91)))
+    camera = Camera(
+        matrix, blur, motion, rng.uniform(1.5, 9), rng.uniform(0, 0.35), int(rng.integers(40, 91))
+    )
     tags = ["perspective"] if tilt > 0.05 else []
     tags += ["blur"] if blur > 1.0 or motion else []
     tags += ["noise"] if camera.noise > 6 else []
@@ -187,26 +225,32 @@ def pick_camera(rng: np.random.Generator, digit_px: float, tilt: float) -> tuple
 
 def to_photo(points: np.ndarray, camera: Camera) -> np.ndarray:
     """Sheet (x, y) points, Nx2, as photo pixels."""
-    return cv2.perspectiveTransform(points.reshape(-1, 1, 2).astype(np.float32),
-                                    camera.matrix).reshape(-1, 2)
+    return cv2.perspectiveTransform(
+        points.reshape(-1, 1, 2).astype(np.float32), camera.matrix
+    ).reshape(-1, 2)
 
 
-def shoot(paper: np.ndarray, camera: Camera, rng: np.random.Generator,
-          warp: bool = True) -> bytes:
+def shoot(paper: np.ndarray, camera: Camera, rng: np.random.Generator, warp: bool = True) -> bytes:
     """The lit sheet photographed: warp, vignette, blur or shake, sensor noise, JPEG."""
     h, w = paper.shape[:2]
     image = paper
     if warp:
-        image = cv2.warpPerspective(paper, camera.matrix, (w, h), flags=cv2.INTER_LINEAR,
-                                    borderMode=cv2.BORDER_REFLECT101)
+        image = cv2.warpPerspective(
+            paper, camera.matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101
+        )
     if camera.vignette > 0:
         yy, xx = np.ogrid[0:h, 0:w]
         r2 = ((xx - w / 2) / (w / 2)) ** 2 + ((yy - h / 2) / (h / 2)) ** 2
         image = image * (1 - camera.vignette * 0.5 * r2).astype(np.float32)[:, :, None]
     if camera.motion_px:
         kernel = np.zeros((camera.motion_px, camera.motion_px), np.float32)
-        cv2.line(kernel, (0, int(rng.integers(camera.motion_px))),
-                 (camera.motion_px - 1, int(rng.integers(camera.motion_px))), 1.0, 1)
+        cv2.line(
+            kernel,
+            (0, int(rng.integers(camera.motion_px))),
+            (camera.motion_px - 1, int(rng.integers(camera.motion_px))),
+            1.0,
+            1,
+        )
         image = cv2.filter2D(image, -1, kernel / kernel.sum())
     if camera.blur_sigma > 0.1:
         image = cv2.GaussianBlur(image, (0, 0), camera.blur_sigma)

@@ -54,8 +54,9 @@ def free_port() -> int:
 class Broker:
     """One mosquitto process; start/stop/kill/restart keep the same port and files."""
 
-    def __init__(self, workdir: Path, users: dict[str, str] | None, persistence: bool,
-                 tls: bool = False) -> None:
+    def __init__(
+        self, workdir: Path, users: dict[str, str] | None, persistence: bool, tls: bool = False
+    ) -> None:
         self.host, self.port = "127.0.0.1", free_port()
         self.workdir = workdir
         self.log_path = workdir / "mosquitto.log"
@@ -75,8 +76,17 @@ class Broker:
             password_file = workdir / "passwords"
             for index, (name, password) in enumerate(users.items()):
                 create = ["-c"] if index == 0 else []
-                subprocess.run([MOSQUITTO_PASSWD or "mosquitto_passwd", *create, "-b",
-                                str(password_file), name, password], check=True)
+                subprocess.run(
+                    [
+                        MOSQUITTO_PASSWD or "mosquitto_passwd",
+                        *create,
+                        "-b",
+                        str(password_file),
+                        name,
+                        password,
+                    ],
+                    check=True,
+                )
             lines.append(f"password_file {password_file}")
         self.config_path = workdir / "mosquitto.conf"
         self.config_path.write_text("\n".join(lines) + "\n")
@@ -89,20 +99,52 @@ class Broker:
         key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
         for command in (
-            ["req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-             "-subj", "/CN=DigitCam test CA"],
+            [
+                "req",
+                "-x509",
+                *key,
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=DigitCam test CA",
+            ],
             ["req", *key, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"],
-            ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-             "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "san.ext"],
+            [
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.crt",
+                "-days",
+                "2",
+                "-extfile",
+                "san.ext",
+            ],
         ):
             subprocess.run(["openssl", *command], cwd=d, check=True, capture_output=True)
-        return [f"cafile {d / 'ca.crt'}", f"certfile {d / 'server.crt'}",
-                f"keyfile {d / 'server.key'}"]
+        return [
+            f"cafile {d / 'ca.crt'}",
+            f"certfile {d / 'server.crt'}",
+            f"keyfile {d / 'server.key'}",
+        ]
 
     def start(self) -> None:
         assert self.proc is None, "broker already running"
-        self.proc = subprocess.Popen([str(MOSQUITTO), "-c", str(self.config_path)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [str(MOSQUITTO), "-c", str(self.config_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 10
         while True:
             if self.proc.poll() is not None:
@@ -115,7 +157,8 @@ class Broker:
             except OSError:
                 if time.monotonic() > deadline:
                     raise RuntimeError(
-                        f"mosquitto never listened on {self.port}\n{self.log()}") from None
+                        f"mosquitto never listened on {self.port}\n{self.log()}"
+                    ) from None
                 time.sleep(0.02)
 
     def stop(self) -> None:
@@ -163,8 +206,12 @@ def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., Broker]]:
         pytest.skip("mosquitto is not installed (apt-get install mosquitto mosquitto-clients)")
     brokers: list[Broker] = []
 
-    def make(users: dict[str, str] | None = None, persistence: bool = False,
-             tls: bool = False, start: bool = True) -> Broker:
+    def make(
+        users: dict[str, str] | None = None,
+        persistence: bool = False,
+        tls: bool = False,
+        start: bool = True,
+    ) -> Broker:
         workdir = tmp_path / f"broker{len(brokers)}"
         workdir.mkdir()
         broker = Broker(workdir, users, persistence, tls)
@@ -195,14 +242,21 @@ class Message:
 class Subscriber:
     """A paho client that collects messages and resubscribes after every reconnect."""
 
-    def __init__(self, broker: Broker, topics: list[str], client_id: str = "",
-                 clean_session: bool = True, **credentials: str) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        topics: list[str],
+        client_id: str = "",
+        clean_session: bool = True,
+        **credentials: str,
+    ) -> None:
         self.messages: list[Message] = []
         self.subscribed = 0  # SUBACKs received, one per (re)connect
         self._lock = threading.Lock()
         self._topics = topics
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  clean_session=clean_session)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session
+        )
         if credentials:
             self.client.username_pw_set(credentials["username"], credentials.get("password"))
         self.client.reconnect_delay_set(1, 1)

@@ -58,7 +58,8 @@ class NaiveClassifier:
         with torch.no_grad():
             # The same outputs as the ONNX file's `probs`: temperature, ten digits renormalised.
             probs, _ = self.net.outputs(
-                torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))
+                torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
+            )
             return probs.numpy()
 
     def predict(self, data: bytes) -> int:

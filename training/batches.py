@@ -34,8 +34,9 @@ class BatchRecipe:
 class BatchMaker:
     """Builds batches from uint8 digits; its own seeded generators make runs repeatable."""
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, recipe: BatchRecipe,
-                 seed: int) -> None:
+    def __init__(
+        self, images: np.ndarray, labels: np.ndarray, recipe: BatchRecipe, seed: int
+    ) -> None:
         self.images, self.labels, self.recipe = images, labels, recipe
         self.rng = np.random.default_rng(seed)
         self.gen = torch.Generator().manual_seed(seed)
@@ -62,8 +63,9 @@ class BatchMaker:
         return images, torch.from_numpy(labels)
 
 
-def validation_negatives(images: np.ndarray, labels: np.ndarray, digits: int, share: float,
-                         seed: int) -> np.ndarray:
+def validation_negatives(
+    images: np.ndarray, labels: np.ndarray, digits: int, share: float, seed: int
+) -> np.ndarray:
     """A fixed set of negatives beside `digits` validation digits, in the training proportion.
 
     Made from the validation digits (halves, pairs) with their own seed, so no training image

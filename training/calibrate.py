@@ -43,8 +43,9 @@ def called_not_digit(probs: np.ndarray, not_digit: np.ndarray) -> np.ndarray:
     return not_digit > (1.0 - not_digit) * probs.max(axis=1)
 
 
-def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray,
-                               bins: int = ECE_BINS) -> float:
+def expected_calibration_error(
+    confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS
+) -> float:
     """ECE over equal-width confidence bins: the mean |accuracy - confidence|, bin-weighted."""
     if len(confidence) == 0:
         return float("nan")

@@ -32,8 +32,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--limit", type=int, default=0, help="only the first N test images")
     p.add_argument("--plot", type=Path, help="write the confusion matrix as a PNG here")
     p.add_argument("--json", type=Path, help="write the figures as JSON here")
-    p.add_argument("--negatives", type=int, default=2000,
-                   help="held-out synthetic not-digit images to score (models with not_digit)")
+    p.add_argument(
+        "--negatives",
+        type=int,
+        default=2000,
+        help="held-out synthetic not-digit images to score (models with not_digit)",
+    )
     return p
 
 
@@ -54,16 +58,18 @@ def run(args: argparse.Namespace) -> int:
         if args.negatives:
             from training.negatives import make_negatives
 
-            negatives = make_negatives(args.negatives, np.random.default_rng(NEGATIVES_SEED),
-                                       images, labels)
+            negatives = make_negatives(
+                args.negatives, np.random.default_rng(NEGATIVES_SEED), images, labels
+            )
             neg_probs, neg_nd = predict_outputs(args.model, negatives)
             assert neg_nd is not None
             report["negatives"] = len(negatives)
             report["not_digit_recall"] = float(called_not_digit(neg_probs, neg_nd[:, 0]).mean())
     print(format_report(args.model, report))
     if args.plot:
-        plot_confusion(np.array(report["confusion"]), args.plot, args.model.name,
-                       report["accuracy"])
+        plot_confusion(
+            np.array(report["confusion"]), args.plot, args.model.name, report["accuracy"]
+        )
         print(f"confusion matrix plot written to {args.plot}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
@@ -96,8 +102,9 @@ def onnx_session(path: Path, threads: int = 1):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def onnx_outputs(path: Path, images: np.ndarray,
-                 batch_size: int = 500) -> tuple[np.ndarray, np.ndarray | None]:
+def onnx_outputs(
+    path: Path, images: np.ndarray, batch_size: int = 500
+) -> tuple[np.ndarray, np.ndarray | None]:
     """`probs` and `not_digit` (None when the file has no such output) for images [N,28,28]:
     uint8 0..255 or float 0..1."""
     session = onnx_session(path, threads=0)
@@ -105,7 +112,7 @@ def onnx_outputs(path: Path, images: np.ndarray,
     scale = 255.0 if images.dtype == np.uint8 else 1.0
     out: list[list[np.ndarray]] = [[np.zeros((0, 10), np.float32)], [np.zeros((0, 1), np.float32)]]
     for start in range(0, len(images), batch_size):
-        batch = images[start:start + batch_size, None].astype(np.float32) / scale
+        batch = images[start : start + batch_size, None].astype(np.float32) / scale
         for i, result in enumerate(session.run(names, {"image": batch})):
             out[i].append(result)
     return np.concatenate(out[0]), np.concatenate(out[1]) if len(names) > 1 else None
@@ -137,8 +144,8 @@ def format_report(model_path: Path, report: dict) -> str:
         f"({report['errors']} errors)",
         f"calibration: ECE {report['ece']:.4f} ({ECE_BINS} bins, top digit probability)",
         *not_digit_lines(report),
-        "per-class accuracy: " + "  ".join(
-            f"{d}: {acc:.2%}" for d, acc in report["per_class_accuracy"].items()),
+        "per-class accuracy: "
+        + "  ".join(f"{d}: {acc:.2%}" for d, acc in report["per_class_accuracy"].items()),
         "confusion matrix (rows: true digit, columns: predicted):",
         "      " + "".join(f"{d:>6}" for d in range(10)),
     ]
@@ -151,11 +158,14 @@ def not_digit_lines(report: dict) -> list[str]:
     """The not-digit figures, when the model has that output."""
     if "digits_called_not_digit" not in report:
         return []
-    lines = [f"not-digit: {report['digits_called_not_digit']:.2%} of the test digits called "
-             "not a digit"]
+    lines = [
+        f"not-digit: {report['digits_called_not_digit']:.2%} of the test digits called not a digit"
+    ]
     if "not_digit_recall" in report:
-        lines.append(f"not-digit: {report['not_digit_recall']:.2%} of {report['negatives']} "
-                     "held-out synthetic negatives called not a digit")
+        lines.append(
+            f"not-digit: {report['not_digit_recall']:.2%} of {report['negatives']} "
+            "held-out synthetic negatives called not a digit"
+        )
     return lines
 
 
@@ -170,8 +180,15 @@ def plot_confusion(confusion: np.ndarray, path: Path, title: str, accuracy: floa
     ax.imshow(np.log1p(confusion), cmap="Blues")
     for (i, j), n in np.ndenumerate(confusion):
         if n:
-            ax.text(j, i, str(n), ha="center", va="center", fontsize=7,
-                    color="white" if i == j else "black")
+            ax.text(
+                j,
+                i,
+                str(n),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if i == j else "black",
+            )
     ax.set_xticks(range(10))
     ax.set_yticks(range(10))
     ax.set_xlabel("predicted")

@@ -43,7 +43,8 @@ def _load_idx(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     x, y = read_idx(pair[0]), read_idx(pair[1])
     if x.ndim != 3 or x.shape[1:] != (28, 28) or len(x) != len(y):
         raise DataError(
-            f"{folder}: expected N 28x28 images and N labels, got {x.shape} / {y.shape}")
+            f"{folder}: expected N 28x28 images and N labels, got {x.shape} / {y.shape}"
+        )
     return x.astype(np.uint8), y.astype(np.uint8)
 
 

@@ -27,10 +27,8 @@ MIRRORS = (
     "http://yann.lecun.com/exdb/mnist/",
 )
 SHA256 = {
-    "train-images-idx3-ubyte.gz":
-        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    "train-labels-idx1-ubyte.gz":
-        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",  # noqa: E501
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",  # noqa: E501
     "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
     "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
 }
@@ -65,7 +63,8 @@ def read_idx(path: Path) -> np.ndarray:
     body = data[4 + 4 * ndim :]
     if len(body) != expected:
         raise DataError(
-            f"{path}: expected {expected} bytes of data for shape {dims}, found {len(body)}")
+            f"{path}: expected {expected} bytes of data for shape {dims}, found {len(body)}"
+        )
     return np.frombuffer(body, dtype=dtype).reshape(dims).copy()
 
 
@@ -84,7 +83,8 @@ def load_split(data_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     labels = read_idx(data_dir / labels_name)
     if images.shape[0] != labels.shape[0]:
         raise DataError(
-            f"{data_dir}: {images.shape[0]} images but {labels.shape[0]} labels ({split})")
+            f"{data_dir}: {images.shape[0]} images but {labels.shape[0]} labels ({split})"
+        )
     return images, labels
 
 
@@ -134,7 +134,8 @@ def download(name: str, target: Path, mirrors: tuple[str, ...] = MIRRORS) -> Non
         partial.replace(target)
         return
     raise DataError(
-        f"could not download {name}; tried:\n  " + "\n  ".join(problems)
+        f"could not download {name}; tried:\n  "
+        + "\n  ".join(problems)
         + f"\nWithout internet, copy the four MNIST .gz files into {target.parent} "
         "or point --data-dir / DIGITCAM_DATA_DIR at them."
     )
@@ -158,8 +159,10 @@ def _progress(url: str, done: int, total: int) -> None:
         return
     if total:
         filled = int(30 * done / total)
-        sys.stderr.write(f"\r{url.rsplit('/', 1)[-1]} [{'#' * filled}{'.' * (30 - filled)}] "
-                         f"{done / 1e6:.1f}/{total / 1e6:.1f} MB")
+        sys.stderr.write(
+            f"\r{url.rsplit('/', 1)[-1]} [{'#' * filled}{'.' * (30 - filled)}] "
+            f"{done / 1e6:.1f}/{total / 1e6:.1f} MB"
+        )
     else:
         sys.stderr.write(f"\r{url.rsplit('/', 1)[-1]} {done / 1e6:.1f} MB")
     sys.stderr.flush()

@@ -95,7 +95,7 @@ def split_outputs(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | No
     probs = torch.softmax(logits[:, :DIGITS], dim=1)
     if logits.shape[1] == DIGITS:
         return probs, None
-    return probs, torch.softmax(logits, dim=1)[:, NOT_DIGIT:NOT_DIGIT + 1]
+    return probs, torch.softmax(logits, dim=1)[:, NOT_DIGIT : NOT_DIGIT + 1]
 
 
 class ProbabilityNet(nn.Module):

@@ -25,14 +25,24 @@ logger = logging.getLogger(__name__)
 
 # How often each kind is drawn; letters and grid crossings are what cameras meet most.
 KINDS = {
-    "line": 0.10, "grid": 0.16, "specks": 0.10, "strokes": 0.10,
-    "half": 0.10, "pair": 0.14, "letter": 0.22, "noise": 0.08,
+    "line": 0.10,
+    "grid": 0.16,
+    "specks": 0.10,
+    "strokes": 0.10,
+    "half": 0.10,
+    "pair": 0.14,
+    "letter": 0.22,
+    "noise": 0.08,
 }
 # Letters that no handwriting of a digit resembles (no O, I, l, S, Z, G, q, g, o, s, z, t, y).
 LETTERS = "ABCEFHKLMNPRTUVWXYabcdehkmnruvwx"
 FONTS = (
-    cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_DUPLEX,
-    cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
+    cv2.FONT_HERSHEY_SIMPLEX,
+    cv2.FONT_HERSHEY_PLAIN,
+    cv2.FONT_HERSHEY_DUPLEX,
+    cv2.FONT_HERSHEY_COMPLEX,
+    cv2.FONT_HERSHEY_TRIPLEX,
+    cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
 )
 MAX_THICKNESS = 0.45  # spread across / along below this: one straight stroke, or a fat bar
 MAX_TRIES = 8
@@ -43,8 +53,9 @@ HALF_KEPT = (0.3, 0.5)  # share of the digit's height or width a half keeps
 HALF_SIDES = {0: "tb", 2: "b", 3: "tbl", 4: "t", 5: "tb", 8: "l", 9: "l"}
 
 
-def make_negatives(n: int, rng: np.random.Generator, digits: np.ndarray,
-                   labels: np.ndarray) -> np.ndarray:
+def make_negatives(
+    n: int, rng: np.random.Generator, digits: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
     """n negatives, float32 [n,28,28] 0..1; MNIST `digits` (uint8) and labels feed halves, pairs."""
     names = list(KINDS)
     weights = np.array([KINDS[k] for k in names])
@@ -55,8 +66,9 @@ def make_negatives(n: int, rng: np.random.Generator, digits: np.ndarray,
     return out
 
 
-def make_one(kind: str, rng: np.random.Generator, digits: np.ndarray,
-             labels: np.ndarray) -> np.ndarray:
+def make_one(
+    kind: str, rng: np.random.Generator, digits: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
     """One negative of the given kind, retried until it cannot pass for a digit."""
     for _ in range(MAX_TRIES):
         image = to_mnist(np.clip(MAKERS[kind](rng, digits, labels), 0.0, 1.0))
@@ -74,7 +86,7 @@ def looks_like_a_one(image: np.ndarray) -> bool:
     points = np.stack([xs, ys], 1) - np.average(np.stack([xs, ys], 1), axis=0, weights=weights)
     cov = (points * weights[:, None]).T @ points / weights.sum()
     (minor, major), vectors = np.linalg.eigh(cov)
-    thin = minor < (MAX_THICKNESS ** 2) * major
+    thin = minor < (MAX_THICKNESS**2) * major
     return bool(thin and abs(vectors[1, 1]) > math.cos(math.radians(45)))
 
 
@@ -82,8 +94,9 @@ def _canvas(size: int) -> np.ndarray:
     return np.zeros((size, size), np.float32)
 
 
-def _line(img: np.ndarray, p0: tuple[float, float], p1: tuple[float, float],
-          level: float, thickness: int) -> None:
+def _line(
+    img: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], level: float, thickness: int
+) -> None:
     # 4 fractional bits: sub-pixel positions, so thin lines land between pixels like ink does.
     a = (round(p0[0] * 16), round(p0[1] * 16))
     b = (round(p1[0] * 16), round(p1[1] * 16))
@@ -119,8 +132,16 @@ def grid(rng: np.random.Generator, *_: np.ndarray) -> np.ndarray:
             _line(img, (x0 - 10 + k * step, 4), (x0 - 10 + k * step, 44), level, thickness)
     else:
         # Which arms leave the crossing: left, right, up, down. (left, down) is a 7.
-        arms = [(1, 1, 1, 1), (1, 1, 0, 1), (1, 1, 1, 0), (0, 1, 1, 1), (1, 0, 1, 1),
-                (0, 1, 1, 0), (1, 0, 1, 0), (0, 1, 0, 1)][int(rng.integers(0, 8))]
+        arms = [
+            (1, 1, 1, 1),
+            (1, 1, 0, 1),
+            (1, 1, 1, 0),
+            (0, 1, 1, 1),
+            (1, 0, 1, 1),
+            (0, 1, 1, 0),
+            (1, 0, 1, 0),
+            (0, 1, 0, 1),
+        ][int(rng.integers(0, 8))]
         left, right, up, down = (rng.uniform(8, 22) * a for a in arms)
         _line(img, (x0 - left, y0), (x0 + right, y0), level, thickness)
         _line(img, (x0, y0 - up), (x0, y0 + down), level, thickness)
@@ -135,8 +156,17 @@ def specks(rng: np.random.Generator, *_: np.ndarray) -> np.ndarray:
     for _k in range(int(rng.integers(1, 7))):
         centre = (int(rng.integers(6, 34)), int(rng.integers(6, 34)))
         axes = (int(rng.integers(1, 7)), int(rng.integers(1, 7)))
-        cv2.ellipse(img, centre, axes, rng.uniform(0, 180), 0, 360,
-                    float(rng.uniform(0.4, 1.0)), -1, cv2.LINE_AA)
+        cv2.ellipse(
+            img,
+            centre,
+            axes,
+            rng.uniform(0, 180),
+            0,
+            360,
+            float(rng.uniform(0.4, 1.0)),
+            -1,
+            cv2.LINE_AA,
+        )
     if rng.random() < 0.5:
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.5))
     return img
@@ -149,8 +179,13 @@ def strokes(rng: np.random.Generator, *_: np.ndarray) -> np.ndarray:
     for _k in range(int(rng.integers(2, 5))):
         x, y = rng.uniform(4, 32), rng.uniform(4, 32)
         angle, length = rng.uniform(0, math.pi), rng.uniform(3.0, 9.0)
-        _line(img, (x, y), (x + math.cos(angle) * length, y + math.sin(angle) * length),
-              level, thickness)
+        _line(
+            img,
+            (x, y),
+            (x + math.cos(angle) * length, y + math.sin(angle) * length),
+            level,
+            thickness,
+        )
     return img
 
 
@@ -185,7 +220,7 @@ def pair(rng: np.random.Generator, digits: np.ndarray, _: np.ndarray) -> np.ndar
     x_b = int(np.clip(4 + _ink_width(a)[1] + gap - _ink_width(b)[0], 0, 64 - 28))
     y_b = 4 + int(rng.integers(-3, 4))
     img[4:32, 4:32] = a
-    img[y_b:y_b + 28, x_b:x_b + 28] = np.maximum(img[y_b:y_b + 28, x_b:x_b + 28], b)
+    img[y_b : y_b + 28, x_b : x_b + 28] = np.maximum(img[y_b : y_b + 28, x_b : x_b + 28], b)
     return img
 
 
@@ -224,6 +259,12 @@ def noise(rng: np.random.Generator, *_: np.ndarray) -> np.ndarray:
 
 
 MAKERS: dict[str, Callable[..., np.ndarray]] = {
-    "line": line, "grid": grid, "specks": specks, "strokes": strokes,
-    "half": half, "pair": pair, "letter": letter, "noise": noise,
+    "line": line,
+    "grid": grid,
+    "specks": specks,
+    "strokes": strokes,
+    "half": half,
+    "pair": pair,
+    "letter": letter,
+    "noise": noise,
 }

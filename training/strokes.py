@@ -68,8 +68,9 @@ class Stem:
         return float(np.linalg.norm(self.bottom - self.top))
 
 
-def continental_forms(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
-                      cfg: StrokeConfig) -> np.ndarray:
+def continental_forms(
+    images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, cfg: StrokeConfig
+) -> np.ndarray:
     """float [N,28,28] 0..1 digits -> a copy where some 1s are flagged and some 7s crossed."""
     out = images.copy()
     for digit, p, transform in ((1, cfg.one_flag_p, flag_one), (7, cfg.seven_bar_p, cross_seven)):
@@ -91,8 +92,9 @@ def finish(canvas: np.ndarray) -> np.ndarray:
     return to_mnist(np.clip(canvas, 0.0, 1.0))
 
 
-def flag_one(canvas: np.ndarray, rng: np.random.Generator,
-             cfg: StrokeConfig) -> tuple[np.ndarray, list[Segment]]:
+def flag_one(
+    canvas: np.ndarray, rng: np.random.Generator, cfg: StrokeConfig
+) -> tuple[np.ndarray, list[Segment]]:
     """A flag from the top of the stem going down-left, and sometimes a foot."""
     stem = find_stem(canvas, 0.0)
     if stem is None:
@@ -116,8 +118,9 @@ def flag_one(canvas: np.ndarray, rng: np.random.Generator,
     return draw(canvas, segments, ink_level(canvas)), segments
 
 
-def cross_seven(canvas: np.ndarray, rng: np.random.Generator,
-                cfg: StrokeConfig) -> tuple[np.ndarray, list[Segment]]:
+def cross_seven(
+    canvas: np.ndarray, rng: np.random.Generator, cfg: StrokeConfig
+) -> tuple[np.ndarray, list[Segment]]:
     """A short bar across the 7's stem, about halfway down."""
     rows = np.nonzero((canvas > INK).any(axis=1))[0]
     if rows.size < 8:
@@ -182,7 +185,7 @@ def stroke_width(ink: np.ndarray, down: np.ndarray) -> float:
     mass = mass[mass > INK]
     if mass.size == 0:
         return 2.0
-    middle = mass[mass.size // 4: max(mass.size // 4 + 1, 3 * mass.size // 4)]
+    middle = mass[mass.size // 4 : max(mass.size // 4 + 1, 3 * mass.size // 4)]
     cos_slant = abs(float(down[1]))  # down is a unit vector; its y part is cos of the slant
     return float(np.clip(np.median(middle) * cos_slant, 1.0, 5.0))
 

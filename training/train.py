@@ -38,10 +38,16 @@ logger = logging.getLogger(__name__)
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     p = parser or argparse.ArgumentParser(prog="digitcam train", description=__doc__)
     p.add_argument("--data-dir", help="MNIST folder (default $DIGITCAM_DATA_DIR or ./data/mnist)")
-    p.add_argument("--extra-data", action="append", default=[], type=Path,
-                   help="labelled examples exported by the device (IDX or PNG folder); repeatable")
-    p.add_argument("--out", type=Path, default=Path("artifacts/mnist-cnn.pt"),
-                   help="checkpoint path")
+    p.add_argument(
+        "--extra-data",
+        action="append",
+        default=[],
+        type=Path,
+        help="labelled examples exported by the device (IDX or PNG folder); repeatable",
+    )
+    p.add_argument(
+        "--out", type=Path, default=Path("artifacts/mnist-cnn.pt"), help="checkpoint path"
+    )
     p.add_argument("--epochs", type=int, default=24)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=4e-3, help="peak learning rate (one-cycle)")
@@ -50,15 +56,26 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--val-size", type=int, default=5000, help="training images held out")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
-    p.add_argument("--init", type=Path,
-                   help="start from this checkpoint's weights (fine-tuning with --extra-data)")
+    p.add_argument(
+        "--init",
+        type=Path,
+        help="start from this checkpoint's weights (fine-tuning with --extra-data)",
+    )
     p.add_argument("--no-augment", action="store_true", help="no augmentation at all")
-    p.add_argument("--no-strokes", action="store_true",
-                   help="no continental 1s and 7s drawn onto the digits")
-    p.add_argument("--no-negatives", action="store_true",
-                   help="digits only: a 10-class model without the not-digit class")
-    p.add_argument("--negative-share", type=float, default=BatchRecipe.negative_share,
-                   help="share of each batch that is synthetic not-digit images")
+    p.add_argument(
+        "--no-strokes", action="store_true", help="no continental 1s and 7s drawn onto the digits"
+    )
+    p.add_argument(
+        "--no-negatives",
+        action="store_true",
+        help="digits only: a 10-class model without the not-digit class",
+    )
+    p.add_argument(
+        "--negative-share",
+        type=float,
+        default=BatchRecipe.negative_share,
+        help="share of each batch that is synthetic not-digit images",
+    )
     p.add_argument("--dry-run", action="store_true", help="a few steps on a little data")
     return p
 
@@ -87,8 +104,10 @@ def run(args: argparse.Namespace) -> int:
     epochs = args.epochs
     if args.dry_run:
         x_train, y_train, epochs = x_train[:512], y_train[:512], 1
-    print(f"data: {len(x_train)} train ({len(extra_x)} extra), {len(val_idx)} val, "
-          f"{len(x_test)} test from {data_dir}")
+    print(
+        f"data: {len(x_train)} train ({len(extra_x)} extra), {len(val_idx)} val, "
+        f"{len(x_test)} test from {data_dir}"
+    )
 
     share = 0.0 if args.no_negatives else args.negative_share
     if args.init:
@@ -98,11 +117,14 @@ def run(args: argparse.Namespace) -> int:
             print("the --init model has no not-digit class: training on digits only")
             share = 0.0
     else:
-        config = ModelConfig(channels=tuple(args.channels),
-                             num_classes=DIGITS + (1 if share else 0))
+        config = ModelConfig(
+            channels=tuple(args.channels), num_classes=DIGITS + (1 if share else 0)
+        )
         net = DigitNet(config)
-    print(f"model: channels {config.channels}, {config.num_classes} classes, "
-          f"{count_parameters(net):,} parameters")
+    print(
+        f"model: channels {config.channels}, {config.num_classes} classes, "
+        f"{count_parameters(net):,} parameters"
+    )
     recipe = BatchRecipe(
         augment=None if args.no_augment else AugmentConfig(),
         strokes=None if args.no_augment or args.no_strokes else StrokeConfig(),
@@ -113,8 +135,10 @@ def run(args: argparse.Namespace) -> int:
     digits_per_batch = args.batch_size - negatives
     x_val, y_val = x_all[val_idx], y_all[val_idx]
     val_neg = validation_negatives(x_val, y_val, len(x_val), share, args.seed + 1)
-    print(f"batches: {digits_per_batch} digits + {negatives} not-digit images; "
-          f"strokes {'on' if recipe.strokes else 'off'}; {len(val_neg)} validation negatives")
+    print(
+        f"batches: {digits_per_batch} digits + {negatives} not-digit images; "
+        f"strokes {'on' if recipe.strokes else 'off'}; {len(val_neg)} validation negatives"
+    )
     steps_per_epoch = max(1, len(x_train) // digits_per_batch)
     optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -125,15 +149,36 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
         epoch_started = time.perf_counter()
-        loss = train_epoch(net, optimizer, schedule, batches, len(x_train), digits_per_batch,
-                           negatives, f"epoch {epoch}/{epochs}")
+        loss = train_epoch(
+            net,
+            optimizer,
+            schedule,
+            batches,
+            len(x_train),
+            digits_per_batch,
+            negatives,
+            f"epoch {epoch}/{epochs}",
+        )
         val = validation_figures(net, x_val, y_val, val_neg)
-        history.append({"epoch": epoch, "loss": loss, **val,
-                        "seconds": round(time.perf_counter() - epoch_started, 1)})
-        print(f"epoch {epoch}: loss {loss:.4f}, val accuracy {val['val_accuracy']:.4%}"
-              + (f", not-digit {val['val_not_digit_recall']:.2%} of negatives, "
-                 f"{val['val_digits_called_not_digit']:.2%} of digits" if len(val_neg) else "")
-              + f" ({history[-1]['seconds']:.0f} s)", flush=True)
+        history.append(
+            {
+                "epoch": epoch,
+                "loss": loss,
+                **val,
+                "seconds": round(time.perf_counter() - epoch_started, 1),
+            }
+        )
+        print(
+            f"epoch {epoch}: loss {loss:.4f}, val accuracy {val['val_accuracy']:.4%}"
+            + (
+                f", not-digit {val['val_not_digit_recall']:.2%} of negatives, "
+                f"{val['val_digits_called_not_digit']:.2%} of digits"
+                if len(val_neg)
+                else ""
+            )
+            + f" ({history[-1]['seconds']:.0f} s)",
+            flush=True,
+        )
         if args.dry_run:
             break
     train_s = time.perf_counter() - started
@@ -141,18 +186,30 @@ def run(args: argparse.Namespace) -> int:
     test_acc = float((test_logits[:, :DIGITS].argmax(1) == y_test).mean())
     print(f"test accuracy {test_acc:.4%} after {train_s:.0f} s of training")
     calibration = calibrate(net, x_val, y_val, val_neg, test_logits, y_test)
-    print(f"temperature {calibration['temperature']:.4f} (fitted on {len(x_val)} validation "
-          f"digits + {len(val_neg)} negatives); MNIST test ECE "
-          f"{calibration['mnist_test_ece_before']:.4f} -> {calibration['mnist_test_ece']:.4f}")
+    print(
+        f"temperature {calibration['temperature']:.4f} (fitted on {len(x_val)} validation "
+        f"digits + {len(val_neg)} negatives); MNIST test ECE "
+        f"{calibration['mnist_test_ece_before']:.4f} -> {calibration['mnist_test_ece']:.4f}"
+    )
 
-    save_checkpoint(args.out, net, config, args, history, test_acc, train_s,
-                    data_sha256(data_dir, args.extra_data), calibration)
+    save_checkpoint(
+        args.out,
+        net,
+        config,
+        args,
+        history,
+        test_acc,
+        train_s,
+        data_sha256(data_dir, args.extra_data),
+        calibration,
+    )
     print(f"checkpoint written to {args.out}")
     return 0
 
 
-def validation_figures(net: DigitNet, x_val: np.ndarray, y_val: np.ndarray,
-                       negatives: np.ndarray) -> dict:
+def validation_figures(
+    net: DigitNet, x_val: np.ndarray, y_val: np.ndarray, negatives: np.ndarray
+) -> dict:
     """Digit accuracy on the validation digits, and how the not-digit class splits them."""
     probs, not_digit = digit_outputs(predict_logits(net, x_val))
     figures = {"val_accuracy": float((probs.argmax(1) == y_val).mean()) if len(y_val) else 0.0}
@@ -163,8 +220,14 @@ def validation_figures(net: DigitNet, x_val: np.ndarray, y_val: np.ndarray,
     return figures
 
 
-def calibrate(net: DigitNet, x_val: np.ndarray, y_val: np.ndarray, negatives: np.ndarray,
-              test_logits: np.ndarray, y_test: np.ndarray) -> dict:
+def calibrate(
+    net: DigitNet,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    negatives: np.ndarray,
+    test_logits: np.ndarray,
+    y_test: np.ndarray,
+) -> dict:
     """Fit the temperature on validation digits and negatives, store it in the network."""
     logits = predict_logits(net, np.concatenate([x_val.astype(np.float32) / 255, negatives]))
     labels = np.concatenate([y_val.astype(np.int64), np.full(len(negatives), NOT_DIGIT)])
@@ -178,8 +241,16 @@ def calibrate(net: DigitNet, x_val: np.ndarray, y_val: np.ndarray, negatives: np
     }
 
 
-def train_epoch(net, optimizer, schedule, batches: BatchMaker, n_digits: int,
-                digits_per_batch: int, negatives: int, label: str) -> float:
+def train_epoch(
+    net,
+    optimizer,
+    schedule,
+    batches: BatchMaker,
+    n_digits: int,
+    digits_per_batch: int,
+    negatives: int,
+    label: str,
+) -> float:
     """One pass over the shuffled training digits; returns the mean loss."""
     net.train()
     order = torch.randperm(n_digits, generator=batches.gen).numpy()
@@ -187,7 +258,7 @@ def train_epoch(net, optimizer, schedule, batches: BatchMaker, n_digits: int,
     total = 0.0
     bar = tqdm(range(steps), desc=label, leave=False, mininterval=1.0)
     for step in bar:
-        idx = order[step * digits_per_batch:(step + 1) * digits_per_batch]
+        idx = order[step * digits_per_batch : (step + 1) * digits_per_batch]
         images, labels = batches.make(idx, negatives)
         loss = F.cross_entropy(net(images), labels, label_smoothing=0.05)
         optimizer.zero_grad(set_to_none=True)
@@ -207,20 +278,21 @@ def predict_logits(net: DigitNet, images: np.ndarray, batch_size: int = 1000) ->
     scale = 255.0 if images.dtype == np.uint8 else 1.0
     out = [np.zeros((0, net.config.num_classes), np.float32)]
     for start in range(0, len(images), batch_size):
-        batch = torch.from_numpy(images[start:start + batch_size].astype(np.float32) / scale)
+        batch = torch.from_numpy(images[start : start + batch_size].astype(np.float32) / scale)
         out.append(net(batch.unsqueeze(1)).numpy())
     return np.concatenate(out)
 
 
 @torch.no_grad()
-def predict_outputs(net: DigitNet, images: np.ndarray,
-                    batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray | None]:
+def predict_outputs(
+    net: DigitNet, images: np.ndarray, batch_size: int = 1000
+) -> tuple[np.ndarray, np.ndarray | None]:
     """What the exported model returns: `probs` [N,10] and, with 11 classes, `not_digit` [N,1]."""
     net.eval()
     scale = 255.0 if images.dtype == np.uint8 else 1.0
     probs, not_digit = [np.zeros((0, DIGITS), np.float32)], [np.zeros((0, 1), np.float32)]
     for start in range(0, len(images), batch_size):
-        batch = torch.from_numpy(images[start:start + batch_size].astype(np.float32) / scale)
+        batch = torch.from_numpy(images[start : start + batch_size].astype(np.float32) / scale)
         p, nd = net.outputs(batch.unsqueeze(1))
         probs.append(p.numpy())
         if nd is not None:
@@ -240,27 +312,51 @@ def data_sha256(data_dir: Path, extra: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def save_checkpoint(path: Path, net: DigitNet, config: ModelConfig, args: argparse.Namespace,
-                    history: list[dict], test_acc: float, train_s: float, sha: str,
-                    calibration: dict) -> None:
+def save_checkpoint(
+    path: Path,
+    net: DigitNet,
+    config: ModelConfig,
+    args: argparse.Namespace,
+    history: list[dict],
+    test_acc: float,
+    train_s: float,
+    sha: str,
+    calibration: dict,
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({
-        "model_args": config.to_dict(),
-        "state_dict": net.state_dict(),
-        "train_args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
-                       if k != "func"},
-        "history": history,
-        "mnist_test_accuracy": test_acc,
-        "train_seconds": train_s,
-        "train_data_sha256": sha,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        **calibration,
-    }, path)
+    torch.save(
+        {
+            "model_args": config.to_dict(),
+            "state_dict": net.state_dict(),
+            "train_args": {
+                k: (str(v) if isinstance(v, Path) else v)
+                for k, v in vars(args).items()
+                if k != "func"
+            },
+            "history": history,
+            "mnist_test_accuracy": test_acc,
+            "train_seconds": train_s,
+            "train_data_sha256": sha,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **calibration,
+        },
+        path,
+    )
     plot_history(history, path.with_suffix(".png"))
-    path.with_suffix(".json").write_text(json.dumps({
-        "mnist_test_accuracy": test_acc, "train_seconds": round(train_s, 1), "history": history,
-        "parameters": count_parameters(net), "model_args": config.to_dict(), **calibration,
-    }, indent=2, default=str))
+    path.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "mnist_test_accuracy": test_acc,
+                "train_seconds": round(train_s, 1),
+                "history": history,
+                "parameters": count_parameters(net),
+                "model_args": config.to_dict(),
+                **calibration,
+            },
+            indent=2,
+            default=str,
+        )
+    )
 
 
 def plot_history(history: list[dict], path: Path) -> None:

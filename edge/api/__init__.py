@@ -24,7 +24,10 @@ class ApiError(Exception):
 
 def require_api_extra() -> None:
     """Raise ApiError naming the fix when FastAPI or uvicorn is not installed."""
-    missing = [name for name in ("fastapi", "uvicorn", "multipart")
-               if importlib.util.find_spec(name) is None]
+    missing = [
+        name
+        for name in ("fastapi", "uvicorn", "multipart")
+        if importlib.util.find_spec(name) is None
+    ]
     if missing:
         raise ApiError(f"{API_EXTRA_HINT} (missing: {', '.join(missing)})")

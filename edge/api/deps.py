@@ -45,8 +45,9 @@ def require_token(request: Request, settings: Annotated[Settings, Depends(get_se
         return
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     # compare_digest takes as long whatever the mismatch, so timing reveals nothing.
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
-                                                             expected.encode()):
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), expected.encode()
+    ):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "this needs the API token: send 'Authorization: Bearer <api.token>'",

@@ -40,8 +40,13 @@ def create_app(services: Services) -> FastAPI:
         finally:
             await run_in_threadpool(services.close)
 
-    app = FastAPI(title="DigitCam", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan, dependencies=[Depends(reject_ambiguous_parameters)])
+    app = FastAPI(
+        title="DigitCam",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(reject_ambiguous_parameters)],
+    )
     app.state.services = services
     for module in (health, predict, readings, labels, performance, metrics, dataset, pages):
         app.include_router(module.router)
@@ -65,9 +70,13 @@ async def store_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def method_not_allowed(request: Request, _exc: Exception) -> JSONResponse:
     """405 naming every method the path has; Starlette's would name only the first route's."""
-    allowed = sorted({method for route in request.app.router.routes
-                      if route.matches(request.scope)[0] != Match.NONE
-                      for method in getattr(route, "methods", None) or ()})
+    allowed = sorted(
+        {
+            method
+            for route in request.app.router.routes
+            if route.matches(request.scope)[0] != Match.NONE
+            for method in getattr(route, "methods", None) or ()
+        }
+    )
     detail = f"{request.method} is not allowed here; use {', '.join(allowed)}"
-    return JSONResponse({"detail": detail}, status_code=405,
-                        headers={"Allow": ", ".join(allowed)})
+    return JSONResponse({"detail": detail}, status_code=405, headers={"Allow": ", ".join(allowed)})

@@ -33,8 +33,9 @@ def idx_bytes(array: np.ndarray) -> bytes:
     return header + array.tobytes()
 
 
-def export_zip(ids: Sequence[int], images: Sequence[np.ndarray], labels: Sequence[int],
-               fmt: ExportFormat) -> bytes:
+def export_zip(
+    ids: Sequence[int], images: Sequence[np.ndarray], labels: Sequence[int], fmt: ExportFormat
+) -> bytes:
     """The examples as a zip archive in the chosen layout."""
     buffer = io.BytesIO()
     # The gz members are compressed already; PNGs are too. Storing them keeps this cheap.
@@ -42,8 +43,10 @@ def export_zip(ids: Sequence[int], images: Sequence[np.ndarray], labels: Sequenc
         if fmt == "idx":
             stack = np.stack(images) if images else np.zeros((0, 28, 28), np.uint8)
             archive.writestr("images-idx3-ubyte.gz", gzip.compress(idx_bytes(stack), mtime=0))
-            archive.writestr("labels-idx1-ubyte.gz",
-                             gzip.compress(idx_bytes(np.asarray(labels, np.uint8)), mtime=0))
+            archive.writestr(
+                "labels-idx1-ubyte.gz",
+                gzip.compress(idx_bytes(np.asarray(labels, np.uint8)), mtime=0),
+            )
         else:
             for digit in range(10):
                 archive.writestr(zipfile.ZipInfo(f"{digit}/"), b"")

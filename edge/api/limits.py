@@ -30,8 +30,13 @@ class UploadLimit:
             return
         declared = content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            logger.info("refused %s %s: Content-Length %s over the limit of %s bytes",
-                        scope["method"], scope["path"], declared, self.max_bytes)
+            logger.info(
+                "refused %s %s: Content-Length %s over the limit of %s bytes",
+                scope["method"],
+                scope["path"],
+                declared,
+                self.max_bytes,
+            )
             await self.refuse(send, declared)
             return
         await _Guard(self, scope, receive, send).run()
@@ -39,14 +44,22 @@ class UploadLimit:
     async def refuse(self, send: Send, size: int | None) -> None:
         """Send the 413 and ask the server to close the connection (the body is left unread)."""
         got = f"{size:,} bytes" if size is not None else "more than that"
-        detail = (f"upload too large: the limit is {self.max_bytes:,} bytes "
-                  f"(api.max_upload_bytes), this request has {got}")
+        detail = (
+            f"upload too large: the limit is {self.max_bytes:,} bytes "
+            f"(api.max_upload_bytes), this request has {got}"
+        )
         body = json.dumps({"detail": detail}).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -79,8 +92,12 @@ class _Guard:
         if self.received <= self.limit.max_bytes:
             return message
         self.refused = True
-        logger.info("refused %s %s: body passed the limit of %s bytes while streaming",
-                    self.scope["method"], self.scope["path"], self.limit.max_bytes)
+        logger.info(
+            "refused %s %s: body passed the limit of %s bytes while streaming",
+            self.scope["method"],
+            self.scope["path"],
+            self.limit.max_bytes,
+        )
         if not self.response_started:
             await self.limit.refuse(self._send, None)
         return {"type": "http.disconnect"}

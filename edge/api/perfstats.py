@@ -54,21 +54,28 @@ def reading_examples(entries: Iterable[dict[str, Any]]) -> list[Example]:
     for entry in entries:
         truth, digits = entry["corrected_value"], entry.get("digits", [])
         if truth and len(truth) == len(digits):
-            examples.extend(Example(int(t), int(d["digit"]), float(d["confidence"]))
-                            for t, d in zip(truth, digits, strict=True))
+            examples.extend(
+                Example(int(t), int(d["digit"]), float(d["confidence"]))
+                for t, d in zip(truth, digits, strict=True)
+            )
     return examples
 
 
 def label_examples(labels: Sequence[int], probs: np.ndarray) -> list[Example]:
     """Labelled digits with the current model's probabilities [N,10] for them."""
     best = probs.argmax(axis=1) if len(labels) else np.zeros(0, int)
-    return [Example(int(t), int(p), float(probs[i, p]))
-            for i, (t, p) in enumerate(zip(labels, best, strict=True))]
+    return [
+        Example(int(t), int(p), float(probs[i, p]))
+        for i, (t, p) in enumerate(zip(labels, best, strict=True))
+    ]
 
 
 def summary(total: int, correct: int) -> dict[str, Any]:
-    return {"count": total, "correct": correct,
-            "accuracy": round(correct / total, 4) if total else None}
+    return {
+        "count": total,
+        "correct": correct,
+        "accuracy": round(correct / total, 4) if total else None,
+    }
 
 
 def accuracy(examples: Sequence[Example]) -> dict[str, Any]:
@@ -80,8 +87,9 @@ def per_digit(examples: Sequence[Example]) -> list[dict[str, Any]]:
     return [{"digit": d, **accuracy([e for e in examples if e.true == d])} for d in range(10)]
 
 
-def calibration(examples: Sequence[Example],
-                buckets: int = CALIBRATION_BUCKETS) -> list[dict[str, Any]]:
+def calibration(
+    examples: Sequence[Example], buckets: int = CALIBRATION_BUCKETS
+) -> list[dict[str, Any]]:
     """Confidence buckets: how often the model was right when it was this sure.
 
     A well calibrated model is right 90% of the time when it says 0.9.
@@ -89,11 +97,20 @@ def calibration(examples: Sequence[Example],
     rows = []
     for b in range(buckets):
         low, high = b / buckets, (b + 1) / buckets
-        inside = [e for e in examples
-                  if low <= e.confidence < high or (b == buckets - 1 and e.confidence == 1.0)]
+        inside = [
+            e
+            for e in examples
+            if low <= e.confidence < high or (b == buckets - 1 and e.confidence == 1.0)
+        ]
         mean = float(np.mean([e.confidence for e in inside])) if inside else None
-        rows.append({"low": low, "high": high, **accuracy(inside),
-                     "mean_confidence": None if mean is None else round(mean, 4)})
+        rows.append(
+            {
+                "low": low,
+                "high": high,
+                **accuracy(inside),
+                "mean_confidence": None if mean is None else round(mean, 4),
+            }
+        )
     return rows
 
 
@@ -113,8 +130,13 @@ def hour_window(now: datetime, hours: int = 24) -> list[datetime]:
 
 def per_hour(counts: dict[str, int], starts: Sequence[datetime]) -> list[dict[str, Any]]:
     """Counts keyed 'YYYY-MM-DDTHH' laid over the window; an hour with no readings shows 0."""
-    return [{"hour": start.strftime("%Y-%m-%dT%H:00Z"),
-             "count": counts.get(start.strftime("%Y-%m-%dT%H"), 0)} for start in starts]
+    return [
+        {
+            "hour": start.strftime("%Y-%m-%dT%H:00Z"),
+            "count": counts.get(start.strftime("%Y-%m-%dT%H"), 0),
+        }
+        for start in starts
+    ]
 
 
 class Memo(Generic[T]):

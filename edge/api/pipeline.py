@@ -33,11 +33,19 @@ class Analysis:
     crops: list[bytes]  # PNG of the digit as cut from the image
 
 
-def analyse(model: DigitModel, gray: np.ndarray, *, region: str, kind: Kind,
-            min_confidence: float, device_id: str, source: str, index: int) -> Analysis:
+def analyse(
+    model: DigitModel,
+    gray: np.ndarray,
+    *,
+    region: str,
+    kind: Kind,
+    min_confidence: float,
+    device_id: str,
+    source: str,
+    index: int,
+) -> Analysis:
     """Read one image as a single region covering all of it."""
-    reader = FrameReader(model, [RegionSettings(name=region, kind=kind)], min_confidence,
-                         device_id)
+    reader = FrameReader(model, [RegionSettings(name=region, kind=kind)], min_confidence, device_id)
     reading = reader.read(gray, source, index)[0]
     views = reading_crops(reading)
     return Analysis(reading, [image for image, _ in views], [png for _, png in views])

@@ -19,8 +19,10 @@ logger = logging.getLogger(__name__)
 SPRITE_NAME = "mnist-samples.png"
 PER_DIGIT = 20
 SIDE = 28
-CREDIT = ("MNIST sample digits: Yann LeCun, Corinna Cortes and Christopher J.C. Burges, "
-          "The MNIST database of handwritten digits, CC BY-SA 3.0")
+CREDIT = (
+    "MNIST sample digits: Yann LeCun, Corinna Cortes and Christopher J.C. Burges, "
+    "The MNIST database of handwritten digits, CC BY-SA 3.0"
+)
 
 
 def build_sprite(images: np.ndarray, labels: np.ndarray, per_digit: int = PER_DIGIT) -> np.ndarray:

@@ -74,8 +74,12 @@ class ReadingDetail(ReadingOut):
 
 
 class Correction(BaseModel):
-    value: str | None = Field(..., pattern=DIGITS_PATTERN, examples=["417"],
-                              description="the true value; null removes the correction")
+    value: str | None = Field(
+        ...,
+        pattern=DIGITS_PATTERN,
+        examples=["417"],
+        description="the true value; null removes the correction",
+    )
 
 
 class CorrectionOut(ReadingOut):

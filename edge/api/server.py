@@ -42,8 +42,9 @@ class ApiServer:
 
     def __init__(self, settings: Settings, app: Daemon | None = None) -> None:
         self.settings = settings
-        self.services = (Services.for_daemon(settings, app) if app is not None
-                         else Services(settings))
+        self.services = (
+            Services.for_daemon(settings, app) if app is not None else Services(settings)
+        )
         self._server = uvicorn.Server(uvicorn_config(settings, self.services))
         self._thread = threading.Thread(target=self._run, name="api-server", daemon=True)
 
@@ -89,8 +90,10 @@ class ApiServer:
             logger.debug("uvicorn exited during start-up")
 
     def _start_failure(self) -> str:
-        return (f"api: cannot listen on {self._address()} (api.host / api.port): "
-                "the address is in use or not available; see the log above")
+        return (
+            f"api: cannot listen on {self._address()} (api.host / api.port): "
+            "the address is in use or not available; see the log above"
+        )
 
     def _address(self) -> str:
         return f"{self.settings.api.host}:{self.settings.api.port}"
@@ -107,16 +110,22 @@ def serve(settings: Settings) -> int:
         print(f"digitcam serve: cannot start: {exc}", file=sys.stderr)
         return CONFIG_ERROR_EXIT
     server = uvicorn.Server(uvicorn_config(settings, services))
-    logger.info("serving the API and page on http://%s:%s (no capture loop)",
-                settings.api.host, settings.api.port)
+    logger.info(
+        "serving the API and page on http://%s:%s (no capture loop)",
+        settings.api.host,
+        settings.api.port,
+    )
     # uvicorn shuts down cleanly on SIGTERM/SIGINT, then raises the signal again for the
     # handler it found; a handler that only logs lets serve() return 0 like `digitcam run`.
     previous = {sig: signal.signal(sig, _log_stop_signal) for sig in STOP_SIGNALS}
     try:
         server.run()
     except SystemExit as exc:
-        print(f"digitcam serve: cannot listen on {settings.api.host}:{settings.api.port} "
-              "(api.host / api.port): the address is in use or not available", file=sys.stderr)
+        print(
+            f"digitcam serve: cannot listen on {settings.api.host}:{settings.api.port} "
+            "(api.host / api.port): the address is in use or not available",
+            file=sys.stderr,
+        )
         return int(exc.code) if isinstance(exc.code, int) else 1
     finally:
         services.close()

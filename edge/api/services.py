@@ -44,8 +44,14 @@ class Daemon(Protocol):
 class Services:
     """Shared state for the request handlers; one per app."""
 
-    def __init__(self, settings: Settings, *, store: Store | None = None,
-                 model: DigitModel | None = None, daemon: Daemon | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        model: DigitModel | None = None,
+        daemon: Daemon | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.model = model

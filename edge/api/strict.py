@@ -37,23 +37,37 @@ async def reject_ambiguous_parameters(request: Request) -> None:
     if form_names and content_type in FORM_TYPES:
         form = await request.form()  # cached on the request: FastAPI parsed it already
         errors += _repeated("body", form, form_names)
-        errors += [{"type": "empty", "loc": ("body", name), "input": "",
-                    "msg": "empty: give a value or leave the field out"}
-                   for name in sorted(form_names) if form.get(name) == ""]
+        errors += [
+            {
+                "type": "empty",
+                "loc": ("body", name),
+                "input": "",
+                "msg": "empty: give a value or leave the field out",
+            }
+            for name in sorted(form_names)
+            if form.get(name) == ""
+        ]
     if errors:
         logger.debug("refused %s %s: %s", request.method, request.url.path, errors)
         raise RequestValidationError(errors)
 
 
-def _repeated(where: str, values: ImmutableMultiDict[str, Any],
-              names: Iterable[str]) -> list[dict[str, Any]]:
+def _repeated(
+    where: str, values: ImmutableMultiDict[str, Any], names: Iterable[str]
+) -> list[dict[str, Any]]:
     errors = []
     for name in sorted(names):
         given = values.getlist(name)
         if len(given) > 1:
             shown = [v if isinstance(v, str) else "(a file)" for v in given]
-            errors.append({"type": "repeated", "loc": (where, name), "input": shown,
-                           "msg": f"given {len(given)} times: give it once"})
+            errors.append(
+                {
+                    "type": "repeated",
+                    "loc": (where, name),
+                    "input": shown,
+                    "msg": f"given {len(given)} times: give it once",
+                }
+            )
     return errors
 
 

@@ -24,15 +24,18 @@ MAX_PIXELS = 16_000_000
 async def decode_upload(file: UploadFile | None) -> np.ndarray:
     """The uploaded image as uint8 grey, or an HTTP error saying what is wrong with it."""
     if file is None:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST,
-                            "no image: send one as the multipart field 'file' "
-                            "(or use_camera=true to read the camera)")
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            "no image: send one as the multipart field 'file' "
+            "(or use_camera=true to read the camera)",
+        )
     data = await file.read()
     try:
         return await run_in_threadpool(decode_image, data, MAX_PIXELS)
     except ImageError as exc:
-        raise HTTPException(image_error_status(exc.reason), f"cannot read the image: {exc.reason}"
-                            ) from None
+        raise HTTPException(
+            image_error_status(exc.reason), f"cannot read the image: {exc.reason}"
+        ) from None
 
 
 def image_error_status(reason: str) -> int:

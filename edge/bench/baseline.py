@@ -36,11 +36,15 @@ def unavailable_reason(checkpoint: Path | None) -> str | None:
     """Why the PyTorch column cannot be measured here, or None when it can."""
     for module in ("torch", "PIL", "training"):
         if importlib.util.find_spec(module) is None:
-            return (f"the PyTorch baseline needs the `train` extra ({module} is not installed): "
-                    "pip install 'digitcam[train]'")
+            return (
+                f"the PyTorch baseline needs the `train` extra ({module} is not installed): "
+                "pip install 'digitcam[train]'"
+            )
     if checkpoint is None or not checkpoint.is_file():
-        return (f"the PyTorch baseline needs the checkpoint the ONNX model was exported from "
-                f"({checkpoint or CHECKPOINT_NAME} not found); pass --checkpoint PATH")
+        return (
+            f"the PyTorch baseline needs the checkpoint the ONNX model was exported from "
+            f"({checkpoint or CHECKPOINT_NAME} not found); pass --checkpoint PATH"
+        )
     return None
 
 
@@ -50,8 +54,9 @@ def load_baseline(checkpoint: Path) -> Any:
     return module.NaiveClassifier(checkpoint, threads=1)
 
 
-def time_naive_frames(naive: Any, frames: list[tuple[str, bytes]],
-                      repeats: int) -> dict[str, dict[str, float]]:
+def time_naive_frames(
+    naive: Any, frames: list[tuple[str, bytes]], repeats: int
+) -> dict[str, dict[str, float]]:
     """Per stage of the naive path on the same frames as ours: PIL decode, squash, eager call."""
     times: dict[str, list[float]] = {"decode": [], "preprocess": [], "inference": [], "frame": []}
     for repeat in range(repeats + 1):  # the first pass warms up and is not counted
@@ -93,13 +98,23 @@ def parity(naive: Any, model: DigitModel, digits: np.ndarray) -> dict[str, Any]:
     onnx_probs = model.predict(digits)
     agree = int((torch_probs.argmax(axis=1) == onnx_probs.argmax(axis=1)).sum())
     max_diff = float(np.abs(torch_probs - onnx_probs).max())
-    return {"digits": len(digits), "same_prediction": agree, "max_prob_diff": max_diff,
-            "same_weights": agree == len(digits) and max_diff < 1e-3}
+    return {
+        "digits": len(digits),
+        "same_prediction": agree,
+        "max_prob_diff": max_diff,
+        "same_weights": agree == len(digits) and max_diff < 1e-3,
+    }
 
 
-def measure_baseline(naive: Any, model: DigitModel, frames: list[tuple[str, bytes]],
-                     digits: np.ndarray, scenarios: list[Scenario], repeats: int,
-                     calls: int) -> dict[str, Any]:
+def measure_baseline(
+    naive: Any,
+    model: DigitModel,
+    frames: list[tuple[str, bytes]],
+    digits: np.ndarray,
+    scenarios: list[Scenario],
+    repeats: int,
+    calls: int,
+) -> dict[str, Any]:
     """Speed and accuracy of the naive path, plus the eager call alone per digit."""
     singles = [digits[i : i + 1] for i in range(len(digits))]
     return {

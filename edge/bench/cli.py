@@ -81,18 +81,36 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="digitcam bench", description=__doc__.split("\n")[0])
     parser.add_argument("--config", help="TOML file: the model and min_confidence to measure")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON file to write")
-    parser.add_argument("--quick", action="store_true",
-                        help="a few iterations of everything (a smoke run, not figures to quote)")
-    parser.add_argument("--frames-dir", type=Path, default=None,
-                        help="folder of scenario folders with expected.json (default mock_frames)")
-    parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="PyTorch checkpoint for the baseline (default "
-                             "training/checkpoints/mnist-cnn.pt)")
-    parser.add_argument("--daemon-frames", type=int, default=None,
-                        help="frames the daemon replays for the memory figure (default 10000)")
-    parser.add_argument("--storage-dir", type=Path, default=None,
-                        help="where the outbox timing writes its SQLite file (default: a temp "
-                             "folder); point it at the device's storage to time its fsync")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few iterations of everything (a smoke run, not figures to quote)",
+    )
+    parser.add_argument(
+        "--frames-dir",
+        type=Path,
+        default=None,
+        help="folder of scenario folders with expected.json (default mock_frames)",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="PyTorch checkpoint for the baseline (default training/checkpoints/mnist-cnn.pt)",
+    )
+    parser.add_argument(
+        "--daemon-frames",
+        type=int,
+        default=None,
+        help="frames the daemon replays for the memory figure (default 10000)",
+    )
+    parser.add_argument(
+        "--storage-dir",
+        type=Path,
+        default=None,
+        help="where the outbox timing writes its SQLite file (default: a temp "
+        "folder); point it at the device's storage to time its fsync",
+    )
     return parser
 
 
@@ -108,9 +126,12 @@ def main(settings: Settings, argv: list[str] | None = None) -> int:
     scenarios = load_scenarios(frames_dir) if frames_dir.is_dir() else []
     frames = camera_frames(scenarios, effort.frames)
     if not frames:
-        print(f"digitcam bench: no scenario folders with an expected.json and 640x480 JPEG "
-              f"frames in {frames_dir} (generate them with mock_frames/generate.py, or pass "
-              "--frames-dir)", file=sys.stderr)
+        print(
+            f"digitcam bench: no scenario folders with an expected.json and 640x480 JPEG "
+            f"frames in {frames_dir} (generate them with mock_frames/generate.py, or pass "
+            "--frames-dir)",
+            file=sys.stderr,
+        )
         return 1
     result = run(settings, args, effort, frames_dir, scenarios, frames)
     print(render(result))
@@ -120,8 +141,14 @@ def main(settings: Settings, argv: list[str] | None = None) -> int:
     return 0
 
 
-def run(settings: Settings, args: argparse.Namespace, effort: Effort, frames_dir: Path,
-        scenarios: list[Scenario], frames: list[tuple[str, bytes]]) -> dict[str, Any]:
+def run(
+    settings: Settings,
+    args: argparse.Namespace,
+    effort: Effort,
+    frames_dir: Path,
+    scenarios: list[Scenario],
+    frames: list[tuple[str, bytes]],
+) -> dict[str, Any]:
     """Every measurement in order; returns the JSON document."""
     # One thread for OpenCV too, or its pool would spread resize and threshold over every core.
     cv2.setNumThreads(1)
@@ -140,29 +167,43 @@ def run(settings: Settings, args: argparse.Namespace, effort: Effort, frames_dir
         "machine": machine(),
         "mode": "quick" if args.quick else "full",
         "model": {"path": str(model.path), "version": model.version},
-        "inputs": {"frames_dir": str(frames_dir), "scenarios": [s.name for s in scenarios],
-                   "camera_frames": len(frames), "digits": len(digits),
-                   "frames_by_scenario": count_by_scenario(frames)},
+        "inputs": {
+            "frames_dir": str(frames_dir),
+            "scenarios": [s.name for s in scenarios],
+            "camera_frames": len(frames),
+            "digits": len(digits),
+            "frames_by_scenario": count_by_scenario(frames),
+        },
         "stages_ms": stages,
         "inference_ms": time_inference(model, digits, effort.calls),
-        "replay": {s.name: replay(s, reader, effort.replay_frames, effort.replay_seconds)
-                   for s in scenarios},
+        "replay": {
+            s.name: replay(s, reader, effort.replay_frames, effort.replay_seconds)
+            for s in scenarios
+        },
         "accuracy": accuracy(scenarios, reader),
     }
     checkpoint = args.checkpoint or default_checkpoint()
     reason = unavailable_reason(checkpoint)
     if reason is None and checkpoint is not None:
         naive = load_baseline(checkpoint)
-        result["baseline"] = measure_baseline(naive, model, frames, digits, scenarios,
-                                              effort.repeats, effort.calls)
+        result["baseline"] = measure_baseline(
+            naive, model, frames, digits, scenarios, effort.repeats, effort.calls
+        )
     else:
         print(f"digitcam bench: skipping the PyTorch column: {reason}", file=sys.stderr)
         result["baseline"] = {"available": False, "reason": reason}
     frame_paths = [frames_dir / label for label, _ in frames]
-    result["daemon"] = measure_daemon(frame_paths, settings.model.path, effort.daemon_frames,
-                                      effort.daemon_warmup, effort.cold_starts)
-    result["machine"]["load_average"] = {"start": [round(x, 2) for x in load_at_start],
-                                         "end": [round(x, 2) for x in os.getloadavg()]}
+    result["daemon"] = measure_daemon(
+        frame_paths,
+        settings.model.path,
+        effort.daemon_frames,
+        effort.daemon_warmup,
+        effort.cold_starts,
+    )
+    result["machine"]["load_average"] = {
+        "start": [round(x, 2) for x in load_at_start],
+        "end": [round(x, 2) for x in os.getloadavg()],
+    }
     result["targets"] = targets(result)
     return result
 
@@ -181,9 +222,13 @@ def machine() -> dict[str, Any]:
     import onnxruntime
 
     return {
-        "cpu": cpu_model(), "cores": os.cpu_count(), "arch": platform.machine(),
-        "python": platform.python_version(), "onnxruntime": onnxruntime.__version__,
-        "opencv": cv2.__version__, "numpy": numpy.__version__,
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "arch": platform.machine(),
+        "python": platform.python_version(),
+        "onnxruntime": onnxruntime.__version__,
+        "opencv": cv2.__version__,
+        "numpy": numpy.__version__,
         "date": time.strftime("%Y-%m-%d"),
     }
 

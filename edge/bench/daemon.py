@@ -34,18 +34,20 @@ class DaemonRun:
         config = workdir / "empty.toml"
         config.write_text("# defaults only: the benchmark sets everything through DIGITCAM_*\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITCAM_")}
-        env.update({
-            "DIGITCAM_CONFIG": str(config),
-            "DIGITCAM_DEVICE_ID": "bench",
-            "DIGITCAM_LOG_LEVEL": "INFO",
-            "DIGITCAM_CAMERA__SOURCE": str(source),
-            "DIGITCAM_CAMERA__FPS": str(fps),
-            "DIGITCAM_CAMERA__LOOP": "true",
-            "DIGITCAM_MQTT__HOST": "",
-            "DIGITCAM_API__ENABLED": "false",
-            "DIGITCAM_MODEL__THREADS": "1",
-            "DIGITCAM_STORAGE__PATH": str(workdir / "bench.sqlite"),
-        })
+        env.update(
+            {
+                "DIGITCAM_CONFIG": str(config),
+                "DIGITCAM_DEVICE_ID": "bench",
+                "DIGITCAM_LOG_LEVEL": "INFO",
+                "DIGITCAM_CAMERA__SOURCE": str(source),
+                "DIGITCAM_CAMERA__FPS": str(fps),
+                "DIGITCAM_CAMERA__LOOP": "true",
+                "DIGITCAM_MQTT__HOST": "",
+                "DIGITCAM_API__ENABLED": "false",
+                "DIGITCAM_MODEL__THREADS": "1",
+                "DIGITCAM_STORAGE__PATH": str(workdir / "bench.sqlite"),
+            }
+        )
         if model_path is not None:
             env["DIGITCAM_MODEL__PATH"] = str(model_path)
         self.readings = 0
@@ -55,8 +57,12 @@ class DaemonRun:
         self._count_lock = threading.Condition()
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "edge.cli", "run"], env=env, cwd=workdir,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-m", "edge.cli", "run"],
+            env=env,
+            cwd=workdir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         assert self.proc.stdout is not None and self.proc.stderr is not None
         threading.Thread(target=self._count_readings, args=(self.proc.stdout,), daemon=True).start()
@@ -149,15 +155,23 @@ def cold_start(run: DaemonRun, timeout_s: float) -> dict[str, Any]:
     loaded, started = run.marks.get(MODEL_LOADED), run.marks.get(STARTED)
     phases = {}
     if first is not None and loaded is not None and started is not None:
-        phases = {"python, imports, config and model": round(loaded, 3),
-                  "storage and camera": round(started - loaded, 3),
-                  "first frame read": round(first - started, 3)}
+        phases = {
+            "python, imports, config and model": round(loaded, 3),
+            "storage and camera": round(started - loaded, 3),
+            "first frame read": round(first - started, 3),
+        }
     return {"seconds": None if first is None else round(first, 3), "phases": phases}
 
 
-def measure_daemon(frames: list[Path], model_path: Path | None, total_frames: int,
-                   warmup_frames: int, cold_starts: int, fps: float | None = None,
-                   timeout_s: float = 900.0) -> dict[str, Any]:
+def measure_daemon(
+    frames: list[Path],
+    model_path: Path | None,
+    total_frames: int,
+    warmup_frames: int,
+    cold_starts: int,
+    fps: float | None = None,
+    timeout_s: float = 900.0,
+) -> dict[str, Any]:
     """RSS after warm-up and after `total_frames`, cold start (median of runs), torch check."""
     fps = fps or max_camera_fps()
     with tempfile.TemporaryDirectory(prefix="digitcam-bench-") as tmp:
@@ -188,11 +202,19 @@ def measure_daemon(frames: list[Path], model_path: Path | None, total_frames: in
     timed = sorted((s for s in starts if s["seconds"] is not None), key=lambda s: s["seconds"])
     median_start = timed[len(timed) // 2] if timed else {"seconds": None, "phases": {}}
     return {
-        "camera_fps": fps, "frames": done, "reached_target": reached,
+        "camera_fps": fps,
+        "frames": done,
+        "reached_target": reached,
         "warmup_frames": warmup_frames,
         "replay_fps": round((done - warmup_frames) / elapsed, 1) if elapsed > 0 else None,
-        "rss_warm_mb": mb(rss_warm), "rss_after_mb": mb(rss_after), "hwm_mb": mb(hwm),
-        "threads": threads, "torch_loaded": torch_loaded, "onnxruntime_loaded": onnxruntime_loaded,
-        "cold_start_s": median_start["seconds"], "cold_start_phases": median_start["phases"],
-        "cold_starts_s": [s["seconds"] for s in starts], "exit_code": exit_code,
+        "rss_warm_mb": mb(rss_warm),
+        "rss_after_mb": mb(rss_after),
+        "hwm_mb": mb(hwm),
+        "threads": threads,
+        "torch_loaded": torch_loaded,
+        "onnxruntime_loaded": onnxruntime_loaded,
+        "cold_start_s": median_start["seconds"],
+        "cold_start_phases": median_start["phases"],
+        "cold_starts_s": [s["seconds"] for s in starts],
+        "exit_code": exit_code,
     }

@@ -49,8 +49,11 @@ def load_scenarios(frames_dir: Path, names: list[str] | None = None) -> list[Sce
     for folder in sorted(p for p in frames_dir.iterdir() if (p / "expected.json").is_file()):
         if names and folder.name not in names:
             continue
-        files = {p.name: p.read_bytes() for p in sorted(folder.iterdir())
-                 if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()}
+        files = {
+            p.name: p.read_bytes()
+            for p in sorted(folder.iterdir())
+            if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+        }
         expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
         scenarios.append(Scenario(folder.name, folder, files, expected))
     return scenarios
@@ -60,8 +63,11 @@ def summary(samples_ms: list[float]) -> dict[str, float]:
     """Median and 95th percentile of a list of milliseconds."""
     if not samples_ms:
         return {"median": 0.0, "p95": 0.0, "n": 0}
-    return {"median": round(statistics.median(samples_ms), 4),
-            "p95": round(float(np.percentile(samples_ms, 95)), 4), "n": len(samples_ms)}
+    return {
+        "median": round(statistics.median(samples_ms), 4),
+        "p95": round(float(np.percentile(samples_ms, 95)), 4),
+        "n": len(samples_ms),
+    }
 
 
 def camera_frames(scenarios: list[Scenario], limit: int) -> list[tuple[str, bytes]]:
@@ -83,8 +89,14 @@ def camera_frames(scenarios: list[Scenario], limit: int) -> list[tuple[str, byte
     return frames[:limit]
 
 
-def time_stages(model: DigitModel, reader: FrameReader, frames: list[tuple[str, bytes]],
-                repeats: int, store: Store, topics: list[str]) -> dict[str, dict[str, float]]:
+def time_stages(
+    model: DigitModel,
+    reader: FrameReader,
+    frames: list[tuple[str, bytes]],
+    repeats: int,
+    store: Store,
+    topics: list[str],
+) -> dict[str, dict[str, float]]:
     """Median and p95 per stage, then the whole frame through the daemon's own calls."""
     names = ("decode", "find_digits", "normalise", "inference", "frame", "outbox", "frame_outbox")
     times: dict[str, list[float]] = {k: [] for k in names}
@@ -129,8 +141,9 @@ def digit_inputs(frames: list[tuple[str, bytes]]) -> np.ndarray:
     return np.stack(digits)[:, None].astype(np.float32)
 
 
-def time_calls(call: Callable[[np.ndarray], Any], inputs: list[np.ndarray],
-               calls: int) -> list[float]:
+def time_calls(
+    call: Callable[[np.ndarray], Any], inputs: list[np.ndarray], calls: int
+) -> list[float]:
     """Milliseconds per call of `call` on inputs taken in turn, after a short warm-up."""
     for x in inputs[:5]:
         call(x)
@@ -151,12 +164,12 @@ def time_inference(model: DigitModel, digits: np.ndarray, calls: int) -> dict[st
     batch1 = summary(time_calls(model.predict, singles, calls))
     batch8 = summary(time_calls(model.predict, eights, max(10, calls // 4)))
     per_digit8 = {k: round(v / 8, 4) if k != "n" else v for k, v in batch8.items()}
-    return {"batch1_per_digit": batch1, "batch8_per_batch": batch8,
-            "batch8_per_digit": per_digit8}
+    return {"batch1_per_digit": batch1, "batch8_per_batch": batch8, "batch8_per_digit": per_digit8}
 
 
-def replay(scenario: Scenario, reader: FrameReader, min_frames: int,
-           min_seconds: float) -> dict[str, Any]:
+def replay(
+    scenario: Scenario, reader: FrameReader, min_frames: int, min_seconds: float
+) -> dict[str, Any]:
     """Frames per second reading the folder through FolderSource, lossless, unpaced."""
     source = FolderSource(scenario.folder, loop=False, interval_s=0.0)
     frames = bad = 0
@@ -175,8 +188,12 @@ def replay(scenario: Scenario, reader: FrameReader, min_frames: int,
     except SourceError as exc:
         return {"frames": 0, "fps": None, "error": str(exc)}
     elapsed = time.perf_counter() - started
-    return {"frames": frames, "bad_frames": bad, "seconds": round(elapsed, 3),
-            "fps": round(frames / elapsed, 1)}
+    return {
+        "frames": frames,
+        "bad_frames": bad,
+        "seconds": round(elapsed, 3),
+        "fps": round(frames / elapsed, 1),
+    }
 
 
 def judge(expected: dict[str, Any], value: str | None, status: str | None) -> bool:
@@ -208,8 +225,12 @@ def accuracy(scenarios: list[Scenario], reader: FrameReader) -> dict[str, dict[s
                 single += 1
                 single_right += ok
         counted = sum(1 for n in scenario.files if n in scenario.expected)
-        result[scenario.name] = {"frames": counted, "right": right,
-                                 "single_digit_frames": single, "single_digit_right": single_right}
+        result[scenario.name] = {
+            "frames": counted,
+            "right": right,
+            "single_digit_frames": single,
+            "single_digit_right": single_right,
+        }
     return result
 
 

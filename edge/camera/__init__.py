@@ -1,7 +1,7 @@
 """Camera sources, the frame grabber thread and safe image decoding.
 
-    source = open_source(settings.camera)          # folder, image, video, device or stream
-    grabber = FrameGrabber(source, stop, backoff_max_s)
+source = open_source(settings.camera)          # folder, image, video, device or stream
+grabber = FrameGrabber(source, stop, backoff_max_s)
 """
 
 from edge.camera.capture import redact_url

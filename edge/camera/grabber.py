@@ -247,4 +247,3 @@ def capture_one(camera: CameraSettings) -> Frame:
     if frame.error:
         raise SourceError(frame.error)
     return frame
-

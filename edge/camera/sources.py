@@ -20,9 +20,7 @@ from edge.camera.imageio import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageErro
 
 logger = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".pgm", ".ppm", ".pnm"}
-)
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".pgm", ".ppm", ".pnm"})
 VIDEO_EXTENSIONS = frozenset({".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".mjpeg", ".mjpg"})
 # tcp: what `rpicam-vid --codec mjpeg --listen -o tcp://0.0.0.0:8888` serves; a way to
 # reach a Pi camera module (CSI), which OpenCV's V4L2 backend cannot read through libcamera.

@@ -41,7 +41,7 @@ class Commands:
 
     def dispatch(self, topic: str, payload: bytes, retain: bool) -> None:
         """Run the handlers of the command on `topic`; log and count what goes wrong."""
-        name = topic[len(self._prefix):]
+        name = topic[len(self._prefix) :]
         if retain:
             # A retained command would replay on every reconnect: run commands only live.
             logger.warning("ignoring retained command %r (publish commands without retain)", name)

@@ -84,8 +84,15 @@ _Event = _Connected | _Refused | _Lost | Incoming
 class Connection:
     """One paho client: connect with backoff, birth and last will, resubscribe, close."""
 
-    def __init__(self, settings: MqttSettings, device_id: str, subscriptions: Sequence[str], *,
-                 backoff: Backoff, max_inflight: int) -> None:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        device_id: str,
+        subscriptions: Sequence[str],
+        *,
+        backoff: Backoff,
+        max_inflight: int,
+    ) -> None:
         self.settings = settings
         self._backoff = backoff
         self._status = status_topic(settings, device_id)
@@ -102,8 +109,9 @@ class Connection:
     def state(self) -> State:
         return self._state
 
-    def publish(self, topic: str, payload: str | bytes, qos: int,
-                retain: bool) -> mqtt.MQTTMessageInfo:
+    def publish(
+        self, topic: str, payload: str | bytes, qos: int, retain: bool
+    ) -> mqtt.MQTTMessageInfo:
         """Hand one message to paho (thread-safe); its info says when the broker confirmed it."""
         return self._client.publish(topic, payload, qos, retain)
 
@@ -136,8 +144,13 @@ class Connection:
         except OSError as exc:  # refused, unreachable, DNS, TLS handshake
             self._set_state("disconnected")
             self.errors += 1
-            logger.warning("cannot reach MQTT broker %s:%s: %s (next try in %.1f s)",
-                           host, port, exc, self._delay_s)
+            logger.warning(
+                "cannot reach MQTT broker %s:%s: %s (next try in %.1f s)",
+                host,
+                port,
+                exc,
+                self._delay_s,
+            )
             self._schedule_retry()
             return
         self._client.loop_start()
@@ -175,13 +188,24 @@ class Connection:
         if reason in AUTH_REFUSALS:
             self._set_state("auth_failed")
             self._next_attempt = time.monotonic() + self._backoff.auth_retry_s
-            logger.error("broker refused our credentials: %s (mqtt.username %r at %s:%s); "
-                         "fix mqtt.username / mqtt.password; next try in %.0f s", reason,
-                         s.username, s.host, s.port, self._backoff.auth_retry_s)
+            logger.error(
+                "broker refused our credentials: %s (mqtt.username %r at %s:%s); "
+                "fix mqtt.username / mqtt.password; next try in %.0f s",
+                reason,
+                s.username,
+                s.host,
+                s.port,
+                self._backoff.auth_retry_s,
+            )
             return
         self._set_state("disconnected")
-        logger.warning("MQTT broker %s:%s refused the connection: %s (next try in %.1f s)",
-                       s.host, s.port, reason, self._delay_s)
+        logger.warning(
+            "MQTT broker %s:%s refused the connection: %s (next try in %.1f s)",
+            s.host,
+            s.port,
+            reason,
+            self._delay_s,
+        )
         self._schedule_retry()
 
     def _lost(self, reason: str) -> None:
@@ -194,8 +218,12 @@ class Connection:
         if was_connected:
             logger.warning("lost MQTT broker %s:%s (%s); reconnecting", s.host, s.port, reason)
         else:
-            logger.warning("MQTT broker %s:%s closed the connection before accepting it (%s)",
-                           s.host, s.port, reason)
+            logger.warning(
+                "MQTT broker %s:%s closed the connection before accepting it (%s)",
+                s.host,
+                s.port,
+                reason,
+            )
         self._schedule_retry()
 
     def _set_state(self, state: State) -> None:
@@ -218,8 +246,12 @@ class Connection:
     def _make_client(self, device_id: str, max_inflight: int) -> mqtt.Client:
         if not hasattr(mqtt.Client, "drop_out_messages"):
             raise MqttError("paho-mqtt >= 2.2 is required (pip install -U paho-mqtt)")
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"digitcam-{device_id}",
-                             protocol=mqtt.MQTTv311, reconnect_on_failure=False)
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"digitcam-{device_id}",
+            protocol=mqtt.MQTTv311,
+            reconnect_on_failure=False,
+        )
         client.enable_logger(logging.getLogger(f"{__name__}.paho"))
         client.max_inflight_messages_set(max_inflight + 32)  # room for status, discovery
         client.max_queued_messages_set(0)
@@ -229,8 +261,9 @@ class Connection:
             client.username_pw_set(s.username, s.password.get_secret_value() or None)
         if s.tls:
             try:
-                client.tls_set(ca_certs=_opt(s.ca_file), certfile=_opt(s.cert_file),
-                               keyfile=_opt(s.key_file))
+                client.tls_set(
+                    ca_certs=_opt(s.ca_file), certfile=_opt(s.cert_file), keyfile=_opt(s.key_file)
+                )
             except (OSError, ValueError) as exc:
                 raise MqttError(
                     f"mqtt.tls: cannot load mqtt.ca_file / cert_file / key_file: {exc}"
@@ -240,8 +273,9 @@ class Connection:
         client.on_message = self._on_message
         return client
 
-    def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any,
-                    reason: Any, _properties: Any) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _properties: Any
+    ) -> None:
         if reason.is_failure:
             self._events.put(_Refused(str(reason)))
             return
@@ -251,12 +285,12 @@ class Connection:
         client.subscribe(self._subscriptions)  # a clean session forgets them on reconnect
         self._events.put(_Connected())
 
-    def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any,
-                       reason: Any, _properties: Any) -> None:
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _properties: Any
+    ) -> None:
         self._events.put(_Lost(str(reason)))
 
-    def _on_message(self, _client: mqtt.Client, _userdata: Any,
-                    message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         self._events.put(Incoming(message.topic, bytes(message.payload), bool(message.retain)))
 
 

@@ -93,49 +93,70 @@ def discovery_configs(
         topic = region_topic(settings, device_id, region)
         # No unit or state_class: the value stays text, so "007" keeps its zeros, and a
         # null value renders as "None", which Home Assistant shows as unknown.
-        add("sensor", f"{region}_value", {
-            "name": f"{region} reading",
-            "state_topic": topic,
-            "value_template": "{{ value_json.value }}",
-            "json_attributes_topic": topic,
-            "json_attributes_template": (
-                "{{ {'seq': value_json.seq, 'ts': value_json.ts, 'status': value_json.status,"
-                " 'confidence': value_json.confidence, 'model': value_json.model} | tojson }}"
-            ),
-            "icon": "mdi:numeric",
-        })
-        add("sensor", f"{region}_confidence", {
-            "name": f"{region} confidence",
-            "state_topic": topic,
-            "value_template": (
-                "{{ (value_json.confidence * 100) | round(1)"
-                " if value_json.confidence is not none else none }}"
-            ),
-            "unit_of_measurement": "%",
-            "state_class": "measurement",
+        add(
+            "sensor",
+            f"{region}_value",
+            {
+                "name": f"{region} reading",
+                "state_topic": topic,
+                "value_template": "{{ value_json.value }}",
+                "json_attributes_topic": topic,
+                "json_attributes_template": (
+                    "{{ {'seq': value_json.seq, 'ts': value_json.ts, 'status': value_json.status,"
+                    " 'confidence': value_json.confidence, 'model': value_json.model} | tojson }}"
+                ),
+                "icon": "mdi:numeric",
+            },
+        )
+        add(
+            "sensor",
+            f"{region}_confidence",
+            {
+                "name": f"{region} confidence",
+                "state_topic": topic,
+                "value_template": (
+                    "{{ (value_json.confidence * 100) | round(1)"
+                    " if value_json.confidence is not none else none }}"
+                ),
+                "unit_of_measurement": "%",
+                "state_class": "measurement",
+                "entity_category": "diagnostic",
+                "icon": "mdi:percent",
+            },
+        )
+        add(
+            "sensor",
+            f"{region}_status",
+            {
+                "name": f"{region} status",
+                "state_topic": topic,
+                "value_template": "{{ value_json.status }}",
+                "device_class": "enum",
+                "options": READING_STATUSES,
+                "entity_category": "diagnostic",
+            },
+        )
+    add(
+        "binary_sensor",
+        "connectivity",
+        {
+            "name": "Connectivity",
+            "state_topic": status,
+            "payload_on": "online",
+            "payload_off": "offline",
+            "device_class": "connectivity",
             "entity_category": "diagnostic",
-            "icon": "mdi:percent",
-        })
-        add("sensor", f"{region}_status", {
-            "name": f"{region} status",
-            "state_topic": topic,
-            "value_template": "{{ value_json.status }}",
-            "device_class": "enum",
-            "options": READING_STATUSES,
-            "entity_category": "diagnostic",
-        })
-    add("binary_sensor", "connectivity", {
-        "name": "Connectivity",
-        "state_topic": status,
-        "payload_on": "online",
-        "payload_off": "offline",
-        "device_class": "connectivity",
-        "entity_category": "diagnostic",
-    }, available=False)
-    add("button", CAPTURE_COMMAND, {
-        "name": "Capture",
-        "command_topic": command_topic(settings, device_id, CAPTURE_COMMAND),
-        "payload_press": "PRESS",
-        "icon": "mdi:camera",
-    })
+        },
+        available=False,
+    )
+    add(
+        "button",
+        CAPTURE_COMMAND,
+        {
+            "name": "Capture",
+            "command_topic": command_topic(settings, device_id, CAPTURE_COMMAND),
+            "payload_press": "PRESS",
+            "icon": "mdi:camera",
+        },
+    )
     return configs

@@ -77,8 +77,9 @@ class MqttPublisher:
         subscriptions = [self._commands.topic_filter]
         if self._ha_status:
             subscriptions.append(self._ha_status)
-        self._conn = Connection(settings, device_id, subscriptions, backoff=backoff,
-                                max_inflight=max_inflight)
+        self._conn = Connection(
+            settings, device_id, subscriptions, backoff=backoff, max_inflight=max_inflight
+        )
         # Written only by the sender thread.
         self._published = self._round_errors = 0
         self._window: deque[_InFlight] = deque()
@@ -107,11 +108,16 @@ class MqttPublisher:
 
     def counters(self) -> dict[str, Any]:
         """State, counters and outbox figures for health and stats."""
-        return {"state": self.state, "published": self.published, "errors": self.errors,
-                "reconnects": self.reconnects, "connect_attempts": self._conn.connect_attempts,
-                "unknown_commands": self._commands.unknown,
-                "outbox_depth": self._store.outbox_depth(),
-                "outbox_dropped": self._store.dropped_count()}
+        return {
+            "state": self.state,
+            "published": self.published,
+            "errors": self.errors,
+            "reconnects": self.reconnects,
+            "connect_attempts": self._conn.connect_attempts,
+            "unknown_commands": self._commands.unknown,
+            "outbox_depth": self._store.outbox_depth(),
+            "outbox_dropped": self._store.dropped_count(),
+        }
 
     def reading_topics(self, region: str) -> list[str]:
         """Topics to pass to Store.record() for a reading of `region`."""
@@ -143,8 +149,13 @@ class MqttPublisher:
         sender = self._sender
         # The daemon's stop event is usually set already, so the flush waits on _closed,
         # which nothing sets before this loop ends.
-        while (sender is not None and sender.is_alive() and self._store.outbox_depth() > 0
-               and self.state != "auth_failed" and time.monotonic() < deadline):
+        while (
+            sender is not None
+            and sender.is_alive()
+            and self._store.outbox_depth() > 0
+            and self.state != "auth_failed"
+            and time.monotonic() < deadline
+        ):
             self._closed.wait(0.05)
         self._close_deadline = deadline
         self._closed.set()

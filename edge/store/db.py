@@ -140,8 +140,9 @@ class Db:
                     raise sqlite3.ProgrammingError("the store is closed")
                 if self._report_db is None:
                     uri = self.path.resolve().as_uri() + "?mode=ro"
-                    self._report_db = sqlite3.connect(uri, uri=True, timeout=10,
-                                                      check_same_thread=False)
+                    self._report_db = sqlite3.connect(
+                        uri, uri=True, timeout=10, check_same_thread=False
+                    )
                 return self._report_db.execute(sql, args).fetchall()
             except sqlite3.Error as exc:
                 raise StoreError(f"storage.path {self.path}: {exc}") from None

@@ -55,8 +55,15 @@ class History:
             conn.execute(
                 "INSERT INTO readings (seq, ts, region, value, status, confidence, payload)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (seq, stored.ts, stored.region, stored.value, stored.status, stored.confidence,
-                 payload),
+                (
+                    seq,
+                    stored.ts,
+                    stored.region,
+                    stored.value,
+                    stored.status,
+                    stored.confidence,
+                    payload,
+                ),
             )
             self._outbox.add(conn, topic_list, payload.encode(), qos, True)
             self._crops.insert_crops(conn, seq, blobs)
@@ -78,8 +85,13 @@ class History:
     ) -> list[dict[str, Any]]:
         """Readings newest first: the Reading JSON plus corrected_value and corrected_at."""
         where, args = [], []
-        for clause, arg in (("ts >= ?", _ts(since)), ("ts < ?", _ts(until)), ("region = ?", region),
-                            ("status = ?", status), ("value = ?", value)):
+        for clause, arg in (
+            ("ts >= ?", _ts(since)),
+            ("ts < ?", _ts(until)),
+            ("region = ?", region),
+            ("status = ?", status),
+            ("value = ?", value),
+        ):
             if arg is not None:
                 where.append(clause)
                 args.append(arg)

@@ -51,8 +51,10 @@ class CropsAndLabels:
     def crops(self, seq: int) -> list[Crop]:
         """The digit crops kept for one reading, left to right."""
         rows = self._db.read("SELECT * FROM crops WHERE seq = ? ORDER BY digit", (seq,))
-        return [Crop(r["seq"], r["digit"], _crop_array(r["image"]), _opt_bytes(r["png"]),
-                     r["created"]) for r in rows]
+        return [
+            Crop(r["seq"], r["digit"], _crop_array(r["image"]), _opt_bytes(r["png"]), r["created"])
+            for r in rows
+        ]
 
     def delete_crops(self, seq: int) -> int:
         """Forget the crops of one reading; returns how many."""
@@ -82,8 +84,17 @@ class CropsAndLabels:
         if source is not None:
             sql, args = sql + " WHERE source = ?", [source]
         rows = self._db.read(sql + " ORDER BY id LIMIT ? OFFSET ?", [*args, limit, offset])
-        return [Label(r["id"], r["label"], r["source"], _crop_array(r["image"]),
-                      _opt_bytes(r["png"]), r["created"]) for r in rows]
+        return [
+            Label(
+                r["id"],
+                r["label"],
+                r["source"],
+                _crop_array(r["image"]),
+                _opt_bytes(r["png"]),
+                r["created"],
+            )
+            for r in rows
+        ]
 
     def label_stamp(self, source: LabelSource) -> tuple[int, int]:
         """(count, highest id) of one source's labels: changes whenever they change.
@@ -92,7 +103,8 @@ class CropsAndLabels:
         a cache keyed on this pair is invalidated by any change.
         """
         rows = self._db.report(
-            "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM labels WHERE source = ?", (source,))
+            "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM labels WHERE source = ?", (source,)
+        )
         return int(rows[0][0]), int(rows[0][1])
 
     def delete_label(self, label_id: int) -> bool:
@@ -100,8 +112,9 @@ class CropsAndLabels:
         with self._db.tx() as conn:
             return conn.execute("DELETE FROM labels WHERE id = ?", (label_id,)).rowcount > 0
 
-    def insert_crops(self, conn: sqlite3.Connection, seq: int,
-                     blobs: list[tuple[bytes, bytes]]) -> None:
+    def insert_crops(
+        self, conn: sqlite3.Connection, seq: int, blobs: list[tuple[bytes, bytes]]
+    ) -> None:
         """Within the reading's transaction: its crops as (crop_bytes(image), png), in order."""
         created = utc_timestamp()
         conn.executemany(
@@ -113,8 +126,9 @@ class CropsAndLabels:
 def crop_bytes(image: np.ndarray) -> bytes:
     """A 28x28 uint8 digit as stored; ValueError for any other shape or type."""
     if image.shape != CROP_SHAPE or image.dtype != np.uint8:
-        raise ValueError(f"a crop must be a {CROP_SHAPE} uint8 array, "
-                         f"got {image.shape} {image.dtype}")
+        raise ValueError(
+            f"a crop must be a {CROP_SHAPE} uint8 array, got {image.shape} {image.dtype}"
+        )
     return image.tobytes()
 
 

@@ -46,14 +46,24 @@ class Outbox:
         with self._db.tx() as conn:
             return self.add(conn, [topic], data, qos, retain)[0]
 
-    def add(self, conn: sqlite3.Connection, topics: Sequence[str], payload: bytes, qos: int,
-            retain: bool) -> list[int]:
+    def add(
+        self,
+        conn: sqlite3.Connection,
+        topics: Sequence[str],
+        payload: bytes,
+        qos: int,
+        retain: bool,
+    ) -> list[int]:
         """Within the caller's transaction: queue payload once per topic; returns the ids."""
         ids = [
-            int(conn.execute(
-                "INSERT INTO outbox (topic, payload, qos, retain, created) VALUES (?, ?, ?, ?, ?)",
-                (topic, payload, qos, int(retain), utc_timestamp()),
-            ).lastrowid or 0)
+            int(
+                conn.execute(
+                    "INSERT INTO outbox (topic, payload, qos, retain, created)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (topic, payload, qos, int(retain), utc_timestamp()),
+                ).lastrowid
+                or 0
+            )
             for topic in topics
         ]
         self._grow(conn, len(ids))
@@ -66,8 +76,12 @@ class Outbox:
             " ORDER BY id LIMIT ?",
             (after_id, limit),
         )
-        return [OutboxItem(r["id"], r["topic"], bytes(r["payload"]), r["qos"], bool(r["retain"]),
-                           r["created"]) for r in rows]
+        return [
+            OutboxItem(
+                r["id"], r["topic"], bytes(r["payload"]), r["qos"], bool(r["retain"]), r["created"]
+            )
+            for r in rows
+        ]
 
     def ack(self, *item_ids: int) -> None:
         """Remove messages the broker has acknowledged (an already dropped id is ignored)."""
@@ -77,8 +91,7 @@ class Outbox:
             removed = conn.executemany(
                 "DELETE FROM outbox WHERE id = ?", [(i,) for i in item_ids]
             ).rowcount
-            conn.execute("UPDATE meta SET value = value - ? WHERE key = 'outbox_depth'",
-                         (removed,))
+            conn.execute("UPDATE meta SET value = value - ? WHERE key = 'outbox_depth'", (removed,))
 
     def depth(self) -> int:
         """Messages waiting for the broker."""
@@ -107,5 +120,8 @@ class Outbox:
         # A full outbox during a long outage drops on every reading; one line a minute is enough.
         if now - self._last_drop_log >= _DROP_LOG_INTERVAL_S:
             self._last_drop_log = now
-            logger.warning("outbox full (%s messages): dropping the oldest; %s dropped so far",
-                           self.outbox_max, meta_value(conn, "outbox_dropped"))
+            logger.warning(
+                "outbox full (%s messages): dropping the oldest; %s dropped so far",
+                self.outbox_max,
+                meta_value(conn, "outbox_dropped"),
+            )

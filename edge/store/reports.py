@@ -31,26 +31,32 @@ class HistoryReports:
         """(seq, status, latency_ms) of readings after `seq`, oldest first."""
         rows = self._db.report(
             "SELECT seq, status, json_extract(payload, '$.latency_ms') FROM readings"
-            " WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
+            " WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, limit),
+        )
         return [(int(s), str(st), None if lat is None else float(lat)) for s, st, lat in rows]
 
     def per_hour(self, since_ts: str) -> dict[str, int]:
         """Readings per UTC hour ('YYYY-MM-DDTHH') from since_ts on."""
         rows = self._db.report(
-            "SELECT substr(ts, 1, 13) AS hour, COUNT(*) FROM readings WHERE ts >= ?"
-            " GROUP BY hour", (since_ts,))
+            "SELECT substr(ts, 1, 13) AS hour, COUNT(*) FROM readings WHERE ts >= ? GROUP BY hour",
+            (since_ts,),
+        )
         return {str(hour): int(count) for hour, count in rows}
 
     def latencies(self, limit: int) -> list[float]:
         """latency_ms of the newest `limit` readings."""
         rows = self._db.report(
-            "SELECT json_extract(payload, '$.latency_ms') FROM readings"
-            " ORDER BY seq DESC LIMIT ?", (limit,))
+            "SELECT json_extract(payload, '$.latency_ms') FROM readings ORDER BY seq DESC LIMIT ?",
+            (limit,),
+        )
         return [float(lat) for (lat,) in rows if lat is not None]
 
     def corrected(self, limit: int) -> list[dict[str, Any]]:
         """The newest `limit` corrected readings: Reading JSON plus corrected_value."""
         rows = self._db.report(
             "SELECT payload, corrected_value FROM readings WHERE corrected_value IS NOT NULL"
-            " ORDER BY seq DESC LIMIT ?", (limit,))
+            " ORDER BY seq DESC LIMIT ?",
+            (limit,),
+        )
         return [{**json.loads(payload), "corrected_value": value} for payload, value in rows]

@@ -168,5 +168,13 @@ class Store:
         return self.reports.corrected(limit)
 
 
-__all__ = ["CROP_SHAPE", "SCHEMA_VERSION", "Crop", "Label", "LabelSource", "OutboxItem", "Store",
-           "StoreError"]
+__all__ = [
+    "CROP_SHAPE",
+    "SCHEMA_VERSION",
+    "Crop",
+    "Label",
+    "LabelSource",
+    "OutboxItem",
+    "Store",
+    "StoreError",
+]

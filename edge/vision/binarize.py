@@ -56,15 +56,23 @@ def ink_map(gray: np.ndarray, params: VisionParams = DEFAULT, *, tight: bool = F
     _, mask = cv2.threshold(smooth, low, 1, cv2.THRESH_BINARY)
     mask = remove_lines(mask, params)
     strong = max(params.min_strong_contrast, round(params.strong_over_low * low))
-    return InkMap(ink=ink, smooth=smooth, mask=mask, low=low, strong=min(strong, 255),
-                  light_on_dark=light_on_dark)
+    return InkMap(
+        ink=ink,
+        smooth=smooth,
+        mask=mask,
+        low=low,
+        strong=min(strong, 255),
+        light_on_dark=light_on_dark,
+    )
 
 
 def small_copy_halvings(short_side: int, params: VisionParams = DEFAULT) -> int:
     """How often to halve a frame for the paper estimate, keeping its short side large enough."""
     halvings = 0
-    while (halvings < params.small_copy_max_halvings
-           and short_side >= params.small_copy_min_side_px * 2 ** (halvings + 1)):
+    while (
+        halvings < params.small_copy_max_halvings
+        and short_side >= params.small_copy_min_side_px * 2 ** (halvings + 1)
+    ):
         halvings += 1
     return halvings
 
@@ -81,29 +89,39 @@ def is_light_on_dark(small: np.ndarray, params: VisionParams = DEFAULT) -> bool:
     h, w = small.shape
     big_enough = min(small.shape) >= params.paper_median_min_side_px
     coarse = halve(small, params.paper_median_halvings if big_enough else 0)
-    paper = cv2.resize(cv2.medianBlur(coarse, params.paper_median_px), (w, h),
-                       interpolation=cv2.INTER_LINEAR)
+    paper = cv2.resize(
+        cv2.medianBlur(coarse, params.paper_median_px), (w, h), interpolation=cv2.INTER_LINEAR
+    )
     kernel = _rect((params.stroke_kernel_px, params.stroke_kernel_px))
-    darker = cv2.min(cv2.subtract(paper, small),
-                     cv2.subtract(cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel), small))
-    lighter = cv2.min(cv2.subtract(small, paper),
-                      cv2.subtract(small, cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel)))
+    darker = cv2.min(
+        cv2.subtract(paper, small),
+        cv2.subtract(cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel), small),
+    )
+    lighter = cv2.min(
+        cv2.subtract(small, paper),
+        cv2.subtract(small, cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel)),
+    )
     spread = cv2.calcHist([cv2.absdiff(small, paper)], [0], None, [256], [0, 256]).ravel()
     noise = MAD_TO_SIGMA * float(np.searchsorted(np.cumsum(spread), 0.5 * spread.sum()))
     # Strokes stand far out; paper enclosed by strokes only a little (the median is pulled
     # towards dense writing), so only deviations near the strongest one count.
     strongest = max(cv2.minMaxLoc(darker)[1], cv2.minMaxLoc(lighter)[1])
-    beyond = max(params.polarity_min_contrast, params.polarity_noise_factor * noise,
-                 params.polarity_near_strongest * strongest)
+    beyond = max(
+        params.polarity_min_contrast,
+        params.polarity_noise_factor * noise,
+        params.polarity_near_strongest * strongest,
+    )
     dark_ink = float(np.clip(darker.astype(np.float32) - beyond, 0, None).sum())
     light_ink = float(np.clip(lighter.astype(np.float32) - beyond, 0, None).sum())
     # Dark writing is far more common; light needs a clear majority and some substance.
-    return bool(light_ink > params.light_ink_margin * dark_ink
-                + small.size / params.light_ink_px_per_level)
+    return bool(
+        light_ink > params.light_ink_margin * dark_ink + small.size / params.light_ink_px_per_level
+    )
 
 
-def paper_brightness(small: np.ndarray, shape: tuple[int, ...], factor: int,
-                     params: VisionParams = DEFAULT) -> np.ndarray:
+def paper_brightness(
+    small: np.ndarray, shape: tuple[int, ...], factor: int, params: VisionParams = DEFAULT
+) -> np.ndarray:
     """The paper's brightness at every pixel: strokes closed over, lighting and shadows kept."""
     height, width = shape[:2]
     # Wider than the thickest stroke of the largest digit expected in the image.
@@ -122,12 +140,16 @@ def extrapolate(image: np.ndarray, pad: int) -> np.ndarray:
     """
     mirror = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
     edge = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    return cv2.subtract(cv2.add(edge, edge, dtype=cv2.CV_16S), mirror, dtype=cv2.CV_16S).clip(
-        0, 255).astype(np.uint8)
+    return (
+        cv2.subtract(cv2.add(edge, edge, dtype=cv2.CV_16S), mirror, dtype=cv2.CV_16S)
+        .clip(0, 255)
+        .astype(np.uint8)
+    )
 
 
-def ink_threshold(smooth: np.ndarray, params: VisionParams = DEFAULT, *,
-                  tight: bool = False) -> int:
+def ink_threshold(
+    smooth: np.ndarray, params: VisionParams = DEFAULT, *, tight: bool = False
+) -> int:
     """The ink level where candidate ink starts: well beyond the paper's noise, above a floor.
 
     Paper is most of any frame worth reading (large chalk digits cover a tenth), so a high
@@ -139,8 +161,9 @@ def ink_threshold(smooth: np.ndarray, params: VisionParams = DEFAULT, *,
     step = params.threshold_sample_step  # a sparse sample is plenty for a histogram of paper
     sample = np.ascontiguousarray(smooth[::step, ::step])
     histogram = cv2.calcHist([sample], [0], None, [256], [0, 256]).ravel()
-    paper_level = int(np.searchsorted(np.cumsum(histogram),
-                                      params.paper_share * max(1.0, histogram.sum())))
+    paper_level = int(
+        np.searchsorted(np.cumsum(histogram), params.paper_share * max(1.0, histogram.sum()))
+    )
     low = min(254, max(params.min_low_threshold, round(params.noise_factor * paper_level)))
     # The percentile landed on ink, not paper (the threshold it gives is above the contrast
     # a digit must reach): only a tight crop is that full of ink.
@@ -154,8 +177,11 @@ def halve(image: np.ndarray, times: int) -> np.ndarray:
     """Shrink by 2**times with pixel averaging; OpenCV's 2x area resize is ten times faster
     than a single 4x one."""
     for _ in range(times):
-        image = cv2.resize(image, (max(1, image.shape[1] // 2), max(1, image.shape[0] // 2)),
-                           interpolation=cv2.INTER_AREA)
+        image = cv2.resize(
+            image,
+            (max(1, image.shape[1] // 2), max(1, image.shape[0] // 2)),
+            interpolation=cv2.INTER_AREA,
+        )
     return image
 
 

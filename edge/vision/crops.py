@@ -18,14 +18,16 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
 
 
-def crop_with_margin(gray: np.ndarray, box: tuple[int, int, int, int],
-                     params: VisionParams = DEFAULT) -> np.ndarray:
+def crop_with_margin(
+    gray: np.ndarray, box: tuple[int, int, int, int], params: VisionParams = DEFAULT
+) -> np.ndarray:
     """The digit's box in `gray`, widened by the crop margin and clamped to the image."""
     x, y, w, h = box
     pad = round(max(w, h) * params.crop_margin)
     height, width = gray.shape[:2]
-    return gray[max(0, y - pad) : min(height, y + h + pad),
-                max(0, x - pad) : min(width, x + w + pad)]
+    return gray[
+        max(0, y - pad) : min(height, y + h + pad), max(0, x - pad) : min(width, x + w + pad)
+    ]
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -37,5 +39,8 @@ def png_bytes(image: np.ndarray) -> bytes:
 
 def reading_crops(reading: Reading) -> list[tuple[np.ndarray, bytes]]:
     """Per digit, left to right: (uint8 28x28 model input, PNG crop) for Store.record."""
-    return [(to_uint8(d.image), png_bytes(d.crop)) for d in reading.digits
-            if d.image is not None and d.crop is not None]
+    return [
+        (to_uint8(d.image), png_bytes(d.crop))
+        for d in reading.digits
+        if d.image is not None and d.crop is not None
+    ]

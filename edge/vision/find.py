@@ -16,8 +16,9 @@ import cv2
 import numpy as np
 
 from edge.vision.binarize import InkMap, ink_map
-from edge.vision.group import Components, Group, find_components, group_components, select_digits
+from edge.vision.group import Components, Group, find_components, group_components
 from edge.vision.params import DEFAULT, VisionParams
+from edge.vision.select import select_digits
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +36,12 @@ class DigitCandidate:
     ink: np.ndarray  # float32 0..1, white digit on black, tight crop of this digit's strokes
 
 
-def find_digits(gray: np.ndarray, kind: Kind = "number", params: VisionParams = DEFAULT,
-                judge: Judge | None = None) -> list[DigitCandidate]:
+def find_digits(
+    gray: np.ndarray,
+    kind: Kind = "number",
+    params: VisionParams = DEFAULT,
+    judge: Judge | None = None,
+) -> list[DigitCandidate]:
     """The digits of a uint8 greyscale image: left to right (`number`) or the most prominent one.
 
     judge: when given, every candidate that passes the shape rules is shown to it, and only
@@ -54,11 +59,15 @@ def find_digits(gray: np.ndarray, kind: Kind = "number", params: VisionParams = 
     parts = find_components(inks.mask, params)
     decide = None
     if judge is not None:
+
         def decide(groups: list[Group]) -> list[bool]:
             return list(judge([digit_ink(inks, parts, g, params) for g in groups]))
+
     chosen = select_digits(group_components(parts, params), parts, inks, kind, params, decide)
-    return [DigitCandidate(to_caller_box(g.box, scale, gray.shape),
-                           digit_ink(inks, parts, g, params)) for g in chosen]
+    return [
+        DigitCandidate(to_caller_box(g.box, scale, gray.shape), digit_ink(inks, parts, g, params))
+        for g in chosen
+    ]
 
 
 def analysis_scale(shape: tuple[int, ...], params: VisionParams = DEFAULT) -> float:
@@ -72,8 +81,9 @@ def analysis_scale(shape: tuple[int, ...], params: VisionParams = DEFAULT) -> fl
     return 1.0
 
 
-def to_caller_box(box: tuple[int, int, int, int], scale: float,
-                  shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+def to_caller_box(
+    box: tuple[int, int, int, int], scale: float, shape: tuple[int, ...]
+) -> tuple[int, int, int, int]:
     x, y, w, h = box
     if scale == 1.0:
         return int(x), int(y), int(w), int(h)
@@ -83,8 +93,9 @@ def to_caller_box(box: tuple[int, int, int, int], scale: float,
     return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
 
 
-def digit_ink(inks: InkMap, parts: Components, group: Group,
-              params: VisionParams = DEFAULT) -> np.ndarray:
+def digit_ink(
+    inks: InkMap, parts: Components, group: Group, params: VisionParams = DEFAULT
+) -> np.ndarray:
     """White-on-black 0..1 crop of the group's own strokes; neighbours and lines masked out.
 
     The stroke core is scaled to 1 (MNIST strokes are saturated) so pencil and pen look alike;

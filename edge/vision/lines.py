@@ -46,8 +46,9 @@ def remove_lines(mask: np.ndarray, params: VisionParams = DEFAULT) -> np.ndarray
     return mask
 
 
-def long_thin_lines(mask: np.ndarray, horizontal: bool,
-                    params: VisionParams = DEFAULT) -> np.ndarray | None:
+def long_thin_lines(
+    mask: np.ndarray, horizontal: bool, params: VisionParams = DEFAULT
+) -> np.ndarray | None:
     """Pixels of `mask` on long thin lines in one direction, or None when there are none.
 
     Upright lines are found the same way on the transposed mask.
@@ -62,8 +63,9 @@ def long_thin_lines(mask: np.ndarray, horizontal: bool,
     widened = cv2.dilate(view[:, : squeeze * squeezed_width], _rect((squeeze, 1)), anchor=(0, 0))
     squeezed = cv2.resize(widened, (squeezed_width, height), interpolation=cv2.INTER_NEAREST)
     # An opening keeps what is thick across; what it removes is thin.
-    thin = cv2.subtract(squeezed, cv2.morphologyEx(squeezed, cv2.MORPH_OPEN,
-                                                   _rect((1, band_px(params)))))
+    thin = cv2.subtract(
+        squeezed, cv2.morphologyEx(squeezed, cv2.MORPH_OPEN, _rect((1, band_px(params))))
+    )
     # Runs are looked for on a copy smeared across, so a line tilted a few degrees (which
     # climbs a pixel every dozen) still makes one long run.
     smeared = cv2.dilate(thin, _rect((1, params.tilt_smear_px)))
@@ -72,8 +74,9 @@ def long_thin_lines(mask: np.ndarray, horizontal: bool,
         return None
     # Runs chain into a line across the frame, also across the gap where a digit sits on
     # the line (there the line is not thin).
-    linked = cv2.morphologyEx(cv2.bitwise_and(runs, thin), cv2.MORPH_CLOSE,
-                              _rect((params.line_gap_px // squeeze, 1)))
+    linked = cv2.morphologyEx(
+        cv2.bitwise_and(runs, thin), cv2.MORPH_CLOSE, _rect((params.line_gap_px // squeeze, 1))
+    )
     contours, _ = cv2.findContours(linked, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     share = params.line_min_share_horizontal if horizontal else params.line_min_share_upright
     shortest = max(params.line_min_px, width // share) // squeeze
@@ -108,8 +111,11 @@ def extend_line(canvas: np.ndarray, contour: np.ndarray, params: VisionParams = 
         return
     _, _, length, _ = cv2.boundingRect(contour)
     slack = 2 * params.line_slack_px  # both sides
-    thickness = int(np.clip(round(cv2.contourArea(contour) / max(length, 1)) + slack,
-                            1 + slack, band_px(params)))
+    thickness = int(
+        np.clip(
+            round(cv2.contourArea(contour) / max(length, 1)) + slack, 1 + slack, band_px(params)
+        )
+    )
     width = canvas.shape[1]
     left = (0, round(y0 - x0 * vy / vx))
     right = (width - 1, round(y0 + (width - 1 - x0) * vy / vx))

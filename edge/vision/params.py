@@ -159,7 +159,7 @@ class VisionParams:
     # part of a wide digit (a 7's bar) and the group stays whole.
     split_min_piece_height: float = 0.75
 
-    # --- Digit filter and the number's row (edge.vision.group) ---
+    # --- Digit filter and the number's row (edge.vision.select) ---
     # Digits are at least this tall in analysis pixels; shorter groups are specks and text.
     min_digit_height_px: int = 10
     # A group over this share of the frame in either direction is a shadow or a border.

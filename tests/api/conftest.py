@@ -26,8 +26,10 @@ TOKEN = "s3cret-token"
 @pytest.fixture(scope="session")
 def mnist() -> tuple[np.ndarray, np.ndarray]:
     """The first 1,000 MNIST test images (uint8 [N,28,28], white on black) and labels."""
-    return (read_idx(SAMPLE / "t10k-images-idx3-ubyte.gz"),
-            read_idx(SAMPLE / "t10k-labels-idx1-ubyte.gz"))
+    return (
+        read_idx(SAMPLE / "t10k-images-idx3-ubyte.gz"),
+        read_idx(SAMPLE / "t10k-labels-idx1-ubyte.gz"),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -80,8 +82,9 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 
 
 @pytest.fixture
-def make_client(make_settings: Callable[..., Settings],
-                model: DigitModel) -> Iterator[Callable[..., TestClient]]:
+def make_client(
+    make_settings: Callable[..., Settings], model: DigitModel
+) -> Iterator[Callable[..., TestClient]]:
     """Start the real app (lifespan included) with settings overrides; closed after the test."""
     clients: list[TestClient] = []
 
@@ -118,8 +121,14 @@ def live_server(make_settings: Callable[..., Settings]) -> Iterator[Callable[...
         server.stop()
 
 
-def upload(client: TestClient, image: bytes, name: str = "digits.png", path: str = "/predict",
-           **params: Any) -> Any:
+def upload(
+    client: TestClient,
+    image: bytes,
+    name: str = "digits.png",
+    path: str = "/predict",
+    **params: Any,
+) -> Any:
     """POST an image file as the multipart field `file`."""
-    return client.post(path, files={"file": (name, image, "application/octet-stream")},
-                       params=params)
+    return client.post(
+        path, files={"file": (name, image, "application/octet-stream")}, params=params
+    )

@@ -19,8 +19,16 @@ MUTATING = [
     ("PUT", "/api/v1/readings/1/correction"),
     ("POST", "/api/v1/readings/1/correction"),
 ]
-READ_ONLY = ["/health", "/api/v1/readings", "/api/v1/labels", "/api/v1/performance",
-             "/metrics", "/api/v1/dataset/samples", "/api/v1/labels/export", "/"]
+READ_ONLY = [
+    "/health",
+    "/api/v1/readings",
+    "/api/v1/labels",
+    "/api/v1/performance",
+    "/metrics",
+    "/api/v1/dataset/samples",
+    "/api/v1/labels/export",
+    "/",
+]
 
 
 @pytest.fixture
@@ -30,8 +38,9 @@ def guarded(make_client: Callable[..., TestClient]) -> TestClient:
 
 @pytest.mark.parametrize(("method", "path"), MUTATING)
 @pytest.mark.parametrize("header", [None, "Bearer wrong-token", f"Basic {TOKEN}", "Bearer"])
-def test_changes_without_the_right_token_are_401(guarded: TestClient, method: str, path: str,
-                                                 header: str | None) -> None:
+def test_changes_without_the_right_token_are_401(
+    guarded: TestClient, method: str, path: str, header: str | None
+) -> None:
     headers = {"Authorization": header} if header else {}
     response = guarded.request(method, path, headers=headers, json={"value": "1"})
     assert response.status_code == 401
@@ -40,8 +49,11 @@ def test_changes_without_the_right_token_are_401(guarded: TestClient, method: st
 
 
 def test_the_right_token_is_let_through(guarded: TestClient, first_of: Callable) -> None:
-    response = guarded.post("/api/v1/predict", headers={"Authorization": f"Bearer {TOKEN}"},
-                            files={"file": ("seven.png", encoded(on_paper(first_of(7))))})
+    response = guarded.post(
+        "/api/v1/predict",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        files={"file": ("seven.png", encoded(on_paper(first_of(7))))},
+    )
     assert response.status_code == 200
     assert response.json()["value"] == "7"
 

@@ -20,8 +20,15 @@ from tests.api.conftest import TOKEN, encoded, on_paper
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
-               "--no-first-run", "--disable-component-update", "--disable-sync"]
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # Strokes as fractions of the drawing pad, the way a person draws them.
 SEVEN = [[(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]]
 ONE = [[(0.5, 0.15), (0.5, 0.85)]]
@@ -29,7 +36,8 @@ UI_TIMEOUT_MS = 60_000
 
 sync_api = pytest.importorskip(
     "playwright.sync_api",
-    reason="pip install playwright (browser tests; never `playwright install`)")
+    reason="pip install playwright (browser tests; never `playwright install`)",
+)
 expect = sync_api.expect
 if not CHROMIUM.exists():
     pytest.skip("no /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
@@ -52,8 +60,14 @@ def page(browser: Any) -> Iterator[Any]:
     page.on("pageerror", lambda error: errors.append(str(error)))
     # An answered 4xx is logged by Chromium as "Failed to load resource": that is the page
     # doing its job (asking for the token), not a script error.
-    page.on("console", lambda msg: errors.append(msg.text)
-            if msg.type == "error" and "Failed to load resource" not in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "Failed to load resource" not in msg.text
+            else None
+        ),
+    )
     yield page
     context.close()
     assert errors == [], f"the page reported errors: {errors}"
@@ -128,8 +142,8 @@ def test_draw_read_label_and_correct(live_server: Callable[..., ApiServer], page
 
 
 def test_an_uploaded_photo_is_read_and_its_digits_boxed(
-        live_server: Callable[..., ApiServer], page: Any, first_of: Callable,
-        tmp_path: Path) -> None:
+    live_server: Callable[..., ApiServer], page: Any, first_of: Callable, tmp_path: Path
+) -> None:
     server = live_server()
     photo = tmp_path / "meter.jpg"
     photo.write_bytes(encoded(on_paper(first_of(4), first_of(1), first_of(7)), ".jpg"))
@@ -138,15 +152,17 @@ def test_an_uploaded_photo_is_read_and_its_digits_boxed(
     expect_answer(page, "read-answer", "417")
     expect(page.locator("#read-result .digit-card")).to_have_count(3, timeout=UI_TIMEOUT_MS)
     # The photo is drawn once the browser has decoded it; then the page says it is done.
-    expect(page.locator("#read-message")).to_contain_text("stored as reading #1",
-                                                          timeout=UI_TIMEOUT_MS)
+    expect(page.locator("#read-message")).to_contain_text(
+        "stored as reading #1", timeout=UI_TIMEOUT_MS
+    )
     canvas = page.locator("canvas.frame").bounding_box()
     assert canvas["width"] > 300
     shot(page, "read-upload")
 
 
-def test_the_token_is_asked_once_and_remembered(live_server: Callable[..., ApiServer], page: Any
-                                                ) -> None:
+def test_the_token_is_asked_once_and_remembered(
+    live_server: Callable[..., ApiServer], page: Any
+) -> None:
     server = live_server(api={"token": TOKEN})
     page.goto(f"{server.url}/#draw")
     draw(page, SEVEN)

@@ -49,7 +49,8 @@ def frames(tmp_path: Path, first_of: Callable) -> Path:
 
 
 def test_health_shows_the_running_camera_and_metrics_count_its_frames(
-        daemon: Callable[..., App], frames: Path) -> None:
+    daemon: Callable[..., App], frames: Path
+) -> None:
     app = daemon(str(frames))
     url = app.api.url
     wait_until(lambda: app.snapshot().readings >= 3, what="the daemon's first readings")
@@ -65,8 +66,9 @@ def test_health_shows_the_running_camera_and_metrics_count_its_frames(
     assert history and history[0]["value"] == "29"
 
 
-def test_use_camera_reads_the_daemons_latest_frame(daemon: Callable[..., App], frames: Path
-                                                   ) -> None:
+def test_use_camera_reads_the_daemons_latest_frame(
+    daemon: Callable[..., App], frames: Path
+) -> None:
     app = daemon(str(frames))
     wait_until(lambda: app.grabber and app.grabber.latest(), what="a first frame")
     reading = httpx.post(f"{app.api.url}/api/v1/predict", params={"use_camera": "true"}).json()
@@ -74,7 +76,8 @@ def test_use_camera_reads_the_daemons_latest_frame(daemon: Callable[..., App], f
 
 
 def test_a_failing_camera_makes_health_503_with_the_reason(
-        daemon: Callable[..., App], tmp_path: Path) -> None:
+    daemon: Callable[..., App], tmp_path: Path
+) -> None:
     app = daemon(str(tmp_path / "unplugged"))
     wait_until(lambda: app.grabber and app.grabber.state == "reopening", what="the camera failing")
     response = httpx.get(f"{app.api.url}/health")
@@ -85,23 +88,41 @@ def test_a_failing_camera_makes_health_503_with_the_reason(
 
 
 def test_a_broker_refusing_the_credentials_makes_health_503(
-        daemon: Callable[..., App], frames: Path, mosquitto_factory: Callable[..., Broker]) -> None:
+    daemon: Callable[..., App], frames: Path, mosquitto_factory: Callable[..., Broker]
+) -> None:
     broker = mosquitto_factory(users={"digitcam": "right"})
-    app = daemon(str(frames),
-                 mqtt={"host": broker.host, "port": broker.port,
-                       "username": "digitcam", "password": "wrong"})
-    wait_until(lambda: app.publisher and app.publisher.state == "auth_failed", timeout_s=15,
-               what="the broker refusing")
+    app = daemon(
+        str(frames),
+        mqtt={
+            "host": broker.host,
+            "port": broker.port,
+            "username": "digitcam",
+            "password": "wrong",
+        },
+    )
+    wait_until(
+        lambda: app.publisher and app.publisher.state == "auth_failed",
+        timeout_s=15,
+        what="the broker refusing",
+    )
     response = httpx.get(f"{app.api.url}/api/v1/health")
     assert response.status_code == 503
     assert any("refused the credentials" in reason for reason in response.json()["reasons"])
-    assert parse_metrics(httpx.get(f"{app.api.url}/metrics").text)[
-        'digitcam_mqtt_state{state="auth_failed"}'] == 1
+    assert (
+        parse_metrics(httpx.get(f"{app.api.url}/metrics").text)[
+            'digitcam_mqtt_state{state="auth_failed"}'
+        ]
+        == 1
+    )
 
 
 def test_stats_message_health_and_metrics_report_the_same_counts(
-        daemon: Callable[..., App], tmp_path: Path, first_of: Callable, mosquitto: Broker,
-        subscriber: Callable[..., Subscriber]) -> None:
+    daemon: Callable[..., App],
+    tmp_path: Path,
+    first_of: Callable,
+    mosquitto: Broker,
+    subscriber: Callable[..., Subscriber],
+) -> None:
     folder = tmp_path / "three"
     folder.mkdir()
     for i, digit in enumerate((3, 5, 8)):
@@ -109,8 +130,11 @@ def test_stats_message_health_and_metrics_report_the_same_counts(
     (folder / "0003.png").write_bytes(b"not a png")
     topic = "digitcam/testcam/stats"
     sub = subscriber(mosquitto, [topic])
-    app = daemon(str(folder), camera={"loop": False},
-                 mqtt={"host": mosquitto.host, "port": mosquitto.port, "stats_interval_s": 0.2})
+    app = daemon(
+        str(folder),
+        camera={"loop": False},
+        mqtt={"host": mosquitto.host, "port": mosquitto.port, "stats_interval_s": 0.2},
+    )
 
     def settled() -> dict[str, Any] | None:
         messages = [json.loads(m.payload) for m in sub.on(topic)]
@@ -118,9 +142,20 @@ def test_stats_message_health_and_metrics_report_the_same_counts(
         return messages[-1] if done else None
 
     stats = wait_until(settled, what="a stats message after the last frame")
-    assert list(stats) == ["uptime_s", "frames", "readings", "bad_frames", "errors", "fps",
-                           "latency_ms", "camera", "mqtt", "outbox_depth", "outbox_dropped",
-                           "model"]
+    assert list(stats) == [
+        "uptime_s",
+        "frames",
+        "readings",
+        "bad_frames",
+        "errors",
+        "fps",
+        "latency_ms",
+        "camera",
+        "mqtt",
+        "outbox_depth",
+        "outbox_dropped",
+        "model",
+    ]
     assert (stats["readings"], stats["bad_frames"], stats["errors"]) == (3, 1, 0)
     health = httpx.get(f"{app.api.url}/health").json()
     metrics = parse_metrics(httpx.get(f"{app.api.url}/metrics").text)

@@ -13,7 +13,8 @@ from edge.api.services import Services
 from tests.api.conftest import encoded, on_paper, upload
 
 SAMPLE_LINE = re.compile(
-    r'^[a-z_:][a-z0-9_:]*(\{([a-z_]+="[^"]*",?)*\})? -?[0-9.e+-]+$|^\S+ \+?Inf$')
+    r'^[a-z_:][a-z0-9_:]*(\{([a-z_]+="[^"]*",?)*\})? -?[0-9.e+-]+$|^\S+ \+?Inf$'
+)
 
 
 def parse_metrics(text: str) -> dict[str, float]:
@@ -42,7 +43,8 @@ def test_health_is_ok_and_says_camera_and_broker_are_not_running(client: TestCli
 
 
 def test_without_a_model_health_is_503_and_predict_says_why(
-        make_settings: Callable, tmp_path: Path, first_of: Callable) -> None:
+    make_settings: Callable, tmp_path: Path, first_of: Callable
+) -> None:
     settings = make_settings(model={"path": str(tmp_path / "missing.onnx")})
     with TestClient(create_app(Services(settings))) as client:
         response = client.get("/health")
@@ -65,7 +67,8 @@ def test_info_tells_the_page_the_limits(make_client: Callable) -> None:
 
 
 def test_metrics_count_readings_by_status_and_their_latency(
-        client: TestClient, first_of: Callable) -> None:
+    client: TestClient, first_of: Callable
+) -> None:
     before = parse_metrics(client.get("/metrics").text)
     assert before['digitcam_readings_total{status="ok"}'] == 0
     upload(client, encoded(on_paper(first_of(7))))
@@ -87,7 +90,8 @@ def test_metrics_count_readings_by_status_and_their_latency(
 
 
 def test_readings_from_before_the_start_are_not_counted_again(
-        make_client: Callable, first_of: Callable) -> None:
+    make_client: Callable, first_of: Callable
+) -> None:
     first = make_client()
     upload(first, encoded(on_paper(first_of(7))))
     first.__exit__(None, None, None)

@@ -21,8 +21,11 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def add_label(client: TestClient, image: np.ndarray, label: int | str) -> dict:
-    response = client.post("/api/v1/labels", data={"label": str(label)},
-                           files={"file": ("drawing.png", encoded(image))})
+    response = client.post(
+        "/api/v1/labels",
+        data={"label": str(label)},
+        files={"file": ("drawing.png", encoded(image))},
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -37,15 +40,19 @@ def test_a_drawing_becomes_a_normalised_example(client: TestClient, first_of: Ca
 
 @pytest.mark.parametrize("label", ["10", "-1", "seven"])
 def test_a_label_must_be_a_digit(client: TestClient, first_of: Callable, label: str) -> None:
-    response = client.post("/api/v1/labels", data={"label": label},
-                           files={"file": ("d.png", encoded(on_paper(first_of(3))))})
+    response = client.post(
+        "/api/v1/labels",
+        data={"label": label},
+        files={"file": ("d.png", encoded(on_paper(first_of(3))))},
+    )
     assert response.status_code == 422
 
 
 def test_a_blank_drawing_is_refused(client: TestClient) -> None:
     blank = encoded(np.full((280, 280), 255, np.uint8))
-    response = client.post("/api/v1/labels", data={"label": "3"},
-                           files={"file": ("blank.png", blank)})
+    response = client.post(
+        "/api/v1/labels", data={"label": "3"}, files={"file": ("blank.png", blank)}
+    )
     assert response.status_code == 400
     assert "no digit found" in response.json()["detail"]
 
@@ -58,8 +65,9 @@ def test_a_label_can_be_deleted(client: TestClient, first_of: Callable) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["idx", "png"])
-def test_the_export_is_what_train_extra_data_reads(client: TestClient, mnist: tuple,
-                                                   tmp_path: Path, fmt: str) -> None:
+def test_the_export_is_what_train_extra_data_reads(
+    client: TestClient, mnist: tuple, tmp_path: Path, fmt: str
+) -> None:
     images, labels = mnist
     chosen = [int(np.flatnonzero(labels == d)[0]) for d in (0, 5, 8, 5)]
     for index in chosen:
@@ -96,8 +104,9 @@ def test_the_stored_crop_is_the_original_ink(client: TestClient, first_of: Calla
 
 def test_a_label_given_twice_is_refused(client: TestClient, first_of: Callable) -> None:
     image = encoded(on_paper(first_of(3)))
-    response = client.post("/api/v1/labels", data={"label": ["8", "3"]},
-                           files={"file": ("d.png", image)})
+    response = client.post(
+        "/api/v1/labels", data={"label": ["8", "3"]}, files={"file": ("d.png", image)}
+    )
     assert response.status_code == 422
     error = response.json()["detail"][0]
     assert error["loc"] == ["body", "label"] and "given 2 times" in error["msg"]

@@ -41,7 +41,7 @@ def test_nothing_is_fetched_from_elsewhere() -> None:
         if path.suffix in {".html", ".js", ".css"}:
             text = path.read_text()
             assert not re.search(r'(src|href)=["\']https?:', text), path.name
-            assert "url(http" not in text and "import(\"http" not in text, path.name
+            assert "url(http" not in text and 'import("http' not in text, path.name
 
 
 def test_the_shipped_sprite_is_the_mnist_sample(mnist: tuple) -> None:
@@ -65,14 +65,22 @@ def test_all_digits_and_the_cap_per_digit(client: TestClient) -> None:
     assert len(data["items"]) == 10 * PER_DIGIT
 
 
-def test_the_users_labelled_examples_are_samples_too(client: TestClient, first_of: Callable
-                                                     ) -> None:
-    client.post("/api/v1/labels", data={"label": "2"},
-                files={"file": ("d.png", encoded(on_paper(first_of(2))))})
+def test_the_users_labelled_examples_are_samples_too(
+    client: TestClient, first_of: Callable
+) -> None:
+    client.post(
+        "/api/v1/labels",
+        data={"label": "2"},
+        files={"file": ("d.png", encoded(on_paper(first_of(2))))},
+    )
     mine = client.get("/api/v1/dataset/samples", params={"source": "labels"}).json()
     assert [item["digit"] for item in mine["items"]] == [2]
-    assert client.get("/api/v1/dataset/samples",
-                      params={"source": "labels", "digit": 5}).json()["items"] == []
+    assert (
+        client.get("/api/v1/dataset/samples", params={"source": "labels", "digit": 5}).json()[
+            "items"
+        ]
+        == []
+    )
 
 
 @pytest.mark.parametrize("params", [{"digit": 10}, {"count": 0}, {"source": "cifar"}])

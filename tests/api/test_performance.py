@@ -22,8 +22,11 @@ def test_accuracy_counts_only_what_people_checked(client: TestClient, first_of: 
     client.put(f"/api/v1/readings/{right}/correction", json={"value": "417"})
     client.put(f"/api/v1/readings/{wrong}/correction", json={"value": "13"})
     for digit in (2, 4):
-        client.post("/api/v1/labels", data={"label": str(digit)},
-                    files={"file": ("d.png", encoded(on_paper(first_of(digit))))})
+        client.post(
+            "/api/v1/labels",
+            data={"label": str(digit)},
+            files={"file": ("d.png", encoded(on_paper(first_of(digit))))},
+        )
     report = client.get("/api/v1/performance").json()
     assert report["readings"] == {"count": 2, "correct": 1, "accuracy": 0.5}
     assert report["drawings"] == {"count": 2, "correct": 2, "accuracy": 1.0}
@@ -83,14 +86,18 @@ class CountingModel:
 
 
 def add_drawing(client: TestClient, digit: int, image: np.ndarray) -> int:
-    response = client.post("/api/v1/labels", data={"label": str(digit)},
-                           files={"file": ("d.png", encoded(on_paper(image)))})
+    response = client.post(
+        "/api/v1/labels",
+        data={"label": str(digit)},
+        files={"file": ("d.png", encoded(on_paper(image)))},
+    )
     assert response.status_code == 201
     return int(response.json()["id"])
 
 
 def test_drawings_are_classified_again_only_when_they_change(
-        client: TestClient, first_of: Callable) -> None:
+    client: TestClient, first_of: Callable
+) -> None:
     services = client.app.state.services  # type: ignore[attr-defined]
     counting = CountingModel(services.model)
     services.model = counting

@@ -24,8 +24,9 @@ def decode_data_url(url: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize("digit", [1, 2, 4, 7, 9])
-def test_a_handwritten_digit_on_paper_is_read(client: TestClient, first_of: Callable, digit: int
-                                               ) -> None:
+def test_a_handwritten_digit_on_paper_is_read(
+    client: TestClient, first_of: Callable, digit: int
+) -> None:
     response = upload(client, encoded(on_paper(first_of(digit)), ".jpg"), "photo.jpg")
     assert response.status_code == 200, response.text
     reading = response.json()
@@ -37,7 +38,8 @@ def test_a_handwritten_digit_on_paper_is_read(client: TestClient, first_of: Call
 
 
 def test_a_number_is_read_left_to_right_with_top3_and_the_models_view(
-        client: TestClient, first_of: Callable) -> None:
+    client: TestClient, first_of: Callable
+) -> None:
     response = upload(client, encoded(on_paper(first_of(4), first_of(1), first_of(7))))
     reading = response.json()
     assert reading["value"] == "417"
@@ -55,17 +57,20 @@ def test_a_number_is_read_left_to_right_with_top3_and_the_models_view(
         assert seen[0, :].max() < 30 and seen.max() > 200
 
 
-def test_kind_digit_reads_only_the_most_prominent_digit(client: TestClient, first_of: Callable
-                                                         ) -> None:
+def test_kind_digit_reads_only_the_most_prominent_digit(
+    client: TestClient, first_of: Callable
+) -> None:
     image = encoded(on_paper(first_of(4), first_of(1), first_of(7)))
     by_query = upload(client, image, kind="digit").json()
-    by_form = client.post("/api/v1/predict", files={"file": ("n.png", image)},
-                          data={"kind": "digit"}).json()
+    by_form = client.post(
+        "/api/v1/predict", files={"file": ("n.png", image)}, data={"kind": "digit"}
+    ).json()
     assert len(by_query["digits"]) == 1 and len(by_form["digits"]) == 1
 
 
 def test_what_the_api_reads_goes_into_the_history_unless_asked_not_to(
-        client: TestClient, first_of: Callable) -> None:
+    client: TestClient, first_of: Callable
+) -> None:
     kept = upload(client, encoded(on_paper(first_of(7)))).json()
     assert kept["recorded"] is True and kept["seq"] == 1
     not_kept = upload(client, encoded(on_paper(first_of(7))), record="false").json()
@@ -86,14 +91,18 @@ def test_a_drawing_is_read_as_one_digit(client: TestClient) -> None:
     assert client.get("/api/v1/readings", params={"region": "drawing"}).json()["items"]
 
 
-@pytest.mark.parametrize(("payload", "status", "words"), [
-    (None, 400, "no image"),
-    (b"", 400, "empty"),
-    (b"digit: 7\nthis is a text file\n", 415, "not an image"),
-    (b"GIF89a\x01\x00\x01\x00", 415, "not an image"),
-])
+@pytest.mark.parametrize(
+    ("payload", "status", "words"),
+    [
+        (None, 400, "no image"),
+        (b"", 400, "empty"),
+        (b"digit: 7\nthis is a text file\n", 415, "not an image"),
+        (b"GIF89a\x01\x00\x01\x00", 415, "not an image"),
+    ],
+)
 def test_bad_uploads_get_a_message_a_person_understands(
-        client: TestClient, payload: bytes | None, status: int, words: str) -> None:
+    client: TestClient, payload: bytes | None, status: int, words: str
+) -> None:
     files = None if payload is None else {"file": ("upload.bin", payload)}
     response = client.post("/api/v1/predict", files=files)
     assert response.status_code == status
@@ -124,15 +133,18 @@ def test_an_image_of_too_many_pixels_is_refused_before_decoding(client: TestClie
 
 
 def test_no_camera_answers_503_saying_why(client: TestClient) -> None:
-    for response in (client.post("/api/v1/predict", params={"use_camera": "true"}),
-                     client.post("/predict", data={"use_camera": "true"})):
+    for response in (
+        client.post("/api/v1/predict", params={"use_camera": "true"}),
+        client.post("/predict", data={"use_camera": "true"}),
+    ):
         assert response.status_code == 503
         assert "camera unavailable" in response.json()["detail"]
         assert "no-camera-here" in response.json()["detail"]
 
 
-def test_the_camera_is_read_and_its_frame_returned(make_client: Callable, tmp_path: Path,
-                                                   first_of: Callable) -> None:
+def test_the_camera_is_read_and_its_frame_returned(
+    make_client: Callable, tmp_path: Path, first_of: Callable
+) -> None:
     frames = tmp_path / "frames"
     frames.mkdir()
     cv2.imwrite(str(frames / "0001.png"), on_paper(first_of(4), first_of(2)))
@@ -154,23 +166,33 @@ def test_file_and_camera_together_is_a_usage_error(client: TestClient, first_of:
 CAMERA = {"use_camera": "true"}
 
 
-@pytest.mark.parametrize(("params", "form", "field", "words"), [
-    (CAMERA, [("kind", "")], "kind", "empty"),
-    (CAMERA, [("kind", "bogus"), ("kind", "digit")], "kind", "2 times"),
-    ({**CAMERA, "kind": ["bogus", "digit"]}, [], "kind", "2 times"),
-    ({}, [("use_camera", "bogus"), ("use_camera", "true")], "use_camera", "2 times"),
-], ids=["empty-form-kind", "form-kind-twice", "query-kind-twice", "form-use_camera-twice"])
+@pytest.mark.parametrize(
+    ("params", "form", "field", "words"),
+    [
+        (CAMERA, [("kind", "")], "kind", "empty"),
+        (CAMERA, [("kind", "bogus"), ("kind", "digit")], "kind", "2 times"),
+        ({**CAMERA, "kind": ["bogus", "digit"]}, [], "kind", "2 times"),
+        ({}, [("use_camera", "bogus"), ("use_camera", "true")], "use_camera", "2 times"),
+    ],
+    ids=["empty-form-kind", "form-kind-twice", "query-kind-twice", "form-use_camera-twice"],
+)
 def test_a_parameter_sent_empty_or_twice_is_refused_not_guessed(
-        make_client: Callable, tmp_path: Path, first_of: Callable, params: dict,
-        form: list[tuple[str, str]], field: str, words: str) -> None:
+    make_client: Callable,
+    tmp_path: Path,
+    first_of: Callable,
+    params: dict,
+    form: list[tuple[str, str]],
+    field: str,
+    words: str,
+) -> None:
     frames = tmp_path / "frames"
     frames.mkdir()
     cv2.imwrite(str(frames / "0001.png"), on_paper(first_of(4), first_of(2)))
     client = make_client(camera={"source": str(frames)})  # a camera that works
-    response = client.post("/api/v1/predict", params=params,
-                           files=[(name, (None, value)) for name, value in form])
+    response = client.post(
+        "/api/v1/predict", params=params, files=[(name, (None, value)) for name, value in form]
+    )
     assert response.status_code == 422, response.text
     error = response.json()["detail"][0]
     assert error["loc"][-1] == field and words in error["msg"]
     assert client.get("/api/v1/readings").json()["items"] == [], "nothing was read or stored"
-

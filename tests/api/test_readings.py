@@ -19,11 +19,27 @@ def store_of(client: TestClient):
     return services.store
 
 
-def add_reading(client: TestClient, value: str | None, *, region: str = "main",
-                status: str = "ok", ts: str | None = None) -> int:
+def add_reading(
+    client: TestClient,
+    value: str | None,
+    *,
+    region: str = "main",
+    status: str = "ok",
+    ts: str | None = None,
+) -> int:
     digits = [Digit(int(c), 0.9, (10 * i, 0, 8, 12)) for i, c in enumerate(value or "")]
-    reading = Reading("testcam", region, value, status, 0.9 if digits else None,  # type: ignore[arg-type]
-                      digits, 2.0, "mnist-cnn-test", "frames/x.png", 0)
+    reading = Reading(
+        "testcam",
+        region,
+        value,
+        status,
+        0.9 if digits else None,  # type: ignore[arg-type]
+        digits,
+        2.0,
+        "mnist-cnn-test",
+        "frames/x.png",
+        0,
+    )
     if ts:
         reading.ts = ts
     return store_of(client).record(reading, [], 1)
@@ -59,8 +75,10 @@ def test_history_filters_by_region_status_value_and_time(client: TestClient) -> 
     assert seqs(since=naive) == [3, 2], "a time without a zone is taken as UTC"
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 100_000}, {"offset": -1},
-                                    {"status": "maybe"}, {"since": "yesterday"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": 0}, {"limit": 100_000}, {"offset": -1}, {"status": "maybe"}, {"since": "yesterday"}],
+)
 def test_bad_history_queries_are_422(client: TestClient, params: dict) -> None:
     response = client.get("/api/v1/readings", params=params)
     assert response.status_code == 422
@@ -100,27 +118,35 @@ def test_a_correction_must_be_digits(client: TestClient, body: dict) -> None:
 
 
 def test_correcting_an_uploaded_number_makes_one_training_example_per_digit(
-        client: TestClient, first_of: Callable) -> None:
+    client: TestClient, first_of: Callable
+) -> None:
     reading = upload(client, encoded(on_paper(first_of(4), first_of(1), first_of(7)))).json()
     assert reading["value"] == "417"
     assert client.get(f"/api/v1/readings/{reading['seq']}").json()["crops_stored"] == 3
-    result = client.put(f"/api/v1/readings/{reading['seq']}/correction",
-                        json={"value": "417"}).json()
+    result = client.put(
+        f"/api/v1/readings/{reading['seq']}/correction", json={"value": "417"}
+    ).json()
     assert len(result["labels_added"]) == 3
     labels = client.get("/api/v1/labels").json()["items"]
     assert [(lb["label"], lb["source"]) for lb in labels] == [
-        (4, "correction"), (1, "correction"), (7, "correction")]
-    again = client.put(f"/api/v1/readings/{reading['seq']}/correction",
-                       json={"value": "417"}).json()
+        (4, "correction"),
+        (1, "correction"),
+        (7, "correction"),
+    ]
+    again = client.put(
+        f"/api/v1/readings/{reading['seq']}/correction", json={"value": "417"}
+    ).json()
     assert again["labels_added"] == [], "correcting twice does not add the examples twice"
     assert len(client.get("/api/v1/labels").json()["items"]) == 3
 
 
 def test_a_correction_with_another_digit_count_makes_no_examples_and_says_why(
-        client: TestClient, first_of: Callable) -> None:
+    client: TestClient, first_of: Callable
+) -> None:
     reading = upload(client, encoded(on_paper(first_of(4), first_of(1)))).json()
-    result = client.put(f"/api/v1/readings/{reading['seq']}/correction",
-                        json={"value": "4111"}).json()
+    result = client.put(
+        f"/api/v1/readings/{reading['seq']}/correction", json={"value": "4111"}
+    ).json()
     assert result["labels_added"] == []
     assert "4 digits but 2 were found" in result["labels_note"]
     assert result["corrected_value"] == "4111"

@@ -36,20 +36,26 @@ def fuzz_settings(folder: Path) -> Settings:
     frame = np.full((120, 160), 255, np.uint8)
     cv2.line(frame, (80, 20), (80, 100), 0, 8)
     cv2.imwrite(str(camera / "frame.png"), frame)
-    return Settings(device_id="fuzzcam", storage={"path": folder / "state.sqlite"},
-                    camera={"source": str(camera)}, api={"max_upload_bytes": 256 * 1024})
+    return Settings(
+        device_id="fuzzcam",
+        storage={"path": folder / "state.sqlite"},
+        camera={"source": str(camera)},
+        api={"max_upload_bytes": 256 * 1024},
+    )
 
 
 # Built at import because schemathesis parametrizes at collection time; the app opens its
 # store and model in its lifespan, which schemathesis runs. The folder goes at exit.
 _FOLDER = tempfile.TemporaryDirectory(prefix="digitcam-fuzz-")
 schema = schemathesis.openapi.from_asgi(
-    "/openapi.json", create_app(Services(fuzz_settings(Path(_FOLDER.name)))))
+    "/openapi.json", create_app(Services(fuzz_settings(Path(_FOLDER.name))))
+)
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck)
+)
 def test_no_request_makes_the_api_fail(case: schemathesis.Case) -> None:
     upload = case.path in IMAGE_UPLOADS and case.method == "POST"
     excluded = [positive_data_acceptance] if upload else []

@@ -21,16 +21,28 @@ from tests.conftest import free_port, wait_until
 
 def serve_process(tmp_path: Path, port: int, **env: str) -> subprocess.Popen:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("DIGITCAM_")}
-    environ.update({"DIGITCAM_API__PORT": str(port),
-                    "DIGITCAM_STORAGE__PATH": str(tmp_path / "state.sqlite"), **env})
-    return subprocess.Popen([sys.executable, "-m", "edge.cli", "serve"], cwd=ROOT, env=environ,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    environ.update(
+        {
+            "DIGITCAM_API__PORT": str(port),
+            "DIGITCAM_STORAGE__PATH": str(tmp_path / "state.sqlite"),
+            **env,
+        }
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "edge.cli", "serve"],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_digitcam_serve_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     proc = serve_process(tmp_path, port)
     try:
+
         def healthy() -> bool:
             try:
                 return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
@@ -47,7 +59,8 @@ def test_digitcam_serve_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> 
 
 
 def test_serve_without_its_model_exits_78_naming_the_file(
-        make_settings: Callable, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_settings: Callable, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     settings = make_settings(model={"path": str(tmp_path / "gone.onnx")})
     assert serve(settings) == CONFIG_ERROR_EXIT
     assert "gone.onnx" in capsys.readouterr().err
@@ -78,7 +91,8 @@ def test_a_missing_extra_is_named_with_its_fix(monkeypatch: pytest.MonkeyPatch) 
     import edge.api
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "fastapi" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "fastapi" else real(name, *a)
+    )
     with pytest.raises(ApiError, match=r"pip install 'digitcam\[api\]' \(missing: fastapi\)"):
         edge.api.require_api_extra()

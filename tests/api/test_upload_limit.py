@@ -49,14 +49,17 @@ class PeakMemory:
 
 def request_head(port: int, chunked: bool) -> bytes:
     framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {UPLOAD}"
-    return (f"POST /api/v1/predict HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n{framing}\r\n\r\n"
-            ).encode()
+    return (
+        f"POST /api/v1/predict HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n{framing}\r\n\r\n"
+    ).encode()
 
 
 def part_head() -> bytes:
-    return (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"huge.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8").encode("latin-1")
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="huge.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8'
+    ).encode("latin-1")
 
 
 def stream_until_answered(server: ApiServer, chunked: bool) -> tuple[bytes, int]:
@@ -91,7 +94,8 @@ def stream_until_answered(server: ApiServer, chunked: bool) -> tuple[bytes, int]
 
 @pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "content-length"])
 def test_a_100mb_upload_gets_413_before_it_is_all_sent(
-        live_server: Callable[..., ApiServer], chunked: bool) -> None:
+    live_server: Callable[..., ApiServer], chunked: bool
+) -> None:
     server = live_server(api={"max_upload_bytes": LIMIT})
     memory = PeakMemory()
     started = time.monotonic()

@@ -1,7 +1,7 @@
 """Fault drills: markers, the daemon fixture, and the summary table printed after the run.
 
-    make drill   every drill, the ten-minute soak and the 30 s broker outage included
-    make test    the quick drills (`-m "not slow_drill"`)
+make drill   every drill, the ten-minute soak and the 30 s broker outage included
+make test    the quick drills (`-m "not slow_drill"`)
 """
 
 from __future__ import annotations
@@ -58,8 +58,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if hasattr(report, "wasxfail"):  # a known product bug, marked where the drill is
             outcomes[item.nodeid] = "XFAIL (known bug)" if report.skipped else "XPASS: bug fixed?"
         else:
-            outcomes[item.nodeid] = ("PASS" if report.passed else
-                                     "SKIP" if report.skipped else "FAIL")
+            outcomes[item.nodeid] = (
+                "PASS" if report.passed else "SKIP" if report.skipped else "FAIL"
+            )
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -72,10 +73,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     header = f"{'drill':58s} {'produced':>8s} {'received':>8s} {'lost':>5s} {'dupes':>5s}  result"
     tr.write_line(header)
     for nodeid, r in records:
-        cells = [("-" if v is None else str(v)) for v in
-                 (r.produced, r.received, r.lost, r.duplicates)]
-        tr.write_line(f"{r.drill[:58]:58s} {cells[0]:>8s} {cells[1]:>8s} {cells[2]:>5s} "
-                      f"{cells[3]:>5s}  {outcomes.get(nodeid, '?')}")
+        cells = [
+            ("-" if v is None else str(v)) for v in (r.produced, r.received, r.lost, r.duplicates)
+        ]
+        tr.write_line(
+            f"{r.drill[:58]:58s} {cells[0]:>8s} {cells[1]:>8s} {cells[2]:>5s} "
+            f"{cells[3]:>5s}  {outcomes.get(nodeid, '?')}"
+        )
         for note in r.notes:
             tr.write_line(f"    {note}")
 
@@ -104,5 +108,8 @@ def daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
 
 def wait_count(sub: Subscriber, count: int, timeout_s: float = 30.0) -> None:
     """Wait (or fail the drill) until `count` different readings have arrived."""
-    wait_until(lambda: len(set(live_seqs(sub))) >= count, timeout_s=timeout_s,
-               what=f"{count} readings at the subscriber")
+    wait_until(
+        lambda: len(set(live_seqs(sub))) >= count,
+        timeout_s=timeout_s,
+        what=f"{count} readings at the subscriber",
+    )

@@ -72,43 +72,51 @@ def persistent_broker(factory: Any) -> Broker:
 
 def durable_subscriber(make: Any, broker: Broker) -> Subscriber:
     """QoS 1 with a persistent session: messages wait at the broker while it is offline."""
-    return make(broker, [READING_TOPIC, STATS_TOPIC], client_id="drill-subscriber",
-                clean_session=False)
+    return make(
+        broker, [READING_TOPIC, STATS_TOPIC], client_id="drill-subscriber", clean_session=False
+    )
 
 
 class Daemon:
     """`digitcam run` as a subprocess; start/kill/stop keep the same storage and log file."""
 
-    def __init__(self, workdir: Path, source: Path, broker: Broker | None,
-                 **settings: str) -> None:
+    def __init__(self, workdir: Path, source: Path, broker: Broker | None, **settings: str) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         config = workdir / "empty.toml"
         config.write_text("# every setting comes from DIGITCAM_* variables\n")
         self.db_path = workdir / "state.sqlite"
         self.log_path = workdir / "daemon.log"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITCAM_")}
-        self.env.update({
-            "DIGITCAM_CONFIG": str(config),
-            "DIGITCAM_DEVICE_ID": DEVICE,
-            "DIGITCAM_CAMERA__SOURCE": str(source),
-            "DIGITCAM_CAMERA__FPS": "20",
-            "DIGITCAM_CAMERA__LOOP": "true",
-            "DIGITCAM_CAMERA__REOPEN_BACKOFF_MAX_S": "1",
-            "DIGITCAM_STORAGE__PATH": str(self.db_path),
-            "DIGITCAM_MQTT__KEEPALIVE_S": "5",
-            "DIGITCAM_MQTT__STATS_INTERVAL_S": "0.5",
-        })
+        self.env.update(
+            {
+                "DIGITCAM_CONFIG": str(config),
+                "DIGITCAM_DEVICE_ID": DEVICE,
+                "DIGITCAM_CAMERA__SOURCE": str(source),
+                "DIGITCAM_CAMERA__FPS": "20",
+                "DIGITCAM_CAMERA__LOOP": "true",
+                "DIGITCAM_CAMERA__REOPEN_BACKOFF_MAX_S": "1",
+                "DIGITCAM_STORAGE__PATH": str(self.db_path),
+                "DIGITCAM_MQTT__KEEPALIVE_S": "5",
+                "DIGITCAM_MQTT__STATS_INTERVAL_S": "0.5",
+            }
+        )
         if broker is not None:
-            self.env.update({"DIGITCAM_MQTT__HOST": broker.host,
-                             "DIGITCAM_MQTT__PORT": str(broker.port)})
+            self.env.update(
+                {"DIGITCAM_MQTT__HOST": broker.host, "DIGITCAM_MQTT__PORT": str(broker.port)}
+            )
         self.env.update({f"DIGITCAM_{k.upper()}": v for k, v in settings.items()})
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         assert self.proc is None or self.proc.poll() is not None, "daemon already running"
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "run"], cwd=ROOT,
-                                         env=self.env, stdout=log, stderr=log)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "edge.cli", "run"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=log,
+            )
 
     @property
     def pid(self) -> int:

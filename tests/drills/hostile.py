@@ -14,13 +14,15 @@ from tests.drills.harness import paper_frame, sample_digits
 
 def png(width: int, height: int, bit_depth: int, colour_type: int, idat: bytes) -> bytes:
     """A PNG file from its header fields and already-compressed image data."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         crc = zlib.crc32(kind + body) & 0xFFFFFFFF
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
     header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat)
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
 
 
 def compressed_rows(row: bytes, rows: int) -> bytes:
@@ -74,8 +76,10 @@ def write_hostile_folder(folder: Path) -> tuple[list[str], dict[str, str]]:
     rgba[:, :, 3] = 255 - paper_frame(images[2])  # the ink is the opaque part
     readable = {
         "g_frame.jpg": (good, values[0]),
-        "h_digit16.png": (encode(".png", paper_frame(images[1]).astype(np.uint16) * 257),
-                          values[1]),
+        "h_digit16.png": (
+            encode(".png", paper_frame(images[1]).astype(np.uint16) * 257),
+            values[1],
+        ),
         "i_digit_rgba.png": (encode(".png", rgba), values[2]),
     }
     for name, data in refused.items():

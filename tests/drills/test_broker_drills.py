@@ -24,8 +24,9 @@ from tests.drills.harness import (
 pytestmark = pytest.mark.drill
 
 
-def test_broker_killed_mid_replay(frames: Path, daemon, mosquitto_factory, subscriber,
-                                  drill_record) -> None:
+def test_broker_killed_mid_replay(
+    frames: Path, daemon, mosquitto_factory, subscriber, drill_record
+) -> None:
     """Broker SIGKILLed mid-replay, restarted after 3 s."""
     broker = persistent_broker(mosquitto_factory)
     sub = durable_subscriber(subscriber, broker)
@@ -38,16 +39,19 @@ def test_broker_killed_mid_replay(frames: Path, daemon, mosquitto_factory, subsc
     made_offline = len(d.stored_seqs()) - stored_at_kill
     alive = d.alive()
     broker.start()
-    flowing = poll_until(lambda: max(live_seqs(sub), default=0) > stored_at_kill + made_offline,
-                         timeout_s=30)
+    flowing = poll_until(
+        lambda: max(live_seqs(sub), default=0) > stored_at_kill + made_offline, timeout_s=30
+    )
     # Stats are QoS 0 and not queued while the broker is away: wait for a fresh one.
     poll_until(lambda: last_stats(sub)["mqtt"]["reconnects"] >= 1, timeout_s=10)
     stats = last_stats(sub)
     assert d.stop() == 0
     tally = settle(sub, d)
     drill_record.tally(tally)
-    drill_record.notes.append(f"{made_offline} readings made while the broker was down; "
-                              f"daemon reconnects {stats.get('mqtt', {}).get('reconnects')}")
+    drill_record.notes.append(
+        f"{made_offline} readings made while the broker was down; "
+        f"daemon reconnects {stats.get('mqtt', {}).get('reconnects')}"
+    )
     assert alive, "the daemon survives its broker"
     assert made_offline >= 20, "the daemon keeps reading while the broker is away"
     assert flowing, "readings flow again after the broker restarts"
@@ -56,12 +60,16 @@ def test_broker_killed_mid_replay(frames: Path, daemon, mosquitto_factory, subsc
     assert tally.out_of_order == []
 
 
-@pytest.mark.parametrize("outage_s", [
-    pytest.param(5, id="5s"),
-    pytest.param(30, id="30s", marks=[pytest.mark.slow_drill]),
-])
-def test_broker_down_when_the_daemon_starts(outage_s: int, frames: Path, daemon,
-                                            mosquitto_factory, subscriber, drill_record) -> None:
+@pytest.mark.parametrize(
+    "outage_s",
+    [
+        pytest.param(5, id="5s"),
+        pytest.param(30, id="30s", marks=[pytest.mark.slow_drill]),
+    ],
+)
+def test_broker_down_when_the_daemon_starts(
+    outage_s: int, frames: Path, daemon, mosquitto_factory, subscriber, drill_record
+) -> None:
     """Broker down when the daemon starts, up later."""
     drill_record.drill = f"Broker down when the daemon starts, up {outage_s} s later"
     broker = persistent_broker(mosquitto_factory)
@@ -73,8 +81,9 @@ def test_broker_down_when_the_daemon_starts(outage_s: int, frames: Path, daemon,
     made_offline = len(d.stored_seqs())
     alive = d.alive()
     broker.start()
-    caught_up = poll_until(lambda: set(range(1, made_offline + 1)) <= set(live_seqs(sub)),
-                           timeout_s=90)
+    caught_up = poll_until(
+        lambda: set(range(1, made_offline + 1)) <= set(live_seqs(sub)), timeout_s=90
+    )
     assert d.stop() == 0
     tally = settle(sub, d)
     drill_record.tally(tally)

@@ -36,8 +36,9 @@ def frames_seen(sub) -> int:
     return int(last_stats(sub).get("frames", 0))
 
 
-def test_camera_source_goes_away_and_comes_back(frames: Path, daemon, mosquitto_factory,
-                                                subscriber, drill_record) -> None:
+def test_camera_source_goes_away_and_comes_back(
+    frames: Path, daemon, mosquitto_factory, subscriber, drill_record
+) -> None:
     """Camera folder renamed away for 3 s, then back."""
     broker = mosquitto_factory()
     sub = durable_subscriber(subscriber, broker)
@@ -58,9 +59,11 @@ def test_camera_source_goes_away_and_comes_back(frames: Path, daemon, mosquitto_
     assert d.stop() == 0
     tally = settle(sub, d)
     drill_record.tally(tally)
-    drill_record.notes.append(f"stats during the outage: state {during.get('state')}, "
-                              f"failures {during.get('failures')}, "
-                              f"last_error {during.get('last_error')!r}")
+    drill_record.notes.append(
+        f"stats during the outage: state {during.get('state')}, "
+        f"failures {during.get('failures')}, "
+        f"last_error {during.get('last_error')!r}"
+    )
     assert alive, "a vanished source does not stop the daemon"
     assert reported, "stats report the camera as reopening"
     assert during["failures"] >= 1 and str(frames) in during["last_error"]
@@ -93,7 +96,8 @@ def test_hostile_files_are_counted_and_memory_stays_bounded(
     drill_record.notes.append(
         f"{stats.get('frames')} frames, {stats.get('bad_frames')} refused; RSS "
         f"{rss_first_kb // 1024} MB after one pass, {rss_last_kb // 1024} MB after five, "
-        f"peak {hwm_kb // 1024} MB")
+        f"peak {hwm_kb // 1024} MB"
+    )
     values = {}
     for message in sub.on(READING_TOPIC):
         reading = json.loads(message.payload)
@@ -111,8 +115,7 @@ def test_hostile_files_are_counted_and_memory_stays_bounded(
     assert tally.lost == []
 
 
-def test_bomb_under_the_pixel_limit_fits_a_pi_zero(tmp_path: Path, daemon,
-                                                   drill_record) -> None:
+def test_bomb_under_the_pixel_limit_fits_a_pi_zero(tmp_path: Path, daemon, drill_record) -> None:
     """16-bit RGBA PNG bomb under the pixel limit (6300x6300)."""
     folder = tmp_path / "deep"
     folder.mkdir()
@@ -125,8 +128,9 @@ def test_bomb_under_the_pixel_limit_fits_a_pi_zero(tmp_path: Path, daemon,
     hwm_mb = d.status_kb("VmHWM") // 1024 if d.alive() else None
     alive = d.alive()
     d.stop()
-    drill_record.notes.append(f"peak RSS {hwm_mb} MB while reading it (budget "
-                              f"{PI_ZERO_BUDGET_MB} MB)")
+    drill_record.notes.append(
+        f"peak RSS {hwm_mb} MB while reading it (budget {PI_ZERO_BUDGET_MB} MB)"
+    )
     assert alive and read, "the daemon names the file and keeps running"
     assert refused, "the reason says how much memory decoding would take"
     assert hwm_mb is not None and hwm_mb < PI_ZERO_BUDGET_MB, "the peak fits a Pi Zero 2 W"

@@ -35,12 +35,18 @@ def outbox_on_disk(db_path: Path) -> dict[str, object]:
         rows = db.execute("SELECT topic, payload FROM outbox").fetchall()
         last_seq = db.execute("SELECT MAX(seq) FROM readings").fetchone()[0]
     pending = {json.loads(payload)["seq"] for topic, payload in rows if topic == READING_TOPIC}
-    return {"integrity": integrity, "depth": depth, "rows": len(rows), "pending": pending,
-            "last_seq": last_seq}
+    return {
+        "integrity": integrity,
+        "depth": depth,
+        "rows": len(rows),
+        "pending": pending,
+        "last_seq": last_seq,
+    }
 
 
-def test_daemon_killed_mid_replay_and_restarted(frames: Path, daemon, mosquitto_factory,
-                                                subscriber, drill_record) -> None:
+def test_daemon_killed_mid_replay_and_restarted(
+    frames: Path, daemon, mosquitto_factory, subscriber, drill_record
+) -> None:
     """Daemon SIGKILLed mid-replay, broker stalled, restarted."""
     broker = mosquitto_factory()
     sub = durable_subscriber(subscriber, broker)
@@ -56,15 +62,17 @@ def test_daemon_killed_mid_replay_and_restarted(frames: Path, daemon, mosquitto_
     os.kill(broker.proc.pid, signal.SIGCONT)
     disk = outbox_on_disk(d.db_path)
     d.start()
-    resumed = poll_until(lambda: max(live_seqs(sub), default=0) > disk["last_seq"] + 30,
-                         timeout_s=30)
+    resumed = poll_until(
+        lambda: max(live_seqs(sub), default=0) > disk["last_seq"] + 30, timeout_s=30
+    )
     assert d.stop() == 0
     tally = settle(sub, d)
     drill_record.tally(tally)
     twice = tally.duplicated()
     drill_record.notes.append(
         f"killed at seq {disk['last_seq']} with {len(disk['pending'])} readings unacknowledged; "
-        f"{len(twice)} of them arrived twice")
+        f"{len(twice)} of them arrived twice"
+    )
     assert disk["integrity"] == "ok"
     assert disk["depth"] == disk["rows"], "the outbox depth counter matches its rows"
     assert resumed, "the restarted daemon publishes new readings"

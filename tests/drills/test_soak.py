@@ -22,8 +22,9 @@ pytestmark = [pytest.mark.drill, pytest.mark.slow_drill]
 
 
 @pytest.mark.timeout(SOAK_S + 300)
-def test_soak_at_full_replay_speed(frames: Path, daemon, mosquitto_factory, subscriber,
-                                   drill_record) -> None:
+def test_soak_at_full_replay_speed(
+    frames: Path, daemon, mosquitto_factory, subscriber, drill_record
+) -> None:
     """Soak at full replay speed (camera.fps 120, MQTT on)."""
     drill_record.drill = f"Soak {SOAK_S / 60:g} min at full replay speed (camera.fps 120, MQTT on)"
     broker = mosquitto_factory()
@@ -47,7 +48,8 @@ def test_soak_at_full_replay_speed(frames: Path, daemon, mosquitto_factory, subs
     drill_record.notes.append(
         f"{len(tally.produced) / (SOAK_S + WARMUP_S):.0f} readings/s; RSS {rss0 // 1024} MB "
         f"after warm-up, max {rss_max // 1024} MB, last {samples[-1][0] // 1024} MB; "
-        f"fds {fds0} -> {samples[-1][1]} (max {max(s[1] for s in samples)})")
+        f"fds {fds0} -> {samples[-1][1]} (max {max(s[1] for s in samples)})"
+    )
     assert alive, "the daemon ran the whole soak"
     assert rss_max <= rss0 * 1.10, "RSS stays within 10 % of its warmed-up size"
     # A frame file or the folder scan may be open at the moment of a sample: allow two.

@@ -27,7 +27,7 @@ def camera_frame(digits: np.ndarray) -> np.ndarray:
     for i, digit in enumerate(digits):
         big = cv2.resize(255 - digit, (150, 150), interpolation=cv2.INTER_CUBIC)
         x = 60 + i * 160
-        frame[160:310, x:x + 150] = np.minimum(frame[160:310, x:x + 150], big)
+        frame[160:310, x : x + 150] = np.minimum(frame[160:310, x : x + 150], big)
     return frame
 
 
@@ -39,27 +39,42 @@ def frames(tmp_path: Path) -> tuple[Path, list[str]]:
     folder.mkdir()
     values = []
     for i in range(6):
-        cv2.imwrite(str(folder / f"frame{i:02d}.png"), camera_frame(images[i:i + 1]))
+        cv2.imwrite(str(folder / f"frame{i:02d}.png"), camera_frame(images[i : i + 1]))
         values.append(str(labels[i]))
     (folder / "frame99.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     return folder, values
 
 
-def run_daemon(tmp_path: Path, source: Path, broker: Broker | None, *args: str,
-               extra_env: dict[str, str] | None = None, **popen: object) -> subprocess.Popen:
+def run_daemon(
+    tmp_path: Path,
+    source: Path,
+    broker: Broker | None,
+    *args: str,
+    extra_env: dict[str, str] | None = None,
+    **popen: object,
+) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITCAM_")}
-    env.update({
-        "DIGITCAM_DEVICE_ID": "testcam",
-        "DIGITCAM_CAMERA__SOURCE": str(source),
-        "DIGITCAM_CAMERA__FPS": "20",
-        "DIGITCAM_STORAGE__PATH": str(tmp_path / "state.sqlite"),
-        "DIGITCAM_MQTT__KEEPALIVE_S": "5",
-    })
+    env.update(
+        {
+            "DIGITCAM_DEVICE_ID": "testcam",
+            "DIGITCAM_CAMERA__SOURCE": str(source),
+            "DIGITCAM_CAMERA__FPS": "20",
+            "DIGITCAM_STORAGE__PATH": str(tmp_path / "state.sqlite"),
+            "DIGITCAM_MQTT__KEEPALIVE_S": "5",
+        }
+    )
     if broker is not None:
         env.update({"DIGITCAM_MQTT__HOST": broker.host, "DIGITCAM_MQTT__PORT": str(broker.port)})
     env.update(extra_env or {})
-    return subprocess.Popen([sys.executable, "-m", "edge.cli", "run", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    return subprocess.Popen(
+        [sys.executable, "-m", "edge.cli", "run", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
 
 
 def readings_of(sub, device: str = "testcam") -> list[dict]:
@@ -122,15 +137,21 @@ def test_clean_stop_and_kill_both_leave_status_offline(
     for sig in (signal.SIGTERM, signal.SIGKILL):
         sub.clear()
         proc = run_daemon(tmp_path, folder, mosquitto)
-        wait_until(lambda: any(m.payload == b"online" for m in sub.on("digitcam/testcam/status")),
-                   timeout_s=30, what="status online")
+        wait_until(
+            lambda: any(m.payload == b"online" for m in sub.on("digitcam/testcam/status")),
+            timeout_s=30,
+            what="status online",
+        )
         proc.send_signal(sig)
         proc.communicate(timeout=30)
         if sig == signal.SIGTERM:
             assert proc.returncode == 0
         # SIGKILL: the broker publishes the last will once the keepalive (5 s) runs out.
-        wait_until(lambda: sub.on("digitcam/testcam/status")[-1].payload == b"offline",
-                   timeout_s=20, what=f"status offline after {sig.name}")
+        wait_until(
+            lambda: sub.on("digitcam/testcam/status")[-1].payload == b"offline",
+            timeout_s=20,
+            what=f"status offline after {sig.name}",
+        )
 
 
 def test_mqtt_off_prints_readings_and_keeps_history(tmp_path: Path, frames) -> None:
@@ -155,8 +176,13 @@ def test_mqtt_off_prints_readings_and_keeps_history(tmp_path: Path, frames) -> N
 
 def test_missing_model_exits_78_naming_the_path(tmp_path: Path, frames) -> None:
     folder, _ = frames
-    proc = run_daemon(tmp_path, folder, None, "--once",
-                      extra_env={"DIGITCAM_MODEL__PATH": "/nonexistent/model.onnx"})
+    proc = run_daemon(
+        tmp_path,
+        folder,
+        None,
+        "--once",
+        extra_env={"DIGITCAM_MODEL__PATH": "/nonexistent/model.onnx"},
+    )
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 78
     assert "/nonexistent/model.onnx" in err

@@ -40,10 +40,14 @@ def frames_dir(tmp_path: Path) -> Path:
     junk.mkdir()
     (junk / "empty.jpg").write_bytes(b"")
     (junk / "notes.png").write_bytes(b"not an image\n")
-    (junk / "expected.json").write_text(json.dumps({
-        "empty.jpg": {"value": None, "status": "error"},
-        "notes.png": {"value": None, "status": "error"},
-    }))
+    (junk / "expected.json").write_text(
+        json.dumps(
+            {
+                "empty.jpg": {"value": None, "status": "error"},
+                "notes.png": {"value": None, "status": "error"},
+            }
+        )
+    )
     return tmp_path / "frames"
 
 
@@ -54,19 +58,34 @@ def untrained_checkpoint(tmp_path: Path) -> Path:
     from training.model import DigitNet, ModelConfig
 
     path = tmp_path / "untrained.pt"
-    torch.save({"model_args": ModelConfig().to_dict(), "state_dict": DigitNet().state_dict()},
-               path)
+    torch.save({"model_args": ModelConfig().to_dict(), "state_dict": DigitNet().state_dict()}, path)
     return path
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="the baseline column needs the train extra")
-def test_quick_bench_writes_every_section(tmp_path: Path, frames_dir: Path,
-                                          untrained_checkpoint: Path) -> None:
+def test_quick_bench_writes_every_section(
+    tmp_path: Path, frames_dir: Path, untrained_checkpoint: Path
+) -> None:
     out = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "edge.cli", "bench", "--quick", "--frames-dir", str(frames_dir),
-         "--out", str(out), "--checkpoint", str(untrained_checkpoint)],
-        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+        [
+            sys.executable,
+            "-m",
+            "edge.cli",
+            "bench",
+            "--quick",
+            "--frames-dir",
+            str(frames_dir),
+            "--out",
+            str(out),
+            "--checkpoint",
+            str(untrained_checkpoint),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert "Targets" in proc.stdout and str(out) in proc.stdout
@@ -79,8 +98,12 @@ def test_quick_bench_writes_every_section(tmp_path: Path, frames_dir: Path,
         assert 0 < stat["median"] <= stat["p95"], name
     assert result["replay"]["single"]["fps"] > 0
     assert result["replay"]["junk"]["bad_frames"] == result["replay"]["junk"]["frames"]
-    assert result["accuracy"]["single"] == {"frames": 4, "right": 4, "single_digit_frames": 4,
-                                            "single_digit_right": 4}
+    assert result["accuracy"]["single"] == {
+        "frames": 4,
+        "right": 4,
+        "single_digit_frames": 4,
+        "single_digit_right": 4,
+    }
     assert result["accuracy"]["junk"]["right"] == 2, "both broken files are refused"
 
     baseline = result["baseline"]
@@ -119,7 +142,9 @@ def test_baseline_is_skipped_naming_a_missing_checkpoint(tmp_path: Path) -> None
 
 
 def test_no_frames_exits_1_naming_the_folder(tmp_path: Path, capsys) -> None:
-    assert bench_main(Settings(), ["--frames-dir", str(tmp_path), "--out",
-                                   str(tmp_path / "b.json")]) == 1
+    assert (
+        bench_main(Settings(), ["--frames-dir", str(tmp_path), "--out", str(tmp_path / "b.json")])
+        == 1
+    )
     assert str(tmp_path) in capsys.readouterr().err
     assert not (tmp_path / "b.json").exists()

@@ -59,7 +59,11 @@ def imported_names(path: Path) -> set[str]:
 def test_every_edge_module_imports_with_the_training_side_blocked() -> None:
     result = subprocess.run(
         [sys.executable, "-c", BLOCKED_IMPORT_SCRIPT, ",".join(TRAINING_SIDE)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert len(report["modules"]) > 40  # the walk really found the packages
@@ -69,8 +73,9 @@ def test_every_edge_module_imports_with_the_training_side_blocked() -> None:
 
 def test_no_edge_module_names_the_training_side_in_an_import_statement() -> None:
     offenders = {
-        str(path.relative_to(ROOT)): sorted(n for n in imported_names(path)
-                                            if n.split(".")[0] in TRAINING_SIDE)
+        str(path.relative_to(ROOT)): sorted(
+            n for n in imported_names(path) if n.split(".")[0] in TRAINING_SIDE
+        )
         for path in edge_modules()
     }
     assert {k: v for k, v in offenders.items() if v} == {}
@@ -79,8 +84,10 @@ def test_no_edge_module_names_the_training_side_in_an_import_statement() -> None
 def test_vision_imports_no_adapter() -> None:
     offenders = {
         str(path.relative_to(ROOT)): sorted(
-            n for n in imported_names(path)
-            if any(n == p or n.startswith(p + ".") for p in VISION_MAY_NOT))
+            n
+            for n in imported_names(path)
+            if any(n == p or n.startswith(p + ".") for p in VISION_MAY_NOT)
+        )
         for path in sorted((EDGE / "vision").glob("*.py"))
     }
     assert {k: v for k, v in offenders.items() if v} == {}

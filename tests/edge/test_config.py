@@ -55,8 +55,11 @@ def test_config_file_from_environment_variable(tmp_path: Path, monkeypatch) -> N
 
 
 def test_every_problem_is_named(tmp_path: Path) -> None:
-    path = write(tmp_path, '[mqtt]\nhots = "x"\nport = 0\n[camera]\nfps = -1\n'
-                           '[[regions]]\nname = "a"\nbox = [0, 0, 0, 5]\n')
+    path = write(
+        tmp_path,
+        '[mqtt]\nhots = "x"\nport = 0\n[camera]\nfps = -1\n'
+        '[[regions]]\nname = "a"\nbox = [0, 0, 0, 5]\n',
+    )
     with pytest.raises(ConfigError) as info:
         load_settings(path)
     text = "\n".join(info.value.problems)
@@ -84,8 +87,11 @@ def test_missing_and_broken_files_are_named(tmp_path: Path) -> None:
 
 
 def test_regions_in_pixels_and_fractions(tmp_path: Path) -> None:
-    path = write(tmp_path, '[[regions]]\nname = "meter"\nbox = [0.1, 0.2, 0.5, 0.3]\n'
-                           '[[regions]]\nname = "form"\nbox = [10, 20, 300, 80]\nkind = "digit"\n')
+    path = write(
+        tmp_path,
+        '[[regions]]\nname = "meter"\nbox = [0.1, 0.2, 0.5, 0.3]\n'
+        '[[regions]]\nname = "form"\nbox = [10, 20, 300, 80]\nkind = "digit"\n',
+    )
     s = load_settings(path)
     assert [r.name for r in s.regions] == ["meter", "form"]
     assert s.regions[1].kind == "digit"
@@ -109,8 +115,13 @@ def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITCAM_")}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "edge.cli", *args], capture_output=True,
-                          text=True, cwd=ROOT, env=full_env)
+    return subprocess.run(
+        [sys.executable, "-m", "edge.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=full_env,
+    )
 
 
 def test_check_config_masks_secrets_and_exits_78_on_errors(tmp_path: Path) -> None:

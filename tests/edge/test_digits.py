@@ -20,16 +20,23 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     return load_split(SAMPLE, "test")
 
 
-def paper(width: int = 640, height: int = 480, level: float = 225, gradient: float = 0.0,
-          noise: float = 2.0, seed: int = 0) -> np.ndarray:
+def paper(
+    width: int = 640,
+    height: int = 480,
+    level: float = 225,
+    gradient: float = 0.0,
+    noise: float = 2.0,
+    seed: int = 0,
+) -> np.ndarray:
     """A sheet lit from one side (gradient: fraction of light lost across the frame)."""
     ramp = 1.0 - gradient * np.linspace(0, 1, width, dtype=np.float32)[None, :]
     sheet = np.full((height, width), level, np.float32) * ramp
     return sheet + np.random.default_rng(seed).normal(0, noise, sheet.shape).astype(np.float32)
 
 
-def draw_digit(sheet: np.ndarray, digit: np.ndarray, x: int, y: int, height: int,
-               ink: float = 0.15) -> Box:
+def draw_digit(
+    sheet: np.ndarray, digit: np.ndarray, x: int, y: int, height: int, ink: float = 0.15
+) -> Box:
     """Lay an MNIST digit as pen ink (darkening the paper to `ink` of its level); its ink box."""
     ys, xs = np.nonzero(digit)
     crop = digit[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32) / 255
@@ -52,8 +59,9 @@ def iou(a: Box, b: Box) -> float:
     return inter / float(a[2] * a[3] + b[2] * b[3] - inter)
 
 
-def ruled(sheet: np.ndarray, spacing: int = 32, degrees: float = 2.0,
-          darkness: float = 0.3) -> None:
+def ruled(
+    sheet: np.ndarray, spacing: int = 32, degrees: float = 2.0, darkness: float = 0.3
+) -> None:
     """Notebook rules, tilted a little as in a hand-held photo."""
     height, width = sheet.shape
     slope = np.tan(np.radians(degrees))
@@ -63,9 +71,16 @@ def ruled(sheet: np.ndarray, spacing: int = 32, degrees: float = 2.0,
     sheet *= 1 - darkness * mask
 
 
-@pytest.mark.parametrize("frame", [
-    "white", "gradient", "dark-noise", "ruled", "shadow",
-])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "white",
+        "gradient",
+        "dark-noise",
+        "ruled",
+        "shadow",
+    ],
+)
 def test_blank_frames_have_no_digits(frame: str) -> None:
     if frame == "white":
         sheet = paper()
@@ -132,8 +147,9 @@ def test_ruled_lines_neither_join_nor_stretch_digits(digits) -> None:
     images, _ = digits
     sheet = paper(gradient=0.2)
     ruled(sheet, spacing=30)
-    truths = [draw_digit(sheet, images[i], 120 + 70 * k, 190, 45)
-              for k, i in enumerate((9, 10, 11))]
+    truths = [
+        draw_digit(sheet, images[i], 120 + 70 * k, 190, 45) for k, i in enumerate((9, 10, 11))
+    ]
     found = find_digits(to_uint8(sheet), "number")
     assert len(found) == 3
     for candidate, truth in zip(found, truths, strict=True):

@@ -12,7 +12,8 @@ from edge.mqtt.discovery import discovery_configs, reading_topics
 from edge.reading import Digit, Reading
 
 SETTINGS = MqttSettings.model_validate(
-    {"host": "broker", "topic_prefix": "digitcam", "discovery_prefix": "homeassistant"})
+    {"host": "broker", "topic_prefix": "digitcam", "discovery_prefix": "homeassistant"}
+)
 # What Home Assistant accepts for the fields we use (sensor / binary_sensor docs).
 HA_SENSOR_DEVICE_CLASSES = {"enum", None}
 HA_BINARY_SENSOR_DEVICE_CLASSES = {"connectivity"}
@@ -29,8 +30,19 @@ def by_unique_id(regions: list[str] | None = None) -> dict[str, tuple[str, dict[
 
 
 def reading_json(value: str | None, confidence: float | None) -> dict[str, Any]:
-    reading = Reading("pi-kitchen", "main", value, "ok" if value else "no_digit", confidence,
-                      [Digit(4, 0.991, (0, 0, 1, 1))] if value else [], 1.0, "m", "s", 1, seq=7)
+    reading = Reading(
+        "pi-kitchen",
+        "main",
+        value,
+        "ok" if value else "no_digit",
+        confidence,
+        [Digit(4, 0.991, (0, 0, 1, 1))] if value else [],
+        1.0,
+        "m",
+        "s",
+        1,
+        seq=7,
+    )
     return json.loads(reading.to_json())
 
 
@@ -44,8 +56,12 @@ def test_every_entity_has_a_well_formed_topic_and_a_unique_id() -> None:
         assert parts[0] == "homeassistant" and parts[2] == "pi-kitchen" and parts[4] == "config"
         assert parts[1] in {"sensor", "binary_sensor", "button"}
         assert config["device"] == {
-            "identifiers": ["digitcam_pi-kitchen"], "name": "DigitCam pi-kitchen",
-            "manufacturer": "DigitCam", "model": "DigitCam digit reader", "sw_version": "1.2.3"}
+            "identifiers": ["digitcam_pi-kitchen"],
+            "name": "DigitCam pi-kitchen",
+            "manufacturer": "DigitCam",
+            "model": "DigitCam digit reader",
+            "sw_version": "1.2.3",
+        }
         json.dumps(config)  # goes on the wire as JSON
 
 
@@ -70,7 +86,10 @@ def test_connectivity_and_capture_button() -> None:
     topic, status = entities["digitcam_pi-kitchen_connectivity"]
     assert topic == "homeassistant/binary_sensor/pi-kitchen/connectivity/config"
     assert (status["state_topic"], status["payload_on"], status["payload_off"]) == (
-        "digitcam/pi-kitchen/status", "online", "offline")
+        "digitcam/pi-kitchen/status",
+        "online",
+        "offline",
+    )
     assert status["device_class"] == "connectivity"
     assert "availability_topic" not in status  # offline must read "off", not "unavailable"
     topic, button = entities["digitcam_pi-kitchen_capture"]
@@ -81,8 +100,11 @@ def test_connectivity_and_capture_button() -> None:
 def test_only_values_home_assistant_accepts() -> None:
     for topic, config in configs().items():
         component = topic.split("/")[1]
-        classes = (HA_BINARY_SENSOR_DEVICE_CLASSES if component == "binary_sensor"
-                   else HA_SENSOR_DEVICE_CLASSES)
+        classes = (
+            HA_BINARY_SENSOR_DEVICE_CLASSES
+            if component == "binary_sensor"
+            else HA_SENSOR_DEVICE_CLASSES
+        )
         if component != "button":
             assert config.get("device_class") in classes
         assert config.get("state_class") in HA_STATE_CLASSES
@@ -91,9 +113,10 @@ def test_only_values_home_assistant_accepts() -> None:
             assert config["options"] == ["ok", "no_digit", "low_confidence"]
 
 
-@pytest.mark.parametrize(("value", "confidence", "shown_value", "shown_confidence"),
-                         [("417", 0.991, "417", "99.1"), ("007", 0.5, "007", "50.0"),
-                          (None, None, "None", "None")])
+@pytest.mark.parametrize(
+    ("value", "confidence", "shown_value", "shown_confidence"),
+    [("417", 0.991, "417", "99.1"), ("007", 0.5, "007", "50.0"), (None, None, "None", "None")],
+)
 def test_templates_render_a_reading_as_home_assistant_shows_it(
     value: str | None, confidence: float | None, shown_value: str, shown_confidence: str
 ) -> None:

@@ -42,13 +42,23 @@ def make_publisher(store: Store) -> Iterator[MakePublisher]:
     """Publishers with test-sized backoff; stopped at teardown."""
     made: list[MqttPublisher] = []
 
-    def make(broker: Broker, regions: list[str] | None = None, start: bool = True,
-             use_store: Store | None = None, **settings: object) -> MqttPublisher:
-        mqtt_settings = MqttSettings(host=broker.host, port=broker.port, keepalive_s=5,
-                                     **settings)  # type: ignore[arg-type]
-        publisher = MqttPublisher(mqtt_settings, DEVICE, use_store or store, threading.Event(),
-                                  regions=regions or ["main"],
-                                  backoff=Backoff(min_s=0.1, max_s=0.5), poll_s=0.02)
+    def make(
+        broker: Broker,
+        regions: list[str] | None = None,
+        start: bool = True,
+        use_store: Store | None = None,
+        **settings: object,
+    ) -> MqttPublisher:
+        mqtt_settings = MqttSettings(host=broker.host, port=broker.port, keepalive_s=5, **settings)  # type: ignore[arg-type]
+        publisher = MqttPublisher(
+            mqtt_settings,
+            DEVICE,
+            use_store or store,
+            threading.Event(),
+            regions=regions or ["main"],
+            backoff=Backoff(min_s=0.1, max_s=0.5),
+            poll_s=0.02,
+        )
         made.append(publisher)
         if start:
             publisher.start()
@@ -74,14 +84,19 @@ def assert_all_in_order(received: list[int], expected: list[int]) -> None:
 
 
 def test_readings_arrive_on_both_topics_and_the_latest_stays_retained(
-    mosquitto: Broker, subscriber: Callable[..., Subscriber], store: Store,
+    mosquitto: Broker,
+    subscriber: Callable[..., Subscriber],
+    store: Store,
     make_publisher: MakePublisher,
 ) -> None:
     live = subscriber(mosquitto, [f"{BASE}/#"])
     publisher = make_publisher(mosquitto, regions=["main", "meter"])
     wait_until(lambda: publisher.state == "connected", what="connected")
-    sent = [record(store, publisher, "main", "12"), record(store, publisher, "meter", "7"),
-            record(store, publisher, "main", "13")]
+    sent = [
+        record(store, publisher, "main", "12"),
+        record(store, publisher, "meter", "7"),
+        record(store, publisher, "main", "13"),
+    ]
     wait_until(lambda: len(live.on(f"{BASE}/reading")) == 3, what="three readings")
 
     assert seqs_on(live, f"{BASE}/reading") == sent
@@ -92,7 +107,11 @@ def test_readings_arrive_on_both_topics_and_the_latest_stays_retained(
     assert stored is not None
     assert last == {k: v for k, v in stored.items() if not k.startswith("corrected_")}
     assert {k: last[k] for k in ("device_id", "region", "value", "status")} == {
-        "device_id": "pi-test", "region": "main", "value": "13", "status": "ok"}
+        "device_id": "pi-test",
+        "region": "main",
+        "value": "13",
+        "status": "ok",
+    }
     assert all(m.qos == 1 for m in live.on(f"{BASE}/reading"))
     wait_until(lambda: store.outbox_depth() == 0, what="outbox acked")
     assert publisher.published == 6
@@ -113,7 +132,9 @@ def test_readings_arrive_on_both_topics_and_the_latest_stays_retained(
 
 
 def test_clean_stop_flushes_everything_then_leaves_offline_retained(
-    mosquitto: Broker, subscriber: Callable[..., Subscriber], store: Store,
+    mosquitto: Broker,
+    subscriber: Callable[..., Subscriber],
+    store: Store,
     make_publisher: MakePublisher,
 ) -> None:
     live = subscriber(mosquitto, [f"{BASE}/reading"])
@@ -149,19 +170,32 @@ stop.wait()
 
 
 def test_killed_process_leaves_offline_through_the_last_will(
-    mosquitto: Broker, subscriber: Callable[..., Subscriber], tmp_path: Path,
+    mosquitto: Broker,
+    subscriber: Callable[..., Subscriber],
+    tmp_path: Path,
 ) -> None:
     live = subscriber(mosquitto, [f"{BASE}/status"])
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-c", KILLABLE, mosquitto.host, str(mosquitto.port),
-         str(tmp_path / "child.sqlite")], stdout=subprocess.PIPE, env=env, cwd=REPO)
+        [
+            sys.executable,
+            "-c",
+            KILLABLE,
+            mosquitto.host,
+            str(mosquitto.port),
+            str(tmp_path / "child.sqlite"),
+        ],
+        stdout=subprocess.PIPE,
+        env=env,
+        cwd=REPO,
+    )
     assert proc.stdout is not None
     try:
         ready, _, _ = select.select([proc.stdout], [], [], 15)
         assert ready and proc.stdout.readline() == b"connected\n"
-        wait_until(lambda: [m.payload for m in live.on(f"{BASE}/status")] == [b"online"],
-                   what="online")
+        wait_until(
+            lambda: [m.payload for m in live.on(f"{BASE}/status")] == [b"online"], what="online"
+        )
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
         wait_until(lambda: len(live.on(f"{BASE}/status")) == 2, what="the last will")
@@ -178,8 +212,11 @@ def test_killed_process_leaves_offline_through_the_last_will(
 
 @pytest.mark.parametrize("outage", ["stopped", "crashed"])
 def test_broker_outage_mid_stream_loses_no_reading(
-    outage: str, mosquitto_factory: Callable[..., Broker],
-    subscriber: Callable[..., Subscriber], store: Store, make_publisher: MakePublisher,
+    outage: str,
+    mosquitto_factory: Callable[..., Broker],
+    subscriber: Callable[..., Subscriber],
+    store: Store,
+    make_publisher: MakePublisher,
 ) -> None:
     broker = mosquitto_factory(persistence=True)
     # A persistent session, saved to disk by a restart, so the broker queues readings for
@@ -205,16 +242,21 @@ def test_broker_outage_mid_stream_loses_no_reading(
         sent.append(record(store, publisher))  # the capture loop never waits for the broker
         pause.wait(0.02)
 
-    wait_until(lambda: set(seqs_on(watcher, f"{BASE}/reading")) >= set(sent), timeout_s=20,
-               what="every reading after the outage")
+    wait_until(
+        lambda: set(seqs_on(watcher, f"{BASE}/reading")) >= set(sent),
+        timeout_s=20,
+        what="every reading after the outage",
+    )
     assert_all_in_order(seqs_on(watcher, f"{BASE}/reading"), sent)
     wait_until(lambda: store.outbox_depth() == 0, what="outbox drained")
     assert publisher.reconnects >= 1
 
 
 def test_broker_down_at_start_then_everything_drains(
-    mosquitto_factory: Callable[..., Broker], subscriber: Callable[..., Subscriber],
-    store: Store, make_publisher: MakePublisher,
+    mosquitto_factory: Callable[..., Broker],
+    subscriber: Callable[..., Subscriber],
+    store: Store,
+    make_publisher: MakePublisher,
 ) -> None:
     broker = mosquitto_factory(persistence=True)
     watcher = subscriber(broker, [f"{BASE}/reading"], client_id="watcher", clean_session=False)
@@ -227,15 +269,21 @@ def test_broker_down_at_start_then_everything_drains(
 
     broker.start()
     sent += [record(store, publisher) for _ in range(5)]
-    wait_until(lambda: len(set(seqs_on(watcher, f"{BASE}/reading"))) == 15, timeout_s=20,
-               what="all fifteen readings")
+    wait_until(
+        lambda: len(set(seqs_on(watcher, f"{BASE}/reading"))) == 15,
+        timeout_s=20,
+        what="all fifteen readings",
+    )
     assert_all_in_order(seqs_on(watcher, f"{BASE}/reading"), sent)
     wait_until(lambda: store.outbox_depth() == 0, what="outbox drained")
 
 
 def test_bad_credentials_are_reported_and_not_retried_in_a_loop(
-    mosquitto_factory: Callable[..., Broker], subscriber: Callable[..., Subscriber],
-    store: Store, make_publisher: MakePublisher, caplog: pytest.LogCaptureFixture,
+    mosquitto_factory: Callable[..., Broker],
+    subscriber: Callable[..., Subscriber],
+    store: Store,
+    make_publisher: MakePublisher,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     broker = mosquitto_factory(users={"digitcam": "right-password"})
     store.record(make_reading(), [f"{BASE}/reading", f"{BASE}/reading/main"], 1)
@@ -251,15 +299,17 @@ def test_bad_credentials_are_reported_and_not_retried_in_a_loop(
     assert wrong.stop(flush_timeout_s=30) is False  # auth_failed ends the flush at once
 
     # With the password fixed, the reading kept in the outbox goes out.
-    watcher = subscriber(broker, [f"{BASE}/reading"], username="digitcam",
-                         password="right-password")
+    watcher = subscriber(
+        broker, [f"{BASE}/reading"], username="digitcam", password="right-password"
+    )
     right = make_publisher(broker, username="digitcam", password="right-password")
     wait_until(lambda: watcher.on(f"{BASE}/reading"), what="the kept reading")
     assert right.state == "connected"
 
 
 def test_capture_command_reaches_the_callback_again_after_a_reconnect(
-    mosquitto: Broker, make_publisher: MakePublisher,
+    mosquitto: Broker,
+    make_publisher: MakePublisher,
 ) -> None:
     publisher = make_publisher(mosquitto, start=False)
     received: list[bytes] = []
@@ -267,23 +317,26 @@ def test_capture_command_reaches_the_callback_again_after_a_reconnect(
     publisher.start()
 
     def press() -> bool:
-        mqtt_publish.single(f"{BASE}/cmd/capture", "PRESS", hostname=mosquitto.host,
-                            port=mosquitto.port)
+        mqtt_publish.single(
+            f"{BASE}/cmd/capture", "PRESS", hostname=mosquitto.host, port=mosquitto.port
+        )
         return wait_for_list(received)
 
     wait_until(lambda: publisher.state == "connected", what="connected")
     wait_until(press, what="the first capture command")
     mosquitto.kill()  # subscriptions die with the broker
     mosquitto.start()
-    wait_until(lambda: publisher.reconnects == 1 and publisher.state == "connected",
-               what="reconnect")
+    wait_until(
+        lambda: publisher.reconnects == 1 and publisher.state == "connected", what="reconnect"
+    )
     received.clear()
     wait_until(press, what="the capture command after the reconnect")
     assert received[0] == b"PRESS"
 
 
 def test_unknown_command_is_counted_and_known_ones_still_run(
-    mosquitto: Broker, make_publisher: MakePublisher,
+    mosquitto: Broker,
+    make_publisher: MakePublisher,
 ) -> None:
     publisher = make_publisher(mosquitto, start=False)
     received: list[bytes] = []
@@ -292,8 +345,9 @@ def test_unknown_command_is_counted_and_known_ones_still_run(
     wait_until(lambda: publisher.state == "connected", what="connected")
 
     def press(name: str) -> None:
-        mqtt_publish.single(f"{BASE}/cmd/{name}", "PRESS", hostname=mosquitto.host,
-                            port=mosquitto.port)
+        mqtt_publish.single(
+            f"{BASE}/cmd/{name}", "PRESS", hostname=mosquitto.host, port=mosquitto.port
+        )
 
     wait_until(lambda: press("capture") or wait_for_list(received), what="a known command")
     press("captrue")
@@ -302,7 +356,9 @@ def test_unknown_command_is_counted_and_known_ones_still_run(
 
 
 def test_connection_state_moves_only_on_the_sender_thread_in_order(
-    mosquitto: Broker, make_publisher: MakePublisher, caplog: pytest.LogCaptureFixture,
+    mosquitto: Broker,
+    make_publisher: MakePublisher,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """paho's thread only reports; one writer applies its reports, so none is lost or reordered."""
     caplog.set_level(logging.DEBUG, logger="edge.mqtt.connection")
@@ -311,16 +367,20 @@ def test_connection_state_moves_only_on_the_sender_thread_in_order(
     mosquitto.kill()
     wait_until(lambda: publisher.state != "connected", what="the loss noticed")
     mosquitto.start()
-    wait_until(lambda: publisher.reconnects == 1 and publisher.state == "connected",
-               what="reconnect")
+    wait_until(
+        lambda: publisher.reconnects == 1 and publisher.state == "connected", what="reconnect"
+    )
 
     changes = [r for r in caplog.records if r.getMessage().startswith("MQTT state ")]
     assert {r.threadName for r in changes} == {"mqtt-sender"}
     steps = [tuple(r.getMessage().removeprefix("MQTT state ").split(" -> ")) for r in changes]
     # Each change starts where the last one ended: no write went around the one writer.
     assert all(before[1] == after[0] for before, after in itertools.pairwise(steps))
-    assert steps[:3] == [("disconnected", "connecting"), ("connecting", "connected"),
-                         ("connected", "disconnected")]
+    assert steps[:3] == [
+        ("disconnected", "connecting"),
+        ("connecting", "connected"),
+        ("connected", "disconnected"),
+    ]
     assert steps[-1] == ("connecting", "connected")
 
 
@@ -335,8 +395,9 @@ def wait_for_list(items: list[bytes], timeout_s: float = 0.3) -> bool:
 
 
 def test_retained_command_is_ignored(mosquitto: Broker, make_publisher: MakePublisher) -> None:
-    mqtt_publish.single(f"{BASE}/cmd/capture", "PRESS", retain=True, hostname=mosquitto.host,
-                        port=mosquitto.port)
+    mqtt_publish.single(
+        f"{BASE}/cmd/capture", "PRESS", retain=True, hostname=mosquitto.host, port=mosquitto.port
+    )
     publisher = make_publisher(mosquitto, start=False)
     received: list[bytes] = []
     publisher.on_command("capture", received.append)
@@ -346,7 +407,9 @@ def test_retained_command_is_ignored(mosquitto: Broker, make_publisher: MakePubl
 
 
 def test_discovery_is_sent_again_when_home_assistant_comes_online(
-    mosquitto: Broker, subscriber: Callable[..., Subscriber], make_publisher: MakePublisher,
+    mosquitto: Broker,
+    subscriber: Callable[..., Subscriber],
+    make_publisher: MakePublisher,
 ) -> None:
     ha = subscriber(mosquitto, ["homeassistant/#"])
     publisher = make_publisher(mosquitto, regions=["main", "meter"])
@@ -359,8 +422,9 @@ def test_discovery_is_sent_again_when_home_assistant_comes_online(
     assert {m.topic for m in configs()} == set(expected)
 
     ha.clear()
-    mqtt_publish.single("homeassistant/status", "online", hostname=mosquitto.host,
-                        port=mosquitto.port)
+    mqtt_publish.single(
+        "homeassistant/status", "online", hostname=mosquitto.host, port=mosquitto.port
+    )
     wait_until(lambda: len(configs()) == len(expected), what="discovery again")
     assert {m.topic for m in configs()} == set(expected)
 
@@ -370,7 +434,9 @@ def test_discovery_is_sent_again_when_home_assistant_comes_online(
 
 
 def test_tls_connects_only_to_a_broker_signed_by_the_configured_ca(
-    mosquitto_factory: Callable[..., Broker], store: Store, make_publisher: MakePublisher,
+    mosquitto_factory: Callable[..., Broker],
+    store: Store,
+    make_publisher: MakePublisher,
     tmp_path: Path,
 ) -> None:
     broker = mosquitto_factory(tls=True)

@@ -68,7 +68,8 @@ def test_empty_crop_gives_an_empty_image() -> None:
 
 
 def test_enlarged_mnist_digits_come_back_as_themselves(
-        mnist: tuple[np.ndarray, np.ndarray]) -> None:
+    mnist: tuple[np.ndarray, np.ndarray],
+) -> None:
     images, _ = mnist
     errors = []
     for image in images[:200]:

@@ -39,8 +39,9 @@ def model():
     return load_model(None)
 
 
-def number_frame(images: np.ndarray, indices: list[int], left: int = 80, top: int = 180,
-                 height: int = 70) -> np.ndarray:
+def number_frame(
+    images: np.ndarray, indices: list[int], left: int = 80, top: int = 180, height: int = 70
+) -> np.ndarray:
     sheet = paper(gradient=0.4, noise=3)
     x = left
     for i in indices:
@@ -56,13 +57,16 @@ def confident_indices(model, images: np.ndarray, labels: np.ndarray, count: int)
     return good[:count]
 
 
-@pytest.mark.parametrize(("box", "expected"), [
-    (None, (0, 0, 640, 480)),
-    ((0.5, 0.25, 0.5, 0.5), (320, 120, 320, 240)),
-    ((100, 50, 200, 100), (100, 50, 200, 100)),
-    ((600, 400, 200, 200), (600, 400, 40, 80)),  # clamped to the frame
-    ((1.0, 1.0, 1.0, 1.0), (640, 480, 0, 0)),  # fractions: nothing left inside
-])
+@pytest.mark.parametrize(
+    ("box", "expected"),
+    [
+        (None, (0, 0, 640, 480)),
+        ((0.5, 0.25, 0.5, 0.5), (320, 120, 320, 240)),
+        ((100, 50, 200, 100), (100, 50, 200, 100)),
+        ((600, 400, 200, 200), (600, 400, 40, 80)),  # clamped to the frame
+        ((1.0, 1.0, 1.0, 1.0), (640, 480, 0, 0)),  # fractions: nothing left inside
+    ],
+)
 def test_region_boxes_are_pixels_or_fractions_clamped_to_the_frame(box, expected) -> None:
     assert region_box(box, 640, 480) == expected
 
@@ -70,8 +74,11 @@ def test_region_boxes_are_pixels_or_fractions_clamped_to_the_frame(box, expected
 def test_all_digits_of_all_regions_go_to_the_model_in_one_call(mnist) -> None:
     images, _ = mnist
     frame = number_frame(images, [1, 2, 3])
-    regions = [RegionSettings(name="left", box=(0, 0, 0.25, 1.0)),
-               RegionSettings(name="all"), RegionSettings(name="one", kind="digit")]
+    regions = [
+        RegionSettings(name="left", box=(0, 0, 0.25, 1.0)),
+        RegionSettings(name="all"),
+        RegionSettings(name="one", kind="digit"),
+    ]
     fake = FakeModel()
     readings = FrameReader(fake, regions, 0.6, "dev").read(frame, "cam", 3)
     assert len(fake.batches) == 1
@@ -89,8 +96,9 @@ def test_a_reading_carries_value_confidence_top3_and_frame_boxes(mnist) -> None:
     assert reading.status == "ok" and reading.value == "77"
     assert reading.confidence == pytest.approx(0.9)
     assert [d.top3[0][0] for d in reading.digits] == [7, 7]
-    assert all(d.top3[1][0] == 8 and d.top3[0][1] >= d.top3[1][1] >= d.top3[2][1]
-               for d in reading.digits)
+    assert all(
+        d.top3[1][0] == 8 and d.top3[0][1] >= d.top3[1][1] >= d.top3[2][1] for d in reading.digits
+    )
     first = reading.digits[0].box
     assert 340 <= first[0] <= 360 and 295 <= first[1] <= 310  # frame pixels, not region pixels
     assert reading.device_id == "pi-kitchen" and reading.region == "meter"
@@ -102,7 +110,11 @@ def test_a_blank_frame_reads_no_digit_and_never_calls_for_a_guess() -> None:
     fake = FakeModel()
     reading = FrameReader(fake, [RegionSettings()], 0.6, "dev").read(to_uint8(paper()), "x", 0)[0]
     assert (reading.status, reading.value, reading.confidence, reading.digits) == (
-        "no_digit", None, None, [])
+        "no_digit",
+        None,
+        None,
+        [],
+    )
     assert all(len(b) == 0 for b in fake.batches)
 
 

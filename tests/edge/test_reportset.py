@@ -56,8 +56,9 @@ def test_same_seed_same_bytes_other_seed_other_frames(report: ModuleType, mnist)
     for scenario in report.reportset.SCENARIOS:
         first = frames(report, mnist, scenario, 3)
         assert [f.data for f in first] == [f.data for f in frames(report, mnist, scenario, 3)]
-        assert [f.expected for f in first] == [f.expected for f in frames(report, mnist, scenario,
-                                                                          3)]
+        assert [f.expected for f in first] == [
+            f.expected for f in frames(report, mnist, scenario, 3)
+        ]
         assert first[0].data != frames(report, mnist, scenario, 1, SEED + 1)[0].data
 
 
@@ -110,17 +111,28 @@ def test_blank_frames_hold_no_digits(report: ModuleType, mnist) -> None:
         assert frame.expected["mnist_test_indices"] == [] and frame.expected["boxes"] == []
 
 
-def test_a_small_slice_runs_through_the_reader_and_the_report(report: ModuleType, mnist,
-                                                            tmp_path: Path) -> None:
+def test_a_small_slice_runs_through_the_reader_and_the_report(
+    report: ModuleType, mnist, tmp_path: Path
+) -> None:
     images, labels = mnist
     sliced = report.report_set(images, labels, 10, SEED, 0, 1000)
-    results = report.measure(sliced, load_model(None), ModelSettings().min_confidence,
-                             tmp_path / "failures")
+    results = report.measure(
+        sliced, load_model(None), ModelSettings().min_confidence, tmp_path / "failures"
+    )
     assert list(results) == list(report.reportset.SCENARIOS)
     for name, r in results.items():
         assert r["frames"] == 10
-        assert set(r) >= {"kind", "right", "right_pct", "failures", "ok_but_wrong",
-                          "ok_but_wrong_pct", "ece", "ece_digits", "latency_ms_median"}
+        assert set(r) >= {
+            "kind",
+            "right",
+            "right_pct",
+            "failures",
+            "ok_but_wrong",
+            "ok_but_wrong_pct",
+            "ece",
+            "ece_digits",
+            "latency_ms_median",
+        }
         assert set(r["failures"]) == set(report.FAILURES)
         assert r["right"] + sum(r["failures"].values()) == r["frames"], name
         assert r["latency_ms_median"] > 0

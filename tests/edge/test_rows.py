@@ -20,8 +20,14 @@ def first_of(labels: np.ndarray, wanted: str) -> list[int]:
     return [int(np.nonzero(labels == int(c))[0][0]) for c in wanted]
 
 
-def write(images: np.ndarray, indices: list[int], xs: list[int], ys: list[int],
-          heights: list[int], sheet: np.ndarray | None = None) -> np.ndarray:
+def write(
+    images: np.ndarray,
+    indices: list[int],
+    xs: list[int],
+    ys: list[int],
+    heights: list[int],
+    sheet: np.ndarray | None = None,
+) -> np.ndarray:
     sheet = paper() if sheet is None else sheet
     for i, x, y, h in zip(indices, xs, ys, heights, strict=True):
         draw_digit(sheet, images[i], x, y, h)
@@ -35,31 +41,51 @@ def left_edges(gray: np.ndarray, kind: str = "number") -> list[int]:
 def test_a_digit_40_percent_off_the_baseline_stays_in_the_number(digits) -> None:
     images, labels = digits
     # The third digit sits 40% of a digit height above its neighbours (a hurried hand).
-    frame = write(images, first_of(labels, "4172"), [100, 170, 240, 310], [200, 200, 172, 200],
-                  [70, 70, 70, 70])
+    frame = write(
+        images,
+        first_of(labels, "4172"),
+        [100, 170, 240, 310],
+        [200, 200, 172, 200],
+        [70, 70, 70, 70],
+    )
     assert len(left_edges(frame)) == 4
 
 
 def test_a_number_on_a_slanted_baseline_is_read_whole(digits) -> None:
     images, labels = digits
     # Each digit 30% of a height lower than the one before: 90% from first to last.
-    frame = write(images, first_of(labels, "3580"), [100, 180, 260, 340], [150, 171, 192, 213],
-                  [70, 70, 70, 70])
+    frame = write(
+        images,
+        first_of(labels, "3580"),
+        [100, 180, 260, 340],
+        [150, 171, 192, 213],
+        [70, 70, 70, 70],
+    )
     assert len(left_edges(frame)) == 4
 
 
 def test_uneven_gaps_up_to_three_heights_keep_one_number(digits) -> None:
     images, labels = digits
     # Gaps of about 0.1, 2.9 and 1 digit heights, and sizes varying 30%.
-    frame = write(images, first_of(labels, "9061"), [60, 115, 330, 420], [200, 195, 205, 200],
-                  [60, 66, 52, 60])
+    frame = write(
+        images,
+        first_of(labels, "9061"),
+        [60, 115, 330, 420],
+        [200, 195, 205, 200],
+        [60, 66, 52, 60],
+    )
     assert len(left_edges(frame)) == 4
 
 
 def test_a_second_line_of_writing_is_not_joined(digits) -> None:
     images, labels = digits
-    frame = write(images, first_of(labels, "12") + first_of(labels, "345"),
-                  [100, 170, 120, 190, 260], [100, 100, 260, 260, 260], [70] * 5)
+    frame = write(
+        images,
+        first_of(labels, "12") + first_of(labels, "345"),
+        [100, 170, 120, 190, 260],
+        [100, 100, 260, 260, 260],
+        [70] * 5,
+    )
     found = find_digits(frame, "number")
     assert len(found) == 3 and all(c.box[1] > 200 for c in found)  # the row with more ink
 
@@ -80,8 +106,14 @@ def test_a_ruled_line_through_a_number_leaves_its_digits(digits) -> None:
     images, labels = digits
     sheet = paper()
     ruled(sheet, spacing=45, degrees=1.0, darkness=0.45)
-    frame = write(images, first_of(labels, "2468"), [120, 190, 260, 330], [190, 195, 185, 190],
-                  [64, 64, 64, 64], sheet)
+    frame = write(
+        images,
+        first_of(labels, "2468"),
+        [120, 190, 260, 330],
+        [190, 195, 185, 190],
+        [64, 64, 64, 64],
+        sheet,
+    )
     assert len(left_edges(frame)) == 4
 
 

@@ -15,13 +15,20 @@ from edge.reading import Digit, Reading, utc_timestamp
 from edge.store import SCHEMA_VERSION, Store, StoreError
 
 
-def make_reading(region: str = "main", value: str | None = "417", status: str = "ok",
-                 ts: str | None = None) -> Reading:
+def make_reading(
+    region: str = "main", value: str | None = "417", status: str = "ok", ts: str | None = None
+) -> Reading:
     reading = Reading(
-        device_id="pi-test", region=region, value=value, status=status,  # type: ignore[arg-type]
+        device_id="pi-test",
+        region=region,
+        value=value,
+        status=status,  # type: ignore[arg-type]
         confidence=0.99 if value else None,
         digits=[Digit(4, 0.99, (1, 2, 3, 4))] if value else [],
-        latency_ms=1.5, model="mnist-cnn-test", frame_source="frames", frame_index=3,
+        latency_ms=1.5,
+        model="mnist-cnn-test",
+        frame_source="frames",
+        frame_index=3,
     )
     if ts is not None:
         reading.ts = ts
@@ -76,8 +83,13 @@ def test_a_reading_goes_to_every_topic_in_order_and_ack_removes_it(db_path: Path
     extra = store.enqueue("p/other", "x", qos=0, retain=False)
 
     items = store.pending(10)
-    assert [i.topic for i in items] == ["p/reading", "p/reading/main", "p/reading",
-                                        "p/reading/meter", "p/other"]
+    assert [i.topic for i in items] == [
+        "p/reading",
+        "p/reading/main",
+        "p/reading",
+        "p/reading/meter",
+        "p/other",
+    ]
     assert all(i.retain and i.qos == 1 for i in items[:4])
     assert (items[4].id, items[4].qos, items[4].retain) == (extra, 0, False)
     assert [i.id for i in store.pending(10, after_id=items[1].id)] == [i.id for i in items[2:]]
@@ -105,8 +117,9 @@ def test_history_filters_pages_and_reports_corrections(db_path: Path) -> None:
     assert [r["seq"] for r in store.history(region="main")] == [4, 3, 1]
     assert [r["seq"] for r in store.history(status="no_digit")] == [3]
     assert [r["seq"] for r in store.history(value="12")] == [4, 1]
-    window = store.history(since="2026-01-02T00:00:00.000Z",
-                           until=datetime(2026, 1, 4, tzinfo=timezone.utc))
+    window = store.history(
+        since="2026-01-02T00:00:00.000Z", until=datetime(2026, 1, 4, tzinfo=timezone.utc)
+    )
     assert [r["seq"] for r in window] == [3, 2]
     assert [r["seq"] for r in store.history(limit=2, offset=1)] == [3, 2]
 
@@ -126,8 +139,9 @@ def test_crops_are_kept_with_their_reading_and_pruned_on_schedule(db_path: Path)
     store = Store(db_path, outbox_max=100)
     digit = np.arange(28 * 28, dtype=np.uint8).reshape(28, 28)
     old = store.record(make_reading(ts=days_ago(40)), [], 1, crops=[(digit, b"png-old")])
-    recent = store.record(make_reading(ts=days_ago(2)), [], 1,
-                          crops=[(digit, b"png-a"), (255 - digit, b"png-b")])
+    recent = store.record(
+        make_reading(ts=days_ago(2)), [], 1, crops=[(digit, b"png-a"), (255 - digit, b"png-b")]
+    )
 
     crops = store.crops(recent)
     assert [(c.digit, c.png) for c in crops] == [(0, b"png-a"), (1, b"png-b")]
@@ -160,7 +174,9 @@ def test_labels_can_be_added_listed_and_deleted(db_path: Path) -> None:
     fixed = store.add_label(7, "correction", image)
 
     assert [(lb.id, lb.label, lb.source) for lb in store.labels()] == [
-        (drawn, 3, "drawing"), (fixed, 7, "correction")]
+        (drawn, 3, "drawing"),
+        (fixed, 7, "correction"),
+    ]
     assert [lb.id for lb in store.labels(source="correction")] == [fixed]
     assert np.array_equal(store.labels()[0].image, image)
     with pytest.raises(ValueError):
@@ -187,7 +203,8 @@ def test_capture_and_publisher_threads_can_share_the_store(db_path: Path) -> Non
             store.ack(*(item.id for item in store.pending(5)))
 
     threads = [threading.Thread(target=capture) for _ in range(2)] + [
-        threading.Thread(target=publisher)]
+        threading.Thread(target=publisher)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -27,8 +27,21 @@ REQUIRED_METADATA = {"labels", "version", "mnist_test_accuracy", "train_data_sha
 @pytest.fixture(scope="module")
 def exported(digits_only_checkpoint: Path, sample_data_dir: Path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("onnx") / "model.onnx"
-    assert export_main([str(digits_only_checkpoint), "--out", str(out), "--data-dir",
-                        str(sample_data_dir), "--parity-images", "200", "--int8"]) == 0
+    assert (
+        export_main(
+            [
+                str(digits_only_checkpoint),
+                "--out",
+                str(out),
+                "--data-dir",
+                str(sample_data_dir),
+                "--parity-images",
+                "200",
+                "--int8",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -60,8 +73,9 @@ def test_parity_check_catches_a_model_that_differs(exported: Path) -> None:
         check_parity(other, exported, images[:50])
 
 
-def test_parity_holds_for_the_exported_network(exported: Path,
-                                               digits_only_checkpoint: Path) -> None:
+def test_parity_holds_for_the_exported_network(
+    exported: Path, digits_only_checkpoint: Path
+) -> None:
     net, _ = load_checkpoint(digits_only_checkpoint)
     images, _ = load_split(SAMPLE_DIR, "test")
     report = check_parity(net, exported, images[:100])

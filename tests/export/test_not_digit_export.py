@@ -25,13 +25,26 @@ MAX_BYTES = 300_000
 @pytest.fixture(scope="module")
 def exported(dry_run_checkpoint: Path, sample_data_dir: Path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("onnx11") / "model.onnx"
-    assert export_main([str(dry_run_checkpoint), "--out", str(out), "--data-dir",
-                        str(sample_data_dir), "--parity-images", "200"]) == 0
+    assert (
+        export_main(
+            [
+                str(dry_run_checkpoint),
+                "--out",
+                str(out),
+                "--data-dir",
+                str(sample_data_dir),
+                "--parity-images",
+                "200",
+            ]
+        )
+        == 0
+    )
     return out
 
 
-def test_two_outputs_with_probs_first_and_metadata(exported: Path,
-                                                   dry_run_checkpoint: Path) -> None:
+def test_two_outputs_with_probs_first_and_metadata(
+    exported: Path, dry_run_checkpoint: Path
+) -> None:
     model = onnx.load(exported)
     assert [o.name for o in model.graph.output] == ["probs", "not_digit"]
     props = {p.key: p.value for p in model.metadata_props}

@@ -40,8 +40,12 @@ def device_broker(make: Callable[..., Broker], central: Broker) -> Broker:
     conf_d.mkdir()
     (conf_d / "digitcam-bridge.conf").write_text(bridge)
     # What Debian's /etc/mosquitto/mosquitto.conf provides.
-    main = ["persistence true", f"persistence_location {local.workdir}/",
-            f"log_dest file {local.log_path}", f"include_dir {conf_d}"]
+    main = [
+        "persistence true",
+        f"persistence_location {local.workdir}/",
+        f"log_dest file {local.log_path}",
+        f"include_dir {conf_d}",
+    ]
     if os.geteuid() == 0:
         main.append("user root")
     local.config_path.write_text("\n".join(main) + "\n")
@@ -96,8 +100,12 @@ def test_every_reading_reaches_the_central_broker_across_restarts(
     central = mosquitto_factory(persistence=True)
     local = device_broker(mosquitto_factory, central)
     # The fleet side: a persistent session, so it misses nothing while central restarts.
-    fleet = subscriber(central, ["digitcam/+/reading", "$SYS/broker/connection/+/state"],
-                       client_id="fleet", clean_session=False)
+    fleet = subscriber(
+        central,
+        ["digitcam/+/reading", "$SYS/broker/connection/+/state"],
+        client_id="fleet",
+        clean_session=False,
+    )
 
     def bridge_up() -> bool:
         states = [m for m in fleet.messages if m.topic.startswith("$SYS/broker/connection/")]
@@ -112,8 +120,11 @@ def test_every_reading_reaches_the_central_broker_across_restarts(
     central.stop()
     device.readings(range(11, 21))
     central.start()
-    wait_until(lambda: sorted(set(seqs(fleet))) == list(range(1, 21)), timeout_s=15,
-               what="readings 11-20 after the central broker came back")
+    wait_until(
+        lambda: sorted(set(seqs(fleet))) == list(range(1, 21)),
+        timeout_s=15,
+        what="readings 11-20 after the central broker came back",
+    )
 
     # Central is away and the device's broker restarts too (an upgrade, a power cycle
     # with a clean stop): the queue comes back from the device's persistence file.
@@ -121,8 +132,11 @@ def test_every_reading_reaches_the_central_broker_across_restarts(
     device.readings(range(21, 31))
     local.restart()
     central.start()
-    wait_until(lambda: sorted(set(seqs(fleet))) == list(range(1, 31)), timeout_s=15,
-               what="readings 21-30 after both brokers restarted")
+    wait_until(
+        lambda: sorted(set(seqs(fleet))) == list(range(1, 31)),
+        timeout_s=15,
+        what="readings 21-30 after both brokers restarted",
+    )
 
 
 def test_commands_from_the_fleet_reach_the_device_once(

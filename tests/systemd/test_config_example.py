@@ -50,10 +50,19 @@ def model_keys(model: type[BaseModel], prefix: str = "") -> set[str]:
 
 def digitcam(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The installed console script, with no DIGITCAM_* variables leaking in from outside."""
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith("DIGITCAM_") and k != "CREDENTIALS_DIRECTORY"}
-    return subprocess.run([str(Path(sys.executable).with_name("digitcam")), *args], check=False,
-                          env={**clean, **(env or {})}, capture_output=True, text=True, timeout=60)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DIGITCAM_") and k != "CREDENTIALS_DIRECTORY"
+    }
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("digitcam")), *args],
+        check=False,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -89,10 +98,13 @@ def test_check_config_accepts_the_example() -> None:
     assert '"topic_prefix": "digitcam"' in result.stdout
 
 
-@pytest.mark.parametrize(("section", "typo", "named"), [
-    ("[mqtt]", 'hots = "broker.local"', "mqtt.hots"),
-    ("[camera]", "fsp = 5", "camera.fsp"),
-])
+@pytest.mark.parametrize(
+    ("section", "typo", "named"),
+    [
+        ("[mqtt]", 'hots = "broker.local"', "mqtt.hots"),
+        ("[camera]", "fsp = 5", "camera.fsp"),
+    ],
+)
 def test_unknown_key_exits_78_naming_it(
     tmp_path: Path, section: str, typo: str, named: str
 ) -> None:
@@ -105,9 +117,11 @@ def test_unknown_key_exits_78_naming_it(
 
 def test_secrets_are_masked(tmp_path: Path) -> None:
     config = tmp_path / "digitcam.toml"
-    config.write_text(EXAMPLE.read_text()
-                      .replace('password = ""', 'password = "hunter2"')
-                      .replace('token = ""', 'token = "api-secret"'))
+    config.write_text(
+        EXAMPLE.read_text()
+        .replace('password = ""', 'password = "hunter2"')
+        .replace('token = ""', 'token = "api-secret"')
+    )
     result = digitcam("check-config", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "hunter2" not in result.stdout and "api-secret" not in result.stdout
@@ -118,14 +132,19 @@ def test_password_from_systemd_credentials_is_masked_too(tmp_path: Path) -> None
     credentials = tmp_path / "credentials"
     credentials.mkdir()
     (credentials / "mqtt_password").write_text("from-credstore\n")
-    result = digitcam("check-config", "--config", str(EXAMPLE),
-                      env={"CREDENTIALS_DIRECTORY": str(credentials)})
+    result = digitcam(
+        "check-config", "--config", str(EXAMPLE), env={"CREDENTIALS_DIRECTORY": str(credentials)}
+    )
     assert result.returncode == 0, result.stderr
     assert "from-credstore" not in result.stdout and '"password": "***"' in result.stdout
 
 
 def test_environment_overrides_the_file() -> None:
-    result = digitcam("check-config", "--config", str(EXAMPLE),
-                      env={"DIGITCAM_MQTT__HOST": "broker.local", "DIGITCAM_CAMERA__FPS": "0.5"})
+    result = digitcam(
+        "check-config",
+        "--config",
+        str(EXAMPLE),
+        env={"DIGITCAM_MQTT__HOST": "broker.local", "DIGITCAM_CAMERA__FPS": "0.5"},
+    )
     assert result.returncode == 0, result.stderr
     assert '"host": "broker.local"' in result.stdout and '"fps": 0.5' in result.stdout

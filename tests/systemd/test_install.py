@@ -57,10 +57,13 @@ def run(script: Path, root: Path, *args: str, **env: str) -> subprocess.Complete
     stub_bin = root.parent / "stub-bin"
     full_env = {
         "PATH": f"{stub_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}:/usr/sbin:/sbin",
-        "DESTDIR": str(root), "SKIP_VENV": "1", **env,
+        "DESTDIR": str(root),
+        "SKIP_VENV": "1",
+        **env,
     }
-    result = subprocess.run([str(script), *args], check=False, env=full_env, capture_output=True,
-                            text=True, timeout=600)
+    result = subprocess.run(
+        [str(script), *args], check=False, env=full_env, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result
 
@@ -101,7 +104,9 @@ def test_fresh_install(root: Path, systemctl_log: Path) -> None:
     assert mode_owner(unit) == (0o644, 0, 0)
 
     assert calls(systemctl_log) == [
-        "daemon-reload", "is-active --quiet digitcam.service", "enable --now digitcam.service",
+        "daemon-reload",
+        "is-active --quiet digitcam.service",
+        "enable --now digitcam.service",
     ]
 
 
@@ -119,8 +124,10 @@ def test_upgrade_keeps_the_config_and_restarts(root: Path, systemctl_log: Path) 
     assert mode_owner(config)[0] == 0o600
     assert account(root, "passwd", "digitcam") == uid_before, "the user is kept, not re-made"
     assert calls(systemctl_log) == [
-        "daemon-reload", "is-active --quiet digitcam.service",
-        "enable digitcam.service", "restart digitcam.service",
+        "daemon-reload",
+        "is-active --quiet digitcam.service",
+        "enable digitcam.service",
+        "restart digitcam.service",
     ]
 
 
@@ -141,7 +148,9 @@ def test_uninstall_keeps_config_and_data_unless_purged(root: Path, systemctl_log
     assert data.read_text() == "readings"
     assert (root / "etc/digitcam/digitcam.toml").exists()
     assert calls(systemctl_log) == [
-        "disable --now digitcam.service", "daemon-reload", "reset-failed digitcam.service",
+        "disable --now digitcam.service",
+        "daemon-reload",
+        "reset-failed digitcam.service",
     ]
 
     run(UNINSTALL, root, "--purge", OFFLINE="0")  # again: nothing left to stop is fine
@@ -168,7 +177,10 @@ def test_refuses_to_run_as_a_normal_user_on_the_live_system(tmp_path: Path) -> N
     for script in (INSTALL, UNINSTALL):
         result = subprocess.run(
             ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(script)],
-            check=False, env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+            check=False,
+            env={"PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
             timeout=60,
         )
         assert result.returncode == 1 and "run as root" in result.stderr
@@ -179,12 +191,21 @@ def test_installs_a_working_device_venv(root: Path) -> None:
     build_dir_before = (REPO / "build").exists()
     run(INSTALL, root, SKIP_VENV="0", SKIP_SYSTEMCTL="1")
     venv = root / "opt/digitcam/venv/bin"
-    version = subprocess.run([str(venv / "digitcam"), "--version"], check=True,
-                             capture_output=True, text=True, timeout=60)
+    version = subprocess.run(
+        [str(venv / "digitcam"), "--version"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert version.stdout.strip().startswith("digitcam ")
-    installed = subprocess.run([str(venv / "python"), "-m", "pip", "list", "--format=freeze"],
-                               check=True, capture_output=True, text=True,
-                               timeout=60).stdout.lower()
+    installed = subprocess.run(
+        [str(venv / "python"), "-m", "pip", "list", "--format=freeze"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.lower()
     assert "onnxruntime==" in installed
     assert "torch==" not in installed and "fastapi==" not in installed, "base install only"
     assert (REPO / "build").exists() == build_dir_before, "the checkout is left as it was"

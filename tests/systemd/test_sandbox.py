@@ -110,8 +110,9 @@ for name, attempt in tries.items():
 @functools.cache
 def syscalls(group: str) -> frozenset[str]:
     """The system calls in a systemd group such as @system-service, nested groups expanded."""
-    out = subprocess.run([str(SYSTEMD_ANALYZE), "syscall-filter", group],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(SYSTEMD_ANALYZE), "syscall-filter", group], capture_output=True, text=True, check=True
+    ).stdout
     names: set[str] = set()
     for line in out.splitlines()[1:]:
         word = line.strip()
@@ -127,8 +128,9 @@ def unit_policy() -> tuple[dict[str, Any], dict[str, str]]:
     for key, value in directives:
         if key == "SystemCallFilter":
             deny = value.startswith("~")
-            names = set().union(*(syscalls(w) if w.startswith("@") else {w}
-                                  for w in value.lstrip("~").split()))
+            names = set().union(
+                *(syscalls(w) if w.startswith("@") else {w} for w in value.lstrip("~").split())
+            )
             allowed = allowed - names if deny else allowed | names
     settings = dict(directives)
     policy = {
@@ -146,9 +148,12 @@ def sandboxed(args: list[str], env: dict[str, str]) -> subprocess.CompletedProce
     """Python under the unit's seccomp policy, running the digitcam CLI (or a probe script)."""
     policy, unit_env = unit_policy()
     return subprocess.run(
-        [sys.executable, "-c", BOOTSTRAP, json.dumps(policy), *args], check=False,
+        [sys.executable, "-c", BOOTSTRAP, json.dumps(policy), *args],
+        check=False,
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **unit_env, **env},
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -157,8 +162,12 @@ def test_the_emulated_sandbox_is_live() -> None:
     result = sandboxed([PROBE], {})
     assert result.returncode == 0, result.stderr
     refused = dict(line.split() for line in result.stdout.splitlines())
-    assert refused == {"wx-mmap": str(errno.EPERM), "packet-socket": str(errno.EAFNOSUPPORT),
-                       "setuid": str(errno.EPERM), "nice": str(errno.EPERM)}
+    assert refused == {
+        "wx-mmap": str(errno.EPERM),
+        "packet-socket": str(errno.EAFNOSUPPORT),
+        "setuid": str(errno.EPERM),
+        "nice": str(errno.EPERM),
+    }
 
 
 def test_daemon_runs_and_publishes_inside_the_sandbox(
@@ -174,8 +183,9 @@ def test_daemon_runs_and_publishes_inside_the_sandbox(
         cv2.putText(image, text, (20, 90), cv2.FONT_HERSHEY_SIMPLEX, 2.5, 0, 8)
         cv2.imwrite(str(frames / f"{index:03d}.png"), image)
     broker = mosquitto_factory(users={"digitcam": "s3cret"})
-    readings = subscriber(broker, ["digitcam/sandbox/reading"],
-                          username="digitcam", password="s3cret")
+    readings = subscriber(
+        broker, ["digitcam/sandbox/reading"], username="digitcam", password="s3cret"
+    )
     config = tmp_path / "digitcam.toml"
     config.write_text(
         f'device_id = "sandbox"\n[camera]\nsource = "{frames}"\nloop = false\n'
@@ -190,12 +200,15 @@ def test_daemon_runs_and_publishes_inside_the_sandbox(
     notify.settimeout(0.2)
 
     try:
-        result = sandboxed(["digitcam", "run", "--once", "--config", str(config)], {
-            "HOME": "/nonexistent",  # what a system user gets; nothing may be written there
-            "STATE_DIRECTORY": str(state),
-            "CREDENTIALS_DIRECTORY": str(credentials),
-            "NOTIFY_SOCKET": str(tmp_path / "notify"),
-        })
+        result = sandboxed(
+            ["digitcam", "run", "--once", "--config", str(config)],
+            {
+                "HOME": "/nonexistent",  # what a system user gets; nothing may be written there
+                "STATE_DIRECTORY": str(state),
+                "CREDENTIALS_DIRECTORY": str(credentials),
+                "NOTIFY_SOCKET": str(tmp_path / "notify"),
+            },
+        )
         notes = []
         while True:
             try:

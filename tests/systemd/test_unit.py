@@ -35,8 +35,13 @@ def render(tmp_path: Path, text: str | None = None) -> Path:
 
 def verify(path: Path) -> list[str]:
     """What `systemd-analyze verify` says about this file (it exits 0 even on ignored lines)."""
-    result = subprocess.run([str(SYSTEMD_ANALYZE), "verify", str(path)], check=False,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(SYSTEMD_ANALYZE), "verify", str(path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     said = (result.stdout + result.stderr).splitlines()
     complaints = [line for line in said if str(path) in line or path.name in line]
     if result.returncode != 0:
@@ -56,7 +61,10 @@ def test_systemd_accepts_every_line(tmp_path: Path) -> None:
 def test_exposure_score_stays_low(tmp_path: Path) -> None:
     result = subprocess.run(
         [str(SYSTEMD_ANALYZE), "security", "--offline=true", "--no-pager", str(render(tmp_path))],
-        check=False, capture_output=True, text=True, timeout=60,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if "--offline" in result.stderr and result.returncode != 0:
         pytest.skip(f"this systemd cannot analyse unit files offline: {result.stderr.strip()}")
@@ -67,9 +75,11 @@ def test_exposure_score_stays_low(tmp_path: Path) -> None:
 
 def test_service_contract() -> None:
     """The lines the daemon, the installer and the README rely on."""
-    settings = {(section, key): value for section, key, value in
-                unit_directives(UNIT_FILE.read_text()) if key not in ("SystemCallFilter",
-                                                                       "Environment")}
+    settings = {
+        (section, key): value
+        for section, key, value in unit_directives(UNIT_FILE.read_text())
+        if key not in ("SystemCallFilter", "Environment")
+    }
     expected = {
         ("Service", "Type"): "notify",
         ("Service", "NotifyAccess"): "main",

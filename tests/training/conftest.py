@@ -34,8 +34,20 @@ def dry_run_checkpoint(sample_data_dir: Path, tmp_path_factory: pytest.TempPathF
     from training.train import main
 
     out = tmp_path_factory.mktemp("ckpt") / "dry.pt"
-    assert main(["--data-dir", str(sample_data_dir), "--dry-run", "--out", str(out),
-                 "--val-size", "100"]) == 0
+    assert (
+        main(
+            [
+                "--data-dir",
+                str(sample_data_dir),
+                "--dry-run",
+                "--out",
+                str(out),
+                "--val-size",
+                "100",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -45,6 +57,20 @@ def digits_only_checkpoint(sample_data_dir: Path, tmp_path_factory: pytest.TempP
     from training.train import main
 
     out = tmp_path_factory.mktemp("ckpt10") / "digits.pt"
-    assert main(["--data-dir", str(sample_data_dir), "--dry-run", "--out", str(out),
-                 "--val-size", "100", "--no-negatives", "--no-strokes"]) == 0
+    assert (
+        main(
+            [
+                "--data-dir",
+                str(sample_data_dir),
+                "--dry-run",
+                "--out",
+                str(out),
+                "--val-size",
+                "100",
+                "--no-negatives",
+                "--no-strokes",
+            ]
+        )
+        == 0
+    )
     return out

@@ -35,10 +35,13 @@ def test_idx_round_trip_gzip_and_raw(tmp_path: Path) -> None:
     assert np.array_equal(read_idx(tmp_path / "a"), array)
 
 
-@pytest.mark.parametrize("payload, message", [
-    (b"PK\x03\x04garbage", "bad magic"),
-    (bytes([0, 0, 8, 1]) + (10).to_bytes(4, "big") + b"short", "expected 10 bytes"),
-])
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        (b"PK\x03\x04garbage", "bad magic"),
+        (bytes([0, 0, 8, 1]) + (10).to_bytes(4, "big") + b"short", "expected 10 bytes"),
+    ],
+)
 def test_malformed_idx_is_named(tmp_path: Path, payload: bytes, message: str) -> None:
     (tmp_path / "bad").write_bytes(payload)
     with pytest.raises(DataError, match=message):
@@ -56,7 +59,8 @@ def mirror(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root = tmp_path / "www"
     root.mkdir()
     server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
+        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/", root

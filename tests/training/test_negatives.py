@@ -33,8 +33,10 @@ def test_each_kind_looks_like_what_the_finder_hands_the_model(sample, kind: str)
         # MNIST convention: fitted in 20x20, centre of mass near (14, 14).
         assert ys.max() - ys.min() + 1 <= 20 and xs.max() - xs.min() + 1 <= 20
         mass = image.sum()
-        centre = ((image.sum(1) * np.arange(28)).sum() / mass,
-                  (image.sum(0) * np.arange(28)).sum() / mass)
+        centre = (
+            (image.sum(1) * np.arange(28)).sum() / mass,
+            (image.sum(0) * np.arange(28)).sum() / mass,
+        )
         assert abs(centre[0] - 14) < 1.5 and abs(centre[1] - 14) < 1.5, centre
         assert not looks_like_a_one(image)
 

@@ -40,8 +40,22 @@ def test_fine_tuning_a_digits_only_model_keeps_its_classes(
     digits_only_checkpoint: Path, sample_data_dir: Path, tmp_path: Path, capsys
 ) -> None:
     out = tmp_path / "tuned.pt"
-    assert train_main(["--data-dir", str(sample_data_dir), "--dry-run", "--val-size", "100",
-                       "--init", str(digits_only_checkpoint), "--out", str(out)]) == 0
+    assert (
+        train_main(
+            [
+                "--data-dir",
+                str(sample_data_dir),
+                "--dry-run",
+                "--val-size",
+                "100",
+                "--init",
+                str(digits_only_checkpoint),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "no not-digit class" in capsys.readouterr().out
     assert load_checkpoint(out)[1]["model_args"]["num_classes"] == DIGITS
 
@@ -49,8 +63,20 @@ def test_fine_tuning_a_digits_only_model_keeps_its_classes(
 def test_evaluate_prints_calibration_and_not_digit_figures(
     dry_run_checkpoint: Path, sample_data_dir: Path, capsys
 ) -> None:
-    assert evaluate_main([str(dry_run_checkpoint), "--data-dir", str(sample_data_dir),
-                          "--limit", "300", "--negatives", "60"]) == 0
+    assert (
+        evaluate_main(
+            [
+                str(dry_run_checkpoint),
+                "--data-dir",
+                str(sample_data_dir),
+                "--limit",
+                "300",
+                "--negatives",
+                "60",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "ECE" in out
     assert "of the test digits called not a digit" in out

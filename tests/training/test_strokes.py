@@ -38,8 +38,9 @@ def _first(sample: tuple[np.ndarray, np.ndarray], digit: int, nth: int = 0) -> n
 def _along(seg: Segment, start: float, stop: float, n: int = 12) -> list[tuple[int, int]]:
     """Pixel (row, col) of points from `start` to `stop` (fractions) along a segment."""
     ts = np.linspace(start, stop, n)
-    return [(round(seg.y0 + t * (seg.y1 - seg.y0)), round(seg.x0 + t * (seg.x1 - seg.x0)))
-            for t in ts]
+    return [
+        (round(seg.y0 + t * (seg.y1 - seg.y0)), round(seg.x0 + t * (seg.x1 - seg.x0))) for t in ts
+    ]
 
 
 @pytest.mark.parametrize("nth", [0, 3, 7])
@@ -105,8 +106,9 @@ def test_batches_keep_labels_and_add_negatives(sample) -> None:
     images, labels = sample
     idx = np.arange(64)
     cfg = StrokeConfig(one_flag_p=1.0, seven_bar_p=1.0)
-    maker = BatchMaker(images, labels, BatchRecipe(augment=None, strokes=cfg,
-                                                   negative_share=0.125), seed=0)
+    maker = BatchMaker(
+        images, labels, BatchRecipe(augment=None, strokes=cfg, negative_share=0.125), seed=0
+    )
     negatives = maker.negatives_per_batch(72)
     assert negatives == 9
     batch, batch_labels = maker.make(idx, negatives)

@@ -82,7 +82,6 @@ def test_train_cli_without_torch_says_how_to_install() -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-
 def test_fine_tune_from_checkpoint_with_device_labels(
     dry_run_checkpoint: Path, sample_data_dir: Path, tmp_path: Path, capsys
 ) -> None:
@@ -97,9 +96,24 @@ def test_fine_tune_from_checkpoint_with_device_labels(
         folder.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(folder / f"{i}.png"), images[i])
     out = tmp_path / "tuned.pt"
-    assert train_main(["--data-dir", str(sample_data_dir), "--dry-run", "--val-size", "100",
-                       "--init", str(dry_run_checkpoint), "--extra-data", str(labelled),
-                       "--out", str(out)]) == 0
+    assert (
+        train_main(
+            [
+                "--data-dir",
+                str(sample_data_dir),
+                "--dry-run",
+                "--val-size",
+                "100",
+                "--init",
+                str(dry_run_checkpoint),
+                "--extra-data",
+                str(labelled),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "(20 extra)" in capsys.readouterr().out
     _, base = load_checkpoint(dry_run_checkpoint)
     _, tuned = load_checkpoint(out)

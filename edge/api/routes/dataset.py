@@ -25,16 +25,22 @@ LABEL_SCAN = 50_000
 @router.get("/samples", response_model=Samples, summary="Example digits for the explore view")
 async def samples(
     services: ServicesDep,
-    digit: Annotated[int | None,
-                     Query(ge=0, le=9, description="one digit; all when absent")] = None,
+    digit: Annotated[
+        int | None, Query(ge=0, le=9, description="one digit; all when absent")
+    ] = None,
     count: Annotated[int, Query(ge=1, le=MAX_COUNT, description="images per digit")] = 10,
-    source: Annotated[Literal["mnist", "labels"], Query(
-        description="mnist: shipped samples; labels: this device's labelled examples")] = "mnist",
+    source: Annotated[
+        Literal["mnist", "labels"],
+        Query(description="mnist: shipped samples; labels: this device's labelled examples"),
+    ] = "mnist",
 ) -> dict[str, Any]:
     digits = range(10) if digit is None else [digit]
     if source == "mnist":
-        items = [{"digit": d, "input": input_data_url(image)}
-                 for d in digits for image in sample_images(d, min(count, PER_DIGIT))]
+        items = [
+            {"digit": d, "input": input_data_url(image)}
+            for d in digits
+            for image in sample_images(d, min(count, PER_DIGIT))
+        ]
         return {"source": source, "items": items, "credit": CREDIT}
     items = await run_in_threadpool(labelled_samples, services, list(digits), count)
     return {"source": source, "items": items, "credit": None}

@@ -26,10 +26,16 @@ router = APIRouter(tags=["health"])
 NOT_RUNNING = {"state": "not running"}  # `digitcam serve` has no capture loop and no MQTT
 
 
-@router.get("/api/v1/health", summary="State of model, camera, broker and outbox",
-            responses={503: {"description": "degraded: `reasons` says why"}})
-@router.get("/health", summary="Alias of /api/v1/health (kept for earlier clients)",
-            responses={503: {"description": "degraded: `reasons` says why"}})
+@router.get(
+    "/api/v1/health",
+    summary="State of model, camera, broker and outbox",
+    responses={503: {"description": "degraded: `reasons` says why"}},
+)
+@router.get(
+    "/health",
+    summary="Alias of /api/v1/health (kept for earlier clients)",
+    responses={503: {"description": "degraded: `reasons` says why"}},
+)
 async def health(services: ServicesDep) -> JSONResponse:
     report = await run_in_threadpool(health_report, services)
     return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
@@ -38,12 +44,15 @@ async def health(services: ServicesDep) -> JSONResponse:
 @router.get("/api/v1/info", response_model=Info, summary="What the page needs to know")
 async def info(services: ServicesDep) -> dict[str, Any]:
     settings = services.settings
-    return {"device_id": settings.device_id, "mode": services.mode,
-            "model": services.model_version,
-            "auth_required": bool(settings.api.token.get_secret_value()),
-            "max_upload_bytes": settings.api.max_upload_bytes,
-            "min_confidence": settings.model.min_confidence,
-            "regions": [r.name for r in settings.regions]}
+    return {
+        "device_id": settings.device_id,
+        "mode": services.mode,
+        "model": services.model_version,
+        "auth_required": bool(settings.api.token.get_secret_value()),
+        "max_upload_bytes": settings.api.max_upload_bytes,
+        "min_confidence": settings.model.min_confidence,
+        "regions": [r.name for r in settings.regions],
+    }
 
 
 def health_report(services: Services) -> dict[str, Any]:
@@ -67,8 +76,11 @@ def model_state(services: Services, reasons: list[str]) -> dict[str, Any]:
         reasons.append(f"model not loaded: {error}")
         return {"loaded": False, "error": error}
     meta = services.model.metadata
-    return {"loaded": True, "version": services.model.version,
-            "mnist_test_accuracy": meta_float(meta.get("mnist_test_accuracy"))}
+    return {
+        "loaded": True,
+        "version": services.model.version,
+        "mnist_test_accuracy": meta_float(meta.get("mnist_test_accuracy")),
+    }
 
 
 def camera_state(snap: StatsSnapshot, source: str, reasons: list[str]) -> dict[str, Any]:
@@ -79,8 +91,9 @@ def camera_state(snap: StatsSnapshot, source: str, reasons: list[str]) -> dict[s
         return {"state": "not started"}
     camera = dict(snap.camera)
     if camera["state"] in CAMERA_FAILING:
-        reasons.append(f"camera {camera['source']} failing: "
-                       f"{camera['last_error'] or camera['state']}")
+        reasons.append(
+            f"camera {camera['source']} failing: {camera['last_error'] or camera['state']}"
+        )
     return camera
 
 

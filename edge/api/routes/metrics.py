@@ -26,8 +26,9 @@ class Exposition:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    def family(self, name: str, kind: str, help_text: str,
-               samples: list[tuple[dict[str, str], float]]) -> None:
+    def family(
+        self, name: str, kind: str, help_text: str, samples: list[tuple[dict[str, str], float]]
+    ) -> None:
         self.lines.append(f"# HELP {name} {help_text}")
         self.lines.append(f"# TYPE {name} {kind}")
         for labels, value in samples:
@@ -40,8 +41,12 @@ class Exposition:
         return "\n".join(self.lines) + "\n"
 
 
-@router.get("/metrics", response_class=PlainTextResponse,
-            summary="Prometheus metrics", responses={200: {"content": {CONTENT_TYPE: {}}}})
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    summary="Prometheus metrics",
+    responses={200: {"content": {CONTENT_TYPE: {}}}},
+)
 async def metrics(services: ServicesDep) -> PlainTextResponse:
     text = await run_in_threadpool(render, services)
     return PlainTextResponse(text, media_type=CONTENT_TYPE)
@@ -54,20 +59,32 @@ def render(services: Services) -> str:
     readings_metrics(out, snap)
     daemon_metrics(out, snap)
     if snap.outbox.depth is not None and snap.outbox.dropped is not None:
-        out.single("digitcam_outbox_depth", "gauge", "MQTT messages waiting for the broker",
-                   snap.outbox.depth)
-        out.single("digitcam_outbox_dropped_total", "counter",
-                   "MQTT messages dropped because the outbox was full", snap.outbox.dropped)
-    out.single("digitcam_uptime_seconds", "gauge", "seconds since the process started",
-               snap.uptime_s)
+        out.single(
+            "digitcam_outbox_depth",
+            "gauge",
+            "MQTT messages waiting for the broker",
+            snap.outbox.depth,
+        )
+        out.single(
+            "digitcam_outbox_dropped_total",
+            "counter",
+            "MQTT messages dropped because the outbox was full",
+            snap.outbox.dropped,
+        )
+    out.single(
+        "digitcam_uptime_seconds", "gauge", "seconds since the process started", snap.uptime_s
+    )
     out.family("digitcam_model_info", "gauge", "the model in use", [({"version": snap.model}, 1)])
     return out.text()
 
 
 def readings_metrics(out: Exposition, snap: StatsSnapshot) -> None:
-    out.family("digitcam_readings_total", "counter",
-               "readings stored since start, by status (API reads included)",
-               [({"status": s}, n) for s, n in sorted(snap.by_status.items())])
+    out.family(
+        "digitcam_readings_total",
+        "counter",
+        "readings stored since start, by status (API reads included)",
+        [({"status": s}, n) for s, n in sorted(snap.by_status.items())],
+    )
     name = "digitcam_reading_latency_ms"
     out.lines.append(f"# HELP {name} time to read one frame or image, milliseconds")
     out.lines.append(f"# TYPE {name} histogram")
@@ -83,24 +100,40 @@ def daemon_metrics(out: Exposition, snap: StatsSnapshot) -> None:
         mqtt_state(out, "not running", {})
         return
     out.single("digitcam_frames_total", "counter", "frames taken from the camera", snap.frames)
-    out.single("digitcam_bad_frames_total", "counter", "frames that could not be decoded",
-               snap.bad_frames)
-    out.single("digitcam_read_errors_total", "counter", "frames whose reading failed",
-               snap.errors)
+    out.single(
+        "digitcam_bad_frames_total", "counter", "frames that could not be decoded", snap.bad_frames
+    )
+    out.single("digitcam_read_errors_total", "counter", "frames whose reading failed", snap.errors)
     if snap.camera is not None:
-        out.single("digitcam_frames_dropped_total", "counter",
-                   "frames replaced before the reader took them", snap.camera["dropped"])
-        out.single("digitcam_camera_failures_total", "counter",
-                   "camera open or read failures", snap.camera["failures"])
+        out.single(
+            "digitcam_frames_dropped_total",
+            "counter",
+            "frames replaced before the reader took them",
+            snap.camera["dropped"],
+        )
+        out.single(
+            "digitcam_camera_failures_total",
+            "counter",
+            "camera open or read failures",
+            snap.camera["failures"],
+        )
     counters: dict[str, Any] = dict(snap.mqtt) if snap.mqtt is not None else {}
     mqtt_state(out, counters.get("state", "disabled"), counters)
 
 
 def mqtt_state(out: Exposition, state: str, counters: dict[str, Any]) -> None:
-    out.family("digitcam_mqtt_state", "gauge", "1 for the MQTT connection's current state",
-               [({"state": s}, int(s == state)) for s in MQTT_STATES])
-    out.single("digitcam_mqtt_connected", "gauge", "1 while connected to the broker",
-               int(state == "connected"))
+    out.family(
+        "digitcam_mqtt_state",
+        "gauge",
+        "1 for the MQTT connection's current state",
+        [({"state": s}, int(s == state)) for s in MQTT_STATES],
+    )
+    out.single(
+        "digitcam_mqtt_connected",
+        "gauge",
+        "1 while connected to the broker",
+        int(state == "connected"),
+    )
     for key in ("published", "errors", "reconnects"):
         if key in counters:
             out.single(f"digitcam_mqtt_{key}_total", "counter", f"MQTT {key}", counters[key])

@@ -18,7 +18,8 @@ router = APIRouter(include_in_schema=False)
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
@@ -30,8 +31,11 @@ def static_dir() -> Path:
 
 @router.get("/")
 async def index() -> Response:
-    return FileResponse(static_dir() / "index.html", media_type="text/html",
-                        headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+    return FileResponse(
+        static_dir() / "index.html",
+        media_type="text/html",
+        headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"},
+    )
 
 
 def mount_static(app: FastAPI) -> None:

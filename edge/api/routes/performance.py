@@ -90,7 +90,9 @@ def model_info(model: DigitModel | None) -> dict[str, Any]:
     if model is None:
         return {"version": None, "mnist_test_accuracy": None, "created": None}
     meta = model.metadata
-    return {"version": model.version,
-            "mnist_test_accuracy": meta_float(meta.get("mnist_test_accuracy")),
-            "created": meta.get("created"), "train_data_sha256": meta.get("train_data_sha256")}
-
+    return {
+        "version": model.version,
+        "mnist_test_accuracy": meta_float(meta.get("mnist_test_accuracy")),
+        "created": meta.get("created"),
+        "train_data_sha256": meta.get("train_data_sha256"),
+    }

@@ -39,10 +39,18 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 RecordQuery = Annotated[bool, Query(description="store the reading in the history")]
 
 
-@router.post("/api/v1/predict", response_model=PredictOut, responses=ERRORS,
-             summary="Read the digits of an uploaded image or of the camera")
-@router.post("/predict", response_model=PredictOut, responses=ERRORS,
-             summary="Alias of /api/v1/predict (kept for earlier clients)")
+@router.post(
+    "/api/v1/predict",
+    response_model=PredictOut,
+    responses=ERRORS,
+    summary="Read the digits of an uploaded image or of the camera",
+)
+@router.post(
+    "/predict",
+    response_model=PredictOut,
+    responses=ERRORS,
+    summary="Alias of /api/v1/predict (kept for earlier clients)",
+)
 async def predict(
     services: ServicesDep,
     model: ModelDep,
@@ -59,17 +67,30 @@ async def predict(
     chosen_kind: Kind = kind or kind_form or "number"
     if use_camera or use_camera_form:
         if file is not None:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST,
-                                "send either a file or use_camera=true, not both")
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, "send either a file or use_camera=true, not both"
+            )
         return await read_camera(services, model, store, chosen_kind, record)
     gray = await decode_upload(file)
     return await run_in_threadpool(
-        read_image, services, model, store, gray, "upload", chosen_kind,
-        source_name(file, "upload"), record)
+        read_image,
+        services,
+        model,
+        store,
+        gray,
+        "upload",
+        chosen_kind,
+        source_name(file, "upload"),
+        record,
+    )
 
 
-@router.post("/api/v1/draw", response_model=PredictOut, responses=ERRORS,
-             summary="Read one digit drawn on the page's canvas")
+@router.post(
+    "/api/v1/draw",
+    response_model=PredictOut,
+    responses=ERRORS,
+    summary="Read one digit drawn on the page's canvas",
+)
 async def draw(
     services: ServicesDep,
     model: ModelDep,
@@ -80,11 +101,13 @@ async def draw(
     """The canvas drawing (dark ink on white, or on transparent) read as a single digit."""
     gray = await decode_upload(file)
     return await run_in_threadpool(
-        read_image, services, model, store, gray, "drawing", "digit", "drawing", record)
+        read_image, services, model, store, gray, "drawing", "digit", "drawing", record
+    )
 
 
-async def read_camera(services: Services, model: DigitModel, store: Store, kind: Kind,
-                      record: bool) -> dict[str, Any]:
+async def read_camera(
+    services: Services, model: DigitModel, store: Store, kind: Kind, record: bool
+) -> dict[str, Any]:
     try:
         frame = await run_in_threadpool(services.grab_frame)
     except CameraUnavailable as exc:
@@ -92,25 +115,50 @@ async def read_camera(services: Services, model: DigitModel, store: Store, kind:
     assert frame.image is not None  # grab_frame refuses bad frames
     gray = to_gray(frame.image)
     result = await run_in_threadpool(
-        read_image, services, model, store, gray, "camera", kind, frame.source, record)
+        read_image, services, model, store, gray, "camera", kind, frame.source, record
+    )
     result["image"] = data_url(await run_in_threadpool(jpeg_bytes, gray), "image/jpeg")
     return result
 
 
-def read_image(services: Services, model: DigitModel, store: Store, gray: np.ndarray,
-               region: str, kind: Kind, source: str, record: bool) -> dict[str, Any]:
+def read_image(
+    services: Services,
+    model: DigitModel,
+    store: Store,
+    gray: np.ndarray,
+    region: str,
+    kind: Kind,
+    source: str,
+    record: bool,
+) -> dict[str, Any]:
     """Read, store (with the digit crops) and describe one image; runs off the event loop."""
     settings = services.settings
-    analysis = analyse(model, gray, region=region, kind=kind,
-                       min_confidence=settings.model.min_confidence,
-                       device_id=settings.device_id, source=source, index=services.next_index())
+    analysis = analyse(
+        model,
+        gray,
+        region=region,
+        kind=kind,
+        min_confidence=settings.model.min_confidence,
+        device_id=settings.device_id,
+        source=source,
+        index=services.next_index(),
+    )
     if record:
-        seq = store.record(analysis.reading, [], settings.mqtt.qos,
-                           crops=list(zip(analysis.inputs, analysis.crops, strict=True)))
+        seq = store.record(
+            analysis.reading,
+            [],
+            settings.mqtt.qos,
+            crops=list(zip(analysis.inputs, analysis.crops, strict=True)),
+        )
         analysis = replace(analysis, reading=replace(analysis.reading, seq=seq))
         services.recorder.reading(analysis.reading, camera=False)
-    logger.debug("read %s region=%s value=%s status=%s", source, region,
-                 analysis.reading.value, analysis.reading.status)
+    logger.debug(
+        "read %s region=%s value=%s status=%s",
+        source,
+        region,
+        analysis.reading.value,
+        analysis.reading.status,
+    )
     result = analysis_json(analysis)
     result["recorded"] = record
     result["image_size"] = [int(gray.shape[1]), int(gray.shape[0])]

@@ -30,9 +30,13 @@ SEQ_MAX = 2**63 - 1  # SQLite's largest integer
 Seq = Annotated[int, Path(ge=1, le=SEQ_MAX, description="the reading's seq")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Error}}
 MUTATING: dict[int | str, dict[str, Any]] = {
-    **NOT_FOUND, 401: {"model": Error, "description": "api.token is set and the request lacks it"}}
+    **NOT_FOUND,
+    401: {"model": Error, "description": "api.token is set and the request lacks it"},
+}
 CORRECTING: dict[int | str, dict[str, Any]] = {
-    **MUTATING, 400: {"model": Error, "description": "the body is not JSON text"}}
+    **MUTATING,
+    400: {"model": Error, "description": "the body is not JSON text"},
+}
 
 
 @router.get("", response_model=ReadingPage, summary="Readings, newest first")
@@ -40,21 +44,41 @@ async def list_readings(
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=SEQ_MAX)] = 0,
-    since: Annotated[str | None, Query(description="ISO 8601 time; no zone means UTC",
-                                       json_schema_extra={"format": "date-time"})] = None,
-    until: Annotated[str | None, Query(description="ISO 8601 time, exclusive",
-                                       json_schema_extra={"format": "date-time"})] = None,
+    since: Annotated[
+        str | None,
+        Query(
+            description="ISO 8601 time; no zone means UTC",
+            json_schema_extra={"format": "date-time"},
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        Query(description="ISO 8601 time, exclusive", json_schema_extra={"format": "date-time"}),
+    ] = None,
     region: Annotated[str | None, Query(max_length=64)] = None,
-    status_: Annotated[str | None, Query(alias="status", pattern="^(ok|no_digit|low_confidence)$")
-                       ] = None,
+    status_: Annotated[
+        str | None, Query(alias="status", pattern="^(ok|no_digit|low_confidence)$")
+    ] = None,
     value: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
     """Page through the history; `next_offset` is null on the last page."""
-    items = await run_in_threadpool(store.history, limit + 1, offset, history_time(since, "since"),
-                                    history_time(until, "until"), region, status_, value)
+    items = await run_in_threadpool(
+        store.history,
+        limit + 1,
+        offset,
+        history_time(since, "since"),
+        history_time(until, "until"),
+        region,
+        status_,
+        value,
+    )
     more = len(items) > limit
-    return {"items": items[:limit], "limit": limit, "offset": offset,
-            "next_offset": offset + limit if more else None}
+    return {
+        "items": items[:limit],
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if more else None,
+    }
 
 
 @router.get("/{seq:int}", response_model=ReadingDetail, responses=NOT_FOUND, summary="One reading")
@@ -64,18 +88,33 @@ async def get_reading(store: StoreDep, seq: Seq) -> dict[str, Any]:
     return entry
 
 
-@router.delete("/{seq:int}", status_code=status.HTTP_204_NO_CONTENT, responses=MUTATING,
-               dependencies=[Authorised], summary="Forget a reading and its crops")
+@router.delete(
+    "/{seq:int}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=MUTATING,
+    dependencies=[Authorised],
+    summary="Forget a reading and its crops",
+)
 async def delete_reading(store: StoreDep, seq: Seq) -> Response:
     if not await run_in_threadpool(store.delete, seq):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no reading with seq {seq}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.put("/{seq:int}/correction", response_model=CorrectionOut, responses=CORRECTING,
-            dependencies=[Authorised], summary="Say what the reading should have been")
-@router.post("/{seq:int}/correction", response_model=CorrectionOut, responses=CORRECTING,
-             dependencies=[Authorised], summary="The same as PUT, for clients that cannot PUT")
+@router.put(
+    "/{seq:int}/correction",
+    response_model=CorrectionOut,
+    responses=CORRECTING,
+    dependencies=[Authorised],
+    summary="Say what the reading should have been",
+)
+@router.post(
+    "/{seq:int}/correction",
+    response_model=CorrectionOut,
+    responses=CORRECTING,
+    dependencies=[Authorised],
+    summary="The same as PUT, for clients that cannot PUT",
+)
 async def correct_reading(store: StoreDep, seq: Seq, body: Correction) -> dict[str, Any]:
     """`{"value": "417"}`; `{"value": null}` removes the correction (examples already made stay)."""
     return await run_in_threadpool(apply_correction, store, seq, body.value)
@@ -94,13 +133,19 @@ def crops_to_labels(store: Store, seq: int, value: str) -> tuple[list[int], str 
     """Turn the reading's crops into labelled examples, one per digit; (ids, why not)."""
     crops = store.crops(seq)
     if not crops:
-        return [], ("no digit crops are stored for this reading (they expire after "
-                    "storage.crop_days, or were already used): no training examples made")
+        return [], (
+            "no digit crops are stored for this reading (they expire after "
+            "storage.crop_days, or were already used): no training examples made"
+        )
     if len(crops) != len(value):
-        return [], (f"the corrected value has {len(value)} digits but {len(crops)} were found: "
-                    "no training examples made")
-    ids = [store.add_label(int(d), "correction", crop.image, crop.png)
-           for d, crop in zip(value, crops, strict=True)]
+        return [], (
+            f"the corrected value has {len(value)} digits but {len(crops)} were found: "
+            "no training examples made"
+        )
+    ids = [
+        store.add_label(int(d), "correction", crop.image, crop.png)
+        for d, crop in zip(value, crops, strict=True)
+    ]
     store.delete_crops(seq)
     return ids, None
 
@@ -125,6 +170,13 @@ def history_time(text: str | None, name: str) -> str | None:
             moment = moment.replace(tzinfo=timezone.utc)
         return utc_timestamp(moment)
     except (ValueError, OverflowError):  # not ISO 8601, or pushed past year 1/9999 by its zone
-        raise RequestValidationError([{
-            "type": "datetime_from_iso", "loc": ("query", name), "input": text,
-            "msg": "Input should be an ISO 8601 time such as 2026-11-21T10:15:00Z"}]) from None
+        raise RequestValidationError(
+            [
+                {
+                    "type": "datetime_from_iso",
+                    "loc": ("query", name),
+                    "input": text,
+                    "msg": "Input should be an ISO 8601 time such as 2026-11-21T10:15:00Z",
+                }
+            ]
+        ) from None
