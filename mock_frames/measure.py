@@ -24,6 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from annotate import save_annotated
 from generate import MockFrame, scenario_frames
 
 from edge.bench.measure import stage_seconds
@@ -102,31 +103,9 @@ def run_scenario(
 
 
 def save_failure(folder: Path, frame: MockFrame, gray, reading, why: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    image = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
-    for d in reading.digits:
-        x, y, w, h = d.box
-        cv2.rectangle(image, (x, y), (x + w, y + h), (0, 0, 255), 1)
-        cv2.putText(
-            image,
-            f"{d.digit} {d.confidence:.2f}",
-            (x, max(10, y - 3)),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.4,
-            (0, 0, 255),
-            1,
-        )
-    cv2.putText(
-        image,
-        f"want {frame.expected['value']}: {why}",
-        (5, 15),
-        cv2.FONT_HERSHEY_SIMPLEX,
-        0.45,
-        (0, 160, 0),
-        1,
-    )
     slug = "".join(c if c.isalnum() else "-" for c in why).strip("-")
-    cv2.imwrite(str(folder / f"{Path(frame.filename).stem}_{slug}.png"), image)
+    path = folder / f"{Path(frame.filename).stem}_{slug}.png"
+    save_annotated(path, gray, reading.digits, f"want {frame.expected['value']}: {why}")
 
 
 def time_stages(frames: list[MockFrame], model, repeats: int = 3) -> dict[str, float]:

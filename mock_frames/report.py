@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import reportset
+from annotate import save_annotated
 
 from edge.camera.imageio import decode_image
 from edge.config import ModelSettings, RegionSettings
@@ -217,46 +218,10 @@ def save_failure(
     folder: Path, name: str, data: bytes, expected: dict[str, Any], reading: Reading, why: str
 ) -> None:
     """The frame with the drawn digits (green) and what was found (red), named by the failure."""
-    folder.mkdir(parents=True, exist_ok=True)
+    caption = f"want {expected['value']}: {why}"
     gray = decode_image(data)
-    scale = 4 if max(gray.shape) < 200 else 1  # crops: big enough to see
-    image = cv2.resize(
-        cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR),
-        None,
-        fx=scale,
-        fy=scale,
-        interpolation=cv2.INTER_NEAREST,
-    )
-    for x, y, w, h in expected.get("boxes", []):
-        cv2.rectangle(
-            image,
-            (int(x * scale), int(y * scale)),
-            (int((x + w) * scale), int((y + h) * scale)),
-            (0, 170, 0),
-            1,
-        )
-    for d in reading.digits:
-        x, y, w, h = (int(v * scale) for v in d.box)
-        cv2.rectangle(image, (x, y), (x + w, y + h), (0, 0, 255), 1)
-        cv2.putText(
-            image,
-            f"{d.digit} {d.confidence:.2f}",
-            (x, max(10, y - 3)),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.4,
-            (0, 0, 255),
-            1,
-        )
-    cv2.putText(
-        image,
-        f"want {expected['value']}: {why}",
-        (3, 12),
-        cv2.FONT_HERSHEY_SIMPLEX,
-        0.4,
-        (200, 0, 0),
-        1,
-    )
-    cv2.imwrite(str(folder / f"{name}_{why}.png"), image)
+    save_annotated(folder / f"{name}_{why}.png", gray, reading.digits, caption,
+                   expected.get("boxes", []))  # fmt: skip
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
