@@ -89,12 +89,13 @@ class DigitModel:
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         return self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
 
-    def not_digit(self, batch: np.ndarray) -> np.ndarray:
-        """Probability [N] that each image of a batch [N,1,28,28] is not a digit (0 if unknown)."""
+    def scores(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities [N,10] and not-a-digit probabilities [N] (0 without that output)."""
         if batch.shape[0] == 0 or not self.rejects:
-            return np.zeros((batch.shape[0],), np.float32)
+            return self.predict(batch), np.zeros((batch.shape[0],), np.float32)
         batch = np.ascontiguousarray(batch, dtype=np.float32)
-        return self._session.run([NOT_DIGIT_NAME], {INPUT_NAME: batch})[0].reshape(-1)
+        probs, not_digit = self._session.run([OUTPUT_NAME, NOT_DIGIT_NAME], {INPUT_NAME: batch})
+        return probs, not_digit.reshape(-1)
 
 
 def meta_float(text: str | None) -> float | None:

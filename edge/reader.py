@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol, cast
 
 import cv2
@@ -43,7 +44,12 @@ class RejectingClassifier(Classifier, Protocol):
 
     rejects: bool
 
-    def not_digit(self, batch: np.ndarray) -> np.ndarray: ...
+    def scores(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+# What the judge computed for one candidate ink, reused when that candidate is read:
+# the ink itself (kept alive so its id stays unique), the model input and the probabilities.
+Judged = dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 @dataclass
@@ -93,7 +99,7 @@ class FrameReader:
         self.regions = list(regions)
         self.min_confidence = min_confidence
         self.device_id = device_id
-        self.judge = self.is_digit if getattr(model, "rejects", False) else None
+        self.rejects = bool(getattr(model, "rejects", False))
 
     def read(self, frame: np.ndarray, source: str, index: int) -> list[Reading]:
         """One Reading per region, in the order the regions are configured."""
@@ -101,12 +107,14 @@ class FrameReader:
         gray = to_gray(frame)
         height, width = gray.shape[:2]
         found = []
+        judged: Judged = {}  # per call: one reader may serve several threads
+        judge = partial(self.is_digit, judged=judged) if self.rejects else None
         for region in self.regions:
             x, y, w, h = region_box(region.box, width, height)
             crop = gray[y : y + h, x : x + w]
-            candidates = find_digits(crop, region.kind, judge=self.judge) if w > 0 and h > 0 else []
+            candidates = find_digits(crop, region.kind, judge=judge) if w > 0 and h > 0 else []
             found.append(_Found(region, (x, y), candidates))
-        inputs, probs = self.classify([c for f in found for c in f.candidates])
+        inputs, probs = self.classify([c for f in found for c in f.candidates], judged)
         latency_ms = (time.perf_counter() - started) * 1000.0
         readings, row = [], 0
         for f in found:
@@ -117,18 +125,33 @@ class FrameReader:
             readings.append(self.reading(f.region.name, digits, latency_ms, source, index))
         return readings
 
-    def is_digit(self, inks: Sequence[np.ndarray]) -> list[bool]:
-        """The model's digit-or-not decision on candidate inks (a model with not_digit)."""
+    def is_digit(self, inks: Sequence[np.ndarray], judged: Judged) -> list[bool]:
+        """The model's digit-or-not decision on candidate inks; remembers what it computed."""
         model = cast(RejectingClassifier, self.model)
-        batch = np.stack([to_mnist(ink) for ink in inks])[:, None, :, :]
-        return [bool(p < NOT_DIGIT_THRESHOLD) for p in model.not_digit(batch)]
+        inputs = np.stack([to_mnist(ink) for ink in inks])
+        probs, not_digit = model.scores(inputs[:, None, :, :])
+        for ink, image, p in zip(inks, inputs, np.asarray(probs, np.float32), strict=True):
+            judged[id(ink)] = (ink, image, p)
+        return [bool(p < NOT_DIGIT_THRESHOLD) for p in not_digit]
 
-    def classify(self, candidates: list[DigitCandidate]) -> tuple[np.ndarray, np.ndarray]:
-        """Model inputs [N,28,28] and probabilities [N,10] for all digits, in one model call."""
+    def classify(
+        self, candidates: list[DigitCandidate], judged: Judged | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Model inputs [N,28,28] and probabilities [N,10] for all digits, in one model call.
+
+        Candidates the judge has already seen are not normalised or run again.
+        """
         if not candidates:
             return np.zeros((0, 28, 28), np.float32), np.zeros((0, 10), np.float32)
-        inputs = np.stack([to_mnist(c.ink) for c in candidates])
-        return inputs, np.asarray(self.model.predict(inputs[:, None, :, :]), dtype=np.float32)
+        judged = judged or {}
+        fresh = [c for c in candidates if id(c.ink) not in judged]
+        if fresh:
+            images = np.stack([to_mnist(c.ink) for c in fresh])
+            probs = np.asarray(self.model.predict(images[:, None, :, :]), dtype=np.float32)
+            for c, image, p in zip(fresh, images, probs, strict=True):
+                judged[id(c.ink)] = (c.ink, image, p)
+        inputs = np.stack([judged[id(c.ink)][1] for c in candidates])
+        return inputs, np.stack([judged[id(c.ink)][2] for c in candidates])
 
     @staticmethod
     def digit(

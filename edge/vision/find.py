@@ -57,17 +57,21 @@ def find_digits(
         work = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
     inks = ink_map(work, params, tight=kind == "digit")
     parts = find_components(inks.mask, params)
+    made: dict[int, np.ndarray] = {}  # one ink array per group: the judge's and the caller's
+
+    def ink_of(group: Group) -> np.ndarray:
+        if id(group) not in made:
+            made[id(group)] = digit_ink(inks, parts, group, params)
+        return made[id(group)]
+
     decide = None
     if judge is not None:
 
         def decide(groups: list[Group]) -> list[bool]:
-            return list(judge([digit_ink(inks, parts, g, params) for g in groups]))
+            return list(judge([ink_of(g) for g in groups]))
 
     chosen = select_digits(group_components(parts, params), parts, inks, kind, params, decide)
-    return [
-        DigitCandidate(to_caller_box(g.box, scale, gray.shape), digit_ink(inks, parts, g, params))
-        for g in chosen
-    ]
+    return [DigitCandidate(to_caller_box(g.box, scale, gray.shape), ink_of(g)) for g in chosen]
 
 
 def analysis_scale(shape: tuple[int, ...], params: VisionParams = DEFAULT) -> float:

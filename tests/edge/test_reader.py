@@ -171,9 +171,9 @@ class RejectingFake(FakeModel):
         super().__init__()
         self.judged: list[int] = []
 
-    def not_digit(self, batch: np.ndarray) -> np.ndarray:
+    def scores(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         self.judged.append(len(batch))
-        return np.array([1.0] + [0.0] * (len(batch) - 1), np.float32)
+        return self.predict(batch), np.array([1.0] + [0.0] * (len(batch) - 1), np.float32)
 
 
 def test_a_model_with_a_not_digit_output_removes_candidates_before_the_row(mnist) -> None:
@@ -184,6 +184,7 @@ def test_a_model_with_a_not_digit_output_removes_candidates_before_the_row(mnist
     rejecting = RejectingFake()
     judged = FrameReader(rejecting, [RegionSettings()], 0.5, "dev").read(frame, "f", 0)[0]
     assert len(plain.digits) == 3 and rejecting.judged == [3]
+    assert len(rejecting.batches) == 1  # the judged digits were not run through it again
     kept = [d.box for d in judged.digits]
     assert len(kept) == 2 and set(kept) < {d.box for d in plain.digits}
     assert kept == sorted(kept)  # still left to right
