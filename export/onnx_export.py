@@ -26,6 +26,7 @@ import onnx
 import torch
 
 from training.calibrate import ECE_BINS
+from training.checkpoint import load_checkpoint
 from training.evaluate import onnx_outputs, onnx_probs, onnx_session
 from training.mnist import ensure_mnist, load_split, resolve_data_dir
 from training.model import (
@@ -36,7 +37,7 @@ from training.model import (
     ProbabilityNet,
     count_parameters,
 )
-from training.train import load_checkpoint, predict_outputs
+from training.train import predict_outputs
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from training.train import load_checkpoint
+from training.checkpoint import load_checkpoint
 
 logger = logging.getLogger(__name__)
 

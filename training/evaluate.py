@@ -85,7 +85,7 @@ def predict_outputs(model_path: Path, images: np.ndarray) -> tuple[np.ndarray, n
     """`probs` [N,10] and `not_digit` [N,1] (None for a digits-only model), from either file."""
     if model_path.suffix == ".onnx":
         return onnx_outputs(model_path, images)
-    from training.train import load_checkpoint
+    from training.checkpoint import load_checkpoint
     from training.train import predict_outputs as net_outputs
 
     net, _ = load_checkpoint(model_path)

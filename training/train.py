@@ -12,11 +12,8 @@ By default the network has an 11th class, "not a digit", learnt from synthetic n
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import logging
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +24,9 @@ from tqdm import tqdm
 from training.augment import AugmentConfig
 from training.batches import BatchMaker, BatchRecipe, validation_negatives
 from training.calibrate import called_not_digit, digit_ece, digit_outputs, fit_temperature
+from training.checkpoint import data_sha256, load_checkpoint, save_checkpoint
 from training.extra_data import load_extra_data
-from training.mnist import SPLITS, ensure_mnist, load_split, resolve_data_dir
+from training.mnist import ensure_mnist, load_split, resolve_data_dir
 from training.model import DIGITS, NOT_DIGIT, DigitNet, ModelConfig, count_parameters
 from training.strokes import StrokeConfig
 
@@ -299,92 +297,6 @@ def predict_outputs(
             not_digit.append(nd.numpy())
     has_not_digit = net.config.num_classes > DIGITS
     return np.concatenate(probs), np.concatenate(not_digit) if has_not_digit else None
-
-
-def data_sha256(data_dir: Path, extra: list[Path]) -> str:
-    """One digest over every training file, so a model names the exact data it learnt from."""
-    digest = hashlib.sha256()
-    files = [data_dir / name for name in SPLITS["train"]]
-    for folder in extra:
-        files += sorted(p for p in Path(folder).rglob("*") if p.is_file())
-    for path in files:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def save_checkpoint(
-    path: Path,
-    net: DigitNet,
-    config: ModelConfig,
-    args: argparse.Namespace,
-    history: list[dict],
-    test_acc: float,
-    train_s: float,
-    sha: str,
-    calibration: dict,
-) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {
-            "model_args": config.to_dict(),
-            "state_dict": net.state_dict(),
-            "train_args": {
-                k: (str(v) if isinstance(v, Path) else v)
-                for k, v in vars(args).items()
-                if k != "func"
-            },
-            "history": history,
-            "mnist_test_accuracy": test_acc,
-            "train_seconds": train_s,
-            "train_data_sha256": sha,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            **calibration,
-        },
-        path,
-    )
-    plot_history(history, path.with_suffix(".png"))
-    path.with_suffix(".json").write_text(
-        json.dumps(
-            {
-                "mnist_test_accuracy": test_acc,
-                "train_seconds": round(train_s, 1),
-                "history": history,
-                "parameters": count_parameters(net),
-                "model_args": config.to_dict(),
-                **calibration,
-            },
-            indent=2,
-            default=str,
-        )
-    )
-
-
-def plot_history(history: list[dict], path: Path) -> None:
-    """Loss and validation accuracy per epoch, beside the checkpoint."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [h["epoch"] for h in history]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5), dpi=100)
-    left.plot(epochs, [h["loss"] for h in history], marker="o")
-    left.set(xlabel="epoch", ylabel="training loss (with label smoothing)")
-    right.plot(epochs, [100 * h["val_accuracy"] for h in history], marker="o", color="tab:green")
-    right.set(xlabel="epoch", ylabel="validation accuracy (%)")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
-def load_checkpoint(path: Path) -> tuple[DigitNet, dict]:
-    """Rebuild the network from a checkpoint's own `model_args`."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    net = DigitNet(ModelConfig.from_dict(ckpt["model_args"]))
-    state = dict(ckpt["state_dict"])
-    state.setdefault("temperature", torch.tensor(1.0))  # checkpoints from before calibration
-    net.load_state_dict(state)
-    return net.eval(), ckpt
 
 
 if __name__ == "__main__":

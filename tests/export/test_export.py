@@ -14,9 +14,9 @@ import pytest
 
 from export.onnx_export import ExportError, check_parity
 from export.onnx_export import main as export_main
+from training.checkpoint import load_checkpoint
 from training.mnist import load_split
 from training.model import DigitNet
-from training.train import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "edge" / "models" / "mnist-cnn.onnx"

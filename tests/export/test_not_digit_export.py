@@ -14,8 +14,8 @@ import pytest
 
 from export.onnx_export import check_parity
 from export.onnx_export import main as export_main
+from training.checkpoint import load_checkpoint
 from training.mnist import load_split
-from training.train import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = ROOT / "tests" / "fixtures" / "mnist_sample"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from training.checkpoint import load_checkpoint
 from training.evaluate import main as evaluate_main
 from training.model import DIGITS, ModelConfig
-from training.train import load_checkpoint
 from training.train import main as train_main
 
 

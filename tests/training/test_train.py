@@ -10,11 +10,11 @@ import numpy as np
 import torch
 
 from training.augment import AugmentConfig, augment
+from training.checkpoint import load_checkpoint
 from training.evaluate import main as evaluate_main
 from training.evaluate import summarise
 from training.mnist import load_split
 from training.model import DigitNet, ModelConfig, count_parameters
-from training.train import load_checkpoint
 
 
 def test_dry_run_checkpoint_rebuilds_its_model(dry_run_checkpoint: Path) -> None:
