@@ -29,7 +29,7 @@ from generate import MockFrame, scenario_frames
 
 from edge.bench.measure import stage_seconds
 from edge.camera.imageio import ImageError, decode_image
-from edge.config import RegionSettings
+from edge.config import ModelSettings, RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader
 from training.mnist import load_split, resolve_data_dir
@@ -151,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--numbers", type=int, default=500, help="multi-digit frames")
     parser.add_argument("--hard", type=int, default=150, help="hard-scenario frames")
     parser.add_argument("--blank", type=int, default=100, help="blank frames")
-    parser.add_argument("--min-confidence", type=float, default=0.5)
+    parser.add_argument(
+        "--min-confidence", type=float, default=ModelSettings().min_confidence,
+        help="default: model.min_confidence's default",
+    )  # fmt: skip
     parser.add_argument("--failures", type=Path, default=None, help="save failing frames here")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
