@@ -28,49 +28,23 @@ def sample_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def dry_run(data_dir: Path, out: Path, *flags: str) -> Path:
+    """`digitcam train --dry-run` on the sample with these flags; the checkpoint path."""
+    from training.train import main
+
+    args = ["--data-dir", str(data_dir), "--dry-run", "--out", str(out), "--val-size", "100"]
+    assert main([*args, *flags]) == 0
+    return out
+
+
 @pytest.fixture(scope="session")
 def dry_run_checkpoint(sample_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A checkpoint from `digitcam train --dry-run` on the sample."""
-    from training.train import main
-
-    out = tmp_path_factory.mktemp("ckpt") / "dry.pt"
-    assert (
-        main(
-            [
-                "--data-dir",
-                str(sample_data_dir),
-                "--dry-run",
-                "--out",
-                str(out),
-                "--val-size",
-                "100",
-            ]
-        )
-        == 0
-    )
-    return out
+    return dry_run(sample_data_dir, tmp_path_factory.mktemp("ckpt") / "dry.pt")
 
 
 @pytest.fixture(scope="session")
 def digits_only_checkpoint(sample_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 10-class checkpoint (`--no-negatives --no-strokes`): the model file before not-digit."""
-    from training.train import main
-
     out = tmp_path_factory.mktemp("ckpt10") / "digits.pt"
-    assert (
-        main(
-            [
-                "--data-dir",
-                str(sample_data_dir),
-                "--dry-run",
-                "--out",
-                str(out),
-                "--val-size",
-                "100",
-                "--no-negatives",
-                "--no-strokes",
-            ]
-        )
-        == 0
-    )
-    return out
+    return dry_run(sample_data_dir, out, "--no-negatives", "--no-strokes")

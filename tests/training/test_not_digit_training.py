@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.training.conftest import dry_run
 from training.checkpoint import load_checkpoint
 from training.evaluate import main as evaluate_main
 from training.model import DIGITS, ModelConfig
-from training.train import main as train_main
 
 
 def test_default_dry_run_learns_not_digit_and_is_calibrated(dry_run_checkpoint: Path) -> None:
@@ -39,25 +39,9 @@ def test_switches_give_the_digits_only_model(digits_only_checkpoint: Path) -> No
 def test_fine_tuning_a_digits_only_model_keeps_its_classes(
     digits_only_checkpoint: Path, sample_data_dir: Path, tmp_path: Path, capsys
 ) -> None:
-    out = tmp_path / "tuned.pt"
-    assert (
-        train_main(
-            [
-                "--data-dir",
-                str(sample_data_dir),
-                "--dry-run",
-                "--val-size",
-                "100",
-                "--init",
-                str(digits_only_checkpoint),
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    dry_run(sample_data_dir, tmp_path / "tuned.pt", "--init", str(digits_only_checkpoint))
     assert "no not-digit class" in capsys.readouterr().out
-    assert load_checkpoint(out)[1]["model_args"]["num_classes"] == DIGITS
+    assert load_checkpoint(tmp_path / "tuned.pt")[1]["model_args"]["num_classes"] == DIGITS
 
 
 def test_evaluate_prints_calibration_and_not_digit_figures(

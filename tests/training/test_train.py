@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tests.training.conftest import dry_run
 from training.augment import AugmentConfig, augment
 from training.checkpoint import load_checkpoint
 from training.evaluate import main as evaluate_main
@@ -87,33 +88,16 @@ def test_fine_tune_from_checkpoint_with_device_labels(
 ) -> None:
     import cv2
 
-    from training.train import main as train_main
-
     images, labels = load_split(sample_data_dir, "test")
     labelled = tmp_path / "labels"
     for i in range(20):  # the PNG layout the device's label export writes
         folder = labelled / str(labels[i])
         folder.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(folder / f"{i}.png"), images[i])
-    out = tmp_path / "tuned.pt"
-    assert (
-        train_main(
-            [
-                "--data-dir",
-                str(sample_data_dir),
-                "--dry-run",
-                "--val-size",
-                "100",
-                "--init",
-                str(dry_run_checkpoint),
-                "--extra-data",
-                str(labelled),
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    out = dry_run(
+        sample_data_dir, tmp_path / "tuned.pt",
+        "--init", str(dry_run_checkpoint), "--extra-data", str(labelled),
+    )  # fmt: skip
     assert "(20 extra)" in capsys.readouterr().out
     _, base = load_checkpoint(dry_run_checkpoint)
     _, tuned = load_checkpoint(out)
