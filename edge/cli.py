@@ -22,7 +22,10 @@ logger = logging.getLogger(__name__)
 
 TRAIN_VERBS = {
     "train": ("training.train", "train the CNN on MNIST"),
-    "evaluate": ("training.evaluate", "accuracy and confusion matrix of a .pt or .onnx model"),
+    "evaluate": (
+        "training.evaluate",
+        "accuracy, confusion matrix, calibration error and not-a-digit figures of a model",
+    ),
     "export": ("export.onnx_export", "write a checkpoint as a self-describing ONNX model"),
 }
 TRAIN_EXTRA_HINT = (
