@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -43,6 +46,24 @@ def wait_until(condition: Callable[[], Any], timeout_s: float = 10.0, what: str 
     if not result:
         pytest.fail(f"timed out after {timeout_s} s waiting for {what or condition}")
     return result
+
+
+def load_script(name: str, path: Path) -> ModuleType:
+    """A script that is not in a package (mock_frames/*.py), loaded from its path.
+
+    Registered in sys.modules (dataclasses look their module up by name); sys.path, which the
+    script may extend to find its neighbours, is put back afterwards.
+    """
+    saved = list(sys.path)
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path[:] = saved
 
 
 def free_port() -> int:

@@ -6,9 +6,7 @@ what a user trying DigitCam sees first. Thresholds leave room for a retrained mo
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -20,6 +18,7 @@ from edge.camera.imageio import ImageError, read_image_file
 from edge.config import ModelSettings, RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader
+from tests.conftest import load_script
 from training.mnist import load_split
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,16 +83,7 @@ def test_junk_files_are_skipped_with_a_reason_a_user_understands(reader: FrameRe
 @pytest.fixture(scope="module")
 def generate() -> ModuleType:
     """mock_frames/generate.py is a script, not a package: load it from its path."""
-    saved = list(sys.path)
-    try:
-        spec = importlib.util.spec_from_file_location("mock_generate", MOCK / "generate.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up by name
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path[:] = saved
+    return load_script("mock_generate", MOCK / "generate.py")
 
 
 def test_generator_is_reproducible_and_labels_what_it_draws(generate: ModuleType) -> None:

@@ -7,8 +7,6 @@ runs end to end through the real reader. Accuracy floors are loose on purpose.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -19,6 +17,7 @@ import pytest
 from edge.config import ModelSettings
 from edge.model import load_model
 from edge.reading import Digit, Reading, Status
+from tests.conftest import load_script
 from training.mnist import load_split
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,16 +29,7 @@ SEED = 77
 @pytest.fixture(scope="module")
 def report() -> ModuleType:
     """mock_frames/report.py is a script, not a package: load it (and reportset) from its path."""
-    saved = list(sys.path)
-    try:
-        spec = importlib.util.spec_from_file_location("mock_report", MOCK / "report.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path[:] = saved
+    return load_script("mock_report", MOCK / "report.py")
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import onnxruntime as ort
 import pytest
 
 from export.onnx_export import ExportError, check_parity
-from export.onnx_export import main as export_main
+from tests.export.conftest import export_sample
 from training.checkpoint import load_checkpoint
 from training.mnist import load_split
 from training.model import DigitNet
@@ -27,22 +27,7 @@ REQUIRED_METADATA = {"labels", "version", "mnist_test_accuracy", "train_data_sha
 @pytest.fixture(scope="module")
 def exported(digits_only_checkpoint: Path, sample_data_dir: Path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("onnx") / "model.onnx"
-    assert (
-        export_main(
-            [
-                str(digits_only_checkpoint),
-                "--out",
-                str(out),
-                "--data-dir",
-                str(sample_data_dir),
-                "--parity-images",
-                "200",
-                "--int8",
-            ]
-        )
-        == 0
-    )
-    return out
+    return export_sample(digits_only_checkpoint, out, sample_data_dir, "--int8")
 
 
 def test_export_writes_one_self_describing_file(exported: Path) -> None:

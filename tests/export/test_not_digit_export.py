@@ -13,7 +13,7 @@ import onnxruntime as ort
 import pytest
 
 from export.onnx_export import check_parity
-from export.onnx_export import main as export_main
+from tests.export.conftest import export_sample
 from training.checkpoint import load_checkpoint
 from training.mnist import load_split
 
@@ -25,21 +25,7 @@ MAX_BYTES = 300_000
 @pytest.fixture(scope="module")
 def exported(dry_run_checkpoint: Path, sample_data_dir: Path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("onnx11") / "model.onnx"
-    assert (
-        export_main(
-            [
-                str(dry_run_checkpoint),
-                "--out",
-                str(out),
-                "--data-dir",
-                str(sample_data_dir),
-                "--parity-images",
-                "200",
-            ]
-        )
-        == 0
-    )
-    return out
+    return export_sample(dry_run_checkpoint, out, sample_data_dir)
 
 
 def test_two_outputs_with_probs_first_and_metadata(
