@@ -143,7 +143,8 @@ class FrameReader:
         """
         if not candidates:
             return np.zeros((0, 28, 28), np.float32), np.zeros((0, 10), np.float32)
-        judged = judged or {}
+        if judged is None:
+            judged = {}
         fresh = [c for c in candidates if id(c.ink) not in judged]
         if fresh:
             images = np.stack([to_mnist(c.ink) for c in fresh])
