@@ -5,7 +5,10 @@
 
 Only the MNIST *test* split is used, one image per digit, in order from --first-index, so a
 folder says exactly which test images it holds (expected.json lists them per frame).
-Scenarios: single, numbers, hard, blank, junk. See mock_frames/README.md.
+Scenarios: single, numbers, hard, blank, junk, and the wild ones (wild-numbers, wild-single,
+wild-crops: real writing's drift, gaps, slant, pens, papers and tight crops; see wild.py),
+which draw MNIST test images 2000-4999 with seed 20261201 unless told otherwise.
+See mock_frames/README.md.
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import extras
 import render
+import wild
 from render import FRAME_H, FRAME_W
 
 from training.mnist import load_split, resolve_data_dir
 
 logger = logging.getLogger(__name__)
-SCENARIOS = ("single", "numbers", "hard", "blank", "junk")
+SCENARIOS = ("single", "numbers", "hard", "blank", "junk", *wild.SCENARIOS)
 MARGIN = 34  # flat-scene margin that keeps digits inside the frame after the camera warp
 
 
@@ -217,6 +221,10 @@ def scenario_frames(
     scenario: str, images: np.ndarray, labels: np.ndarray, count: int, seed: int, first_index: int
 ) -> Iterator[MockFrame]:
     """The frames of one scenario, each reproducible from (seed, frame number)."""
+    if scenario in wild.SCENARIOS:
+        frames = wild.scenario_frames(scenario, images, labels, count, seed, first_index)
+        yield from (MockFrame(*f) for f in frames)
+        return
     source = DigitSource(images, labels, first_index)
     if scenario == "junk":
         yield from (MockFrame(*f) for f in extras.junk_files(np.random.default_rng(seed), source))
@@ -252,9 +260,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path, help="folder to write frames into")
     parser.add_argument("--scenario", required=True, choices=SCENARIOS)
     parser.add_argument("--count", type=int, default=20, help="frames to render")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--first-index", type=int, default=0, help="first MNIST test image used")
+    parser.add_argument("--seed", type=int, default=None, help="default: 1 (wild: 20261201)")
+    parser.add_argument(
+        "--first-index", type=int, default=None, help="first MNIST test image used (wild: 2000)"
+    )
     args = parser.parse_args(argv)
+    is_wild = args.scenario in wild.SCENARIOS
+    if args.seed is None:
+        args.seed = wild.DEFAULT_SEED if is_wild else 1
+    if args.first_index is None:
+        args.first_index = wild.FIRST_INDEX if is_wild else 0
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     images, labels = load_split(resolve_data_dir(args.data_dir), "test")
     frames = scenario_frames(args.scenario, images, labels, args.count, args.seed, args.first_index)

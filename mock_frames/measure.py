@@ -8,6 +8,13 @@ pipeline was not tuned on, JPEG-encoded, decoded and read like camera frames. Pr
 share of single-digit frames read correctly, of multi-digit frames read exactly, why the
 rest failed, the naive baseline (whole frame resized to 28x28) and the median time per stage
 on one thread.
+
+    python mock_frames/measure.py --data-dir data/mnist --single 0 --numbers 0 --hard 0 \
+        --blank 0 --wild-numbers 300 --wild-single 300 --wild-crops 300 --save-frames /tmp/wild
+
+measures the wild scenarios (wild.py: real writing's drift, gaps, slant, pens, papers and
+tight crops). Those are TUNING frames (MNIST test 2000-4999, seed 20261201): the thresholds
+may be tuned on them, so their figures show what to fix, never how well DigitCam reads.
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from annotate import save_annotated
-from generate import MockFrame, scenario_frames
+from generate import MockFrame, scenario_frames, write_folder
+from wild import DEFAULT_SEED, END_INDEX, FIRST_INDEX
+from wild import SCENARIOS as WILD
 
 from edge.bench.measure import stage_seconds
 from edge.camera.imageio import ImageError, decode_image
@@ -54,6 +63,18 @@ def failure(expected: dict, status: str, value: str | None, digits: list) -> str
     return "misread digit"
 
 
+# Failure kinds, shortened for the per-condition lines.
+SHORT = {
+    "no digit found": "none",
+    "digit(s) missed": "missed",
+    "extra digit(s) found": "extra",
+    "low confidence (guess right)": "lowconf-right",
+    "low confidence (guess wrong)": "lowconf-wrong",
+    "misread digit": "misread",
+    "reading on a blank frame": "blank-read",
+}
+
+
 def naive_value(model, gray: np.ndarray) -> str:
     """The whole frame squashed to 28x28 and inverted: what a pipeline without vision does."""
     tiny = cv2.resize(gray, (28, 28), interpolation=cv2.INTER_AREA).astype(np.float32)
@@ -62,16 +83,24 @@ def naive_value(model, gray: np.ndarray) -> str:
 
 
 def run_scenario(
-    name: str, frames: list[MockFrame], reader: FrameReader, model, failures_dir: Path | None
+    name: str,
+    frames: list[MockFrame],
+    readers: dict[str, FrameReader],
+    model,
+    failures_dir: Path | None,
 ) -> dict:
+    """Read every frame with the reader of its kind (number or digit) and tally the outcomes."""
     reasons: Counter[str] = Counter()
-    by_condition: dict[str, list[int]] = {}
-    correct = naive_correct = digits_total = digits_right = 0
+    by_condition: dict[str, Counter[str]] = {}
+    correct = naive_correct = digits_total = digits_right = ok_wrong = 0
     for frame in frames:
         gray = decode_image(frame.data)
+        reader = readers[frame.expected.get("kind", "number")]
         reading = reader.read(gray, frame.filename, 0)[0]
         why = failure(frame.expected, reading.status, reading.value, reading.digits)
         correct += why is None
+        wrong_ok = why is not None and reading.status == "ok"
+        ok_wrong += wrong_ok
         if why:
             reasons[why] += 1
             if failures_dir:
@@ -90,11 +119,12 @@ def run_scenario(
                 "small (<32 px)" if height < 32 else "large (>120 px)" if height > 120 else "medium"
             )
         for c in conditions:
-            by_condition.setdefault(c, [0, 0])[0] += why is None
-            by_condition[c][1] += 1
+            tally = by_condition.setdefault(c, Counter())
+            tally.update(["frames", why or "right"] + ["ok but wrong"] * wrong_ok)
     return {
         "frames": len(frames),
         "correct": correct,
+        "ok_wrong": ok_wrong,
         "reasons": reasons,
         "naive": naive_correct,
         "digits": (digits_right, digits_total),
@@ -105,7 +135,8 @@ def run_scenario(
 def save_failure(folder: Path, frame: MockFrame, gray, reading, why: str) -> None:
     slug = "".join(c if c.isalnum() else "-" for c in why).strip("-")
     path = folder / f"{Path(frame.filename).stem}_{slug}.png"
-    save_annotated(path, gray, reading.digits, f"want {frame.expected['value']}: {why}")
+    caption = f"want {frame.expected['value']}: {why}"
+    save_annotated(path, gray, reading.digits, caption, frame.expected.get("digit_boxes", ()))
 
 
 def time_stages(frames: list[MockFrame], model, repeats: int = 3) -> dict[str, float]:
@@ -135,10 +166,23 @@ def report(name: str, result: dict) -> None:
             f"  digits right (frames with the right count): {right}/{total}"
             f" = {100 * right / total:.2f} %"
         )
+    ok_wrong = result["ok_wrong"]
+    print(f"  read ok but wrong (published a wrong value): {ok_wrong}/{frames}"
+          f" = {100 * ok_wrong / max(frames, 1):.2f} %")  # fmt: skip
     for reason, n in result["reasons"].most_common():
         print(f"  {n:5d}  {reason}")
-    for condition, (ok, n) in sorted(result["conditions"].items()):
-        print(f"  {condition:>20s}: {ok}/{n} = {100 * ok / n:.1f} %")
+    for condition, tally in sorted(result["conditions"].items()):
+        n = tally["frames"]
+        kinds = ", ".join(
+            f"{SHORT.get(k, k)} {v}"
+            for k, v in tally.most_common()
+            if k not in ("frames", "right", "ok but wrong")
+        )
+        print(
+            f"  {condition:>20s}: {tally['right']}/{n} = {100 * tally['right'] / n:5.1f} % right,"
+            f" {100 * tally['ok but wrong'] / n:4.1f} % ok-but-wrong"
+            + (f"; {kinds}" if kinds else "")
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,47 +200,70 @@ def main(argv: list[str] | None = None) -> int:
         help="default: model.min_confidence's default",
     )  # fmt: skip
     parser.add_argument("--failures", type=Path, default=None, help="save failing frames here")
+    for name in WILD:
+        parser.add_argument(f"--{name}", type=int, default=0, help=f"{name} frames (tuning set)")
+    parser.add_argument("--wild-seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--wild-first-index", type=int, default=FIRST_INDEX)
+    parser.add_argument("--save-frames", type=Path, default=None, help="write the frames here")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     images, labels = load_split(resolve_data_dir(args.data_dir), "test")
     model = load_model(args.model)
-    reader = FrameReader(model, [RegionSettings()], args.min_confidence, "measure")
-    print(
-        f"model {model.version}; MNIST test images from index {args.first_index}, seed {args.seed}"
-    )
-    first = args.first_index
+    readers = {
+        kind: FrameReader(model, [RegionSettings(kind=kind)], args.min_confidence, "measure")
+        for kind in ("number", "digit")
+    }
+    print(f"model {model.version}")
+    if any(count > 0 for count in (args.single, args.numbers, args.hard, args.blank)):
+        print(f"held out: MNIST test images from index {args.first_index}, seed {args.seed}")
+    # Held-out scenarios and the wild (tuning) ones each draw their own run of test images.
+    first = {"held-out": args.first_index, "wild": args.wild_first_index}
     timing_frames: list[MockFrame] = []
-    for name, count in (
+    plan = [
         ("single", args.single),
         ("numbers", args.numbers),
         ("hard", args.hard),
         ("blank", args.blank),
-    ):
+        *((name, getattr(args, name.replace("-", "_"))) for name in WILD),
+    ]
+    for name, count in plan:
         if count <= 0:
             continue
-        frames = list(scenario_frames(name, images, labels, count, args.seed, first))
-        first += sum(
+        side = "wild" if name in WILD else "held-out"
+        seed = args.wild_seed if side == "wild" else args.seed
+        frames = list(scenario_frames(name, images, labels, count, seed, first[side]))
+        first[side] += sum(
             len(f.expected.get("mnist_test_indices", []))
             + len(f.expected.get("junk_mnist_test_indices", []))
             for f in frames
         )
+        if args.save_frames:
+            write_folder(args.save_frames / name, iter(frames))
         try:
-            result = run_scenario(name, frames, reader, model, args.failures)
+            result = run_scenario(name, frames, readers, model, args.failures)
         except ImageError as exc:
             print(f"{name}: a generated frame could not be decoded: {exc}")
             return 1
+        if side == "wild":
+            print(
+                f"\n[TUNING frames, not held out: seed {seed},"
+                f" MNIST test {args.wild_first_index}-{END_INDEX - 1}]",
+                end="",
+            )
         report(name, result)
         if name == "single":
             print(
                 f"  naive baseline (whole frame resized to 28x28): {result['naive']}/{count}"
                 f" = {100 * result['naive'] / count:.2f} %"
             )
-        timing_frames += frames[:100]
-    stages = time_stages(timing_frames, model)
-    print(
-        "\nmedian ms per 640x480 frame, one thread: "
-        + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
-    )
+        if side == "held-out":
+            timing_frames += frames[:100]
+    if timing_frames:
+        stages = time_stages(timing_frames, model)
+        print(
+            "\nmedian ms per 640x480 frame, one thread: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
+        )
     return 0
 
 

@@ -107,19 +107,28 @@ def scribble(rng: np.random.Generator, size: int) -> np.ndarray:
     return canvas.astype(np.float32) / 255
 
 
-def camera_warp(
-    image: np.ndarray, rng: np.random.Generator, max_degrees: float, perspective: float
-) -> np.ndarray:
-    """Rotate a few degrees about a point near the centre and tilt the sheet a little."""
+def camera_matrix(rng: np.random.Generator, max_degrees: float, perspective: float) -> np.ndarray:
+    """The 3x3 sheet -> frame map of camera_warp, for scenes that check where the digits land."""
     centre = (FRAME_W / 2 + rng.normal(0, 20), FRAME_H / 2 + rng.normal(0, 20))
     rotation = cv2.getRotationMatrix2D(centre, rng.uniform(-max_degrees, max_degrees), 1.0)
     corners = np.float32([[0, 0], [FRAME_W, 0], [FRAME_W, FRAME_H], [0, FRAME_H]])
     jitter = rng.uniform(-perspective, perspective, (4, 2)) * [FRAME_W, FRAME_H]
     tilt = cv2.getPerspectiveTransform(corners, (corners + jitter).astype(np.float32))
-    matrix = tilt @ np.vstack([rotation, [0, 0, 1]])
+    return tilt @ np.vstack([rotation, [0, 0, 1]])
+
+
+def warp(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """The flat sheet seen through a camera_matrix."""
     return cv2.warpPerspective(
         image, matrix, (FRAME_W, FRAME_H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
     )
+
+
+def camera_warp(
+    image: np.ndarray, rng: np.random.Generator, max_degrees: float, perspective: float
+) -> np.ndarray:
+    """Rotate a few degrees about a point near the centre and tilt the sheet a little."""
+    return warp(image, camera_matrix(rng, max_degrees, perspective))
 
 
 def lighting(

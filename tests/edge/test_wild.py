@@ -1,0 +1,111 @@
+"""The wild scenarios of the tuning renderer (mock_frames/wild.py): reproducible, labelled right.
+
+These frames are what the vision thresholds get tuned on, so a wrong label or a digit drawn
+off the frame would tune the finder towards a mistake.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import load_script
+from training.mnist import load_split
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "tests" / "fixtures" / "mnist_sample"
+PAPERS, PENS = {"plain", "ruled", "grid", "form"}, {"pencil", "ballpoint", "felt"}
+
+
+@pytest.fixture(scope="module")
+def generate() -> ModuleType:
+    return load_script("mock_generate", ROOT / "mock_frames" / "generate.py")
+
+
+@pytest.fixture(scope="module")
+def sample() -> tuple[np.ndarray, np.ndarray]:
+    return load_split(SAMPLE, "test")
+
+
+@pytest.mark.parametrize("scenario", ["wild-numbers", "wild-single", "wild-crops"])
+def test_wild_frames_are_reproducible_and_label_the_digits_drawn(
+    generate: ModuleType, sample: tuple[np.ndarray, np.ndarray], scenario: str
+) -> None:
+    images, labels = sample
+    first = list(generate.scenario_frames(scenario, images, labels, 3, 7, 20))
+    again = list(generate.scenario_frames(scenario, images, labels, 3, 7, 20))
+    assert [f.data for f in first] == [f.data for f in again]
+    assert [f.expected for f in first] == [f.expected for f in again]
+    used = [i for f in first for i in f.expected["mnist_test_indices"]]
+    assert used == list(range(20, 20 + len(used)))  # in order, none twice
+    for frame in first:
+        want = frame.expected
+        assert want["value"] == "".join(str(labels[i]) for i in want["mnist_test_indices"])
+        assert want["status"] == "ok"
+        assert PAPERS & set(want["conditions"]) and PENS & set(want["conditions"])
+        picture = cv2.imdecode(np.frombuffer(frame.data, np.uint8), cv2.IMREAD_COLOR)
+        if scenario == "wild-crops":
+            assert want["kind"] == "digit" and len(want["value"]) == 1
+            assert 28 <= picture.shape[0] <= 120
+            continue
+        assert want["kind"] == "number" and picture.shape == (480, 640, 3)
+        count = len(want["value"])
+        assert (count == 1) if scenario == "wild-single" else (2 <= count <= 6)
+        assert len(want["digit_boxes"]) == count
+        for x, y, w, h in want["digit_boxes"]:  # every digit whole inside the frame
+            assert x >= 0 and y >= 0 and x + w <= 640 and y + h <= 480
+
+
+def test_other_seeds_make_other_frames(
+    generate: ModuleType, sample: tuple[np.ndarray, np.ndarray]
+) -> None:
+    images, labels = sample
+    one = next(generate.scenario_frames("wild-numbers", images, labels, 1, 1, 0))
+    two = next(generate.scenario_frames("wild-numbers", images, labels, 1, 2, 0))
+    assert one.data != two.data
+
+
+def test_touching_and_wide_gaps_are_what_the_writer_did(
+    generate: ModuleType, sample: tuple[np.ndarray, np.ndarray]
+) -> None:
+    hands, ink = generate.wild.wild_hand, generate.wild.wild_ink
+    images, _ = sample
+    rng = np.random.default_rng(3)
+    pen = ink.Pen("ballpoint", (0.1, 0.1, 0.1), 0.09, 1.0, 0.0)
+
+    def write(gap: float) -> object:
+        hand = hands.Hand(0.0, [0.0, 0.0], [1.0, 1.0], [gap])
+        return hands.write_number(rng, [images[2], images[3]], 60, hand, pen)  # a 1, a 0
+
+    cramped, spread = write(-0.02), write(2.0)
+    assert cramped.touching and not spread.touching
+    assert spread.widest_gap == pytest.approx(2.0, abs=0.05)
+    assert spread.alpha.shape[1] > cramped.alpha.shape[1] + 100
+
+
+def test_wild_scenarios_stop_short_of_the_images_kept_for_other_sets(
+    generate: ModuleType, sample: tuple[np.ndarray, np.ndarray]
+) -> None:
+    wild = generate.wild
+    assert (wild.FIRST_INDEX, wild.END_INDEX) == (2000, 5000)
+    images, labels = sample
+    many = np.resize(images, (5001, 28, 28))
+    source = wild.WildSource(many, np.resize(labels, 5001), 4999, wild.END_INDEX)
+    assert source.take()[2] == 4999
+    with pytest.raises(SystemExit):
+        source.take()
+
+
+def test_the_cli_writes_a_wild_folder(generate: ModuleType, tmp_path: Path) -> None:
+    out = tmp_path / "crops"
+    args = ["--data-dir", str(SAMPLE), "--out", str(out), "--scenario", "wild-crops"]
+    assert generate.main([*args, "--count", "2", "--first-index", "0"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "expected.json",
+        "wild-crops_0000.jpg",
+        "wild-crops_0001.jpg",
+    ]
