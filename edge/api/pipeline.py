@@ -1,13 +1,15 @@
 """An image sent to the API -> a Reading, plus what the page shows and training needs.
 
 The Reading comes from FrameReader.read, exactly as `digitcam predict` prints it; every
-digit carries the 28x28 input the model saw and its crop (see edge.vision.crops).
+digit carries the 28x28 input the model saw and its crop (see edge.vision.crops). A 28x28
+array of pixels sent as such is already in the model's convention and goes to it unchanged.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import time
 from dataclasses import dataclass
 
 import cv2
@@ -49,6 +51,27 @@ def analyse(
     reading = reader.read(gray, source, index)[0]
     views = reading_crops(reading)
     return Analysis(reading, [image for image, _ in views], [png for _, png in views])
+
+
+def analyse_pixels(
+    model: DigitModel,
+    image: np.ndarray,
+    *,
+    min_confidence: float,
+    device_id: str,
+    index: int,
+) -> Analysis:
+    """Read a uint8 28x28 MNIST-style image (white on black) as it is: one digit, or none."""
+    region = RegionSettings(name="pixels", kind="digit")
+    reader = FrameReader(model, [region], min_confidence, device_id)
+    started = time.perf_counter()
+    digits = []
+    if image.any():  # an all-black field holds no digit; the model would still guess one
+        probs = model.predict((image.astype(np.float32) / 255.0)[None, None])
+        digits.append(reader.digit(probs[0], image / 255.0, (0, 0, 28, 28), (0, 0), image))
+    latency_ms = (time.perf_counter() - started) * 1000.0
+    reading = reader.reading(region.name, digits, latency_ms, "pixels", index)
+    return Analysis(reading, [image] if digits else [], [png_bytes(image)] if digits else [])
 
 
 def most_prominent_digit(gray: np.ndarray) -> tuple[np.ndarray, bytes] | None:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from edge.reading import Status
 
 logger = logging.getLogger(__name__)
 
 DIGITS_PATTERN = r"^[0-9]{1,32}$"
+PIXEL_COUNT = 28 * 28
+# strict: "12" and true are not numbers; NaN, Infinity and 1e999 are refused as not finite.
+Pixel = Annotated[float, Field(ge=0, le=255, allow_inf_nan=False, strict=True)]
 
 
 class Error(BaseModel):
@@ -54,6 +58,31 @@ class ReadingOut(BaseModel):
     frame: FrameRef
     corrected_value: str | None = None
     corrected_at: str | None = None
+
+
+class PixelsIn(BaseModel):
+    """One MNIST image as the MNIST CSV files and earlier web classifiers give it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pixels: list[Pixel] = Field(
+        ...,
+        min_length=PIXEL_COUNT,
+        max_length=PIXEL_COUNT,
+        description="784 values 0-255, 28 rows of 28 left to right, white digit on black",
+    )
+
+    @field_validator("pixels", mode="before")
+    @classmethod
+    def _count(cls, value: Any) -> Any:
+        # Before the items are checked, so a wrong length is one error naming the count.
+        if isinstance(value, list) and len(value) != PIXEL_COUNT:
+            raise PydanticCustomError(
+                "pixel_count",
+                "{given} values given; 784 are needed (28 rows of 28, row by row)",
+                {"given": len(value)},
+            )
+        return value
 
 
 class PredictOut(ReadingOut):
@@ -111,6 +140,21 @@ class Samples(BaseModel):
     source: Literal["mnist", "labels"]
     items: list[Sample]
     credit: str | None
+
+
+class MnistSample(BaseModel):
+    index: int = Field(description="position in the MNIST test set")
+    digit: int = Field(description="the test set's label")
+    input: str = Field(description="the 28x28 image as a PNG data URL (white on black)")
+
+
+class MnistPage(BaseModel):
+    items: list[MnistSample]
+    total: int = Field(description="shipped samples that match (all 1,000, or one digit's)")
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="offset of the next page; null on the last page")
+    credit: str
 
 
 class Info(BaseModel):

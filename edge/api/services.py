@@ -2,7 +2,8 @@
 
 In `digitcam run` the daemon owns the store, the model and the camera and the API borrows
 them. In `digitcam serve` (or a bare `create_app`) the API opens the store and the model
-itself and takes one picture from the camera each time it is asked.
+itself and takes one picture from the camera each time it is asked: a live camera is opened
+for that picture only; a folder, image or video file steps on by one frame per capture.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 from typing import Literal, Protocol
 
 from edge.api.perfstats import DrawingResults, Memo
-from edge.camera import Frame, FrameGrabber, SourceError, capture_one
+from edge.camera import Frame, FrameGrabber, FrameSource, SourceError, capture_one, open_source
 from edge.config import Settings
 from edge.model import DigitModel, ModelError, load_model
 from edge.stats import Stats, StatsSnapshot
@@ -24,6 +25,13 @@ logger = logging.getLogger(__name__)
 Mode = Literal["daemon", "serve"]
 # The grabber states in which the camera is not delivering frames.
 CAMERA_FAILING = frozenset({"reopening", "stopped"})
+# Where a capture fails for want of a camera, the 503 says how to give it one.
+CAMERA_HOWTO = (
+    "set camera.source in the config file to a folder of frames, an image or video file, "
+    'a device or a stream URL, e.g. [camera] source = "mock_frames/numbers" '
+    '(or "/dev/video0", "rtsp://..."), or DIGITCAM_CAMERA__SOURCE=mock_frames/numbers; '
+    "try `digitcam serve --config config/demo.toml`"
+)
 
 
 class CameraUnavailable(Exception):
@@ -62,6 +70,8 @@ class Services:
         self.drawings_memo: Memo[DrawingResults] = Memo()  # see routes.performance
         self._frame_index = itertools.count()
         self._camera_lock = threading.Lock()
+        # serve: the file source that captures step through, kept between requests
+        self._replay: FrameSource | None = None
         self._owned: list[str] = []  # attributes open() set, undone by close()
 
     @classmethod
@@ -114,6 +124,10 @@ class Services:
                 logger.exception("error while closing the API's %s", name)
             setattr(self, name, None)
         self._owned.clear()
+        with self._camera_lock:
+            if self._replay is not None:
+                self._replay.close()
+                self._replay = None
 
     def next_index(self) -> int:
         """A running number for images the API reads (the reading's frame.index)."""
@@ -126,15 +140,49 @@ class Services:
         # A device can be opened by one reader at a time: captures queue up here.
         with self._camera_lock:
             try:
-                frame = capture_one(self.settings.camera)
+                frame = self._capture()
             except SourceError as exc:
-                raise CameraUnavailable(f"camera unavailable: {exc}") from None
+                raise CameraUnavailable(self._camera_advice(str(exc))) from None
             except Exception as exc:  # OpenCV and drivers raise more than SourceError
                 logger.warning("camera capture failed", exc_info=True)
                 raise CameraUnavailable(f"camera unavailable: {exc}") from None
         if frame.image is None:
             raise CameraUnavailable(f"camera unavailable: {frame.error or 'no image'}")
         return frame
+
+    def _capture(self) -> Frame:
+        """A live camera's picture now, or a file source's next frame; SourceError."""
+        if self._replay is None:
+            source = open_source(self.settings.camera, pace=False)
+            if source.live:
+                # Opened per capture: holding a device would keep it from other programs.
+                return capture_one(self.settings.camera)
+            self._replay = source
+        source = self._replay
+        try:
+            if not source.is_open:
+                source.open()  # a folder resumes after the last frame it gave
+            frame = source.read()
+        except Exception:
+            source.close()  # tried again at the next capture
+            raise
+        if frame is None:
+            raise SourceError(
+                f"{source.name}: every frame has been read and camera.loop is false; "
+                "set camera.loop = true to replay it"
+            )
+        if frame.error:
+            raise SourceError(frame.error)
+        return frame
+
+    def _camera_advice(self, reason: str) -> str:
+        """The 503 detail: why, and when no camera was configured, how to configure one."""
+        if "source" not in self.settings.camera.model_fields_set:
+            return (
+                f"camera unavailable: no camera is configured ({reason}, the default "
+                f"camera.source); {CAMERA_HOWTO}"
+            )
+        return f"camera unavailable: {reason} (camera.source = {self.settings.camera.source!r})"
 
     def _latest_from_daemon(self) -> Frame:
         grabber = self.daemon.grabber if self.daemon is not None else None

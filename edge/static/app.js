@@ -5,7 +5,7 @@ import { initDraw } from "./draw.js";
 import { initRead } from "./read.js";
 import { initHistory, loadHistory, startLive, stopLive } from "./history.js";
 import { loadPerformance } from "./perf.js";
-import { loadExplore, loadLabels } from "./explore.js";
+import { initExplore, loadExplore, loadLabels } from "./explore.js";
 
 const TABS = ["draw", "read", "live", "history", "performance", "explore"];
 const ON_SHOW = {
@@ -70,6 +70,7 @@ function start() {
   initDraw();
   initRead();
   initHistory();
+  initExplore();
   document.addEventListener("labels-changed", () => {
     if (!document.getElementById("tab-explore").hidden) loadLabels();
   });

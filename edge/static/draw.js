@@ -1,4 +1,5 @@
-// The drawing pad: pointer events (mouse, touch, pen), the model's view and answer, labelling.
+// The drawing pad: pointer events (mouse, touch, pen), the model's view and answer, labelling;
+// or 784 pasted pixel values (a row of an MNIST CSV), shown on the pad and read as they are.
 
 import { api, el, say, percent, topBars } from "./util.js";
 
@@ -7,7 +8,9 @@ const QUIET_MS = 250; // read the drawing once the pen has rested this long
 // One black pixel: what the model sees of an empty pad.
 const NOTHING = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVQIHWNgAAAAAgABz8g15QAAAABJRU5ErkJggg==";
 
+const SIDE = 28;
 let canvas, ctx, drawing = false, dirty = false, timer = null, last = null, pending = null;
+let pasted = null; // the pad shows these pixels and nothing has been drawn over them
 
 export function initDraw() {
   canvas = document.getElementById("pad");
@@ -20,6 +23,10 @@ export function initDraw() {
   document.getElementById("pad-clear").addEventListener("click", clearPad);
   document.getElementById("pad-keep").addEventListener("click", () => readDrawing(true));
   document.getElementById("label-save").addEventListener("click", saveLabel);
+  document.getElementById("pixels-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    readPasted();
+  });
   const picker = document.getElementById("label-digits");
   for (let d = 0; d <= 9; d++) {
     picker.append(el("button", { type: "button", class: "digit-pick", "data-digit": d,
@@ -31,6 +38,7 @@ function clearPad() {
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   dirty = false;
+  pasted = null;
   document.getElementById("draw-result").replaceChildren(
     el("p", { class: "hint" }, "Draw one digit, large, in the box. The answer appears when you lift the pen."));
   document.getElementById("draw-input").src = NOTHING;
@@ -47,6 +55,7 @@ function startStroke(event) {
   event.preventDefault();
   canvas.setPointerCapture(event.pointerId);
   drawing = true;
+  pasted = null; // drawn over: from now on the pad's picture is what is read
   last = point(event);
   ctx.strokeStyle = "#111";
   ctx.lineWidth = STROKE_PX;
@@ -94,9 +103,14 @@ function padBlob() {
 async function readDrawing(record) {
   const message = document.getElementById("draw-message");
   if (!dirty) return say(message, "Draw a digit first.", "error");
-  const form = new FormData();
-  form.append("file", await padBlob(), "drawing.png");
-  const request = api(`/api/v1/draw?record=${record}`, { method: "POST", body: form });
+  let request;
+  if (pasted) {
+    request = api(`/api/v1/predict?record=${record}`, { method: "POST", json: { pixels: pasted } });
+  } else {
+    const form = new FormData();
+    form.append("file", await padBlob(), "drawing.png");
+    request = api(`/api/v1/draw?record=${record}`, { method: "POST", body: form });
+  }
   pending = request;
   try {
     const reading = await request;
@@ -149,4 +163,52 @@ async function saveLabel() {
   } catch (err) {
     say(message, err.message, "error");
   }
+}
+
+// "12, 0 34 ..." -> { pixels: [784 numbers], label: digit or null }; throws with a message.
+function parsePixels(text) {
+  const tokens = text.trim().split(/[\s,;]+/).filter(Boolean);
+  let label = null;
+  if (tokens.length === SIDE * SIDE + 1) {
+    label = tokens.shift();
+    if (!/^[0-9]$/.test(label)) throw new Error(`785 values: the first (${label}) should be the label, a digit 0-9`);
+    label = Number(label);
+  }
+  if (tokens.length !== SIDE * SIDE) {
+    throw new Error(`${tokens.length} values: 784 are needed (28 rows of 28, row by row)`);
+  }
+  const pixels = tokens.map(Number);
+  const bad = pixels.findIndex((v) => !Number.isFinite(v) || v < 0 || v > 255);
+  if (bad >= 0) throw new Error(`value ${bad + 1} ("${tokens[bad].slice(0, 20)}") is not a number from 0 to 255`);
+  return { pixels, label };
+}
+
+// The pixels as dark ink on the white pad, each one a 10x10 block.
+function paintPixels(pixels) {
+  const small = document.createElement("canvas");
+  small.width = small.height = SIDE;
+  const image = small.getContext("2d").createImageData(SIDE, SIDE);
+  pixels.forEach((value, i) => {
+    const ink = 255 - Math.round(value);
+    image.data.set([ink, ink, ink, 255], i * 4);
+  });
+  small.getContext("2d").putImageData(image, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
+}
+
+async function readPasted() {
+  const message = document.getElementById("draw-message");
+  let parsed;
+  try {
+    parsed = parsePixels(document.getElementById("pixels-input").value);
+  } catch (err) {
+    return say(message, err.message, "error");
+  }
+  clearPad();
+  paintPixels(parsed.pixels);
+  pasted = parsed.pixels;
+  dirty = true;
+  await readDrawing(false);
+  if (parsed.label !== null) pickLabel(parsed.label);
 }

@@ -95,15 +95,16 @@ export async function loadHistory() {
 }
 
 function row(r) {
+  // data-label names each cell where a narrow screen stacks a row into a card (style.css).
   const tr = el("tr", { "data-seq": r.seq },
-    el("td", {}, r.seq),
-    el("td", { title: r.ts }, localTime(r.ts)),
-    el("td", {}, r.region),
-    el("td", { class: "value" }, r.value ?? el("span", { class: "muted" }, r.digits.map((d) => d.digit).join("") || "–")),
-    el("td", {}, el("span", { class: `badge ${r.status}` }, r.status.replace("_", " "))),
-    el("td", {}, percent(r.confidence)),
-    el("td", { class: "correction" }, correctionCell(r)),
-    el("td", {}, el("button", { type: "button", class: "link danger", title: "delete this reading",
+    el("td", { "data-label": "#" }, r.seq),
+    el("td", { "data-label": "Time", title: r.ts }, localTime(r.ts)),
+    el("td", { "data-label": "Region" }, r.region),
+    el("td", { "data-label": "Read", class: "value" }, r.value ?? el("span", { class: "muted" }, r.digits.map((d) => d.digit).join("") || "–")),
+    el("td", { "data-label": "Status" }, el("span", { class: `badge ${r.status}` }, r.status.replace("_", " "))),
+    el("td", { "data-label": "Confidence" }, percent(r.confidence)),
+    el("td", { "data-label": "Correction", class: "correction" }, correctionCell(r)),
+    el("td", { class: "actions" }, el("button", { type: "button", class: "link danger", title: "delete this reading",
       onclick: () => remove(r.seq, tr) }, "Delete")));
   return tr;
 }

@@ -1,5 +1,8 @@
 """POST /api/v1/predict and /api/v1/draw: read the digits of an upload, a drawing or the camera.
 
+/api/v1/predict also takes JSON `{"pixels": [784 values]}`, the MNIST CSV format earlier
+MNIST web classifiers send: one 28x28 digit, read by the model as it is.
+
 What the API reads is stored in the history (region `upload`, `drawing` or `camera`, with
 its digit crops so a correction can become training data) but never published over MQTT:
 the published readings stay those of the configured regions. `record=false` only answers.
@@ -8,16 +11,19 @@ the published readings stay those of the configured regions. `record=false` only
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import replace
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from edge.api.deps import Authorised, ModelDep, ServicesDep, StoreDep
-from edge.api.pipeline import analyse, data_url, jpeg_bytes
-from edge.api.schemas import Error, PredictOut
+from edge.api.pipeline import Analysis, analyse, analyse_pixels, data_url, jpeg_bytes
+from edge.api.schemas import Error, PixelsIn, PredictOut
 from edge.api.services import CameraUnavailable, Services
 from edge.api.uploads import analysis_json, decode_upload, source_name
 from edge.model import DigitModel
@@ -37,21 +43,33 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": Error, "description": "the camera or the model is unavailable"},
 }
 RecordQuery = Annotated[bool, Query(description="store the reading in the history")]
+# 784 numbers take under 4 kB even pretty-printed; a larger body is not parsed into a list.
+PIXELS_MAX_BYTES = 64 * 1024
+JSON_BODY = {
+    "requestBody": {"content": {"application/json": {"schema": PixelsIn.model_json_schema()}}}
+}
+NO_INPUT = (
+    "no image: send one as the multipart field 'file', or JSON "
+    '{"pixels": [784 values 0-255]}, or use_camera=true to read the camera'
+)
 
 
 @router.post(
     "/api/v1/predict",
     response_model=PredictOut,
     responses=ERRORS,
-    summary="Read the digits of an uploaded image or of the camera",
+    openapi_extra=JSON_BODY,
+    summary="Read the digits of an uploaded image, of 784 pixels, or of the camera",
 )
 @router.post(
     "/predict",
     response_model=PredictOut,
     responses=ERRORS,
+    openapi_extra=JSON_BODY,
     summary="Alias of /api/v1/predict (kept for earlier clients)",
 )
 async def predict(
+    request: Request,
     services: ServicesDep,
     model: ModelDep,
     store: StoreDep,
@@ -63,14 +81,23 @@ async def predict(
     kind_form: Annotated[Kind, Form(alias="kind")] = None,  # type: ignore[assignment]
     record: RecordQuery = True,
 ) -> dict[str, Any]:
-    """Multipart `file`, or `use_camera=true` (query or form field); `kind` number|digit."""
+    """Multipart `file`, JSON `{"pixels": [...]}`, or `use_camera=true` (query or form field).
+
+    `kind` number|digit applies to files and the camera; 784 pixels are always one digit.
+    """
     chosen_kind: Kind = kind or kind_form or "number"
+    pixels = await read_pixels(request) if is_json(request) else None
     if use_camera or use_camera_form:
-        if file is not None:
+        if file is not None or pixels is not None:
+            given = "a file" if file is not None else "pixels"
             raise HTTPException(
-                status.HTTP_400_BAD_REQUEST, "send either a file or use_camera=true, not both"
+                status.HTTP_400_BAD_REQUEST, f"send either {given} or use_camera=true, not both"
             )
         return await read_camera(services, model, store, chosen_kind, record)
+    if pixels is not None:
+        return await run_in_threadpool(read_pixels_image, services, model, store, pixels, record)
+    if file is None:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, NO_INPUT)
     gray = await decode_upload(file)
     return await run_in_threadpool(
         read_image,
@@ -121,6 +148,56 @@ async def read_camera(
     return result
 
 
+def is_json(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
+async def read_pixels(request: Request) -> np.ndarray:
+    """The JSON body's 784 pixels as a uint8 28x28 image, or 413/422 saying what is wrong."""
+    body = await request.body()
+    if len(body) > PIXELS_MAX_BYTES:
+        raise HTTPException(
+            413, f"the pixels JSON is {len(body):,} bytes; 784 values need under 64 kB"
+        )
+    try:
+        given = PixelsIn.model_validate_json(body)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [body_error(e) for e in exc.errors(include_url=False)]
+        ) from None
+    values = np.rint(np.asarray(given.pixels, np.float64))
+    return values.astype(np.uint8).reshape(28, 28)
+
+
+def body_error(error: Any) -> dict[str, Any]:
+    """A pydantic error in FastAPI's format; NaN and infinities as text, which JSON can carry."""
+    out = {"type": error["type"], "loc": ("body", *error["loc"]), "msg": error["msg"]}
+    value = error.get("input")
+    if isinstance(value, float) and not math.isfinite(value):
+        out["input"] = str(value)
+    elif value is None or isinstance(value, str | int | float):
+        out["input"] = value  # a whole list or object is not echoed back
+    if "ctx" in error:
+        out["ctx"] = {k: v if isinstance(v, str | int) else str(v) for k, v in error["ctx"].items()}
+    return out
+
+
+def read_pixels_image(
+    services: Services, model: DigitModel, store: Store, image: np.ndarray, record: bool
+) -> dict[str, Any]:
+    """Read 28x28 pixels as the model's input itself; runs off the event loop."""
+    settings = services.settings
+    analysis = analyse_pixels(
+        model,
+        image,
+        min_confidence=settings.model.min_confidence,
+        device_id=settings.device_id,
+        index=services.next_index(),
+    )
+    return describe(services, store, analysis, image, record)
+
+
 def read_image(
     services: Services,
     model: DigitModel,
@@ -143,6 +220,14 @@ def read_image(
         source=source,
         index=services.next_index(),
     )
+    return describe(services, store, analysis, gray, record)
+
+
+def describe(
+    services: Services, store: Store, analysis: Analysis, gray: np.ndarray, record: bool
+) -> dict[str, Any]:
+    """Store the reading (with its digit crops) unless told not to, and give its JSON."""
+    settings = services.settings
     if record:
         seq = store.record(
             analysis.reading,
@@ -154,8 +239,8 @@ def read_image(
         services.recorder.reading(analysis.reading, camera=False)
     logger.debug(
         "read %s region=%s value=%s status=%s",
-        source,
-        region,
+        analysis.reading.frame_source,
+        analysis.reading.region,
         analysis.reading.value,
         analysis.reading.status,
     )
