@@ -9,10 +9,11 @@ connection is closed, so the rest of the upload is never read or buffered.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from edge.api.guard import send_json
 
 logger = logging.getLogger(__name__)
 
@@ -48,19 +49,7 @@ class UploadLimit:
             f"upload too large: the limit is {self.max_bytes:,} bytes "
             f"(api.max_upload_bytes), this request has {got}"
         )
-        body = json.dumps({"detail": detail}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, 413, {"detail": detail})
 
 
 class _Guard:

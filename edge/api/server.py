@@ -11,6 +11,7 @@ import time
 import uvicorn
 
 from edge.api import ApiError
+from edge.api.connections import ConnectionLimits, limited_h11
 from edge.api.factory import create_app
 from edge.api.services import Daemon, Services
 from edge.config import CONFIG_ERROR_EXIT, Settings
@@ -22,10 +23,14 @@ logger = logging.getLogger(__name__)
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 5.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+CONNECTION_LIMITS = ConnectionLimits()
+KEEP_ALIVE_S = 5  # an idle kept-alive connection is closed after this
+MAX_HEADER_BYTES = 16 * 1024  # h11 refuses a request head larger than this
 
 
 def uvicorn_config(settings: Settings, services: Services) -> uvicorn.Config:
     """One place for the server options of both modes."""
+    limits = CONNECTION_LIMITS.within_fd_limit()
     return uvicorn.Config(
         create_app(services),
         host=settings.api.host,
@@ -34,6 +39,14 @@ def uvicorn_config(settings: Settings, services: Services) -> uvicorn.Config:
         access_log=False,  # a page polling every 2 s would flood the journal
         lifespan="on",
         server_header=False,
+        http=limited_h11(limits),  # caps connections; header and body deadlines
+        ws="none",  # no route speaks WebSocket
+        # Also bounds requests still running for clients that have gone (the cap counts
+        # open connections only); one more, as uvicorn counts the new request itself.
+        limit_concurrency=limits.max_connections + 1,
+        backlog=limits.backlog,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
 
 

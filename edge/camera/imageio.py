@@ -2,6 +2,8 @@
 
 The header's dimensions are read from the bytes themselves (PNG IHDR, JPEG SOF, BMP, WebP,
 PNM) so a 20000x20000 image or a decompression bomb is refused before OpenCV allocates it.
+Each header is read the way OpenCV's own decoder reads it: a parser that disagrees would
+check one size while OpenCV allocates another. Formats not listed are refused unread.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import logging
 import os
 import struct
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -26,6 +29,9 @@ FORMATS = "JPEG, PNG, BMP, WebP or PNM"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # JPEG start-of-frame markers carry the size; C4 (DHT), C8 (JPG) and CC (DAC) are not frames.
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# OpenCV reads a PNM header byte by byte with no limit; a real one, comments included, fits.
+_PNM_HEADER_MAX_BYTES = 4096
+_PNM_SPACE = b" \t\n\r\x0b\x0c"  # C isspace(), which OpenCV uses
 
 
 class ImageError(Exception):
@@ -64,6 +70,12 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
         raise ImageError(f"corrupt {kind}: {exc.err or 'cannot be decoded'}") from None
     if image is None or image.size == 0:
         raise ImageError(f"corrupt or truncated {kind}: cannot be decoded")
+    if image.shape[:2] not in ((height, width), (width, height)):  # EXIF may turn a JPEG
+        # Never expected: the header parsers mirror OpenCV's. Refuse rather than go on.
+        logger.warning(
+            "%s header read as %sx%s but OpenCV decoded %s", kind, width, height, image.shape
+        )
+        raise ImageError(f"corrupt {kind}: the header and the image data disagree on its size")
     return to_gray8(image)
 
 
@@ -112,6 +124,9 @@ def decoded_bytes(kind: str, data: bytes, width: int, height: int) -> int:
         return width * height * _PNG_CHANNELS.get(colour, 4) * (2 if depth == 16 else 1)
     if kind == "JPEG":
         return width * height  # decoded straight to grey
+    if kind == "PNM":
+        header = pnm_header(data)
+        return width * height * header.channels * (2 if header.maxval > 255 else 1)
     return width * height * 4
 
 
@@ -135,14 +150,14 @@ def image_header(data: bytes) -> tuple[str, int, int]:
         width, height = jpeg_size(data)
         return "JPEG", width, height
     if data.startswith(b"BM") and len(data) >= 26:
-        width, height = struct.unpack("<ii", data[18:26])
-        return "BMP", width, abs(height)  # a negative height means rows are stored top-down
+        width, height = bmp_size(data)
+        return "BMP", width, height
     if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
         width, height = webp_size(data)
         return "WebP", width, height
     if len(data) >= 2 and data[0:1] == b"P" and data[1:2] in b"123456":
-        width, height = pnm_size(data)
-        return "PNM", width, height
+        header = pnm_header(data)
+        return "PNM", header.width, header.height
     if data[:4] in (b"II*\x00", b"MM\x00*"):
         raise ImageError(f"TIFF images are not supported; use {FORMATS}")
     raise ImageError(f"not an image: unrecognised data (expected {FORMATS})")
@@ -187,17 +202,81 @@ def webp_size(data: bytes) -> tuple[int, int]:
     raise ImageError("truncated or corrupt WebP: no image header")
 
 
-def pnm_size(data: bytes) -> tuple[int, int]:
-    """Width and height from a PBM/PGM/PPM header (whitespace-separated, # comments)."""
-    tokens: list[bytes] = []
-    for line in data[2:200].split(b"\n"):
-        tokens.extend(line.split(b"#", 1)[0].split())
-        if len(tokens) >= 2:
-            break
-    try:
-        return int(tokens[0]), int(tokens[1])
-    except (IndexError, ValueError):
-        raise ImageError("not an image: corrupt PNM header") from None
+def bmp_size(data: bytes) -> tuple[int, int]:
+    """Width and height as OpenCV reads them: 32-bit after an info header, 16-bit after OS/2's."""
+    (header_bytes,) = struct.unpack("<i", data[14:18])
+    if header_bytes >= 36:
+        width, height = struct.unpack("<ii", data[18:26])
+    elif header_bytes == 12:  # OS/2 BITMAPCOREHEADER
+        width, height = struct.unpack("<HH", data[18:22])
+    else:
+        raise ImageError(f"corrupt BMP: unsupported header size {header_bytes}")
+    if width <= 0 or height == 0:
+        raise ImageError(f"corrupt BMP: the header declares a {width}x{height} image")
+    return width, abs(height)  # a negative height means rows are stored top-down
+
+
+class PnmHeader(NamedTuple):
+    variant: int  # the N of PN: 1-3 plain (ASCII), 4-6 binary; bitmap, grey, colour
+    width: int
+    height: int
+    maxval: int
+    channels: int
+    data_offset: int
+
+
+def pnm_header(data: bytes) -> PnmHeader:
+    """A PBM/PGM/PPM header read byte for byte as OpenCV's PxM decoder reads it.
+
+    A comment runs from '#' to the next CR or LF (a parser stopping only at LF reads a
+    `#...\r8000 8000` header as some other size), and the byte after each number is
+    consumed whatever it is.
+    """
+    if len(data) < 3 or data[2] not in _PNM_SPACE:  # OpenCV's signature check
+        raise ImageError("not an image: corrupt PNM header")
+    bilevel = data[1:2] in b"14"
+    pos = 2
+    numbers = []
+    for _ in range(2 if bilevel else 3):
+        value, pos = _pnm_number(data, pos)
+        numbers.append(value)
+    width, height = numbers[0], numbers[1]
+    maxval = 1 if bilevel else numbers[2]
+    if not 0 < maxval <= 65535:
+        raise ImageError(f"corrupt PNM: maximum sample value {maxval} is not 1..65535")
+    channels = 3 if data[1:2] in b"36" else 1
+    return PnmHeader(data[1] - 0x30, width, height, maxval, channels, pos)
+
+
+def _pnm_number(data: bytes, pos: int) -> tuple[int, int]:
+    """OpenCV's ReadNumber: skip whitespace and comments, read digits, eat the next byte."""
+    end = min(len(data), _PNM_HEADER_MAX_BYTES)
+    while pos < end and not 0x30 <= data[pos] <= 0x39:
+        if data[pos] == 0x23:  # '#': a comment, ended (and swallowed) by CR or LF
+            while pos < end and data[pos] not in b"\r\n":
+                pos += 1
+        elif data[pos] not in _PNM_SPACE:
+            raise ImageError("not an image: corrupt PNM header")
+        pos += 1
+    start = pos
+    while pos < end and 0x30 <= data[pos] <= 0x39:
+        pos += 1
+    if pos >= end:  # OpenCV would read past the end of the data, or we stop looking
+        raise ImageError("corrupt or truncated PNM header")
+    value = int(data[start:pos])
+    if value > 2**31 - 1:
+        raise ImageError("corrupt PNM header: a number is too large")
+    return value, pos + 1
+
+
+def pnm_min_data_bytes(header: PnmHeader) -> int:
+    """The least image data a PNM header promises: short files are refused before decoding."""
+    samples = header.width * header.height * header.channels
+    if header.variant == 4:
+        return (header.width + 7) // 8 * header.height
+    if header.variant in (5, 6):
+        return samples * (2 if header.maxval > 255 else 1)
+    return samples  # plain (ASCII) formats: at least one character per sample
 
 
 def check_complete(kind: str, data: bytes) -> None:
@@ -207,3 +286,7 @@ def check_complete(kind: str, data: bytes) -> None:
         raise ImageError("truncated JPEG: the data ends before the end-of-image marker")
     if kind == "PNG" and b"IEND" not in data[-64:]:
         raise ImageError("truncated PNG: the data ends before the end-of-image chunk")
+    if kind == "PNM":
+        header = pnm_header(data)
+        if len(data) - header.data_offset < pnm_min_data_bytes(header):
+            raise ImageError("truncated PNM: the data ends before the last pixel")

@@ -90,7 +90,8 @@ def make_client(
 
     def make(**overrides: Any) -> TestClient:
         services = Services(make_settings(**overrides), model=model)
-        client = TestClient(create_app(services))
+        # The API answers only host names it knows (api.allowed_hosts); not 'testserver'.
+        client = TestClient(create_app(services), base_url="http://localhost")
         client.__enter__()
         clients.append(client)
         return client

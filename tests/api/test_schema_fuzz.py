@@ -40,7 +40,8 @@ def fuzz_settings(folder: Path) -> Settings:
         device_id="fuzzcam",
         storage={"path": folder / "state.sqlite"},
         camera={"source": str(camera)},
-        api={"max_upload_bytes": 256 * 1024},
+        # schemathesis sends `Host: testserver`: a name the API must be told to answer to.
+        api={"max_upload_bytes": 256 * 1024, "allowed_hosts": ["testserver"]},
     )
 
 
