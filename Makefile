@@ -10,6 +10,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DATA_DIR ?= $(if $(wildcard ../shared/data/mnist/*.gz),../shared/data/mnist,data/mnist)
 RUN_CONFIG ?= config/demo.toml
 PYTEST_ARGS ?=
+# Home Assistant for the client tests (tests/clients), in a venv of its own: it pins
+# paho-mqtt 1.6 and older libraries than ours. It needs Python 3.11 or 3.12.
+HA_VENV := .venv-ha
+HA_PYTHON ?= python3.11
+# promtool alone, taken out of Debian's prometheus package (whose server is not installed).
+PROMTOOL := build/tools/promtool
 
 .PHONY: run test train export evaluate report bench lint drill install uninstall clean system-deps help
 
@@ -44,14 +50,42 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[train,api,dev]"
 	@touch $@ $(VENV)/.base
 
+# Home Assistant's own package_constraints.txt pins what it depends on, as its installs do;
+# without it pip drifts to newer releases and may compile them. ($(BIN)/python first: it
+# installs python3-venv when missing.) Tests that find no Home Assistant skip and say why.
+$(HA_VENV)/.done: tests/clients/ha-requirements.txt | $(BIN)/python
+	@rm -rf $(HA_VENV) && mkdir -p $(HA_VENV); \
+	echo "installing Home Assistant into $(HA_VENV) for the client tests (about a minute)"; \
+	pip="$(HA_VENV)/bin/pip install -q --retries 1"; \
+	if { $(HA_PYTHON) -m venv $(HA_VENV) && \
+	     $$pip --no-deps "$$(grep '^homeassistant==' $<)" && \
+	     $$pip -r $< -c $(HA_VENV)/lib/python3*/site-packages/homeassistant/package_constraints.txt; \
+	   } >$(HA_VENV)/install.log 2>&1; then \
+	  touch $@; \
+	else \
+	  echo "Home Assistant could not be installed; its tests will skip (see $(HA_VENV)/install.log)"; \
+	fi
+
+# Debian packages the tests use; promtool comes without the Prometheus server and its
+# service (the prometheus package would start one on port 9090).
 system-deps:
 	@missing=""; \
 	command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto mosquitto-clients"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v promtool >/dev/null || [ -x $(PROMTOOL) ] || need_promtool=1; \
+	if [ -n "$$missing$$need_promtool" ]; then $(SUDO) apt-get update -qq; fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi; \
+	if [ -n "$$need_promtool" ]; then \
+	  echo "extracting promtool from Debian's prometheus package into $(PROMTOOL)"; \
+	  tmp=$$(mktemp -d) && (cd $$tmp && apt-get download -qq prometheus) && \
+	  mkdir -p $(dir $(PROMTOOL)) && \
+	  dpkg-deb --fsys-tarfile $$tmp/prometheus_*.deb | tar -xO ./usr/bin/promtool >$(PROMTOOL).part && \
+	  chmod +x $(PROMTOOL).part && mv $(PROMTOOL).part $(PROMTOOL); \
+	  status=$$?; rm -rf $$tmp; exit $$status; \
 	fi
 
 # --- the two commands -------------------------------------------------------------------
@@ -59,7 +93,7 @@ run: $(VENV)/.base
 	$(BIN)/digitcam run --config $(RUN_CONFIG)
 
 # The long drills (30 s broker outage, 10-minute soak) run in `make drill` only.
-test: system-deps $(VENV)/.dev
+test: system-deps $(VENV)/.dev $(HA_VENV)/.done
 	$(BIN)/python -m pytest -m "not slow_drill" $(PYTEST_ARGS)
 
 drill: system-deps $(VENV)/.dev
@@ -97,4 +131,4 @@ uninstall:
 	$(SUDO) ./systemd/uninstall.sh $(if $(PURGE),--purge)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(HA_VENV) build *.egg-info .pytest_cache

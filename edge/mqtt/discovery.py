@@ -91,15 +91,18 @@ def discovery_configs(
 
     for region in regions:
         topic = region_topic(settings, device_id, region)
-        # No unit or state_class: the value stays text, so "007" keeps its zeros, and a
-        # null value renders as "None", which Home Assistant shows as unknown.
+        # No unit or state_class: the value stays text, so "007" keeps its zeros. Home
+        # Assistant (2024.3) maps a rendered "None" to unknown only for numeric sensors; a
+        # text sensor would show the word "None", so a null value renders "unknown" itself.
         add(
             "sensor",
             f"{region}_value",
             {
                 "name": f"{region} reading",
                 "state_topic": topic,
-                "value_template": "{{ value_json.value }}",
+                "value_template": (
+                    "{{ value_json.value if value_json.value is not none else 'unknown' }}"
+                ),
                 "json_attributes_topic": topic,
                 "json_attributes_template": (
                     "{{ {'seq': value_json.seq, 'ts': value_json.ts, 'status': value_json.status,"
@@ -111,6 +114,8 @@ def discovery_configs(
         add(
             "sensor",
             f"{region}_confidence",
+            # Numeric (a unit and a state class): Home Assistant reads a rendered "None" as
+            # unknown, whereas "unknown" would be rejected as a non-numeric state.
             {
                 "name": f"{region} confidence",
                 "state_topic": topic,

@@ -46,7 +46,7 @@ def test_without_a_model_health_is_503_and_predict_says_why(
     make_settings: Callable, tmp_path: Path, first_of: Callable
 ) -> None:
     settings = make_settings(model={"path": str(tmp_path / "missing.onnx")})
-    with TestClient(create_app(Services(settings))) as client:
+    with TestClient(create_app(Services(settings)), base_url="http://localhost") as client:
         response = client.get("/health")
         assert response.status_code == 503
         assert response.json()["status"] == "degraded"
@@ -79,14 +79,17 @@ def test_metrics_count_readings_by_status_and_their_latency(
     after = parse_metrics(response.text)
     assert after['digitcam_readings_total{status="ok"}'] == 2
     assert after['digitcam_readings_total{status="no_digit"}'] == 0
-    assert after["digitcam_reading_latency_ms_count"] == 2
-    assert after['digitcam_reading_latency_ms_bucket{le="+Inf"}'] == 2
-    assert after["digitcam_reading_latency_ms_sum"] > 0
+    assert after["digitcam_reading_latency_seconds_count"] == 2
+    assert after['digitcam_reading_latency_seconds_bucket{le="+Inf"}'] == 2
+    assert after["digitcam_reading_latency_seconds_sum"] > 0
     assert after['digitcam_mqtt_state{state="not running"}'] == 1
     assert after["digitcam_outbox_depth"] == 0
     assert after["digitcam_uptime_seconds"] > 0
-    buckets = [v for k, v in after.items() if k.startswith("digitcam_reading_latency_ms_bucket")]
-    assert buckets == sorted(buckets), "histogram buckets are cumulative"
+    prefix = "digitcam_reading_latency_seconds_bucket"
+    buckets = {k.removeprefix(prefix): v for k, v in after.items() if k.startswith(prefix)}
+    assert list(buckets.values()) == sorted(buckets.values()), "histogram buckets are cumulative"
+    assert '{le="0.001"}' in buckets and '{le="1"}' in buckets, "bounds in seconds, 1 ms to 1 s"
+    assert after["digitcam_reading_latency_seconds_sum"] < 10, "seconds, not milliseconds"
 
 
 def test_readings_from_before_the_start_are_not_counted_again(

@@ -71,6 +71,19 @@ def render(services: Services) -> str:
             "MQTT messages dropped because the outbox was full",
             snap.outbox.dropped,
         )
+    if snap.storage is not None:
+        out.single(
+            "digitcam_store_writable",
+            "gauge",
+            "1 while the SQLite file can be written (0: full or read-only disk, ...)",
+            int(snap.storage.writable),
+        )
+        out.single(
+            "digitcam_store_errors_total",
+            "counter",
+            "failed writes and opens of the SQLite file",
+            snap.storage.errors,
+        )
     out.single(
         "digitcam_uptime_seconds", "gauge", "seconds since the process started", snap.uptime_s
     )
@@ -85,12 +98,14 @@ def readings_metrics(out: Exposition, snap: StatsSnapshot) -> None:
         "readings stored since start, by status (API reads included)",
         [({"status": s}, n) for s, n in sorted(snap.by_status.items())],
     )
-    name = "digitcam_reading_latency_ms"
-    out.lines.append(f"# HELP {name} time to read one frame or image, milliseconds")
+    # Prometheus wants base units (promtool rejects "_ms"): the histogram is kept in
+    # milliseconds, like the stats message and the reading, and converted only here.
+    name = "digitcam_reading_latency_seconds"
+    out.lines.append(f"# HELP {name} time to read one frame or image, seconds")
     out.lines.append(f"# TYPE {name} histogram")
-    for bound, count in snap.latency.cumulative():
+    for bound, count in snap.latency.cumulative(unit_ms=1000):
         out.lines.append(f'{name}_bucket{{le="{bound}"}} {count}')
-    out.lines.append(f"{name}_sum {_number(snap.latency.sum_ms)}")
+    out.lines.append(f"{name}_sum {_number(snap.latency.sum_ms / 1000)}")
     out.lines.append(f"{name}_count {snap.latency.total}")
 
 
@@ -104,6 +119,12 @@ def daemon_metrics(out: Exposition, snap: StatsSnapshot) -> None:
         "digitcam_bad_frames_total", "counter", "frames that could not be decoded", snap.bad_frames
     )
     out.single("digitcam_read_errors_total", "counter", "frames whose reading failed", snap.errors)
+    out.single(
+        "digitcam_readings_unstored_total",
+        "counter",
+        "readings sent and printed but not stored, while the store could not be written",
+        snap.unstored,
+    )
     if snap.camera is not None:
         out.single(
             "digitcam_frames_dropped_total",
