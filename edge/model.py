@@ -23,6 +23,13 @@ OUTPUT_NAME = "probs"
 # a speck, half a digit, a letter). A model without it is trusted to see only digits.
 NOT_DIGIT_NAME = "not_digit"
 BUNDLED_MODEL = "mnist-cnn.onnx"
+# Each name's dimensions after the batch N (which must stay free: the reader sends every
+# digit of a frame in one batch).
+SIGNATURE = {INPUT_NAME: (1, 28, 28), OUTPUT_NAME: (10,), NOT_DIGIT_NAME: (1,)}
+EXPECTED = (
+    f"a DigitCam model has input '{INPUT_NAME}' float32 [N,1,28,28] and output "
+    f"'{OUTPUT_NAME}' float32 [N,10] (optionally '{NOT_DIGIT_NAME}' float32 [N,1])"
+)
 
 
 class ModelError(Exception):
@@ -62,20 +69,62 @@ class DigitModel:
         self._check_signature()
         self.rejects = NOT_DIGIT_NAME in {o.name for o in self._session.get_outputs()}
         self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)
-        self.labels = json.loads(self.metadata.get("labels", "[]")) or [str(d) for d in range(10)]
-        self.predict(np.zeros((1, 1, 28, 28), np.float32))  # warm-up: first run allocates
+        self.labels = self._read_labels()
+        self._warm_up()
         logger.info(
             "model loaded path=%s version=%s threads=%d", self.path, self.version, self.threads
         )
 
     def _check_signature(self) -> None:
-        inputs = {i.name: i for i in self._session.get_inputs()}
-        outputs = {o.name for o in self._session.get_outputs()}
-        if INPUT_NAME not in inputs or OUTPUT_NAME not in outputs:
+        """Refuse, naming what is wrong, a model the reader could not feed or understand."""
+        inputs = self._session.get_inputs()
+        outputs = self._session.get_outputs()
+        problems = [f"it needs an input '{i.name}'" for i in inputs if i.name != INPUT_NAME]
+        for kind, name, args in (("input", INPUT_NAME, inputs), ("output", OUTPUT_NAME, outputs)):
+            if name not in {arg.name for arg in args}:
+                problems.append(f"it has no {kind} '{name}'")
+        for arg in [*inputs, *outputs]:
+            if arg.name in SIGNATURE:
+                problems += _shape_problems(arg, SIGNATURE[arg.name])
+        if problems:
+            raise ModelError(self._refusal("; ".join(problems)))
+
+    def _read_labels(self) -> list[str]:
+        text = self.metadata.get("labels", "")
+        try:
+            labels = json.loads(text) if text.strip() else []
+        except ValueError:
+            labels = None
+        if labels == []:
+            return [str(d) for d in range(10)]
+        if not isinstance(labels, list) or len(labels) != 10:
             raise ModelError(
-                f"model file {self.path} needs input '{INPUT_NAME}' and output '{OUTPUT_NAME}', "
-                f"has {sorted(inputs)} -> {sorted(outputs)}"
+                f"model file {self.path}: metadata 'labels' must be a JSON list of 10 names, "
+                f"got {text[:80]!r}"
             )
+        return [str(label) for label in labels]
+
+    def _warm_up(self) -> None:
+        """Run a batch of two: the first run allocates, and free dimensions meet real data."""
+        try:
+            probs, not_digit = self.scores(np.zeros((2, 1, 28, 28), np.float32))
+        except Exception as exc:  # onnxruntime raises several private exception types
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(self._refusal(f"it fails on a batch [2,1,28,28]: {reason}")) from None
+        if probs.shape != (2, 10) or probs.dtype != np.float32 or not_digit.shape != (2,):
+            raise ModelError(
+                self._refusal(
+                    f"a batch [2,1,28,28] gives '{OUTPUT_NAME}' {probs.dtype} {list(probs.shape)}"
+                    + (f" and '{NOT_DIGIT_NAME}' {list(not_digit.shape)}" if self.rejects else "")
+                )
+            )
+
+    def _refusal(self, problem: str) -> str:
+        return (
+            f"model file {self.path} is not a DigitCam digit model: {problem}. {EXPECTED}; "
+            f"this one has {_describe(self._session.get_inputs())} -> "
+            f"{_describe(self._session.get_outputs())} (model.path)"
+        )
 
     @property
     def version(self) -> str:
@@ -96,6 +145,42 @@ class DigitModel:
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         probs, not_digit = self._session.run([OUTPUT_NAME, NOT_DIGIT_NAME], {INPUT_NAME: batch})
         return probs, not_digit.reshape(-1)
+
+
+def _shape_problems(arg: ort.NodeArg, tail: tuple[int, ...]) -> list[str]:
+    """What is wrong with one input or output: its type, rank or a fixed dimension."""
+    problems = []
+    if arg.type != "tensor(float)":
+        problems.append(f"'{arg.name}' is {_dtype(arg)}, not float32")
+    wanted = "[N," + ",".join(map(str, tail)) + "]"
+    shape = arg.shape
+    if shape is None or len(shape) != 1 + len(tail):
+        return [*problems, f"'{arg.name}' has shape {_dims(arg)}, not {wanted}"]
+    if isinstance(shape[0], int):
+        problems.append(f"'{arg.name}' has a fixed batch size {shape[0]}; N must be free")
+    # A free (named) dimension passes here; the warm-up batch then tries it with real data.
+    if any(isinstance(got, int) and got != want for got, want in zip(shape[1:], tail, strict=True)):
+        problems.append(f"'{arg.name}' has shape {_dims(arg)}, not {wanted}")
+    return problems
+
+
+def _dtype(arg: ort.NodeArg) -> str:
+    kind = str(arg.type).removeprefix("tensor(").removesuffix(")")
+    return {"float": "float32", "double": "float64", "float16": "float16"}.get(kind, kind)
+
+
+def _dims(arg: ort.NodeArg) -> str:
+    if arg.shape is None:
+        return "[?]"
+    # A named (free) dimension shows as N when it is the batch, else as ?.
+    dims = [
+        str(d) if isinstance(d, int) else ("N" if i == 0 else "?") for i, d in enumerate(arg.shape)
+    ]
+    return "[" + ",".join(dims) + "]"
+
+
+def _describe(args: list[ort.NodeArg]) -> str:
+    return ", ".join(f"'{a.name}' {_dtype(a)} {_dims(a)}" for a in args) or "nothing"
 
 
 def meta_float(text: str | None) -> float | None:

@@ -1,8 +1,20 @@
 """The SQLite store: history, outbox, seq counter, crops and labels in one file."""
 
+from edge.store.condition import DISK_FULL, READ_ONLY, StoreHealth
 from edge.store.db import SCHEMA_VERSION, StoreError
 from edge.store.labels import Crop, Label, LabelSource
 from edge.store.outbox import OutboxItem
 from edge.store.store import Store
 
-__all__ = ["SCHEMA_VERSION", "Crop", "Label", "LabelSource", "OutboxItem", "Store", "StoreError"]
+__all__ = [
+    "DISK_FULL",
+    "READ_ONLY",
+    "SCHEMA_VERSION",
+    "Crop",
+    "Label",
+    "LabelSource",
+    "OutboxItem",
+    "Store",
+    "StoreError",
+    "StoreHealth",
+]

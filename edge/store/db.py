@@ -6,6 +6,11 @@ capture thread, the publisher and the HTTP API. Reports that count a day of read
 second, read-only connection with its own lock, so a long count never makes the capture
 thread wait (WAL lets it read while the writer writes). Every method raises StoreError
 naming the file when SQLite fails, so the daemon can log it and carry on.
+
+A full disk or a read-only file system (edge.store.condition) is waited out, not fatal:
+when the file cannot even be opened, Db starts without it and every call tries again (at
+most every OPEN_RETRY_S); a failed write is counted and logged, and the next write tries
+again. health() says whether the file can be written now, and why not.
 """
 
 from __future__ import annotations
@@ -13,12 +18,18 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from edge.store.condition import REMEDY, TRANSIENT, StoreHealth, condition_of
+
 logger = logging.getLogger(__name__)
+
+OPEN_RETRY_S = 5.0  # while the file cannot be opened: the least time between two tries
+_FAILURE_LOG_INTERVAL_S = 60.0  # a full disk fails every write: one log line a minute
 
 # Schema version N is reached by running MIGRATIONS[N - 1]; append, never edit, old entries.
 MIGRATIONS: list[list[str]] = [
@@ -48,62 +59,94 @@ MIGRATIONS: list[list[str]] = [
             source TEXT NOT NULL CHECK (source IN ('drawing', 'correction')),
             image BLOB NOT NULL, png BLOB, created TEXT NOT NULL)""",
     ],
+    [
+        # The reading a correction's example came from, so a later correction of that reading
+        # replaces its examples instead of leaving contradicting ones. No foreign key: an
+        # example outlives its reading's pruning. NULL for drawings and imports.
+        "ALTER TABLE labels ADD COLUMN seq INTEGER",
+        "CREATE INDEX labels_seq ON labels (seq)",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class StoreError(Exception):
-    """The database file cannot be opened, read or written; the message names the file."""
+    """The database file cannot be opened, read or written; the message names the file.
+
+    `condition` is DISK_FULL or READ_ONLY (edge.store.condition) when that is the cause.
+    """
+
+    def __init__(self, message: str, condition: str | None = None) -> None:
+        super().__init__(message)
+        self.condition = condition
 
 
 class Db:
     """The open file with its schema up to date: transactions, reads and report queries."""
 
     def __init__(self, path: Path) -> None:
+        """Open the file; raises StoreError unless the cause is a full or read-only disk."""
         self.path = Path(path)
         self._lock = threading.RLock()
         self._report_lock = threading.Lock()
         self._report_db: sqlite3.Connection | None = None
         self._closed = False
+        self._db: sqlite3.Connection | None = None
+        self._failure: StoreError | None = None  # the last failure, until a write succeeds
+        self._errors = 0
+        self._retry_open_at = 0.0
+        self._last_failure_log = float("-inf")
+        try:
+            self._open()
+        except StoreError as exc:
+            if exc.condition not in TRANSIENT:
+                raise
+            self._failed(exc)
+
+    def _open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
+            db = sqlite3.connect(
                 self.path, timeout=10, isolation_level=None, check_same_thread=False
             )
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"storage.path {self.path}: cannot open: {exc}") from None
+            raise self._error(exc, "cannot open: ") from None
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA journal_mode=WAL")
             # FULL: a reading's seq may already be published when power fails; NORMAL could
             # roll the commit back and hand the same seq to a different reading after reboot.
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            self._migrate(db)
         except (sqlite3.Error, StoreError) as exc:
-            self._db.close()
+            db.close()
             if isinstance(exc, StoreError):
                 raise
-            raise StoreError(
-                f"storage.path {self.path}: cannot use it ({exc}); check that the file and its "
-                "folder are writable, or move a damaged file aside to start a fresh one"
-            ) from None
+            error = self._error(exc, "cannot use it: ")
+            if error.condition is None:
+                error = StoreError(
+                    f"{error}; check that the file and its folder are writable, "
+                    "or move a damaged file aside to start a fresh one"
+                )
+            raise error from None
+        self._db = db
 
-    def _migrate(self) -> None:
-        version = scalar(self._db, "PRAGMA user_version")
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        version = scalar(db, "PRAGMA user_version")
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"storage.path {self.path}: schema version {version} was written by a newer "
                 f"DigitCam (this one knows {SCHEMA_VERSION}); upgrade DigitCam"
             )
         for number in range(version + 1, SCHEMA_VERSION + 1):
-            self._db.execute("BEGIN IMMEDIATE")
+            db.execute("BEGIN IMMEDIATE")
             try:
                 for statement in MIGRATIONS[number - 1]:
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {number}")
-                self._db.execute("COMMIT")
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+                db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                _rollback(db)
                 raise
             logger.info("storage %s: schema now at version %s", self.path, number)
 
@@ -111,22 +154,38 @@ class Db:
     def tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction under the lock; SQLite errors become StoreError."""
         with self._lock:
+            db = self._connection()
             try:
-                self._db.execute("BEGIN IMMEDIATE")
+                db.execute("BEGIN IMMEDIATE")
                 try:
-                    yield self._db
-                    self._db.execute("COMMIT")
+                    yield db
+                    db.execute("COMMIT")
                 except BaseException:
-                    self._db.execute("ROLLBACK")
+                    _rollback(db)
                     raise
             except sqlite3.Error as exc:
-                raise StoreError(f"storage.path {self.path}: {exc}") from None
+                error = self._error(exc)
+                if _is_storage_failure(exc):
+                    self._failed(error, reopen=_is_read_only_connection(exc))
+                raise error from None
+            self._written()
+
+    def health(self) -> StoreHealth:
+        """Whether the file can be written now and, when not, why."""
+        failure = self._failure
+        return StoreHealth(
+            writable=failure is None,
+            condition=None if failure is None else failure.condition,
+            error=None if failure is None else str(failure),
+            errors=self._errors,
+        )
 
     def read(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Rows of a query on the write connection, under the lock; columns by name."""
         with self._lock:
+            db = self._connection()
             try:
-                cursor = self._db.execute(sql, args)
+                cursor = db.execute(sql, args)
                 cursor.row_factory = sqlite3.Row
                 return cursor.fetchall()
             except sqlite3.Error as exc:
@@ -155,7 +214,85 @@ class Db:
                 self._report_db.close()
                 self._report_db = None
         with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    # ---- failures and recovery --------------------------------------------------------
+    def _connection(self) -> sqlite3.Connection:
+        """The open connection; reopens the file when it is due, else raises the last failure."""
+        if self._closed:
+            raise StoreError(f"storage.path {self.path}: the store is closed")
+        if self._db is None:
+            failure = self._failure
+            if failure is not None and time.monotonic() < self._retry_open_at:
+                raise StoreError(str(failure), failure.condition)
+            try:
+                self._open()
+            except StoreError as exc:
+                self._failed(exc)
+                raise
+            logger.info("storage.path %s: open again", self.path)
+        assert self._db is not None
+        return self._db
+
+    def _error(self, exc: BaseException, what: str = "") -> StoreError:
+        """A StoreError naming the file and, when it is the cause, the disk's condition."""
+        condition = condition_of(self.path, exc)
+        cause = f"{condition} ({exc})" if condition else str(exc)
+        return StoreError(f"storage.path {self.path}: {what}{cause}", condition)
+
+    def _failed(self, error: StoreError, *, reopen: bool = False) -> None:
+        """Count a failed write or open and log it, once a minute while it lasts."""
+        self._errors += 1
+        changed = self._failure is None or self._failure.condition != error.condition
+        self._failure = error
+        self._retry_open_at = time.monotonic() + OPEN_RETRY_S
+        if reopen and self._db is not None:
+            # SQLite opened the file read-only (the disk was read-only then): only a new
+            # connection can write once the disk is writable again.
             self._db.close()
+            self._db = None
+        now = time.monotonic()
+        if changed or now - self._last_failure_log >= _FAILURE_LOG_INTERVAL_S:
+            self._last_failure_log = now
+            remedy = REMEDY.get(error.condition or "", "")
+            logger.error(
+                "%s; nothing is stored until it can be written%s (failed writes so far: %s)",
+                error,
+                f" ({remedy})" if remedy else "",
+                self._errors,
+            )
+
+    def _written(self) -> None:
+        if self._failure is not None:
+            logger.info(
+                "storage.path %s: writable again (failed writes so far: %s)",
+                self.path,
+                self._errors,
+            )
+            self._failure = None
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    # SQLite rolls back by itself after a full disk or an I/O error; a ROLLBACK then would
+    # fail ("no transaction is active") and hide the real cause.
+    if db.in_transaction:
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            logger.debug("rollback failed", exc_info=True)
+
+
+def _is_storage_failure(exc: sqlite3.Error) -> bool:
+    # The file or the disk failed (full, read-only, I/O, corrupt, locked too long), as opposed
+    # to a statement the data broke (a constraint) or a programming error.
+    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
+
+
+def _is_read_only_connection(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_READONLY
 
 
 def scalar(db: sqlite3.Connection, sql: str, args: Sequence[Any] = ()) -> int:

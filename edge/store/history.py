@@ -11,7 +11,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -23,6 +23,15 @@ from edge.store.labels import CropsAndLabels, crop_bytes
 from edge.store.outbox import Outbox
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CorrectionResult:
+    """A corrected reading as in History.find(), and the training examples made from it."""
+
+    entry: dict[str, Any]
+    labels_added: list[int]
+    labels_note: str | None  # why no examples were made, when none were
 
 
 class History:
@@ -113,14 +122,26 @@ class History:
         with self._db.tx() as conn:
             return conn.execute("DELETE FROM readings WHERE seq = ?", (seq,)).rowcount > 0
 
-    def correct(self, seq: int, value: str | None) -> bool:
-        """Record the value a person says is right (None clears it); True when seq exists."""
+    def correct(self, seq: int, value: str | None) -> CorrectionResult | None:
+        """Record the value a person says is right (None clears it); None when seq is unknown.
+
+        The correction, the training examples it makes from the reading's crops and the
+        entry returned are one transaction: simultaneous corrections of one reading cannot
+        add its examples twice, and the examples always say the correction that stands.
+        """
         with self._db.tx() as conn:
             cursor = conn.execute(
                 "UPDATE readings SET corrected_value = ?, corrected_at = ? WHERE seq = ?",
                 (value, None if value is None else utc_timestamp(), seq),
             )
-            return cursor.rowcount > 0
+            if cursor.rowcount == 0:
+                return None
+            added, note = self._crops.relabel(conn, seq, value)
+            cursor = conn.execute(
+                "SELECT payload, corrected_value, corrected_at FROM readings WHERE seq = ?", (seq,)
+            )
+            cursor.row_factory = sqlite3.Row
+            return CorrectionResult(_history_entry(cursor.fetchone()), added, note)
 
     def prune(self, history_days: float, crop_days: float) -> tuple[int, int]:
         """Delete readings and crops older than their retention; returns (readings, crops)."""

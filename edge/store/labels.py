@@ -3,6 +3,8 @@
 A crop is the 28x28 the classifier saw for one digit of a stored reading (plus the PNG cut
 from the frame); it goes when its reading goes or after storage.crop_days. A label is a
 28x28 digit whose true value a person gave, drawn on the page or taken from a correction.
+A correction's labels remember their reading (labels.seq), so they always say what that
+reading's latest correction says: correcting it again replaces them, clearing it removes them.
 """
 
 from __future__ import annotations
@@ -111,6 +113,50 @@ class CropsAndLabels:
         """Forget one labelled digit; True when it existed."""
         with self._db.tx() as conn:
             return conn.execute("DELETE FROM labels WHERE id = ?", (label_id,)).rowcount > 0
+
+    def relabel(
+        self, conn: sqlite3.Connection, seq: int, value: str | None
+    ) -> tuple[list[int], str | None]:
+        """Within the correction's transaction: make the reading's examples say `value`.
+
+        Returns the ids of the examples made and, when none could be, why not.
+        """
+        earlier = conn.execute(
+            "SELECT label, image, png FROM labels WHERE seq = ? AND source = 'correction'"
+            " ORDER BY id",
+            (seq,),
+        ).fetchall()
+        digits = [int(c) for c in value or ""]
+        if value is not None and earlier and [row[0] for row in earlier] == digits:
+            return [], None  # the same correction again: its examples already say it
+        crops = conn.execute(
+            "SELECT image, png FROM crops WHERE seq = ? ORDER BY digit", (seq,)
+        ).fetchall()
+        # The crops expire after storage.crop_days; the examples made from them keep a copy.
+        images = [(row[0], row[1]) for row in crops] or [(row[1], row[2]) for row in earlier]
+        conn.execute("DELETE FROM labels WHERE seq = ? AND source = 'correction'", (seq,))
+        if value is None:
+            return [], None
+        removed = "; the examples of the earlier correction were removed" if earlier else ""
+        if not images:
+            return [], (
+                "no digit crops are stored for this reading (they expire after "
+                "storage.crop_days): no training examples made"
+            )
+        if len(images) != len(digits):
+            return [], (
+                f"the corrected value has {len(digits)} digits but {len(images)} were found: "
+                f"no training examples made{removed}"
+            )
+        created, ids = utc_timestamp(), []
+        for digit, (image, png) in zip(digits, images, strict=True):
+            cursor = conn.execute(
+                "INSERT INTO labels (label, source, image, png, created, seq)"
+                " VALUES (?, 'correction', ?, ?, ?, ?)",
+                (digit, image, png, created, seq),
+            )
+            ids.append(int(cursor.lastrowid or 0))
+        return ids, None
 
     def insert_crops(
         self, conn: sqlite3.Connection, seq: int, blobs: list[tuple[bytes, bytes]]

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from edge.reading import Reading
+from edge.store.condition import StoreHealth
 from edge.store.db import SCHEMA_VERSION, Db, StoreError
-from edge.store.history import History
+from edge.store.history import CorrectionResult, History
 from edge.store.labels import CROP_SHAPE, Crop, CropsAndLabels, Label, LabelSource
 from edge.store.outbox import Outbox, OutboxItem
 from edge.store.reports import HistoryReports
@@ -52,6 +53,10 @@ class Store:
     def close(self) -> None:
         """Close the file; later calls raise StoreError."""
         self.db.close()
+
+    def health(self) -> StoreHealth:
+        """Whether the file can be written now (a full or read-only disk says so) and errors."""
+        return self.db.health()
 
     # ---- readings -----------------------------------------------------------------------
     def record(
@@ -90,6 +95,10 @@ class Store:
 
     def correct(self, seq: int, value: str | None) -> bool:
         """Record the value a person says is right (None clears it); True when seq exists."""
+        return self.readings.correct(seq, value) is not None
+
+    def correct_reading(self, seq: int, value: str | None) -> CorrectionResult | None:
+        """correct(), with the corrected entry and the training examples it made or removed."""
         return self.readings.correct(seq, value)
 
     def prune(self, history_days: float, crop_days: float) -> tuple[int, int]:

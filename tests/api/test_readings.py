@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from edge.api.server import ApiServer
 from edge.api.services import Services
 from edge.reading import Digit, Reading, utc_timestamp
 from tests.api.conftest import encoded, on_paper, upload
+
+CONCURRENT = 16  # simultaneous corrections of one reading, as a double-clicking page sends
 
 
 def store_of(client: TestClient):
@@ -150,3 +156,54 @@ def test_a_correction_with_another_digit_count_makes_no_examples_and_says_why(
     assert result["labels_added"] == []
     assert "4 digits but 2 were found" in result["labels_note"]
     assert result["corrected_value"] == "4111"
+
+
+def test_simultaneous_corrections_of_one_reading_make_one_example(
+    live_server: Callable[..., ApiServer], first_of: Callable
+) -> None:
+    server = live_server()
+    reading = httpx.post(
+        f"{server.url}/predict",
+        files={"file": ("seven.png", encoded(on_paper(first_of(7))), "image/png")},
+    ).json()
+    assert reading["value"] == "7"
+    url = f"{server.url}/api/v1/readings/{reading['seq']}/correction"
+    start = threading.Barrier(CONCURRENT)
+
+    def correct(value: str) -> dict:
+        start.wait()
+        return httpx.put(url, json={"value": value}, timeout=30).json()
+
+    with ThreadPoolExecutor(CONCURRENT) as pool:
+        answers = list(pool.map(correct, ["7", "1"] * (CONCURRENT // 2)))
+
+    labels = httpx.get(f"{server.url}/api/v1/labels").json()["items"]
+    final = httpx.get(f"{server.url}/api/v1/readings/{reading['seq']}").json()
+    assert len(labels) == 1, "one digit was corrected, so there is one training example"
+    assert str(labels[0]["label"]) == final["corrected_value"], "the example says the correction"
+    assert [a["corrected_value"] for a in answers] == ["7", "1"] * (CONCURRENT // 2), (
+        "each answer shows the correction it made"
+    )
+    written = {(a["corrected_value"], a["corrected_at"]) for a in answers}
+    assert (final["corrected_value"], final["corrected_at"]) in written, "the last one stands"
+
+
+def test_a_correction_corrected_again_relabels_its_examples(
+    client: TestClient, first_of: Callable
+) -> None:
+    reading = upload(client, encoded(on_paper(first_of(4), first_of(1)))).json()
+    url = f"/api/v1/readings/{reading['seq']}/correction"
+    assert len(client.put(url, json={"value": "41"}).json()["labels_added"]) == 2
+    assert len(client.put(url, json={"value": "47"}).json()["labels_added"]) == 2
+
+    def examples() -> list[int]:
+        return [lb["label"] for lb in client.get("/api/v1/labels").json()["items"]]
+
+    assert examples() == [4, 7], "the mistaken example 1 is gone; the reading teaches 4, 7"
+    mismatch = client.put(url, json={"value": "471"}).json()
+    assert mismatch["labels_added"] == [] and "3 digits but 2 were found" in mismatch["labels_note"]
+    assert examples() == [], "examples that contradict the reading's correction are removed"
+    assert len(client.put(url, json={"value": "41"}).json()["labels_added"]) == 2
+    assert examples() == [4, 1]
+    client.put(url, json={"value": None})
+    assert examples() == [], "removing the correction removes the examples it made"

@@ -2,8 +2,10 @@
 
 A correction is kept beside the prediction, never over it. When the reading's digit crops
 are still stored and the corrected value has as many digits as were found, each crop
-becomes a labelled training example and the crops are then let go, so correcting the same
-reading twice cannot add the same examples twice.
+becomes a labelled training example. The reading's examples always say its latest
+correction: correcting it again replaces them (the same value again changes nothing),
+clearing the correction removes them. The store does all of it in one transaction, so
+simultaneous corrections of one reading leave one set of examples.
 """
 
 from __future__ import annotations
@@ -116,38 +118,17 @@ async def delete_reading(store: StoreDep, seq: Seq) -> Response:
     summary="The same as PUT, for clients that cannot PUT",
 )
 async def correct_reading(store: StoreDep, seq: Seq, body: Correction) -> dict[str, Any]:
-    """`{"value": "417"}`; `{"value": null}` removes the correction (examples already made stay)."""
+    """`{"value": "417"}`; `{"value": null}` removes the correction and the examples it made."""
     return await run_in_threadpool(apply_correction, store, seq, body.value)
 
 
 def apply_correction(store: Store, seq: int, value: str | None) -> dict[str, Any]:
-    if not store.correct(seq, value):
+    result = store.correct_reading(seq, value)
+    if result is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no reading with seq {seq}")
-    entry = _existing(store, seq)
-    added, note = ([], None) if value is None else crops_to_labels(store, seq, value)
+    added = result.labels_added
     logger.info("reading %s corrected to %s (%d training examples)", seq, value, len(added))
-    return {**entry, "labels_added": added, "labels_note": note}
-
-
-def crops_to_labels(store: Store, seq: int, value: str) -> tuple[list[int], str | None]:
-    """Turn the reading's crops into labelled examples, one per digit; (ids, why not)."""
-    crops = store.crops(seq)
-    if not crops:
-        return [], (
-            "no digit crops are stored for this reading (they expire after "
-            "storage.crop_days, or were already used): no training examples made"
-        )
-    if len(crops) != len(value):
-        return [], (
-            f"the corrected value has {len(value)} digits but {len(crops)} were found: "
-            "no training examples made"
-        )
-    ids = [
-        store.add_label(int(d), "correction", crop.image, crop.png)
-        for d, crop in zip(value, crops, strict=True)
-    ]
-    store.delete_crops(seq)
-    return ids, None
+    return {**result.entry, "labels_added": added, "labels_note": result.labels_note}
 
 
 def _existing(store: Store, seq: int) -> dict[str, Any]:
