@@ -36,6 +36,7 @@ ONCE_FLUSH_TIMEOUT_S = 60.0  # `run --once` promises every reading was acknowled
 STATUS_INTERVAL_S = 10.0
 PRUNE_INTERVAL_S = 3600.0
 # Start-up failures a restart cannot fix: a missing model, an unusable database file, ...
+# A full or read-only disk is not one: the store then starts without its file and retries.
 START_ERRORS = (ModelError, StoreError, SourceError, MqttError, ApiError)
 
 
@@ -135,8 +136,11 @@ class App:
                     "(a folder, an image or a video file), not a live camera"
                 )
             source.open()  # --once has nothing to wait for: a missing source is an error now
+        # camera.fps 0 replays files as fast as the reader goes: waiting for it, not reading
+        # ahead only to drop what it had no time for. A live camera runs at its own rate.
+        lossless = self.once or (camera.fps == 0 and not source.live)
         self.grabber = FrameGrabber(
-            source, self.stop_event, camera.reopen_backoff_max_s, lossless=self.once
+            source, self.stop_event, camera.reopen_backoff_max_s, lossless=lossless
         )
         self.grabber.start()
         self._undo.append(("camera", lambda: self.grabber.join(5.0) if self.grabber else None))
@@ -216,21 +220,37 @@ class App:
             return []
         recorded: list[Reading] = []
         for reading in readings:
-            topics = self.publisher.reading_topics(reading.region) if self.publisher else []
-            crops = reading_crops(reading) if self.settings.storage.crop_days > 0 else None
-            seq = self.store.record(reading, topics, self.settings.mqtt.qos, crops)
-            recorded.append(replace(reading, seq=seq))
+            recorded.append(self._store_reading(reading))
             self.recorder.reading(reading)
             self.last_reading = recorded[-1]
             if self.emit is not None:
                 self.emit(recorded[-1])
         return recorded
 
+    def _store_reading(self, reading: Reading) -> Reading:
+        """The reading with its seq once stored and queued; past a failing store, seq null."""
+        assert self.store is not None
+        topics = self.publisher.reading_topics(reading.region) if self.publisher else []
+        crops = reading_crops(reading) if self.settings.storage.crop_days > 0 else None
+        try:
+            seq = self.store.record(reading, topics, self.settings.mqtt.qos, crops)
+        except StoreError:
+            # A full or read-only disk (the store counts and logs it, and tries again with the
+            # next reading): the reading still goes out, without a seq, which only the store
+            # hands out, so no seq is ever used twice.
+            self.recorder.unstored()
+            if self.publisher is not None:
+                self.publisher.publish_unstored(topics, reading.to_json())
+            return reading
+        return replace(reading, seq=seq)
+
     def _prune(self) -> None:
         assert self.store is not None
         storage = self.settings.storage
         try:
             self.store.prune(storage.history_days, storage.crop_days)
+        except StoreError as exc:  # a full or read-only disk: the store has logged it
+            logger.warning("pruning the history failed: %s", exc)
         except Exception:
             logger.exception("pruning the history failed")
 
@@ -255,7 +275,10 @@ class App:
         last = self.last_reading
         shown = "none" if last is None else (last.value or last.status)
         broker = snap.mqtt["state"] if snap.mqtt is not None else "off"
-        return f"fps {snap.fps:.1f}, last {shown}, broker {broker}, outbox {snap.outbox.depth or 0}"
+        line = f"fps {snap.fps:.1f}, last {shown}, broker {broker}, outbox {snap.outbox.depth or 0}"
+        if snap.storage is not None and not snap.storage.writable:
+            line += f", storage {snap.storage.state}: not storing"
+        return line
 
 
 def print_reading(reading: Reading) -> None:
@@ -280,6 +303,14 @@ def run_daemon(settings: Settings, *, once: bool = False) -> int:
         app.run()
     finally:
         drained = app.stop()
+    unstored = app.snapshot().unstored
+    if once and unstored:
+        print(
+            f"digitcam: {unstored} readings were not stored, only printed or published "
+            f"(storage.path {settings.storage.path} could not be written)",
+            file=sys.stderr,
+        )
+        return 1
     if once and not drained:
         print(
             "digitcam: some messages are still in the outbox; they are sent on the next start",

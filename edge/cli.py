@@ -16,10 +16,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from edge import logfilter
 from edge.config import CONFIG_ERROR_EXIT, ConfigError, Settings, load_settings, masked_dump
 
 logger = logging.getLogger(__name__)
 
+# 128 + SIGPIPE: the status a shell shows for a tool whose reader left (`set -o pipefail`).
+SIGPIPE_EXIT = 141
 TRAIN_VERBS = {
     "train": ("training.train", "train the CNN on MNIST"),
     "evaluate": (
@@ -98,7 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
     try:
-        return dispatch(args)
+        code = dispatch(args)
+        sys.stdout.flush()  # a reader that left shows here, not in the interpreter's shutdown
+        return code
+    except BrokenPipeError:
+        return reader_left()
     except ConfigError as exc:
         print("configuration error:", file=sys.stderr)
         for problem in exc.problems:
@@ -144,7 +151,22 @@ def dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(args.verb)
 
 
+def reader_left() -> int:
+    """stdout's reader went away (`digitcam predict ... | head`): stop quietly, as cat does."""
+    # Python flushes stdout once more at exit; /dev/null takes what is left without an error.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return SIGPIPE_EXIT
+
+
 def check_config(settings: Settings) -> int:
+    from edge.model import ModelError, load_model
+
+    try:  # a model file that loads but is not a digit model is a configuration error too
+        load_model(settings.model.path, settings.model.threads)
+    except ModelError as exc:
+        raise ConfigError([str(exc)]) from None
     print(json.dumps(masked_dump(settings), indent=2, default=str))
     return 0
 
@@ -164,6 +186,7 @@ def setup_logging(level: str) -> None:
     if not under_journald:
         fmt = "%(asctime)s " + fmt
     logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
+    logfilter.install()  # a fault repeating many times a second must not flood the journal
 
 
 if __name__ == "__main__":

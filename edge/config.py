@@ -10,7 +10,7 @@ import os
 import re
 import socket
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -32,8 +32,16 @@ def default_device_id() -> str:
     return name or "digitcam"
 
 
+def default_allowed_hosts() -> list[str]:
+    """localhost, and the device's host name as itself and as its mDNS name (<name>.local)."""
+    name = socket.gethostname().lower().rstrip(".")
+    return list(dict.fromkeys(["localhost", *([name, f"{name}.local"] if name else [])]))
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan: TOML and the environment both spell nan and inf, and no setting means
+    # either; a NaN box or an infinite interval would only fail later, at every frame or prune.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class CameraSettings(_Section):
@@ -42,9 +50,16 @@ class CameraSettings(_Section):
         min_length=1,
         description="folder of frames, image file, video file, device path or index, or URL",
     )
-    fps: float = Field(2.0, gt=0, le=120, description="frames per second read from the source")
+    fps: float = Field(
+        2.0,
+        ge=0,
+        le=120,
+        description="frames per second read from the source; 0: as fast as the reader goes",
+    )
     loop: bool = Field(True, description="replay a folder or video from the start when it ends")
-    reopen_backoff_max_s: float = Field(30.0, gt=0, description="longest wait between reopen tries")
+    # The longest wait between reopen tries; capped so a camera plugged back in is picked up
+    # within the hour.
+    reopen_backoff_max_s: float = Field(30.0, gt=0, le=3600)
 
 
 class RegionSettings(_Section):
@@ -86,7 +101,8 @@ class MqttSettings(_Section):
     qos: Literal[0, 1, 2] = 1
     discovery_prefix: str = Field("homeassistant", description="empty turns discovery off")
     keepalive_s: int = Field(30, ge=5, le=3600)
-    stats_interval_s: float = Field(60.0, gt=0)
+    # stats are also a sign of life; more than a day apart they tell nothing.
+    stats_interval_s: float = Field(60.0, gt=0, le=86_400)
 
 
 class ApiSettings(_Section):
@@ -94,7 +110,11 @@ class ApiSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     token: SecretStr = SecretStr("")
-    max_upload_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    # 1 GiB: more than a device's memory, a thousand times a camera photo.
+    max_upload_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=2**30)
+    # Host names the API answers to besides IP addresses and api.host; "*" answers any. A
+    # page whose own name was rebound to the device's address (DNS rebinding) is refused.
+    allowed_hosts: list[str] = Field(default_factory=default_allowed_hosts)
 
 
 def default_storage_path() -> Path:
@@ -102,15 +122,20 @@ def default_storage_path() -> Path:
     return Path(os.environ.get("STATE_DIRECTORY", ".").split(":")[0]) / "digitcam.sqlite"
 
 
+# A century: a longer retention is none at all, and its cut-off would fall before year 1,
+# where datetime ends, so every prune would fail.
+MAX_DAYS = 36_500
+
+
 class StorageSettings(_Section):
     path: Path = Field(
         default_factory=default_storage_path, description="SQLite file: history, outbox, labels"
     )
-    outbox_max: int = Field(
-        100_000, ge=10, description="messages kept while the broker is away (two per reading)"
-    )
-    history_days: float = Field(30.0, gt=0, description="readings older than this are pruned")
-    crop_days: float = Field(7.0, ge=0, description="digit crops kept this long for corrections")
+    # Messages kept while the broker is away (two per reading). At about 1 KB a message, ten
+    # million fill 10 GB: more than a device's SD card.
+    outbox_max: int = Field(100_000, ge=10, le=10_000_000)
+    history_days: float = Field(30.0, gt=0, le=MAX_DAYS, description="then readings are pruned")
+    crop_days: float = Field(7.0, ge=0, le=MAX_DAYS, description="digit crops kept for corrections")
 
 
 class Settings(BaseSettings):
@@ -121,6 +146,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         extra="forbid",
         validate_assignment=True,
+        allow_inf_nan=False,  # as in every section
     )
 
     device_id: str = Field(default_factory=default_device_id, pattern=r"^[a-z0-9_-]+$")
@@ -249,16 +275,40 @@ def _check_toml_syntax(path: Path) -> None:
         raise ConfigError([f"config file {path}: not valid TOML: {exc}"]) from None
 
 
+def _secret_keys(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The key paths of every SecretStr setting: mqtt.password, api.token and any added later."""
+    keys: list[tuple[str, ...]] = []
+    for name, info in model.model_fields.items():
+        kind = info.annotation
+        if kind is SecretStr or SecretStr in get_args(kind):
+            keys.append((*prefix, name))
+        elif isinstance(kind, type) and issubclass(kind, BaseModel):
+            keys += _secret_keys(kind, (*prefix, name))
+    return keys
+
+
+SECRET_KEYS = _secret_keys(Settings)
+
+
 def _describe(err: Any) -> str:
-    key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+    loc = tuple(str(part) for part in err["loc"])
+    key = ".".join(loc) or "(top level)"
     if err["type"] == "extra_forbidden":
         return f"{key}: unknown key (see config/digitcam.toml for every key)"
-    return f"{key}: {err['msg']} (got {err.get('input')!r})"
+    got = err.get("input")
+    # The value of a secret, or of a section holding one, may be the secret itself, mistyped
+    # (`password = 12345678` is a TOML integer): name its type, never its value.
+    if any(secret[: len(loc)] == loc or loc[: len(secret)] == secret for secret in SECRET_KEYS):
+        return f"{key}: {err['msg']} (got {type(got).__name__}, not shown: it may be a secret)"
+    return f"{key}: {err['msg']} (got {got!r})"
 
 
 def masked_dump(settings: Settings) -> dict[str, Any]:
     """The effective settings as plain data, with every secret replaced by '***'."""
     data = settings.model_dump(mode="json")
-    for section, key in (("mqtt", "password"), ("api", "token")):
-        data[section][key] = "***" if data[section][key] else ""
+    for *sections, key in SECRET_KEYS:
+        section = data
+        for name in sections:
+            section = section[name]
+        section[key] = "***" if section[key] else ""
     return data

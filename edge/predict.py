@@ -15,7 +15,7 @@ from typing import TextIO
 
 from edge.camera.imageio import ImageError, read_image_file
 from edge.camera.sources import IMAGE_EXTENSIONS
-from edge.config import RegionSettings, Settings
+from edge.config import CONFIG_ERROR_EXIT, RegionSettings, Settings
 from edge.model import ModelError, load_model
 from edge.reader import FrameReader
 from edge.reading import NO_DIGIT, Reading
@@ -54,7 +54,7 @@ def predict_paths(
         model = load_model(settings.model.path, settings.model.threads)
     except ModelError as exc:
         print(f"digitcam predict: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return CONFIG_ERROR_EXIT  # model.path is wrong, as check-config says
     # --kind asks for a plain reading of the whole image; otherwise the configured regions.
     regions = [RegionSettings(name="main", kind=kind)] if kind else settings.regions
     reader = FrameReader(model, regions, settings.model.min_confidence, settings.device_id)

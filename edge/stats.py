@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from edge.reading import STATUSES, Reading
-from edge.store import StoreError
+from edge.store import StoreError, StoreHealth
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ class OutboxSource(Protocol):
 
     def dropped_count(self) -> int: ...
 
+    def health(self) -> StoreHealth: ...
+
 
 @dataclass(frozen=True)
 class LatencyHistogram:
@@ -58,10 +60,10 @@ class LatencyHistogram:
     total: int
     sum_ms: float
 
-    def cumulative(self) -> list[tuple[str, int]]:
-        """(le, count) pairs as Prometheus wants them, +Inf last."""
+    def cumulative(self, unit_ms: float = 1.0) -> list[tuple[str, int]]:
+        """(le, count) pairs as Prometheus wants them, +Inf last; bounds in units of unit_ms."""
         pairs = zip(self.bounds, self.counts, strict=True)
-        return [(f"{b:g}", c) for b, c in pairs] + [("+Inf", self.total)]
+        return [(f"{b / unit_ms:g}", c) for b, c in pairs] + [("+Inf", self.total)]
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class StatsSnapshot:
     uptime_s: float
     frames: int  # taken from the camera by the capture loop, bad ones included
     readings: int  # read by the capture loop
+    unstored: int  # of those, printed and published but not stored (the store failed)
     bad_frames: int
     errors: int
     fps: float
@@ -88,6 +91,7 @@ class StatsSnapshot:
     camera: Mapping[str, Any] | None  # the grabber's figures; None when no camera was started
     mqtt: Mapping[str, Any] | None  # the publisher's figures; None when MQTT is off
     outbox: OutboxFigures
+    storage: StoreHealth | None  # None when no store was opened
     model: str
 
     def message(self) -> dict[str, Any]:
@@ -104,6 +108,7 @@ class StatsSnapshot:
             "mqtt": dict(self.mqtt) if self.mqtt is not None else {"state": "disabled"},
             "outbox_depth": self.outbox.depth,
             "outbox_dropped": self.outbox.dropped,
+            "storage": storage_message(self.storage, self.unstored),
             "model": self.model,
         }
 
@@ -114,7 +119,7 @@ class Stats:
     def __init__(self) -> None:
         self.started_at = time.monotonic()
         self._lock = threading.Lock()
-        self._frames = self._readings = self._bad_frames = self._errors = 0
+        self._frames = self._readings = self._bad_frames = self._errors = self._unstored = 0
         self._frame_times: deque[float] = deque(maxlen=FPS_WINDOW)
         self._recent_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._by_status: dict[str, int] = dict.fromkeys(STATUSES, 0)
@@ -137,6 +142,11 @@ class Stats:
         """A frame whose reading failed."""
         with self._lock:
             self._errors += 1
+
+    def unstored(self) -> None:
+        """A reading of the capture loop the store could not take (sent and printed only)."""
+        with self._lock:
+            self._unstored += 1
 
     def reading(self, reading: Reading, *, camera: bool = True) -> None:
         """A stored reading; camera=False for the API's own reads, which the stats message omits."""
@@ -167,6 +177,7 @@ class Stats:
             frame_times = list(self._frame_times)
             recent_ms = list(self._recent_ms)
             counts = (self._frames, self._readings, self._bad_frames, self._errors)
+            unstored = self._unstored
             by_status = MappingProxyType(dict(self._by_status))
             latency = LatencyHistogram(
                 LATENCY_BUCKETS_MS,
@@ -181,6 +192,7 @@ class Stats:
             uptime_s=time.monotonic() - self.started_at,
             frames=frames,
             readings=readings,
+            unstored=unstored,
             bad_frames=bad_frames,
             errors=errors,
             fps=frame_rate(frame_times),
@@ -190,6 +202,7 @@ class Stats:
             camera=MappingProxyType(camera.stats()) if camera is not None else None,
             mqtt=MappingProxyType(mqtt_figures(mqtt, outbox)) if mqtt is not None else None,
             outbox=outbox,
+            storage=store.health() if store is not None else None,
             model=model,
         )
 
@@ -199,6 +212,13 @@ def frame_rate(times: list[float]) -> float:
     if len(times) < 2 or times[-1] == times[0]:
         return 0.0
     return (len(times) - 1) / (times[-1] - times[0])
+
+
+def storage_message(health: StoreHealth | None, unstored: int) -> dict[str, Any]:
+    """The store's part of the stats message: state, failed writes, readings not stored."""
+    if health is None:
+        return {"state": "not open", "errors": 0, "unstored": unstored}
+    return {"state": health.state, "errors": health.errors, "unstored": unstored}
 
 
 def outbox_figures(store: OutboxSource | None) -> OutboxFigures:

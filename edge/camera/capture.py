@@ -108,8 +108,10 @@ class DeviceSource(_CaptureSource):
         backend = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
         cap = cv2.VideoCapture(self._target, backend)
         # Asking for camera.fps spares the Pi decoding frames that would only be dropped;
-        # the driver picks the nearest rate it supports, or ignores it.
-        cap.set(cv2.CAP_PROP_FPS, self._fps)
+        # the driver picks the nearest rate it supports, or ignores it. camera.fps 0 asks
+        # for nothing: OpenCV would send 1/0 s, which uvcvideo reads as its slowest rate.
+        if self._fps > 0:
+            cap.set(cv2.CAP_PROP_FPS, self._fps)
         return cap
 
 

@@ -203,7 +203,8 @@ class FrameGrabber:
 def open_source(camera: CameraSettings, *, pace: bool = True) -> FrameSource:
     """The source named by camera.source, not yet opened (its open() may fail and be retried).
 
-    pace=False reads file sources as fast as the consumer takes them (`run --once`).
+    pace=False reads file sources as fast as the consumer takes them (`run --once`), as
+    does camera.fps 0 (replays in CI); a device at camera.fps 0 keeps its own rate.
     """
     spec = camera.source.strip()
     if not spec:
@@ -215,7 +216,7 @@ def open_source(camera: CameraSettings, *, pace: bool = True) -> FrameSource:
     if spec.startswith("/dev/"):
         return DeviceSource(spec, camera.fps)
     path = Path(spec).expanduser()
-    interval_s = 1.0 / camera.fps if pace else 0.0
+    interval_s = 1.0 / camera.fps if pace and camera.fps > 0 else 0.0
     suffix = path.suffix.lower()
     if path.is_dir():
         return FolderSource(path, loop=camera.loop, interval_s=interval_s)

@@ -31,6 +31,8 @@ from edge.config import MqttSettings
 from edge.mqtt.discovery import status_topic
 
 logger = logging.getLogger(__name__)
+_paho_logger = logging.getLogger(f"{__name__}.paho")  # paho's own messages, at its levels
+_PAHO_LEVELS: dict[int, int] = {int(k): v for k, v in mqtt.LOGGING_LEVEL.items()}
 
 State = Literal["disabled", "connecting", "connected", "auth_failed", "disconnected"]
 # MQTT 3.1.1 CONNACK 4 and 5 as paho 2 names them: retrying soon cannot help.
@@ -103,6 +105,7 @@ class Connection:
         self.generation = 0  # one more for every accepted connection
         self.errors = self.reconnects = self.connect_attempts = 0
         self._delay_s, self._next_attempt = backoff.min_s, 0.0
+        self._closing = False  # set by close(): paho's last words are then expected
         self._client = self._make_client(device_id, max_inflight)
 
     @property
@@ -157,6 +160,7 @@ class Connection:
 
     def close(self, timeout_s: float) -> None:
         """Publish `offline` (when connected), disconnect and end paho's thread."""
+        self._closing = True
         if self._state == "connected":
             info = self._client.publish(self._status, "offline", qos=1, retain=True)
             try:
@@ -252,7 +256,7 @@ class Connection:
             protocol=mqtt.MQTTv311,
             reconnect_on_failure=False,
         )
-        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        client.on_log = self._on_log
         client.max_inflight_messages_set(max_inflight + 32)  # room for status, discovery
         client.max_queued_messages_set(0)
         client.will_set(self._status, "offline", qos=1, retain=True)
@@ -284,6 +288,14 @@ class Connection:
         client.drop_out_messages()
         client.subscribe(self._subscriptions)  # a clean session forgets them on reconnect
         self._events.put(_Connected())
+
+    def _on_log(self, _client: mqtt.Client, _userdata: Any, level: int, message: str) -> None:
+        py_level = _PAHO_LEVELS.get(level, logging.DEBUG)
+        if self._closing and message.startswith("Client is not connected"):
+            # After our own DISCONNECT paho's network loop may run once more before
+            # loop_stop() ends it, find the socket closed and report it at ERR: a normal stop.
+            py_level = logging.DEBUG
+        _paho_logger.log(py_level, "%s", message)
 
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _properties: Any

@@ -5,6 +5,11 @@ thread owns everything else: it applies those reports, connects with backoff, ro
 and Home Assistant's birth message, and pumps outbox rows through a window of in-flight
 messages. The capture loop only calls `Store.record()` and never waits on the network.
 
+While the store cannot be written (a full or read-only disk), the capture loop hands each
+reading to `publish_unstored()`, which gives it to paho at once when connected: no outbox
+row, so no retry after a lost connection and no place in the order of the backlog, but the
+broker keeps getting live readings. Readings that find the broker away are counted as lost.
+
 When `mqtt.host` is empty MQTT is off: the daemon creates no publisher, records readings with
 no topics (so nothing piles up in the outbox) and reports the state as `disabled`.
 """
@@ -35,7 +40,7 @@ from edge.mqtt.connection import (
     State,
 )
 from edge.mqtt.discovery import base_topic, discovery_configs, ha_status_topic, reading_topics
-from edge.store import OutboxItem, Store
+from edge.store import OutboxItem, Store, StoreError
 
 __all__ = ["Backoff", "MqttError", "MqttPublisher", "State"]
 
@@ -82,6 +87,8 @@ class MqttPublisher:
         )
         # Written only by the sender thread.
         self._published = self._round_errors = 0
+        # Written only by the capture thread: readings sent past the failing store, or lost.
+        self._unstored_sent = self._unstored_lost = 0
         self._window: deque[_InFlight] = deque()
         self._window_gen = 0  # the connection generation the window belongs to
         self._cursor = 0  # highest outbox id handed to paho on this connection
@@ -108,6 +115,7 @@ class MqttPublisher:
 
     def counters(self) -> dict[str, Any]:
         """State, counters and outbox figures for health and stats."""
+        depth, dropped = self._outbox_figures()
         return {
             "state": self.state,
             "published": self.published,
@@ -115,8 +123,10 @@ class MqttPublisher:
             "reconnects": self.reconnects,
             "connect_attempts": self._conn.connect_attempts,
             "unknown_commands": self._commands.unknown,
-            "outbox_depth": self._store.outbox_depth(),
-            "outbox_dropped": self._store.dropped_count(),
+            "unstored_sent": self._unstored_sent,
+            "unstored_lost": self._unstored_lost,
+            "outbox_depth": depth,
+            "outbox_dropped": dropped,
         }
 
     def reading_topics(self, region: str) -> list[str]:
@@ -131,6 +141,16 @@ class MqttPublisher:
         """Start the sender thread, which connects and drains the outbox."""
         self._sender = threading.Thread(target=self._run, name="mqtt-sender", daemon=True)
         self._sender.start()
+
+    def publish_unstored(self, topics: Sequence[str], payload: str) -> bool:
+        """Send a reading the store could not take straight to paho; False when offline."""
+        if self.state != "connected":
+            self._unstored_lost += 1
+            return False
+        for topic in topics:
+            self._conn.publish(topic, payload, self.settings.qos, True)
+        self._unstored_sent += 1
+        return True
 
     def publish_stats(self, stats: Mapping[str, Any]) -> bool:
         """Send one `stats` message (QoS 0, not retained, not persisted); False when offline."""
@@ -152,7 +172,8 @@ class MqttPublisher:
         while (
             sender is not None
             and sender.is_alive()
-            and self._store.outbox_depth() > 0
+            and (self._outbox_depth() or 0) > 0
+            and self._store.health().writable  # else no ack can be written: nothing drains
             and self.state != "auth_failed"
             and time.monotonic() < deadline
         ):
@@ -165,10 +186,20 @@ class MqttPublisher:
             sender.join(timeout=self._offline_wait_s() + 10)
             if sender.is_alive():
                 logger.warning("MQTT sender did not finish; the broker may keep `online`")
-        left = self._store.outbox_depth()
+        left = self._outbox_depth()
         if left:
             logger.warning("MQTT stopped with %s messages in the outbox; sent on next start", left)
         return left == 0
+
+    def _outbox_depth(self) -> int | None:
+        return self._outbox_figures()[0]
+
+    def _outbox_figures(self) -> tuple[int | None, int | None]:
+        """The outbox's depth and drop count; None when the store cannot be read (it logs why)."""
+        try:
+            return self._store.outbox_depth(), self._store.dropped_count()
+        except StoreError:
+            return None, None
 
     # ---- sender thread ------------------------------------------------------------------
     def _run(self) -> None:
@@ -176,6 +207,9 @@ class MqttPublisher:
             busy = False
             try:
                 busy = self._round()
+            except StoreError as exc:  # a full or read-only disk: the store counts and logs it
+                logger.debug("MQTT sender: the outbox failed: %s", exc)
+                self._pause(1.0)
             except Exception:  # a failing round must not end publishing for good
                 self._round_errors += 1
                 logger.exception("MQTT sender round failed; retrying")

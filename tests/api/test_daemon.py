@@ -154,6 +154,7 @@ def test_stats_message_health_and_metrics_report_the_same_counts(
         "mqtt",
         "outbox_depth",
         "outbox_dropped",
+        "storage",
         "model",
     ]
     assert (stats["readings"], stats["bad_frames"], stats["errors"]) == (3, 1, 0)
@@ -162,9 +163,11 @@ def test_stats_message_health_and_metrics_report_the_same_counts(
     assert metrics["digitcam_frames_total"] == stats["frames"]
     assert metrics["digitcam_bad_frames_total"] == stats["bad_frames"]
     readings = sum(v for k, v in metrics.items() if k.startswith("digitcam_readings_total"))
-    assert readings == stats["readings"] == metrics["digitcam_reading_latency_ms_count"]
+    assert readings == stats["readings"] == metrics["digitcam_reading_latency_seconds_count"]
     assert health["camera"]["frames"] == stats["camera"]["frames"] == 4
     assert health["broker"]["state"] == stats["mqtt"]["state"] == "connected"
     assert health["outbox"] == {"depth": 0, "dropped": 0}
+    assert stats["storage"] == {"state": "ok", "errors": 0, "unstored": 0}
+    assert health["storage"]["state"] == "ok" and metrics["digitcam_store_writable"] == 1
     assert metrics["digitcam_outbox_depth"] == stats["outbox_depth"] == 0
     assert metrics['digitcam_mqtt_state{state="connected"}'] == 1

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -193,3 +194,45 @@ def test_once_with_a_missing_folder_fails_at_once(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 78
     assert "nowhere" in err
+
+
+def fifty_frames(tmp_path: Path) -> Path:
+    """A folder of 50 real frames (the mock numbers, repeated), named in replay order."""
+    numbers = sorted((ROOT / "mock_frames" / "numbers").glob("*.jpg"))
+    folder = tmp_path / "fifty"
+    folder.mkdir()
+    for i in range(50):
+        (folder / f"frame{i:03d}.jpg").symlink_to(numbers[i % len(numbers)])
+    return folder
+
+
+def test_fps_0_once_replays_a_folder_as_fast_as_the_reader_goes(tmp_path: Path) -> None:
+    proc = run_daemon(
+        tmp_path, fifty_frames(tmp_path), None, "--once", extra_env={"DIGITCAM_CAMERA__FPS": "0"}
+    )
+    # Generous, but at camera.fps 0.5 fifty frames would take 100 s.
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, err
+    assert [json.loads(line)["frame"]["index"] for line in out.splitlines()] == list(range(50))
+
+
+def test_fps_0_daemon_replays_every_frame_unpaced(tmp_path: Path) -> None:
+    proc = run_daemon(
+        tmp_path,
+        fifty_frames(tmp_path),
+        None,
+        extra_env={"DIGITCAM_CAMERA__FPS": "0", "DIGITCAM_CAMERA__LOOP": "false"},
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")))
+    reader.start()
+    try:
+        # The daemon stays up after the folder ends; at camera.fps 0.5 this would take 100 s.
+        wait_until(lambda: len(lines) >= 50 or proc.poll() is not None, timeout_s=90, what="50")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        reader.join(10)
+    assert proc.returncode == 0, err
+    # As fast as the reader goes, not faster: no frame was read only to be dropped.
+    assert [json.loads(line)["frame"]["index"] for line in lines] == list(range(50))

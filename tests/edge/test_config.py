@@ -141,3 +141,60 @@ def test_check_config_masks_secrets_and_exits_78_on_errors(tmp_path: Path) -> No
 def test_masked_dump_leaves_empty_secrets_empty() -> None:
     data = masked_dump(load_settings(None))
     assert data["mqtt"]["password"] == "" and data["api"]["token"] == ""
+
+
+@pytest.mark.parametrize(
+    ("toml", "named"),
+    [
+        ('[[regions]]\nname = "a"\nbox = [0, 0, nan, 10]\n', "regions.0.box.2"),
+        ('[[regions]]\nname = "a"\nbox = [inf, 0, 5, 10]\n', "regions.0.box.0"),
+        ("[camera]\nreopen_backoff_max_s = inf\n", "camera.reopen_backoff_max_s"),
+        ("[camera]\nreopen_backoff_max_s = 1e9\n", "camera.reopen_backoff_max_s"),
+        ("[model]\nmin_confidence = nan\n", "model.min_confidence"),
+        ("[mqtt]\nstats_interval_s = 1e12\n", "mqtt.stats_interval_s"),
+        ("[storage]\nhistory_days = 1e308\n", "storage.history_days"),
+        ("[storage]\nhistory_days = nan\n", "storage.history_days"),
+        ("[storage]\ncrop_days = 1e7\n", "storage.crop_days"),
+        ("[storage]\noutbox_max = 100000000000000000000\n", "storage.outbox_max"),
+        ("[api]\nmax_upload_bytes = 1099511627776\n", "api.max_upload_bytes"),
+    ],
+)
+def test_non_finite_and_absurd_values_exit_78_naming_the_key(
+    tmp_path: Path, toml: str, named: str
+) -> None:
+    result = _cli("check-config", "--config", str(write(tmp_path, toml)))
+    assert result.returncode == 78, result.stdout
+    assert f"  {named}: " in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_non_finite_values_from_the_environment_are_refused_too(tmp_path: Path) -> None:
+    result = _cli("check-config", env={"DIGITCAM_STORAGE__HISTORY_DAYS": "inf"})
+    assert result.returncode == 78
+    assert "storage.history_days: " in result.stderr
+
+
+def test_the_largest_sensible_values_are_accepted(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[storage]\nhistory_days = 3650\ncrop_days = 365\noutbox_max = 1000000\n"
+        "[mqtt]\nstats_interval_s = 3600\n[camera]\nreopen_backoff_max_s = 600\n",
+    )
+    assert load_settings(path).storage.history_days == 3650
+
+
+@pytest.mark.parametrize(
+    ("toml", "secret"),
+    [
+        ("[mqtt]\npassword = 12345678\n", "12345678"),
+        ("[api]\ntoken = 987654321\n", "987654321"),
+        ('[api]\ntoken = ["tok-in-a-list"]\n', "tok-in-a-list"),
+        ('mqtt = "password=hunter2"\n', "hunter2"),
+    ],
+)
+def test_a_wrongly_typed_secret_is_not_printed(tmp_path: Path, toml: str, secret: str) -> None:
+    result = _cli("check-config", "--config", str(write(tmp_path, toml)))
+    assert result.returncode == 78
+    key = "mqtt.password" if "password =" in toml else "api.token" if "token" in toml else "mqtt"
+    assert f"  {key}: " in result.stderr, "the key is still named"
+    assert secret not in result.stderr + result.stdout

@@ -1,8 +1,9 @@
 """GET /health: is the device doing its job? 200 `ok`, or 503 `degraded` with the reasons.
 
 Degraded means something a person has to fix or wait for: no model, a camera that keeps
-failing, a broker that refused the credentials, a history file that cannot be read.
-A broker that is merely away is not degraded: readings wait in the outbox.
+failing, a broker that refused the credentials, a history file that cannot be read or
+written (a full disk, a read-only file system). A broker that is merely away is not
+degraded: readings wait in the outbox.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from edge.api.schemas import Info
 from edge.api.services import CAMERA_FAILING, Services
 from edge.model import meta_float
 from edge.stats import StatsSnapshot
+from edge.store.condition import REMEDY
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ def health_report(services: Services) -> dict[str, Any]:
         "camera": camera_state(snap, services.settings.camera.source, reasons),
         "broker": broker_state(snap, reasons),
         "outbox": outbox_state(snap, reasons),
+        "storage": storage_state(snap, reasons),
     }
     return {"status": "degraded" if reasons else "ok", "reasons": reasons, **report}
 
@@ -108,6 +111,25 @@ def broker_state(snap: StatsSnapshot, reasons: list[str]) -> dict[str, Any]:
 
 
 def outbox_state(snap: StatsSnapshot, reasons: list[str]) -> dict[str, Any]:
-    if snap.outbox.error is not None:
+    failing = snap.storage is not None and not snap.storage.writable
+    if snap.outbox.error is not None and not failing:  # else storage_state names the cause
         reasons.append(snap.outbox.error)
     return {"depth": snap.outbox.depth, "dropped": snap.outbox.dropped}
+
+
+def storage_state(snap: StatsSnapshot, reasons: list[str]) -> dict[str, Any]:
+    """Can the SQLite file be written? While it cannot, readings are sent but not stored."""
+    storage = snap.storage
+    if storage is None:
+        return {"state": "not open", "errors": 0, "unstored": snap.unstored}
+    if not storage.writable:
+        remedy = REMEDY.get(storage.condition or "")
+        reasons.append(
+            f"{storage.error}: nothing is being stored" + (f" ({remedy})" if remedy else "")
+        )
+    return {
+        "state": storage.state,
+        "errors": storage.errors,
+        "unstored": snap.unstored,
+        "error": storage.error,
+    }
