@@ -60,6 +60,9 @@ class DigitModel:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
+        # A 300 kB network needs no allocation arena: without it the session holds about
+        # 1 MB less after thousands of frames, at the same speed (measured with digitcam bench).
+        options.enable_cpu_mem_arena = False
         try:
             self._session = ort.InferenceSession(
                 str(self.path), sess_options=options, providers=["CPUExecutionProvider"]

@@ -10,6 +10,7 @@ daemon subprocess last, alone, so no measurement shares the CPU with another one
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
@@ -200,6 +201,15 @@ def run(
         effort.daemon_warmup,
         effort.cold_starts,
     )
+    if importlib.util.find_spec("fastapi") is not None:
+        result["daemon_api"] = measure_daemon(
+            frame_paths,
+            settings.model.path,
+            max(2 * effort.daemon_warmup, effort.daemon_frames // 5),
+            effort.daemon_warmup,
+            1,
+            api=True,
+        )
     result["machine"]["load_average"] = {
         "start": [round(x, 2) for x in load_at_start],
         "end": [round(x, 2) for x in os.getloadavg()],

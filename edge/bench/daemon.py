@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,14 @@ STARTED = "digitcam started"
 class DaemonRun:
     """One `digitcam run` subprocess; stdout readings are counted as they arrive."""
 
-    def __init__(self, workdir: Path, source: Path, model_path: Path | None, fps: float) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        source: Path,
+        model_path: Path | None,
+        fps: float,
+        api_port: int | None = None,
+    ) -> None:
         config = workdir / "empty.toml"
         config.write_text("# defaults only: the benchmark sets everything through DIGITCAM_*\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITCAM_")}
@@ -50,6 +58,8 @@ class DaemonRun:
         )
         if model_path is not None:
             env["DIGITCAM_MODEL__PATH"] = str(model_path)
+        if api_port is not None:  # the local HTTP API and page in the same process
+            env.update({"DIGITCAM_API__ENABLED": "true", "DIGITCAM_API__PORT": str(api_port)})
         self.readings = 0
         self.first_reading_s: float | None = None
         self.marks: dict[str, float] = {}
@@ -144,6 +154,12 @@ def replay_folder(workdir: Path, frames: list[Path]) -> Path:
     return folder
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def mb(kb: int) -> float:
     return round(kb / 1024.0, 1)
 
@@ -171,13 +187,18 @@ def measure_daemon(
     cold_starts: int,
     fps: float | None = None,
     timeout_s: float = 900.0,
+    api: bool = False,
 ) -> dict[str, Any]:
-    """RSS after warm-up and after `total_frames`, cold start (median of runs), torch check."""
+    """RSS after warm-up and after `total_frames`, cold start (median of runs), torch check.
+
+    With `api` the daemon also serves the HTTP API and page (api.enabled), as `serve` does.
+    """
     fps = fps or max_camera_fps()
     with tempfile.TemporaryDirectory(prefix="digitcam-bench-") as tmp:
         workdir = Path(tmp)
         source = replay_folder(workdir, frames)
-        run = DaemonRun(workdir, source, model_path, fps)
+        port = free_port() if api else None
+        run = DaemonRun(workdir, source, model_path, fps, port)
         starts = [cold_start(run, 60.0)]
         try:
             if starts[0]["seconds"] is None or not run.wait_readings(warmup_frames, timeout_s):
@@ -194,7 +215,7 @@ def measure_daemon(
         finally:
             exit_code = run.stop()
         for _ in range(1, cold_starts):
-            again = DaemonRun(workdir, source, model_path, fps)
+            again = DaemonRun(workdir, source, model_path, fps, free_port() if api else None)
             try:
                 starts.append(cold_start(again, 60.0))
             finally:
@@ -202,6 +223,7 @@ def measure_daemon(
     timed = sorted((s for s in starts if s["seconds"] is not None), key=lambda s: s["seconds"])
     median_start = timed[len(timed) // 2] if timed else {"seconds": None, "phases": {}}
     return {
+        "api": api,
         "camera_fps": fps,
         "frames": done,
         "reached_target": reached,

@@ -163,6 +163,7 @@ def render(r: dict[str, Any]) -> str:
         *_side_by_side(r),
         "",
         *_daemon(r["daemon"]),
+        *_daemon_api(r.get("daemon_api")),
         "",
         f"{'Targets':52s} {'value':>18s}  result",
     ]
@@ -241,6 +242,19 @@ def _side_by_side(r: dict[str, Any]) -> list[str]:
         ),
     ]
     return lines
+
+
+def _daemon_api(d: dict[str, Any] | None) -> list[str]:
+    """The same daemon serving the HTTP API and page: what api.enabled costs in memory."""
+    if d is None:
+        return ["  with the API on: not measured (the api extra is not installed)"]
+    if "error" in d:
+        return [f"  with the API on: {d['error']}"]
+    return [
+        f"  with the API on (api.enabled): RSS after {d['warmup_frames']} frames "
+        f"{d['rss_warm_mb']:.1f} MB, after {d['frames']} frames {d['rss_after_mb']:.1f} MB, "
+        f"peak {d['hwm_mb']:.1f} MB, {d['threads']} threads"
+    ]
 
 
 def _daemon(d: dict[str, Any]) -> list[str]:

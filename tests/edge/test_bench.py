@@ -120,6 +120,12 @@ def test_quick_bench_writes_every_section(
     assert daemon["torch_loaded"] is False and daemon["onnxruntime_loaded"] is True
     assert 0 < daemon["cold_start_s"] < 60
     assert daemon["exit_code"] == 0, "the daemon stops cleanly on SIGTERM"
+    assert daemon["threads"] <= 3, "one OpenBLAS thread each for numpy and OpenCV, not one per core"
+
+    served = result["daemon_api"]  # the same daemon serving the HTTP API and page
+    assert served["api"] is True and served["reached_target"] and served["exit_code"] == 0
+    assert served["threads"] > daemon["threads"], "the API's server thread ran"
+    assert "with the API on (api.enabled): RSS" in proc.stdout
 
     assert len(result["targets"]) == 6
     assert {t["result"] for t in result["targets"]} <= {"PASS", "MISS"}
