@@ -25,9 +25,6 @@ from edge.vision.normalise import to_mnist
 logger = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]
-# A candidate the model thinks more likely not a digit than a digit is left out before the
-# number's row or the most prominent digit is chosen.
-NOT_DIGIT_THRESHOLD = 0.5
 
 
 class Classifier(Protocol):
@@ -120,19 +117,22 @@ class FrameReader:
         for f in found:
             digits = []
             for c in f.candidates:
-                digits.append(self.digit(probs[row], inputs[row], c.box, f.origin, gray))
+                digit = self.digit(probs[row], inputs[row], c.box, f.origin, gray)
+                if c.unread:  # on the row, but no digit: the number is incomplete
+                    digit.confidence = 0.0
+                digits.append(digit)
                 row += 1
             readings.append(self.reading(f.region.name, digits, latency_ms, source, index))
         return readings
 
-    def is_digit(self, inks: Sequence[np.ndarray], judged: Judged) -> list[bool]:
-        """The model's digit-or-not decision on candidate inks; remembers what it computed."""
+    def is_digit(self, inks: Sequence[np.ndarray], judged: Judged) -> np.ndarray:
+        """How likely each candidate ink is a digit (1 - not_digit); remembers what it computed."""
         model = cast(RejectingClassifier, self.model)
         inputs = np.stack([to_mnist(ink) for ink in inks])
         probs, not_digit = model.scores(inputs[:, None, :, :])
         for ink, image, p in zip(inks, inputs, np.asarray(probs, np.float32), strict=True):
             judged[id(ink)] = (ink, image, p)
-        return [bool(p < NOT_DIGIT_THRESHOLD) for p in not_digit]
+        return 1.0 - np.asarray(not_digit, np.float64)
 
     def classify(
         self, candidates: list[DigitCandidate], judged: Judged | None = None

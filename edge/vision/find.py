@@ -23,9 +23,10 @@ from edge.vision.select import select_digits
 logger = logging.getLogger(__name__)
 
 Kind = Literal["number", "digit"]
-# Says which of several digit inks (float32 0..1, white on black) really are digits: the
-# learned decision a model with a "not a digit" output makes (see edge.reader).
-Judge = Callable[[Sequence[np.ndarray]], Sequence[bool]]
+# How likely each of several digit inks (float32 0..1, white on black) is a digit, 0..1: the
+# learned decision a model with a "not a digit" output makes (see edge.reader). At
+# params.min_digit_score and above a candidate is a digit.
+Judge = Callable[[Sequence[np.ndarray]], "Sequence[float] | np.ndarray"]
 
 
 @dataclass
@@ -34,6 +35,9 @@ class DigitCandidate:
 
     box: tuple[int, int, int, int]  # x, y, w, h in the pixels of the image given to find_digits
     ink: np.ndarray  # float32 0..1, white digit on black, tight crop of this digit's strokes
+    # A digit-sized mark on the number's row that the judge does not take for a digit: the
+    # number is incomplete, so it must not be published as read (confidence 0).
+    unread: bool = False
 
 
 def find_digits(
@@ -67,11 +71,13 @@ def find_digits(
     decide = None
     if judge is not None:
 
-        def decide(groups: list[Group]) -> list[bool]:
-            return list(judge([ink_of(g) for g in groups]))
+        def decide(groups: list[Group]) -> np.ndarray:
+            return np.asarray(judge([ink_of(g) for g in groups]), np.float64).reshape(-1)
 
     chosen = select_digits(group_components(parts, params), parts, inks, kind, params, decide)
-    return [DigitCandidate(to_caller_box(g.box, scale, gray.shape), ink_of(g)) for g in chosen]
+    return [
+        DigitCandidate(to_caller_box(g.box, scale, gray.shape), ink_of(g), g.unread) for g in chosen
+    ]
 
 
 def analysis_scale(shape: tuple[int, ...], params: VisionParams = DEFAULT) -> float:

@@ -159,7 +159,23 @@ class VisionParams:
     # part of a wide digit (a 7's bar) and the group stays whole.
     split_min_piece_height: float = 0.75
 
+    # --- Touching digits cut apart by what the model reads (edge.vision.apart) ---
+    # A group the judge does not take for a digit is tried for cuts when it is at least
+    # apart_min_aspect as wide as tall (two touching 1s are about that narrow).
+    apart_min_aspect: float = 0.55
+    # Cuts are tried at up to apart_max_cuts of the thinnest columns, each piece at least
+    # apart_min_piece_aspect x the height wide (a narrow 1) and apart_min_piece_height as tall.
+    apart_max_cuts: int = 4
+    apart_min_piece_aspect: float = 0.2
+    apart_min_piece_height: float = 0.45
+    # A piece the judge does not take for a digit (min_digit_score) may be cut again,
+    # apart_max_depth levels in all (3 digits).
+    apart_max_depth: int = 2
+
     # --- Digit filter and the number's row (edge.vision.select) ---
+    # The learned judge (a model with a "not a digit" output) takes a candidate for a digit
+    # when it gives "digit" at least this probability: more likely a digit than not.
+    min_digit_score: float = 0.5
     # Digits are at least this tall in analysis pixels; shorter groups are specks and text.
     min_digit_height_px: int = 10
     # A group over this share of the frame in either direction is a shadow or a border.
@@ -186,6 +202,13 @@ class VisionParams:
     # heights between digits of one number on forms; smaller splits such numbers, larger
     # joins a second number further along the line.
     row_gap_heights: float = 3.2
+    # A mark the judge does not take for a digit is part of the number (which is then not
+    # read) when it is at least unread_min_height of the row's median height, at least
+    # unread_band_share of it lies between the row's top and bottom, and its centre is no
+    # further than unread_reach heights beyond the row's first or last digit.
+    unread_min_height: float = 0.6
+    unread_band_share: float = 0.6
+    unread_reach: float = 2.0
 
     # Kind `digit` may read a digit touching the image edge only when it fills at least this
     # share of the image's height or width: a tight crop of a form cell (the digit 60-100%

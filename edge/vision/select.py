@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 import cv2
 import numpy as np
 
+from edge.vision.apart import read_apart
 from edge.vision.binarize import InkMap
 from edge.vision.group import Components, Group
 from edge.vision.params import DEFAULT, VisionParams
@@ -25,23 +27,86 @@ def select_digits(
     inks: InkMap,
     kind: str,
     params: VisionParams = DEFAULT,
-    decide: Callable[[list[Group]], list[bool]] | None = None,
+    decide: Callable[[list[Group]], np.ndarray] | None = None,
 ) -> list[Group]:
     """The digit groups to read: the number's row left to right, or the most prominent one.
 
-    decide: a learned digit-or-not decision over the groups that pass the shape rules.
+    decide: a learned decision over the groups that pass the shape rules, how likely each is
+    a digit. With it, in a number, groups it rejects that are wide enough to hold two digits
+    are cut apart where the pieces read as digits (edge.vision.apart), and a digit-sized mark
+    on the row that still is no digit is returned marked `unread`: the number is incomplete.
     """
     # A single digit is often a tight crop (a form cell, a grid square): its strokes touch or
     # cross the edge and it fills the image, so the edge rules only apply to numbers.
     tight = kind == "digit"
     digits = [g for g in groups if looks_like_digit(g, parts, inks, params, tight=tight)]
+    rejected: list[Group] = []
     if digits and decide is not None:
-        digits = [g for g, keep in zip(digits, decide(digits), strict=True) if keep]
+        sure = decide(digits)
+        rejected = [g for g, p in zip(digits, sure, strict=True) if p < params.min_digit_score]
+        digits = [g for g, p in zip(digits, sure, strict=True) if p >= params.min_digit_score]
+    if kind == "digit":
+        if not digits:
+            return []
+        return [with_pieces_beside(max(digits, key=lambda g: g.area), groups, parts, params)]
+    if decide is not None:
+        wide = [g for g in groups if too_wide(g, inks, params)]
+        suspects = [g for g in rejected if g.box[2] >= params.apart_min_aspect * g.box[3]]
+        suspects += wide
+        fits = partial(looks_like_digit, parts=parts, inks=inks, params=params)
+        pieces = read_apart(suspects, parts, decide, fits, params)
+        for found in pieces.values():
+            digits.extend(found)
+        apart = {id(suspects[i]) for i in pieces}
+        rejected = [g for g in rejected + wide if id(g) not in apart]
     if not digits:
         return []
-    if kind == "digit":
-        return [with_pieces_beside(max(digits, key=lambda g: g.area), groups, parts, params)]
-    return number_row(digits, params)
+    row = number_row(digits, params)
+    return with_unread(row, rejected, params) if decide is not None else row
+
+
+def too_wide(group: Group, inks: InkMap, params: VisionParams = DEFAULT) -> bool:
+    """Wider than one digit can be, but otherwise where digits are: maybe touching digits."""
+    height, width = inks.mask.shape
+    x, y, w, h = group.box
+    inside = x > 0 and y > 0 and x + w < width and y + h < height
+    return (
+        inside
+        and h >= params.min_digit_height_px
+        and w > params.max_digit_aspect * h
+        and h <= params.max_digit_frame_share * height
+    )
+
+
+def with_unread(row: list[Group], rejected: list[Group], params: VisionParams) -> list[Group]:
+    """The row with the digit-sized marks on it that were not read, marked `unread`.
+
+    A mark about as tall as the row's digits, mostly within the row's band and no further
+    from its ends than two digit heights, is part of the number as written: reading the rest
+    alone would publish a number with a digit missing. Thin lines, dots and writing above or
+    below the row stay out.
+    """
+    if not row or not rejected:
+        return row
+    typical = float(np.median([g.box[3] for g in row]))
+    top = min(g.box[1] for g in row)
+    bottom = max(g.box[1] + g.box[3] for g in row)
+    left = row[0].box[0] - params.unread_reach * typical
+    right = row[-1].box[0] + row[-1].box[2] + params.unread_reach * typical
+    marks = []
+    for g in rejected:
+        x, y, w, h = g.box
+        inside_band = min(bottom, y + h) - max(top, y)
+        if (
+            h >= params.unread_min_height * typical
+            and inside_band >= params.unread_band_share * h
+            and left <= x + w / 2 <= right
+        ):
+            g.unread = True
+            marks.append(g)
+    if not marks:
+        return row
+    return sorted(row + marks, key=lambda g: g.box[0])
 
 
 def with_pieces_beside(

@@ -163,7 +163,8 @@ def test_the_real_model_reads_a_colour_frame_and_a_digit_region(mnist, model) ->
 
 
 class RejectingFake(FakeModel):
-    """A model with a not_digit output that calls the first candidate it is shown junk."""
+    """A model with a not_digit output: junk is the first candidate of the first batch it
+    judges, and every piece of it that it is shown afterwards."""
 
     rejects = True
 
@@ -172,19 +173,26 @@ class RejectingFake(FakeModel):
         self.judged: list[int] = []
 
     def scores(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        first = not self.judged
         self.judged.append(len(batch))
-        return self.predict(batch), np.array([1.0] + [0.0] * (len(batch) - 1), np.float32)
+        not_digit = [1.0] + [0.0] * (len(batch) - 1) if first else [1.0] * len(batch)
+        return self.predict(batch), np.array(not_digit, np.float32)
 
 
-def test_a_model_with_a_not_digit_output_removes_candidates_before_the_row(mnist) -> None:
+def test_a_mark_on_the_row_that_is_no_digit_keeps_the_number_from_being_published(mnist) -> None:
     images, labels = mnist
     indices = [int(np.nonzero(labels == d)[0][0]) for d in (4, 1, 7)]
     frame = number_frame(images, indices)
     plain = FrameReader(FakeModel(), [RegionSettings()], 0.5, "dev").read(frame, "f", 0)[0]
     rejecting = RejectingFake()
-    judged = FrameReader(rejecting, [RegionSettings()], 0.5, "dev").read(frame, "f", 0)[0]
-    assert len(plain.digits) == 3 and rejecting.judged == [3]
-    assert len(rejecting.batches) == 1  # the judged digits were not run through it again
-    kept = [d.box for d in judged.digits]
-    assert len(kept) == 2 and set(kept) < {d.box for d in plain.digits}
-    assert kept == sorted(kept)  # still left to right
+    reading = FrameReader(rejecting, [RegionSettings()], 0.5, "dev").read(frame, "f", 0)[0]
+    assert plain.status == "ok" and len(plain.digits) == 3
+    assert rejecting.judged[0] == 3  # the three candidates are judged in one model call
+    # Only the judge ran the model: the digits it judged were not run through it again.
+    assert len(rejecting.batches) == len(rejecting.judged)
+    # The first candidate judged is rejected and no cut of it reads as digits: reading the
+    # other two alone would publish the number with a digit missing.
+    assert len(rejecting.judged) >= 2, "the rejected mark was tried for touching digits"
+    assert reading.status == "low_confidence" and reading.value is None
+    assert len(reading.digits) == 3 and [d.confidence for d in reading.digits].count(0.0) == 1
+    assert [d.box for d in reading.digits] == [d.box for d in plain.digits]  # in its place

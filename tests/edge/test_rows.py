@@ -160,3 +160,21 @@ def test_a_learned_decision_overrules_the_most_prominent_candidate(digits) -> No
     found = find_digits(gray, "digit", judge=not_the_biggest)
     assert seen == [2] and len(found) == 1 and abs(found[0].box[0] - small[0]) <= 2
     assert find_digits(gray, "number", judge=lambda inks: [False] * len(inks)) == []
+
+
+def test_in_a_number_a_rejected_mark_off_the_row_is_left_out(digits) -> None:
+    images, labels = digits
+    sheet = paper()
+    # A big mark above the row holds the most ink: without a judge it would be the number.
+    draw_digit(sheet, images[first_of(labels, "4")[0]], 300, 20, 150)
+    row = [draw_digit(sheet, images[first_of(labels, "1")[0]], 80, 240, 70)]
+    row.append(draw_digit(sheet, images[first_of(labels, "7")[0]], row[0][0] + 60, 240, 70))
+    gray = to_uint8(sheet)
+    assert [c.box[1] for c in find_digits(gray, "number")] == [pytest.approx(20, abs=5)]
+
+    def not_the_tall_one(inks):
+        return [ink.shape[0] < 100 for ink in inks]
+
+    found = find_digits(gray, "number", judge=not_the_tall_one)
+    assert [abs(c.box[0] - b[0]) <= 2 for c, b in zip(found, row, strict=True)] == [True, True]
+    assert not any(c.unread for c in found), "above the row: not part of the number"

@@ -1,0 +1,128 @@
+"""Touching digits taken apart by what the model reads (recognition-based segmentation).
+
+Digits written close together, or blurred and thickened by a camera, join into one blob; so
+do a digit and the stray piece of its neighbour. Shape rules alone cannot say where one digit
+ends: a thin join may be the middle of a 0, a thick one two digits pressed together. So a
+group the judge does not take for a digit, and that is wide enough to hold two, is cut at a
+few of its thinnest columns, and each cut is shown to the judge: a cut counts when every
+piece reads as a digit (a piece that is still too wide may be cut again). The cut whose least
+certain piece is most certain wins; a group no cut explains stays unread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from edge.vision.group import Components, Group
+from edge.vision.params import DEFAULT, VisionParams
+
+# How sure the learned judge is that each group is one digit (0..1; 0.5 and up is a digit).
+Scores = Callable[[list[Group]], np.ndarray]
+# Whether a piece has the size, shape and contrast of a digit at all (no model involved).
+Fits = Callable[[Group], bool]
+
+
+def read_apart(
+    groups: list[Group],
+    parts: Components,
+    score: Scores,
+    fits: Fits,
+    params: VisionParams = DEFAULT,
+    depth: int | None = None,
+) -> dict[int, list[Group]]:
+    """For each group (by index) that cuts into digits, its pieces left to right.
+
+    All cuts of all groups at one depth are judged in one call; pieces still too wide to be
+    one digit are cut again, up to params.apart_max_depth levels (that many + 1 digits).
+    """
+    depth = params.apart_max_depth if depth is None else depth
+    plans: list[tuple[int, Group, Group]] = []
+    for index, group in enumerate(groups):
+        for cut in cut_columns(group, parts, params):
+            cut_pieces = cut_at(group, parts, cut, params)
+            if cut_pieces is not None:
+                plans.append((index, *cut_pieces))
+    if not plans:
+        return {}
+    pieces = [p for _, left, right in plans for p in (left, right)]
+    fitting = [p for p in pieces if fits(p)]
+    sure: dict[int, float] = {id(p): 0.0 for p in pieces}
+    if fitting:
+        for piece, value in zip(fitting, np.asarray(score(fitting), np.float64), strict=True):
+            sure[id(piece)] = float(value)
+    threshold = params.min_digit_score
+    wider = [
+        p
+        for p in pieces
+        if sure[id(p)] < threshold and depth > 1 and p.box[2] >= params.apart_min_aspect * p.box[3]
+    ]
+    deeper = read_apart(wider, parts, score, fits, params, depth - 1) if wider else {}
+    solved = {id(p): deeper[i] for i, p in enumerate(wider) if i in deeper}
+    best: dict[int, tuple[float, list[Group]]] = {}
+    for index, left, right in plans:
+        found: list[Group] = []
+        for piece in (left, right):
+            if sure[id(piece)] >= threshold:
+                found.append(piece)
+            elif id(piece) in solved:
+                found.extend(solved[id(piece)])
+            else:
+                break
+        else:
+            direct = [sure[id(p)] for p in (left, right) if sure[id(p)] >= threshold]
+            quality = min(direct) if direct else threshold
+            if index not in best or quality > best[index][0]:
+                best[index] = (quality, found)
+    return {index: found for index, (_, found) in best.items()}
+
+
+def cut_columns(group: Group, parts: Components, params: VisionParams = DEFAULT) -> list[int]:
+    """Columns (within the group's box) where it might be two digits: its thinnest places.
+
+    Local minima of the ink per column (smoothed over three columns), at least a narrow 1's
+    width from either end and from each other, thinnest first, at most apart_max_cuts.
+    """
+    _, _, w, h = group.box
+    if w < params.apart_min_aspect * h:
+        return []
+    own = group.own_mask(parts)
+    ink = cv2.blur(own.sum(axis=0, dtype=np.float32).reshape(1, -1), (3, 1)).ravel()
+    edge = max(1, round(params.apart_min_piece_aspect * h))
+    if w - edge <= edge:
+        return []
+    inside = np.arange(edge, w - edge)
+    left, here, right = ink[inside - 1], ink[inside], ink[np.minimum(inside + 1, w - 1)]
+    minima = inside[(here <= left) & (here <= right)]
+    chosen: list[int] = []
+    spacing = params.apart_min_piece_aspect * h
+    for column in minima[np.argsort(ink[minima], kind="stable")]:
+        if all(abs(int(column) - c) >= spacing for c in chosen):
+            chosen.append(int(column))
+            if len(chosen) == params.apart_max_cuts:
+                break
+    return chosen
+
+
+def cut_at(
+    group: Group, parts: Components, cut: int, params: VisionParams = DEFAULT
+) -> tuple[Group, Group] | None:
+    """The two pieces left and right of a column, each boxed tightly to its own ink."""
+    x, y, w, h = group.box
+    own = group.own_mask(parts)
+    pieces = []
+    for a, b in ((0, cut), (cut, w)):
+        rows = np.nonzero(own[:, a:b].any(axis=1))[0]
+        cols = np.nonzero(own[:, a:b].any(axis=0))[0]
+        if rows.size == 0 or rows[-1] - rows[0] + 1 < params.apart_min_piece_height * h:
+            return None
+        box = (
+            x + a + int(cols[0]),
+            y + int(rows[0]),
+            int(cols[-1] - cols[0] + 1),
+            int(rows[-1] - rows[0] + 1),
+        )
+        pieces.append(Group(box, group.members, float(own[:, a:b].sum())))
+    return pieces[0], pieces[1]

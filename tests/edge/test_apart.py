@@ -1,0 +1,85 @@
+"""Touching digits cut apart where the pieces read as digits (edge.vision.apart)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.config import RegionSettings
+from edge.model import load_model
+from edge.reader import FrameReader
+from edge.vision.apart import cut_columns, read_apart
+from edge.vision.find import find_digits
+from edge.vision.group import find_components, group_components
+from edge.vision.params import DEFAULT
+from tests.edge.test_digits import SAMPLE, draw_digit, paper, to_uint8
+from training.mnist import load_split
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    return load_split(SAMPLE, "test")
+
+
+@pytest.fixture(scope="module")
+def reader() -> FrameReader:
+    return FrameReader(load_model(None), [RegionSettings()], 0.9, "dev")
+
+
+def touching(images: np.ndarray, labels: np.ndarray, value: str, overlap: int) -> np.ndarray:
+    """The digits of `value` written so that each overlaps the one before by `overlap` px."""
+    sheet = paper()
+    x = 120
+    for c in value:
+        box = draw_digit(sheet, images[int(np.nonzero(labels == int(c))[0][0])], x, 200, 90)
+        x = box[0] + box[2] - overlap
+    return to_uint8(sheet)
+
+
+@pytest.mark.parametrize(("value", "overlap"), [("35", 4), ("47", 8), ("12", 8), ("731", 8)])
+def test_touching_digits_are_read_one_by_one(digits, reader, value: str, overlap: int) -> None:
+    gray = touching(*digits, value, overlap)
+    # Shape rules alone see fewer digits than there are: the digits touch.
+    assert len(find_digits(gray, "number")) < len(value)
+    reading = reader.read(gray, "x", 0)[0]
+    assert (reading.status, reading.value) == ("ok", value)
+    boxes = [d.box for d in reading.digits]
+    assert boxes == sorted(boxes)
+
+
+def test_a_blob_no_cut_explains_is_never_published_as_part_of_a_number(digits, reader) -> None:
+    gray = touching(*digits, "4096", 8)  # four digits in one blob: more than three cuts hold
+    reading = reader.read(gray, "x", 0)[0]
+    assert reading.value is None and reading.status in ("no_digit", "low_confidence")
+
+
+def two_rings_joined() -> np.ndarray:
+    """Two hollow boxes joined by a bar too thick for the shape rule's single cut."""
+    mask = np.zeros((60, 100), np.uint8)
+    for x0 in (10, 60):
+        mask[10:50, x0 : x0 + 30] = 1
+        mask[20:40, x0 + 8 : x0 + 22] = 0
+    mask[24:36, 40:60] = 1  # 12 of 40 rows: thinner than a ring's 20, thicker than a stroke
+    return mask
+
+
+def test_cuts_are_tried_at_the_thinnest_columns_first() -> None:
+    parts = find_components(two_rings_joined())
+    (group,) = group_components(parts)  # one group: too thick a join for the shape rule
+    columns = cut_columns(group, parts)
+    assert 30 <= columns[0] < 50, "the bar between the rings is where they touch"
+    assert 1 < len(columns) <= DEFAULT.apart_max_cuts
+
+
+def test_a_cut_counts_only_when_every_piece_reads_as_a_digit() -> None:
+    parts = find_components(two_rings_joined())
+    (group,) = group_components(parts)
+    everything = read_apart([group], parts, lambda gs: np.ones(len(gs)), lambda g: True)
+    left, right = everything[0]
+    assert left.box[0] == 10 and right.box[0] + right.box[2] == 90
+    assert 40 <= left.box[0] + left.box[2] == right.box[0] < 60, "cut in the bar"
+    # A judge that takes no narrow piece for a digit explains nothing: the group stays whole.
+    wide_only = read_apart(
+        [group], parts, lambda gs: np.array([g.box[2] > 60 for g in gs], float), lambda g: True
+    )
+    assert wide_only == {}
