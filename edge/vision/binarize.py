@@ -36,15 +36,22 @@ class InkMap:
     light_on_dark: bool
 
 
-def ink_map(gray: np.ndarray, params: VisionParams = DEFAULT, *, tight: bool = False) -> InkMap:
+def ink_map(
+    gray: np.ndarray, params: VisionParams = DEFAULT, *, tight: bool = False, crop: bool = False
+) -> InkMap:
     """Flatten the lighting, find the ink polarity, threshold and remove ruled lines.
 
     tight: the image may be a tight crop of one digit, whose ink can cover a third of it.
+    crop: it is also small (a cell cut from a form or grid, enlarged for the analysis), so
+    paper is most of its pixels and no shadow covers half of it: the majority rule may
+    decide the polarity where thick strokes confuse the stroke test.
     """
     halvings = small_copy_halvings(min(gray.shape), params)
     factor = 2**halvings
     small = halve(gray, halvings)
     light_on_dark = is_light_on_dark(small, params)
+    if tight and crop:
+        light_on_dark = majority_polarity(small, params, default=light_on_dark)
     if light_on_dark:
         gray, small = cv2.bitwise_not(gray), cv2.bitwise_not(small)
     paper = paper_brightness(small, gray.shape, factor, params)
@@ -117,6 +124,26 @@ def is_light_on_dark(small: np.ndarray, params: VisionParams = DEFAULT) -> bool:
     return bool(
         light_ink > params.light_ink_margin * dark_ink + small.size / params.light_ink_px_per_level
     )
+
+
+def majority_polarity(small: np.ndarray, params: VisionParams = DEFAULT, *, default: bool) -> bool:
+    """Polarity of a tight crop from its grey levels: the paper is most of it.
+
+    Thick strokes (a felt tip) can fill so much of a tight crop that the paper between them
+    looks like the thin feature is_light_on_dark counts. But paper still covers most pixels,
+    so the median sits near the paper's level: far from the darkest pixels and close to the
+    lightest means dark ink, and the other way round light ink. When neither side is clearly
+    further (majority_ratio), `default` stands.
+    """
+    dark, median, light = np.percentile(
+        small, [params.majority_tail, 50, 100 - params.majority_tail]
+    )
+    below, above = median - dark, light - median
+    if below >= params.polarity_min_contrast and below >= params.majority_ratio * above:
+        return False
+    if above >= params.polarity_min_contrast and above >= params.majority_ratio * below:
+        return True
+    return default
 
 
 def paper_brightness(

@@ -59,7 +59,7 @@ def find_digits(
         size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
         shrink = scale < 1
         work = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
-    inks = ink_map(work, params, tight=kind == "digit")
+    inks = ink_map(work, params, tight=kind == "digit", crop=scale > 1)
     parts = find_components(inks.mask, params)
     made: dict[int, np.ndarray] = {}  # one ink array per group: the judge's and the caller's
 

@@ -81,6 +81,10 @@ class VisionParams:
     # polarity_near_strongest x the strongest stroke) count as writing: paper enclosed by dense
     # strokes (the median leans towards the ink) must not vote for the other polarity.
     polarity_min_contrast: float = 8.0
+    # Tight crops (kind digit): the median's distance to the darkest and the lightest
+    # majority_tail percent of pixels; one majority_ratio times the other decides polarity.
+    majority_tail: float = 5.0
+    majority_ratio: float = 3.0
     polarity_noise_factor: float = 4.0
     polarity_near_strongest: float = 0.4
     # Dark writing is far more common, so light writing must outweigh it this many times and
@@ -97,7 +101,7 @@ class VisionParams:
     # Ruled and printed lines are thinner than this in the mask. Larger: thin strokes of small
     # digits that continue a run (a 7's bar) count as line; smaller: thick or blurred rules
     # stay and merge with the digits sitting on them.
-    line_max_thickness_px: int = 5
+    line_max_thickness_px: int = 8
     # A found line also claims this many pixels either side (its blurred edge); crossing
     # strokes are bridged over the whole band, so a wider slack cuts no digit.
     line_slack_px: int = 1
