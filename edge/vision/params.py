@@ -180,6 +180,12 @@ class VisionParams:
     # The learned judge (a model with a "not a digit" output) takes a candidate for a digit
     # when it gives "digit" at least this probability: more likely a digit than not.
     min_digit_score: float = 0.5
+    # Marks too faint for the contrast rule join a number only at this score (a surer "digit"
+    # than other marks need: shadows and grain are many, a lost pencil digit is rare).
+    faint_min_digit_score: float = 0.9
+    # ... and only when at least this share of the median height of the marks already seen
+    # (a faint tail or dot that broke off a digit is smaller).
+    faint_min_height: float = 0.75
     # Digits are at least this tall in analysis pixels; shorter groups are specks and text.
     min_digit_height_px: int = 10
     # A group over this share of the frame in either direction is a shadow or a border.

@@ -59,10 +59,42 @@ def select_digits(
             digits.extend(found)
         apart = {id(suspects[i]) for i in pieces}
         rejected = [g for g in rejected + wide if id(g) not in apart]
+        if digits:
+            digits += faint_digits(groups, digits + rejected, parts, inks, params, decide)
     if not digits:
         return []
     row = number_row(digits, params)
     return with_unread(row, rejected, params) if decide is not None else row
+
+
+def faint_digits(
+    groups: list[Group],
+    seen: list[Group],
+    parts: Components,
+    inks: InkMap,
+    params: VisionParams,
+    decide: Callable[[list[Group]], np.ndarray],
+) -> list[Group]:
+    """Marks below the contrast rule's line that the judge takes for digits.
+
+    Pencil on a dim page can leave one digit of a number fainter than the contrast rule
+    allows. Such marks may join a number that clearly-inked digits already make (never
+    make one alone: on a blank page faint marks are shadows and grain), when the judge
+    takes them for digits; faint marks it rejects are no sign of a lost digit.
+    """
+    known = {id(g) for g in seen}
+    typical = float(np.median([g.box[3] for g in seen]))
+    faint = [
+        g
+        for g in groups
+        if id(g) not in known
+        and g.box[3] >= params.faint_min_height * typical
+        and looks_like_digit(g, parts, inks, params, contrast=False)
+    ]
+    if not faint:
+        return []
+    sure = decide(faint)
+    return [g for g, p in zip(faint, sure, strict=True) if p >= params.faint_min_digit_score]
 
 
 def too_wide(group: Group, inks: InkMap, params: VisionParams = DEFAULT) -> bool:
@@ -144,11 +176,13 @@ def looks_like_digit(
     params: VisionParams = DEFAULT,
     *,
     tight: bool = False,
+    contrast: bool = True,
 ) -> bool:
     """Size, shape, position and contrast a handwritten digit can have.
 
     tight: the image may be a tight crop of one digit, so a digit may fill it and touch its
     edge; otherwise a group touching the edge is neighbouring writing cut by the frame.
+    contrast: False leaves the contrast rule out (a learned judge decides about faint ink).
     """
     height, width = inks.mask.shape
     x, y, w, h = group.box
@@ -166,6 +200,8 @@ def looks_like_digit(
     own = group.own_mask(parts)
     if cv2.countNonZero(own) > params.solid_fill * w * h and w > params.solid_min_aspect * h:
         return False  # a solid blob (a thumb, a hole, a shadow), not strokes
+    if not contrast:
+        return True
     peak = cv2.minMaxLoc(inks.smooth[y : y + h, x : x + w], own)[1]
     return peak >= inks.strong
 

@@ -8,6 +8,7 @@ import pytest
 from edge.config import RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader, region_box
+from edge.vision.find import find_digits
 from tests.edge.test_digits import SAMPLE, draw_digit, paper, to_uint8
 from training.mnist import load_split
 
@@ -196,3 +197,24 @@ def test_a_mark_on_the_row_that_is_no_digit_keeps_the_number_from_being_publishe
     assert reading.status == "low_confidence" and reading.value is None
     assert len(reading.digits) == 3 and [d.confidence for d in reading.digits].count(0.0) == 1
     assert [d.box for d in reading.digits] == [d.box for d in plain.digits]  # in its place
+
+
+def test_a_faint_digit_in_a_number_is_read_not_dropped(mnist, model) -> None:
+    images, labels = mnist
+    sheet = paper(gradient=0.4, noise=3)
+    x = 100
+    for i, d in enumerate((3, 5, 2)):
+        # The middle digit in faint pencil: 20% darker than the paper, below the contrast rule.
+        box = draw_digit(
+            sheet, images[int(np.nonzero(labels == d)[0][0])], x, 200, 80, 0.8 if i == 1 else 0.15
+        )
+        x = box[0] + box[2] + 30
+    frame = to_uint8(sheet)
+    assert len(find_digits(frame, "number")) == 2, "the shape rules alone lose the faint 5"
+    reading = FrameReader(model, [RegionSettings()], 0.9, "dev").read(frame, "x", 0)[0]
+    assert (reading.status, reading.value) == ("ok", "352")  # not "32"
+    # Alone on the page the same faint digit makes no number: faint marks are mostly grain.
+    alone = paper(gradient=0.4, noise=3)
+    draw_digit(alone, images[int(np.nonzero(labels == 5)[0][0])], 300, 200, 80, 0.8)
+    single = FrameReader(model, [RegionSettings()], 0.9, "dev").read(to_uint8(alone), "x", 0)[0]
+    assert single.status == "no_digit"
