@@ -228,10 +228,8 @@ def test_a_full_disk_degrades_keeps_publishing_and_recovers(
         kill(proc)
 
 
-def test_a_restart_on_a_full_disk_runs_degraded_and_recovers(
-    tmp_path: Path, small_disk: Path, mosquitto: Broker, subscriber
-) -> None:
-    # A first run leaves a history behind; then the disk fills while the daemon is down.
+def first_history(tmp_path: Path, small_disk: Path) -> int:
+    """Run the daemon once over the frames with its database on the small disk; last seq."""
     first = run_daemon(
         tmp_path,
         FRAMES,
@@ -241,7 +239,14 @@ def test_a_restart_on_a_full_disk_runs_degraded_and_recovers(
     )
     out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
-    last_stored = json.loads(out.splitlines()[-1])["seq"]
+    return int(json.loads(out.splitlines()[-1])["seq"])
+
+
+def test_a_restart_on_a_full_disk_runs_degraded_and_recovers(
+    tmp_path: Path, small_disk: Path, mosquitto: Broker, subscriber
+) -> None:
+    # A first run leaves a history behind; then the disk fills while the daemon is down.
+    last_stored = first_history(tmp_path, small_disk)
     filler = fill(small_disk)
 
     sub = subscriber(mosquitto, ["digitcam/testcam/reading"])
@@ -262,16 +267,7 @@ def test_a_restart_on_a_full_disk_runs_degraded_and_recovers(
 def test_a_read_only_file_system_at_start_runs_degraded_and_recovers(
     tmp_path: Path, small_disk: Path, mosquitto: Broker, subscriber
 ) -> None:
-    first = run_daemon(
-        tmp_path,
-        FRAMES,
-        None,
-        "--once",
-        extra_env={"DIGITCAM_STORAGE__PATH": str(small_disk / "state.sqlite")},
-    )
-    out, err = first.communicate(timeout=120)
-    assert first.returncode == 0, err
-    last_stored = json.loads(out.splitlines()[-1])["seq"]
+    last_stored = first_history(tmp_path, small_disk)
     mount("-o", "remount,ro", str(small_disk))
 
     sub = subscriber(mosquitto, ["digitcam/testcam/reading"])
