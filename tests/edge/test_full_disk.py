@@ -152,10 +152,8 @@ def test_the_store_names_a_full_disk_and_writes_again_once_space_returns(
         store.close()
 
 
-def test_once_on_a_full_disk_prints_every_reading_and_exits_1(
-    tmp_path: Path, small_disk: Path
-) -> None:
-    fill(small_disk)
+def run_once_on(tmp_path: Path, small_disk: Path) -> tuple[int, str, str]:
+    """`digitcam run --once` over the frames, its database on the small disk: exit, out, err."""
     proc = run_daemon(
         tmp_path,
         FRAMES,
@@ -164,10 +162,18 @@ def test_once_on_a_full_disk_prints_every_reading_and_exits_1(
         extra_env={"DIGITCAM_STORAGE__PATH": str(small_disk / "state.sqlite")},
     )
     out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+def test_once_on_a_full_disk_prints_every_reading_and_exits_1(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    fill(small_disk)
+    returncode, out, err = run_once_on(tmp_path, small_disk)
     printed = [json.loads(line) for line in out.splitlines()]
     assert len(printed) == len(list(FRAMES.glob("*.jpg")))
     assert all(r["seq"] is None for r in printed), "no seq: none of them was stored"
-    assert proc.returncode == 1, err
+    assert returncode == 1, err
     assert f"{len(printed)} readings were not stored, only printed or published" in err
     assert "disk full" in err
 
@@ -230,15 +236,8 @@ def test_a_full_disk_degrades_keeps_publishing_and_recovers(
 
 def first_history(tmp_path: Path, small_disk: Path) -> int:
     """Run the daemon once over the frames with its database on the small disk; last seq."""
-    first = run_daemon(
-        tmp_path,
-        FRAMES,
-        None,
-        "--once",
-        extra_env={"DIGITCAM_STORAGE__PATH": str(small_disk / "state.sqlite")},
-    )
-    out, err = first.communicate(timeout=120)
-    assert first.returncode == 0, err
+    returncode, out, err = run_once_on(tmp_path, small_disk)
+    assert returncode == 0, err
     return int(json.loads(out.splitlines()[-1])["seq"])
 
 
