@@ -55,6 +55,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("checkpoint", type=Path)
     p.add_argument("--out", type=Path, default=Path("artifacts/mnist-cnn.onnx"))
     p.add_argument("--data-dir", help="MNIST folder for the parity check (test images)")
+    p.add_argument("--meter-data", type=Path, help="printed model: wheel tar folder (parity)")
     p.add_argument("--version", help="model version (default: date and weights hash)")
     p.add_argument("--parity-images", type=int, default=1000)
     p.add_argument("--int8", action="store_true", help="also write a statically quantised model")
@@ -67,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    kind = torch.load(args.checkpoint, map_location="cpu", weights_only=False)["model_args"]
+    if kind.get("kind") == "printed":  # the meter-wheel and display model
+        from export.printed_export import run as export_printed
+
+        return export_printed(args)
     net, ckpt = load_checkpoint(args.checkpoint)
     data_dir = ensure_mnist(resolve_data_dir(args.data_dir), splits=("test",))
     images, labels = load_split(data_dir, "test")

@@ -42,6 +42,10 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is not None and "--printed" in argv:  # the meter-wheel and display model
+        from training.printed_eval import main as evaluate_printed
+
+        return evaluate_printed(argv)
     return run(build_parser().parse_args(argv))
 
 

@@ -7,6 +7,9 @@ checkpoint.
 By default the network has an 11th class, "not a digit", learnt from synthetic negatives
 (training/negatives.py), and some 1s and 7s are redrawn in continental forms
 (training/strokes.py); `--no-negatives` and `--no-strokes` turn those off.
+
+`digitcam train --printed --meter-data DIR` trains the printed-digit model instead
+(training/printed_train.py).
 """
 
 from __future__ import annotations
@@ -79,6 +82,10 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is not None and "--printed" in argv:  # the meter-wheel and display model
+        from training.printed_train import main as train_printed
+
+        return train_printed(argv)
     args = build_parser().parse_args(argv)
     return run(args)
 

@@ -1,0 +1,103 @@
+"""The printed-digit model's data split, training, export and evaluation, end to end.
+
+A small wheel tar is built from the shipped crop sample (tests/fixtures/meter_wheels) under
+file names of three installations, so the split and the whole train -> export -> evaluate
+path run without ../shared.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+import pytest
+
+from edge.meter.printed import PrintedModel
+from export.onnx_export import main as export_main
+from training.evaluate import main as evaluate_main
+from training.meter_data import TAR_NAME, load_wheels, set_of, source_of
+from training.train import main as train_main
+
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "meter_wheels"
+# One installation per set: dig/2022 trains, dig/2021 tunes, main_dig/2022 is reported on.
+NAMES = (
+    "{p}_dig7_20220601-12{i:04d}.jpg",
+    "{p}_dig6_20210601-12{i:04d}.jpg",
+    "{p}_main_dig5_20220601-12{i:04d}.jpg",
+)
+
+
+@pytest.fixture(scope="module")
+def meter_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("meter")
+    with tarfile.open(folder / TAR_NAME, "w") as tar:
+        for i, png in enumerate(sorted(SAMPLE.glob("*.png"))):
+            tenths = int(png.name.split("_")[0])
+            position = f"{tenths // 10}.{tenths % 10}"
+            ok, jpeg = cv2.imencode(".jpg", cv2.imread(str(png)))
+            assert ok
+            name = NAMES[i % 3].format(p=position, i=i)
+            info = tarfile.TarInfo(f"meterdigits/{position}/{name}")
+            info.size = len(jpeg)
+            tar.addfile(info, io.BytesIO(jpeg.tobytes()))
+    return folder
+
+
+def test_file_names_give_the_installation_and_whole_installations_one_set() -> None:
+    assert source_of("4.8_main_dig5_20220519-122330.jpg") == ("main_dig", "2022")
+    assert source_of("0.3_10_dig6_20220610-145219.jpg") == ("dig", "2022")  # an old label first
+    assert source_of("5_3f5b8a0c1d2e3f405162738495a6b7c8.jpg") == ("unknown", "")
+    assert set_of("7.2_main_dig7_20220518-042258.jpg") == "report"
+    assert set_of("1.7_dig8_20210517-191726.jpg") == "tune"
+    assert set_of("8_3f5b8a0c1d2e3f405162738495a6b7c8.jpg") == "train"  # no source: train only
+
+
+def test_the_split_keeps_each_installation_in_one_set(meter_data: Path) -> None:
+    sets = load_wheels(meter_data)
+    assert [len(sets[name]) for name in ("train", "tune", "report")] == [67, 67, 66]
+    sources = {name: set(sets[name].sources) for name in sets}
+    assert sources == {"train": {"dig/2022"}, "tune": {"dig/2021"}, "report": {"main_dig/2022"}}
+    assert sets["train"].images.shape[1:] == (32, 20)
+
+
+def test_train_export_and_evaluate_a_printed_model(
+    meter_data: Path, tmp_path: Path, capsys
+) -> None:
+    checkpoint, model = tmp_path / "printed.pt", tmp_path / "printed.onnx"
+    train_main(
+        ["--printed", "--meter-data", str(meter_data), "--dry-run", "--out", str(checkpoint)]
+    )
+    export_main([str(checkpoint), "--out", str(model), "--meter-data", str(meter_data)])
+    meta = {p.key: p.value for p in onnx.load(model).metadata_props}
+    assert (meta["name"], meta["kind"], meta["positions"]) == ("printed-cnn", "printed", "100")
+    assert json.loads(meta["input_convention"])["shape"] == [None, 1, 32, 20]
+    assert model.stat().st_size <= 300_000
+    # The device takes it through the same checks as the shipped one.
+    loaded = PrintedModel(model)
+    probs, positions = loaded.read(np.random.default_rng(0).random((3, 1, 32, 20), np.float32))
+    assert probs.shape == (3, 10) and positions.shape == (3, 100)
+    assert np.allclose(probs.sum(1), 1, atol=1e-4) and np.allclose(positions.sum(1), 1, atol=1e-4)
+    capsys.readouterr()
+    report = tmp_path / "report.json"
+    evaluate_main(
+        [
+            "--printed",
+            str(model),
+            "--meter-data",
+            str(meter_data),
+            "--renders",
+            "50",
+            "--json",
+            str(report),
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert "wheels, report installations (66 crops)" in printed
+    figures = json.loads(report.read_text())
+    assert 0 <= figures["wheels_report"]["within_tenth"] <= 1
+    assert figures["ms_per_digit"] > 0

@@ -1,0 +1,107 @@
+"""The printed-digit CNN: meter counter wheels and 7-segment display digits.
+
+Input: one digit's crop as the camera sees it, grey, 32 rows by 20 columns, 0..1, either
+polarity (white wheels on black, black LCD segments on grey). Contrast is normalised inside
+the network, per image, so a dim display and a sunlit wheel look alike to it and the device
+repeats no constant.
+
+Output: 100 classes, the wheel position in tenths (class 37: a wheel showing 3 and seven
+tenths of the way to 4). A display digit is a wheel standing at a whole step. The device reads
+two things from it: `positions` [N,100] (where a wheel stands, so a rolling wheel can be
+resolved from its neighbour) and `probs` [N,10], the chance of each digit being the one
+nearest the window's centre line, which is the digit a display shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from training.meter_data import CROP_H, CROP_W, POSITIONS
+
+DIGITS = 10
+CONTRAST_FLOOR = 0.04  # the smallest std divided by: a blank crop must not blow up its noise
+
+
+@dataclass(frozen=True)
+class PrintedConfig:
+    """Everything needed to rebuild the network; stored in every checkpoint as `model_args`."""
+
+    channels: tuple[int, int, int] = (16, 24, 40)
+    dropout: float = 0.1
+    kind: str = "printed"  # tells `export` and `evaluate` which network a checkpoint holds
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PrintedConfig:
+        return cls(**{**data, "channels": tuple(data["channels"])})
+
+
+def _conv_bn(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()
+    )
+
+
+class PrintedNet(nn.Module):
+    """[N,1,32,20] in 0..1 -> position logits [N,100]; `outputs` gives what the device reads."""
+
+    temperature: torch.Tensor
+    nearest: torch.Tensor
+
+    def __init__(self, config: PrintedConfig = PrintedConfig()) -> None:
+        super().__init__()
+        c1, c2, c3 = config.channels
+        self.config = config
+        self.register_buffer("temperature", torch.tensor(1.0))
+        # positions -> digits: position p belongs to the digit nearest it (3.5..4.4 -> 4).
+        nearest = torch.zeros(POSITIONS, DIGITS)
+        for p in range(POSITIONS):
+            nearest[p, ((p + 5) // 10) % DIGITS] = 1.0
+        self.register_buffer("nearest", nearest)
+        self.features = nn.Sequential(
+            _conv_bn(1, c1),  # 32x20: strokes of a small crop are 2-3 px wide
+            nn.MaxPool2d(2),  # 16x10
+            _conv_bn(c1, c2),
+            _conv_bn(c2, c2),
+            nn.MaxPool2d(2),  # 8x5
+            _conv_bn(c2, c3),
+            _conv_bn(c3, c3),
+            nn.AdaptiveAvgPool2d((CROP_H // 8, 1)),  # 4 rows
+        )
+        # Where the digit sits vertically is the position on the wheel: keep the rows apart,
+        # average the columns.
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Dropout(config.dropout),
+            nn.Linear(c3 * (CROP_H // 8), POSITIONS),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = x.mean(dim=(2, 3), keepdim=True)
+        std = x.std(dim=(2, 3), keepdim=True).clamp_min(CONTRAST_FLOOR)
+        return self.head(self.features((x - mean) / std))
+
+    def outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Calibrated digit probabilities [N,10] and position probabilities [N,100]."""
+        positions = torch.softmax(self(x) / self.temperature, dim=1)
+        return positions @ self.nearest, positions
+
+
+class PrintedProbabilityNet(nn.Module):
+    """The exported form: `probs` and `positions`, softmax inside the graph."""
+
+    def __init__(self, net: PrintedNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.net.outputs(image)
+
+
+def example_input(batch: int = 2) -> torch.Tensor:
+    return torch.zeros(batch, 1, CROP_H, CROP_W)

@@ -1,0 +1,219 @@
+"""Train the printed-digit CNN: real meter wheels plus rendered 7-segment digits.
+
+    digitcam train --printed --meter-data ../shared/data/meter_digits --out artifacts/printed-cnn.pt
+    digitcam train --printed --dry-run ...      # a few steps, for CI
+
+Reads top to bottom: arguments, data, model, loop, calibration, checkpoint. The wheels are
+split by installation (training/meter_data.py): the network learns from `train`, the epoch
+figures and the temperature come from `tune`, and `report` is left for `digitcam evaluate`.
+Display digits are rendered (training/sevenseg.py), and so are wheels in typefaces the real
+crops lack (training/wheel_render.py); the real LCD crops are never trained on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from training.calibrate import fit_temperature
+from training.meter_data import CROP_H, CROP_W, POSITIONS, digit_of, load_wheels, tenths_error
+from training.printed_model import PrintedConfig, PrintedNet
+from training.wheel_render import render_wheels
+
+LABEL_SIGMA = 0.8  # tenths: the labels themselves are read by eye to about a tenth
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    p = parser or argparse.ArgumentParser(prog="digitcam train --printed", description=__doc__)
+    p.add_argument("--printed", action="store_true", help="train the printed-digit model")
+    p.add_argument("--meter-data", type=Path, required=True, help="folder of the wheel tar")
+    p.add_argument("--out", type=Path, default=Path("artifacts/printed-cnn.pt"))
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=4e-3)
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--display-renders", type=int, default=15000, help="7-segment renders")
+    p.add_argument("--wheel-renders", type=int, default=15000, help="wheels in other fonts")
+    p.add_argument("--channels", type=int, nargs=3, default=list(PrintedConfig.channels))
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
+    p.add_argument("--dry-run", action="store_true", help="a few steps on a little data")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    sets = load_wheels(args.meter_data)
+    train, tune = sets["train"], sets["tune"]
+    lcd_x, lcd_y = display_renders(64 if args.dry_run else args.display_renders, args.seed)
+    rng = np.random.default_rng(args.seed + 11)
+    wheel_x, wheel_y = render_wheels(rng, 64 if args.dry_run else args.wheel_renders)
+    x = np.concatenate([train.images, lcd_x, wheel_x])
+    y = np.concatenate([train.positions, lcd_y * 10, wheel_y])
+    epochs = args.epochs
+    if args.dry_run:
+        keep = np.random.default_rng(args.seed).permutation(len(x))[:512]
+        x, y, epochs = x[keep], y[keep], 1
+    print(
+        f"data: {len(train)} wheels + {len(wheel_x)} rendered wheels + {len(lcd_x)} rendered "
+        "display digits to train on, "
+        f"{len(tune)} wheels to tune on ({len(sets['report'])} wheels left for the report)"
+    )
+    config = PrintedConfig(channels=tuple(args.channels))
+    net = PrintedNet(config)
+    params = sum(p.numel() for p in net.parameters())
+    print(f"model: channels {config.channels}, {POSITIONS} positions, {params:,} parameters")
+    steps = max(1, len(x) // args.batch_size)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=args.lr, total_steps=epochs * steps, pct_start=0.2
+    )
+    rng = np.random.default_rng(args.seed)
+    targets = soft_targets()
+    history, started = [], time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        net.train()
+        order, total = rng.permutation(len(x)), 0.0
+        for step in range(steps):
+            idx = order[step * args.batch_size : (step + 1) * args.batch_size]
+            images = augment(torch.from_numpy(x[idx]).float()[:, None] / 255.0, rng)
+            logits = net(images)
+            loss = -(targets[torch.from_numpy(y[idx])] * F.log_softmax(logits, 1)).sum(1).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += loss.item()
+        figures = wheel_figures(predict_logits(net, tune.images), tune.positions)
+        history.append({"epoch": epoch, "loss": total / steps, **figures})
+        print(
+            f"epoch {epoch}: loss {total / steps:.4f}, tune wheels: digit "
+            f"{figures['digit_accuracy']:.2%}, within a tenth {figures['within_tenth']:.2%}",
+            flush=True,
+        )
+    train_s = time.perf_counter() - started
+    logits = predict_logits(net, tune.images)
+    temperature = fit_temperature(logits, tune.positions)
+    net.temperature.fill_(temperature)
+    print(f"temperature {temperature:.4f} fitted on the {len(tune)} tune wheels; {train_s:.0f} s")
+    save(args, net, config, history, train_s, temperature)
+    return 0
+
+
+def display_renders(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rendered 7-segment digits (uint8 [N,32,20], digits [N])."""
+    if count == 0:
+        return np.zeros((0, CROP_H, CROP_W), np.uint8), np.zeros(0, np.int64)
+    from training.sevenseg import render_sevenseg_batch
+
+    return render_sevenseg_batch(np.random.default_rng(seed + 7), count)
+
+
+def soft_targets(sigma: float = LABEL_SIGMA) -> torch.Tensor:
+    """Row p: a circular Gaussian around position p, so 3.6 for 3.7 costs less than 8.2."""
+    positions = np.arange(POSITIONS)
+    diff = np.abs(positions[:, None] - positions[None, :])
+    diff = np.minimum(diff, POSITIONS - diff)
+    weights = np.exp(-0.5 * (diff / sigma) ** 2)
+    return torch.from_numpy(weights / weights.sum(1, keepdims=True)).float()
+
+
+def augment(images: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """Camera changes that keep the position: light, polarity, blur, noise, a little shift.
+
+    Vertical shifts stay within a pixel: on a wheel, where the digit sits vertically is the
+    label itself (a tenth of a step is about 2 px here).
+    """
+    n = images.shape[0]
+    theta = torch.zeros(n, 2, 3)
+    scale = torch.from_numpy(rng.uniform(0.85, 1.15, n)).float()
+    theta[:, 0, 0] = scale
+    theta[:, 1, 1] = scale * torch.from_numpy(rng.uniform(0.97, 1.03, n)).float()
+    theta[:, 0, 1] = torch.from_numpy(rng.uniform(-0.08, 0.08, n)).float()  # slant
+    # Sideways shifts cut a stroke off at the edge, as a tight ROI does on real meters.
+    theta[:, 0, 2] = torch.from_numpy(rng.uniform(-0.3, 0.3, n)).float()
+    theta[:, 1, 2] = torch.from_numpy(rng.uniform(-1, 1, n) * 2 / CROP_H).float()
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    out = F.grid_sample(images, grid, padding_mode="border", align_corners=False)
+    invert = torch.from_numpy(rng.random(n) < 0.3)
+    out[invert] = 1.0 - out[invert]
+    gain = torch.from_numpy(rng.uniform(0.4, 1.3, (n, 1, 1, 1))).float()
+    bias = torch.from_numpy(rng.uniform(-0.2, 0.3, (n, 1, 1, 1))).float()
+    out = out * gain + bias
+    ramp = torch.linspace(-1, 1, CROP_W).view(1, 1, 1, CROP_W)
+    out = out + ramp * torch.from_numpy(rng.uniform(-0.15, 0.15, (n, 1, 1, 1))).float()
+    blurred = F.avg_pool2d(out, 3, stride=1, padding=1, count_include_pad=False)
+    blur = torch.from_numpy(rng.random((n, 1, 1, 1)) < 0.3).float()
+    out = blur * blurred + (1 - blur) * out
+    out = out + torch.randn_like(out) * torch.from_numpy(rng.uniform(0, 0.05, (n, 1, 1, 1))).float()
+    erase_patches(out, rng)
+    return out.clamp(0.0, 1.0)
+
+
+def erase_patches(images: torch.Tensor, rng: np.random.Generator, chance: float = 0.3) -> None:
+    """A flat patch over part of some digits: stickers, dirt, a glare spot on the window."""
+    for i in np.flatnonzero(rng.random(images.shape[0]) < chance):
+        h, w = int(rng.integers(3, CROP_H // 3)), int(rng.integers(3, CROP_W // 2))
+        y, x = int(rng.integers(0, CROP_H - h)), int(rng.integers(0, CROP_W - w))
+        images[i, :, y : y + h, x : x + w] = float(rng.uniform(0, 1))
+
+
+@torch.no_grad()
+def predict_logits(net: PrintedNet, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    net.eval()
+    chunks = []
+    for start in range(0, len(images), batch_size):
+        batch = torch.from_numpy(images[start : start + batch_size]).float()[:, None] / 255.0
+        chunks.append(net(batch).numpy())
+    return np.concatenate(chunks) if chunks else np.zeros((0, POSITIONS), np.float32)
+
+
+def wheel_figures(logits: np.ndarray, positions: np.ndarray) -> dict:
+    """Digit (nearest whole step) accuracy and the share within one tenth, on wheels."""
+    predicted = logits.argmax(1)
+    error = tenths_error(predicted, positions)
+    return {
+        "digit_accuracy": float((digit_of(predicted) == digit_of(positions)).mean()),
+        "within_tenth": float((error <= 1).mean()),
+        "exact_tenth": float((error == 0).mean()),
+    }
+
+
+def save(
+    args: argparse.Namespace,
+    net: PrintedNet,
+    config: PrintedConfig,
+    history: list[dict],
+    train_s: float,
+    temperature: float,
+) -> None:
+    digest = hashlib.sha256((Path(args.meter_data) / "meterdigits-tenths.tar").read_bytes())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(
+        {
+            "model_args": config.to_dict(),
+            "state_dict": net.state_dict(),
+            "history": history,
+            "train_seconds": round(train_s, 1),
+            "train_data_sha256": digest.hexdigest(),
+            "temperature": temperature,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "args": {k: str(v) for k, v in vars(args).items()},
+            "input": [None, 1, CROP_H, CROP_W],
+        },
+        args.out,
+    )
+    print(f"checkpoint written to {args.out}")
