@@ -101,3 +101,24 @@ def test_train_export_and_evaluate_a_printed_model(
     figures = json.loads(report.read_text())
     assert 0 <= figures["wheels_report"]["within_tenth"] <= 1
     assert figures["ms_per_digit"] > 0
+
+
+def test_rendered_wheels_move_with_the_position_and_need_no_installed_font(monkeypatch) -> None:
+    from training import wheel_render
+
+    rng = np.random.default_rng(3)
+    images, tenths = wheel_render.render_wheels(rng, 40)
+    assert images.shape == (40, 32, 20) and images.dtype == np.uint8 and tenths.max() < 100
+    monkeypatch.setattr(wheel_render, "font_paths", lambda: ())  # a machine without the fonts
+    # The same drum at 3.0 and at 3.5: whole, the 3 fills the window's middle; half-way, the
+    # window's middle is the gap between the 3 going up and the 4 coming in.
+    for seed in range(5):
+        whole, half = (
+            wheel_render.render_wheel(np.random.default_rng(seed), tenths).astype(float)
+            for tenths in (30, 35)
+        )
+        middle = [
+            np.abs(i - np.median(i))[11:21].sum() / np.abs(i - np.median(i)).sum()
+            for i in (whole, half)
+        ]
+        assert middle[0] > middle[1] + 0.1, (seed, middle)
