@@ -55,8 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     _config_flag(predict)
     predict.add_argument(
         "--kind",
-        choices=["number", "digit"],
-        help="number: every digit left to right; digit: the most prominent one",
+        choices=["number", "digit", "counter", "display"],
+        help="number: every handwritten digit left to right; digit: the most prominent one; "
+        "counter: meter wheels; display: 7-segment digits",
+    )
+    predict.add_argument(
+        "--digits",
+        type=int,
+        metavar="N",
+        help="counter, display: the image holds N digits side by side (default 1)",
     )
     predict.add_argument("--json", action="store_true", help="one JSON reading per line")
     predict.add_argument("paths", nargs="+", type=Path, metavar="PATH")
@@ -119,11 +126,19 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.verb == "check-config":
         return check_config(load_settings(args.config))
     if args.verb == "predict":
-        from edge.predict import predict_paths
+        from edge.predict import EXIT_USAGE, predict_paths
 
+        if args.digits is not None and (args.kind not in ("counter", "display") or args.digits < 1):
+            print(
+                "digitcam predict: --digits N (N >= 1) goes with --kind counter or display",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
         settings = load_settings(args.config)
         setup_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
-        return predict_paths(settings, args.paths, kind=args.kind, as_json=args.json)
+        return predict_paths(
+            settings, args.paths, kind=args.kind, digits=args.digits, as_json=args.json
+        )
     if args.verb == "run":
         overrides: dict[str, Any] = {"camera": {"source": args.source}} if args.source else {}
         settings = load_settings(args.config, overrides)
@@ -161,10 +176,14 @@ def reader_left() -> int:
 
 
 def check_config(settings: Settings) -> int:
+    from edge.meter.printed import load_printed
+    from edge.meter.settings import PRINTED_KINDS
     from edge.model import ModelError, load_model
 
     try:  # a model file that loads but is not a digit model is a configuration error too
         load_model(settings.model.path, settings.model.threads)
+        if any(r.kind in PRINTED_KINDS for r in settings.regions):
+            load_printed(settings.model.printed_path, settings.model.threads)
     except ModelError as exc:
         raise ConfigError([str(exc)]) from None
     print(json.dumps(masked_dump(settings), indent=2, default=str))

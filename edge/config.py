@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from edge.meter.settings import MeterFields
+
 logger = logging.getLogger(__name__)
 
 SYSTEM_CONFIG = Path("/etc/digitcam/digitcam.toml")
@@ -62,11 +64,16 @@ class CameraSettings(_Section):
     reopen_backoff_max_s: float = Field(30.0, gt=0, le=3600)
 
 
-class RegionSettings(_Section):
+class _RegionCore(_Section):
     name: str = Field("main", pattern=r"^[A-Za-z0-9_-]+$")
     # [x, y, w, h]: pixels, or fractions of the frame when every value is <= 1.0.
     box: tuple[float, float, float, float] | None = None
-    kind: Literal["number", "digit"] = "number"
+    # number, digit: handwriting; counter: meter wheels; display: 7-segment digits.
+    kind: Literal["number", "digit", "counter", "display"] = "number"
+
+
+class RegionSettings(MeterFields, _RegionCore):
+    """One region of the frame: where, what kind, and for meters the keys of edge.meter."""
 
     @field_validator("box")
     @classmethod
@@ -86,6 +93,9 @@ class ModelSettings(_Section):
     # of readings voided as low_confidence. Never a guess beats a guess.
     min_confidence: float = Field(0.9, ge=0, le=1)
     threads: int = Field(1, ge=1, le=64, description="onnxruntime intra-op threads")
+    printed_path: Path | None = Field(
+        None, description="printed-digit ONNX (counter, display); empty: the shipped one"
+    )
 
 
 class MqttSettings(_Section):

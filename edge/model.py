@@ -88,7 +88,7 @@ class DigitModel:
                 problems.append(f"it has no {kind} '{name}'")
         for arg in [*inputs, *outputs]:
             if arg.name in SIGNATURE:
-                problems += _shape_problems(arg, SIGNATURE[arg.name])
+                problems += shape_problems(arg, SIGNATURE[arg.name])
         if problems:
             raise ModelError(self._refusal("; ".join(problems)))
 
@@ -125,8 +125,8 @@ class DigitModel:
     def _refusal(self, problem: str) -> str:
         return (
             f"model file {self.path} is not a DigitCam digit model: {problem}. {EXPECTED}; "
-            f"this one has {_describe(self._session.get_inputs())} -> "
-            f"{_describe(self._session.get_outputs())} (model.path)"
+            f"this one has {describe_args(self._session.get_inputs())} -> "
+            f"{describe_args(self._session.get_outputs())} (model.path)"
         )
 
     @property
@@ -150,7 +150,7 @@ class DigitModel:
         return probs, not_digit.reshape(-1)
 
 
-def _shape_problems(arg: ort.NodeArg, tail: tuple[int, ...]) -> list[str]:
+def shape_problems(arg: ort.NodeArg, tail: tuple[int, ...]) -> list[str]:
     """What is wrong with one input or output: its type, rank or a fixed dimension."""
     problems = []
     if arg.type != "tensor(float)":
@@ -182,7 +182,7 @@ def _dims(arg: ort.NodeArg) -> str:
     return "[" + ",".join(dims) + "]"
 
 
-def _describe(args: list[ort.NodeArg]) -> str:
+def describe_args(args: list[ort.NodeArg]) -> str:
     return ", ".join(f"'{a.name}' {_dtype(a)} {_dims(a)}" for a in args) or "nothing"
 
 

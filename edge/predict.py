@@ -16,6 +16,8 @@ from typing import TextIO
 from edge.camera.imageio import ImageError, read_image_file
 from edge.camera.sources import IMAGE_EXTENSIONS
 from edge.config import CONFIG_ERROR_EXIT, RegionSettings, Settings
+from edge.meter.printed import load_printed
+from edge.meter.settings import PRINTED_KINDS
 from edge.model import ModelError, load_model
 from edge.reader import FrameReader
 from edge.reading import NO_DIGIT, Reading
@@ -41,6 +43,7 @@ def predict_paths(
     paths: list[Path],
     *,
     kind: str | None = None,
+    digits: int | None = None,
     as_json: bool = False,
     out: TextIO = sys.stdout,
 ) -> int:
@@ -50,14 +53,21 @@ def predict_paths(
         for path in missing:
             print(f"digitcam predict: {path}: no such file or folder", file=sys.stderr)
         return EXIT_USAGE
+    # --kind asks for a plain reading of the whole image; otherwise the configured regions.
+    # A counter or display image is one digit unless --digits cuts it into equal cells.
+    regions = settings.regions
+    if kind:
+        cells = {"digits": digits or 1} if kind in PRINTED_KINDS else {}
+        regions = [RegionSettings(name="main", kind=kind, **cells)]
     try:
         model = load_model(settings.model.path, settings.model.threads)
+        printed = None
+        if any(r.kind in PRINTED_KINDS for r in regions):
+            printed = load_printed(settings.model.printed_path, settings.model.threads)
     except ModelError as exc:
         print(f"digitcam predict: {exc}", file=sys.stderr)
         return CONFIG_ERROR_EXIT  # model.path is wrong, as check-config says
-    # --kind asks for a plain reading of the whole image; otherwise the configured regions.
-    regions = [RegionSettings(name="main", kind=kind)] if kind else settings.regions
-    reader = FrameReader(model, regions, settings.model.min_confidence, settings.device_id)
+    reader = FrameReader(model, regions, settings.model.min_confidence, settings.device_id, printed)
     code = EXIT_OK
     for index, path in enumerate(expand(paths)):
         try:

@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 
 from edge.config import RegionSettings
+from edge.meter.read import PrintedClassifier, meter_value, read_meters, region_cells
+from edge.meter.settings import PRINTED_KINDS
 from edge.reading import LOW_CONFIDENCE, NO_DIGIT, OK, Digit, Reading, Status
 from edge.vision.crops import crop_with_margin
 from edge.vision.find import DigitCandidate, find_digits
@@ -89,10 +91,14 @@ class FrameReader:
         regions: list[RegionSettings],
         min_confidence: float,
         device_id: str,
+        printed: PrintedClassifier | None = None,
     ) -> None:
         if not regions:
             raise ValueError("FrameReader needs at least one region")
+        if printed is None and any(r.kind in PRINTED_KINDS for r in regions):
+            raise ValueError("counter and display regions need the printed-digit model")
         self.model = model
+        self.printed = printed
         self.regions = list(regions)
         self.min_confidence = min_confidence
         self.device_id = device_id
@@ -104,16 +110,24 @@ class FrameReader:
         gray = to_gray(frame)
         height, width = gray.shape[:2]
         found = []
+        meters: list[tuple[RegionSettings, list[Box]]] = []
         judged: Judged = {}  # per call: one reader may serve several threads
         judge = partial(self.is_digit, judged=judged) if self.rejects else None
         for region in self.regions:
             x, y, w, h = region_box(region.box, width, height)
+            if region.kind == "counter" or region.kind == "display":
+                frame_box = partial(region_box, width=width, height=height)
+                meters.append((region, region_cells(region, (x, y, w, h), frame_box)))
+                continue
             crop = gray[y : y + h, x : x + w]
-            candidates = find_digits(crop, region.kind, judge=judge) if w > 0 and h > 0 else []
+            kind = region.kind
+            candidates = find_digits(crop, kind, judge=judge) if w > 0 and h > 0 else []
             found.append(_Found(region, (x, y), candidates))
         inputs, probs = self.classify([c for f in found for c in f.candidates], judged)
+        meter_digits = read_meters(self.printed, gray, meters) if self.printed and meters else []
         latency_ms = (time.perf_counter() - started) * 1000.0
-        readings, row = [], 0
+        by_region: dict[str, tuple[list[Digit], str | None]] = {}
+        row = 0
         for f in found:
             digits = []
             for c in f.candidates:
@@ -122,7 +136,13 @@ class FrameReader:
                     digit.confidence = 0.0
                 digits.append(digit)
                 row += 1
-            readings.append(self.reading(f.region.name, digits, latency_ms, source, index))
+            by_region[f.region.name] = (digits, None)
+        for (region, _), digits in zip(meters, meter_digits, strict=True):
+            by_region[region.name] = (digits, meter_value(region, digits))
+        readings = []
+        for region in self.regions:
+            digits, shown = by_region[region.name]
+            readings.append(self.reading(region, digits, latency_ms, source, index, shown))
         return readings
 
     def is_digit(self, inks: Sequence[np.ndarray], judged: Judged) -> np.ndarray:
@@ -171,8 +191,15 @@ class FrameReader:
         )
 
     def reading(
-        self, region: str, digits: list[Digit], latency_ms: float, source: str, index: int
+        self,
+        region: RegionSettings,
+        digits: list[Digit],
+        latency_ms: float,
+        source: str,
+        index: int,
+        shown: str | None = None,
     ) -> Reading:
+        """One region's Reading; `shown` is a meter's value with its decimal point."""
         status: Status = NO_DIGIT
         value: str | None = None
         confidence: float | None = None
@@ -180,16 +207,17 @@ class FrameReader:
             confidence = min(d.confidence for d in digits)
             status = OK if confidence >= self.min_confidence else LOW_CONFIDENCE
             if status == OK:  # never a guess: an unsure digit voids the whole value
-                value = "".join(str(d.digit) for d in digits)
+                value = shown or "".join(str(d.digit) for d in digits)
+        printed = region.kind in PRINTED_KINDS and self.printed is not None
         return Reading(
             device_id=self.device_id,
-            region=region,
+            region=region.name,
             value=value,
             status=status,
             confidence=confidence,
             digits=digits,
             latency_ms=latency_ms,
-            model=self.model.version,
+            model=self.printed.version if printed and self.printed else self.model.version,
             frame_source=source,
             frame_index=index,
         )

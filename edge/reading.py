@@ -9,11 +9,13 @@ from typing import Any, Final, Literal, get_args
 
 import numpy as np
 
-Status = Literal["ok", "no_digit", "low_confidence"]
+Status = Literal["ok", "no_digit", "low_confidence", "implausible"]
 # The statuses by name, so code never spells them out (the Literal above is for type checks).
 OK: Final = "ok"
 NO_DIGIT: Final = "no_digit"  # nothing digit-like found; value null
 LOW_CONFIDENCE: Final = "low_confidence"  # a digit under model.min_confidence; value null
+# Counters only: the value breaks the region's plausibility rules; value null, raw_value given.
+IMPLAUSIBLE: Final = "implausible"
 STATUSES: Final[tuple[Status, ...]] = get_args(Status)
 
 
@@ -29,13 +31,18 @@ class Digit:
     confidence: float
     box: tuple[int, int, int, int]  # x, y, w, h in frame pixels
     top3: list[tuple[int, float]] = field(default_factory=list)
+    # Counter wheels only: where the wheel stands, in steps (3.7: seven tenths from 3 to 4).
+    position: float | None = None
     # Not published: what the model saw (float32 28x28, 0..1) and the grey pixels around the
     # digit as cut from the frame, kept so a correction can become a training example.
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
     crop: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"digit": self.digit, "confidence": round(self.confidence, 4), "box": list(self.box)}
+        out = {"digit": self.digit, "confidence": round(self.confidence, 4), "box": list(self.box)}
+        if self.position is not None:
+            out["position"] = round(self.position, 1)
+        return out
 
 
 @dataclass
@@ -52,10 +59,12 @@ class Reading:
     frame_index: int
     ts: str = field(default_factory=utc_timestamp)
     seq: int | None = None  # assigned by the store when the reading is persisted
+    # Counters only: the value as read, before plausibility repaired or refused it.
+    raw_value: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The Reading JSON of the spec, key order as documented."""
-        return {
+        out: dict[str, Any] = {
             "device_id": self.device_id,
             "seq": self.seq,
             "ts": self.ts,
@@ -68,12 +77,16 @@ class Reading:
             "model": self.model,
             "frame": {"source": self.frame_source, "index": self.frame_index},
         }
+        if self.raw_value is not None:
+            out["raw_value"] = self.raw_value
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
 
 __all__ = [
+    "IMPLAUSIBLE",
     "LOW_CONFIDENCE",
     "NO_DIGIT",
     "OK",

@@ -70,7 +70,7 @@ def analyse_pixels(
         probs = model.predict((image.astype(np.float32) / 255.0)[None, None])
         digits.append(reader.digit(probs[0], image / 255.0, (0, 0, 28, 28), (0, 0), image))
     latency_ms = (time.perf_counter() - started) * 1000.0
-    reading = reader.reading(region.name, digits, latency_ms, "pixels", index)
+    reading = reader.reading(region, digits, latency_ms, "pixels", index)
     return Analysis(reading, [image] if digits else [], [png_bytes(image)] if digits else [])
 
 

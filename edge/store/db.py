@@ -66,6 +66,11 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE labels ADD COLUMN seq INTEGER",
         "CREATE INDEX labels_seq ON labels (seq)",
     ],
+    [
+        # Counter regions: the last accepted value and a level waiting for confirmation
+        # (edge.meter.plausible), so a restart does not forget what the meter showed.
+        "CREATE TABLE meter_state (region TEXT PRIMARY KEY, state TEXT NOT NULL)",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -24,6 +24,7 @@ from edge.store.condition import StoreHealth
 from edge.store.db import SCHEMA_VERSION, Db, StoreError
 from edge.store.history import CorrectionResult, History
 from edge.store.labels import CROP_SHAPE, Crop, CropsAndLabels, Label, LabelSource
+from edge.store.meters import MeterStates
 from edge.store.outbox import Outbox, OutboxItem
 from edge.store.reports import HistoryReports
 
@@ -39,6 +40,7 @@ class Store:
         self.crops_and_labels = CropsAndLabels(self.db)
         self.readings = History(self.db, self.outbox, self.crops_and_labels)
         self.reports = HistoryReports(self.db)
+        self.meters = MeterStates(self.db)
 
     @property
     def path(self) -> Path:
@@ -125,6 +127,15 @@ class Store:
     def dropped_count(self) -> int:
         """Messages dropped because the outbox was full, over the life of this file."""
         return self.outbox.dropped_count()
+
+    # ---- counters -----------------------------------------------------------------------
+    def meter_state(self, region: str) -> dict[str, Any] | None:
+        """A counter region's plausibility state, or None before its first reading."""
+        return self.meters.get(region)
+
+    def save_meter_state(self, region: str, state: dict[str, Any]) -> None:
+        """Keep a counter region's plausibility state across restarts."""
+        self.meters.put(region, state)
 
     # ---- crops and labels ---------------------------------------------------------------
     def crops(self, seq: int) -> list[Crop]:

@@ -16,8 +16,9 @@ from edge.config import CONFIG_ERROR_EXIT, Settings, load_settings, masked_dump
 from tests.systemd import REPO
 
 EXAMPLE = REPO / "config" / "digitcam.toml"
-# `# key = value`: a key the example leaves at its computed or unset default.
-COMMENTED_KEY = re.compile(r"^# ([a-z_]+ = .*)$")
+# `# key = value`: a key the example leaves at its computed or unset default; `# [[regions]]`:
+# an example region (a meter) that is off unless switched on.
+COMMENTED_KEY = re.compile(r"^# ([a-z_]+ = .*|\[\[regions\]\])$")
 SECTION = re.compile(r"^\[\[?([a-z_.]+)\]\]?$")
 ASSIGNMENT = re.compile(r"^([a-z_]+) = ")
 

@@ -1,0 +1,173 @@
+"""Plausibility of counter readings: a value that breaks its region's rules is repaired from
+the digits' alternatives when exactly one repair fits, else published as `implausible`.
+
+The rules (edge.meter.settings): the value never falls (`monotonic`, unless `allow_negative`)
+and never moves faster than `max_rate_per_min`. A misread wheel is usually one of its top-3
+alternatives, so every combination of the alternatives the model gave real weight is tried;
+when exactly one is plausible it is the value, and `raw_value` keeps what was read. A value
+that stays implausible for `confirm_readings` readings in a row, each consistent with the one
+before, becomes the new level: a real jump (a meter replaced, a reading missed for a week)
+is accepted, and one wrong acceptance cannot stick for ever. The state survives restarts in
+the store (edge.store.meters).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from edge.config import RegionSettings
+from edge.meter.wheels import format_value
+from edge.reading import IMPLAUSIBLE, OK, Reading
+
+logger = logging.getLogger(__name__)
+
+# An alternative digit joins the repair only with at least this probability: a digit the
+# model is sure of is not rewritten to make a value fit.
+ALTERNATIVE_MIN_PROB = 0.01
+# At most this many uncertain digits are combined (3^6 = 729 values to try).
+MAX_UNCERTAIN_DIGITS = 6
+
+
+@dataclass
+class MeterState:
+    """What a counter region remembers between readings (and restarts)."""
+
+    value: float | None = None  # the last accepted value
+    ts_s: float | None = None  # when it was accepted (seconds since the epoch)
+    pending: float | None = None  # a new level waiting for confirmation
+    pending_ts_s: float | None = None
+    pending_count: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> MeterState:
+        known = {k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class Plausibility:
+    """Checks one counter region's readings against its rules and its last accepted value."""
+
+    def __init__(self, region: RegionSettings, state: MeterState | None = None) -> None:
+        self.region = region
+        self.state = state or MeterState()
+        self.unit = 10.0**-region.decimals  # one step of the last digit
+
+    def check(self, reading: Reading, now_s: float) -> bool:
+        """Repair, refuse or accept `reading` in place; True when the state changed."""
+        if reading.status != OK or reading.value is None:
+            return False
+        state = self.state
+        read = float(reading.value)
+        if state.value is None or self.plausible(read, state.value, _since(state.ts_s, now_s)):
+            return self._accept(read, now_s)
+        repaired = self.repair(reading, now_s)
+        if repaired is not None:
+            reading.raw_value, reading.value = reading.value, repaired
+            logger.info("region %s: %s repaired to %s", reading.region, reading.raw_value, repaired)
+            return self._accept(float(repaired), now_s)
+        if self._confirms_new_level(read, now_s):
+            logger.warning(
+                "region %s: new level %s accepted after %d readings (last accepted %s)",
+                reading.region,
+                reading.value,
+                self.region.confirm_readings,
+                state.value,
+            )
+            return self._accept(read, now_s)
+        reading.raw_value, reading.value, reading.status = reading.value, None, IMPLAUSIBLE
+        return True
+
+    def plausible(self, value: float, last: float, elapsed_s: float) -> bool:
+        """Whether `value` may follow `last` after `elapsed_s` seconds under the rules."""
+        change = value - last
+        slack = self.unit / 2  # float noise of the decimal digits
+        if change < -slack and self.region.monotonic and not self.region.allow_negative:
+            return False
+        rate = self.region.max_rate_per_min
+        if rate is not None:
+            allowed = rate * max(elapsed_s, 0.0) / 60.0 + self.unit + slack
+            if abs(change) > allowed:
+                return False
+        return True
+
+    def repair(self, reading: Reading, now_s: float) -> str | None:
+        """The one plausible value among the digits' alternatives, or None."""
+        options = []
+        for digit in reading.digits:
+            alternatives = [k for k, p in digit.top3 if p >= ALTERNATIVE_MIN_PROB]
+            options.append(list(dict.fromkeys([digit.digit, *alternatives])))
+        if sum(len(o) > 1 for o in options) > MAX_UNCERTAIN_DIGITS:
+            return None
+        last, since = self.state.value, _since(self.state.ts_s, now_s)
+        assert last is not None
+        fits = set()
+        for combination in itertools.product(*options):
+            text = format_value(combination, self.region.decimals)
+            if text != reading.value and self.plausible(float(text), last, since):
+                fits.add(text)
+        return fits.pop() if len(fits) == 1 else None
+
+    def _confirms_new_level(self, value: float, now_s: float) -> bool:
+        """Count implausible readings that agree with each other; True once there are enough."""
+        state = self.state
+        if state.pending is not None and self.plausible(
+            value, state.pending, _since(state.pending_ts_s, now_s)
+        ):
+            state.pending_count += 1
+        else:
+            state.pending_count = 1
+        state.pending, state.pending_ts_s = value, now_s
+        return state.pending_count >= self.region.confirm_readings
+
+    def _accept(self, value: float, now_s: float) -> bool:
+        self.state = MeterState(value=value, ts_s=now_s)
+        return True
+
+
+def _since(then_s: float | None, now_s: float) -> float:
+    return 0.0 if then_s is None else now_s - then_s
+
+
+class StateStore(Protocol):
+    """Where the states live (edge.store.Store has these)."""
+
+    def meter_state(self, region: str) -> dict[str, Any] | None: ...
+
+    def save_meter_state(self, region: str, state: dict[str, Any]) -> None: ...
+
+
+class MeterChecks:
+    """The plausibility of every counter region of a device, with its state kept in the store."""
+
+    def __init__(self, regions: list[RegionSettings], store: StateStore | None) -> None:
+        self.store = store
+        self.checks = {}
+        for region in regions:
+            if region.kind == "counter":
+                self.checks[region.name] = Plausibility(region, self._load(region.name))
+
+    def _load(self, region: str) -> MeterState:
+        if self.store is None:
+            return MeterState()
+        try:
+            return MeterState.from_dict(self.store.meter_state(region))
+        except Exception as exc:  # a store that cannot be read: start afresh, say so
+            logger.warning("region %s: no saved meter state (%s); starting afresh", region, exc)
+            return MeterState()
+
+    def check(self, readings: list[Reading], now_s: float) -> None:
+        """Apply each counter region's rules to its reading, in place, and save what changed."""
+        for reading in readings:
+            check = self.checks.get(reading.region)
+            if check is None or not check.check(reading, now_s) or self.store is None:
+                continue
+            try:
+                self.store.save_meter_state(reading.region, check.state.to_dict())
+            except Exception as exc:  # the full-disk path: counted by the store, logged there
+                logger.debug("region %s: meter state not saved: %s", reading.region, exc)

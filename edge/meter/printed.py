@@ -1,0 +1,113 @@
+"""The printed-digit ONNX model (meter wheels, 7-segment displays) and the cells it reads.
+
+Its contract mirrors the handwriting model's: one file, metadata, normalisation inside, a
+`probs` [N,10] output; the input is a digit's crop as the camera sees it, grey 32x20, and a
+second output `positions` [N,100] says where a wheel stands in tenths (edge.meter.wheels).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.model import ModelError, describe_args, ort, shape_problems
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_PRINTED = "printed-cnn.onnx"
+CROP_H, CROP_W = 32, 20
+SIGNATURE = {"image": (1, CROP_H, CROP_W), "probs": (10,), "positions": (100,)}
+EXPECTED = (
+    "a DigitCam printed-digit model has input 'image' float32 [N,1,32,20] and outputs "
+    "'probs' float32 [N,10] and 'positions' float32 [N,100]"
+)
+Box = tuple[int, int, int, int]
+
+
+def bundled_printed_path() -> Path:
+    """The printed-digit model shipped inside the edge package."""
+    return Path(str(resources.files("edge") / "models" / BUNDLED_PRINTED))
+
+
+@dataclass
+class PrintedModel:
+    """Reads batches of 32x20 grey digit crops (0..1, either polarity)."""
+
+    path: Path
+    threads: int = 1
+    metadata: dict[str, str] = field(init=False)
+    _session: ort.InferenceSession = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.path.is_file():
+            raise ModelError(f"model file {self.path} does not exist (model.printed_path)")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        options.enable_cpu_mem_arena = False  # as the handwriting model: no gain, 1 MB more
+        try:
+            self._session = ort.InferenceSession(
+                str(self.path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises several private exception types
+            raise ModelError(f"model file {self.path} cannot be loaded: {exc}") from None
+        args = [*self._session.get_inputs(), *self._session.get_outputs()]
+        problems = [
+            f"it has no '{name}'" for name in SIGNATURE if name not in {a.name for a in args}
+        ]
+        for arg in args:
+            if arg.name in SIGNATURE:
+                problems += shape_problems(arg, SIGNATURE[arg.name])
+        if problems:
+            raise ModelError(
+                f"model file {self.path} is not a DigitCam printed-digit model: "
+                f"{'; '.join(problems)}. {EXPECTED}; this one has "
+                f"{describe_args(self._session.get_inputs())} -> "
+                f"{describe_args(self._session.get_outputs())} (model.printed_path)"
+            )
+        self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)
+        self.read(np.zeros((2, 1, CROP_H, CROP_W), np.float32))  # first run allocates
+        logger.info("printed-digit model loaded path=%s version=%s", self.path, self.version)
+
+    @property
+    def version(self) -> str:
+        """The model's name and version as carried in every reading it made."""
+        return f"printed-cnn-{self.metadata.get('version', 'unknown')}"
+
+    def read(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """probs [N,10] and positions [N,100] for a float32 batch [N,1,32,20]."""
+        if batch.shape[0] == 0:
+            return np.zeros((0, 10), np.float32), np.zeros((0, 100), np.float32)
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        probs, positions = self._session.run(["probs", "positions"], {"image": batch})
+        return probs, positions
+
+
+def load_printed(path: Path | None, threads: int = 1) -> PrintedModel:
+    """The configured printed-digit model, or the shipped one when no path is set."""
+    return PrintedModel(path or bundled_printed_path(), threads=threads)
+
+
+def cell_boxes(box: Box, cells: int) -> list[Box]:
+    """A window [x, y, w, h] cut into `cells` equal columns, left to right."""
+    x, y, w, h = box
+    edges = [x + round(w * i / cells) for i in range(cells + 1)]
+    return [(edges[i], y, edges[i + 1] - edges[i], h) for i in range(cells)]
+
+
+def cell_inputs(gray: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
+    """The model input [N,1,32,20] (0..1) for each cell of a grey frame; empty cells are 0."""
+    out = np.zeros((len(boxes), 1, CROP_H, CROP_W), np.float32)
+    for i, (x, y, w, h) in enumerate(boxes):
+        cell = gray[y : y + h, x : x + w]
+        if cell.size:
+            small = cv2.resize(cell, (CROP_W, CROP_H), interpolation=cv2.INTER_AREA)
+            out[i, 0] = small.astype(np.float32) / 255.0
+    return out

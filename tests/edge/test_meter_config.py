@@ -1,0 +1,76 @@
+"""Meter regions in the configuration: keys that fit the kind, and the printed-digit model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edge.config import ConfigError, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+WATER = '[[regions]]\nname = "water"\nkind = "counter"\nbox = [10, 10, 300, 50]\n'
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("DIGITCAM_"):
+            monkeypatch.delenv(key)
+
+
+def problems(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "digitcam.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path)
+    return str(raised.value)
+
+
+def test_the_meter_example_loads_as_written() -> None:
+    settings = load_settings(ROOT / "config" / "meter.toml")
+    (water,) = settings.regions
+    assert (water.kind, water.cell_count, water.decimals, water.unit) == ("counter", 6, 1, "m³")
+
+
+def test_meter_keys_on_a_handwriting_region_are_refused_by_name(tmp_path: Path) -> None:
+    message = problems(tmp_path, '[[regions]]\nname = "main"\ndigits = 4\ndecimals = 1\n')
+    assert "digits, decimals: only for regions of kind counter or display" in message
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ("digits = 2\ndecimals = 2\n", "decimals 2 must be fewer than the region's 2 digits"),
+        ('device_class = "water"\nunit = "kWh"\n', "unit 'kWh' does not fit device_class water"),
+        ("digits = 2\nwheels = [[0, 0, 5, 5], [5, 0, 5, 5]]\n", "either wheels"),
+        ("wheels = [[0, 0, 0, 5]]\n", "each wheel is [x, y, w, h]"),
+        ("max_rate_per_min = -1\n", "max_rate_per_min"),
+        ('device_class = "heat"\n', "device_class"),
+    ],
+)
+def test_a_meter_region_that_cannot_work_is_refused_with_the_reason(
+    tmp_path: Path, extra: str, named: str
+) -> None:
+    assert named in problems(tmp_path, WATER + extra)
+
+
+def test_a_handwriting_model_given_as_the_printed_model_exits_78_naming_the_key(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "digitcam.toml"
+    handwriting = ROOT / "edge" / "models" / "mnist-cnn.onnx"
+    config.write_text(f'{WATER}digits = 6\n[model]\nprinted_path = "{handwriting}"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "edge.cli", "check-config", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert result.returncode == 78
+    assert "not a DigitCam printed-digit model" in result.stderr
+    assert "model.printed_path" in result.stderr

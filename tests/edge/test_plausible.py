@@ -1,0 +1,133 @@
+"""Counter plausibility (edge.meter.plausible): repaired from top-3, refused, or a new level."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edge.config import RegionSettings
+from edge.meter.plausible import MeterChecks, MeterState, Plausibility
+from edge.reading import IMPLAUSIBLE, OK, Digit, Reading
+from edge.store import Store
+
+MINUTE = 60.0
+
+
+def reading(value: str, unsure: dict[int, list[tuple[int, float]]] | None = None) -> Reading:
+    """A counter reading of `value`; `unsure` gives some digits (by index) real alternatives."""
+    digits = []
+    for i, ch in enumerate(value.replace(".", "")):
+        top3 = (unsure or {}).get(i) or [(int(ch), 0.999), ((int(ch) + 1) % 10, 0.0005)]
+        digits.append(Digit(int(ch), top3[0][1], (10 * i, 0, 10, 20), top3=top3))
+    return Reading("pi", "water", value, OK, 0.99, digits, 1.0, "printed-cnn-x", "cam", 0)
+
+
+def region(**keys: object) -> RegionSettings:
+    return RegionSettings.model_validate({"name": "water", "kind": "counter", "digits": 5, **keys})
+
+
+def test_a_value_that_counts_up_is_accepted_and_remembered() -> None:
+    check = Plausibility(region())
+    first, second = reading("01234"), reading("01240")
+    check.check(first, 0.0)
+    check.check(second, MINUTE)
+    assert (first.status, second.status, second.value) == (OK, OK, "01240")
+    assert check.state.value == 1240 and second.raw_value is None
+
+
+def test_a_one_off_misread_is_repaired_from_the_one_plausible_alternative() -> None:
+    check = Plausibility(region(max_rate_per_min=2))
+    check.check(reading("01234"), 0.0)
+    # The last wheel was read as 3: a fall. Its second choice, 5, is the one combination that
+    # is plausible; its third, 8, would be a rise faster than the meter runs.
+    misread = reading("01233", unsure={4: [(3, 0.55), (5, 0.44), (8, 0.01)]})
+    check.check(misread, MINUTE)
+    assert (misread.status, misread.value, misread.raw_value) == (OK, "01235", "01233")
+    assert check.state.value == 1235
+
+
+def test_two_plausible_repairs_are_no_repair() -> None:
+    check = Plausibility(region())
+    check.check(reading("01234"), 0.0)
+    misread = reading("01233", unsure={4: [(3, 0.55), (5, 0.40), (4, 0.05)]})
+    check.check(misread, MINUTE)
+    assert (misread.status, misread.value) == (IMPLAUSIBLE, None)  # 01234 or 01235: unknown
+
+
+def test_a_fall_with_no_single_repair_is_published_as_implausible_never_as_the_value() -> None:
+    check = Plausibility(region())
+    check.check(reading("05000"), 0.0)
+    fell = reading("04990")  # no digit has an alternative worth trying
+    check.check(fell, MINUTE)
+    assert (fell.status, fell.value, fell.raw_value) == (IMPLAUSIBLE, None, "04990")
+    assert check.state.value == 5000  # the last accepted value stands
+
+
+def test_a_rise_faster_than_the_meter_can_run_is_implausible() -> None:
+    check = Plausibility(region(max_rate_per_min=2))
+    check.check(reading("00100"), 0.0)
+    jump = reading("00900")
+    check.check(jump, MINUTE)
+    assert jump.status == IMPLAUSIBLE
+    slow = reading("00102")
+    check.check(slow, MINUTE * 1.5)
+    assert (slow.status, slow.value) == (OK, "00102")
+
+
+def test_a_real_jump_is_accepted_after_confirm_readings_that_agree() -> None:
+    check = Plausibility(region(confirm_readings=3))
+    check.check(reading("09999"), 0.0)  # one wrong acceptance: the meter really shows 01200
+    statuses = []
+    for i, value in enumerate(["01200", "01200", "01201", "01201"]):
+        r = reading(value)
+        check.check(r, MINUTE * (i + 1))
+        statuses.append((r.status, r.value))
+    assert statuses == [
+        (IMPLAUSIBLE, None),
+        (IMPLAUSIBLE, None),
+        (OK, "01201"),  # the third reading that agrees: the new level is accepted
+        (OK, "01201"),
+    ]
+
+
+def test_readings_that_disagree_with_each_other_never_make_a_new_level() -> None:
+    check = Plausibility(region(confirm_readings=2))
+    check.check(reading("05000"), 0.0)
+    outcomes = []
+    for i, value in enumerate(["04000", "03000", "02000", "01000"]):
+        r = reading(value)
+        check.check(r, MINUTE * (i + 1))
+        outcomes.append(r.status)
+    assert outcomes == [IMPLAUSIBLE] * 4  # each is lower than the one before: no agreement
+
+
+def test_allow_negative_accepts_a_meter_that_runs_backwards() -> None:
+    check = Plausibility(region(allow_negative=True))
+    check.check(reading("05000"), 0.0)
+    back = reading("04990")
+    check.check(back, MINUTE)
+    assert (back.status, back.value) == (OK, "04990")
+
+
+def test_decimals_are_values_not_strings() -> None:
+    check = Plausibility(region(decimals=1, max_rate_per_min=1))
+    check.check(reading("0123.4"), 0.0)
+    up = reading("0123.9")
+    check.check(up, MINUTE)
+    assert (up.status, up.value) == (OK, "0123.9")
+
+
+def test_the_last_accepted_value_survives_a_restart(tmp_path: Path) -> None:
+    regions = [region()]
+    store = Store(tmp_path / "digitcam.db", 100)
+    MeterChecks(regions, store).check([reading("01234")], 0.0)
+    store.close()
+    store = Store(tmp_path / "digitcam.db", 100)  # a restart: a new process reads the file
+    fell = reading("01000")
+    MeterChecks(regions, store).check([fell], MINUTE)
+    assert fell.status == IMPLAUSIBLE and store.meter_state("water")["value"] == 1234
+    store.close()
+
+
+def test_state_from_an_older_or_garbled_row_starts_afresh_rather_than_failing() -> None:
+    assert MeterState.from_dict({"value": 5.0, "unknown_key": 1}).value == 5.0
+    assert MeterState.from_dict(None).value is None
