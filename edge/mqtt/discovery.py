@@ -10,12 +10,14 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from edge.config import MqttSettings
-from edge.reading import STATUSES
+from edge.config import MqttSettings, RegionSettings
+from edge.reading import IMPLAUSIBLE, STATUSES
 
 logger = logging.getLogger(__name__)
 
-READING_STATUSES = list(STATUSES)
+# `implausible` comes only from counter regions; an enum sensor lists what it can show.
+READING_STATUSES = [s for s in STATUSES if s != IMPLAUSIBLE]
+COUNTER_STATUSES = list(STATUSES)
 CAPTURE_COMMAND = "capture"
 
 
@@ -55,8 +57,32 @@ def ha_status_topic(settings: MqttSettings) -> str | None:
     return f"{prefix}/status" if prefix else None
 
 
+def counter_value(region: RegionSettings) -> dict[str, Any]:
+    """A counter's value sensor: a number Home Assistant's energy dashboard can take.
+
+    `total_increasing` with the region's class and unit; a reading without a value (low
+    confidence, implausible) renders None, which a numeric sensor shows as unknown, so the
+    dashboard never sees a dip to zero.
+    """
+    entity: dict[str, Any] = {
+        "value_template": (
+            "{{ value_json.value | float if value_json.value is not none else none }}"
+        ),
+        "state_class": "total_increasing",
+        "icon": "mdi:counter",
+    }
+    if region.device_class:
+        entity["device_class"] = region.device_class
+    if region.unit:
+        entity["unit_of_measurement"] = region.unit
+    return entity
+
+
 def discovery_configs(
-    settings: MqttSettings, device_id: str, regions: Sequence[str], version: str
+    settings: MqttSettings,
+    device_id: str,
+    regions: Sequence[str | RegionSettings],
+    version: str,
 ) -> dict[str, dict[str, Any]]:
     """Discovery topic -> config for every entity; empty when discovery_prefix is empty."""
     prefix = settings.discovery_prefix.strip("/")
@@ -89,26 +115,34 @@ def discovery_configs(
                 config.pop(key)
         configs[f"{prefix}/{component}/{device_id}/{object_id}/config"] = config
 
-    for region in regions:
+    for entry in regions:
+        region = entry if isinstance(entry, str) else entry.name
         topic = region_topic(settings, device_id, region)
         # No unit or state_class: the value stays text, so "007" keeps its zeros. Home
         # Assistant (2024.3) maps a rendered "None" to unknown only for numeric sensors; a
         # text sensor would show the word "None", so a null value renders "unknown" itself.
+        counter = not isinstance(entry, str) and entry.kind == "counter"
+        value: dict[str, Any] = {
+            "value_template": (
+                "{{ value_json.value if value_json.value is not none else 'unknown' }}"
+            ),
+            "icon": "mdi:numeric",
+        }
+        if counter and not isinstance(entry, str):
+            value = counter_value(entry)
         add(
             "sensor",
             f"{region}_value",
             {
                 "name": f"{region} reading",
                 "state_topic": topic,
-                "value_template": (
-                    "{{ value_json.value if value_json.value is not none else 'unknown' }}"
-                ),
+                **value,
                 "json_attributes_topic": topic,
                 "json_attributes_template": (
                     "{{ {'seq': value_json.seq, 'ts': value_json.ts, 'status': value_json.status,"
-                    " 'confidence': value_json.confidence, 'model': value_json.model} | tojson }}"
+                    " 'confidence': value_json.confidence, 'model': value_json.model,"
+                    " 'raw_value': value_json.get('raw_value')} | tojson }}"
                 ),
-                "icon": "mdi:numeric",
             },
         )
         add(
@@ -137,7 +171,7 @@ def discovery_configs(
                 "state_topic": topic,
                 "value_template": "{{ value_json.status }}",
                 "device_class": "enum",
-                "options": READING_STATUSES,
+                "options": COUNTER_STATUSES if counter else READING_STATUSES,
                 "entity_category": "diagnostic",
             },
         )

@@ -29,7 +29,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
 
 from edge import __version__
-from edge.config import MqttSettings
+from edge.config import MqttSettings, RegionSettings
 from edge.mqtt.commands import Commands
 from edge.mqtt.connection import (
     DEFAULT_BACKOFF,
@@ -65,7 +65,7 @@ class MqttPublisher:
         store: Store,
         stop: threading.Event,
         *,
-        regions: Sequence[str] = ("main",),
+        regions: Sequence[str | RegionSettings] = ("main",),
         backoff: Backoff = DEFAULT_BACKOFF,
         max_inflight: int = 20,
         poll_s: float = 0.1,

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import pytest
 
-from edge.config import MqttSettings
+from edge.config import MqttSettings, RegionSettings
 from edge.mqtt.discovery import discovery_configs
 from edge.mqtt.publisher import Backoff, MqttPublisher
 from edge.store import Store
@@ -135,7 +135,10 @@ def check_schemas(python: Path, configs: dict[str, dict[str, Any]]) -> dict[str,
 
 def test_home_assistants_discovery_schemas_accept_every_entity_whole(ha_python: Path) -> None:
     settings = MqttSettings.model_validate({"host": "broker"})
-    for regions, count in ((["main"], 5), (["main", "meter-2"], 8)):
+    water = RegionSettings(
+        name="water", kind="counter", digits=6, decimals=1, device_class="water", unit="m³"
+    )
+    for regions, count in ((["main"], 5), (["main", "meter-2"], 8), (["main", water], 8)):
         configs = discovery_configs(settings, DEVICE, regions, "1.2.3")
         results = check_schemas(ha_python, configs)
         assert len(results) == count
@@ -187,6 +190,46 @@ def test_a_real_home_assistant_shows_readings_and_unknown_for_no_value(
         publisher.stop(flush_timeout_s=5)
         wait_until(lambda: ha.state(CONNECTIVITY) == "off", 30, "connectivity off")
         assert ha.state(VALUE) == "unavailable"
+    finally:
+        publisher.stop(flush_timeout_s=0)
+        store.close()
+
+
+def test_a_counter_region_is_a_meter_home_assistants_energy_dashboard_takes(
+    mosquitto: Broker, home_assistant: Callable[[Broker], HomeAssistant], tmp_path: Path
+) -> None:
+    water = RegionSettings(
+        name="water", kind="counter", digits=6, decimals=1, device_class="water", unit="m³"
+    )
+    meter, meter_status = (f"digitcam_{DEVICE}_water_{x}" for x in ("value", "status"))
+    store = Store(tmp_path / "digitcam.sqlite", outbox_max=100)
+    publisher = MqttPublisher(
+        MqttSettings(host=mosquitto.host, port=mosquitto.port, keepalive_s=5),
+        DEVICE,
+        store,
+        threading.Event(),
+        regions=[water],
+        backoff=Backoff(min_s=0.1, max_s=0.5),
+        poll_s=0.02,
+    )
+    publisher.start()
+    try:
+        store.record(make_reading("water", "01234.5"), publisher.reading_topics("water"), 1)
+        ha = home_assistant(mosquitto)
+        wait_until(lambda: ha.state(meter) == "1234.5", 60, "Home Assistant showing 1234.5")
+        attributes = ha.entities()[meter]["attributes"]
+        # What the energy dashboard asks of a water meter's sensor.
+        assert attributes["state_class"] == "total_increasing"
+        assert attributes["device_class"] == "water"
+        assert attributes["unit_of_measurement"] == "m³"
+
+        # An implausible reading: unknown, never a dip to 0 that the dashboard would count.
+        refused = make_reading("water", None, status="implausible")
+        refused.raw_value = "01034.5"
+        store.record(refused, publisher.reading_topics("water"), 1)
+        wait_until(lambda: ha.state(meter_status) == "implausible", 30, "the implausible reading")
+        assert ha.state(meter) == "unknown"
+        assert ha.entities()[meter]["attributes"]["raw_value"] == "01034.5"
     finally:
         publisher.stop(flush_timeout_s=0)
         store.close()
