@@ -142,3 +142,22 @@ def test_templates_render_a_reading_as_home_assistant_shows_it(
 def test_empty_discovery_prefix_turns_discovery_off() -> None:
     settings = SETTINGS.model_copy(update={"discovery_prefix": ""})
     assert discovery_configs(settings, "pi-kitchen", ["main"], "1") == {}
+
+
+def test_a_counter_region_is_a_meter_for_the_energy_dashboard() -> None:
+    from edge.config import RegionSettings
+
+    gas = RegionSettings(
+        name="gas", kind="counter", digits=8, decimals=3, device_class="gas", unit="m³"
+    )
+    result = discovery_configs(SETTINGS, "pi-kitchen", ["main", gas], "1.2.3")
+    meter = result["homeassistant/sensor/pi-kitchen/gas_value/config"]
+    assert meter["state_class"] == "total_increasing"
+    assert (meter["device_class"], meter["unit_of_measurement"]) == ("gas", "m³")
+    handwriting = result["homeassistant/sensor/pi-kitchen/main_value/config"]
+    assert "state_class" not in handwriting and "unit_of_measurement" not in handwriting
+    status = result["homeassistant/sensor/pi-kitchen/gas_status/config"]
+    assert "implausible" in status["options"]
+    assert (
+        "implausible" not in result["homeassistant/sensor/pi-kitchen/main_status/config"]["options"]
+    )
