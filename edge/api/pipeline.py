@@ -11,19 +11,26 @@ import base64
 import logging
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import cv2
 import numpy as np
 
 from edge.config import RegionSettings
+from edge.meter.read import PrintedClassifier
+from edge.meter.settings import PRINTED_KINDS
 from edge.model import DigitModel
 from edge.reader import FrameReader
 from edge.reading import Reading
 from edge.vision.crops import crop_with_margin, png_bytes, reading_crops, to_uint8
-from edge.vision.find import Kind, find_digits
+from edge.vision.find import find_digits
 from edge.vision.normalise import to_mnist
 
 logger = logging.getLogger(__name__)
+
+# What an image sent to the API is read as: handwriting (number, digit) or a meter's
+# printed digits (counter wheels, display digits).
+ReadKind = Literal["number", "digit", "counter", "display"]
 
 
 @dataclass
@@ -40,14 +47,18 @@ def analyse(
     gray: np.ndarray,
     *,
     region: str,
-    kind: Kind,
+    kind: ReadKind,
     min_confidence: float,
     device_id: str,
     source: str,
     index: int,
+    printed: PrintedClassifier | None = None,
+    digits: int = 1,
 ) -> Analysis:
-    """Read one image as a single region covering all of it."""
-    reader = FrameReader(model, [RegionSettings(name=region, kind=kind)], min_confidence, device_id)
+    """Read one image as a single region covering all of it (`digits` cells for meters)."""
+    cells = {"digits": digits} if kind in PRINTED_KINDS else {}
+    settings = RegionSettings(name=region, kind=kind, **cells)
+    reader = FrameReader(model, [settings], min_confidence, device_id, printed)
     reading = reader.read(gray, source, index)[0]
     views = reading_crops(reading)
     return Analysis(reading, [image for image, _ in views], [png for _, png in views])

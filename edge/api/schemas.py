@@ -33,6 +33,9 @@ class DigitOut(BaseModel):
     box: list[int] = Field(description="[x, y, w, h] in image pixels")
     top3: list[Alternative] | None = Field(None, description="the three likeliest digits")
     input: str | None = Field(None, description="the 28x28 the model saw, as a PNG data URL")
+    position: float | None = Field(
+        None, description="counter wheels: where the wheel stands, in steps (3.7)"
+    )
 
 
 class FrameRef(BaseModel):
@@ -56,6 +59,9 @@ class ReadingOut(BaseModel):
     latency_ms: float
     model: str
     frame: FrameRef
+    raw_value: str | None = Field(
+        None, description="counters: the value as read, when plausibility refused or repaired it"
+    )
     corrected_value: str | None = None
     corrected_at: str | None = None
 

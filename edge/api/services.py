@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 from edge.api.perfstats import DrawingResults, Memo
 from edge.camera import Frame, FrameGrabber, FrameSource, SourceError, capture_one, open_source
 from edge.config import Settings
+from edge.meter.printed import PrintedModel, load_printed
 from edge.model import DigitModel, ModelError, load_model
 from edge.stats import Stats, StatsSnapshot
 from edge.store import Store
@@ -65,6 +66,8 @@ class Services:
         self.model = model
         self.daemon = daemon
         self.model_error: str | None = None
+        self._printed: PrintedModel | None = None
+        self._printed_lock = threading.Lock()
         # The daemon's live counters; `digitcam serve` counts the API's own reads in its own.
         self.recorder = daemon.recorder if daemon is not None else Stats()
         self.drawings_memo: Memo[DrawingResults] = Memo()  # see routes.performance
@@ -73,6 +76,14 @@ class Services:
         # serve: the file source that captures step through, kept between requests
         self._replay: FrameSource | None = None
         self._owned: list[str] = []  # attributes open() set, undone by close()
+
+    def printed_model(self) -> PrintedModel:
+        """The printed-digit model (counter, display), loaded on first use; ModelError if not."""
+        with self._printed_lock:
+            if self._printed is None:
+                model = self.settings.model
+                self._printed = load_printed(model.printed_path, model.threads)
+            return self._printed
 
     @classmethod
     def for_daemon(cls, settings: Settings, daemon: Daemon) -> Services:

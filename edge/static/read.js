@@ -7,6 +7,11 @@ export function initRead() {
   const drop = document.getElementById("upload-drop");
   input.addEventListener("change", () => input.files[0] && readFile(input.files[0]));
   document.getElementById("camera-capture").addEventListener("click", readCamera);
+  // Meter kinds read a window of N digits side by side; handwriting finds its own.
+  const kindSelect = document.getElementById("read-kind");
+  kindSelect.addEventListener("change", () => {
+    document.getElementById("read-digits-label").hidden = !isMeter();
+  });
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
   drop.addEventListener("drop", (e) => {
@@ -20,6 +25,15 @@ function kind() {
   return document.getElementById("read-kind").value;
 }
 
+function isMeter() {
+  return kind() === "counter" || kind() === "display";
+}
+
+function appendKind(form) {
+  form.append("kind", kind());
+  if (isMeter()) form.append("digits", document.getElementById("read-digits").value || "1");
+}
+
 async function readFile(file) {
   const message = document.getElementById("read-message");
   const limit = state.info ? state.info.max_upload_bytes : Infinity;
@@ -28,7 +42,7 @@ async function readFile(file) {
   }
   const form = new FormData();
   form.append("file", file, file.name);
-  form.append("kind", kind());
+  appendKind(form);
   say(message, `Reading ${file.name}…`);
   try {
     const reading = await api("/api/v1/predict", { method: "POST", body: form });
@@ -44,7 +58,7 @@ async function readCamera() {
   say(message, "Asking the camera…");
   const form = new FormData();
   form.append("use_camera", "true");
-  form.append("kind", kind());
+  appendKind(form);
   try {
     const reading = await api("/api/v1/predict", { method: "POST", body: form });
     await show(reading, reading.image);

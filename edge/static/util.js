@@ -125,6 +125,7 @@ export function topBars(top3) {
 export function digitCard(digit) {
   return el("figure", { class: "digit-card" },
     digit.input ? el("img", { class: "mnist", src: digit.input, alt: `the 28x28 input read as ${digit.digit}` }) : null,
-    el("figcaption", {}, el("strong", {}, digit.digit), " ", percent(digit.confidence)),
+    el("figcaption", {}, el("strong", {}, digit.digit), " ", percent(digit.confidence),
+      digit.position !== undefined && digit.position !== null ? ` (wheel at ${digit.position.toFixed(1)})` : ""),
     topBars(digit.top3));
 }

@@ -22,14 +22,21 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from edge.api.deps import Authorised, ModelDep, ServicesDep, StoreDep
-from edge.api.pipeline import Analysis, analyse, analyse_pixels, data_url, jpeg_bytes
+from edge.api.pipeline import (
+    Analysis,
+    ReadKind,
+    analyse,
+    analyse_pixels,
+    data_url,
+    jpeg_bytes,
+)
 from edge.api.schemas import Error, PixelsIn, PredictOut
 from edge.api.services import CameraUnavailable, Services
 from edge.api.uploads import analysis_json, decode_upload, source_name
-from edge.model import DigitModel
+from edge.meter.settings import PRINTED_KINDS
+from edge.model import DigitModel, ModelError
 from edge.reader import to_gray
 from edge.store import Store
-from edge.vision.find import Kind
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +52,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 RecordQuery = Annotated[bool, Query(description="store the reading in the history")]
 # 784 numbers take under 4 kB even pretty-printed; a larger body is not parsed into a list.
 PIXELS_MAX_BYTES = 64 * 1024
+KIND_HELP = "number: every handwritten digit; digit: one; counter: meter wheels; display: 7-segment"
+DIGITS_HELP = "counter, display: the image holds this many digits side by side (default 1)"
+How = tuple[ReadKind, int]  # what to read an image as: the kind and, for meters, the cells
 JSON_BODY = {
     "requestBody": {"content": {"application/json": {"schema": PixelsIn.model_json_schema()}}}
 }
@@ -77,15 +87,23 @@ async def predict(
     file: Annotated[UploadFile, File(description="JPEG, PNG, BMP, WebP or PNM")] = None,  # type: ignore[assignment]
     use_camera: Annotated[bool, Query(description="read the camera instead of a file")] = False,
     use_camera_form: Annotated[bool, Form(alias="use_camera")] = False,
-    kind: Annotated[Kind, Query(description="number: every digit; digit: one")] = None,  # type: ignore[assignment]
-    kind_form: Annotated[Kind, Form(alias="kind")] = None,  # type: ignore[assignment]
+    kind: Annotated[ReadKind, Query(description=KIND_HELP)] = None,  # type: ignore[assignment]
+    kind_form: Annotated[ReadKind, Form(alias="kind")] = None,  # type: ignore[assignment]
+    digits: Annotated[int, Query(ge=1, le=16, description=DIGITS_HELP)] = None,  # type: ignore[assignment]  # noqa: RUF013
+    digits_form: Annotated[int, Form(alias="digits", ge=1, le=16)] = None,  # type: ignore[assignment]  # noqa: RUF013
     record: RecordQuery = True,
 ) -> dict[str, Any]:
     """Multipart `file`, JSON `{"pixels": [...]}`, or `use_camera=true` (query or form field).
 
-    `kind` number|digit applies to files and the camera; 784 pixels are always one digit.
+    `kind` applies to files and the camera; 784 pixels are always one handwritten digit.
     """
-    chosen_kind: Kind = kind or kind_form or "number"
+    chosen_kind: ReadKind = kind or kind_form or "number"
+    cells = digits or digits_form
+    if cells is not None and chosen_kind not in PRINTED_KINDS:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "digits goes with kind=counter or kind=display"
+        )
+    how = (chosen_kind, cells or 1)
     pixels = await read_pixels(request) if is_json(request) else None
     if use_camera or use_camera_form:
         if file is not None or pixels is not None:
@@ -93,7 +111,7 @@ async def predict(
             raise HTTPException(
                 status.HTTP_400_BAD_REQUEST, f"send either {given} or use_camera=true, not both"
             )
-        return await read_camera(services, model, store, chosen_kind, record)
+        return await read_camera(services, model, store, how, record)
     if pixels is not None:
         return await run_in_threadpool(read_pixels_image, services, model, store, pixels, record)
     if file is None:
@@ -106,7 +124,7 @@ async def predict(
         store,
         gray,
         "upload",
-        chosen_kind,
+        how,
         source_name(file, "upload"),
         record,
     )
@@ -128,12 +146,12 @@ async def draw(
     """The canvas drawing (dark ink on white, or on transparent) read as a single digit."""
     gray = await decode_upload(file)
     return await run_in_threadpool(
-        read_image, services, model, store, gray, "drawing", "digit", "drawing", record
+        read_image, services, model, store, gray, "drawing", ("digit", 1), "drawing", record
     )
 
 
 async def read_camera(
-    services: Services, model: DigitModel, store: Store, kind: Kind, record: bool
+    services: Services, model: DigitModel, store: Store, how: How, record: bool
 ) -> dict[str, Any]:
     try:
         frame = await run_in_threadpool(services.grab_frame)
@@ -142,7 +160,7 @@ async def read_camera(
     assert frame.image is not None  # grab_frame refuses bad frames
     gray = to_gray(frame.image)
     result = await run_in_threadpool(
-        read_image, services, model, store, gray, "camera", kind, frame.source, record
+        read_image, services, model, store, gray, "camera", how, frame.source, record
     )
     result["image"] = data_url(await run_in_threadpool(jpeg_bytes, gray), "image/jpeg")
     return result
@@ -204,17 +222,26 @@ def read_image(
     store: Store,
     gray: np.ndarray,
     region: str,
-    kind: Kind,
+    how: How,
     source: str,
     record: bool,
 ) -> dict[str, Any]:
     """Read, store (with the digit crops) and describe one image; runs off the event loop."""
     settings = services.settings
+    kind, digits = how
+    printed = None
+    if kind in PRINTED_KINDS:
+        try:
+            printed = services.printed_model()
+        except ModelError as exc:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no model: {exc}") from None
     analysis = analyse(
         model,
         gray,
         region=region,
         kind=kind,
+        printed=printed,
+        digits=digits,
         min_confidence=settings.model.min_confidence,
         device_id=settings.device_id,
         source=source,
