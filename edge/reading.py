@@ -41,7 +41,7 @@ class Digit:
     def to_dict(self) -> dict[str, Any]:
         out = {"digit": self.digit, "confidence": round(self.confidence, 4), "box": list(self.box)}
         if self.position is not None:
-            out["position"] = round(self.position, 1)
+            out["position"] = round(self.position, 1) % 10  # 9.96 is 0.0, never 10.0
         return out
 
 

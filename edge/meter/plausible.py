@@ -6,7 +6,7 @@ and never moves faster than `max_rate_per_min`. A misread wheel is usually one o
 alternatives, so every combination of the alternatives the model gave real weight is tried;
 when exactly one is plausible it is the value, and `raw_value` keeps what was read. A value
 that stays implausible for `confirm_readings` readings in a row, each consistent with the one
-before, becomes the new level: a real jump (a meter replaced, a reading missed for a week)
+before and none of them explained by the digits' alternatives, becomes the new level: a real jump (a meter replaced, a reading missed for a week)
 is accepted, and one wrong acceptance cannot stick for ever. The state survives restarts in
 the store (edge.store.meters).
 """
@@ -66,12 +66,16 @@ class Plausibility:
         read = float(reading.value)
         if state.value is None or self.plausible(read, state.value, _since(state.ts_s, now_s)):
             return self._accept(read, now_s)
-        repaired = self.repair(reading, now_s)
-        if repaired is not None:
+        fits = self.repairs(reading, now_s)
+        if len(fits) == 1:
+            repaired = fits.pop()
             reading.raw_value, reading.value = reading.value, repaired
             logger.info("region %s: %s repaired to %s", reading.region, reading.raw_value, repaired)
             return self._accept(float(repaired), now_s)
-        if self._confirms_new_level(read, now_s):
+        # A reading that some alternative digits make plausible is a misread as likely as a new
+        # level: it never counts towards one (a wheel misread the same way frame after frame
+        # must not become the meter's value).
+        if not fits and self._confirms_new_level(read, now_s):
             logger.warning(
                 "region %s: new level %s accepted after %d readings (last accepted %s)",
                 reading.region,
@@ -96,14 +100,15 @@ class Plausibility:
                 return False
         return True
 
-    def repair(self, reading: Reading, now_s: float) -> str | None:
-        """The one plausible value among the digits' alternatives, or None."""
+    def repairs(self, reading: Reading, now_s: float) -> set[str]:
+        """The plausible values among the digits' alternatives (empty when too many digits are
+        unsure to try them all)."""
         options = []
         for digit in reading.digits:
             alternatives = [k for k, p in digit.top3 if p >= ALTERNATIVE_MIN_PROB]
             options.append(list(dict.fromkeys([digit.digit, *alternatives])))
         if sum(len(o) > 1 for o in options) > MAX_UNCERTAIN_DIGITS:
-            return None
+            return set()
         last, since = self.state.value, _since(self.state.ts_s, now_s)
         assert last is not None
         fits = set()
@@ -111,7 +116,7 @@ class Plausibility:
             text = format_value(combination, self.region.decimals)
             if text != reading.value and self.plausible(float(text), last, since):
                 fits.add(text)
-        return fits.pop() if len(fits) == 1 else None
+        return fits
 
     def _confirms_new_level(self, value: float, now_s: float) -> bool:
         """Count implausible readings that agree with each other; True once there are enough."""

@@ -1,0 +1,145 @@
+"""Meter wheels and 7-segment displays read by the shipped printed-digit model.
+
+Every image here is held out from the model's training and tuning: the wheel crops and the
+counter frames come from the report installations of training/meter_data.py, the LCD frames
+from a renderer the model never saw (mock_frames/meter_draw.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+
+from edge.camera.imageio import read_image_file
+from edge.config import RegionSettings
+from edge.meter.printed import load_printed
+from edge.model import load_model
+from edge.reader import FrameReader
+from edge.reading import OK
+from tests.conftest import Broker, load_script, wait_until
+from tests.edge.test_app import readings_of, run_daemon
+
+ROOT = Path(__file__).resolve().parents[2]
+WHEELS = ROOT / "tests" / "fixtures" / "meter_wheels"
+COUNTER = ROOT / "mock_frames" / "meter"
+DISPLAY = ROOT / "mock_frames" / "display"
+
+
+def expected(folder: Path) -> dict[str, dict]:
+    return json.loads((folder / "expected.json").read_text())
+
+
+def predict(*args: str) -> list[dict]:
+    result = subprocess.run(
+        [sys.executable, "-m", "edge.cli", "predict", "--json", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def models():
+    return load_model(None), load_printed(None)
+
+
+def test_a_single_wheel_crop_read_as_a_counter_gives_its_digit_and_position() -> None:
+    readings = predict("--kind", "counter", str(WHEELS))
+    assert len(readings) == 200
+    right = close = wrong_ok = 0
+    for reading in readings:
+        tenths = int(Path(reading["path"]).name.split("_")[0])
+        # A lone wheel reads the digit it has completed; from x.85 on, the next one.
+        want = str(math.floor(tenths / 10 + 0.15) % 10)
+        right += reading["value"] == want
+        wrong_ok += reading["status"] == OK and reading["value"] != want
+        position = reading["digits"][0]["position"]
+        error = abs(position * 10 - tenths) % 100
+        close += min(error, 100 - error) <= 1.5
+    # Held-out installations: see README "Meters" for the full report-set figures.
+    assert right >= 160, f"{right} of 200 wheels read right"
+    assert close >= 185, f"{close} of 200 wheel positions within a tenth"
+    assert wrong_ok <= 6, f"{wrong_ok} wheels published ok but wrong"
+
+
+def test_predict_cuts_a_counter_window_into_digits(tmp_path: Path) -> None:
+    name, want = sorted(expected(COUNTER).items())[0]
+    x, y, w, h = want["region"]["box"]
+    window = cv2.imread(str(COUNTER / name))[y : y + h, x : x + w]
+    cv2.imwrite(str(tmp_path / "window.png"), window)
+    (reading,) = predict("--kind", "counter", "--digits", "6", str(tmp_path / "window.png"))
+    assert len(reading["digits"]) == 6
+    assert reading["value"] == want["value"].replace(".", "")
+    assert reading["model"].startswith("printed-cnn-")
+
+
+def test_digits_without_a_meter_kind_is_a_usage_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "edge.cli", "predict", "--digits", "3", str(WHEELS)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "--kind counter or display" in result.stderr
+
+
+def test_lcd_frames_read_as_their_displays_show(models) -> None:
+    model, printed = models
+    right = wrong_ok = 0
+    for name, want in expected(DISPLAY).items():
+        region = RegionSettings.model_validate(want["region"])
+        reader = FrameReader(model, [region], 0.9, "t", printed)
+        (reading,) = reader.read(read_image_file(DISPLAY / name), name, 0)
+        right += reading.value == want["value"]
+        wrong_ok += reading.status == OK and reading.value != want["value"]
+    assert right >= 8, f"{right} of 10 displays read right"
+    assert wrong_ok == 0
+
+
+def test_the_daemon_publishes_a_counting_meter_and_never_a_wrong_value_as_ok(
+    tmp_path: Path, mosquitto: Broker, subscriber
+) -> None:
+    frames = expected(COUNTER)
+    region = next(iter(frames.values()))["region"]
+    sub = subscriber(mosquitto, ["digitcam/#", "homeassistant/#"])
+    regions = json.dumps([{**region, "name": "water", "device_class": "water", "unit": "m³"}])
+    proc = run_daemon(
+        tmp_path,
+        COUNTER,
+        mosquitto,
+        "--once",
+        extra_env={"DIGITCAM_REGIONS": regions, "DIGITCAM_CAMERA__FPS": "0"},
+    )
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    wait_until(lambda: len(readings_of(sub)) == len(frames), what="every meter reading")
+    readings = readings_of(sub)
+    right = [r for r in readings if r["value"] == frames[Path(r["frame"]["source"]).name]["value"]]
+    wrong_ok = [r for r in readings if r["status"] == OK and r not in right]
+    assert wrong_ok == [], "a value published as ok must be the meter's"
+    assert len(right) >= 0.5 * len(frames), f"{len(right)} of {len(frames)} readings right"
+    values = [float(r["value"]) for r in readings if r["value"] is not None]
+    assert values == sorted(values), "a counter's published values never fall"
+    assert all(r["model"].startswith("printed-cnn-") for r in readings)
+    assert all(0 <= d["position"] < 10 for r in readings for d in r["digits"])
+    config = json.loads(sub.on("homeassistant/sensor/testcam/water_value/config")[-1].payload)
+    assert (config["state_class"], config["device_class"]) == ("total_increasing", "water")
+
+
+def test_a_simulated_meter_run_publishes_no_wrong_value_as_ok() -> None:
+    sim = load_script("meter_sim", ROOT / "mock_frames" / "meter_sim.py")
+    pool = sim.crops_by_position(None, WHEELS)
+    outcomes = sim.simulate(load_printed(None), pool, 300, sim.SEED)
+    assert sum(outcomes.values()) == 300
+    assert outcomes["ok WRONG"] == 0, outcomes
+    assert outcomes["ok right"] + outcomes["ok right (repaired)"] >= 210, outcomes
