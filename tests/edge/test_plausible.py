@@ -131,3 +131,17 @@ def test_the_last_accepted_value_survives_a_restart(tmp_path: Path) -> None:
 def test_state_from_an_older_or_garbled_row_starts_afresh_rather_than_failing() -> None:
     assert MeterState.from_dict({"value": 5.0, "unknown_key": 1}).value == 5.0
     assert MeterState.from_dict(None).value is None
+
+
+def test_a_wheel_misread_the_same_way_frame_after_frame_never_becomes_the_level() -> None:
+    check = Plausibility(region(confirm_readings=3))
+    check.check(reading("01880"), 0.0)
+    # The hundreds wheel shows 9 but is read as 3 every time, with 9 as a real alternative
+    # (and a second alternative that also fits, so no single repair).
+    statuses = []
+    for i in range(6):
+        r = reading("01380", unsure={2: [(3, 0.90), (9, 0.06), (8, 0.04)]})
+        check.check(r, MINUTE * (i + 1))
+        statuses.append(r.status)
+    assert statuses == [IMPLAUSIBLE] * 6
+    assert check.state.value == 1880
