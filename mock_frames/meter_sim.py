@@ -109,6 +109,7 @@ def simulate(
     reader = FrameReader(model, [REGION], 0.9, "sim", model)  # type: ignore[arg-type]
     check = Plausibility(REGION)
     value, outcomes = float(rng.uniform(1000, 1900)), Counter[str]()
+    start = value
     cells = [(i * CROP_W, 0, CROP_W, CROP_H) for i in range(WHEELS)]
     for index, rate in enumerate(flow(rng, readings)):
         value += rate
@@ -133,6 +134,11 @@ def simulate(
                 f"counter {sorted(right)}",
                 file=sys.stderr,
             )
+    carries = sum(math.floor(value / 10**k) - math.floor(start / 10**k) for k in range(1, WHEELS))
+    print(
+        f"counter {_text(math.floor(start))} -> {_text(math.floor(value))} m³ over "
+        f"{readings * INTERVAL_S / 3600:.0f} h; {carries} carries to a wheel on the left"
+    )
     return outcomes
 
 
