@@ -66,13 +66,15 @@ $(HA_VENV)/.done: tests/clients/ha-requirements.txt | $(BIN)/python
 	  echo "Home Assistant could not be installed; its tests will skip (see $(HA_VENV)/install.log)"; \
 	fi
 
-# Debian packages the tests use; promtool comes without the Prometheus server and its
+# Debian packages the tests use (fonts-dseg: the 7-segment fonts the printed-digit model's
+# display renders use; tests/training/test_sevenseg.py draws with them); promtool comes without the Prometheus server and its
 # service (the prometheus package would start one on port 9090).
 system-deps:
 	@missing=""; \
 	command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto mosquitto-clients"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -d /usr/share/fonts/truetype/dseg ] || missing="$$missing fonts-dseg"; \
 	command -v promtool >/dev/null || [ -x $(PROMTOOL) ] || need_promtool=1; \
 	if [ -n "$$missing$$need_promtool" ]; then $(SUDO) apt-get update -qq; fi; \
 	if [ -n "$$missing" ]; then \

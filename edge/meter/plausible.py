@@ -6,9 +6,10 @@ and never moves faster than `max_rate_per_min`. A misread wheel is usually one o
 alternatives, so every combination of the alternatives the model gave real weight is tried;
 when exactly one is plausible it is the value, and `raw_value` keeps what was read. A value
 that stays implausible for `confirm_readings` readings in a row, each consistent with the one
-before and none of them explained by the digits' alternatives, becomes the new level: a real jump (a meter replaced, a reading missed for a week)
-is accepted, and one wrong acceptance cannot stick for ever. The state survives restarts in
-the store (edge.store.meters).
+before and none of them explained by the digits' alternatives, becomes the new level: a real
+jump (a meter replaced, a reading missed for a week) is accepted, and one wrong acceptance
+cannot stick for ever, while a wheel misread the same way frame after frame never becomes the
+level. The state survives restarts in the store (edge.store.meters).
 """
 
 from __future__ import annotations
