@@ -22,8 +22,9 @@ from edge.config import CONFIG_ERROR_EXIT, Settings
 from edge.meter.plausible import MeterChecks
 from edge.meter.printed import load_printed
 from edge.meter.settings import PRINTED_KINDS
-from edge.model import DigitModel, ModelError, load_model
-from edge.mqtt.discovery import CAPTURE_COMMAND
+from edge.model import DigitModel, ModelError
+from edge.model_install import ModelWatcher, load_active
+from edge.mqtt.discovery import CAPTURE_COMMAND, RELOAD_COMMAND
 from edge.mqtt.publisher import MqttError, MqttPublisher
 from edge.reader import FrameReader
 from edge.reading import Reading
@@ -62,6 +63,7 @@ class App:
         self.store: Store | None = None
         self.model: DigitModel | None = None
         self.reader: FrameReader | None = None
+        self.models: ModelWatcher | None = None
         self.meters = MeterChecks([], None)
         self.grabber: FrameGrabber | None = None
         self.publisher: MqttPublisher | None = None
@@ -121,7 +123,8 @@ class App:
         # shared Pi, a worse p95 for no better median (measured with digitcam bench).
         cv2.setNumThreads(1)
         model = self.settings.model
-        self.model = load_model(model.path, model.threads)
+        self.model = load_active(self.settings)
+        self.models = ModelWatcher(self.settings)
         printed = None
         if any(r.kind in PRINTED_KINDS for r in self.settings.regions):
             printed = load_printed(model.printed_path, model.threads)
@@ -168,6 +171,7 @@ class App:
             regions=self.settings.regions,
         )
         self.publisher.on_command(CAPTURE_COMMAND, lambda _payload: self.capture_now.set())
+        self.publisher.on_command(RELOAD_COMMAND, lambda _payload: self.ask_reload())
         self.publisher.start()
         publisher = self.publisher
         flush_s = ONCE_FLUSH_TIMEOUT_S if self.once else FLUSH_TIMEOUT_S
@@ -196,6 +200,7 @@ class App:
                 if latest is not None:
                     self.process(latest)
             frame = self.grabber.get(timeout_s=1.0)
+            self.swap_model_if_changed()  # between two frames: no reading is lost
             if frame is not None:
                 self.process(frame)
             elif self.once and self.grabber.done:
@@ -211,6 +216,21 @@ class App:
             if now >= next_prune:
                 self._prune()
                 next_prune = now + PRUNE_INTERVAL_S
+
+    def ask_reload(self) -> None:
+        """MQTT cmd/reload: load the active model again before the next frame."""
+        if self.models is not None:
+            self.models.reload_asked.set()
+
+    def swap_model_if_changed(self) -> None:
+        """Read with a newly installed model from the next frame on (cheap: one stat)."""
+        if self.models is None or self.reader is None:
+            return
+        model = self.models.changed()
+        if model is not None:
+            logger.info("model swapped: %s -> %s", self.model_version, model.version)
+            self.reader.use_model(model)
+            self.model = model
 
     def process(self, frame: Any) -> list[Reading]:
         """One frame -> readings, stored and emitted; a bad frame is counted, never fatal."""

@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = verbs.add_parser("serve", help="the HTTP API and page alone, no capture loop")
     _config_flag(serve)
 
+    from edge.model_cli import add_parser as add_model_parser
+
+    add_model_parser(verbs)
+
     # The benchmark parses its own options (digitcam bench --help lists them).
     bench = verbs.add_parser("bench", help="measure speed, memory and accuracy", add_help=False)
     _config_flag(bench)
@@ -159,6 +163,12 @@ def dispatch(args: argparse.Namespace) -> int:
         from edge.api.server import serve
 
         return serve(settings)
+    if args.verb == "model":
+        from edge.model_cli import main as model_main
+
+        settings = load_settings(args.config)
+        setup_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
+        return model_main(settings, args)
     if args.verb == "bench":
         from edge.bench.cli import main as bench_main
 
@@ -178,10 +188,11 @@ def reader_left() -> int:
 def check_config(settings: Settings) -> int:
     from edge.meter.printed import load_printed
     from edge.meter.settings import PRINTED_KINDS
-    from edge.model import ModelError, load_model
+    from edge.model import ModelError
+    from edge.model_install import load_active
 
     try:  # a model file that loads but is not a digit model is a configuration error too
-        load_model(settings.model.path, settings.model.threads)
+        load_active(settings)
         if any(r.kind in PRINTED_KINDS for r in settings.regions):
             load_printed(settings.model.printed_path, settings.model.threads)
     except ModelError as exc:

@@ -18,7 +18,8 @@ from edge.camera.sources import IMAGE_EXTENSIONS
 from edge.config import CONFIG_ERROR_EXIT, RegionSettings, Settings
 from edge.meter.printed import load_printed
 from edge.meter.settings import PRINTED_KINDS
-from edge.model import ModelError, load_model
+from edge.model import ModelError
+from edge.model_install import load_active
 from edge.reader import FrameReader
 from edge.reading import NO_DIGIT, Reading
 
@@ -60,7 +61,7 @@ def predict_paths(
         cells = {"digits": digits or 1} if kind in PRINTED_KINDS else {}
         regions = [RegionSettings(name="main", kind=kind, **cells)]
     try:
-        model = load_model(settings.model.path, settings.model.threads)
+        model = load_active(settings)
         printed = None
         if any(r.kind in PRINTED_KINDS for r in regions):
             printed = load_printed(settings.model.printed_path, settings.model.threads)

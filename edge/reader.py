@@ -104,6 +104,11 @@ class FrameReader:
         self.device_id = device_id
         self.rejects = bool(getattr(model, "rejects", False))
 
+    def use_model(self, model: Classifier) -> None:
+        """Read with another handwriting model from the next call on."""
+        self.model = model
+        self.rejects = bool(getattr(model, "rejects", False))
+
     def read(self, frame: np.ndarray, source: str, index: int) -> list[Reading]:
         """One Reading per region, in the order the regions are configured."""
         started = time.perf_counter()

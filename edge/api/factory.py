@@ -24,6 +24,7 @@ from edge.api.routes import (
     health,
     labels,
     metrics,
+    models,
     pages,
     performance,
     predict,
@@ -69,7 +70,8 @@ def create_app(services: Services) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.services = services
-    for module in (health, predict, readings, labels, performance, metrics, dataset, pages, docs):
+    routes = (health, predict, readings, labels, models, performance, metrics, dataset, pages)
+    for module in (*routes, docs):
         app.include_router(module.router)
     pages.mount_static(app)
     app.add_exception_handler(StoreError, store_error)

@@ -17,7 +17,8 @@ from edge.api.perfstats import DrawingResults, Memo
 from edge.camera import Frame, FrameGrabber, FrameSource, SourceError, capture_one, open_source
 from edge.config import Settings
 from edge.meter.printed import PrintedModel, load_printed
-from edge.model import DigitModel, ModelError, load_model
+from edge.model import DigitModel, ModelError
+from edge.model_install import load_active
 from edge.stats import Stats, StatsSnapshot
 from edge.store import Store
 
@@ -63,7 +64,7 @@ class Services:
     ) -> None:
         self.settings = settings
         self.store = store
-        self.model = model
+        self._model = model
         self.daemon = daemon
         self.model_error: str | None = None
         self._printed: PrintedModel | None = None
@@ -91,6 +92,17 @@ class Services:
         return cls(settings, store=daemon.store, model=daemon.model, daemon=daemon)
 
     @property
+    def model(self) -> DigitModel | None:
+        """The model reading now: the daemon's own (it swaps models between frames)."""
+        if self.daemon is not None and self.daemon.model is not None:
+            return self.daemon.model
+        return self._model
+
+    @model.setter
+    def model(self, model: DigitModel | None) -> None:
+        self._model = model
+
+    @property
     def mode(self) -> Mode:
         return "daemon" if self.daemon is not None else "serve"
 
@@ -115,7 +127,7 @@ class Services:
             self._owned.append("store")
         if self.model is None:
             try:
-                self.model = load_model(self.settings.model.path, self.settings.model.threads)
+                self.model = load_active(self.settings)
                 self.model_error = None
                 self._owned.append("model")
             except ModelError as exc:

@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 READING_STATUSES = [s for s in STATUSES if s != IMPLAUSIBLE]
 COUNTER_STATUSES = list(STATUSES)
 CAPTURE_COMMAND = "capture"
+RELOAD_COMMAND = "reload"  # load the model installed on the device (digitcam model install)
 
 
 def base_topic(settings: MqttSettings, device_id: str) -> str:
