@@ -74,9 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = verbs.add_parser("serve", help="the HTTP API and page alone, no capture loop")
     _config_flag(serve)
 
+    from edge.labels_cli import add_parser as add_labels_parser
     from edge.model_cli import add_parser as add_model_parser
 
     add_model_parser(verbs)
+    add_labels_parser(verbs)
 
     # The benchmark parses its own options (digitcam bench --help lists them).
     bench = verbs.add_parser("bench", help="measure speed, memory and accuracy", add_help=False)
@@ -163,6 +165,12 @@ def dispatch(args: argparse.Namespace) -> int:
         from edge.api.server import serve
 
         return serve(settings)
+    if args.verb == "labels":
+        from edge.labels_cli import main as labels_main
+
+        settings = load_settings(args.config)
+        setup_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
+        return labels_main(settings, args)
     if args.verb == "model":
         from edge.model_cli import main as model_main
 

@@ -11,26 +11,15 @@ from __future__ import annotations
 import gzip
 import io
 import logging
-import struct
 import zipfile
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 
+from edge.store.label_files import ExportFormat, idx_bytes
 from edge.vision.crops import png_bytes
 
 logger = logging.getLogger(__name__)
-
-ExportFormat = Literal["idx", "png"]
-IDX_UBYTE = 0x08
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    """An IDX file: magic (0, 0, type, dims), big-endian uint32 sizes, then the raw bytes."""
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = bytes([0, 0, IDX_UBYTE, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    return header + array.tobytes()
 
 
 def export_zip(

@@ -125,7 +125,7 @@ class CorrectionOut(ReadingOut):
 class LabelOut(BaseModel):
     id: int
     label: int
-    source: Literal["drawing", "correction"]
+    source: Literal["drawing", "correction", "import"]
     created: str
     input: str = Field(description="the 28x28 example as a PNG data URL (white on black)")
 

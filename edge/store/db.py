@@ -71,6 +71,20 @@ MIGRATIONS: list[list[str]] = [
         # (edge.meter.plausible), so a restart does not forget what the meter showed.
         "CREATE TABLE meter_state (region TEXT PRIMARY KEY, state TEXT NOT NULL)",
     ],
+    [
+        # Labels imported from image folders (digitcam labels import): SQLite cannot change a
+        # CHECK, so the table is rebuilt with the same ids (AUTOINCREMENT keeps counting on).
+        """CREATE TABLE labels_new (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
+            source TEXT NOT NULL CHECK (source IN ('drawing', 'correction', 'import')),
+            image BLOB NOT NULL, png BLOB, created TEXT NOT NULL, seq INTEGER)""",
+        """INSERT INTO labels_new (id, label, source, image, png, created, seq)
+            SELECT id, label, source, image, png, created, seq FROM labels""",
+        "DROP TABLE labels",
+        "ALTER TABLE labels_new RENAME TO labels",
+        "CREATE INDEX labels_seq ON labels (seq)",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -2,7 +2,8 @@
 
 A crop is the 28x28 the classifier saw for one digit of a stored reading (plus the PNG cut
 from the frame); it goes when its reading goes or after storage.crop_days. A label is a
-28x28 digit whose true value a person gave, drawn on the page or taken from a correction.
+28x28 digit whose true value a person gave, drawn on the page, taken from a correction or
+imported from a folder of images (`digitcam labels import`).
 A correction's labels remember their reading (labels.seq), so they always say what that
 reading's latest correction says: correcting it again replaces them, clearing it removes them.
 """
@@ -22,7 +23,8 @@ from edge.store.db import Db
 logger = logging.getLogger(__name__)
 
 CROP_SHAPE = (28, 28)
-LabelSource = Literal["drawing", "correction"]
+LabelSource = Literal["drawing", "correction", "import"]
+LABEL_SOURCES: tuple[LabelSource, ...] = ("drawing", "correction", "import")
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,8 @@ class CropsAndLabels:
         self, label: int, source: LabelSource, image: np.ndarray, png: bytes | None = None
     ) -> int:
         """Keep a labelled 28x28 digit for training; returns its id."""
-        if source not in ("drawing", "correction"):
-            raise ValueError(f"label source must be 'drawing' or 'correction', got {source!r}")
+        if source not in LABEL_SOURCES:
+            raise ValueError(f"label source must be one of {LABEL_SOURCES}, got {source!r}")
         if not 0 <= int(label) <= 9:
             raise ValueError(f"label must be a digit 0-9, got {label!r}")
         with self._db.tx() as conn:
