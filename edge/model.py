@@ -22,6 +22,9 @@ OUTPUT_NAME = "probs"
 # Optional second output [N,1]: the probability that the input is not a digit at all (a line,
 # a speck, half a digit, a letter). A model without it is trusted to see only digits.
 NOT_DIGIT_NAME = "not_digit"
+# Optional output [N,F]: what the last layer sees; with the `head` metadata it lets the device
+# refit that layer to its user's writing (edge.adapt).
+FEATURES_NAME = "features"
 BUNDLED_MODEL = "mnist-cnn.onnx"
 # Each name's dimensions after the batch N (which must stay free: the reader sends every
 # digit of a frame in one batch).
@@ -140,6 +143,17 @@ class DigitModel:
             return np.zeros((0, len(self.labels) or 10), np.float32)
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         return self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+
+    @property
+    def adaptable(self) -> bool:
+        """Whether `digitcam model adapt` can refit this model's last layer."""
+        names = {o.name for o in self._session.get_outputs()}
+        return FEATURES_NAME in names and "head" in self.metadata
+
+    def features(self, batch: np.ndarray) -> np.ndarray:
+        """What the last layer sees [N,F] for a float32 batch [N,1,28,28]."""
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        return self._session.run([FEATURES_NAME], {INPUT_NAME: batch})[0]
 
     def scores(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities [N,10] and not-a-digit probabilities [N] (0 without that output)."""

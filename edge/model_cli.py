@@ -1,4 +1,5 @@
-"""`digitcam model list|install FILE [--force]|rollback`: the models on the device.
+"""`digitcam model list|install FILE [--force]|rollback|adapt [--dry-run]`: the models on the
+device.
 
 Exit 0 when done, 1 when the model was refused or there is nothing to roll back to (the
 reason is printed), 78 for configuration errors.
@@ -29,7 +30,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         "--force", action="store_true", help="install even if it reads the labels worse"
     )
     back = actions.add_parser("rollback", help="make the model before the active one active again")
-    for action in (listing, add, back):
+    adapt = actions.add_parser("adapt", help="refit the model to the device's labelled examples")
+    adapt.add_argument("--dry-run", action="store_true", help="measure only, install nothing")
+    for action in (listing, add, back, adapt):
         action.add_argument("--config", help="TOML file (default as for run)")
 
 
@@ -57,10 +60,31 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             )
             _warn_if_overridden(settings)
             return EXIT_OK
+        if args.action == "adapt":
+            return adapt_model(settings, dry_run=args.dry_run)
         return list_models(settings, as_json=args.json)
     except (InstallRefused, LibraryError) as exc:
         print(f"digitcam model {args.action}: refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
+
+
+def adapt_model(settings: Settings, *, dry_run: bool) -> int:
+    from edge.adapt import adapt
+
+    done = adapt(settings, dry_run=dry_run)
+    f = done.figures
+    print(
+        f"your examples held out ({f['examples_held_out']} of {f['examples']}): "
+        f"{f['user_before']:.1%} -> {f['user_after']:.1%}; MNIST sample "
+        f"({f['mnist_held_out']}): {f['mnist_before']:.1%} -> {f['mnist_after']:.1%}; "
+        f"{f['seconds']:.1f} s"
+    )
+    print(
+        f"dry run: {done.version} not written"
+        if dry_run
+        else f"installed {done.version} as {done.path}"
+    )
+    return EXIT_OK
 
 
 def list_models(settings: Settings, *, as_json: bool) -> int:

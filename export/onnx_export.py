@@ -13,6 +13,7 @@ loudly when onnxruntime and torch disagree on real digits.
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import logging
@@ -43,6 +44,9 @@ logger = logging.getLogger(__name__)
 
 OPSET = 18
 NOT_DIGIT_OUTPUT = "not_digit"
+# What the last layer sees, and that layer's weights in the metadata: `digitcam model adapt`
+# refits the layer on the device with numpy and writes the new weights over the old bytes.
+FEATURES_OUTPUT = "features"
 MAX_ABS_DIFF = 1e-4  # float32 reordering noise is ~1e-6; more means a broken graph
 
 
@@ -116,9 +120,10 @@ def default_version(net: torch.nn.Module, ckpt: dict) -> str:
 
 def export_onnx(net: DigitNet, ckpt: dict, version: str) -> onnx.ModelProto:
     """The in-memory ONNX model with metadata, checked by onnx.checker."""
-    wrapped = ProbabilityNet(net).eval()
+    wrapped = ProbabilityNet(net, features=True).eval()
     classes = int(net.config.num_classes)
     outputs = ["probs"] if classes == DIGITS else ["probs", NOT_DIGIT_OUTPUT]
+    outputs.append(FEATURES_OUTPUT)
     example = torch.zeros(2, 1, 28, 28)
     batch = torch.export.Dim("batch", min=1, max=4096)
     with tempfile.TemporaryDirectory() as tmp:
@@ -168,6 +173,7 @@ def export_onnx(net: DigitNet, ckpt: dict, version: str) -> onnx.ModelProto:
     }
     if classes > DIGITS:
         metadata["not_digit_output"] = NOT_DIGIT_OUTPUT
+    metadata["head"] = head_metadata(net)
     if "mnist_test_ece" in ckpt:
         metadata["mnist_test_ece"] = f"{ckpt['mnist_test_ece']:.5f}"
         metadata["mnist_test_ece_before_temperature"] = f"{ckpt['mnist_test_ece_before']:.5f}"
@@ -182,6 +188,23 @@ def export_onnx(net: DigitNet, ckpt: dict, version: str) -> onnx.ModelProto:
     onnx.helper.set_model_props(model, metadata)
     onnx.checker.check_model(model, full_check=True)
     return model
+
+
+def head_metadata(net: DigitNet) -> str:
+    """The last layer as JSON: weight [classes, features] and bias, float32 little-endian in
+    base64, exactly the bytes the graph holds, so the device can find and replace them."""
+    linear = net.head[-1]
+    weight = linear.weight.detach().numpy().astype("<f4")
+    bias = linear.bias.detach().numpy().astype("<f4")
+    return json.dumps(
+        {
+            "output": FEATURES_OUTPUT,
+            "weight_shape": list(weight.shape),
+            "weight": base64.b64encode(weight.tobytes()).decode(),
+            "bias": base64.b64encode(bias.tobytes()).decode(),
+            "temperature": float(net.temperature),
+        }
+    )
 
 
 def strip_trace_metadata(model: onnx.ModelProto) -> None:

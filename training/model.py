@@ -84,6 +84,10 @@ class DigitNet(nn.Module):
         """Calibrated digit probabilities [N,10] and, with 11 classes, P(not a digit) [N,1]."""
         return split_outputs(self(x) / self.temperature)
 
+    def embedding(self, x: torch.Tensor) -> torch.Tensor:
+        """What the last layer sees [N,channels[2]]: the device refits that layer on it."""
+        return torch.flatten(self.features((x - self.mean) / self.std), 1)
+
 
 def split_outputs(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Logits -> (ten digit probabilities summing to 1, the 11th class probability or None).
@@ -99,15 +103,20 @@ def split_outputs(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | No
 
 
 class ProbabilityNet(nn.Module):
-    """The exported form: softmax inside the graph, so the device reads probabilities."""
+    """The exported form: softmax inside the graph, so the device reads probabilities; with
+    `features`, also what the last layer sees, so the device can adapt that layer."""
 
-    def __init__(self, net: DigitNet) -> None:
+    def __init__(self, net: DigitNet, features: bool = False) -> None:
         super().__init__()
         self.net = net
+        self.with_features = features
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, image: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         probs, not_digit = self.net.outputs(image)
-        return probs if not_digit is None else (probs, not_digit)
+        out = (probs,) if not_digit is None else (probs, not_digit)
+        if self.with_features:
+            out = (*out, self.net.embedding(image))
+        return out[0] if len(out) == 1 else out
 
 
 def count_parameters(net: nn.Module) -> int:

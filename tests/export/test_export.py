@@ -38,7 +38,9 @@ def test_export_writes_one_self_describing_file(exported: Path) -> None:
     assert props.keys() >= REQUIRED_METADATA
     assert json.loads(props["labels"]) == [str(d) for d in range(10)]
     assert [i.name for i in model.graph.input] == ["image"]
-    assert [o.name for o in model.graph.output] == ["probs"]
+    # features: what the last layer sees, for `digitcam model adapt` on the device
+    assert [o.name for o in model.graph.output] == ["probs", "features"]
+    assert "head" in {p.key for p in model.metadata_props}
 
 
 @pytest.mark.parametrize("batch", [1, 7, 64])

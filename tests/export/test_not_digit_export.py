@@ -32,7 +32,7 @@ def test_two_outputs_with_probs_first_and_metadata(
     exported: Path, dry_run_checkpoint: Path
 ) -> None:
     model = onnx.load(exported)
-    assert [o.name for o in model.graph.output] == ["probs", "not_digit"]
+    assert [o.name for o in model.graph.output] == ["probs", "not_digit", "features"]
     props = {p.key: p.value for p in model.metadata_props}
     assert props["classes"] == "11" and props["not_digit_output"] == "not_digit"
     assert json.loads(props["labels"]) == [str(d) for d in range(10)]

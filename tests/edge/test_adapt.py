@@ -1,0 +1,97 @@
+"""`digitcam model adapt`: the device refits its model's last layer to its user's writing.
+
+The constructed writer leans every digit 40 degrees forward (a tilted page, or a hand that
+leans): MNIST digits of the shipped sample, turned and normalised as the reader normalises a
+camera digit. 25 of each digit are the user's labelled examples; the writer's other digits
+judge the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.config import Settings
+from edge.model_install import load_active
+from edge.store import Store
+from edge.vision.normalise import to_mnist
+from training.mnist import load_split
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "tests" / "fixtures" / "mnist_sample"
+
+
+def leaning_writer() -> tuple[np.ndarray, np.ndarray]:
+    images, labels = load_split(SAMPLE, "test")
+    turn = cv2.getRotationMatrix2D((14, 14), -40, 1)
+    leaned = [cv2.warpAffine(image, turn, (28, 28)) for image in images]
+    normalised = [to_mnist(image.astype(np.float32) / 255.0) for image in leaned]
+    return (np.stack(normalised) * 255 + 0.5).clip(0, 255).astype(np.uint8), labels.astype(int)
+
+
+def device(tmp_path: Path, labels_of: dict[int, int] | None = None) -> tuple[Settings, np.ndarray]:
+    """A device holding 25 labelled examples of each digit; returns the writer's other digits."""
+    images, labels = leaning_writer()
+    picked = np.concatenate([np.flatnonzero(labels == d)[:25] for d in range(10)])
+    store = Store(tmp_path / "state.sqlite", 100)
+    for i in picked:
+        store.add_label((labels_of or {}).get(int(labels[i]), int(labels[i])), "import", images[i])
+    store.close()
+    return Settings(storage={"path": tmp_path / "state.sqlite"}), np.setdiff1d(
+        np.arange(len(labels)), picked
+    )
+
+
+def adapt(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITCAM_")}
+    env["DIGITCAM_STORAGE__PATH"] = str(tmp_path / "state.sqlite")
+    return subprocess.run(
+        [sys.executable, "-m", "edge.cli", "model", "adapt", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def accuracy(settings: Settings, images: np.ndarray, labels: np.ndarray) -> float:
+    probs = load_active(settings).predict(images[:, None].astype(np.float32) / 255.0)
+    return float((probs.argmax(1) == labels).mean())
+
+
+def test_adapting_to_a_leaning_writer_reads_their_other_digits_better(tmp_path: Path) -> None:
+    settings, others = device(tmp_path)
+    images, labels = leaning_writer()
+    before = accuracy(settings, images[others], labels[others])
+    dry = adapt(tmp_path, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "dry run" in dry.stdout and accuracy(settings, images[others], labels[others]) == before
+    result = adapt(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "your examples held out (60 of 250)" in result.stdout
+    model = load_active(settings)
+    assert "+adapt-" in model.version
+    after = accuracy(settings, images[others], labels[others])
+    assert after >= before + 0.01, (before, after)
+    # The new file describes itself: its parent and what it learnt from.
+    assert model.metadata["parent"] == "20261130-a6472c55"
+    assert json.loads(model.metadata["adapted"])["examples"] == 250
+    assert model.adaptable  # and can be adapted again
+
+
+def test_a_harmful_example_set_is_refused_and_the_model_stays(tmp_path: Path) -> None:
+    settings, _ = device(tmp_path, labels_of={d: (d + 1) % 10 for d in range(10)})
+    before = load_active(settings).version
+    result = adapt(tmp_path)
+    assert result.returncode == 1
+    # Swapped labels contradict the digits: the refit learns nothing it could keep.
+    assert "reads your held-out examples no better" in result.stderr
+    assert "not installed" in result.stderr
+    assert load_active(settings).version == before
