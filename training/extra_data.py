@@ -65,3 +65,42 @@ def _load_png_folder(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     if not images:
         raise DataError(f"{folder}: no IDX pair and no <digit>/*.png examples found")
     return np.stack(images), np.array(labels, np.uint8)
+
+
+def split_extra(labels: np.ndarray, every: int = 5) -> np.ndarray:
+    """True for the examples kept for validation: every `every`-th of each digit, in order."""
+    held = np.zeros(len(labels), bool)
+    if every <= 1:
+        return held
+    for digit in range(10):
+        held[np.flatnonzero(labels == digit)[every - 1 :: every]] = True
+    return held
+
+
+def epoch_order(n_mnist: int, n_extra: int, per_batch: int, share: float, gen) -> np.ndarray:
+    """Indices into [MNIST..., extra...] for one epoch, `per_batch` at a time.
+
+    Each block of `per_batch` holds round(per_batch * share) of the extra examples, drawn at
+    random (with replacement: a few hundred examples recur in every batch, so they weigh as
+    much as `share` of the data however few they are), and MNIST digits for the rest.
+    """
+    import torch
+
+    mnist = torch.randperm(n_mnist, generator=gen).numpy()
+    if n_extra == 0 or share <= 0:
+        return mnist
+    extra_per_batch = min(per_batch - 1, max(1, round(per_batch * share)))
+    mnist_per_batch = per_batch - extra_per_batch
+    steps = max(1, n_mnist // mnist_per_batch)
+    extra = n_mnist + torch.randint(n_extra, (steps * extra_per_batch,), generator=gen).numpy()
+    return np.concatenate(
+        [
+            np.concatenate(
+                [
+                    mnist[i * mnist_per_batch : (i + 1) * mnist_per_batch],
+                    extra[i * extra_per_batch : (i + 1) * extra_per_batch],
+                ]
+            )
+            for i in range(steps)
+        ]
+    )

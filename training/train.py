@@ -28,7 +28,7 @@ from training.augment import AugmentConfig
 from training.batches import BatchMaker, BatchRecipe, validation_negatives
 from training.calibrate import called_not_digit, digit_ece, digit_outputs, fit_temperature
 from training.checkpoint import data_sha256, load_checkpoint, save_checkpoint
-from training.extra_data import load_extra_data
+from training.extra_data import epoch_order, load_extra_data, split_extra
 from training.mnist import ensure_mnist, load_split, resolve_data_dir
 from training.model import DIGITS, NOT_DIGIT, DigitNet, ModelConfig, count_parameters
 from training.strokes import StrokeConfig
@@ -61,6 +61,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         "--init",
         type=Path,
         help="start from this checkpoint's weights (fine-tuning with --extra-data)",
+    )
+    p.add_argument(
+        "--extra-share",
+        type=float,
+        default=0.3,
+        help="share of each batch's digits taken from --extra-data (default 0.3)",
     )
     p.add_argument("--no-augment", action="store_true", help="no augmentation at all")
     p.add_argument(
@@ -101,17 +107,19 @@ def run(args: argparse.Namespace) -> int:
     x_all, y_all = load_split(data_dir, "train")
     x_test, y_test = load_split(data_dir, "test")
     extra_x, extra_y = load_extra_data(args.extra_data)
+    held = split_extra(extra_y)  # the user's examples judge the result, MNIST's cannot
+    extra_val_x, extra_val_y = extra_x[held], extra_y[held]
+    extra_x, extra_y = extra_x[~held], extra_y[~held]
     perm = np.random.default_rng(args.seed).permutation(len(x_all))
     val_size = min(args.val_size, len(x_all) // 10)
     val_idx, train_idx = perm[:val_size], perm[val_size:]
-    x_train = np.concatenate([x_all[train_idx], extra_x])
-    y_train = np.concatenate([y_all[train_idx], extra_y])
-    epochs = args.epochs
-    if args.dry_run:
-        x_train, y_train, epochs = x_train[:512], y_train[:512], 1
+    n_mnist = len(train_idx) if not args.dry_run else min(512, len(train_idx))
+    x_train = np.concatenate([x_all[train_idx][:n_mnist], extra_x])
+    y_train = np.concatenate([y_all[train_idx][:n_mnist], extra_y])
+    epochs = 1 if args.dry_run else args.epochs
     print(
-        f"data: {len(x_train)} train ({len(extra_x)} extra), {len(val_idx)} val, "
-        f"{len(x_test)} test from {data_dir}"
+        f"data: {n_mnist} MNIST + {len(extra_x)} extra to train on ({len(extra_val_x)} extra "
+        f"held out), {len(val_idx)} val, {len(x_test)} test from {data_dir}"
     )
 
     share = 0.0 if args.no_negatives else args.negative_share
@@ -144,7 +152,14 @@ def run(args: argparse.Namespace) -> int:
         f"batches: {digits_per_batch} digits + {negatives} not-digit images; "
         f"strokes {'on' if recipe.strokes else 'off'}; {len(val_neg)} validation negatives"
     )
-    steps_per_epoch = max(1, len(x_train) // digits_per_batch)
+    extra_share = args.extra_share if len(extra_x) else 0.0
+    if extra_share:
+        print(f"each batch: {extra_share:.0%} of its digits from the extra examples")
+    extra_before = extra_accuracy(net, extra_val_x, extra_val_y)
+    steps_per_epoch = (
+        len(epoch_order(n_mnist, len(extra_x), digits_per_batch, extra_share, torch.Generator()))
+        // digits_per_batch
+    )
     optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=args.lr, total_steps=epochs * steps_per_epoch, pct_start=0.2
@@ -159,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
             optimizer,
             schedule,
             batches,
-            len(x_train),
+            epoch_order(n_mnist, len(extra_x), digits_per_batch, extra_share, batches.gen),
             digits_per_batch,
             negatives,
             f"epoch {epoch}/{epochs}",
@@ -190,6 +205,11 @@ def run(args: argparse.Namespace) -> int:
     test_logits = predict_logits(net, x_test)
     test_acc = float((test_logits[:, :DIGITS].argmax(1) == y_test).mean())
     print(f"test accuracy {test_acc:.4%} after {train_s:.0f} s of training")
+    if len(extra_val_y):
+        print(
+            f"extra examples held out ({len(extra_val_y)}): {extra_before:.2%} before, "
+            f"{extra_accuracy(net, extra_val_x, extra_val_y):.2%} after"
+        )
     calibration = calibrate(net, x_val, y_val, val_neg, test_logits, y_test)
     print(
         f"temperature {calibration['temperature']:.4f} (fitted on {len(x_val)} validation "
@@ -246,20 +266,26 @@ def calibrate(
     }
 
 
+def extra_accuracy(net: DigitNet, images: np.ndarray, labels: np.ndarray) -> float:
+    """Share of the held-out extra examples read right (1.0 when there are none)."""
+    if not len(labels):
+        return 1.0
+    return float((predict_logits(net, images)[:, :DIGITS].argmax(1) == labels).mean())
+
+
 def train_epoch(
     net,
     optimizer,
     schedule,
     batches: BatchMaker,
-    n_digits: int,
+    order: np.ndarray,
     digits_per_batch: int,
     negatives: int,
     label: str,
 ) -> float:
-    """One pass over the shuffled training digits; returns the mean loss."""
+    """One pass over the epoch's digits in `order` (see epoch_order); returns the mean loss."""
     net.train()
-    order = torch.randperm(n_digits, generator=batches.gen).numpy()
-    steps = max(1, n_digits // digits_per_batch)
+    steps = max(1, len(order) // digits_per_batch)
     total = 0.0
     bar = tqdm(range(steps), desc=label, leave=False, mininterval=1.0)
     for step in bar:

@@ -98,8 +98,25 @@ def test_fine_tune_from_checkpoint_with_device_labels(
         sample_data_dir, tmp_path / "tuned.pt",
         "--init", str(dry_run_checkpoint), "--extra-data", str(labelled),
     )  # fmt: skip
-    assert "(20 extra)" in capsys.readouterr().out
+    out_text = capsys.readouterr().out
+    assert "extra to train on" in out_text
+    assert "each batch: 30% of its digits from the extra examples" in out_text
     _, base = load_checkpoint(dry_run_checkpoint)
     _, tuned = load_checkpoint(out)
     assert tuned["train_data_sha256"] != base["train_data_sha256"], "the labels are named"
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_every_batch_holds_the_share_of_extra_examples_however_few_they_are() -> None:
+    import torch
+
+    from training.extra_data import epoch_order, split_extra
+
+    order = epoch_order(1000, 20, 100, 0.3, torch.Generator().manual_seed(0))
+    blocks = order[: len(order) // 100 * 100].reshape(-1, 100)
+    assert len(blocks) == 14  # 1000 MNIST digits, 70 a batch
+    assert all((block >= 1000).sum() == 30 for block in blocks)
+    assert set(order[order >= 1000]) <= set(range(1000, 1020))
+    assert len(set(order[order < 1000])) == len(order[order < 1000]), "MNIST once each"
+    held = split_extra(np.repeat(np.arange(10), 10))
+    assert held.sum() == 20 and all(held.reshape(10, 10).sum(1) == 2)  # every 5th per digit
