@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from edge.api.perfstats import DrawingResults, Memo
 from edge.camera import Frame, FrameGrabber, FrameSource, SourceError, capture_one, open_source
@@ -72,6 +72,7 @@ class Services:
         # The daemon's live counters; `digitcam serve` counts the API's own reads in its own.
         self.recorder = daemon.recorder if daemon is not None else Stats()
         self.drawings_memo: Memo[DrawingResults] = Memo()  # see routes.performance
+        self.per_model_memo: Memo[dict[str, dict[str, Any]]] = Memo()  # see api.permodel
         self._frame_index = itertools.count()
         self._camera_lock = threading.Lock()
         # serve: the file source that captures step through, kept between requests

@@ -26,6 +26,18 @@ function render(r) {
   document.getElementById("chart-digits").replaceChildren(digitChart(r.per_digit));
   document.getElementById("chart-calibration").replaceChildren(calibrationChart(r.calibration));
   document.getElementById("chart-hours").replaceChildren(hourChart(r.per_hour));
+  document.querySelector("#perf-models tbody").replaceChildren(...(r.models || []).map(modelRow));
+}
+
+// One model version: what it read, how its corrected readings and the labelled examples went.
+function modelRow(m) {
+  const part = (p) => (p && p.count ? `${percent(p.accuracy)} of ${p.count}` : "–");
+  return el("tr", { "data-version": m.version, class: m.in_use ? "in-use" : "" },
+    el("td", {}, m.version, m.in_use ? " (in use)" : ""),
+    el("td", {}, m.installed ? m.installed.slice(0, 16).replace("T", " ") : "shipped"),
+    el("td", {}, String(m.readings)),
+    el("td", {}, part(m.corrected)),
+    el("td", {}, part(m.labels)));
 }
 
 function figure(title, value, detail) {

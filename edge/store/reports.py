@@ -52,6 +52,13 @@ class HistoryReports:
         )
         return [float(lat) for (lat,) in rows if lat is not None]
 
+    def readings_per_model(self) -> dict[str, int]:
+        """How many stored readings each model version made."""
+        rows = self._db.report(
+            "SELECT json_extract(payload, '$.model'), COUNT(*) FROM readings GROUP BY 1"
+        )
+        return {str(model): int(count) for model, count in rows if model is not None}
+
     def corrected(self, limit: int) -> list[dict[str, Any]]:
         """The newest `limit` corrected readings: Reading JSON plus corrected_value."""
         rows = self._db.report(

@@ -187,6 +187,10 @@ class Store:
         """The newest `limit` corrected readings: Reading JSON plus corrected_value."""
         return self.reports.corrected(limit)
 
+    def readings_per_model(self) -> dict[str, int]:
+        """How many stored readings each model version made."""
+        return self.reports.readings_per_model()
+
 
 __all__ = [
     "CROP_SHAPE",

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from edge.api import perfstats
 from edge.api.deps import ServicesDep
+from edge.api.permodel import models_side_by_side
 from edge.api.services import Services
 from edge.model import DigitModel, meta_float
 from edge.reading import utc_timestamp
@@ -51,6 +52,9 @@ def performance_report(services: Services, now: datetime) -> dict[str, Any]:
         "latency_ms": {**perfstats.percentiles(latencies), "readings": len(latencies)},
         "per_hour": perfstats.per_hour(hourly, starts),
         "model": model_info(model),
+        "models": models_side_by_side(
+            services, corrected, store.readings_per_model() if store else {}
+        ),
     }
 
 
