@@ -31,6 +31,7 @@ from edge.reading import Reading
 from edge.sdnotify import Notifier
 from edge.stats import Stats, StatsSnapshot
 from edge.store import Store, StoreError
+from edge.store.frames import reading_frame
 from edge.vision.crops import reading_crops
 
 logger = logging.getLogger(__name__)
@@ -262,9 +263,11 @@ class App:
         """The reading with its seq once stored and queued; past a failing store, seq null."""
         assert self.store is not None
         topics = self.publisher.reading_topics(reading.region) if self.publisher else []
-        crops = reading_crops(reading) if self.settings.storage.crop_days > 0 else None
+        keep = self.settings.storage.crop_days > 0
+        crops = reading_crops(reading) if keep else None
+        frame = reading_frame(reading) if keep else None
         try:
-            seq = self.store.record(reading, topics, self.settings.mqtt.qos, crops)
+            seq = self.store.record(reading, topics, self.settings.mqtt.qos, crops, frame)
         except StoreError:
             # A full or read-only disk (the store counts and logs it, and tries again with the
             # next reading): the reading still goes out, without a seq, which only the store

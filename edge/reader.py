@@ -147,7 +147,10 @@ class FrameReader:
         readings = []
         for region in self.regions:
             digits, shown = by_region[region.name]
-            readings.append(self.reading(region, digits, latency_ms, source, index, shown))
+            reading = self.reading(region, digits, latency_ms, source, index, shown)
+            x, y, w, h = region_box(region.box, width, height)
+            reading.region_image, reading.region_origin = gray[y : y + h, x : x + w], (x, y)
+            readings.append(reading)
         return readings
 
     def is_digit(self, inks: Sequence[np.ndarray], judged: Judged) -> np.ndarray:

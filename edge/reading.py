@@ -61,6 +61,10 @@ class Reading:
     seq: int | None = None  # assigned by the store when the reading is persisted
     # Counters only: the value as read, before plausibility repaired or refused it.
     raw_value: str | None = None
+    # Not published: the region of the frame as read (a view) and where it sat in the frame,
+    # kept with the newest readings so a person can box the digits when correcting.
+    region_image: np.ndarray | None = field(default=None, repr=False, compare=False)
+    region_origin: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The Reading JSON of the spec, key order as documented."""

@@ -108,12 +108,22 @@ class ReadingDetail(ReadingOut):
     crops_stored: int = Field(description="digit crops still kept (they expire, storage.crop_days)")
 
 
+Box = Annotated[list[Annotated[int, Field(ge=0, le=100_000)]], Field(min_length=4, max_length=4)]
+
+
 class Correction(BaseModel):
     value: str | None = Field(
         ...,
         pattern=DIGITS_PATTERN,
         examples=["417"],
         description="the true value; null removes the correction",
+    )
+    boxes: list[Box] | None = Field(
+        None,
+        max_length=32,
+        description="one [x, y, w, h] per digit of value, left to right, in frame pixels: the "
+        "digits a person boxed on the reading's frame (for a no_digit or mis-segmented "
+        "reading); they become the reading's training examples",
     )
 
 

@@ -4,6 +4,7 @@ import { api, say, state, getToken, setToken } from "./util.js";
 import { initDraw } from "./draw.js";
 import { initRead } from "./read.js";
 import { initHistory, loadHistory, startLive, stopLive } from "./history.js";
+import { initFrame } from "./frame.js";
 import { loadPerformance } from "./perf.js";
 import { initExplore, loadExplore, loadLabels } from "./explore.js";
 
@@ -70,6 +71,7 @@ function start() {
   initDraw();
   initRead();
   initHistory();
+  initFrame();
   initExplore();
   document.addEventListener("labels-changed", () => {
     if (!document.getElementById("tab-explore").hidden) loadLabels();

@@ -1,6 +1,7 @@
 // Live view (the newest reading, polled every 2 s) and the history table with corrections.
 
 import { api, el, say, percent, localTime, ago, statusText } from "./util.js";
+import { openFrame } from "./frame.js";
 
 const POLL_MS = 2000;
 const PAGE = 25;
@@ -9,6 +10,10 @@ let offset = 0;
 let pollTimer = null;
 
 export function initHistory() {
+  document.addEventListener("reading-corrected", (e) => {
+    const input = document.querySelector(`tr[data-seq="${e.detail.seq}"] .correction input`);
+    if (input) input.value = e.detail.value;
+  });
   document.getElementById("history-filters").addEventListener("submit", (e) => {
     e.preventDefault();
     offset = 0;
@@ -104,8 +109,11 @@ function row(r) {
     el("td", { "data-label": "Status" }, el("span", { class: `badge ${r.status}` }, r.status.replace("_", " "))),
     el("td", { "data-label": "Confidence" }, percent(r.confidence)),
     el("td", { "data-label": "Correction", class: "correction" }, correctionCell(r)),
-    el("td", { class: "actions" }, el("button", { type: "button", class: "link danger", title: "delete this reading",
-      onclick: () => remove(r.seq, tr) }, "Delete")));
+    el("td", { class: "actions" },
+      el("button", { type: "button", class: "link", title: "see the frame; box the digits to correct it",
+        onclick: () => openFrame(r) }, "Frame"),
+      el("button", { type: "button", class: "link danger", title: "delete this reading",
+        onclick: () => remove(r.seq, tr) }, "Delete")));
   return tr;
 }
 

@@ -85,6 +85,13 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE labels_new RENAME TO labels",
         "CREATE INDEX labels_seq ON labels (seq)",
     ],
+    [
+        # The region image of the newest readings (edge.store.frames), for corrections by box.
+        """CREATE TABLE frames (
+            seq INTEGER PRIMARY KEY REFERENCES readings (seq) ON DELETE CASCADE,
+            jpeg BLOB NOT NULL, x INTEGER NOT NULL, y INTEGER NOT NULL, scale REAL NOT NULL,
+            created TEXT NOT NULL)""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

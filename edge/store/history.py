@@ -19,6 +19,7 @@ import numpy as np
 
 from edge.reading import Reading, utc_timestamp
 from edge.store.db import Db, meta_value
+from edge.store.frames import Frames, RegionFrame
 from edge.store.labels import CropsAndLabels, crop_bytes
 from edge.store.outbox import Outbox
 
@@ -48,6 +49,7 @@ class History:
         topics: str | Sequence[str],
         qos: int,
         crops: list[tuple[np.ndarray, bytes]] | None = None,
+        frame: RegionFrame | None = None,
     ) -> int:
         """Store the reading under the next seq with its outbox rows and crops; returns the seq.
 
@@ -76,6 +78,8 @@ class History:
             )
             self._outbox.add(conn, topic_list, payload.encode(), qos, True)
             self._crops.insert_crops(conn, seq, blobs)
+            if frame is not None:
+                Frames.insert(conn, seq, frame)
         return seq
 
     def _next_seq(self, conn: sqlite3.Connection) -> int:
@@ -122,7 +126,12 @@ class History:
         with self._db.tx() as conn:
             return conn.execute("DELETE FROM readings WHERE seq = ?", (seq,)).rowcount > 0
 
-    def correct(self, seq: int, value: str | None) -> CorrectionResult | None:
+    def correct(
+        self,
+        seq: int,
+        value: str | None,
+        drawn: list[tuple[np.ndarray, bytes]] | None = None,
+    ) -> CorrectionResult | None:
         """Record the value a person says is right (None clears it); None when seq is unknown.
 
         The correction, the training examples it makes from the reading's crops and the
@@ -136,7 +145,10 @@ class History:
             )
             if cursor.rowcount == 0:
                 return None
-            added, note = self._crops.relabel(conn, seq, value)
+            if drawn is not None:  # digits a person boxed replace the ones the reader found
+                conn.execute("DELETE FROM crops WHERE seq = ?", (seq,))
+                self._crops.insert_crops(conn, seq, [(crop_bytes(i), p) for i, p in drawn])
+            added, note = self._crops.relabel(conn, seq, value, fresh=drawn is not None)
             cursor = conn.execute(
                 "SELECT payload, corrected_value, corrected_at FROM readings WHERE seq = ?", (seq,)
             )

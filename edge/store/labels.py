@@ -117,11 +117,13 @@ class CropsAndLabels:
             return conn.execute("DELETE FROM labels WHERE id = ?", (label_id,)).rowcount > 0
 
     def relabel(
-        self, conn: sqlite3.Connection, seq: int, value: str | None
+        self, conn: sqlite3.Connection, seq: int, value: str | None, fresh: bool = False
     ) -> tuple[list[int], str | None]:
         """Within the correction's transaction: make the reading's examples say `value`.
 
-        Returns the ids of the examples made and, when none could be, why not.
+        `fresh`: the crops were just replaced (digits a person boxed), so the examples are
+        made again even for the same value. Returns the ids of the examples made and, when
+        none could be, why not.
         """
         earlier = conn.execute(
             "SELECT label, image, png FROM labels WHERE seq = ? AND source = 'correction'"
@@ -129,7 +131,7 @@ class CropsAndLabels:
             (seq,),
         ).fetchall()
         digits = [int(c) for c in value or ""]
-        if value is not None and earlier and [row[0] for row in earlier] == digits:
+        if not fresh and value is not None and earlier and [row[0] for row in earlier] == digits:
             return [], None  # the same correction again: its examples already say it
         crops = conn.execute(
             "SELECT image, png FROM crops WHERE seq = ? ORDER BY digit", (seq,)

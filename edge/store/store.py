@@ -22,6 +22,7 @@ import numpy as np
 from edge.reading import Reading
 from edge.store.condition import StoreHealth
 from edge.store.db import SCHEMA_VERSION, Db, StoreError
+from edge.store.frames import Frames, RegionFrame
 from edge.store.history import CorrectionResult, History
 from edge.store.labels import CROP_SHAPE, Crop, CropsAndLabels, Label, LabelSource
 from edge.store.meters import MeterStates
@@ -41,6 +42,7 @@ class Store:
         self.readings = History(self.db, self.outbox, self.crops_and_labels)
         self.reports = HistoryReports(self.db)
         self.meters = MeterStates(self.db)
+        self.frames = Frames(self.db)
 
     @property
     def path(self) -> Path:
@@ -67,12 +69,12 @@ class Store:
         topics: str | Sequence[str],
         qos: int,
         crops: list[tuple[np.ndarray, bytes]] | None = None,
+        frame: RegionFrame | None = None,
     ) -> int:
-        """Store the reading under the next seq, atomically with its outbox rows and crops.
-
-        Returns the seq; the reading given is left unchanged.
+        """Store the reading under the next seq, atomically with its outbox rows, crops and
+        region frame. Returns the seq; the reading given is left unchanged.
         """
-        return self.readings.record(reading, topics, qos, crops)
+        return self.readings.record(reading, topics, qos, crops, frame)
 
     def history(
         self,
@@ -99,9 +101,22 @@ class Store:
         """Record the value a person says is right (None clears it); True when seq exists."""
         return self.readings.correct(seq, value) is not None
 
-    def correct_reading(self, seq: int, value: str | None) -> CorrectionResult | None:
-        """correct(), with the corrected entry and the training examples it made or removed."""
-        return self.readings.correct(seq, value)
+    def correct_reading(
+        self,
+        seq: int,
+        value: str | None,
+        drawn: list[tuple[np.ndarray, bytes]] | None = None,
+    ) -> CorrectionResult | None:
+        """correct(), with the corrected entry and the training examples it made or removed.
+
+        `drawn`: (28x28, PNG) of digits a person boxed on the frame, one per digit of the value;
+        they replace the reading's crops and become its examples.
+        """
+        return self.readings.correct(seq, value, drawn)
+
+    def frame(self, seq: int) -> RegionFrame | None:
+        """The region image kept with a reading (the newest FRAMES_KEPT have one)."""
+        return self.frames.get(seq)
 
     def prune(self, history_days: float, crop_days: float) -> tuple[int, int]:
         """Delete readings and crops older than their retention; returns (readings, crops)."""

@@ -37,6 +37,7 @@ from edge.meter.settings import PRINTED_KINDS
 from edge.model import DigitModel, ModelError
 from edge.reader import to_gray
 from edge.store import Store
+from edge.store.frames import reading_frame
 
 logger = logging.getLogger(__name__)
 
@@ -261,6 +262,7 @@ def describe(
             [],
             settings.mqtt.qos,
             crops=list(zip(analysis.inputs, analysis.crops, strict=True)),
+            frame=reading_frame(analysis.reading),
         )
         analysis = replace(analysis, reading=replace(analysis.reading, seq=seq))
         services.recorder.reading(analysis.reading, camera=False)

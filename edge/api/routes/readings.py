@@ -14,14 +14,17 @@ import logging
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
 from edge.api.deps import Authorised, StoreDep
+from edge.api.pipeline import data_url, most_prominent_digit
 from edge.api.schemas import Correction, CorrectionOut, Error, ReadingDetail, ReadingPage
 from edge.reading import utc_timestamp
 from edge.store import Store
+from edge.store.frames import FRAMES_KEPT
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ async def list_readings(
     ] = None,
     region: Annotated[str | None, Query(max_length=64)] = None,
     status_: Annotated[
-        str | None, Query(alias="status", pattern="^(ok|no_digit|low_confidence)$")
+        str | None, Query(alias="status", pattern="^(ok|no_digit|low_confidence|implausible)$")
     ] = None,
     value: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
@@ -118,17 +121,80 @@ async def delete_reading(store: StoreDep, seq: Seq) -> Response:
     summary="The same as PUT, for clients that cannot PUT",
 )
 async def correct_reading(store: StoreDep, seq: Seq, body: Correction) -> dict[str, Any]:
-    """`{"value": "417"}`; `{"value": null}` removes the correction and the examples it made."""
-    return await run_in_threadpool(apply_correction, store, seq, body.value)
+    """`{"value": "417"}`; `{"value": null}` removes the correction and the examples it made;
+    `{"value": "417", "boxes": [[x, y, w, h], ...]}` with the digits boxed on the frame."""
+    return await run_in_threadpool(apply_correction, store, seq, body.value, body.boxes)
 
 
-def apply_correction(store: Store, seq: int, value: str | None) -> dict[str, Any]:
-    result = store.correct_reading(seq, value)
+@router.get(
+    "/{seq:int}/frame",
+    responses={404: {"model": Error}},
+    summary="The region of the frame a reading was read from (the newest readings keep one)",
+)
+async def reading_frame(store: StoreDep, seq: Seq) -> dict[str, Any]:
+    frame = await run_in_threadpool(store.frame, seq)
+    if frame is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, no_frame(store, seq))
+    return {
+        "seq": seq,
+        "image": data_url(frame.jpeg, "image/jpeg"),
+        "origin": list(frame.origin),
+        "scale": frame.scale,
+    }
+
+
+def no_frame(store: Store, seq: int) -> str:
+    if store.get(seq) is None:
+        return f"no reading with seq {seq}"
+    return f"reading {seq} has no frame kept: only the newest {FRAMES_KEPT} readings keep one"
+
+
+def apply_correction(
+    store: Store, seq: int, value: str | None, boxes: list[list[int]] | None = None
+) -> dict[str, Any]:
+    drawn = boxed_digits(store, seq, value, boxes) if boxes is not None else None
+    result = store.correct_reading(seq, value, drawn)
     if result is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no reading with seq {seq}")
     added = result.labels_added
     logger.info("reading %s corrected to %s (%d training examples)", seq, value, len(added))
     return {**result.entry, "labels_added": added, "labels_note": result.labels_note}
+
+
+def boxed_digits(
+    store: Store, seq: int, value: str | None, boxes: list[list[int]]
+) -> list[tuple[np.ndarray, bytes]]:
+    """The digit in each box a person drew, normalised as the reader normalises a digit."""
+    if value is None or len(boxes) != len(value):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            f"boxes: one per digit of the value ({len(value or '')}), got {len(boxes)}",
+        )
+    frame = store.frame(seq)
+    if frame is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, no_frame(store, seq))
+    image = frame.decode()
+    found = []
+    for i, (x, y, w, h) in enumerate(boxes):
+        left, top = (x - frame.origin[0]) / frame.scale, (y - frame.origin[1]) / frame.scale
+        right, bottom = left + w / frame.scale, top + h / frame.scale
+        cut = image[
+            max(0, round(top)) : max(0, round(bottom)), max(0, round(left)) : max(0, round(right))
+        ]
+        # A person says a digit is there: stretch the box's contrast first, so a digit too
+        # faint for the reader's own rules (the usual no_digit reading) is still found.
+        digit = None
+        if cut.size and np.ptp(cut) > 0:
+            low, high = float(cut.min()), float(cut.max())
+            stretched = ((cut.astype(np.float32) - low) * (255.0 / (high - low))).astype(np.uint8)
+            digit = most_prominent_digit(stretched)
+        if digit is None:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                f"box {i + 1} {[x, y, w, h]}: no digit found in it (draw it around one digit)",
+            )
+        found.append(digit)
+    return found
 
 
 def _existing(store: Store, seq: int) -> dict[str, Any]:
