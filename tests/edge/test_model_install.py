@@ -139,11 +139,11 @@ def test_a_broken_file_and_a_worse_model_are_refused_with_the_reason(tmp_path: P
     assert model_of_predict(tmp_path) == "mnist-cnn-always-one"
 
 
-def test_a_running_daemon_swaps_models_between_two_frames_and_loses_no_reading(
+def test_a_30_fps_replay_swaps_models_between_two_frames_and_loses_no_reading(
     tmp_path: Path, mosquitto: Broker, subscriber
 ) -> None:
     sub = subscriber(mosquitto, ["digitcam/#"])
-    daemon = run_daemon(tmp_path, SINGLE, mosquitto, extra_env={"DIGITCAM_CAMERA__FPS": "20"})
+    daemon = run_daemon(tmp_path, SINGLE, mosquitto, extra_env={"DIGITCAM_CAMERA__FPS": "30"})
     try:
         wait_until(lambda: len(readings_of(sub)) >= 10, 60, "the first readings")
         installed = digitcam(tmp_path, "model", "install", str(renamed_copy(tmp_path, "swap")))
