@@ -30,7 +30,12 @@ MAX_EXAMPLES = 100_000  # labelled examples scored; a device rarely holds more t
 
 
 class InstallRefused(Exception):
-    """The model was not installed; the message says why."""
+    """The model was not installed; the message says why. `scored`: it is a usable model that
+    the check refused for reading the labelled examples worse (or the library refused)."""
+
+    def __init__(self, message: str, scored: bool = False) -> None:
+        super().__init__(message)
+        self.scored = scored
 
 
 @dataclass
@@ -100,7 +105,8 @@ def check_candidate(
             raise InstallRefused(
                 f"{candidate.version} reads {check.candidate_accuracy:.1%} of the device's "
                 f"{len(labels)} labelled examples, the active {active.version} "
-                f"{check.active_accuracy:.1%}; --force installs it anyway"
+                f"{check.active_accuracy:.1%}; --force installs it anyway",
+                scored=True,
             )
     return check
 
@@ -129,7 +135,7 @@ def install(
     try:
         entry = library.install(path, check.candidate.version, source or str(path), check.to_dict())
     except LibraryError as exc:
-        raise InstallRefused(str(exc)) from None
+        raise InstallRefused(str(exc), scored=True) from None
     logger.info("model %s installed from %s", check.candidate.version, source or path)
     return entry, check
 

@@ -38,7 +38,7 @@ def test_a_file_that_is_no_model_is_refused_naming_the_upload_not_a_temporary_pa
 ) -> None:
     client = make_client()
     response = client.post("/api/v1/model", files={"file": ("notes.onnx", b"hello")})
-    assert response.status_code == 422
+    assert response.status_code == 400
     detail = response.json()["detail"]
     assert detail.startswith("refused:") and "notes.onnx" in detail and "/tmp" not in detail
 
@@ -52,7 +52,7 @@ def test_force_overrides_the_score_but_a_worse_model_is_refused_without_it(
         assert client.post("/api/v1/labels", data={"label": 7}, files={"file": ("7.png", seven)})
     worse = always_one(tmp_path).read_bytes()
     refused = client.post("/api/v1/model", files={"file": ("one.onnx", worse)})
-    assert refused.status_code == 422 and "labelled examples" in refused.json()["detail"]
+    assert refused.status_code == 409 and "labelled examples" in refused.json()["detail"]
     forced = client.post("/api/v1/model?force=true", files={"file": ("one.onnx", worse)})
     assert forced.status_code == 201, forced.text
     assert forced.json()["check"]["accuracy"] == 0.0

@@ -26,10 +26,13 @@ from edge.store.models import LibraryError, ModelLibrary
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["models"])
+# 400: the file is no usable model; 409: a good model the check refuses next to the active one
+# (it reads the labelled examples worse), or nothing to roll back to.
 REFUSED: dict[int | str, dict[str, Any]] = {
+    400: {"model": Error},
     401: {"model": Error},
+    409: {"model": Error},
     413: {"model": Error},
-    422: {"model": Error},
 }
 
 
@@ -75,7 +78,7 @@ async def rollback_model(services: ServicesDep) -> dict[str, Any]:
     try:
         back = await run_in_threadpool(rollback, services.settings)
     except InstallRefused as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"refused: {exc}") from None
+        raise HTTPException(status.HTTP_409_CONFLICT, f"refused: {exc}") from None
     await run_in_threadpool(_use_active, services)
     return {"active": back.to_dict() if back else None}
 
@@ -87,9 +90,8 @@ def _install(services: Services, data: bytes, name: str, force: bool) -> dict[st
         try:
             entry, check = install(services.settings, path, force=force, source=f"upload {name}")
         except InstallRefused as exc:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_ENTITY, f"refused: {exc}".replace(str(path), name)
-            ) from None
+            code = status.HTTP_409_CONFLICT if exc.scored else status.HTTP_400_BAD_REQUEST
+            raise HTTPException(code, f"refused: {exc}".replace(str(path), name)) from None
     _use_active(services)
     return {"installed": entry.to_dict(), "check": check.to_dict()}
 

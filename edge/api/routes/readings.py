@@ -152,27 +152,35 @@ def no_frame(store: Store, seq: int) -> str:
 def apply_correction(
     store: Store, seq: int, value: str | None, boxes: list[list[int]] | None = None
 ) -> dict[str, Any]:
-    drawn = boxed_digits(store, seq, value, boxes) if boxes is not None else None
+    drawn, problem = boxed_digits(store, seq, value, boxes) if boxes is not None else (None, None)
     result = store.correct_reading(seq, value, drawn)
     if result is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no reading with seq {seq}")
     added = result.labels_added
     logger.info("reading %s corrected to %s (%d training examples)", seq, value, len(added))
-    return {**result.entry, "labels_added": added, "labels_note": result.labels_note}
+    return {**result.entry, "labels_added": added, "labels_note": problem or result.labels_note}
 
 
 def boxed_digits(
     store: Store, seq: int, value: str | None, boxes: list[list[int]]
-) -> list[tuple[np.ndarray, bytes]]:
-    """The digit in each box a person drew, normalised as the reader normalises a digit."""
-    if value is None or len(boxes) != len(value):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
-            f"boxes: one per digit of the value ({len(value or '')}), got {len(boxes)}",
-        )
+) -> tuple[list[tuple[np.ndarray, bytes]], str | None]:
+    """The digit in each box a person drew, normalised as the reader normalises a digit.
+
+    Like any correction, the value stands even when the boxes cannot teach; then no examples
+    are made (the reader's own crops are not used either: the person said they were wrong),
+    and the note says why.
+    """
+    if store.get(seq) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no reading with seq {seq}")
     frame = store.frame(seq)
     if frame is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, no_frame(store, seq))
+    if value is None or len(boxes) != len(value):
+        count = len(value or "")
+        return (
+            [],
+            f"boxes: one per digit of the value ({count}), got {len(boxes)}: no examples made",
+        )
     image = frame.decode()
     found = []
     for i, (x, y, w, h) in enumerate(boxes):
@@ -189,12 +197,9 @@ def boxed_digits(
             stretched = ((cut.astype(np.float32) - low) * (255.0 / (high - low))).astype(np.uint8)
             digit = most_prominent_digit(stretched)
         if digit is None:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_ENTITY,
-                f"box {i + 1} {[x, y, w, h]}: no digit found in it (draw it around one digit)",
-            )
+            return [], f"box {i + 1} {[x, y, w, h]}: no digit found in it: no examples made"
         found.append(digit)
-    return found
+    return found, None
 
 
 def _existing(store: Store, seq: int) -> dict[str, Any]:
