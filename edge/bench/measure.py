@@ -21,6 +21,7 @@ import numpy as np
 
 from edge.camera.imageio import ImageError, decode_image, image_header
 from edge.camera.sources import IMAGE_EXTENSIONS, FolderSource, SourceError
+from edge.meter.settings import PRINTED_KINDS
 from edge.model import DigitModel
 from edge.reader import FrameReader
 from edge.reading import NO_DIGIT
@@ -44,7 +45,12 @@ class Scenario:
 
 
 def load_scenarios(frames_dir: Path, names: list[str] | None = None) -> list[Scenario]:
-    """Every `<frames_dir>/<scenario>/` holding an expected.json, sorted by name."""
+    """Every `<frames_dir>/<scenario>/` holding an expected.json, sorted by name.
+
+    Meter scenarios (kinds counter and display) are left out: they are read through their
+    own region boxes and the printed-digit model, whose speed and accuracy `digitcam evaluate
+    --printed` reports; read as handwriting they would only slow and blur these figures.
+    """
     scenarios = []
     for folder in sorted(p for p in frames_dir.iterdir() if (p / "expected.json").is_file()):
         if names and folder.name not in names:
@@ -55,6 +61,9 @@ def load_scenarios(frames_dir: Path, names: list[str] | None = None) -> list[Sce
             if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
         }
         expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+        kinds = {want.get("kind") for want in expected.values()}
+        if kinds and kinds <= set(PRINTED_KINDS):
+            continue
         scenarios.append(Scenario(folder.name, folder, files, expected))
     return scenarios
 
