@@ -224,7 +224,7 @@ class App:
             self.models.reload_asked.set()
 
     def swap_model_if_changed(self) -> None:
-        """Read with a newly installed model from the next frame on (cheap: one stat)."""
+        """Read with a newly installed model from the next frame on (one stat a second)."""
         if self.models is None or self.reader is None:
             return
         model = self.models.changed()

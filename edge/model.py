@@ -39,6 +39,26 @@ class ModelError(Exception):
     """The model file is missing, unreadable or not a DigitCam digit model."""
 
 
+def cpu_session(path: Path, threads: int, key: str) -> ort.InferenceSession:
+    """One onnxruntime CPU session as the device runs every model; ModelError naming `key`."""
+    if not path.is_file():
+        raise ModelError(f"model file {path} does not exist ({key})")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3
+    # A 300 kB network needs no allocation arena: without it the session holds about
+    # 1 MB less after thousands of frames, at the same speed (measured with digitcam bench).
+    options.enable_cpu_mem_arena = False
+    try:
+        return ort.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises several private exception types
+        raise ModelError(f"model file {path} cannot be loaded: {exc}") from None
+
+
 def bundled_model_path() -> Path:
     """The model shipped inside the edge package."""
     return Path(str(resources.files("edge") / "models" / BUNDLED_MODEL))
@@ -56,22 +76,7 @@ class DigitModel:
     _session: ort.InferenceSession = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not self.path.is_file():
-            raise ModelError(f"model file {self.path} does not exist (model.path)")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3
-        # A 300 kB network needs no allocation arena: without it the session holds about
-        # 1 MB less after thousands of frames, at the same speed (measured with digitcam bench).
-        options.enable_cpu_mem_arena = False
-        try:
-            self._session = ort.InferenceSession(
-                str(self.path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises several private exception types
-            raise ModelError(f"model file {self.path} cannot be loaded: {exc}") from None
+        self._session = cpu_session(self.path, self.threads, "model.path")
         self._check_signature()
         self.rejects = NOT_DIGIT_NAME in {o.name for o in self._session.get_outputs()}
         self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)

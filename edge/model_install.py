@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from edge.store.models import InstalledModel, LibraryError, ModelLibrary
 logger = logging.getLogger(__name__)
 
 MAX_EXAMPLES = 100_000  # labelled examples scored; a device rarely holds more than a few hundred
+WATCH_INTERVAL_S = 1.0  # how often a running daemon looks at the installed models' index
 
 
 class InstallRefused(Exception):
@@ -172,14 +174,19 @@ class ModelWatcher:
         self.library = ModelLibrary(settings.storage.path)
         self.reload_asked = threading.Event()
         self._stamp = self.library.stamp()
+        self._next_look = 0.0
 
     def changed(self) -> DigitModel | None:
         """A freshly loaded active model when it changed since the last call, else None.
 
         A model that fails to load is logged and skipped: the one in use keeps reading.
         """
-        stamp = self.library.stamp()
         asked = self.reload_asked.is_set()
+        now = time.monotonic()
+        if not asked and now < self._next_look:
+            return None  # called every frame: the index is looked at once a second
+        self._next_look = now + WATCH_INTERVAL_S
+        stamp = self.library.stamp()
         if stamp == self._stamp and not asked:
             return None
         self.reload_asked.clear()

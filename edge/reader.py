@@ -118,8 +118,9 @@ class FrameReader:
         meters: list[tuple[RegionSettings, list[Box]]] = []
         judged: Judged = {}  # per call: one reader may serve several threads
         judge = partial(self.is_digit, judged=judged) if self.rejects else None
+        boxes: dict[str, Box] = {}
         for region in self.regions:
-            x, y, w, h = region_box(region.box, width, height)
+            x, y, w, h = boxes[region.name] = region_box(region.box, width, height)
             if region.kind == "counter" or region.kind == "display":
                 frame_box = partial(region_box, width=width, height=height)
                 meters.append((region, region_cells(region, (x, y, w, h), frame_box)))
@@ -148,7 +149,7 @@ class FrameReader:
         for region in self.regions:
             digits, shown = by_region[region.name]
             reading = self.reading(region, digits, latency_ms, source, index, shown)
-            x, y, w, h = region_box(region.box, width, height)
+            x, y, w, h = boxes[region.name]
             reading.region_image, reading.region_origin = gray[y : y + h, x : x + w], (x, y)
             readings.append(reading)
         return readings

@@ -124,26 +124,7 @@ def export_onnx(net: DigitNet, ckpt: dict, version: str) -> onnx.ModelProto:
     classes = int(net.config.num_classes)
     outputs = ["probs"] if classes == DIGITS else ["probs", NOT_DIGIT_OUTPUT]
     outputs.append(FEATURES_OUTPUT)
-    example = torch.zeros(2, 1, 28, 28)
-    batch = torch.export.Dim("batch", min=1, max=4096)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.onnx"
-        torch.onnx.export(
-            wrapped,
-            (example,),
-            path,
-            input_names=["image"],
-            output_names=outputs,
-            dynamic_shapes={"image": {0: batch}},
-            opset_version=OPSET,
-            external_data=False,
-            dynamo=True,
-            optimize=True,
-            verbose=False,
-        )
-        model = onnx.load(path)
-    strip_trace_metadata(model)
-    model.producer_name = "digitcam-export"
+    model = trace_to_onnx(wrapped, torch.zeros(2, 1, 28, 28), outputs)
     model.doc_string = "DigitCam digit classifier: image [N,1,28,28] 0..1 -> probs [N,10]" + (
         "" if classes == DIGITS else ", not_digit [N,1]"
     )
@@ -187,6 +168,32 @@ def export_onnx(net: DigitNet, ckpt: dict, version: str) -> onnx.ModelProto:
         )
     onnx.helper.set_model_props(model, metadata)
     onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def trace_to_onnx(
+    module: torch.nn.Module, example: torch.Tensor, outputs: list[str]
+) -> onnx.ModelProto:
+    """`module` as one ONNX graph (input `image`, a free batch axis), trace notes stripped."""
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.onnx"
+        torch.onnx.export(
+            module,
+            (example,),
+            path,
+            input_names=["image"],
+            output_names=outputs,
+            dynamic_shapes={"image": {0: batch}},
+            opset_version=OPSET,
+            external_data=False,
+            dynamo=True,
+            optimize=True,
+            verbose=False,
+        )
+        model = onnx.load(path)
+    strip_trace_metadata(model)
+    model.producer_name = "digitcam-export"
     return model
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,13 +18,7 @@ import numpy as np
 import onnx
 import torch
 
-from export.onnx_export import (
-    MAX_ABS_DIFF,
-    OPSET,
-    ExportError,
-    default_version,
-    strip_trace_metadata,
-)
+from export.onnx_export import MAX_ABS_DIFF, ExportError, default_version, trace_to_onnx
 from training.meter_data import CROP_H, CROP_W, POSITIONS, load_wheels
 from training.printed_model import PrintedConfig, PrintedNet, PrintedProbabilityNet, example_input
 
@@ -68,25 +61,7 @@ def run(args: argparse.Namespace) -> int:
 def export_printed(net: PrintedNet, ckpt: dict, version: str) -> onnx.ModelProto:
     """The in-memory ONNX model with metadata, checked by onnx.checker."""
     wrapped = PrintedProbabilityNet(net).eval()
-    batch = torch.export.Dim("batch", min=1, max=4096)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.onnx"
-        torch.onnx.export(
-            wrapped,
-            (example_input(),),
-            path,
-            input_names=["image"],
-            output_names=["probs", POSITIONS_OUTPUT],
-            dynamic_shapes={"image": {0: batch}},
-            opset_version=OPSET,
-            external_data=False,
-            dynamo=True,
-            optimize=True,
-            verbose=False,
-        )
-        model = onnx.load(path)
-    strip_trace_metadata(model)
-    model.producer_name = "digitcam-export"
+    model = trace_to_onnx(wrapped, example_input(), ["probs", POSITIONS_OUTPUT])
     model.doc_string = (
         "DigitCam printed-digit classifier (meter wheels, 7-segment displays): image "
         "[N,1,32,20] 0..1 -> probs [N,10], positions [N,100]"

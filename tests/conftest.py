@@ -66,6 +66,20 @@ def load_script(name: str, path: Path) -> ModuleType:
         sys.path[:] = saved
 
 
+def digitcam_cli(storage_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`digitcam ARGS` as a user runs it, its store in `storage_dir`, no DIGITCAM_* leaking in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITCAM_")}
+    env["DIGITCAM_STORAGE__PATH"] = str(storage_dir / "state.sqlite")
+    return subprocess.run(
+        [sys.executable, "-m", "edge.cli", *args],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.model import ModelError, describe_args, ort, shape_problems
+from edge.model import ModelError, cpu_session, describe_args, ort, shape_problems
 
 logger = logging.getLogger(__name__)
 
@@ -45,19 +45,7 @@ class PrintedModel:
     _session: ort.InferenceSession = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not self.path.is_file():
-            raise ModelError(f"model file {self.path} does not exist (model.printed_path)")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        options.enable_cpu_mem_arena = False  # as the handwriting model: no gain, 1 MB more
-        try:
-            self._session = ort.InferenceSession(
-                str(self.path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises several private exception types
-            raise ModelError(f"model file {self.path} cannot be loaded: {exc}") from None
+        self._session = cpu_session(self.path, self.threads, "model.printed_path")
         args = [*self._session.get_inputs(), *self._session.get_outputs()]
         problems = [
             f"it has no '{name}'" for name in SIGNATURE if name not in {a.name for a in args}

@@ -151,20 +151,28 @@ def test_home_assistants_discovery_schemas_accept_every_entity_whole(ha_python: 
     assert main["unique_id"] == VALUE and main["device"]["name"] == f"DigitCam {DEVICE}"
 
 
-def test_a_real_home_assistant_shows_readings_and_unknown_for_no_value(
-    mosquitto: Broker, home_assistant: Callable[[Broker], HomeAssistant], tmp_path: Path
-) -> None:
-    store = Store(tmp_path / "digitcam.sqlite", outbox_max=100)
+def start_publisher(
+    broker: Broker, store: Store, regions: list[str | RegionSettings]
+) -> MqttPublisher:
+    """DigitCam's publisher on the test broker, quick to reconnect, started."""
     publisher = MqttPublisher(
-        MqttSettings(host=mosquitto.host, port=mosquitto.port, keepalive_s=5),
+        MqttSettings(host=broker.host, port=broker.port, keepalive_s=5),
         DEVICE,
         store,
         threading.Event(),
-        regions=["main"],
+        regions=regions,
         backoff=Backoff(min_s=0.1, max_s=0.5),
         poll_s=0.02,
     )
     publisher.start()
+    return publisher
+
+
+def test_a_real_home_assistant_shows_readings_and_unknown_for_no_value(
+    mosquitto: Broker, home_assistant: Callable[[Broker], HomeAssistant], tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "digitcam.sqlite", outbox_max=100)
+    publisher = start_publisher(mosquitto, store, ["main"])
     try:
         # A reading retained before Home Assistant starts, as after a restart of either.
         store.record(make_reading("main", "007"), publisher.reading_topics("main"), 1)
@@ -203,16 +211,7 @@ def test_a_counter_region_is_a_meter_home_assistants_energy_dashboard_takes(
     )
     meter, meter_status = (f"digitcam_{DEVICE}_water_{x}" for x in ("value", "status"))
     store = Store(tmp_path / "digitcam.sqlite", outbox_max=100)
-    publisher = MqttPublisher(
-        MqttSettings(host=mosquitto.host, port=mosquitto.port, keepalive_s=5),
-        DEVICE,
-        store,
-        threading.Event(),
-        regions=[water],
-        backoff=Backoff(min_s=0.1, max_s=0.5),
-        poll_s=0.02,
-    )
-    publisher.start()
+    publisher = start_publisher(mosquitto, store, [water])
     try:
         store.record(make_reading("water", "01234.5"), publisher.reading_topics("water"), 1)
         ha = home_assistant(mosquitto)

@@ -9,9 +9,7 @@ judge the result.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -21,6 +19,7 @@ from edge.config import Settings
 from edge.model_install import load_active
 from edge.store import Store
 from edge.vision.normalise import to_mnist
+from tests.conftest import digitcam_cli
 from training.mnist import load_split
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,16 +48,7 @@ def device(tmp_path: Path, labels_of: dict[int, int] | None = None) -> tuple[Set
 
 
 def adapt(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITCAM_")}
-    env["DIGITCAM_STORAGE__PATH"] = str(tmp_path / "state.sqlite")
-    return subprocess.run(
-        [sys.executable, "-m", "edge.cli", "model", "adapt", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return digitcam_cli(tmp_path, "model", "adapt", *args)
 
 
 def accuracy(settings: Settings, images: np.ndarray, labels: np.ndarray) -> float:

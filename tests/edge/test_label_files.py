@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -13,24 +10,12 @@ import numpy as np
 from edge.model import load_model
 from edge.store import Store
 from tests.api.conftest import on_paper
+from tests.conftest import digitcam_cli as digitcam
 from training.extra_data import load_extra_data
 from training.mnist import load_split
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "fixtures" / "mnist_sample"
-
-
-def digitcam(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITCAM_")}
-    env["DIGITCAM_STORAGE__PATH"] = str(tmp_path / "state.sqlite")
-    return subprocess.run(
-        [sys.executable, "-m", "edge.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def photo_folder(tmp_path: Path, count: int = 40) -> tuple[Path, list[int]]:

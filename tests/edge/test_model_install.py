@@ -8,9 +8,7 @@ file that is not a model at all.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,7 @@ from onnx import TensorProto, helper
 
 from edge.model import bundled_model_path
 from edge.store import Store
-from tests.conftest import Broker, wait_until
+from tests.conftest import Broker, digitcam_cli, wait_until
 from tests.edge.test_app import readings_of, run_daemon
 from training.mnist import load_split
 
@@ -67,16 +65,7 @@ def always_one(tmp_path: Path) -> Path:
 
 
 def digitcam(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITCAM_")}
-    env["DIGITCAM_STORAGE__PATH"] = str(tmp_path / "state.sqlite")
-    return subprocess.run(
-        [sys.executable, "-m", "edge.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return digitcam_cli(tmp_path, *args)
 
 
 def model_of_predict(tmp_path: Path) -> str:
