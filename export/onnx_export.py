@@ -28,7 +28,7 @@ import torch
 
 from training.calibrate import ECE_BINS
 from training.checkpoint import load_checkpoint
-from training.evaluate import onnx_outputs, onnx_probs, onnx_session
+from training.evaluate import median_run_ms, onnx_outputs, onnx_probs, onnx_session
 from training.mnist import ensure_mnist, load_split, resolve_data_dir
 from training.model import (
     DIGITS,
@@ -254,16 +254,8 @@ def onnx_accuracy(path: Path, images: np.ndarray, labels: np.ndarray) -> float:
 
 def onnx_latency_ms(path: Path, runs: int = 2000) -> float:
     """Median single-image latency on one thread, after warm-up, computing every output."""
-    session = onnx_session(path)
     image = np.random.default_rng(0).random((1, 1, 28, 28), dtype=np.float32)
-    for _ in range(100):
-        session.run(None, {"image": image})
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        session.run(None, {"image": image})
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1e3)
+    return median_run_ms(onnx_session(path), image, runs, warm_up=100)
 
 
 def quantize_int8(fp32_path: Path, int8_path: Path, calibration: np.ndarray) -> None:

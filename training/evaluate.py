@@ -106,6 +106,20 @@ def onnx_session(path: Path, threads: int = 1):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+def median_run_ms(session, image: np.ndarray, runs: int, warm_up: int) -> float:
+    """Median wall time of one `session.run` on `image` (all outputs), after warm-up runs."""
+    import time
+
+    for _ in range(warm_up):
+        session.run(None, {"image": image})
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        session.run(None, {"image": image})
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1e3)
+
+
 def onnx_outputs(
     path: Path, images: np.ndarray, batch_size: int = 500
 ) -> tuple[np.ndarray, np.ndarray | None]:

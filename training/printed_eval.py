@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import time
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
+from training.evaluate import median_run_ms
 from training.meter_data import CROP_H, CROP_W, WheelCrops, digit_of, load_wheels, tenths_error
 
 RENDER_SEED = 990_001  # rendered display digits for the report: a seed training never uses
@@ -127,14 +127,7 @@ def display_report(session, images: np.ndarray, labels: np.ndarray) -> dict:
 def latency_per_digit_ms(session, batch: int = 8, runs: int = 1000) -> float:
     """Median time of one batch of 8 digits (a counter's wheels) divided by 8."""
     x = np.random.default_rng(0).random((batch, 1, CROP_H, CROP_W), dtype=np.float32)
-    for _ in range(50):
-        session.run(None, {"image": x})
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        session.run(None, {"image": x})
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1e3 / batch)
+    return median_run_ms(session, x, runs, warm_up=50) / batch
 
 
 def format_report(report: dict) -> str:
