@@ -231,6 +231,26 @@ class VisionParams:
     piece_reach: float = 0.15
     piece_max_aspect: float = 1.1
 
+    # --- Tight crops of one digit (edge.vision.cell), read with kind `digit` ---
+    # An image read as one digit whose longer side is at most this is a crop (a form cell, a
+    # grid square, a scan cut around a digit), not a photo: the digit fills much of it, so the
+    # largest blob is the digit. Photos (a 640x480 frame) go through the photo pipeline.
+    cell_max_side_px: int = 400
+    # Crops are analysed with this short side, so the sizes below mean the same at any size.
+    cell_side_px: int = 96
+    # Closing kernel for the paper, a share of the short side: wider than any stroke.
+    cell_paper_kernel: float = 0.5
+    # Lines: runs at least cell_line_share of the side long anywhere, and (the second
+    # proposal) runs at least cell_border_line[0] long within cell_border_line[1] of the
+    # border. The model chooses between the proposals, so these need not be exact.
+    cell_line_share: float = 0.85
+    cell_border_line: tuple[float, float] = (0.4, 0.3)
+    # Pieces under this share of the crop are specks; pieces within cell_piece_reach of the
+    # digit's longer side and over cell_piece_share of its area join it (a broken stroke).
+    cell_min_piece: float = 0.002
+    cell_piece_reach: float = 0.25
+    cell_piece_share: float = 0.02
+
     # --- Normalise (edge.vision.find.digit_ink, edge.vision.normalise, edge.vision.crops) ---
     # The digit's ink is scaled so this quantile of its stroke pixels becomes 1 (MNIST strokes
     # are saturated), so pencil and pen look alike; below ink_floor x the threshold is 0.

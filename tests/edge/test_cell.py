@@ -1,0 +1,108 @@
+"""Tight crops of one digit (edge.vision.cell): cut from form cells and grid squares."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.config import RegionSettings
+from edge.model import load_model
+from edge.reader import FrameReader
+from edge.vision.cell import cell_inks, is_cell
+from edge.vision.find import find_digits
+from tests.edge.test_digits import SAMPLE, draw_digit, to_uint8
+from training.mnist import load_split
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    return load_split(SAMPLE, "test")
+
+
+@pytest.fixture(scope="module")
+def reader() -> FrameReader:
+    return FrameReader(load_model(None), [RegionSettings(kind="digit")], 0.9, "dev")
+
+
+def nth(digits: tuple[np.ndarray, np.ndarray], digit: int, n: int = 0) -> np.ndarray:
+    images, labels = digits
+    return images[int(np.nonzero(labels == digit)[0][n])]
+
+
+def cut_through(digits, digit: int, n: int = 0) -> np.ndarray:
+    """A crop cut along the digit's box, a pixel inside it: its strokes run off the edge."""
+    crop = np.full((60, 60), 210.0, np.float32)
+    x, y, w, h = draw_digit(crop, nth(digits, digit, n), 6, 6, 48)
+    return to_uint8(crop[y + 1 : y + h - 1, x + 1 : x + w - 1])
+
+
+def in_cell(digits, digit: int, n: int = 0, margin: int = 3) -> np.ndarray:
+    """A 60x60 crop of a form cell: its printed border `margin` px in, the digit inside."""
+    crop = np.full((60, 60), 215.0, np.float32)
+    draw_digit(crop, nth(digits, digit, n), 16, 11, 38)
+    cv2.rectangle(crop, (margin, margin), (59 - margin, 59 - margin), 90.0, 2)
+    return to_uint8(crop)
+
+
+@pytest.mark.parametrize(("digit", "n"), [(2, 0), (5, 1), (7, 0), (9, 0)])
+def test_a_digit_whose_strokes_cross_the_crop_edge_is_read(
+    digits, reader, digit: int, n: int
+) -> None:
+    gray = cut_through(digits, digit, n)
+    dark = gray < 150
+    assert dark[0].any() or dark[-1].any() or dark[:, 0].any() or dark[:, -1].any()
+    reading = reader.read(gray, "crop", 0)[0]
+    assert (reading.status, reading.value) == ("ok", str(digit))
+
+
+@pytest.mark.parametrize("digit", [1, 3, 4, 6])
+def test_the_cells_printed_border_is_not_part_of_the_digit(digits, reader, digit: int) -> None:
+    gray = in_cell(digits, digit)
+    reading = reader.read(gray, "cell", 0)[0]
+    assert (reading.status, reading.value) == ("ok", str(digit))
+    x, y, w, h = reading.digits[0].box
+    assert x > 5 and y > 5 and x + w < 55 and y + h < 55, "the box is the digit's, not the cell's"
+
+
+def test_a_digit_touching_the_cells_border_is_still_read(digits, reader) -> None:
+    crop = np.full((56, 56), 215.0, np.float32)
+    draw_digit(crop, nth(digits, 0), 14, 2, 52)  # the 0 runs into the top and bottom lines
+    cv2.rectangle(crop, (2, 2), (53, 53), 80.0, 2)
+    reading = reader.read(to_uint8(crop), "cell", 0)[0]
+    assert (reading.status, reading.value) == ("ok", "0")
+
+
+def test_an_empty_cell_has_no_digit(reader) -> None:
+    crop = np.full((60, 60), 215.0, np.float32)
+    crop += np.random.default_rng(1).normal(0, 3, crop.shape)
+    cv2.rectangle(crop, (3, 3), (56, 56), 90.0, 2)
+    reading = reader.read(to_uint8(crop), "cell", 0)[0]
+    assert reading.status == "no_digit"
+    plain = to_uint8(np.full((50, 40), 220.0, np.float32))
+    assert cell_inks(plain) == [] and reader.read(plain, "blank", 0)[0].status == "no_digit"
+
+
+def test_light_writing_on_a_dark_crop_is_read(digits, reader) -> None:
+    reading = reader.read(255 - cut_through(digits, 3), "inverted", 0)[0]
+    assert (reading.status, reading.value) == ("ok", "3")
+
+
+def test_only_small_images_are_read_as_crops(digits) -> None:
+    assert is_cell((44, 36)) and is_cell((300, 240))
+    assert not is_cell((480, 640)) and not is_cell((4, 4))
+    # A photo keeps its own pipeline: a digit at its edge is someone else's writing there.
+    photo = np.full((480, 640), 215.0, np.float32)
+    draw_digit(photo, nth(digits, 8), 0, 200, 60)
+    assert cell_inks(to_uint8(photo)) == []
+    assert find_digits(to_uint8(photo), "digit") == []
+
+
+def test_the_crop_box_is_in_the_callers_pixels(digits) -> None:
+    gray = in_cell(digits, 4)
+    proposals = cell_inks(gray)
+    assert proposals
+    for p in proposals:
+        x, y, w, h = p.box
+        assert min(x, y) >= 0 and x + w <= 60 and y + h <= 60
+        assert p.ink.dtype == np.float32 and p.ink.min() >= 0.0 and p.ink.max() <= 1.0
