@@ -275,6 +275,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-confidence", type=float, default=ModelSettings().min_confidence)
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--save-failures", type=Path, default=None, help="failing frames here")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=reportset.SCENARIOS,
+        help="report scenarios to run (repeatable; default all): the same frames as in a full run",
+    )
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)  # latency as on the device: one thread
     data_dir = default_data_dir(args.data_dir)
@@ -293,7 +299,13 @@ def main(argv: list[str] | None = None) -> int:
             else (REPORT_SEED if which == "report" else TUNING_SEED)
         )
         frames = (
-            report_set(images, labels, args.per_scenario, seed)
+            report_set(
+                images,
+                labels,
+                args.per_scenario,
+                seed,
+                scenarios=args.scenario or reportset.SCENARIOS,
+            )
             if which == "report"
             else tuning_set(images, labels, args.per_scenario, seed)
         )
