@@ -1,4 +1,4 @@
-"""Touching digits taken apart by what the model reads (recognition-based segmentation).
+"""Touching digits taken apart, broken ones put together, by what the model reads.
 
 Digits written close together, or blurred and thickened by a camera, join into one blob; so
 do a digit and the stray piece of its neighbour. Shape rules alone cannot say where one digit
@@ -7,6 +7,10 @@ group the judge does not take for a digit, and that is wide enough to hold two, 
 few of its thinnest columns, and each cut is shown to the judge: a cut counts when every
 piece reads as a digit (a piece that is still too wide may be cut again). The cut whose least
 certain piece is most certain wins; a group no cut explains stays unread.
+
+The other way round, a digit written in two strokes that did not meet (a 5's bar, a pencil
+line that faded) comes as two pieces the judge rejects on their own; two such pieces stacked
+one above the other are put together and shown to the judge as one (read_joined).
 """
 
 from __future__ import annotations
@@ -126,3 +130,45 @@ def cut_at(
         )
         pieces.append(Group(box, group.members, float(own[:, a:b].sum())))
     return pieces[0], pieces[1]
+
+
+def read_joined(
+    groups: list[Group], parts: Components, score: Scores, params: VisionParams = DEFAULT
+) -> list[tuple[Group, Group, Group]]:
+    """Pairs of rejected pieces that read as one digit together: (piece, piece, digit).
+
+    Two pieces pair when they overlap in x by join_min_x_overlap of the narrower one and
+    the gap between them is at most join_max_gap of the taller; all pairs are judged in one
+    call, the surest first, each piece used once.
+    """
+    pairs: list[tuple[Group, Group, Group]] = []
+    for i, a in enumerate(groups):
+        for b in groups[i + 1 :]:
+            ax, ay, aw, ah = a.box
+            bx, by, bw, bh = b.box
+            overlap = min(ax + aw, bx + bw) - max(ax, bx)
+            gap = max(by - (ay + ah), ay - (by + bh))
+            x0, y0 = min(ax, bx), min(ay, by)
+            w, h = max(ax + aw, bx + bw) - x0, max(ay + ah, by + bh) - y0
+            if (
+                overlap >= params.join_min_x_overlap * min(aw, bw)
+                and gap <= params.join_max_gap * max(ah, bh)
+                and w <= params.max_digit_aspect * h
+            ):
+                members = sorted(set(a.members) | set(b.members))
+                area = float(parts.areas[members].sum())
+                pairs.append((a, b, Group((x0, y0, w, h), members, area)))
+    if not pairs:
+        return []
+    sure = np.asarray(score([joined for _, _, joined in pairs]), np.float64)
+    used: set[int] = set()
+    found = []
+    for k in np.argsort(-sure):
+        a, b, joined = pairs[int(k)]
+        if sure[k] < params.min_digit_score:
+            break
+        if id(a) in used or id(b) in used:
+            continue
+        used |= {id(a), id(b)}
+        found.append((a, b, joined))
+    return found

@@ -61,12 +61,14 @@ def find_digits(
         work = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
     inks = ink_map(work, params, tight=kind == "digit", crop=scale > 1)
     parts = find_components(inks.mask, params)
-    made: dict[int, np.ndarray] = {}  # one ink array per group: the judge's and the caller's
+    # One ink array per group: the judge's and the caller's. The group is kept with it: the
+    # pieces of cuts and joins tried and dropped are freed, and a new group may get their id.
+    made: dict[int, tuple[Group, np.ndarray]] = {}
 
     def ink_of(group: Group) -> np.ndarray:
         if id(group) not in made:
-            made[id(group)] = digit_ink(inks, parts, group, params)
-        return made[id(group)]
+            made[id(group)] = (group, digit_ink(inks, parts, group, params))
+        return made[id(group)][1]
 
     decide = None
     if judge is not None:

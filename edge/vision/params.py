@@ -176,6 +176,12 @@ class VisionParams:
     # apart_max_depth levels in all (3 digits).
     apart_max_depth: int = 2
 
+    # Two rejected pieces are tried as one digit (edge.vision.apart.read_joined) when they
+    # overlap in x by at least join_min_x_overlap of the narrower and are at most join_max_gap
+    # of the taller apart vertically: a 5 whose bar did not meet its bow.
+    join_min_x_overlap: float = 0.5
+    join_max_gap: float = 0.5
+
     # --- Digit filter and the number's row (edge.vision.select) ---
     # The learned judge (a model with a "not a digit" output) takes a candidate for a digit
     # when it gives "digit" at least this probability: more likely a digit than not.
@@ -205,6 +211,10 @@ class VisionParams:
     # writing (at least about 1.2 heights below) stays out. A chain, unlike overlap with one
     # anchor digit, follows a baseline that drifts or slopes across the number.
     row_max_drift: float = 0.75
+    # ... plus this much per pixel between the centres: a baseline sloping up to about 14
+    # degrees (a page held askew, writing that climbs), which drift alone does not cover
+    # once the digits are a few heights apart.
+    row_max_slope: float = 0.25
     row_height_ratio: float = 2.5
     # Digits under this share of the row's median height are dots and commas, not digits.
     row_min_height: float = 0.45

@@ -13,7 +13,7 @@ from functools import partial
 import cv2
 import numpy as np
 
-from edge.vision.apart import read_apart
+from edge.vision.apart import read_apart, read_joined
 from edge.vision.binarize import InkMap
 from edge.vision.group import Components, Group
 from edge.vision.params import DEFAULT, VisionParams
@@ -59,6 +59,10 @@ def select_digits(
             digits.extend(found)
         apart = {id(suspects[i]) for i in pieces}
         rejected = [g for g in rejected + wide if id(g) not in apart]
+        joined = read_joined(rejected, parts, decide, params)
+        used = {id(piece) for a, b, _ in joined for piece in (a, b)}
+        digits.extend(whole for _, _, whole in joined)
+        rejected = [g for g in rejected if id(g) not in used]
         if digits:
             digits += faint_digits(groups, digits + rejected, parts, inks, params, decide)
     if not digits:
@@ -221,9 +225,11 @@ def number_row(digits: list[Group], params: VisionParams = DEFAULT) -> list[Grou
     most = params.row_height_ratio  # either way: a / b and b / a
     gap = x[None] - (x + w)[:, None]  # from i's right edge to j's left edge
     drift = np.abs(cy[None] - cy[:, None])
+    # A sloping baseline moves further from a digit's centre the further along the line.
+    slope = params.row_max_slope * np.abs(cx[None] - cx[:, None])
     near = (
         (cx[None] > cx[:, None])
-        & (drift <= params.row_max_drift * taller)
+        & (drift <= params.row_max_drift * taller + slope)
         & (ratio > 1 / most)
         & (ratio < most)
         & (gap <= params.row_gap_heights * taller)

@@ -53,6 +53,23 @@ def test_a_blob_no_cut_explains_is_never_published_as_part_of_a_number(digits, r
     assert reading.value is None and reading.status in ("no_digit", "low_confidence")
 
 
+def test_a_digit_written_in_two_pieces_is_read_as_one(digits, reader) -> None:
+    images, labels = digits
+    five = images[int(np.nonzero(labels == 5)[0][1])].copy()
+    rows = np.nonzero(five.max(axis=1) > 0)[0]
+    middle = int(rows[0] + 0.45 * (rows[-1] - rows[0]))
+    five[middle : middle + 4] = 0  # the bar and the bow did not meet
+    sheet = paper()
+    for value, x in (("7", 150), ("5", 260), ("3", 370)):
+        image = five if value == "5" else images[int(np.nonzero(labels == int(value))[0][0])]
+        draw_digit(sheet, image, x, 180, 100)
+    gray = to_uint8(sheet)
+    # Neither piece is a digit on its own: shape rules alone keep them apart and lose the 5.
+    assert [c.box[0] // 100 for c in find_digits(gray, "number")] == [1, 3]
+    reading = reader.read(gray, "x", 0)[0]
+    assert (reading.status, reading.value) == ("ok", "753")
+
+
 def two_rings_joined() -> np.ndarray:
     """Two hollow boxes joined by a bar too thick for the shape rule's single cut."""
     mask = np.zeros((60, 100), np.uint8)

@@ -64,6 +64,21 @@ def test_a_number_on_a_slanted_baseline_is_read_whole(digits) -> None:
     assert len(left_edges(frame)) == 4
 
 
+def test_a_number_climbing_a_sloped_line_with_wide_gaps_is_read_whole(digits) -> None:
+    images, labels = digits
+    # A baseline climbing 12 degrees and gaps of three heights: neighbours' centres end up
+    # more than 0.75 heights apart vertically, which drift alone does not allow.
+    xs = [40, 190, 340, 490]
+    frame = write(
+        images,
+        first_of(labels, "2468"),
+        xs,
+        [round(300 - 0.22 * (x - 40)) for x in xs],
+        [40, 40, 40, 40],
+    )
+    assert len(left_edges(frame)) == 4
+
+
 def test_uneven_gaps_up_to_three_heights_keep_one_number(digits) -> None:
     images, labels = digits
     # Gaps of about 0.1, 2.9 and 1 digit heights, and sizes varying 30%.
