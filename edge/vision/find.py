@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from edge.vision.binarize import InkMap, ink_map
+from edge.vision.cell import is_cell
 from edge.vision.group import Components, Group, find_components, group_components
 from edge.vision.params import DEFAULT, VisionParams
 from edge.vision.select import select_digits
@@ -59,7 +60,10 @@ def find_digits(
         size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
         shrink = scale < 1
         work = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
-    inks = ink_map(work, params, tight=kind == "digit", crop=scale > 1)
+    # Only a crop can be so full of ink that the paper's percentile lands on ink; on a photo
+    # the same allowance turns the noise of a dark frame into digits.
+    tight = kind == "digit" and is_cell(gray.shape, params)
+    inks = ink_map(work, params, tight=tight, crop=scale > 1)
     parts = find_components(inks.mask, params)
     # One ink array per group: the judge's and the caller's. The group is kept with it: the
     # pieces of cuts and joins tried and dropped are freed, and a new group may get their id.

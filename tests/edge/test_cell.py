@@ -106,3 +106,15 @@ def test_the_crop_box_is_in_the_callers_pixels(digits) -> None:
         x, y, w, h = p.box
         assert min(x, y) >= 0 and x + w <= 60 and y + h <= 60
         assert p.ink.dtype == np.float32 and p.ink.min() >= 0.0 and p.ink.max() <= 1.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_dark_noisy_frame_read_as_one_digit_has_none(reader, seed: int) -> None:
+    # A lens cap or a night scene: sensor noise on black, then JPEG-like smoothing. Read as
+    # one digit, a photo must not take its own noise for a digit (only a crop may be so
+    # full of ink that the paper's level cannot be measured).
+    rng = np.random.default_rng(seed)
+    frame = 13.0 + rng.normal(0, 9.0, (480, 640)) + rng.poisson(3.0, (480, 640))
+    gray = cv2.GaussianBlur(to_uint8(frame.astype(np.float32)), (3, 3), 0)
+    reading = reader.read(gray, "night", 0)[0]
+    assert reading.status == "no_digit"
