@@ -192,12 +192,6 @@ class VisionParams:
     # ... and only when at least this share of the median height of the marks already seen
     # (a faint tail or dot that broke off a digit is smaller).
     faint_min_height: float = 0.75
-    # When no mark reaches the contrast rule, a number of faint marks is read after all
-    # (edge.vision.select.faint_number) when at least faint_number_min_count of them reach
-    # faint_number_over_low x the ink threshold and the judge is sure of each (pencil digits
-    # on a dim page reach 1.6-2.0 x; grain and shadow slivers on blank pages 1.1-1.5 x).
-    faint_number_over_low: float = 1.55
-    faint_number_min_count: int = 2
     # Digits are at least this tall in analysis pixels; shorter groups are specks and text.
     min_digit_height_px: int = 10
     # A group over this share of the frame in either direction is a shadow or a border.

@@ -45,8 +45,6 @@ def select_digits(
         sure = decide(digits)
         rejected = [g for g, p in zip(digits, sure, strict=True) if p < params.min_digit_score]
         digits = [g for g, p in zip(digits, sure, strict=True) if p >= params.min_digit_score]
-    if not digits and decide is not None and kind == "number":
-        digits = faint_number(groups, parts, inks, params, decide)
     if kind == "digit":
         if not digits:
             return []
@@ -101,35 +99,6 @@ def faint_digits(
         return []
     sure = decide(faint)
     return [g for g, p in zip(faint, sure, strict=True) if p >= params.faint_min_digit_score]
-
-
-def faint_number(
-    groups: list[Group],
-    parts: Components,
-    inks: InkMap,
-    params: VisionParams,
-    decide: Callable[[list[Group]], np.ndarray],
-) -> list[Group]:
-    """A number whose digits all fall short of the contrast rule: pencil on a dim page.
-
-    The rule's line (strong_over_low x the threshold) rises with the frame's noise, and a
-    whole number in pencil on a dim or noisy page can stay under it. Such marks count when
-    they reach faint_number_over_low x the threshold, the judge is as sure as
-    faint_min_digit_score, and at least faint_number_min_count of them are: on a blank page
-    faint marks that pass are single slivers of shadow edges and grain.
-    """
-    line = params.faint_number_over_low * inks.low
-    faint = []
-    for g in groups:
-        if looks_like_digit(g, parts, inks, params, contrast=False):
-            x, y, w, h = g.box
-            if cv2.minMaxLoc(inks.smooth[y : y + h, x : x + w], g.own_mask(parts))[1] >= line:
-                faint.append(g)
-    if len(faint) < params.faint_number_min_count:
-        return []
-    sure = decide(faint)
-    found = [g for g, p in zip(faint, sure, strict=True) if p >= params.faint_min_digit_score]
-    return found if len(found) >= params.faint_number_min_count else []
 
 
 def too_wide(group: Group, inks: InkMap, params: VisionParams = DEFAULT) -> bool:

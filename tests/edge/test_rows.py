@@ -5,10 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.config import RegionSettings
-from edge.model import load_model
-from edge.reader import FrameReader
-from edge.vision.binarize import ink_map
 from edge.vision.find import find_digits
 from tests.edge.test_digits import SAMPLE, draw_digit, paper, ruled, to_uint8
 from training.mnist import load_split
@@ -197,19 +193,3 @@ def test_in_a_number_a_rejected_mark_off_the_row_is_left_out(digits) -> None:
     found = find_digits(gray, "number", judge=not_the_tall_one)
     assert [abs(c.box[0] - b[0]) <= 2 for c, b in zip(found, row, strict=True)] == [True, True]
     assert not any(c.unread for c in found), "above the row: not part of the number"
-
-
-def test_a_pencil_number_on_a_dim_noisy_page_is_read(digits) -> None:
-    images, labels = digits
-    sheet = paper(level=90, noise=8, seed=3)  # a dim page: the noise lifts the contrast rule
-    for c, x in zip("4719", (150, 230, 310, 390), strict=True):
-        draw_digit(sheet, images[first_of(labels, c)[0]], x, 190, 70, ink=0.5)
-    gray = to_uint8(sheet)
-    inks = ink_map(gray)
-    assert 1.55 * inks.low <= int(inks.smooth.max()) < inks.strong, "every digit under the line"
-    assert left_edges(gray) == [], "shape rules alone find nothing"
-    reader = FrameReader(load_model(None), [RegionSettings()], 0.9, "dev")
-    reading = reader.read(gray, "dim", 0)[0]
-    assert (reading.status, reading.value) == ("ok", "4719")
-    blank = to_uint8(paper(level=90, noise=8, seed=4))
-    assert reader.read(blank, "blank", 0)[0].status == "no_digit"
