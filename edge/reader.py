@@ -182,21 +182,19 @@ class FrameReader:
         proposals = cell_inks(crop)
         if not proposals:
             return []
-        inputs = np.stack([to_mnist(p.ink) for p in proposals])
+        inks = [p.ink for p in proposals]
         if self.rejects:
-            probs, not_digit = cast(RejectingClassifier, self.model).scores(inputs[:, None])
+            digit_score = self.is_digit(inks, judged)
         else:
-            probs = self.model.predict(inputs[:, None])
-            not_digit = np.zeros(len(proposals), np.float32)
-        probs = np.asarray(probs, np.float32)
-        digit_like = [i for i in range(len(proposals)) if 1.0 - not_digit[i] >= MIN_DIGIT_SCORE]
+            self.classify([DigitCandidate(p.box, p.ink) for p in proposals], judged)
+            digit_score = np.ones(len(proposals))
+        sureness = [float(judged[id(ink)][2].max()) for ink in inks]
+        digit_like = [i for i, score in enumerate(digit_score) if score >= MIN_DIGIT_SCORE]
         if not digit_like:
             return []
-        sure = [i for i in digit_like if float(probs[i].max()) >= self.min_confidence]
-        best = sure[0] if sure else max(digit_like, key=lambda i: float(probs[i].max()))
-        chosen = proposals[best]
-        judged[id(chosen.ink)] = (chosen.ink, inputs[best], probs[best])
-        return [DigitCandidate(chosen.box, chosen.ink)]
+        sure = [i for i in digit_like if sureness[i] >= self.min_confidence]
+        best = sure[0] if sure else max(digit_like, key=lambda i: sureness[i])
+        return [DigitCandidate(proposals[best].box, proposals[best].ink)]
 
     def classify(
         self, candidates: list[DigitCandidate], judged: Judged | None = None

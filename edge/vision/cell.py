@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from edge.vision.binarize import majority_polarity
+from edge.vision.normalise import scale_strokes
 from edge.vision.params import DEFAULT, VisionParams
 
 logger = logging.getLogger(__name__)
@@ -117,14 +118,12 @@ def digit_blob(
             members.append(i)
             x0, y0, x1, y1 = min(x0, px), min(y0, py), max(x1, px + pw), max(y1, py + ph)
     own = np.isin(labels[y0:y1, x0:x1], members).astype(np.uint8)
-    crop = ink[y0:y1, x0:x1].astype(np.float32)
+    crop = ink[y0:y1, x0:x1]
     core = crop[own > 0]
-    if float(core.max()) < params.min_strong_contrast:
+    if int(core.max()) < params.min_strong_contrast:
         return None  # paper grain and faint smudges: Otsu splits even a blank cell in two
-    level = float(np.percentile(core, 100 * params.stroke_level_quantile))
-    floor = params.ink_floor * low
-    values = np.clip((crop - floor) / max(level - floor, 1.0), 0.0, 1.0)
-    return (x0, y0, x1 - x0, y1 - y0), values * cv2.dilate(own, _rect((3, 3)))
+    digit = scale_strokes(crop, core, low, params) * cv2.dilate(own, _rect((3, 3)))
+    return (x0, y0, x1 - x0, y1 - y0), digit
 
 
 def _rect(size: tuple[int, int]) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 from edge.vision.binarize import InkMap, ink_map
 from edge.vision.cell import is_cell
 from edge.vision.group import Components, Group, find_components, group_components
+from edge.vision.normalise import scale_strokes
 from edge.vision.params import DEFAULT, VisionParams
 from edge.vision.select import select_digits
 
@@ -122,9 +123,4 @@ def digit_ink(
     own = group.own_mask(parts)
     others = cv2.subtract(parts.mask[y : y + h, x : x + w], own)
     rim = cv2.subtract(cv2.dilate(own, np.ones((3, 3), np.uint8)), others)
-    core = crop[own > 0]
-    quantile = int(params.stroke_level_quantile * core.size)
-    level = float(np.partition(core, quantile)[quantile]) if core.size else 255.0
-    floor = params.ink_floor * inks.low
-    values = (crop.astype(np.float32) - floor) / max(level - floor, 1.0)
-    return np.clip(values, 0.0, 1.0) * rim
+    return scale_strokes(crop, crop[own > 0], inks.low, params) * rim

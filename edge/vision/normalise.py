@@ -50,6 +50,21 @@ def to_mnist(ink: np.ndarray, params: VisionParams = DEFAULT) -> np.ndarray:
     return canvas
 
 
+def scale_strokes(
+    crop: np.ndarray, core: np.ndarray, low: float, params: VisionParams = DEFAULT
+) -> np.ndarray:
+    """Ink contrast (0..255) -> 0..1 with the stroke core at 1, as MNIST strokes are saturated.
+
+    core: the contrast of the digit's own stroke pixels; their stroke_level_quantile becomes
+    1, so pencil and pen look alike; below ink_floor x the ink threshold `low` is 0.
+    """
+    quantile = int(params.stroke_level_quantile * core.size)
+    level = float(np.partition(core, quantile)[quantile]) if core.size else 255.0
+    floor = params.ink_floor * low
+    values = (crop.astype(np.float32) - floor) / max(level - floor, 1.0)
+    return np.clip(values, 0.0, 1.0)
+
+
 def fit_box(crop: np.ndarray) -> np.ndarray:
     """Scale so the longer side is 20 px, keeping the aspect ratio, averaging when shrinking."""
     h, w = crop.shape
