@@ -156,13 +156,15 @@ class History:
             return CorrectionResult(_history_entry(cursor.fetchone()), added, note)
 
     def prune(self, history_days: float, crop_days: float) -> tuple[int, int]:
-        """Delete readings and crops older than their retention; returns (readings, crops)."""
+        """Delete readings and crops as old as their retention or older; returns (readings,
+        crops). Timestamps have milliseconds: with a retention of 0 days, a crop stored in the
+        same millisecond as the prune is as old as the retention, and goes too."""
         now = datetime.now(timezone.utc)
         history_cut = utc_timestamp(now - timedelta(days=history_days))
         crop_cut = utc_timestamp(now - timedelta(days=crop_days))
         with self._db.tx() as conn:
-            crops = conn.execute("DELETE FROM crops WHERE created < ?", (crop_cut,)).rowcount
-            readings = conn.execute("DELETE FROM readings WHERE ts < ?", (history_cut,)).rowcount
+            crops = conn.execute("DELETE FROM crops WHERE created <= ?", (crop_cut,)).rowcount
+            readings = conn.execute("DELETE FROM readings WHERE ts <= ?", (history_cut,)).rowcount
         if readings or crops:
             logger.info("pruned %s readings and %s crops from %s", readings, crops, self._db.path)
         return readings, crops

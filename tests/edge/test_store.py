@@ -157,6 +157,28 @@ def test_crops_are_kept_with_their_reading_and_pruned_on_schedule(db_path: Path)
     assert store.get(recent) is not None
 
 
+def test_no_crop_retention_prunes_a_crop_stored_the_same_millisecond(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import edge.store.history as history
+    import edge.store.labels as labels
+
+    instant = datetime(2026, 12, 1, 12, 0, 0, 123000, tzinfo=timezone.utc)
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[override]
+            return instant
+
+    monkeypatch.setattr(history, "datetime", Frozen)
+    monkeypatch.setattr(labels, "utc_timestamp", lambda moment=None: utc_timestamp(instant))
+    store = Store(db_path, outbox_max=100)
+    digit = np.zeros((28, 28), np.uint8)
+    seq = store.record(make_reading(ts=utc_timestamp(instant)), [], 1, crops=[(digit, b"png")])
+    assert store.prune(history_days=30, crop_days=0) == (0, 1)
+    assert store.crops(seq) == [] and store.get(seq) is not None
+
+
 def test_a_bad_crop_writes_nothing_and_uses_no_seq(db_path: Path) -> None:
     store = Store(db_path, outbox_max=100)
     reading = make_reading()
