@@ -8,7 +8,7 @@ Otsu's split between paper and ink, the largest blob with the pieces beside it. 
 cell's lines are part of the digit cannot be told from the pixels alone (the bar of a 7 in a
 crop cut along the digit's box is as long and straight as a cell line), so several versions
 are proposed (lines kept, long lines removed, lines along the crop's border removed) and the
-model decides: edge.reader reads the one it is surest of.
+model decides: edge.reader reads the first it is sure of (FrameReader.read_cell).
 """
 
 from __future__ import annotations
