@@ -1,13 +1,12 @@
 """The daemon: named start-up steps, one capture loop, and a stop that undoes them in reverse.
 
 settings -> App(settings).start() -> App.run() until the stop event -> App.stop()
+(`digitcam run` wraps this in edge/daemon.py: signals, exit codes.)
 """
 
 from __future__ import annotations
 
 import logging
-import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +17,7 @@ import cv2
 
 from edge.api import ApiError, require_api_extra
 from edge.camera import FrameGrabber, SourceError, open_source
-from edge.config import CONFIG_ERROR_EXIT, Settings
+from edge.config import Settings
 from edge.meter.plausible import MeterChecks
 from edge.meter.printed import load_printed
 from edge.meter.settings import PRINTED_KINDS
@@ -313,42 +312,3 @@ class App:
         if snap.storage is not None and not snap.storage.writable:
             line += f", storage {snap.storage.state}: not storing"
         return line
-
-
-def print_reading(reading: Reading) -> None:
-    sys.stdout.write(reading.to_json() + "\n")
-    sys.stdout.flush()
-
-
-def run_daemon(settings: Settings, *, once: bool = False) -> int:
-    """`digitcam run`: returns the process exit code."""
-    emit = print_reading if (once or not settings.mqtt.host or sys.stdout.isatty()) else None
-    app = App(settings, once=once, emit=emit)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: app.stop_event.set())
-    try:
-        app.start()
-    except START_ERRORS as exc:
-        app.stop()
-        logger.error("cannot start: %s", exc)
-        print(f"digitcam: cannot start: {exc}", file=sys.stderr)
-        return CONFIG_ERROR_EXIT  # a restart would fail the same way: let systemd give up
-    try:
-        app.run()
-    finally:
-        drained = app.stop()
-    unstored = app.snapshot().unstored
-    if once and unstored:
-        print(
-            f"digitcam: {unstored} readings were not stored, only printed or published "
-            f"(storage.path {settings.storage.path} could not be written)",
-            file=sys.stderr,
-        )
-        return 1
-    if once and not drained:
-        print(
-            "digitcam: some messages are still in the outbox; they are sent on the next start",
-            file=sys.stderr,
-        )
-        return 1
-    return 0

@@ -149,7 +149,7 @@ def dispatch(args: argparse.Namespace) -> int:
         overrides: dict[str, Any] = {"camera": {"source": args.source}} if args.source else {}
         settings = load_settings(args.config, overrides)
         setup_logging(settings.log_level)
-        from edge.app import run_daemon
+        from edge.daemon import run_daemon
 
         return run_daemon(settings, once=args.once)
     if args.verb == "serve":
