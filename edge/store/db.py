@@ -1,4 +1,4 @@
-"""The store's SQLite file: its schema and migrations, its connections and transactions.
+"""The store's SQLite file: its connections, transactions and migrations (edge.store.schema).
 
 One file (`storage.path`) in WAL mode, opened once by Db and handed to each of the store's
 parts. Writes and ordinary reads go through one connection behind a lock, shared by the
@@ -25,75 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from edge.store.condition import REMEDY, TRANSIENT, StoreHealth, condition_of
+from edge.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 logger = logging.getLogger(__name__)
 
 OPEN_RETRY_S = 5.0  # while the file cannot be opened: the least time between two tries
 _FAILURE_LOG_INTERVAL_S = 60.0  # a full disk fails every write: one log line a minute
-
-# Schema version N is reached by running MIGRATIONS[N - 1]; append, never edit, old entries.
-MIGRATIONS: list[list[str]] = [
-    [
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-        # outbox_depth is kept here, in the same transactions as the rows, so it is exact for
-        # every process sharing the file and costs no COUNT(*) scan of a full outbox.
-        """INSERT INTO meta (key, value)
-            VALUES ('seq', 0), ('outbox_depth', 0), ('outbox_dropped', 0)""",
-        """CREATE TABLE readings (
-            seq INTEGER PRIMARY KEY, ts TEXT NOT NULL, region TEXT NOT NULL, value TEXT,
-            status TEXT NOT NULL, confidence REAL, payload TEXT NOT NULL,
-            corrected_value TEXT, corrected_at TEXT)""",
-        "CREATE INDEX readings_ts ON readings (ts)",
-        # AUTOINCREMENT: ids never come back, so "oldest first" is simply "lowest id first".
-        """CREATE TABLE outbox (
-            id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, payload BLOB NOT NULL,
-            qos INTEGER NOT NULL, retain INTEGER NOT NULL, created TEXT NOT NULL)""",
-        """CREATE TABLE crops (
-            seq INTEGER NOT NULL REFERENCES readings (seq) ON DELETE CASCADE,
-            digit INTEGER NOT NULL, image BLOB NOT NULL, png BLOB, created TEXT NOT NULL,
-            PRIMARY KEY (seq, digit))""",
-        "CREATE INDEX crops_created ON crops (created)",
-        """CREATE TABLE labels (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
-            source TEXT NOT NULL CHECK (source IN ('drawing', 'correction')),
-            image BLOB NOT NULL, png BLOB, created TEXT NOT NULL)""",
-    ],
-    [
-        # The reading a correction's example came from, so a later correction of that reading
-        # replaces its examples instead of leaving contradicting ones. No foreign key: an
-        # example outlives its reading's pruning. NULL for drawings and imports.
-        "ALTER TABLE labels ADD COLUMN seq INTEGER",
-        "CREATE INDEX labels_seq ON labels (seq)",
-    ],
-    [
-        # Counter regions: the last accepted value and a level waiting for confirmation
-        # (edge.meter.plausible), so a restart does not forget what the meter showed.
-        "CREATE TABLE meter_state (region TEXT PRIMARY KEY, state TEXT NOT NULL)",
-    ],
-    [
-        # Labels imported from image folders (digitcam labels import): SQLite cannot change a
-        # CHECK, so the table is rebuilt with the same ids (AUTOINCREMENT keeps counting on).
-        """CREATE TABLE labels_new (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
-            source TEXT NOT NULL CHECK (source IN ('drawing', 'correction', 'import')),
-            image BLOB NOT NULL, png BLOB, created TEXT NOT NULL, seq INTEGER)""",
-        """INSERT INTO labels_new (id, label, source, image, png, created, seq)
-            SELECT id, label, source, image, png, created, seq FROM labels""",
-        "DROP TABLE labels",
-        "ALTER TABLE labels_new RENAME TO labels",
-        "CREATE INDEX labels_seq ON labels (seq)",
-    ],
-    [
-        # The region image of the newest readings (edge.store.frames), for corrections by box.
-        """CREATE TABLE frames (
-            seq INTEGER PRIMARY KEY REFERENCES readings (seq) ON DELETE CASCADE,
-            jpeg BLOB NOT NULL, x INTEGER NOT NULL, y INTEGER NOT NULL, scale REAL NOT NULL,
-            created TEXT NOT NULL)""",
-    ],
-]
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class StoreError(Exception):

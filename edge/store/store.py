@@ -21,13 +21,14 @@ import numpy as np
 
 from edge.reading import Reading
 from edge.store.condition import StoreHealth
-from edge.store.db import SCHEMA_VERSION, Db, StoreError
+from edge.store.db import Db, StoreError
 from edge.store.frames import Frames, RegionFrame
 from edge.store.history import CorrectionResult, History
 from edge.store.labels import CROP_SHAPE, Crop, CropsAndLabels, Label, LabelSource
 from edge.store.meters import MeterStates
 from edge.store.outbox import Outbox, OutboxItem
 from edge.store.reports import HistoryReports
+from edge.store.schema import SCHEMA_VERSION
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from edge.reading import Digit, Reading
 from edge.store import Store
-from edge.store.db import MIGRATIONS
+from edge.store.schema import MIGRATIONS
 
 THREADS = 12
 
