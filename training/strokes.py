@@ -2,10 +2,13 @@
 
 MNIST's 1 is a bare stroke and its 7 has no crossbar, so a model trained on it alone reads
 a European 1 (a long flag from the top of the stem, sometimes a foot) as a 7, and hesitates
-on a crossed 7. Each transform finds the stem in the digit's own pixels (its principal axis),
-draws the extra stroke with the digit's own stroke width and ink, then fits and centres the
-result the way the reader does (`to_mnist`), since the finder sees the whole new shape.
-Labels never change: a flagged 1 is still a 1.
+on a crossed 7. Its 9s mostly curl their tail, and its 4s mostly close the top or join the
+arm to the stem: a 9 whose tail is a straight stem down from the loop, and a 4 whose arm
+stands apart from the stem (open at the top) are drawn too. Each transform finds what it
+keeps in the digit's own pixels (the stem as its principal axis, the 9's loop as its hole),
+draws with the digit's own stroke width and ink, then fits and centres the result the way
+the reader does (`to_mnist`), since the finder sees the whole new shape. Labels never
+change: a flagged 1 is still a 1.
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ class StrokeConfig:
     seven_bar_p: float = 0.35  # share of 7s given a crossbar
     bar_height: tuple[float, float] = (0.45, 0.62)  # where it crosses, from the top
     bar_length: tuple[float, float] = (0.35, 0.6)  # of the digit's height
+    # Share of 9s given a straight tail; about half of MNIST's 9s have a closed loop to keep.
+    nine_straight_p: float = 0.5
+    nine_lean: tuple[float, float] = (-0.12, 0.08)  # the tail's sideways run per unit of height
+    four_open_p: float = 0.2  # share of 4s replaced by an open 4 drawn stroke by stroke
+    four_gap: tuple[float, float] = (0.12, 0.35)  # arm to stem at the top, of the height
 
 
 @dataclass(frozen=True)
@@ -71,9 +79,16 @@ class Stem:
 def continental_forms(
     images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, cfg: StrokeConfig
 ) -> np.ndarray:
-    """float [N,28,28] 0..1 digits -> a copy where some 1s are flagged and some 7s crossed."""
+    """float [N,28,28] 0..1 digits -> a copy where some 1s are flagged, some 7s crossed, some
+    9s have a straight tail and some 4s are open."""
     out = images.copy()
-    for digit, p, transform in ((1, cfg.one_flag_p, flag_one), (7, cfg.seven_bar_p, cross_seven)):
+    forms = (
+        (1, cfg.one_flag_p, flag_one),
+        (7, cfg.seven_bar_p, cross_seven),
+        (9, cfg.nine_straight_p, straighten_nine),
+        (4, cfg.four_open_p, open_four),
+    )
+    for digit, p, transform in forms:
         for i in np.nonzero(labels == digit)[0]:
             if rng.random() < p:
                 canvas, segments = transform(pad(images[i]), rng, cfg)
@@ -145,6 +160,73 @@ def cross_seven(
     centre = np.array([(run[0] + run[1]) / 2 + rng.uniform(-0.15, 0.15) * half, y])
     segments = [_segment(centre - across * half, centre + across * half, stem.width)]
     return draw(canvas, segments, ink_level(canvas)), segments
+
+
+def straighten_nine(
+    canvas: np.ndarray, rng: np.random.Generator, cfg: StrokeConfig
+) -> tuple[np.ndarray, list[Segment]]:
+    """The 9's loop kept, its tail replaced by a straight stem down from the loop's right side."""
+    binary = (canvas > INK).astype(np.uint8)
+    contours, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+    holes = (
+        [c for c, h in zip(contours, hierarchy[0], strict=True) if h[3] >= 0] if contours else []
+    )
+    rows = np.nonzero(binary.any(axis=1))[0]
+    if not holes or rows.size < 8:
+        return canvas, []  # an open loop: no loop to keep
+    hx, hy, hw, hh = cv2.boundingRect(max(holes, key=cv2.contourArea))
+    top, bottom = float(rows[0]), float(rows[-1])
+    height = bottom - top + 1
+    if hh < 0.15 * height or hy + hh > top + 0.75 * height:
+        return canvas, []  # a speck of a hole, or no room below the loop for a tail
+    runs = _runs(canvas[hy + hh // 2])
+    right = [r for r in runs if r[0] >= hx + hw - 1]
+    if not right:
+        return canvas, []
+    width = float(np.clip(right[0][1] - right[0][0] + 1, 1.0, 5.0))
+    loop_bottom = hy + hh + round(width)
+    out = canvas.copy()
+    out[loop_bottom + 1 :] = 0.0  # the old tail goes
+    x0 = (right[0][0] + right[0][1]) / 2
+    y0 = hy + hh / 2
+    x1 = x0 + rng.uniform(*cfg.nine_lean) * (bottom - y0)
+    segments = [Segment(float(x0), float(y0), float(x1), bottom, width)]
+    return draw(out, segments, ink_level(canvas)), segments
+
+
+def open_four(
+    canvas: np.ndarray, rng: np.random.Generator, cfg: StrokeConfig
+) -> tuple[np.ndarray, list[Segment]]:
+    """An open 4 drawn in place of the digit, in its pen: an arm down to a bar that crosses a
+    stem standing apart from the arm at the top."""
+    rows = np.nonzero((canvas > INK).any(axis=1))[0]
+    if rows.size < 8:
+        return canvas, []
+    stem = find_stem(canvas, 0.6)  # the 4's lower part is its stem alone
+    width = stem.width if stem is not None else 2.0
+    top, bottom = float(rows[0]), float(rows[-1])
+    height = bottom - top
+    lean = rng.uniform(-0.15, 0.2)  # x moved per unit of height upwards: a forward slant
+    cx = (np.nonzero((canvas > INK).any(axis=0))[0].mean()).item()
+    stem_x = cx + rng.uniform(0.05, 0.2) * height
+    bar_y = top + rng.uniform(0.5, 0.68) * height
+    arm_top_x = stem_x - rng.uniform(0.3, 0.55) * height
+    arm_top_y = top + rng.uniform(0.0, 0.1) * height
+    gap = rng.uniform(*cfg.four_gap) * height
+    arm_end_x = arm_top_x - rng.uniform(-0.05, 0.12) * height
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return x + lean * (bottom - y), y
+
+    a, b = at(arm_top_x, arm_top_y), at(arm_end_x, bar_y)
+    c = at(stem_x + rng.uniform(0.12, 0.25) * height, bar_y + rng.uniform(-0.05, 0.03) * height)
+    e, f = at(stem_x, top + gap * rng.uniform(0.0, 0.6)), at(stem_x, bottom)
+    segments = [
+        Segment(a[0], a[1], b[0], b[1], width),
+        Segment(b[0], b[1], c[0], c[1], width),
+        Segment(e[0], e[1], f[0], f[1], width),
+    ]
+    return draw(np.zeros_like(canvas), segments, ink_level(canvas)), segments
 
 
 def _runs(row: np.ndarray) -> list[tuple[int, int]]:

@@ -1,10 +1,11 @@
-"""Continental 1s and 7s drawn onto real MNIST digits: where the ink goes, and labels kept."""
+"""Continental 1s, 4s, 7s and 9s drawn onto real MNIST digits: where the ink goes, labels kept."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -18,7 +19,9 @@ from training.strokes import (
     draw,
     find_stem,
     flag_one,
+    open_four,
     pad,
+    straighten_nine,
 )
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "mnist_sample"
@@ -93,6 +96,58 @@ def test_seven_has_a_crossbar_across_its_stem(sample, nth: int) -> None:
     assert 0.35 < (row - rows[0]) / (rows[-1] - rows[0]) < 0.7, "through the middle"
 
 
+def _runs(row: np.ndarray) -> list[np.ndarray]:
+    cols = np.nonzero(row > 0.3)[0]
+    return np.split(cols, np.nonzero(np.diff(cols) > 1)[0] + 1) if cols.size else []
+
+
+def test_nine_whose_loop_is_open_is_left_as_it_is(sample) -> None:
+    before = pad(_first(sample, 9, 2))
+    after, segments = straighten_nine(before, np.random.default_rng(0), StrokeConfig())
+    assert segments == [] and np.array_equal(after, before)
+
+
+@pytest.mark.parametrize("nth", [0, 1, 4, 7])
+def test_nine_gets_a_straight_tail_below_its_loop(sample, nth: int) -> None:
+    before = pad(_first(sample, 9, nth))
+    after, segments = straighten_nine(before, np.random.default_rng(nth), StrokeConfig())
+    assert segments, "a 9 with a closed loop"
+    tail = segments[0]
+    rows = np.nonzero((after > 0.3).any(axis=1))[0]
+    contours, tree = cv2.findContours(
+        (before > 0.3).astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE
+    )
+    hole = max((c for c, t in zip(contours, tree[0], strict=True) if t[3] >= 0), key=len)
+    _, y, _, h = cv2.boundingRect(hole)
+    below = list(range(y + h + round(tail.width) + 2, rows[-1] - 1))  # under the loop
+    assert len(below) >= 4
+    centres = []
+    for r in below:
+        runs = _runs(after[r])
+        assert len(runs) == 1, f"row {r}: the tail alone, no curl beside it"
+        centres.append(runs[0].mean())
+    # One straight stroke: the centres lie on a line within a pixel.
+    fit = np.polyval(np.polyfit(below, centres, 1), below)
+    assert np.abs(fit - centres).max() < 0.8
+    assert abs(rows[-1] - tail.y1) <= tail.width / 2 + 1, "down to where the 9 ended"
+
+
+@pytest.mark.parametrize("nth", [0, 2, 4])
+def test_open_four_has_an_arm_apart_from_its_stem(sample, nth: int) -> None:
+    before = pad(_first(sample, 4, nth))
+    after, segments = open_four(before, np.random.default_rng(nth), StrokeConfig())
+    _, bar, stem = segments
+    assert abs(bar.y1 - bar.y0) < 0.3 * abs(bar.x1 - bar.x0), "the bar lies across"
+    assert min(bar.x0, bar.x1) < stem.x1 < max(bar.x0, bar.x1), "the bar crosses the stem"
+    # Above the bar, the arm and the stem are two strokes that never meet.
+    top = (after[: round(min(bar.y0, bar.y1) - bar.width)] > 0.3).astype(np.uint8)
+    count, _ = cv2.connectedComponents(top)
+    assert count - 1 == 2
+    rows = np.nonzero((before > 0.3).any(axis=1))[0]
+    ink_rows = np.nonzero((after > 0.3).any(axis=1))[0]
+    assert abs(len(ink_rows) - len(rows)) <= 3, "as tall as the 4 it replaces"
+
+
 def test_drawn_strokes_have_the_width_the_stem_measures() -> None:
     canvas = np.zeros((48, 48), np.float32)
     for width in (1.5, 2.5, 3.5):
@@ -105,7 +160,7 @@ def test_drawn_strokes_have_the_width_the_stem_measures() -> None:
 def test_batches_keep_labels_and_add_negatives(sample) -> None:
     images, labels = sample
     idx = np.arange(64)
-    cfg = StrokeConfig(one_flag_p=1.0, seven_bar_p=1.0)
+    cfg = StrokeConfig(one_flag_p=1.0, seven_bar_p=1.0, nine_straight_p=0.0, four_open_p=0.0)
     maker = BatchMaker(
         images, labels, BatchRecipe(augment=None, strokes=cfg, negative_share=0.125), seed=0
     )
