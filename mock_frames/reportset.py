@@ -25,6 +25,7 @@ from reportset_glyph import glyph, ink_box
 logger = logging.getLogger(__name__)
 
 SCENARIOS = ("numbers", "single", "crops", "continental", "blank")
+CONTINENTAL = (1, 4, 7, 9)  # the digits the continental scenario writes in European forms
 FIRST_INDEX, END_INDEX = 5000, 10000
 EDGE_PX = 40  # flat-sheet margin that keeps the writing inside the photo after the warp
 
@@ -36,16 +37,17 @@ class ReportFrame(NamedTuple):
 
 
 class Pool:
-    """MNIST test indices in a seeded order; `group` '17' holds the 1s and 7s, 'other' the rest."""
+    """MNIST test indices in a seeded order; `group` 'continental' holds the digits written
+    differently on the Continent (1, 4, 7, 9), 'other' the rest."""
 
     def __init__(self, labels: np.ndarray, first: int, end: int, rng: np.random.Generator):
         span = np.arange(first, min(end, len(labels)))
         if len(span) == 0:
             raise ValueError(f"no MNIST test images in [{first}, {end})")
-        flag = np.isin(labels[span], (1, 7))
+        flag = np.isin(labels[span], CONTINENTAL)
         self.order = {
             "any": rng.permutation(span),
-            "17": rng.permutation(span[flag]),
+            "continental": rng.permutation(span[flag]),
             "other": rng.permutation(span[~flag]),
         }
         self.taken = dict.fromkeys(self.order, 0)
@@ -320,8 +322,10 @@ def report_frames(
             data, expected = crop_frame(rng, images[i], int(labels[i]), i)
         elif scenario == "continental":
             size = 1 if rng.random() < 0.5 else int(rng.integers(2, 6))
-            forced = int(rng.integers(size))  # every frame holds at least one 1 or 7
-            groups = ["17" if k == forced or rng.random() < 0.5 else "other" for k in range(size)]
+            forced = int(rng.integers(size))  # every frame holds at least one 1, 4, 7 or 9
+            groups = [
+                "continental" if k == forced or rng.random() < 0.5 else "other" for k in range(size)
+            ]
             data, expected = number_frame(
                 rng, images, labels, [pool.take(g) for g in groups], european=True
             )

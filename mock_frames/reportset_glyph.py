@@ -28,7 +28,8 @@ def stroke_width(binary: np.ndarray) -> float:
 
 
 def continental(big: np.ndarray, label: int, width: float, rng: np.random.Generator) -> list[str]:
-    """Draw a European 1's flag (and sometimes foot) or a 7's crossbar onto the master glyph."""
+    """Continental forms on the master glyph: a 1's flag (sometimes a foot), a 7's crossbar, a
+    9's straight tail, an open 4."""
     ys, xs = np.nonzero(big >= OUTLINE)
     top, bottom = int(ys.min()), int(ys.max())
     tall = bottom - top
@@ -65,7 +66,55 @@ def continental(big: np.ndarray, label: int, width: float, rng: np.random.Genera
             thick,
         )
         return ["crossbar"]
+    if label == 9:
+        return straight_tail(big, thick, rng)
+    if label == 4:
+        return open_top(big, xs, top, tall, thick, rng)
     return []
+
+
+def straight_tail(big: np.ndarray, thick: int, rng: np.random.Generator) -> list[str]:
+    """A 9 keeps its loop; the curled tail becomes a straight stroke down from the loop."""
+    mask = (big >= OUTLINE).astype(np.uint8)
+    contours, tree = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    inner = [c for c, t in zip(contours, tree[0] if contours else [], strict=True) if t[3] >= 0]
+    if not inner:
+        return []  # a loop left open: nothing to keep
+    lx, ly, lw, lh = cv2.boundingRect(max(inner, key=cv2.contourArea))
+    ys = np.nonzero(mask.any(axis=1))[0]
+    bottom = int(ys.max())
+    if lh < 0.12 * (bottom - ys.min()) or ly + lh + 2 * thick >= bottom:
+        return []
+    middle = ly + lh // 2
+    side = np.nonzero(mask[middle, lx + lw :])[0]
+    if len(side) == 0:
+        return []
+    x = lx + lw + float(side[: max(1, thick)].mean())
+    big[ly + lh + thick :] = 0.0
+    lean = rng.uniform(-0.15, 0.1) * (bottom - middle)
+    cv2.line(big, (round(x), middle), (round(x + lean), bottom), 1.0, thick)
+    return ["straight-tail"]
+
+
+def open_top(
+    big: np.ndarray, xs: np.ndarray, top: int, tall: int, thick: int, rng: np.random.Generator
+) -> list[str]:
+    """A 4 written open: an arm (upright to diagonal) that never meets the stem at the top."""
+    middle = float(xs.mean())
+    big[:] = 0.0
+    stem = middle + rng.uniform(0.05, 0.18) * tall
+    bar = top + rng.uniform(0.5, 0.7) * tall
+    left = stem - rng.uniform(0.35, 0.55) * tall
+    arm_x = left + rng.uniform(0.0, 0.3) * tall  # 0: upright arm, larger: a diagonal one
+    start = top + rng.uniform(0.18, 0.4) * tall  # the stem starts below the arm's top
+    points = [
+        ((arm_x, top), (left, bar)),
+        ((left, bar), (stem + rng.uniform(0.1, 0.25) * tall, bar)),
+        ((stem, start), (stem, top + tall)),
+    ]
+    for a, b in points:
+        cv2.line(big, (round(a[0]), round(a[1])), (round(b[0]), round(b[1])), 1.0, thick)
+    return ["open-top"]
 
 
 def glyph(

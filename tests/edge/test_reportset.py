@@ -73,7 +73,12 @@ def test_labels_are_what_is_drawn(report: ModuleType, mnist) -> None:
                 around = gray[max(0, y - h) : y + 2 * h, max(0, x - w) : x + 2 * w]
                 assert np.percentile(ink, 3) < 0.85 * np.percentile(around, 60)
     continental = frames(report, mnist, "continental", 8)
-    assert all(set(f.expected["value"]) & {"1", "7"} for f in continental)
+    assert all(set(f.expected["value"]) & {"1", "4", "7", "9"} for f in continental)
+
+
+def test_continental_frames_write_every_european_form(report: ModuleType, mnist) -> None:
+    seen = {c for f in frames(report, mnist, "continental", 40) for c in f.expected["conditions"]}
+    assert {"flag", "foot", "crossbar", "straight-tail", "open-top"} <= seen
 
 
 def test_crops_touch_the_edge_in_about_half(report: ModuleType, mnist) -> None:
