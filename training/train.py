@@ -5,7 +5,7 @@ checkpoint.
     digitcam train --dry-run            # a few steps, for CI
 
 By default the network has an 11th class, "not a digit", learnt from synthetic negatives
-(training/negatives.py), and some 1s and 7s are redrawn in continental forms
+(training/negatives.py), and some 1s, 4s, 7s and 9s are redrawn in continental forms
 (training/strokes.py); `--no-negatives` and `--no-strokes` turn those off.
 
 `digitcam train --printed --meter-data DIR` trains the printed-digit model instead
@@ -69,9 +69,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         help="share of each batch's digits taken from --extra-data (default 0.3)",
     )
     p.add_argument("--no-augment", action="store_true", help="no augmentation at all")
-    p.add_argument(
-        "--no-strokes", action="store_true", help="no continental 1s and 7s drawn onto the digits"
-    )
+    p.add_argument("--no-strokes", action="store_true", help="no continental 1s, 4s, 7s, 9s drawn")
     p.add_argument(
         "--no-negatives",
         action="store_true",
