@@ -23,7 +23,7 @@ OUTPUT_NAME = "probs"
 # a speck, half a digit, a letter). A model without it is trusted to see only digits.
 NOT_DIGIT_NAME = "not_digit"
 # Optional output [N,F]: what the last layer sees; with the `head` metadata it lets the device
-# refit that layer to its user's writing (edge.adapt).
+# store its user's digits in the memory beside that layer (edge.adapt).
 FEATURES_NAME = "features"
 BUNDLED_MODEL = "mnist-cnn.onnx"
 # Each name's dimensions after the batch N (which must stay free: the reader sends every
@@ -151,7 +151,7 @@ class DigitModel:
 
     @property
     def adaptable(self) -> bool:
-        """Whether `digitcam model adapt` can refit this model's last layer."""
+        """Whether `digitcam model adapt` can store the user's digits in this model's memory."""
         names = {o.name for o in self._session.get_outputs()}
         return FEATURES_NAME in names and "head" in self.metadata
 

@@ -30,7 +30,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         "--force", action="store_true", help="install even if it reads the labels worse"
     )
     back = actions.add_parser("rollback", help="make the model before the active one active again")
-    adapt = actions.add_parser("adapt", help="refit the model to the device's labelled examples")
+    adapt = actions.add_parser("adapt", help="learn the device's labelled examples")
     adapt.add_argument("--dry-run", action="store_true", help="measure only, install nothing")
     for action in (listing, add, back, adapt):
         action.add_argument("--config", help="TOML file (default as for run)")

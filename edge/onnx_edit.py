@@ -1,5 +1,5 @@
 """A new ONNX file from an old one, new bytes for some weights and new metadata, without the
-`onnx` package (the device has onnxruntime only).
+`onnx` package (the device has onnxruntime only); and a weight's bytes read by its name.
 
 An ONNX file is one protobuf ModelProto. Its metadata (`metadata_props`, field 14) are
 top-level fields, so they can be dropped and written again without touching the rest; a
@@ -11,6 +11,9 @@ like any exported model, and the reader checks it as it checks every model.
 from __future__ import annotations
 
 METADATA_FIELD = 14  # ModelProto.metadata_props: repeated StringStringEntryProto
+GRAPH_FIELD = 7  # ModelProto.graph
+INITIALIZER_FIELD = 5  # GraphProto.initializer: repeated TensorProto
+TENSOR_NAME, TENSOR_RAW_DATA = 8, 9  # TensorProto.name, TensorProto.raw_data
 LENGTH_DELIMITED = 2
 
 
@@ -65,6 +68,33 @@ def top_level_fields(data: bytes) -> list[tuple[int, bytes]]:
             raise EditError("truncated protobuf field")
         fields.append((number, data[start:pos]))
     return fields
+
+
+def _payload(encoded: bytes) -> bytes:
+    """The contents of one length-delimited field, given its whole encoding."""
+    _, pos = _varint(encoded, 0)
+    length, pos = _varint(encoded, pos)
+    return encoded[pos : pos + length]
+
+
+def initializers(model: bytes, names: set[str]) -> dict[str, bytes]:
+    """The raw bytes of the graph's initializers called `names` (stored as raw_data)."""
+    found: dict[str, bytes] = {}
+    for number, encoded in top_level_fields(model):
+        if number != GRAPH_FIELD:
+            continue
+        for field, entry in top_level_fields(_payload(encoded)):
+            if field != INITIALIZER_FIELD:
+                continue
+            fields = top_level_fields(_payload(entry))
+            parts = {n: _payload(e) for n, e in fields if n in (TENSOR_NAME, TENSOR_RAW_DATA)}
+            name = parts.get(TENSOR_NAME, b"").decode(errors="replace")
+            if name in names and TENSOR_RAW_DATA in parts:
+                found[name] = parts[TENSOR_RAW_DATA]
+    missing = names - found.keys()
+    if missing:
+        raise EditError(f"no initializer with raw data called {', '.join(sorted(missing))}")
+    return found
 
 
 def rewrite(

@@ -13,7 +13,6 @@ loudly when onnxruntime and torch disagree on real digits.
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 import json
 import logging
@@ -154,7 +153,7 @@ def export_onnx(net: DigitNet, ckpt: dict, version: str) -> onnx.ModelProto:
     }
     if classes > DIGITS:
         metadata["not_digit_output"] = NOT_DIGIT_OUTPUT
-    metadata["head"] = head_metadata(net)
+    metadata["head"] = head_metadata(wrapped, model)
     if "mnist_test_ece" in ckpt:
         metadata["mnist_test_ece"] = f"{ckpt['mnist_test_ece']:.5f}"
         metadata["mnist_test_ece_before_temperature"] = f"{ckpt['mnist_test_ece_before']:.5f}"
@@ -197,21 +196,38 @@ def trace_to_onnx(
     return model
 
 
-def head_metadata(net: DigitNet) -> str:
-    """The last layer as JSON: weight [classes, features] and bias, float32 little-endian in
-    base64, exactly the bytes the graph holds, so the device can find and replace them."""
-    linear = net.head[-1]
-    weight = linear.weight.detach().numpy().astype("<f4")
-    bias = linear.bias.detach().numpy().astype("<f4")
+def head_metadata(wrapped: ProbabilityNet, model: onnx.ModelProto) -> str:
+    """Where the device finds the last layer and the memory in the graph, as JSON: the names of
+    their initializers (float32, the graph's own bytes, so the device reads them and writes new
+    ones in place), the weight's shape and the temperature."""
+    tensors = {
+        "weight": wrapped.net.head[-1].weight,
+        "bias": wrapped.net.head[-1].bias,
+        "memory_weight": wrapped.memory.weight,
+        "memory_bias": wrapped.memory.bias,
+    }
+    names = {key: initializer_name(model, tensor) for key, tensor in tensors.items()}
     return json.dumps(
         {
             "output": FEATURES_OUTPUT,
-            "weight_shape": list(weight.shape),
-            "weight": base64.b64encode(weight.tobytes()).decode(),
-            "bias": base64.b64encode(bias.tobytes()).decode(),
-            "temperature": float(net.temperature),
+            "weight_shape": list(tensors["weight"].shape),
+            **names,
+            "temperature": float(wrapped.net.temperature),
         }
     )
+
+
+def initializer_name(model: onnx.ModelProto, tensor: torch.Tensor) -> str:
+    """The one initializer holding exactly this tensor's values."""
+    want = tensor.detach().numpy().astype(np.float32)
+    found = [
+        init.name
+        for init in model.graph.initializer
+        if tuple(init.dims) == want.shape and np.array_equal(onnx.numpy_helper.to_array(init), want)
+    ]
+    if len(found) != 1:
+        raise ExportError(f"{len(found)} initializers hold a tensor of shape {want.shape}, not 1")
+    return found[0]
 
 
 def strip_trace_metadata(model: onnx.ModelProto) -> None:

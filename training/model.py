@@ -22,6 +22,8 @@ MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 DIGITS = 10
 NOT_DIGIT = 10  # the class index of "not a digit" in an 11-class network
+MEMORY_SEED = 2026  # the exported memory's switched-off rows: any fixed, non-zero bytes
+MEMORY_OFF = 8.0  # its switched-off bias: a cosine is at most 1, so relu(cos - 8) is 0
 
 
 @dataclass(frozen=True)
@@ -104,19 +106,37 @@ def split_outputs(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | No
 
 class ProbabilityNet(nn.Module):
     """The exported form: softmax inside the graph, so the device reads probabilities; with
-    `features`, also what the last layer sees, so the device can adapt that layer."""
+    `features`, also what the last layer sees and a memory the device fills when it adapts.
+
+    The memory is a layer on the direction of the features (unit length): for each class, a
+    stored example direction (weight row) and a threshold (bias). A digit whose features point
+    close to a stored direction gets that class's calibrated logit raised by
+    relu(w . f/|f| + b); the device writes the mean direction of its user's examples of each
+    digit there (edge/adapt.py). As exported it is switched off: random unit rows (bytes the
+    device can find) and a bias no cosine can overcome, so the output is exactly the plain
+    network's.
+    """
 
     def __init__(self, net: DigitNet, features: bool = False) -> None:
         super().__init__()
         self.net = net
         self.with_features = features
+        width, classes = net.config.channels[2], net.config.num_classes
+        self.memory = nn.Linear(width, classes)
+        rows = torch.randn(classes, width, generator=torch.Generator().manual_seed(MEMORY_SEED))
+        with torch.no_grad():
+            self.memory.weight.copy_(rows / rows.norm(dim=1, keepdim=True))
+            self.memory.bias.fill_(-MEMORY_OFF)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
-        probs, not_digit = self.net.outputs(image)
-        out = (probs,) if not_digit is None else (probs, not_digit)
-        if self.with_features:
-            out = (*out, self.net.embedding(image))
-        return out[0] if len(out) == 1 else out
+        if not self.with_features:
+            probs, not_digit = self.net.outputs(image)
+            return probs if not_digit is None else (probs, not_digit)
+        features = self.net.embedding(image)
+        logits = self.net.head(features) / self.net.temperature
+        direction = features / (features.norm(dim=1, keepdim=True) + 1e-6)
+        probs, not_digit = split_outputs(logits + torch.relu(self.memory(direction)))
+        return (probs, features) if not_digit is None else (probs, not_digit, features)
 
 
 def count_parameters(net: nn.Module) -> int:

@@ -14,9 +14,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
+from edge.adapt import read_head
 from edge.config import Settings
-from edge.model_install import load_active
+from edge.model import DigitModel
+from edge.model_install import InstallRefused, load_active
+from edge.onnx_edit import rewrite
 from edge.store import Store
 from edge.vision.normalise import to_mnist
 from tests.conftest import digitcam_cli
@@ -74,6 +78,27 @@ def test_adapting_to_a_leaning_writer_reads_their_other_digits_better(tmp_path: 
     assert model.metadata["parent"] == "20261130-a6472c55"
     assert json.loads(model.metadata["adapted"])["examples"] == 250
     assert model.adaptable  # and can be adapted again
+    # The graph reads the memory the device wrote: its probabilities are the ones adapt judged.
+    head = read_head(model)
+    x = images[others, None].astype(np.float32) / 255
+    logits = head.logits(model.features(x))[:, :10]
+    judged = np.exp(logits - logits.max(1, keepdims=True))
+    judged /= judged.sum(1, keepdims=True)
+    assert np.abs(model.predict(x) - judged).max() < 1e-4
+
+
+def test_a_model_without_a_named_memory_cannot_be_adapted(tmp_path: Path) -> None:
+    settings, _ = device(tmp_path)
+    model = load_active(settings)
+    metadata = {**model.metadata, "head": json.dumps({"output": "features", "weight": "w"})}
+    older = tmp_path / "older.onnx"
+    older.write_bytes(rewrite(model.path.read_bytes(), [], metadata))
+    with pytest.raises(InstallRefused, match="cannot be adapted"):
+        read_head(DigitModel(older))
+    missing = {**metadata, "head": json.dumps({**json.loads(model.metadata["head"]), "bias": "x"})}
+    older.write_bytes(rewrite(model.path.read_bytes(), [], missing))
+    with pytest.raises(InstallRefused, match="no initializer with raw data called x"):
+        read_head(DigitModel(older))
 
 
 def test_a_harmful_example_set_is_refused_and_the_model_stays(tmp_path: Path) -> None:
@@ -81,7 +106,7 @@ def test_a_harmful_example_set_is_refused_and_the_model_stays(tmp_path: Path) ->
     before = load_active(settings).version
     result = adapt(tmp_path)
     assert result.returncode == 1
-    # Swapped labels contradict the digits: the refit learns nothing it could keep.
-    assert "reads your held-out examples no better" in result.stderr
+    # Shifted labels contradict the digits: the writer's 3s, labelled 4, look like MNIST's 3s.
+    assert "your examples labelled 4 look like the MNIST sample's 3s" in result.stderr
     assert "not installed" in result.stderr
     assert load_active(settings).version == before

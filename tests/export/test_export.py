@@ -40,7 +40,10 @@ def test_export_writes_one_self_describing_file(exported: Path) -> None:
     assert [i.name for i in model.graph.input] == ["image"]
     # features: what the last layer sees, for `digitcam model adapt` on the device
     assert [o.name for o in model.graph.output] == ["probs", "features"]
-    assert "head" in {p.key for p in model.metadata_props}
+    # The last layer and the memory the device rewrites, named as the graph names them.
+    head = json.loads(props["head"])
+    names = {init.name for init in model.graph.initializer}
+    assert {head[k] for k in ("weight", "bias", "memory_weight", "memory_bias")} <= names
 
 
 @pytest.mark.parametrize("batch", [1, 7, 64])
