@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from edge import logfilter
-from edge.config import CONFIG_ERROR_EXIT, ConfigError, Settings, load_settings, masked_dump
+from edge.config import CONFIG_ERROR_EXIT, ConfigError, Settings
+from edge.config_load import load_settings, masked_dump
 
 logger = logging.getLogger(__name__)
 

@@ -255,6 +255,6 @@ def cpu_model() -> str:
 
 
 if __name__ == "__main__":
-    from edge.config import load_settings
+    from edge.config_load import load_settings
 
     raise SystemExit(main(load_settings(build_parser().parse_args().config), sys.argv[1:]))

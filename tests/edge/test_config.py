@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import ConfigError, default_device_id, load_settings, masked_dump
+from edge.config import ConfigError, default_device_id
+from edge.config_load import load_settings, masked_dump
 
 ROOT = Path(__file__).resolve().parents[2]
 

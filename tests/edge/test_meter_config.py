@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import ConfigError, load_settings
+from edge.config import ConfigError
+from edge.config_load import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 WATER = '[[regions]]\nname = "water"\nkind = "counter"\nbox = [10, 10, 300, 50]\n'

@@ -12,7 +12,8 @@ from typing import get_args, get_origin
 import pytest
 from pydantic import BaseModel
 
-from edge.config import CONFIG_ERROR_EXIT, Settings, load_settings, masked_dump
+from edge.config import CONFIG_ERROR_EXIT, Settings
+from edge.config_load import load_settings, masked_dump
 from tests.systemd import REPO
 
 EXAMPLE = REPO / "config" / "digitcam.toml"

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import CONFIG_ERROR_EXIT, load_settings
+from edge.config import CONFIG_ERROR_EXIT
+from edge.config_load import load_settings
 from tests.systemd import UNIT_FILE, unit_directives
 
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
