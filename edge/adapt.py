@@ -58,7 +58,12 @@ MIN_NEAR = 5
 # Two of the 1,000 shipped MNIST digits are 0.2 points, below what the sample can tell from
 # noise. A result is refused when it reads them worse by more than that.
 MNIST_TOLERANCE = 2 / 1000
-EPSILON = 1e-6  # as in the graph: features / (|features| + EPSILON)
+EPSILON = 1e-6  # as in the graph (training/model.py MEMORY_EPSILON): features / (|f| + it)
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1, as the graph scales the features for the memory."""
+    return rows / (np.linalg.norm(rows, axis=-1, keepdims=True) + EPSILON)
 
 
 @dataclass
@@ -73,7 +78,7 @@ class Head:
 
     def logits(self, features: np.ndarray) -> np.ndarray:
         """The calibrated logits the graph computes from `features` [N, features]."""
-        direction = features / (np.linalg.norm(features, axis=1, keepdims=True) + EPSILON)
+        direction = unit(features)
         recall = np.maximum(direction @ self.memory_weight.T + self.memory_bias, 0.0)
         return (features @ self.weight.T + self.bias) / self.temperature + recall
 
@@ -119,13 +124,13 @@ def read_head(model: DigitModel) -> Head:
 def memorise(head: Head, features: np.ndarray, labels: np.ndarray) -> Head:
     """The head with each digit's memory set to the mean direction of its examples; digits
     without examples keep theirs."""
-    direction = features / (np.linalg.norm(features, axis=1, keepdims=True) + EPSILON)
+    direction = unit(features)
     weight, bias = head.memory_weight.copy(), head.memory_bias.copy()
     for digit in range(DIGITS):
         mine = direction[labels == digit]
         if len(mine):
             mean = mine.mean(axis=0)
-            weight[digit] = MEMORY_GAIN * mean / (np.linalg.norm(mean) + EPSILON)
+            weight[digit] = MEMORY_GAIN * unit(mean)
             bias[digit] = -MEMORY_GAIN * MEMORY_THRESHOLD
     return replace(head, memory_weight=weight, memory_bias=bias)
 
@@ -198,7 +203,7 @@ def adapt(settings: Settings, *, dry_run: bool = False) -> Adapted:
 
 def contradictions(head: Head, features: np.ndarray, labels: np.ndarray) -> list[str]:
     """The digits whose stored direction reaches MNIST digits that are mostly another digit."""
-    direction = features / (np.linalg.norm(features, axis=1, keepdims=True) + EPSILON)
+    direction = unit(features)
     # Where the memory raises a digit's logit (a switched-off row reaches nothing).
     reach = direction @ head.memory_weight[:DIGITS].T + head.memory_bias[:DIGITS] > 0
     found = []

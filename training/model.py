@@ -24,6 +24,7 @@ DIGITS = 10
 NOT_DIGIT = 10  # the class index of "not a digit" in an 11-class network
 MEMORY_SEED = 2026  # the exported memory's switched-off rows: any fixed, non-zero bytes
 MEMORY_OFF = 8.0  # its switched-off bias: a cosine is at most 1, so relu(cos - 8) is 0
+MEMORY_EPSILON = 1e-6  # features / (|features| + this): edge/adapt.py computes it the same way
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ class ProbabilityNet(nn.Module):
             return probs if not_digit is None else (probs, not_digit)
         features = self.net.embedding(image)
         logits = self.net.head(features) / self.net.temperature
-        direction = features / (features.norm(dim=1, keepdim=True) + 1e-6)
+        direction = features / (features.norm(dim=1, keepdim=True) + MEMORY_EPSILON)
         probs, not_digit = split_outputs(logits + torch.relu(self.memory(direction)))
         return (probs, features) if not_digit is None else (probs, not_digit, features)
 
