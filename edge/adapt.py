@@ -76,11 +76,13 @@ class Head:
     memory_weight: np.ndarray  # float32 [classes, features]: gain * a unit direction per class
     memory_bias: np.ndarray  # float32 [classes]: -gain * threshold
 
+    def recall(self, features: np.ndarray) -> np.ndarray:
+        """What the memory adds to each class's logit [N, classes] (0 out of its reach)."""
+        return np.maximum(unit(features) @ self.memory_weight.T + self.memory_bias, 0.0)
+
     def logits(self, features: np.ndarray) -> np.ndarray:
         """The calibrated logits the graph computes from `features` [N, features]."""
-        direction = unit(features)
-        recall = np.maximum(direction @ self.memory_weight.T + self.memory_bias, 0.0)
-        return (features @ self.weight.T + self.bias) / self.temperature + recall
+        return (features @ self.weight.T + self.bias) / self.temperature + self.recall(features)
 
     def digits(self, features: np.ndarray) -> np.ndarray:
         """The digit each feature row reads as (the not-digit class never wins here)."""
@@ -203,9 +205,8 @@ def adapt(settings: Settings, *, dry_run: bool = False) -> Adapted:
 
 def contradictions(head: Head, features: np.ndarray, labels: np.ndarray) -> list[str]:
     """The digits whose stored direction reaches MNIST digits that are mostly another digit."""
-    direction = unit(features)
     # Where the memory raises a digit's logit (a switched-off row reaches nothing).
-    reach = direction @ head.memory_weight[:DIGITS].T + head.memory_bias[:DIGITS] > 0
+    reach = head.recall(features)[:, :DIGITS] > 0
     found = []
     for digit in range(DIGITS):
         near = labels[reach[:, digit]]

@@ -24,6 +24,7 @@ from edge.onnx_edit import rewrite
 from edge.store import Store
 from edge.vision.normalise import to_mnist
 from tests.conftest import digitcam_cli
+from training.calibrate import softmax
 from training.mnist import load_split
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,9 +82,7 @@ def test_adapting_to_a_leaning_writer_reads_their_other_digits_better(tmp_path: 
     # The graph reads the memory the device wrote: its probabilities are the ones adapt judged.
     head = read_head(model)
     x = images[others, None].astype(np.float32) / 255
-    logits = head.logits(model.features(x))[:, :10]
-    judged = np.exp(logits - logits.max(1, keepdims=True))
-    judged /= judged.sum(1, keepdims=True)
+    judged = softmax(head.logits(model.features(x))[:, :10])
     assert np.abs(model.predict(x) - judged).max() < 1e-4
 
 
