@@ -47,7 +47,7 @@ class StrokeConfig:
     nine_straight_p: float = 0.5
     nine_lean: tuple[float, float] = (-0.12, 0.08)  # the tail's sideways run per unit of height
     four_open_p: float = 0.2  # share of 4s replaced by an open 4 drawn stroke by stroke
-    four_gap: tuple[float, float] = (0.12, 0.35)  # arm to stem at the top, of the height
+    four_stem_start: tuple[float, float] = (0.0, 0.2)  # below the top, of the digit's height
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,6 @@ def open_four(
     bar_y = top + rng.uniform(0.5, 0.68) * height
     arm_top_x = stem_x - rng.uniform(0.3, 0.55) * height
     arm_top_y = top + rng.uniform(0.0, 0.1) * height
-    gap = rng.uniform(*cfg.four_gap) * height
     arm_end_x = arm_top_x - rng.uniform(-0.05, 0.12) * height
 
     def at(x: float, y: float) -> tuple[float, float]:
@@ -220,7 +219,7 @@ def open_four(
 
     a, b = at(arm_top_x, arm_top_y), at(arm_end_x, bar_y)
     c = at(stem_x + rng.uniform(0.12, 0.25) * height, bar_y + rng.uniform(-0.05, 0.03) * height)
-    e, f = at(stem_x, top + gap * rng.uniform(0.0, 0.6)), at(stem_x, bottom)
+    e, f = at(stem_x, top + rng.uniform(*cfg.four_stem_start) * height), at(stem_x, bottom)
     segments = [
         Segment(a[0], a[1], b[0], b[1], width),
         Segment(b[0], b[1], c[0], c[1], width),

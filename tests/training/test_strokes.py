@@ -15,6 +15,7 @@ from training.model import NOT_DIGIT
 from training.strokes import (
     Segment,
     StrokeConfig,
+    _runs,
     cross_seven,
     draw,
     find_stem,
@@ -96,11 +97,6 @@ def test_seven_has_a_crossbar_across_its_stem(sample, nth: int) -> None:
     assert 0.35 < (row - rows[0]) / (rows[-1] - rows[0]) < 0.7, "through the middle"
 
 
-def _runs(row: np.ndarray) -> list[np.ndarray]:
-    cols = np.nonzero(row > 0.3)[0]
-    return np.split(cols, np.nonzero(np.diff(cols) > 1)[0] + 1) if cols.size else []
-
-
 def test_nine_whose_loop_is_open_is_left_as_it_is(sample) -> None:
     before = pad(_first(sample, 9, 2))
     after, segments = straighten_nine(before, np.random.default_rng(0), StrokeConfig())
@@ -125,7 +121,7 @@ def test_nine_gets_a_straight_tail_below_its_loop(sample, nth: int) -> None:
     for r in below:
         runs = _runs(after[r])
         assert len(runs) == 1, f"row {r}: the tail alone, no curl beside it"
-        centres.append(runs[0].mean())
+        centres.append((runs[0][0] + runs[0][1]) / 2)
     # One straight stroke: the centres lie on a line within a pixel.
     fit = np.polyval(np.polyfit(below, centres, 1), below)
     assert np.abs(fit - centres).max() < 0.8
