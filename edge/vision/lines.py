@@ -88,7 +88,9 @@ def long_thin_lines(
     # The line's anti-aliased edge: slack either side across the line.
     chained = cv2.dilate(chained, _rect((1, 1 + 2 * params.line_slack_px)))
     band = np.zeros(view.shape, np.uint8)
-    band[:, : squeeze * squeezed_width] = np.repeat(chained, squeeze, axis=1)
+    band[:, : squeeze * squeezed_width] = cv2.resize(
+        chained, (squeeze * squeezed_width, height), interpolation=cv2.INTER_NEAREST
+    )
     for contour in long:
         extend_line(band, contour, params)
     lines = cv2.bitwise_and(band, view)
