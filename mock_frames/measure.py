@@ -91,6 +91,7 @@ def run_scenario(
 ) -> dict:
     """Read every frame with the reader of its kind (number or digit) and tally the outcomes."""
     reasons: Counter[str] = Counter()
+    published: Counter[str] = Counter()  # the failures that went out with status ok
     by_condition: dict[str, Counter[str]] = {}
     correct = naive_correct = digits_total = digits_right = ok_wrong = 0
     for frame in frames:
@@ -101,6 +102,8 @@ def run_scenario(
         correct += why is None
         wrong_ok = why is not None and reading.status == "ok"
         ok_wrong += wrong_ok
+        if why and wrong_ok:
+            published[why] += 1
         if why:
             reasons[why] += 1
             if failures_dir:
@@ -126,6 +129,7 @@ def run_scenario(
         "correct": correct,
         "ok_wrong": ok_wrong,
         "reasons": reasons,
+        "published": published,
         "naive": naive_correct,
         "digits": (digits_right, digits_total),
         "conditions": by_condition,
@@ -169,6 +173,9 @@ def report(name: str, result: dict) -> None:
     ok_wrong = result["ok_wrong"]
     print(f"  read ok but wrong (published a wrong value): {ok_wrong}/{frames}"
           f" = {100 * ok_wrong / max(frames, 1):.2f} %")  # fmt: skip
+    if ok_wrong:
+        kinds = ", ".join(f"{SHORT[k]} {v}" for k, v in result["published"].most_common())
+        print(f"    of which: {kinds}")
     for reason, n in result["reasons"].most_common():
         print(f"  {n:5d}  {reason}")
     for condition, tally in sorted(result["conditions"].items()):

@@ -224,7 +224,7 @@ class VisionParams:
     row_gap_heights: float = 3.2
     # A mark the judge does not take for a digit is part of the number (which is then not
     # read) when it is at least unread_min_height of the row's median height, at least
-    # unread_band_share of it lies between the row's top and bottom, and its centre is no
+    # unread_band_share of it lies between the row's top and bottom, and its nearer side is no
     # further than unread_reach heights beyond the row's first or last digit.
     unread_min_height: float = 0.6
     unread_band_share: float = 0.6

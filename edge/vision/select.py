@@ -120,7 +120,8 @@ def with_unread(row: list[Group], rejected: list[Group], params: VisionParams) -
     A mark about as tall as the row's digits, mostly within the row's band and no further
     from its ends than two digit heights, is part of the number as written: reading the rest
     alone would publish a number with a digit missing. Thin lines, dots and writing above or
-    below the row stay out.
+    below the row stay out. The distance is to the mark's nearer side: several digits written
+    into one wide blob begin right beside the row however far away the blob's centre is.
     """
     if not row or not rejected:
         return row
@@ -136,7 +137,8 @@ def with_unread(row: list[Group], rejected: list[Group], params: VisionParams) -
         if (
             h >= params.unread_min_height * typical
             and inside_band >= params.unread_band_share * h
-            and left <= x + w / 2 <= right
+            and x <= right
+            and x + w >= left
         ):
             g.unread = True
             marks.append(g)

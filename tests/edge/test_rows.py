@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 from edge.vision.find import find_digits
+from edge.vision.group import Group
+from edge.vision.params import DEFAULT
+from edge.vision.select import with_unread
 from tests.edge.test_digits import SAMPLE, draw_digit, paper, ruled, to_uint8
 from training.mnist import load_split
 
@@ -193,3 +196,16 @@ def test_in_a_number_a_rejected_mark_off_the_row_is_left_out(digits) -> None:
     found = find_digits(gray, "number", judge=not_the_tall_one)
     assert [abs(c.box[0] - b[0]) <= 2 for c, b in zip(found, row, strict=True)] == [True, True]
     assert not any(c.unread for c in found), "above the row: not part of the number"
+
+
+def test_a_wide_rejected_blob_beside_the_row_makes_the_number_incomplete() -> None:
+    # Four digits run together into one blob the judge rejects: its centre is 2.6 digit
+    # heights past the row's last digit, but it begins 1.4 heights after it. Publishing the
+    # two digits read would publish a number with its last four digits missing.
+    row = [Group((80, 240, 40, 70), [0], 1500.0), Group((140, 240, 40, 70), [1], 1500.0)]
+    beside = Group((280, 240, 220, 70), [2], 6000.0)
+    found = with_unread(row, [beside], DEFAULT)
+    assert [g.box[0] for g in found] == [80, 140, 280] and beside.unread
+    # The same blob begun 2.4 heights away is something else written on the line.
+    apart = Group((350, 240, 220, 70), [3], 6000.0)
+    assert with_unread(row, [apart], DEFAULT) == row and not apart.unread
