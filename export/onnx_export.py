@@ -37,7 +37,7 @@ from training.model import (
     ProbabilityNet,
     count_parameters,
 )
-from training.train import predict_outputs
+from training.predict import predict_outputs
 
 logger = logging.getLogger(__name__)
 

@@ -90,7 +90,7 @@ def predict_outputs(model_path: Path, images: np.ndarray) -> tuple[np.ndarray, n
     if model_path.suffix == ".onnx":
         return onnx_outputs(model_path, images)
     from training.checkpoint import load_checkpoint
-    from training.train import predict_outputs as net_outputs
+    from training.predict import predict_outputs as net_outputs
 
     net, _ = load_checkpoint(model_path)
     return net_outputs(net, images)
