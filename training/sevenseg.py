@@ -11,25 +11,27 @@ at the camera's size, then the INTER_AREA resize to 20x32 that the reader uses.
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+
+from training.sevenseg_glyphs import (
+    FONT_DIR,
+    GLYPH_H,
+    Box,
+    Range,
+    Style,
+    fixed_point,
+    font_paths,
+    font_style,
+    polygon_style,
+    uniform,
+)
 
 CROP_H, CROP_W = 32, 20  # the model input: 32 rows, 20 columns, grayscale uint8
-FONT_DIR = Path("/usr/share/fonts/truetype/dseg")  # fonts-dseg; without it only polygons draw
-FONT_GLOBS = ("DSEG7Classic*.ttf", "DSEG7Modern*.ttf")  # not SEGGCHAN: a round novelty font
-GLYPH_H = 80  # digit height in glyph space: enough to keep segment gaps and points sharp
-PAD = 8  # room around a cell so slanted fonts and round caps are not clipped
-SEGMENTS = ("abcdef", "bc", "abdeg", "abcdg", "bcfg", "acdfg", "acdefg", "abc", "abcdefg", "abcdfg")
-VARIANTS = {6: "cdefg", 7: "abcf", 9: "abcfg"}  # 6 without its top, 7 with a hook, 9 no bottom
-Range = tuple[float, float]
-Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
 
 @dataclass(frozen=True)
@@ -83,89 +85,6 @@ class SevenSegConfig:
     jpeg_quality: tuple[int, int] = (30, 90)  # cheap cameras and streams compress hard
 
 
-@dataclass(frozen=True)
-class _Style:
-    """One display: how it draws a digit, its all-segments ghost, its '8' box and stroke width."""
-
-    draw: Callable[[int], np.ndarray]  # digit -> uint8 mask of one cell
-    ghost: np.ndarray  # uint8 mask of every segment of a cell
-    box: Box  # the full digit ('8') in a cell
-    thick: float  # segment width, for the size of points
-    italic: bool  # the font slants already
-
-
-def _u(rng: np.random.Generator, r: Range) -> float:
-    return float(rng.uniform(r[0], r[1]))
-
-
-def _fix(points: object) -> np.ndarray:
-    """int32 points with 4 fractional bits: cv2 draws them sub-pixel with shift=4."""
-    return (np.asarray(points, np.float64) * 16).round().astype(np.int32)
-
-
-@functools.lru_cache(maxsize=4)
-def _font_paths(folder: Path) -> tuple[Path, ...]:
-    return tuple(sorted(p for g in FONT_GLOBS for p in folder.glob(g))) if folder.is_dir() else ()
-
-
-def _font_cell(font: ImageFont.FreeTypeFont, text: str) -> np.ndarray:
-    """The text drawn white on black in a cell fitted around '8', the font's full glyph."""
-    left, top, right, bottom = font.getbbox("8")
-    img = Image.new("L", (right - left + 2 * PAD, bottom - top + 2 * PAD), 0)
-    ImageDraw.Draw(img).text((PAD - left, PAD - top), text, font=font, fill=255)
-    return np.asarray(img, np.uint8)
-
-
-@functools.lru_cache(maxsize=64)
-def _font_style(path: Path) -> _Style:
-    font = ImageFont.truetype(str(path), GLYPH_H)
-    left, top, right, bottom = font.getbbox("8")
-    one = _font_cell(font, "1")  # two vertical segments: area / height is their width
-    thick = float(one.sum()) / 255.0 / (bottom - top)
-    cells = [_font_cell(font, str(d)) for d in range(10)]  # cached with the font: fast renders
-    box = (PAD, PAD, PAD + right - left, PAD + bottom - top)
-    return _Style(cells.__getitem__, _font_cell(font, "8"), box, thick, "Italic" in path.name)
-
-
-def _polygon_style(rng: np.random.Generator, cfg: SevenSegConfig) -> _Style:
-    """A display drawn with cv2: segment shape, thickness, gaps and width vary per display."""
-    width = GLYPH_H * _u(rng, cfg.aspect)
-    t = min(GLYPH_H * _u(rng, cfg.thickness), width / 4)  # bars stay longer than thick
-    gap, shape, h = min(GLYPH_H * _u(rng, cfg.gap), t / 4), int(rng.integers(3)), t / 2
-    x0, x1, y0, ym, y1 = PAD + h, PAD + width - h, PAD + h, PAD + GLYPH_H / 2, PAD + GLYPH_H - h
-    ends = dict(
-        a=((x0, y0), (x1, y0)), b=((x1, y0), (x1, ym)), c=((x1, ym), (x1, y1)),
-        d=((x0, y1), (x1, y1)), e=((x0, ym), (x0, y1)), f=((x0, y0), (x0, ym)),
-        g=((x0, ym), (x1, ym)),
-    )  # fmt: skip
-
-    def draw_segments(segments: str) -> np.ndarray:
-        canvas = np.zeros((GLYPH_H + 2 * PAD, math.ceil(width) + 2 * PAD), np.uint8)
-        for s in segments:
-            p, q = (np.array(e, np.float64) for e in ends[s])
-            u = (q - p) / np.linalg.norm(q - p)
-            n = np.array([-u[1], u[0]])
-            p, q = p + u * gap, q - u * gap
-            if shape == 0:  # hexagons: pointed ends that meet their neighbours' at 45 degrees
-                pts = [p, p + (u + n) * h, q + (n - u) * h, q, q - (u + n) * h, p + (u - n) * h]
-            elif shape == 1:  # rectangles: uprights fill the corners, bars sit between
-                p, q = (p + u * h, q - u * h) if u[1] == 0 else (p - u * h, q + u * h)
-                pts = [p + n * h, q + n * h, q - n * h, p - n * h]
-            else:  # cv2's thick lines have round caps
-                a, b = (tuple(_fix(v).tolist()) for v in (p + u * h, q - u * h))
-                cv2.line(canvas, a, b, 255, max(1, round(t)), cv2.LINE_AA, 4)
-                continue
-            cv2.fillPoly(canvas, [_fix(pts)], 255, cv2.LINE_AA, 4)
-        return canvas
-
-    forms = list(SEGMENTS)  # one display uses one form of 6, 7 and 9 for all its digits
-    chances = (cfg.six_no_top_p, cfg.seven_hook_p, cfg.nine_no_bottom_p)
-    for p, (digit, form) in zip(chances, VARIANTS.items(), strict=True):
-        forms[digit] = form if rng.random() < p else forms[digit]
-    box = (PAD, PAD, PAD + width, PAD + GLYPH_H)
-    return _Style(lambda d: draw_segments(forms[d]), draw_segments("abcdefg"), box, t, False)
-
-
 def _layout(
     rng: np.random.Generator, cfg: SevenSegConfig, box: Box, reach: np.ndarray, pose: np.ndarray
 ) -> tuple[np.ndarray, tuple[int, int], tuple[float, float]]:
@@ -176,9 +95,9 @@ def _layout(
     lin = np.array([[math.cos(rot), -math.sin(rot)], [math.sin(rot), math.cos(rot)]]) @ pose
     corners = lin @ np.array([[box[0], box[2], box[2], box[0]], [box[1], box[1], box[3], box[3]]])
     lo, size = corners.min(axis=1), np.ptp(corners, axis=1)
-    cam_h = round(_u(rng, cfg.camera_h))
-    scale = _u(rng, cfg.fill) * cam_h / size[1]
-    cam_w = max(round(cam_h * _u(rng, cfg.crop_aspect)), math.ceil(scale * size[0]))  # no cuts
+    cam_h = round(uniform(rng, cfg.camera_h))
+    scale = uniform(rng, cfg.fill) * cam_h / size[1]
+    cam_w = max(round(cam_h * uniform(rng, cfg.crop_aspect)), math.ceil(scale * size[0]))  # no cuts
     reach_px = scale * reach * np.abs(np.diag(pose))
     cam = np.clip(np.floor(scale * size + 2 * reach_px), np.ceil(scale * size), [cam_w, cam_h])
     cam = cam.astype(int)
@@ -190,14 +109,14 @@ def _layout(
 
 
 def _scene(
-    rng: np.random.Generator, cfg: SevenSegConfig, style: _Style, digit: int
+    rng: np.random.Generator, cfg: SevenSegConfig, style: Style, digit: int
 ) -> tuple[np.ndarray, np.ndarray, Box, np.ndarray]:
     """uint8 ink and ghost masks of the display around the digit, the digit's box in them and
     how far (x, y) past the box a crop may reach."""
     cell_h, cell_w = style.ghost.shape
     digit_w = style.box[2] - style.box[0]
-    pitch = round(digit_w * _u(rng, cfg.pitch))  # neighbours in the row, either side
-    row_pitch = round(GLYPH_H * _u(rng, cfg.row_pitch))  # the lines above and below
+    pitch = round(digit_w * uniform(rng, cfg.pitch))  # neighbours in the row, either side
+    row_pitch = round(GLYPH_H * uniform(rng, cfg.row_pitch))  # the lines above and below
     ink = np.zeros((cell_h + 2 * row_pitch, cell_w + 2 * pitch), np.uint8)
     ghost = np.zeros_like(ink)
     cells = [(0, 0)]
@@ -220,10 +139,10 @@ def _scene(
     if not point and rng.random() < cfg.colon_p:
         dots = [box[1] + 0.3 * GLYPH_H, box[1] + 0.7 * GLYPH_H]
     for y in dots:
-        cv2.circle(ink, tuple(_fix((x, y)).tolist()), round(r * 16), 255, -1, cv2.LINE_AA, 4)
+        cv2.circle(ink, tuple(fixed_point((x, y)).tolist()), round(r * 16), 255, -1, cv2.LINE_AA, 4)
     if point and rng.random() < cfg.comma_p:  # the comma's tail, down to the left
         tail = [(x + 0.6 * r, dots[0]), (x - 0.6 * r, dots[0] + 2.2 * r), (x + 0.1 * r, dots[0])]
-        cv2.fillPoly(ink, [_fix(tail)], 255, cv2.LINE_AA, 4)
+        cv2.fillPoly(ink, [fixed_point(tail)], 255, cv2.LINE_AA, 4)
     return ink, ghost, box, reach
 
 
@@ -233,31 +152,34 @@ def _light(
     """float gray levels of the panel: polarity, contrast, window edge, uneven light, glare."""
     cam_h, cam_w = lit.shape
     low = rng.random() < cfg.low_contrast_p
-    contrast = _u(rng, cfg.low_contrast if low else cfg.contrast)
+    contrast = uniform(rng, cfg.low_contrast if low else cfg.contrast)
     if rng.random() < cfg.light_on_dark_p:
-        base = _u(rng, cfg.dark_level)
+        base = uniform(rng, cfg.dark_level)
         if rng.random() < cfg.bloom_p:
             lit = np.minimum(1, lit + 0.6 * cv2.GaussianBlur(lit, (0, 0), 0.06 * cam_h))
         img = base + contrast * (255 - base) * lit
     else:
-        base = _u(rng, cfg.bg_level)
+        base = uniform(rng, cfg.bg_level)
         img = base * (1 - contrast * lit)
     side = int(rng.integers(2))  # the window's edge, never across the digit
     if rng.random() < cfg.bezel_p and margins[side] >= 2:
-        depth, level = max(1, int(margins[side] * rng.uniform(0.3, 1.0))), _u(rng, cfg.bezel_level)
+        depth, level = (
+            max(1, int(margins[side] * rng.uniform(0.3, 1.0))),
+            uniform(rng, cfg.bezel_level),
+        )
         img[slice(0, depth) if side == 0 else slice(cam_h - depth, cam_h)] = base * level
     if rng.random() < cfg.gradient_p:
         yy, xx = np.mgrid[0:cam_h, 0:cam_w].astype(np.float32)
         a = rng.uniform(0, 2 * math.pi)
         ramp = (xx - cam_w / 2) * math.cos(a) + (yy - cam_h / 2) * math.sin(a)
-        img *= 1 + _u(rng, cfg.gradient) * ramp / max(np.ptp(ramp), 1)
+        img *= 1 + uniform(rng, cfg.gradient) * ramp / max(np.ptp(ramp), 1)
     if rng.random() < cfg.glare_p:
         glare = np.zeros((cam_h, cam_w), np.float32)
         axes = (round(cam_w * rng.uniform(0.1, 0.5)), round(cam_w * rng.uniform(0.05, 0.3)))
         centre = (int(rng.integers(cam_w)), int(rng.integers(cam_h)))
         cv2.ellipse(glare, centre, axes, rng.uniform(0, 180), 0, 360, 1.0, -1)
         glare = cv2.GaussianBlur(glare, (0, 0), max(axes) * 0.5 + 0.5)
-        img += (255 - img) * _u(rng, cfg.glare) * glare / max(float(glare.max()), 1e-6)
+        img += (255 - img) * uniform(rng, cfg.glare) * glare / max(float(glare.max()), 1e-6)
     return img
 
 
@@ -265,16 +187,16 @@ def _sensor(rng: np.random.Generator, cfg: SevenSegConfig, img: np.ndarray) -> n
     """The camera's blur, noise and JPEG at its own size, then the reader's 20x32 resize."""
     per_px = img.shape[0] / CROP_H  # camera pixels per output pixel
     if rng.random() < cfg.blur_p:
-        img = cv2.GaussianBlur(img, (0, 0), _u(rng, cfg.blur_sigma) * per_px)
+        img = cv2.GaussianBlur(img, (0, 0), uniform(rng, cfg.blur_sigma) * per_px)
     if rng.random() < cfg.motion_p:
-        size = round(_u(rng, cfg.motion_len) * per_px) | 1  # odd: the kernel has a centre
+        size = round(uniform(rng, cfg.motion_len) * per_px) | 1  # odd: the kernel has a centre
         kernel = np.zeros((size, size), np.float32)
         kernel[size // 2] = 1.0  # a streak, turned to a random direction
         turn = cv2.getRotationMatrix2D((size // 2, size // 2), rng.uniform(0, 180), 1.0)
         kernel = cv2.warpAffine(kernel, turn, (size, size))
         img = cv2.filter2D(img, -1, kernel / kernel.sum())
     if rng.random() < cfg.noise_p:
-        img = img + rng.normal(0, _u(rng, cfg.noise_sigma), img.shape).astype(np.float32)
+        img = img + rng.normal(0, uniform(rng, cfg.noise_sigma), img.shape).astype(np.float32)
     img = np.clip(img, 0, 255).round().astype(np.uint8)
     if rng.random() < cfg.jpeg_p:
         quality = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
@@ -290,14 +212,14 @@ def render_sevenseg(
     under camera conditions."""
     if not 0 <= digit <= 9:
         raise ValueError(f"digit must be 0-9, not {digit}")
-    cfg, fonts = config, _font_paths(FONT_DIR)
+    cfg, fonts = config, font_paths(FONT_DIR)
     if fonts and rng.random() < cfg.font_p:
-        style = _font_style(fonts[int(rng.integers(len(fonts)))])
+        style = font_style(fonts[int(rng.integers(len(fonts)))])
         width = (style.box[2] - style.box[0]) / GLYPH_H  # DSEG's digits are wide (0.8)
-        stretch = _u(rng, cfg.aspect) / width
+        stretch = uniform(rng, cfg.aspect) / width
     else:
-        style, stretch = _polygon_style(rng, cfg), 1.0  # drawn at a random width already
-    slant = _u(rng, cfg.slant_deg) if not style.italic and rng.random() < cfg.slant_p else 0.0
+        style, stretch = polygon_style(rng, cfg), 1.0  # drawn at a random width already
+    slant = uniform(rng, cfg.slant_deg) if not style.italic and rng.random() < cfg.slant_p else 0.0
     pose = np.array([[stretch, -math.tan(math.radians(slant))], [0.0, 1.0]])  # top leans right
     ink, ghost, box, reach = _scene(rng, cfg, style, digit)
     affine, (cam_h, cam_w), margins = _layout(rng, cfg, box, reach, pose)
@@ -307,7 +229,7 @@ def render_sevenseg(
     layers = cv2.resize(big, (cam_w, cam_h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
     lit = layers[..., 0]
     if rng.random() < cfg.ghost_p:  # unlit segments, faintly
-        lit = np.maximum(lit, layers[..., 1] * _u(rng, cfg.ghost_level))
+        lit = np.maximum(lit, layers[..., 1] * uniform(rng, cfg.ghost_level))
     return _sensor(rng, cfg, _light(rng, cfg, lit, margins))
 
 

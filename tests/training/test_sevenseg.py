@@ -67,7 +67,7 @@ def test_without_the_font_folder_polygons_draw_everything(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(sevenseg, "FONT_DIR", tmp_path / "no-fonts")
-    monkeypatch.setattr(sevenseg, "_font_style", lambda path: pytest.fail(f"font {path} used"))
+    monkeypatch.setattr(sevenseg, "font_style", lambda path: pytest.fail(f"font {path} used"))
     images, labels = render_sevenseg_batch(np.random.default_rng(2), 20, SevenSegConfig(font_p=1.0))
     assert images.shape == (20, 32, 20) and set(labels.tolist()) == set(range(10))
     assert images.std(axis=(1, 2)).min() > 0  # something was drawn in each
