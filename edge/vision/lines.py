@@ -53,15 +53,13 @@ def long_thin_lines(
 
     Upright lines are found the same way on the transposed mask.
     """
-    view = mask if horizontal else cv2.transpose(mask)
-    height, width = view.shape
+    # Worked on as if the lines ran across: rows and columns of the view, not of the mask.
+    height, width = mask.shape if horizontal else mask.shape[::-1]
     squeeze = params.line_squeeze
     squeezed_width = width // squeeze
     if squeezed_width < params.line_min_px // squeeze:
         return None  # too narrow to hold a line as long as the shortest one
-    # Any of `squeeze` neighbours set: a max filter, then every `squeeze`-th column.
-    widened = cv2.dilate(view[:, : squeeze * squeezed_width], _rect((squeeze, 1)), anchor=(0, 0))
-    squeezed = cv2.resize(widened, (squeezed_width, height), interpolation=cv2.INTER_NEAREST)
+    squeezed = squeezed_along(mask, horizontal, squeeze, squeezed_width)
     # An opening keeps what is thick across; what it removes is thin.
     thin = cv2.subtract(
         squeezed, cv2.morphologyEx(squeezed, cv2.MORPH_OPEN, _rect((1, band_px(params))))
@@ -87,14 +85,26 @@ def long_thin_lines(
     cv2.drawContours(chained, long, -1, 1, thickness=cv2.FILLED)
     # The line's anti-aliased edge: slack either side across the line.
     chained = cv2.dilate(chained, _rect((1, 1 + 2 * params.line_slack_px)))
-    band = np.zeros(view.shape, np.uint8)
+    band = np.zeros((height, width), np.uint8)
     band[:, : squeeze * squeezed_width] = cv2.resize(
         chained, (squeeze * squeezed_width, height), interpolation=cv2.INTER_NEAREST
     )
     for contour in long:
         extend_line(band, contour, params)
-    lines = cv2.bitwise_and(band, view)
-    return lines if horizontal else cv2.transpose(lines)
+    return cv2.bitwise_and(band if horizontal else cv2.transpose(band), mask)
+
+
+def squeezed_along(mask: np.ndarray, horizontal: bool, squeeze: int, width: int) -> np.ndarray:
+    """Each run of `squeeze` pixels along the line direction as one: set when any is set.
+
+    The result is in the view's orientation (lines across). Across rows (upright lines) a
+    max over row blocks, and only the small result turned, costs a third of turning the mask.
+    """
+    if horizontal:  # a max filter, then every `squeeze`-th column
+        widened = cv2.dilate(mask[:, : squeeze * width], _rect((squeeze, 1)), anchor=(0, 0))
+        return cv2.resize(widened, (width, mask.shape[0]), interpolation=cv2.INTER_NEAREST)
+    blocks = mask[: squeeze * width].reshape(width, squeeze, mask.shape[1])
+    return cv2.transpose(np.ascontiguousarray(blocks.max(axis=1)))
 
 
 def extend_line(canvas: np.ndarray, contour: np.ndarray, params: VisionParams = DEFAULT) -> None:
