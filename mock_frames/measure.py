@@ -102,10 +102,9 @@ def run_scenario(
         correct += why is None
         wrong_ok = why is not None and reading.status == "ok"
         ok_wrong += wrong_ok
-        if why and wrong_ok:
-            published[why] += 1
         if why:
             reasons[why] += 1
+            published[why] += wrong_ok
             if failures_dir:
                 save_failure(failures_dir / name, frame, gray, reading, why)
         want = frame.expected["value"]
@@ -174,7 +173,7 @@ def report(name: str, result: dict) -> None:
     print(f"  read ok but wrong (published a wrong value): {ok_wrong}/{frames}"
           f" = {100 * ok_wrong / max(frames, 1):.2f} %")  # fmt: skip
     if ok_wrong:
-        kinds = ", ".join(f"{SHORT[k]} {v}" for k, v in result["published"].most_common())
+        kinds = ", ".join(f"{SHORT[k]} {v}" for k, v in result["published"].most_common() if v)
         print(f"    of which: {kinds}")
     for reason, n in result["reasons"].most_common():
         print(f"  {n:5d}  {reason}")
