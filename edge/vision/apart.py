@@ -43,6 +43,18 @@ def read_apart(
     one digit are cut again, up to params.apart_max_depth levels (that many + 1 digits).
     """
     depth = params.apart_max_depth if depth is None else depth
+    return {i: found for i, (_, found) in _cuts(groups, parts, score, fits, params, depth).items()}
+
+
+def _cuts(
+    groups: list[Group],
+    parts: Components,
+    score: Scores,
+    fits: Fits,
+    params: VisionParams,
+    depth: int,
+) -> dict[int, tuple[float, list[Group]]]:
+    """read_apart with each answer's quality: how sure the judge is of its least sure piece."""
     plans: list[tuple[int, Group, Group]] = []
     for index, group in enumerate(groups):
         for cut in cut_columns(group, parts, params):
@@ -63,24 +75,28 @@ def read_apart(
         for p in pieces
         if sure[id(p)] < threshold and depth > 1 and p.box[2] >= params.apart_min_aspect * p.box[3]
     ]
-    deeper = read_apart(wider, parts, score, fits, params, depth - 1) if wider else {}
+    deeper = _cuts(wider, parts, score, fits, params, depth - 1) if wider else {}
     solved = {id(p): deeper[i] for i, p in enumerate(wider) if i in deeper}
     best: dict[int, tuple[float, list[Group]]] = {}
     for index, left, right in plans:
         found: list[Group] = []
+        qualities: list[float] = []
         for piece in (left, right):
             if sure[id(piece)] >= threshold:
                 found.append(piece)
+                qualities.append(sure[id(piece)])
             elif id(piece) in solved:
-                found.extend(solved[id(piece)])
+                found.extend(solved[id(piece)][1])
+                qualities.append(solved[id(piece)][0])
             else:
                 break
         else:
-            direct = [sure[id(p)] for p in (left, right) if sure[id(p)] >= threshold]
-            quality = min(direct) if direct else threshold
+            # A piece cut again counts with its own least sure piece: an 8 touching a 0 is
+            # not better read as 1, 3 and 0 because the 1 alone is sure.
+            quality = min(qualities)
             if index not in best or quality > best[index][0]:
                 best[index] = (quality, found)
-    return {index: found for index, (_, found) in best.items()}
+    return best
 
 
 def cut_columns(group: Group, parts: Components, params: VisionParams = DEFAULT) -> list[int]:

@@ -100,3 +100,29 @@ def test_a_cut_counts_only_when_every_piece_reads_as_a_digit() -> None:
         [group], parts, lambda gs: np.array([g.box[2] > 60 for g in gs], float), lambda g: True
     )
     assert wide_only == {}
+
+
+def test_a_sure_sliver_does_not_win_a_cut_whose_other_pieces_are_unsure() -> None:
+    # Two rings joined by a bar. A stand-in judge is very sure of a ring's narrow left wall
+    # (0.99), sure of each whole ring (0.9) and barely takes other pieces for digits (0.6).
+    # Cutting off the wall and then the rest in two has a sure first piece but an unsure
+    # middle one; the two rings, each read at 0.9, are the better explanation.
+    parts = find_components(two_rings_joined())
+    (group,) = group_components(parts)
+
+    def judge(groups):
+        return np.array(
+            [
+                0.99
+                if g.box[2] <= 12
+                else 0.9
+                if 37 <= g.box[2] <= 41
+                else 0.6
+                if g.box[2] <= 45
+                else 0.0
+                for g in groups
+            ]
+        )
+
+    found = read_apart([group], parts, judge, lambda g: True)[0]
+    assert [(g.box[0], g.box[2]) for g in found] == [(10, 39), (49, 41)]
