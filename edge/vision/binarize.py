@@ -56,7 +56,9 @@ def ink_map(
         light_on_dark = majority_polarity(small, params, default=light_on_dark)
     if light_on_dark:
         gray, small = cv2.bitwise_not(gray), cv2.bitwise_not(small)
-    paper = paper_brightness(small, gray.shape, factor, params)
+    # A crop is cut through its digit: strokes run off its edges, and the reflection of a
+    # stroke there is what keeps the paper level up at the edge (see extrapolate).
+    paper = paper_brightness(small, gray.shape, factor, params, brighten=tight and crop)
     ink = cv2.bitwise_not(cv2.divide(gray, paper, scale=255))
     # A small mean before thresholding: sensor noise no longer makes specks, strokes lose
     # little, and a thin line tilted a few degrees stays one connected run.
@@ -149,31 +151,47 @@ def majority_polarity(small: np.ndarray, params: VisionParams = DEFAULT, *, defa
 
 
 def paper_brightness(
-    small: np.ndarray, shape: tuple[int, ...], factor: int, params: VisionParams = DEFAULT
+    small: np.ndarray,
+    shape: tuple[int, ...],
+    factor: int,
+    params: VisionParams = DEFAULT,
+    *,
+    brighten: bool = False,
 ) -> np.ndarray:
     """The paper's brightness at every pixel: strokes closed over, lighting and shadows kept."""
     height, width = shape[:2]
     # Wider than the thickest stroke of the largest digit expected in the image.
     size = max(3, round(params.background_kernel * min(height, width) / factor)) | 1
     pad = size // 2 + 1
-    closed = cv2.morphologyEx(extrapolate(small, pad), cv2.MORPH_CLOSE, _rect((size, size)))
+    closed = cv2.morphologyEx(
+        extrapolate(small, pad, brighten=brighten), cv2.MORPH_CLOSE, _rect((size, size))
+    )
     closed = np.maximum(closed[pad:-pad, pad:-pad], 1)  # no division by zero on a black frame
     return cv2.resize(closed, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def extrapolate(image: np.ndarray, pad: int) -> np.ndarray:
+def extrapolate(image: np.ndarray, pad: int, *, brighten: bool = False) -> np.ndarray:
     """Pad by point reflection (2*edge - mirror), continuing light that fades towards an edge.
 
     A closing cannot follow a gradient that darkens towards the image border: near it, the
     max filter only sees the brighter inside. Padding that continues the gradient fixes that.
+    On a photo only darkening is continued (the pad never gets brighter than the edge): a
+    dark stroke or noise near the border would be reflected into a bright pad, and the
+    closing would spread that false light over the paper between them and the border,
+    making it look inked. brighten: continue both ways, for a crop whose strokes run off
+    its edges, where that light stands in for the paper beyond the edge.
     """
     mirror = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
     edge = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    return (
-        cv2.subtract(cv2.add(edge, edge, dtype=cv2.CV_16S), mirror, dtype=cv2.CV_16S)
-        .clip(0, 255)
-        .astype(np.uint8)
-    )
+    if brighten:
+        return (
+            cv2.subtract(cv2.add(edge, edge, dtype=cv2.CV_16S), mirror, dtype=cv2.CV_16S)
+            .clip(0, 255)
+            .astype(np.uint8)
+        )
+    # edge - (mirror - edge), both saturating at 0: 2*edge - mirror where the inside is
+    # brighter than the edge, the edge itself where it is darker.
+    return cv2.subtract(edge, cv2.subtract(mirror, edge))
 
 
 def ink_threshold(

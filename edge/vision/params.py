@@ -60,10 +60,10 @@ class VisionParams:
     paper_share: float = 0.75
     # Ink starts this many times the paper's percentile level. Smaller: texture and JPEG ringing
     # on dim frames become ink; larger: pencil on noisy paper breaks into fragments.
-    noise_factor: float = 4.0
-    # Floor of the ink threshold (~8 % contrast): on a clean bright frame the noise estimate is
+    noise_factor: float = 4.25
+    # Floor of the ink threshold (~9 % contrast): on a clean bright frame the noise estimate is
     # near 0 and without a floor paper grain would be ink.
-    min_low_threshold: int = 20
+    min_low_threshold: int = 24
     # A digit has some stroke at least this contrasty (~22 %) and at least strong_over_low
     # times the threshold: shadow edges and paper blotches that just pass the threshold are
     # dropped. Larger drops faint pencil; smaller keeps shadow edges as "digits".

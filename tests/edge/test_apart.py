@@ -64,8 +64,9 @@ def test_a_digit_written_in_two_pieces_is_read_as_one(digits, reader) -> None:
         image = five if value == "5" else images[int(np.nonzero(labels == int(value))[0][0])]
         draw_digit(sheet, image, x, 180, 100)
     gray = to_uint8(sheet)
-    # Neither piece is a digit on its own: shape rules alone keep them apart and lose the 5.
-    assert [c.box[0] // 100 for c in find_digits(gray, "number")] == [1, 3]
+    # Shape rules alone never see the whole 5 (100 px tall), only pieces of it, or nothing.
+    found = find_digits(gray, "number")
+    assert [c.box[0] // 100 for c in found if c.box[3] > 80] == [1, 3]
     reading = reader.read(gray, "x", 0)[0]
     assert (reading.status, reading.value) == ("ok", "753")
 
