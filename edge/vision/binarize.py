@@ -11,7 +11,7 @@ removed from the thresholded mask (edge.vision.lines).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -75,6 +75,12 @@ def ink_map(
         strong=min(strong, 255),
         light_on_dark=light_on_dark,
     )
+
+
+def relined(inks: InkMap, params: VisionParams = DEFAULT) -> InkMap:
+    """The same ink map with its lines found again under other line parameters."""
+    _, mask = cv2.threshold(inks.smooth, inks.low, 1, cv2.THRESH_BINARY)
+    return replace(inks, mask=remove_lines(mask, params))
 
 
 def small_copy_halvings(short_side: int, params: VisionParams = DEFAULT) -> int:

@@ -2,20 +2,21 @@
 
 Pipeline: ink map (edge.vision.binarize) -> connected components -> fragments grouped into digits
 (edge.vision.group) -> non-digit blobs dropped -> the row of the number (left to right) or the
-most prominent digit. Large frames are analysed on a smaller copy and boxes mapped back.
+most prominent digit. Large frames are analysed on a smaller copy and boxes mapped back. When
+the judge finds no digit at all, a second look removes thicker and steeper lines too.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import cv2
 import numpy as np
 
-from edge.vision.binarize import InkMap, ink_map
+from edge.vision.binarize import InkMap, ink_map, relined
 from edge.vision.cell import is_cell
 from edge.vision.group import Components, Group, find_components, group_components
 from edge.vision.normalise import scale_strokes
@@ -82,9 +83,24 @@ def find_digits(
             return np.asarray(judge([ink_of(g) for g in groups]), np.float64).reshape(-1)
 
     chosen = select_digits(group_components(parts, params), parts, inks, kind, params, decide)
+    if not chosen and decide is not None:
+        # Nothing found: maybe a thick or steep line joined the digits; look again.
+        inks = relined(inks, second_look(params))
+        parts = find_components(inks.mask, params)
+        made.clear()
+        chosen = select_digits(group_components(parts, params), parts, inks, kind, params, decide)
     return [
         DigitCandidate(to_caller_box(g.box, scale, gray.shape), ink_of(g), g.unread) for g in chosen
     ]
+
+
+def second_look(params: VisionParams) -> VisionParams:
+    """The parameters of the second look: thicker and steeper lines are lines too."""
+    return replace(
+        params,
+        line_max_thickness_px=params.second_look_line_max_thickness_px,
+        tilt_smear_px=params.second_look_tilt_smear_px,
+    )
 
 
 def analysis_scale(shape: tuple[int, ...], params: VisionParams = DEFAULT) -> float:

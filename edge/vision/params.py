@@ -119,6 +119,12 @@ class VisionParams:
     line_min_px: int = 64
     line_min_share_horizontal: int = 8
     line_min_share_upright: int = 4
+    # A second look, only when the judge found no digit at all: lines up to this thick and
+    # tilted up to about 9 degrees (a close-up of a rule, a grid seen at an angle) are
+    # removed too. Always searching that widely eats digits' strokes; on a frame where nothing
+    # was found there is nothing to lose.
+    second_look_line_max_thickness_px: int = 14
+    second_look_tilt_smear_px: int = 9
 
     # --- Components (edge.vision.group) ---
     # Pieces enclosing fewer pixels are specks (noise, JPEG blocks), and so are pieces under

@@ -38,6 +38,22 @@ def test_a_big_digit_between_thick_rules_is_read(digits, thickness: int) -> None
     assert w < 200 and h < 240, "the rules are not part of the digit"
 
 
+@pytest.mark.parametrize("digit", [4, 5, 0, 2])
+@pytest.mark.parametrize("kind", ["number", "digit"])
+def test_a_digit_on_a_rule_thicker_than_any_usual_one_is_read(digits, digit: int, kind) -> None:
+    # A close-up of ruled paper: rules 11 px thick, the digit written across one of them.
+    # No digit is found while the rule joins it to the frame's edges; the second look
+    # removes lines this thick.
+    sheet = paper()
+    for y in range(-640, 480 + 640, 90):
+        cv2.line(sheet, (0, y), (639, y + 22), 225 * 0.6, 11)
+    draw_digit(sheet, first(digits, digit), 280, 150, 120)
+    reader = FrameReader(load_model(None), [RegionSettings(kind=kind)], 0.9, "dev")
+    reading = reader.read(to_uint8(sheet), "x", 0)[0]
+    assert (reading.status, reading.value) == ("ok", str(digit))
+    assert reading.digits[0].box[2] < 160, "the rule across the frame is not part of the digit"
+
+
 def felt_crop(digits: tuple[np.ndarray, np.ndarray], digit: int) -> np.ndarray:
     """A 40x34 cell cut tightly round a digit written with a broad felt tip."""
     crop = np.full((40, 34), 200, np.float32)
