@@ -9,8 +9,10 @@ crossing a little) or up to 3 heights apart, sizes differing up to 30 % within a
 slanted up to 20 degrees, in pencil, ballpoint or felt-tip on plain, ruled or squared paper,
 then warped, lit, blurred, noised and JPEG-compressed by `render`. `wild-crops` are tight
 28-120 px crops of one digit cut from a form cell or a grid sheet (kind `digit`, see
-wild_crops.py). These frames are for tuning `edge/vision/params.py`; no figure measured on
-them is a held-out figure. They draw MNIST test images 2000-4999 only, in order.
+wild_crops.py). `wild-blank` are the photos' pages and cameras with nothing written: a
+false digit there is a reading published from nothing. These frames are for tuning
+`edge/vision/params.py`; no figure measured on them is a held-out figure. They draw MNIST
+test images 2000-4999 only, in order.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from render import FRAME_H, FRAME_W
 from wild_hand import Written, write_number
 from wild_ink import Paper
 
-SCENARIOS = ("wild-numbers", "wild-single", "wild-crops")
+SCENARIOS = ("wild-numbers", "wild-single", "wild-crops", "wild-blank")
 DEFAULT_SEED = 20261201
 FIRST_INDEX, END_INDEX = 2000, 5000  # the MNIST test images these scenarios may draw
 EDGE_PX = 10  # every digit stays this far inside the frame after the camera's warp
@@ -214,6 +216,23 @@ def photo(
     )
 
 
+def blank_photo(rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any], int]:
+    """A photo's page and camera with nothing written on it (rules spaced for some writing)."""
+    height = photo_height(rng, "wild-numbers")
+    paper = wild_ink.pick_paper(rng, height)
+    camera = pick_camera(rng, height, max(1.3, wild_ink.pick_pen(rng).width * height))
+    sheet = wild_ink.draw_paper(rng, paper)
+    lit = render.warp(sheet, camera.matrix) * render.lighting(rng, **camera.light)[:, :, None]
+    frame = render.sensor(lit, rng, camera.blur_sigma, camera.noise_sigma)
+    expected = {
+        "value": None,
+        "status": "no_digit",
+        "kind": "number",
+        "conditions": [paper.name, *camera.tags],
+    }
+    return frame, expected, camera.quality
+
+
 def photo_height(rng: np.random.Generator, scenario: str) -> int:
     low, high = (22, 220) if scenario == "wild-single" else (22, 130)
     return int(np.exp(rng.uniform(np.log(low), np.log(high))))
@@ -234,6 +253,9 @@ def scenario_frames(
         rng = np.random.default_rng([seed, salt, n])
         if scenario == "wild-crops":
             data, expected = wild_crops.crop_file(rng, source)
+        elif scenario == "wild-blank":
+            frame, expected, quality = blank_photo(rng)
+            data = render.jpeg(frame, quality)
         else:
             height = photo_height(rng, scenario)
             digits = 1 if scenario == "wild-single" else int(rng.integers(2, 7))

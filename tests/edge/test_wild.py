@@ -13,6 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
+from edge.camera.imageio import decode_image
+from edge.config import RegionSettings
+from edge.model import load_model
+from edge.reader import FrameReader
 from tests.conftest import load_script
 from training.mnist import load_split
 
@@ -58,6 +62,23 @@ def test_wild_frames_are_reproducible_and_label_the_digits_drawn(
         assert len(want["digit_boxes"]) == count
         for x, y, w, h in want["digit_boxes"]:  # every digit whole inside the frame
             assert x >= 0 and y >= 0 and x + w <= 640 and y + h <= 480
+
+
+def test_wild_blank_pages_are_photos_with_nothing_written(
+    generate: ModuleType, sample: tuple[np.ndarray, np.ndarray]
+) -> None:
+    images, labels = sample
+    first = list(generate.scenario_frames("wild-blank", images, labels, 4, 7, 20))
+    again = list(generate.scenario_frames("wild-blank", images, labels, 4, 7, 20))
+    assert [f.data for f in first] == [f.data for f in again]
+    reader = FrameReader(load_model(None), [RegionSettings()], 0.9, "dev")
+    for frame in first:
+        want = frame.expected
+        assert (want["value"], want["status"], want["kind"]) == (None, "no_digit", "number")
+        assert "mnist_test_indices" not in want and PAPERS & set(want["conditions"])
+        gray = decode_image(frame.data)
+        assert gray.shape == (480, 640)
+        assert reader.read(gray, "x", 0)[0].status == "no_digit"
 
 
 def test_other_seeds_make_other_frames(
