@@ -153,6 +153,12 @@ def inside(matrix: np.ndarray, corners: np.ndarray) -> bool:
     )
 
 
+def seen(rng: np.random.Generator, sheet: np.ndarray, camera: Camera) -> np.ndarray:
+    """The flat sheet as the camera takes it: warped, lit, blurred and noised."""
+    lit = render.warp(sheet, camera.matrix) * render.lighting(rng, **camera.light)[:, :, None]
+    return render.sensor(lit, rng, camera.blur_sigma, camera.noise_sigma)
+
+
 def photo(
     rng: np.random.Generator, source: WildSource, count: int, height: int
 ) -> tuple[np.ndarray, dict[str, Any], int]:
@@ -183,8 +189,7 @@ def photo(
     ink = cv2.warpAffine(written.alpha, to_sheet, (FRAME_W, FRAME_H), flags=cv2.INTER_LINEAR)
     ink = ink * (pen.intensity * wild_ink.grain(rng, ink.shape, pen.grain))
     render.composite(sheet, ink, 0, 0, pen.colour)
-    lit = render.warp(sheet, camera.matrix) * render.lighting(rng, **camera.light)[:, :, None]
-    frame = render.sensor(lit, rng, camera.blur_sigma, camera.noise_sigma)
+    frame = seen(rng, sheet, camera)
     several = count > 1
     found = wild_ink.flagged(
         {
@@ -221,9 +226,7 @@ def blank_photo(rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any], i
     height = photo_height(rng, "wild-numbers")
     paper = wild_ink.pick_paper(rng, height)
     camera = pick_camera(rng, height, max(1.3, wild_ink.pick_pen(rng).width * height))
-    sheet = wild_ink.draw_paper(rng, paper)
-    lit = render.warp(sheet, camera.matrix) * render.lighting(rng, **camera.light)[:, :, None]
-    frame = render.sensor(lit, rng, camera.blur_sigma, camera.noise_sigma)
+    frame = seen(rng, wild_ink.draw_paper(rng, paper), camera)
     expected = {
         "value": None,
         "status": "no_digit",

@@ -64,8 +64,7 @@ def ink_map(
     # little, and a thin line tilted a few degrees stays one connected run.
     smooth = cv2.blur(ink, (params.smooth_px, params.smooth_px))
     low = ink_threshold(smooth, params, tight=tight)
-    _, mask = cv2.threshold(smooth, low, 1, cv2.THRESH_BINARY)
-    mask = remove_lines(mask, params)
+    mask = lined_mask(smooth, low, params)
     strong = max(params.min_strong_contrast, round(params.strong_over_low * low))
     return InkMap(
         ink=ink,
@@ -77,10 +76,15 @@ def ink_map(
     )
 
 
+def lined_mask(smooth: np.ndarray, low: int, params: VisionParams = DEFAULT) -> np.ndarray:
+    """The candidate ink (0/1): the smoothed map from `low` up, ruled lines removed."""
+    _, mask = cv2.threshold(smooth, low, 1, cv2.THRESH_BINARY)
+    return remove_lines(mask, params)
+
+
 def relined(inks: InkMap, params: VisionParams = DEFAULT) -> InkMap:
     """The same ink map with its lines found again under other line parameters."""
-    _, mask = cv2.threshold(inks.smooth, inks.low, 1, cv2.THRESH_BINARY)
-    return replace(inks, mask=remove_lines(mask, params))
+    return replace(inks, mask=lined_mask(inks.smooth, inks.low, params))
 
 
 def small_copy_halvings(short_side: int, params: VisionParams = DEFAULT) -> int:
