@@ -51,7 +51,8 @@ def ink_map(
     halvings = small_copy_halvings(min(gray.shape), params)
     factor = 2**halvings
     small = halve(gray, halvings)
-    light_on_dark = is_light_on_dark(small, params)
+    # A crop is cut through its digit: its strokes reach the edge whatever their colour.
+    light_on_dark = is_light_on_dark(small, params, edge_light=tight and crop)
     if tight and crop:
         light_on_dark = majority_polarity(small, params, default=light_on_dark)
     if light_on_dark:
@@ -98,13 +99,16 @@ def small_copy_halvings(short_side: int, params: VisionParams = DEFAULT) -> int:
     return halvings
 
 
-def is_light_on_dark(small: np.ndarray, params: VisionParams = DEFAULT) -> bool:
+def is_light_on_dark(
+    small: np.ndarray, params: VisionParams = DEFAULT, *, edge_light: bool = False
+) -> bool:
     """True when the writing is lighter than its surroundings (chalk, white pen, inverted scans).
 
     Strokes are thin features that stand out from the paper on one side only. A pixel counts
     as dark ink by how much it is darker than both the local paper level (a wide median, which
     sits on the paper, the hole of a 0 included) and its closing (so shadow edges and lighting
-    steps, which are not thin, do not count); light ink likewise with the opening. The wide
+    steps, which are not thin, do not count); light ink likewise with the opening. Light
+    that reaches the border does not count unless `edge_light` (see below). The wide
     median is a small median of a further shrunk copy (OpenCV's large medians are slow).
     """
     h, w = small.shape
@@ -133,7 +137,22 @@ def is_light_on_dark(small: np.ndarray, params: VisionParams = DEFAULT) -> bool:
         params.polarity_near_strongest * strongest,
     )
     dark_ink = float(np.clip(darker.astype(np.float32) - beyond, 0, None).sum())
-    light_ink = float(np.clip(lighter.astype(np.float32) - beyond, 0, None).sum())
+    light = np.clip(lighter.astype(np.float32) - beyond, 0, None)
+    # Light that reaches the frame's edge is taken for lighting (a sunlit strip beside a
+    # shadow, a window), not writing: writing that stands clear of the border decides, and
+    # chalk cut by the frame's edge loses its say too.
+    _, labels, stats, _ = cv2.connectedComponentsWithStats((light > 0).astype(np.uint8))
+    left, top, right, bottom = (
+        stats[:, 0],
+        stats[:, 1],
+        stats[:, 0] + stats[:, 2],
+        stats[:, 1] + stats[:, 3],
+    )
+    at_edge = (left == 0) | (top == 0) | (right == w) | (bottom == h)
+    at_edge[0] = False  # the background
+    if not edge_light:
+        light[at_edge[labels]] = 0
+    light_ink = float(light.sum())
     # Dark writing is far more common; light needs a clear majority and some substance.
     return bool(
         light_ink > params.light_ink_margin * dark_ink + small.size / params.light_ink_px_per_level

@@ -1,4 +1,4 @@
-"""The paper's brightness at the frame's border (edge.vision.binarize.extrapolate).
+"""The frame's border: the paper's brightness there, and light reaching it.
 
 The paper level is a closing of the frame, padded beyond its border so that light fading
 towards the border is followed. A stroke near the border must not be reflected into false
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -17,8 +18,9 @@ from edge.camera.imageio import decode_image
 from edge.config import RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader
-from edge.vision.binarize import extrapolate
+from edge.vision.binarize import extrapolate, ink_map
 from tests.conftest import load_script
+from tests.edge.test_digits import draw_digit, paper, to_uint8
 from training.mnist import load_split
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,3 +68,19 @@ def test_wild_photos_of_one_digit_are_read(wild_single, seed: int, index: int) -
         reader = FrameReader(load_model(None), [RegionSettings(kind=kind)], 0.9, "dev")
         reading = reader.read(gray, "x", 0)[0]
         assert (reading.status, reading.value) == ("ok", frame.expected["value"]), kind
+
+
+@pytest.mark.parametrize("depth", [10, 36])
+def test_a_sunlit_strip_along_the_border_does_not_turn_the_page_into_a_board(depth: int) -> None:
+    """A page in shadow but for a bright wedge along its top edge: still dark writing."""
+    images, labels = load_split(SAMPLE, "test")
+    sheet = paper(level=70, noise=3)
+    for x in range(320):  # deepest at the left, gone half way across
+        sheet[: int(depth * (1 - x / 320)), x] = 210
+    sheet = cv2.GaussianBlur(sheet, (0, 0), 1.5)
+    draw_digit(sheet, images[int(np.nonzero(labels == 9)[0][0])], 300, 220, 40)
+    frame = to_uint8(sheet)
+    assert not ink_map(frame).light_on_dark
+    reader = FrameReader(load_model(None), [RegionSettings(kind="digit")], 0.9, "dev")
+    reading = reader.read(frame, "x", 0)[0]
+    assert (reading.status, reading.value) == ("ok", "9")
