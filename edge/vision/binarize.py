@@ -138,25 +138,22 @@ def is_light_on_dark(
     )
     dark_ink = float(np.clip(darker.astype(np.float32) - beyond, 0, None).sum())
     light = np.clip(lighter.astype(np.float32) - beyond, 0, None)
+    # Dark writing is far more common; light needs a clear majority and some substance.
+    needed = params.light_ink_margin * dark_ink + small.size / params.light_ink_px_per_level
+    if float(light.sum()) <= needed:
+        return False
+    if edge_light:
+        return True
     # Light that reaches the frame's edge is taken for lighting (a sunlit strip beside a
     # shadow, a window), not writing: writing that stands clear of the border decides, and
     # chalk cut by the frame's edge loses its say too.
     _, labels, stats, _ = cv2.connectedComponentsWithStats((light > 0).astype(np.uint8))
-    left, top, right, bottom = (
-        stats[:, 0],
-        stats[:, 1],
-        stats[:, 0] + stats[:, 2],
-        stats[:, 1] + stats[:, 3],
-    )
+    left, top = stats[:, 0], stats[:, 1]
+    right, bottom = left + stats[:, 2], top + stats[:, 3]
     at_edge = (left == 0) | (top == 0) | (right == w) | (bottom == h)
     at_edge[0] = False  # the background
-    if not edge_light:
-        light[at_edge[labels]] = 0
-    light_ink = float(light.sum())
-    # Dark writing is far more common; light needs a clear majority and some substance.
-    return bool(
-        light_ink > params.light_ink_margin * dark_ink + small.size / params.light_ink_px_per_level
-    )
+    light[at_edge[labels]] = 0
+    return float(light.sum()) > needed
 
 
 def majority_polarity(small: np.ndarray, params: VisionParams = DEFAULT, *, default: bool) -> bool:
