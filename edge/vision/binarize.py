@@ -51,15 +51,16 @@ def ink_map(
     halvings = small_copy_halvings(min(gray.shape), params)
     factor = 2**halvings
     small = halve(gray, halvings)
-    # A crop is cut through its digit: its strokes reach the edge whatever their colour.
-    light_on_dark = is_light_on_dark(small, params, edge_light=tight and crop)
-    if tight and crop:
+    # A cell is cut through its digit: its strokes reach the edge whatever their colour
+    # (light there is writing, not lighting), and the reflection of a stroke at the edge is
+    # what keeps the paper level up there (see extrapolate).
+    cell = tight and crop
+    light_on_dark = is_light_on_dark(small, params, edge_light=cell)
+    if cell:
         light_on_dark = majority_polarity(small, params, default=light_on_dark)
     if light_on_dark:
         gray, small = cv2.bitwise_not(gray), cv2.bitwise_not(small)
-    # A crop is cut through its digit: strokes run off its edges, and the reflection of a
-    # stroke there is what keeps the paper level up at the edge (see extrapolate).
-    paper = paper_brightness(small, gray.shape, factor, params, brighten=tight and crop)
+    paper = paper_brightness(small, gray.shape, factor, params, brighten=cell)
     ink = cv2.bitwise_not(cv2.divide(gray, paper, scale=255))
     # A small mean before thresholding: sensor noise no longer makes specks, strokes lose
     # little, and a thin line tilted a few degrees stays one connected run.

@@ -35,15 +35,22 @@ def sample() -> tuple[np.ndarray, np.ndarray]:
     return load_split(SAMPLE, "test")
 
 
+def reproducible(generate: ModuleType, sample, scenario: str, count: int) -> list:
+    """The first `count` frames of seed 7 from image 20, made twice: the same bytes and labels."""
+    images, labels = sample
+    first = list(generate.scenario_frames(scenario, images, labels, count, 7, 20))
+    again = list(generate.scenario_frames(scenario, images, labels, count, 7, 20))
+    assert [f.data for f in first] == [f.data for f in again]
+    assert [f.expected for f in first] == [f.expected for f in again]
+    return first
+
+
 @pytest.mark.parametrize("scenario", ["wild-numbers", "wild-single", "wild-crops"])
 def test_wild_frames_are_reproducible_and_label_the_digits_drawn(
     generate: ModuleType, sample: tuple[np.ndarray, np.ndarray], scenario: str
 ) -> None:
-    images, labels = sample
-    first = list(generate.scenario_frames(scenario, images, labels, 3, 7, 20))
-    again = list(generate.scenario_frames(scenario, images, labels, 3, 7, 20))
-    assert [f.data for f in first] == [f.data for f in again]
-    assert [f.expected for f in first] == [f.expected for f in again]
+    _, labels = sample
+    first = reproducible(generate, sample, scenario, 3)
     used = [i for f in first for i in f.expected["mnist_test_indices"]]
     assert used == list(range(20, 20 + len(used)))  # in order, none twice
     for frame in first:
@@ -67,10 +74,7 @@ def test_wild_frames_are_reproducible_and_label_the_digits_drawn(
 def test_wild_blank_pages_are_photos_with_nothing_written(
     generate: ModuleType, sample: tuple[np.ndarray, np.ndarray]
 ) -> None:
-    images, labels = sample
-    first = list(generate.scenario_frames("wild-blank", images, labels, 4, 7, 20))
-    again = list(generate.scenario_frames("wild-blank", images, labels, 4, 7, 20))
-    assert [f.data for f in first] == [f.data for f in again]
+    first = reproducible(generate, sample, "wild-blank", 4)
     reader = FrameReader(load_model(None), [RegionSettings()], 0.9, "dev")
     for frame in first:
         want = frame.expected
