@@ -1,0 +1,156 @@
+"""Digits as the reader cuts them from photos, for training: model inputs with true labels.
+
+    python mock_frames/harvest.py --data-dir ../shared/data/mnist --numbers 3000 --single 1000 \\
+        --out artifacts/harvest
+    digitcam train --extra-data artifacts/harvest --extra-share 0.15 ...
+
+MNIST gives the model clean scans; what it reads on a device is what edge.vision makes of a
+photo: strokes thinned or swollen by the threshold, a little of a neighbour left at the
+edge, pencil grain, a loop half closed by blur. This renders photos of numbers and single
+digits with the wild renderer (mock_frames/wild.py) from MNIST *training* images, never the
+images train.py keeps for validation (the same seed and size as `digitcam train`'s
+defaults), reads them with this tree's FrameReader and keeps each digit the reader cut
+whose box matches one written digit (intersection over union at least --min-iou, a box
+that covers two digits run together cannot) and no other (under 0.35):
+its 28x28 model input, labelled with the digit written there, however the model read it.
+Digits run together, cut in two or lost are not kept (their label would be a guess).
+
+Writes an IDX pair (`images-idx3-ubyte.gz`, `labels-idx1-ubyte.gz`), the layout
+`digitcam train --extra-data` reads, and `harvest.json` with the counts and how the shipped
+model read the kept digits. Neither the tuning frames (MNIST test 2000-4999) nor the report
+frames (test 5000-9999) are touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import render
+import wild
+
+from edge.camera.imageio import decode_image
+from edge.config import ModelSettings, RegionSettings
+from edge.model import load_model
+from edge.reader import FrameReader
+from training.mnist import load_split, resolve_data_dir, write_idx
+
+SEED = 20261302  # not the tuning seeds (20261201, 7) nor the report set's (5150)
+
+
+def training_indices(count: int, seed: int, val_size: int) -> np.ndarray:
+    """The MNIST training images `digitcam train --seed S --val-size V` trains on, in order."""
+    perm = np.random.default_rng(seed).permutation(count)
+    return np.sort(perm[min(val_size, count // 10) :])
+
+
+def iou(a: list[int] | tuple[int, ...], b: list[int] | tuple[int, ...]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    inter = max(0, min(ax + aw, bx + bw) - max(ax, bx)) * max(
+        0, min(ay + ah, by + bh) - max(ay, by)
+    )
+    union = aw * ah + bw * bh - inter
+    return inter / union if union else 0.0
+
+
+def matched(digits: list, boxes: list[list[int]], value: str, min_iou: float) -> list[tuple]:
+    """(digit read, true label) for each digit read whose box matches one written digit only."""
+    pairs = []
+    for d in digits:
+        if d.confidence == 0.0:  # an unread mark
+            continue
+        scores = [iou(d.box, b) for b in boxes]
+        best = int(np.argmax(scores)) if scores else -1
+        if best < 0 or scores[best] < min_iou:
+            continue
+        if len(scores) > 1 and sorted(scores)[-2] >= 0.35:  # as much a neighbour's box
+            continue
+        pairs.append((d, int(value[best])))
+    return pairs
+
+
+def harvest(
+    scenario: str,
+    count: int,
+    source: wild.WildSource,
+    reader: FrameReader,
+    seed: int,
+    min_iou: float,
+) -> tuple[list[np.ndarray], list[int], list[int], int]:
+    """Images, labels, the shipped model's answers and the digits written, for `count` photos."""
+    images, labels, answers, written = [], [], [], 0
+    salt = wild.SCENARIOS.index(scenario)
+    for n in range(count):
+        rng = np.random.default_rng([seed, salt, n])
+        height = wild.photo_height(rng, scenario)
+        digits = 1 if scenario == "wild-single" else int(rng.integers(2, 7))
+        frame, expected, quality = wild.photo(rng, source, digits, height)
+        gray = decode_image(render.jpeg(frame, quality))
+        reading = reader.read(gray, f"{scenario}_{n}", n)[0]
+        written += len(expected["value"])
+        for d, label in matched(
+            reading.digits, expected["digit_boxes"], expected["value"], min_iou
+        ):
+            images.append(np.clip(np.round(d.image * 255), 0, 255).astype(np.uint8))
+            labels.append(label)
+            answers.append(d.digit if d.confidence >= reader.min_confidence else -1)
+    return images, labels, answers, written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", help="folder with the MNIST .gz files")
+    parser.add_argument("--numbers", type=int, default=3000, help="photos of 2-6 digit numbers")
+    parser.add_argument("--single", type=int, default=1000, help="photos of one digit")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--min-iou", type=float, default=0.6)
+    parser.add_argument("--train-seed", type=int, default=1, help="digitcam train's --seed")
+    parser.add_argument("--val-size", type=int, default=5000, help="digitcam train's --val-size")
+    parser.add_argument("--first", type=int, default=0, help="skip this many training images")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    cv2.setNumThreads(1)
+    x, y = load_split(resolve_data_dir(args.data_dir), "train")
+    order = training_indices(len(x), args.train_seed, args.val_size)[args.first :]
+    source = wild.WildSource(x[order], y[order], 0, len(order))
+    model = load_model(None)
+    confidence = ModelSettings().min_confidence
+    images, labels, answers, written = [], [], [], 0
+    for scenario, count in (("wild-numbers", args.numbers), ("wild-single", args.single)):
+        kind = "digit" if scenario == "wild-single" else "number"
+        reader = FrameReader(model, [RegionSettings(kind=kind)], confidence, "harvest")
+        found = harvest(scenario, count, source, reader, args.seed, args.min_iou)
+        images += found[0]
+        labels += found[1]
+        answers += found[2]
+        written += found[3]
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_idx(args.out / "images-idx3-ubyte.gz", np.stack(images))
+    write_idx(args.out / "labels-idx1-ubyte.gz", np.array(labels, np.uint8))
+    right = sum(a == t for a, t in zip(answers, labels, strict=True))
+    summary = {
+        "digits_written": written,
+        "digits_kept": len(labels),
+        "training_images_used": len(source.used),
+        "seed": args.seed,
+        "model": model.version,
+        "model_right_and_sure": right,
+        "model_unsure": answers.count(-1),
+        "per_digit": [labels.count(k) for k in range(10)],
+    }
+    (args.out / "harvest.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

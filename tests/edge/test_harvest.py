@@ -1,0 +1,70 @@
+"""mock_frames/harvest.py: digits as the reader cuts them, labelled, for `digitcam train`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge.reading import Digit
+from tests.conftest import load_script
+from training.extra_data import load_extra_data
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "tests" / "fixtures" / "mnist_sample"
+
+
+@pytest.fixture(scope="module")
+def harvest():
+    return load_script("mock_harvest", ROOT / "mock_frames" / "harvest.py")
+
+
+def read(box: tuple[int, int, int, int], digit: int = 3, confidence: float = 0.99) -> Digit:
+    return Digit(digit=digit, confidence=confidence, box=box)
+
+
+def test_only_a_digit_cut_round_one_written_digit_is_kept_with_that_digit(harvest) -> None:
+    written = [[10, 10, 20, 30], [34, 10, 20, 30], [80, 12, 20, 30]]
+    value = "471"
+    cut = [
+        read((11, 10, 19, 30), digit=4),  # the first digit, read right
+        read((80, 12, 20, 29), digit=7, confidence=0.6),  # the third, read wrong and unsure
+        read((10, 10, 44, 30)),  # the first two run together
+        read((34, 10, 9, 30)),  # half of the second
+        read((34, 10, 20, 30), confidence=0.0),  # an unread mark on the row
+    ]
+    kept = harvest.matched(cut, written, value, min_iou=0.6)
+    assert [(d.box, label) for d, label in kept] == [((11, 10, 19, 30), 4), ((80, 12, 20, 29), 1)]
+
+
+def test_a_digit_whose_box_is_as_much_its_neighbours_is_not_kept(harvest) -> None:
+    # Two digits written on top of each other's boxes (heavy slant): whose ink is it?
+    written = [[10, 10, 20, 30], [16, 10, 20, 30]]
+    assert harvest.matched([read((12, 10, 20, 30))], written, "12", min_iou=0.6) == []
+
+
+def test_never_the_images_train_keeps_for_validation(harvest) -> None:
+    count, seed, val = 1000, 1, 100
+    used = harvest.training_indices(count, seed, val)
+    held = np.random.default_rng(seed).permutation(count)[:val]  # as training/train.py does
+    assert len(used) == count - val
+    assert not set(used.tolist()) & set(held.tolist())
+
+
+def test_writes_an_idx_pair_that_training_reads(harvest, tmp_path: Path) -> None:
+    # The fixture holds test images only; they stand in for the training split here.
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for kind in ("images-idx3", "labels-idx1"):
+        (data / f"train-{kind}-ubyte.gz").symlink_to(SAMPLE / f"t10k-{kind}-ubyte.gz")
+    out = tmp_path / "harvest"
+    args = ["--data-dir", str(data), "--numbers", "4", "--single", "3", "--out", str(out)]
+    assert harvest.main(args) == 0
+    summary = json.loads((out / "harvest.json").read_text())
+    images, labels = load_extra_data([out])
+    assert images.shape == (summary["digits_kept"], 28, 28)
+    assert 0 < summary["digits_kept"] <= summary["digits_written"]
+    assert summary["per_digit"] == np.bincount(labels, minlength=10).tolist()
+    assert images.reshape(len(images), -1).max(axis=1).min() > 0  # every one has ink
