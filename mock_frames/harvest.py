@@ -19,6 +19,12 @@ Writes an IDX pair (`images-idx3-ubyte.gz`, `labels-idx1-ubyte.gz`), the layout
 `digitcam train --extra-data` reads, and `harvest.json` with the counts and how the shipped
 model read the kept digits. Neither the tuning frames (MNIST test 2000-4999) nor the report
 frames (test 5000-9999) are touched.
+
+`--not-digit-numbers N` / `--not-digit-blank N` also keep what the judge is shown on N
+photos of numbers (or blank pages) that is no digit: a candidate holding two or more
+written digits (`pair`: digits run together) or lying clear of every written digit
+(`junk`), each distinct image once per photo, in `not-digit/` (label 10, never mixed into
+`--extra-data`). `training/judge.py` refits the model's not-digit output on them.
 """
 
 from __future__ import annotations
@@ -40,7 +46,8 @@ import wild
 from edge.camera.imageio import decode_image
 from edge.config import ModelSettings, RegionSettings
 from edge.model import load_model
-from edge.reader import FrameReader
+from edge.reader import FrameReader, Judged
+from edge.vision import find
 from training.mnist import load_split, resolve_data_dir, write_idx
 
 SEED = 20261302  # not the tuning seeds (20261201, 7) nor the report set's (5150)
@@ -76,6 +83,93 @@ def matched(digits: list, boxes: list[list[int]], value: str, min_iou: float) ->
             continue
         pairs.append((d, int(value[best])))
     return pairs
+
+
+# id(ink) -> the box of the group the ink was cut from, while find_digits keeps the ink alive.
+BOXES: dict[int, tuple[int, int, int, int]] = {}
+
+
+class Recorder(FrameReader):
+    """A FrameReader that keeps every candidate its judge is shown: box and model input."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.shown: list[tuple[tuple[int, int, int, int], np.ndarray]] = []
+
+    def is_digit(self, inks, judged: Judged) -> np.ndarray:
+        scores = super().is_digit(inks, judged)
+        for ink in inks:
+            if id(ink) in BOXES:
+                self.shown.append((BOXES[id(ink)], judged[id(ink)][1]))
+        return scores
+
+
+def _digit_ink_with_box(inks, parts, group, params=find.DEFAULT):
+    """find.digit_ink, remembering which box each ink came from (the judge sees inks only)."""
+    ink = _digit_ink(inks, parts, group, params)
+    BOXES[id(ink)] = group.box
+    return ink
+
+
+_digit_ink = find.digit_ink
+
+
+def covered(box: tuple[int, ...], written: list[int]) -> float:
+    """The share of a written digit's box that lies inside `box`."""
+    x, y, w, h = box
+    bx, by, bw, bh = written
+    across = max(0, min(x + w, bx + bw) - max(x, bx))
+    return across * max(0, min(y + h, by + bh) - max(y, by)) / max(1, bw * bh)
+
+
+def not_digit_kind(box: tuple[int, ...], written: list[list[int]]) -> str | None:
+    """'pair' for a candidate holding two or more written digits, 'junk' for one far from
+    every written digit (paper, rules, shadow edges), None for anything in between."""
+    if sum(covered(box, b) >= 0.5 for b in written) >= 2:
+        return "pair"
+    x, y, w, h = box
+    margin = max(2, h // 5)
+    wider = (x - margin, y - margin, w + 2 * margin, h + 2 * margin)
+    return "junk" if all(covered(wider, b) == 0 for b in written) else None
+
+
+def harvest_not_digits(
+    scenario: str, count: int, source: wild.WildSource, reader: Recorder, seed: int
+) -> tuple[list[np.ndarray], list[str]]:
+    """What the judge is shown on `count` photos that is no digit: pairs run together, junk.
+
+    The same candidate is often shown more than once (cut attempts, a second look): each
+    distinct image is kept once per frame.
+    """
+    images, kinds = [], []
+    salt = wild.SCENARIOS.index(scenario)
+    find.digit_ink = _digit_ink_with_box
+    try:
+        for n in range(count):
+            rng = np.random.default_rng([seed, salt, n])
+            if scenario == "wild-blank":
+                frame, expected, quality = wild.blank_photo(rng)
+                written: list[list[int]] = []
+            else:
+                height = wild.photo_height(rng, scenario)
+                frame, expected, quality = wild.photo(rng, source, int(rng.integers(2, 7)), height)
+                written = expected["digit_boxes"]
+            gray = decode_image(render.jpeg(frame, quality))
+            assert find.analysis_scale(gray.shape) == 1.0  # boxes in frame pixels
+            reader.shown.clear()
+            BOXES.clear()
+            reader.read(gray, f"{scenario}_{n}", n)
+            seen = set()
+            for box, image in reader.shown:
+                kind = not_digit_kind(box, written)
+                pixels = np.clip(np.round(image * 255), 0, 255).astype(np.uint8)
+                if kind is not None and pixels.tobytes() not in seen:
+                    seen.add(pixels.tobytes())
+                    images.append(pixels)
+                    kinds.append(kind)
+    finally:
+        find.digit_ink = _digit_ink
+    return images, kinds
 
 
 def harvest(
@@ -116,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-seed", type=int, default=1, help="digitcam train's --seed")
     parser.add_argument("--val-size", type=int, default=5000, help="digitcam train's --val-size")
     parser.add_argument("--first", type=int, default=0, help="skip this many training images")
+    parser.add_argument(
+        "--not-digit-numbers", type=int, default=0, help="photos of numbers for not-digits"
+    )
+    parser.add_argument("--not-digit-blank", type=int, default=0, help="blank photos for them")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
@@ -134,8 +232,23 @@ def main(argv: list[str] | None = None) -> int:
         answers += found[2]
         written += found[3]
     args.out.mkdir(parents=True, exist_ok=True)
-    write_idx(args.out / "images-idx3-ubyte.gz", np.stack(images))
-    write_idx(args.out / "labels-idx1-ubyte.gz", np.array(labels, np.uint8))
+    if images:
+        write_idx(args.out / "images-idx3-ubyte.gz", np.stack(images))
+        write_idx(args.out / "labels-idx1-ubyte.gz", np.array(labels, np.uint8))
+    recorder = Recorder(model, [RegionSettings(kind="number")], confidence, "harvest")
+    negatives, kinds = [], []
+    for scenario, count in (
+        ("wild-numbers", args.not_digit_numbers),
+        ("wild-blank", args.not_digit_blank),
+    ):
+        found_not = harvest_not_digits(scenario, count, source, recorder, args.seed + 1)
+        negatives += found_not[0]
+        kinds += found_not[1]
+    if negatives:
+        # Class 10 of an 11-class model: a folder of its own, never mixed into --extra-data.
+        (args.out / "not-digit").mkdir(exist_ok=True)
+        write_idx(args.out / "not-digit" / "images-idx3-ubyte.gz", np.stack(negatives))
+        write_idx(args.out / "not-digit" / "labels-idx1-ubyte.gz", np.full(len(kinds), 10))
     right = sum(a == t for a, t in zip(answers, labels, strict=True))
     summary = {
         "digits_written": written,
@@ -146,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         "model_right_and_sure": right,
         "model_unsure": answers.count(-1),
         "per_digit": [labels.count(k) for k in range(10)],
+        "not_digit": {kind: kinds.count(kind) for kind in ("pair", "junk")},
     }
     (args.out / "harvest.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))

@@ -68,3 +68,28 @@ def test_writes_an_idx_pair_that_training_reads(harvest, tmp_path: Path) -> None
     assert 0 < summary["digits_kept"] <= summary["digits_written"]
     assert summary["per_digit"] == np.bincount(labels, minlength=10).tolist()
     assert images.reshape(len(images), -1).max(axis=1).min() > 0  # every one has ink
+
+
+def test_a_blob_of_two_written_digits_is_a_pair_and_paper_far_away_is_junk(harvest) -> None:
+    written = [[10, 10, 20, 30], [32, 10, 20, 30]]
+    assert harvest.not_digit_kind((8, 8, 46, 34), written) == "pair"
+    assert harvest.not_digit_kind((200, 100, 20, 30), written) == "junk"
+    assert harvest.not_digit_kind((10, 10, 20, 30), written) is None  # one digit: no negative
+    assert harvest.not_digit_kind((33, 42, 20, 30), written) is None  # beside a digit: unsure
+    assert harvest.not_digit_kind((0, 0, 20, 30), []) == "junk"  # a blank page
+
+
+def test_what_the_judge_is_shown_is_kept_with_its_box(harvest, tmp_path: Path) -> None:
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for kind in ("images-idx3", "labels-idx1"):
+        (data / f"train-{kind}-ubyte.gz").symlink_to(SAMPLE / f"t10k-{kind}-ubyte.gz")
+    out = tmp_path / "harvest"
+    args = ["--data-dir", str(data), "--numbers", "0", "--single", "0",
+            "--not-digit-numbers", "12", "--out", str(out)]  # fmt: skip
+    assert harvest.main(args) == 0
+    summary = json.loads((out / "harvest.json").read_text())
+    images, labels = load_extra_data([out / "not-digit"])
+    assert len(images) == sum(summary["not_digit"].values()) > 0
+    assert set(labels.tolist()) == {10}
+    assert harvest.find.digit_ink is harvest._digit_ink  # the reader is left as it was
