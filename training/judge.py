@@ -129,30 +129,24 @@ def main(argv: list[str] | None = None) -> int:
     harvested, _ = load_extra_data(args.not_digit)
     cut, _ = load_extra_data(args.digits) if args.digits else (np.zeros((0, 28, 28)), None)
     held_not, held_cut = split_extra(np.zeros(len(harvested))), split_extra(np.zeros(len(cut)))
-    features = {
-        "MNIST training digits": embed(net, digits),
-        "synthetic negatives": embed(net, synthetic),
-        "harvested not-digits": embed(net, harvested[~held_not]),
-        "digits cut from photos": embed(net, cut[~held_cut]),
-    }
-    sources = [
-        (features["MNIST training digits"], 0.0),
-        (features["synthetic negatives"], 1.0),
-        (features["harvested not-digits"], 1.0),
+    sources = [  # (what the last layer sees, 1.0 not a digit or 0.0 a digit)
+        (embed(net, digits), 0.0),
+        (embed(net, synthetic), 1.0),
+        (embed(net, harvested[~held_not]), 1.0),
+        (embed(net, cut[~held_cut]), 0.0),
     ]
-    if len(cut):
-        sources.append((features["digits cut from photos"], 0.0))
+    sources = [(features, target) for features, target in sources if len(features)]
     weight, bias = fit_row(net, sources, args.steps, args.decay, args.digit_weight)
     layer = net.head[-1]
     old = (layer.weight[NOT_DIGIT].detach().clone(), layer.bias[NOT_DIGIT].detach().clone())
     checks = {
-        "MNIST validation digits called not-digit": (embed(net, x_all[val]), False),
-        "held-out synthetic negatives caught": (embed(net, val_synthetic), True),
-        "held-out harvested not-digits caught": (embed(net, harvested[held_not]), True),
-        "held-out digits cut from photos called not-digit": (embed(net, cut[held_cut]), False),
+        "MNIST validation digits called not-digit": embed(net, x_all[val]),
+        "held-out synthetic negatives caught": embed(net, val_synthetic),
+        "held-out harvested not-digits caught": embed(net, harvested[held_not]),
+        "held-out digits cut from photos called not-digit": embed(net, cut[held_cut]),
     }
     report = {}
-    for name, (feats, _) in checks.items():
+    for name, feats in checks.items():
         if len(feats) == 0:
             continue
         share_before = not_digit_share(net, feats, *old)

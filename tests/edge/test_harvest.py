@@ -21,6 +21,16 @@ def harvest():
     return load_script("mock_harvest", ROOT / "mock_frames" / "harvest.py")
 
 
+@pytest.fixture
+def train_dir(tmp_path: Path) -> Path:
+    """An MNIST folder whose training split is the fixture's test images (all it holds)."""
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for kind in ("images-idx3", "labels-idx1"):
+        (data / f"train-{kind}-ubyte.gz").symlink_to(SAMPLE / f"t10k-{kind}-ubyte.gz")
+    return data
+
+
 def read(box: tuple[int, int, int, int], digit: int = 3, confidence: float = 0.99) -> Digit:
     return Digit(digit=digit, confidence=confidence, box=box)
 
@@ -53,14 +63,9 @@ def test_never_the_images_train_keeps_for_validation(harvest) -> None:
     assert not set(used.tolist()) & set(held.tolist())
 
 
-def test_writes_an_idx_pair_that_training_reads(harvest, tmp_path: Path) -> None:
-    # The fixture holds test images only; they stand in for the training split here.
-    data = tmp_path / "mnist"
-    data.mkdir()
-    for kind in ("images-idx3", "labels-idx1"):
-        (data / f"train-{kind}-ubyte.gz").symlink_to(SAMPLE / f"t10k-{kind}-ubyte.gz")
+def test_writes_an_idx_pair_that_training_reads(harvest, train_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "harvest"
-    args = ["--data-dir", str(data), "--numbers", "4", "--single", "3", "--out", str(out)]
+    args = ["--data-dir", str(train_dir), "--numbers", "4", "--single", "3", "--out", str(out)]
     assert harvest.main(args) == 0
     summary = json.loads((out / "harvest.json").read_text())
     images, labels = load_extra_data([out])
@@ -79,13 +84,11 @@ def test_a_blob_of_two_written_digits_is_a_pair_and_paper_far_away_is_junk(harve
     assert harvest.not_digit_kind((0, 0, 20, 30), []) == "junk"  # a blank page
 
 
-def test_what_the_judge_is_shown_is_kept_with_its_box(harvest, tmp_path: Path) -> None:
-    data = tmp_path / "mnist"
-    data.mkdir()
-    for kind in ("images-idx3", "labels-idx1"):
-        (data / f"train-{kind}-ubyte.gz").symlink_to(SAMPLE / f"t10k-{kind}-ubyte.gz")
+def test_what_the_judge_is_shown_is_kept_with_its_box(
+    harvest, train_dir: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "harvest"
-    args = ["--data-dir", str(data), "--numbers", "0", "--single", "0",
+    args = ["--data-dir", str(train_dir), "--numbers", "0", "--single", "0",
             "--not-digit-numbers", "12", "--out", str(out)]  # fmt: skip
     assert harvest.main(args) == 0
     summary = json.loads((out / "harvest.json").read_text())
