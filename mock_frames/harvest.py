@@ -48,24 +48,30 @@ from edge.config import ModelSettings, RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader, Judged
 from edge.vision import find
-from training.mnist import load_split, resolve_data_dir, write_idx
+from training.mnist import load_split, resolve_data_dir, validation_split, write_idx
 
 SEED = 20261302  # not the tuning seeds (20261201, 7) nor the report set's (5150)
 
 
 def training_indices(count: int, seed: int, val_size: int) -> np.ndarray:
     """The MNIST training images `digitcam train --seed S --val-size V` trains on, in order."""
-    perm = np.random.default_rng(seed).permutation(count)
-    return np.sort(perm[min(val_size, count // 10) :])
+    return np.sort(validation_split(count, seed, val_size)[1])
 
 
-def iou(a: list[int] | tuple[int, ...], b: list[int] | tuple[int, ...]) -> float:
+Box = list[int] | tuple[int, ...]  # x, y, w, h
+
+
+def overlap(a: Box, b: Box) -> int:
+    """Pixels two boxes share."""
     ax, ay, aw, ah = a
     bx, by, bw, bh = b
-    inter = max(0, min(ax + aw, bx + bw) - max(ax, bx)) * max(
-        0, min(ay + ah, by + bh) - max(ay, by)
-    )
-    union = aw * ah + bw * bh - inter
+    across = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    return across * max(0, min(ay + ah, by + bh) - max(ay, by))
+
+
+def iou(a: Box, b: Box) -> float:
+    inter = overlap(a, b)
+    union = a[2] * a[3] + b[2] * b[3] - inter
     return inter / union if union else 0.0
 
 
@@ -83,6 +89,19 @@ def matched(digits: list, boxes: list[list[int]], value: str, min_iou: float) ->
             continue
         pairs.append((d, int(value[best])))
     return pairs
+
+
+def photo(scenario: str, n: int, source: wild.WildSource, seed: int) -> tuple[np.ndarray, dict]:
+    """Photo n of a wild scenario as the camera hands it over (JPEG, decoded), and what it
+    shows; reproducible from (seed, scenario, n), as wild.scenario_frames makes them."""
+    rng = np.random.default_rng([seed, wild.SCENARIOS.index(scenario), n])
+    if scenario == "wild-blank":
+        frame, expected, quality = wild.blank_photo(rng)
+    else:
+        height = wild.photo_height(rng, scenario)
+        digits = 1 if scenario == "wild-single" else int(rng.integers(2, 7))
+        frame, expected, quality = wild.photo(rng, source, digits, height)
+    return decode_image(render.jpeg(frame, quality)), expected
 
 
 # id(ink) -> the box of the group the ink was cut from, while find_digits keeps the ink alive.
@@ -114,12 +133,9 @@ def _digit_ink_with_box(inks, parts, group, params=find.DEFAULT):
 _digit_ink = find.digit_ink
 
 
-def covered(box: tuple[int, ...], written: list[int]) -> float:
+def covered(box: Box, written: Box) -> float:
     """The share of a written digit's box that lies inside `box`."""
-    x, y, w, h = box
-    bx, by, bw, bh = written
-    across = max(0, min(x + w, bx + bw) - max(x, bx))
-    return across * max(0, min(y + h, by + bh) - max(y, by)) / max(1, bw * bh)
+    return overlap(box, written) / max(1, written[2] * written[3])
 
 
 def not_digit_kind(box: tuple[int, ...], written: list[list[int]]) -> str | None:
@@ -142,19 +158,11 @@ def harvest_not_digits(
     distinct image is kept once per frame.
     """
     images, kinds = [], []
-    salt = wild.SCENARIOS.index(scenario)
     find.digit_ink = _digit_ink_with_box
     try:
         for n in range(count):
-            rng = np.random.default_rng([seed, salt, n])
-            if scenario == "wild-blank":
-                frame, expected, quality = wild.blank_photo(rng)
-                written: list[list[int]] = []
-            else:
-                height = wild.photo_height(rng, scenario)
-                frame, expected, quality = wild.photo(rng, source, int(rng.integers(2, 7)), height)
-                written = expected["digit_boxes"]
-            gray = decode_image(render.jpeg(frame, quality))
+            gray, expected = photo(scenario, n, source, seed)
+            written = expected.get("digit_boxes", [])
             assert find.analysis_scale(gray.shape) == 1.0  # boxes in frame pixels
             reader.shown.clear()
             BOXES.clear()
@@ -182,13 +190,8 @@ def harvest(
 ) -> tuple[list[np.ndarray], list[int], list[int], int]:
     """Images, labels, the shipped model's answers and the digits written, for `count` photos."""
     images, labels, answers, written = [], [], [], 0
-    salt = wild.SCENARIOS.index(scenario)
     for n in range(count):
-        rng = np.random.default_rng([seed, salt, n])
-        height = wild.photo_height(rng, scenario)
-        digits = 1 if scenario == "wild-single" else int(rng.integers(2, 7))
-        frame, expected, quality = wild.photo(rng, source, digits, height)
-        gray = decode_image(render.jpeg(frame, quality))
+        gray, expected = photo(scenario, n, source, seed)
         reading = reader.read(gray, f"{scenario}_{n}", n)[0]
         written += len(expected["value"])
         for d, label in matched(

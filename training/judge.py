@@ -34,7 +34,7 @@ import torch
 
 from training.checkpoint import load_checkpoint
 from training.extra_data import load_extra_data, split_extra
-from training.mnist import load_split, resolve_data_dir
+from training.mnist import load_split, resolve_data_dir, validation_split
 from training.model import DIGITS, NOT_DIGIT, DigitNet
 from training.negatives import make_negatives
 from training.strokes import StrokeConfig, continental_forms
@@ -118,9 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.checkpoint}: a 10-class model has no not-digit output")
     rng = np.random.default_rng(args.seed)
     x_all, y_all = load_split(resolve_data_dir(args.data_dir), "train")
-    perm = np.random.default_rng(args.train_seed).permutation(len(x_all))
-    val_size = min(args.val_size, len(x_all) // 10)
-    val, train = perm[:val_size], perm[val_size:]
+    val, train = validation_split(len(x_all), args.train_seed, args.val_size)
     x_train, y_train = x_all[train], y_all[train]
     digits = continental_forms(x_train.astype(np.float32) / 255, y_train, rng, StrokeConfig())
     synthetic = make_negatives(args.negatives, rng, x_train, y_train)

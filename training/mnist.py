@@ -88,6 +88,16 @@ def load_split(data_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
+def validation_split(count: int, seed: int, val_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the training images held out for validation and of the rest, shuffled.
+
+    `digitcam train --seed S --val-size V` holds out these; at most a tenth of the images.
+    """
+    perm = np.random.default_rng(seed).permutation(count)
+    held = min(val_size, count // 10)
+    return perm[:held], perm[held:]
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:

@@ -28,7 +28,7 @@ from training.augment import AugmentConfig
 from training.batches import BatchMaker, BatchRecipe, validation_negatives
 from training.checkpoint import data_sha256, load_checkpoint, save_checkpoint
 from training.extra_data import epoch_order, load_extra_data, split_extra
-from training.mnist import ensure_mnist, load_split, resolve_data_dir
+from training.mnist import ensure_mnist, load_split, resolve_data_dir, validation_split
 from training.model import DIGITS, DigitNet, ModelConfig, count_parameters
 from training.predict import calibrate, extra_accuracy, predict_logits, validation_figures
 from training.strokes import StrokeConfig
@@ -108,9 +108,7 @@ def run(args: argparse.Namespace) -> int:
     held = split_extra(extra_y)  # the user's examples judge the result, MNIST's cannot
     extra_val_x, extra_val_y = extra_x[held], extra_y[held]
     extra_x, extra_y = extra_x[~held], extra_y[~held]
-    perm = np.random.default_rng(args.seed).permutation(len(x_all))
-    val_size = min(args.val_size, len(x_all) // 10)
-    val_idx, train_idx = perm[:val_size], perm[val_size:]
+    val_idx, train_idx = validation_split(len(x_all), args.seed, args.val_size)
     n_mnist = len(train_idx) if not args.dry_run else min(512, len(train_idx))
     x_train = np.concatenate([x_all[train_idx][:n_mnist], extra_x])
     y_train = np.concatenate([y_all[train_idx][:n_mnist], extra_y])
