@@ -198,6 +198,12 @@ class VisionParams:
     # ... and only when at least this share of the median height of the marks already seen
     # (a faint tail or dot that broke off a digit is smaller).
     faint_min_height: float = 0.75
+    # A number written wholly in faint pencil (edge.vision.select.faint_alone) is read when at
+    # least this many of its marks reach faint_alone_contrast of the contrast rule's level and
+    # score faint_min_digit_score. Lower or fewer: ruled and grid lines on blank pages break
+    # into rows of "1"s (0.6-0.65 already read one such page of 400 on the tuning frames).
+    faint_alone_contrast: float = 0.7
+    faint_alone_min_digits: int = 2
     # Digits are at least this tall in analysis pixels; shorter groups are specks and text.
     min_digit_height_px: int = 10
     # A group over this share of the frame in either direction is a shadow or a border.

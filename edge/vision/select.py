@@ -45,6 +45,9 @@ def select_digits(
         sure = decide(digits)
         rejected = [g for g, p in zip(digits, sure, strict=True) if p < params.min_digit_score]
         digits = [g for g, p in zip(digits, sure, strict=True) if p >= params.min_digit_score]
+    if not digits and decide is not None and kind == "number":
+        digits, faint_rejected = faint_alone(groups, rejected, parts, inks, params, decide)
+        rejected += faint_rejected
     if kind == "digit":
         if not digits:
             return []
@@ -93,12 +96,46 @@ def faint_digits(
         for g in groups
         if id(g) not in known
         and g.box[3] >= params.faint_min_height * typical
-        and looks_like_digit(g, parts, inks, params, contrast=False)
+        and looks_like_digit(g, parts, inks, params, contrast=0.0)
     ]
     if not faint:
         return []
     sure = decide(faint)
     return [g for g, p in zip(faint, sure, strict=True) if p >= params.faint_min_digit_score]
+
+
+def faint_alone(
+    groups: list[Group],
+    seen: list[Group],
+    parts: Components,
+    inks: InkMap,
+    params: VisionParams,
+    decide: Callable[[list[Group]], np.ndarray],
+) -> tuple[list[Group], list[Group]]:
+    """A number written wholly in faint pencil: (digits, marks the judge rejects).
+
+    Dim light and a hard pencil can leave every digit of a number under the contrast rule,
+    and then faint_digits has nothing to join. Faint marks make a number alone only when
+    they reach faint_alone_contrast of the rule's level and the judge is sure of at least
+    faint_alone_min_digits of them on one row: a single faint mark on a blank page is grain or
+    a scrap of a line far more often than a digit. The marks it rejects come back so that
+    an unread one on the row keeps an incomplete number from being published.
+    """
+    known = {id(g) for g in seen}
+    faint = [
+        g
+        for g in groups
+        if id(g) not in known
+        and looks_like_digit(g, parts, inks, params, contrast=params.faint_alone_contrast)
+    ]
+    if not faint:
+        return [], []
+    sure = decide(faint)
+    digits = [g for g, p in zip(faint, sure, strict=True) if p >= params.faint_min_digit_score]
+    if not digits or len(number_row(digits, params)) < params.faint_alone_min_digits:
+        return [], []
+    others = [g for g, p in zip(faint, sure, strict=True) if p < params.faint_min_digit_score]
+    return digits, others
 
 
 def too_wide(group: Group, inks: InkMap, params: VisionParams = DEFAULT) -> bool:
@@ -182,13 +219,14 @@ def looks_like_digit(
     params: VisionParams = DEFAULT,
     *,
     tight: bool = False,
-    contrast: bool = True,
+    contrast: float = 1.0,
 ) -> bool:
     """Size, shape, position and contrast a handwritten digit can have.
 
     tight: the image may be a tight crop of one digit, so a digit may fill it and touch its
     edge; otherwise a group touching the edge is neighbouring writing cut by the frame.
-    contrast: False leaves the contrast rule out (a learned judge decides about faint ink).
+    contrast: the share of the contrast rule's level (`inks.strong`) some stroke must reach;
+    0 leaves the rule out (a learned judge decides about faint ink).
     """
     height, width = inks.mask.shape
     x, y, w, h = group.box
@@ -206,10 +244,10 @@ def looks_like_digit(
     own = group.own_mask(parts)
     if cv2.countNonZero(own) > params.solid_fill * w * h and w > params.solid_min_aspect * h:
         return False  # a solid blob (a thumb, a hole, a shadow), not strokes
-    if not contrast:
+    if contrast <= 0:
         return True
     peak = cv2.minMaxLoc(inks.smooth[y : y + h, x : x + w], own)[1]
-    return peak >= inks.strong
+    return peak >= contrast * inks.strong
 
 
 def number_row(digits: list[Group], params: VisionParams = DEFAULT) -> list[Group]:

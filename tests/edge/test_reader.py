@@ -222,3 +222,21 @@ def test_a_faint_digit_in_a_number_is_read_not_dropped(mnist, model) -> None:
     draw_digit(alone, images[int(np.nonzero(labels == 5)[0][0])], 300, 200, 80, 0.8)
     single = FrameReader(model, [RegionSettings()], 0.9, "dev").read(to_uint8(alone), "x", 0)[0]
     assert single.status == "no_digit"
+
+
+def test_a_number_wholly_in_faint_pencil_is_read(mnist, model) -> None:
+    images, labels = mnist
+    sheet = paper(gradient=0.4, noise=3)
+    x = 100
+    for d in (3, 5, 2):
+        # Every digit 15% darker than the paper: none reaches the contrast rule.
+        box = draw_digit(sheet, images[int(np.nonzero(labels == d)[0][0])], x, 200, 80, 0.85)
+        x = box[0] + box[2] + 30
+    frame = to_uint8(sheet)
+    assert find_digits(frame, "number") == [], "the shape rules alone find nothing"
+    reading = FrameReader(model, [RegionSettings()], 0.9, "dev").read(frame, "x", 0)[0]
+    assert (reading.status, reading.value) == ("ok", "352")
+    # As a digit region the same page is left alone: one faint mark on its own is more
+    # often grain or a scrap of a line than a digit.
+    one = FrameReader(model, [RegionSettings(kind="digit")], 0.9, "dev")
+    assert one.read(frame, "x", 0)[0].status == "no_digit"
