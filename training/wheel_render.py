@@ -112,4 +112,6 @@ def render_wheel(rng: np.random.Generator, tenths: int) -> np.ndarray:
 def render_wheels(rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Crops uint8 [count,32,20] and their positions in tenths, uniformly."""
     tenths = rng.integers(0, 100, count)
+    if count == 0:
+        return np.zeros((0, CROP_H, CROP_W), np.uint8), tenths.astype(np.int64)
     return np.stack([render_wheel(rng, int(t)) for t in tenths]), tenths.astype(np.int64)

@@ -109,6 +109,8 @@ def test_rendered_wheels_move_with_the_position_and_need_no_installed_font(monke
     rng = np.random.default_rng(3)
     images, tenths = wheel_render.render_wheels(rng, 40)
     assert images.shape == (40, 32, 20) and images.dtype == np.uint8 and tenths.max() < 100
+    none, no_tenths = wheel_render.render_wheels(rng, 0)  # --wheel-renders 0: real wheels only
+    assert none.shape == (0, 32, 20) and len(no_tenths) == 0
     monkeypatch.setattr(wheel_render, "font_paths", lambda: ())  # a machine without the fonts
     # The same drum at 3.0 and at 3.5: whole, the 3 fills the window's middle; half-way, the
     # window's middle is the gap between the 3 going up and the 4 coming in.
