@@ -89,6 +89,16 @@ def relined(inks: InkMap, params: VisionParams = DEFAULT) -> InkMap:
     return replace(inks, mask=lined_mask(inks.smooth, inks.low, params))
 
 
+def lowered(inks: InkMap, factor: float, params: VisionParams = DEFAULT) -> InkMap:
+    """The same ink map with candidate ink starting at `factor` of its threshold.
+
+    The contrast rule's level (`strong`) stays: what the lower threshold adds is judged as
+    faint ink (edge.vision.select.faint_alone), never as clearly inked writing.
+    """
+    low = max(params.min_low_threshold, round(factor * inks.low))
+    return replace(inks, mask=lined_mask(inks.smooth, low, params), low=low)
+
+
 def small_copy_halvings(short_side: int, params: VisionParams = DEFAULT) -> int:
     """How often to halve a frame for the paper estimate, keeping its short side large enough."""
     halvings = 0

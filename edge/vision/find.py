@@ -3,7 +3,8 @@
 Pipeline: ink map (edge.vision.binarize) -> connected components -> fragments grouped into digits
 (edge.vision.group) -> non-digit blobs dropped -> the row of the number (left to right) or the
 most prominent digit. Large frames are analysed on a smaller copy and boxes mapped back. When
-the judge finds no digit at all, a second look removes thicker and steeper lines too.
+the judge finds no digit at all, a second look removes thicker and steeper lines too, and
+when faint digit-sized marks were seen, a third takes fainter ink for ink (pencil in dim light).
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from edge.vision.binarize import InkMap, ink_map, relined
+from edge.vision.binarize import InkMap, ink_map, lowered, relined
 from edge.vision.cell import is_cell
 from edge.vision.group import Components, Group, find_components, group_components
 from edge.vision.normalise import scale_strokes
 from edge.vision.params import DEFAULT, VisionParams
-from edge.vision.select import select_digits
+from edge.vision.select import looks_like_digit, select_digits
 
 logger = logging.getLogger(__name__)
 
@@ -82,13 +83,27 @@ def find_digits(
         def decide(groups: list[Group]) -> np.ndarray:
             return np.asarray(judge([ink_of(g) for g in groups]), np.float64).reshape(-1)
 
-    chosen = select_digits(group_components(parts, params), parts, inks, kind, params, decide)
+    groups = group_components(parts, params)
+    chosen = select_digits(groups, parts, inks, kind, params, decide)
     if not chosen and decide is not None:
+        first = inks
+        # Pencil strokes that stand out of the shape rules but not of the contrast rule: the
+        # ink threshold may have cut them to pieces too (see faint_look_low).
+        faint = kind == "number" and any(
+            looks_like_digit(g, parts, inks, params, contrast=0.0) for g in groups
+        )
         # Nothing found: maybe a thick or steep line joined the digits; look again.
         inks = relined(inks, second_look(params))
         parts = find_components(inks.mask, params)
         made.clear()
         chosen = select_digits(group_components(parts, params), parts, inks, kind, params, decide)
+        if not chosen and faint:
+            # Still nothing, and faint marks the size of digits: look at fainter ink.
+            inks = lowered(first, params.faint_look_low, params)
+            parts = find_components(inks.mask, params)
+            made.clear()
+            groups = group_components(parts, params)
+            chosen = select_digits(groups, parts, inks, kind, params, decide)
     return [
         DigitCandidate(to_caller_box(g.box, scale, gray.shape), ink_of(g), g.unread) for g in chosen
     ]

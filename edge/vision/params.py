@@ -204,6 +204,12 @@ class VisionParams:
     # into rows of "1"s (0.6-0.65 already read one such page of 400 on the tuning frames).
     faint_alone_contrast: float = 0.7
     faint_alone_min_digits: int = 2
+    # When a number region gives no digit at all but holds digit-sized marks too faint for
+    # the contrast rule, the ink map is thresholded again at this share of its threshold:
+    # grainy paper in dim light sets the threshold above a pencil stroke's middle, leaving
+    # pieces of digits. Never below min_low_threshold. 0.4-0.55 read 5 more numbers of the
+    # tuning frames and no more wrong ones (without that floor 0.4 read a blank page).
+    faint_look_low: float = 0.5
     # Digits are at least this tall in analysis pixels; shorter groups are specks and text.
     min_digit_height_px: int = 10
     # A group over this share of the frame in either direction is a shadow or a border.

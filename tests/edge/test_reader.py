@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+
+import cv2
 import numpy as np
 import pytest
 
@@ -9,6 +13,7 @@ from edge.config import RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader, region_box
 from edge.vision.find import find_digits
+from edge.vision.params import DEFAULT
 from tests.edge.test_digits import SAMPLE, draw_digit, paper, to_uint8
 from training.mnist import load_split
 
@@ -240,3 +245,34 @@ def test_a_number_wholly_in_faint_pencil_is_read(mnist, model) -> None:
     # often grain or a scrap of a line than a digit.
     one = FrameReader(model, [RegionSettings(kind="digit")], 0.9, "dev")
     assert one.read(frame, "x", 0)[0].status == "no_digit"
+
+
+def pencil(sheet: np.ndarray, digit: np.ndarray, x: int, height: int, ink: float, rng) -> int:
+    """Lay an MNIST digit in pencil: graphite grain leaves each pixel of the stroke between a
+    fifth and all of its darkness. Returns the x where the digit ends."""
+    ys, xs = np.nonzero(digit)
+    crop = digit[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32) / 255
+    width = max(1, round(crop.shape[1] * height / crop.shape[0]))
+    alpha = np.clip(cv2.resize(crop, (width, height), interpolation=cv2.INTER_CUBIC), 0, 1)
+    alpha *= rng.uniform(0.2, 1.0, alpha.shape).astype(np.float32)
+    sheet[200 : 200 + height, x : x + width] *= 1 - alpha * (1 - ink)
+    return x + width
+
+
+def test_a_pencil_number_the_ink_threshold_breaks_up_is_read_at_a_fainter_threshold(
+    mnist, model
+) -> None:
+    images, labels = mnist
+    rng = np.random.default_rng(5)
+    sheet = paper(level=150, noise=8, gradient=0.2, seed=5)  # grainy paper, dim light
+    x = 200
+    for d in (0, 2, 9):
+        x = pencil(sheet, images[int(np.nonzero(labels == d)[0][1])], x, 30, 0.6, rng) + 6
+    frame = to_uint8(sheet)
+    reader = FrameReader(model, [RegionSettings()], 0.9, "dev")
+    judge = partial(reader.is_digit, judged={})
+    # At the usual threshold the grain leaves pieces of strokes: no digit at all.
+    usual = replace(DEFAULT, faint_look_low=1.0)
+    assert find_digits(frame, "number", usual, judge) == []
+    reading = reader.read(frame, "x", 0)[0]
+    assert (reading.status, reading.value) == ("ok", "029")
