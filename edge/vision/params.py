@@ -247,6 +247,12 @@ class VisionParams:
     unread_min_height: float = 0.6
     unread_band_share: float = 0.6
     unread_reach: float = 2.0
+    # A digit the judge accepted that the row's chain left out is marked the same way when
+    # it lies on the row's line (as above) no further than off_row_reach heights beyond it:
+    # a digit past a gap wider than row_gap_heights, or a second number; either way the
+    # value would be a guess. 4: 2 fewer numbers out ok but wrong on the tuning frames; 6-30:
+    # 3 fewer, and 1 right number lost (a stray digit far along the line).
+    off_row_reach: float = 6.0
 
     # Kind `digit` may read a digit touching the image edge only when it fills at least this
     # share of the image's height or width: a tight crop of a form cell (the digit 60-100%

@@ -7,7 +7,7 @@ most prominent digit with the pieces that broke off it, which may fill a tight c
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import cv2
@@ -71,7 +71,11 @@ def select_digits(
     if not digits:
         return []
     row = number_row(digits, params)
-    return with_unread(row, rejected, params) if decide is not None else row
+    if decide is None:
+        return row
+    in_row = {id(g) for g in row}
+    off_row = [g for g in digits if id(g) not in in_row]
+    return with_unread(row, rejected, params, off_row)
 
 
 def faint_digits(
@@ -151,7 +155,9 @@ def too_wide(group: Group, inks: InkMap, params: VisionParams = DEFAULT) -> bool
     )
 
 
-def with_unread(row: list[Group], rejected: list[Group], params: VisionParams) -> list[Group]:
+def with_unread(
+    row: list[Group], rejected: list[Group], params: VisionParams, off_row: Sequence[Group] = ()
+) -> list[Group]:
     """The row with the digit-sized marks on it that were not read, marked `unread`.
 
     A mark about as tall as the row's digits, mostly within the row's band and no further
@@ -159,26 +165,30 @@ def with_unread(row: list[Group], rejected: list[Group], params: VisionParams) -
     alone would publish a number with a digit missing. Thin lines, dots and writing above or
     below the row stay out. The distance is to the mark's nearer side: several digits written
     into one wide blob begin right beside the row however far away the blob's centre is.
+
+    off_row: digits the judge accepted that the row's chain left out. One on the row's line
+    within off_row_reach heights of its ends may be the number's own digit past a wide gap
+    (or a second number): which one the region means is not known, so it is marked too.
     """
-    if not row or not rejected:
+    if not row or not (rejected or off_row):
         return row
     typical = float(np.median([g.box[3] for g in row]))
     top = min(g.box[1] for g in row)
     bottom = max(g.box[1] + g.box[3] for g in row)
-    left = row[0].box[0] - params.unread_reach * typical
-    right = row[-1].box[0] + row[-1].box[2] + params.unread_reach * typical
+    start, end = row[0].box[0], row[-1].box[0] + row[-1].box[2]
     marks = []
-    for g in rejected:
-        x, y, w, h = g.box
-        inside_band = min(bottom, y + h) - max(top, y)
-        if (
-            h >= params.unread_min_height * typical
-            and inside_band >= params.unread_band_share * h
-            and x <= right
-            and x + w >= left
-        ):
-            g.unread = True
-            marks.append(g)
+    for reach, groups in ((params.unread_reach, rejected), (params.off_row_reach, off_row)):
+        for g in groups:
+            x, y, w, h = g.box
+            inside_band = min(bottom, y + h) - max(top, y)
+            if (
+                h >= params.unread_min_height * typical
+                and inside_band >= params.unread_band_share * h
+                and x <= end + reach * typical
+                and x + w >= start - reach * typical
+            ):
+                g.unread = True
+                marks.append(g)
     if not marks:
         return row
     return sorted(row + marks, key=lambda g: g.box[0])

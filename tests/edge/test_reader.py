@@ -247,6 +247,34 @@ def test_a_number_wholly_in_faint_pencil_is_read(mnist, model) -> None:
     assert one.read(frame, "x", 0)[0].status == "no_digit"
 
 
+def test_a_digit_on_the_line_past_a_wide_gap_keeps_the_number_from_being_published(
+    mnist, model
+) -> None:
+    images, labels = mnist
+
+    def first(d: int) -> np.ndarray:
+        return images[int(np.nonzero(labels == d)[0][0])]
+
+    def read(seven_x_gap: float, seven_y: int) -> tuple[str, str | None, list[float]]:
+        sheet = paper()
+        x = 40
+        for d in (4, 2):
+            box = draw_digit(sheet, first(d), x, 200, 50)
+            x = box[0] + box[2] + 10
+        draw_digit(sheet, first(7), int(x + seven_x_gap * 50), seven_y, 50)
+        r = FrameReader(model, [RegionSettings()], 0.9, "dev").read(to_uint8(sheet), "x", 0)[0]
+        return r.status, r.value, [d.confidence for d in r.digits]
+
+    # Two digit heights along: one number, 427.
+    assert read(2.0, 200)[:2] == ("ok", "427")
+    # Four heights along, past the row's gap: the 7 may be the number's last digit or a
+    # second number. Publishing 42 would be a guess; the 7 is shown, unread.
+    status, value, confidence = read(4.0, 200)
+    assert (status, value) == ("low_confidence", None) and confidence[-1] == 0.0
+    # The same 7 on the next line down is other writing: 42 stands.
+    assert read(4.0, 300)[:2] == ("ok", "42")
+
+
 def pencil(sheet: np.ndarray, digit: np.ndarray, x: int, height: int, ink: float, rng) -> int:
     """Lay an MNIST digit in pencil: graphite grain leaves each pixel of the stroke between a
     fifth and all of its darkness. Returns the x where the digit ends."""
