@@ -83,6 +83,13 @@ def find_digits(
         def decide(groups: list[Group]) -> np.ndarray:
             return np.asarray(judge([ink_of(g) for g in groups]), np.float64).reshape(-1)
 
+    def look(again: InkMap) -> list[Group]:
+        """Select the digits afresh on another ink map of the same image."""
+        nonlocal inks, parts
+        inks, parts = again, find_components(again.mask, params)
+        made.clear()
+        return select_digits(group_components(parts, params), parts, inks, kind, params, decide)
+
     groups = group_components(parts, params)
     chosen = select_digits(groups, parts, inks, kind, params, decide)
     if not chosen and decide is not None:
@@ -93,17 +100,10 @@ def find_digits(
             looks_like_digit(g, parts, inks, params, contrast=0.0) for g in groups
         )
         # Nothing found: maybe a thick or steep line joined the digits; look again.
-        inks = relined(inks, second_look(params))
-        parts = find_components(inks.mask, params)
-        made.clear()
-        chosen = select_digits(group_components(parts, params), parts, inks, kind, params, decide)
+        chosen = look(relined(first, second_look(params)))
         if not chosen and faint:
             # Still nothing, and faint marks the size of digits: look at fainter ink.
-            inks = lowered(first, params.faint_look_low, params)
-            parts = find_components(inks.mask, params)
-            made.clear()
-            groups = group_components(parts, params)
-            chosen = select_digits(groups, parts, inks, kind, params, decide)
+            chosen = look(lowered(first, params.faint_look_low, params))
     return [
         DigitCandidate(to_caller_box(g.box, scale, gray.shape), ink_of(g), g.unread) for g in chosen
     ]

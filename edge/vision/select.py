@@ -93,19 +93,9 @@ def faint_digits(
     make one alone: on a blank page faint marks are shadows and grain), when the judge
     takes them for digits; faint marks it rejects are no sign of a lost digit.
     """
-    known = {id(g) for g in seen}
     typical = float(np.median([g.box[3] for g in seen]))
-    faint = [
-        g
-        for g in groups
-        if id(g) not in known
-        and g.box[3] >= params.faint_min_height * typical
-        and looks_like_digit(g, parts, inks, params, contrast=0.0)
-    ]
-    if not faint:
-        return []
-    sure = decide(faint)
-    return [g for g, p in zip(faint, sure, strict=True) if p >= params.faint_min_digit_score]
+    low = params.faint_min_height * typical
+    return judged_faint(groups, seen, parts, inks, params, decide, 0.0, low)[0]
 
 
 def faint_alone(
@@ -125,21 +115,41 @@ def faint_alone(
     a scrap of a line far more often than a digit. The marks it rejects come back so that
     an unread one on the row keeps an incomplete number from being published.
     """
+    contrast = params.faint_alone_contrast
+    digits, others = judged_faint(groups, seen, parts, inks, params, decide, contrast, 0.0)
+    if not digits or len(number_row(digits, params)) < params.faint_alone_min_digits:
+        return [], []
+    return digits, others
+
+
+def judged_faint(
+    groups: list[Group],
+    seen: list[Group],
+    parts: Components,
+    inks: InkMap,
+    params: VisionParams,
+    decide: Callable[[list[Group]], np.ndarray],
+    contrast: float,
+    min_height: float,
+) -> tuple[list[Group], list[Group]]:
+    """The groups not in `seen` that pass the shape rules (at `contrast` of the contrast rule,
+    at least `min_height` tall), as (those the judge is sure are digits, the others)."""
     known = {id(g) for g in seen}
     faint = [
         g
         for g in groups
         if id(g) not in known
-        and looks_like_digit(g, parts, inks, params, contrast=params.faint_alone_contrast)
+        and g.box[3] >= min_height
+        and looks_like_digit(g, parts, inks, params, contrast=contrast)
     ]
     if not faint:
         return [], []
     sure = decide(faint)
-    digits = [g for g, p in zip(faint, sure, strict=True) if p >= params.faint_min_digit_score]
-    if not digits or len(number_row(digits, params)) < params.faint_alone_min_digits:
-        return [], []
-    others = [g for g, p in zip(faint, sure, strict=True) if p < params.faint_min_digit_score]
-    return digits, others
+    least = params.faint_min_digit_score
+    return (
+        [g for g, p in zip(faint, sure, strict=True) if p >= least],
+        [g for g, p in zip(faint, sure, strict=True) if p < least],
+    )
 
 
 def too_wide(group: Group, inks: InkMap, params: VisionParams = DEFAULT) -> bool:
