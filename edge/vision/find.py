@@ -4,7 +4,8 @@ Pipeline: ink map (edge.vision.binarize) -> connected components -> fragments gr
 (edge.vision.group) -> non-digit blobs dropped -> the row of the number (left to right) or the
 most prominent digit. Large frames are analysed on a smaller copy and boxes mapped back. When
 the judge finds no digit at all, a second look removes thicker and steeper lines too, and
-when faint digit-sized marks were seen, a third takes fainter ink for ink (pencil in dim light).
+when faint digit-sized marks were seen, a third takes fainter ink for ink (pencil in dim light)
+in a number, and last one large faint digit alone is taken (edge.vision.select.faint_single).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from edge.vision.cell import is_cell
 from edge.vision.group import Components, Group, find_components, group_components
 from edge.vision.normalise import scale_strokes
 from edge.vision.params import DEFAULT, VisionParams
-from edge.vision.select import looks_like_digit, select_digits
+from edge.vision.select import faint_single, looks_like_digit, select_digits
 
 logger = logging.getLogger(__name__)
 
@@ -93,17 +94,20 @@ def find_digits(
     groups = group_components(parts, params)
     chosen = select_digits(groups, parts, inks, kind, params, decide)
     if not chosen and decide is not None:
-        first = inks
+        first, first_parts = inks, parts
         # Pencil strokes that stand out of the shape rules but not of the contrast rule: the
         # ink threshold may have cut them to pieces too (see faint_look_low).
-        faint = kind == "number" and any(
-            looks_like_digit(g, parts, inks, params, contrast=0.0) for g in groups
-        )
+        faint = any(looks_like_digit(g, parts, inks, params, contrast=0.0) for g in groups)
         # Nothing found: maybe a thick or steep line joined the digits; look again.
         chosen = look(relined(first, second_look(params)))
-        if not chosen and faint:
+        if not chosen and faint and kind == "number":
             # Still nothing, and faint marks the size of digits: look at fainter ink.
             chosen = look(lowered(first, params.faint_look_low, params))
+        if not chosen and faint:
+            # Last: one large faint digit alone, on the first look's ink.
+            inks, parts = first, first_parts
+            made.clear()
+            chosen = faint_single(groups, parts, inks, params, decide)
     return [
         DigitCandidate(to_caller_box(g.box, scale, gray.shape), ink_of(g), g.unread) for g in chosen
     ]

@@ -205,6 +205,14 @@ class VisionParams:
     # mark alone gave 15 of 500 blank pages a reading).
     faint_alone_contrast: float = 0.7
     faint_alone_min_digits: int = 2
+    # When nothing at all was found (after every look), one faint mark alone is read if it is
+    # the only one the judge is sure of, at least this tall (analysis pixels) and at least
+    # faint_single_min_width of its height wide (edge.vision.select.faint_single). Narrower
+    # (0.3-0.4) or shorter (20 px) let scraps of ruled lines read as 1s and small grain as
+    # digits on the tuning frames; 0.55 and 25 read 5 more of the 3,850 tuning frames and 1
+    # more of the 800 read as digit regions, and no more wrong.
+    faint_single_min_height_px: int = 25
+    faint_single_min_width: float = 0.55
     # When a number region gives no digit at all but holds digit-sized marks too faint for
     # the contrast rule, the ink map is thresholded again at this share of its threshold:
     # grainy paper in dim light sets the threshold above a pencil stroke's middle, leaving

@@ -122,6 +122,32 @@ def faint_alone(
     return digits, others
 
 
+def faint_single(
+    groups: list[Group],
+    parts: Components,
+    inks: InkMap,
+    params: VisionParams,
+    decide: Callable[[list[Group]], np.ndarray],
+) -> list[Group]:
+    """One large, faint digit alone on the page, as the last resort when nothing was found.
+
+    A thick pencil digit on a page whose ruled lines are darker than it stays under the
+    contrast rule, and faint_alone wants two such marks. One faint mark alone is read when it
+    is the only one the judge is sure of (faint_min_digit_score, at faint_alone_contrast of the
+    rule's level), at least faint_single_min_height_px tall and faint_single_min_width of its
+    height wide: the faint marks blank pages give are scraps of ruled and grid lines, which
+    the judge takes for 1s, and grain, which is small.
+    """
+    contrast = params.faint_alone_contrast
+    digits, _ = judged_faint(groups, [], parts, inks, params, decide, contrast, 0.0)
+    if len(digits) != 1:
+        return []
+    _, _, w, h = digits[0].box
+    if h < params.faint_single_min_height_px or w < params.faint_single_min_width * h:
+        return []
+    return digits
+
+
 def judged_faint(
     groups: list[Group],
     seen: list[Group],

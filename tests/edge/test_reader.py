@@ -222,11 +222,43 @@ def test_a_faint_digit_in_a_number_is_read_not_dropped(mnist, model) -> None:
     assert [d.digit for d in reading.digits] == [3, 5, 2]
     assert reading.value in ("352", None)
     assert reading.status == ("ok" if reading.value else "low_confidence")
-    # Alone on the page the same faint digit makes no number: faint marks are mostly grain.
+    # Alone on the page the same faint digit is found as the one large faint mark (see the
+    # next test) and read as itself or left unsure, never as another digit.
     alone = paper(gradient=0.4, noise=3)
     draw_digit(alone, images[int(np.nonzero(labels == 5)[0][0])], 300, 200, 80, 0.8)
     single = FrameReader(model, [RegionSettings()], 0.9, "dev").read(to_uint8(alone), "x", 0)[0]
-    assert single.status == "no_digit"
+    assert [d.digit for d in single.digits] == [5] and single.value in ("5", None)
+
+
+@pytest.mark.parametrize("kind", ["number", "digit"])
+def test_one_large_faint_digit_alone_is_read_small_or_thin_faint_marks_are_not(
+    mnist, model, kind: str
+) -> None:
+    images, labels = mnist
+    sure = confident_indices(model, images, labels, 60)
+    three = next(images[i] for i in sure if labels[i] == 3)
+    one = next(images[i] for i in sure if labels[i] == 1)
+    reader = FrameReader(model, [RegionSettings(kind=kind)], 0.9, "dev")
+    judge = partial(reader.is_digit, judged={})
+    no_rule = replace(DEFAULT, faint_single_min_height_px=0, faint_single_min_width=0.0)
+
+    def frame(digit: np.ndarray, height: int) -> np.ndarray:
+        sheet = paper(gradient=0.3, noise=5)
+        draw_digit(sheet, digit, 280, 200, height, 0.85)  # 15% darker than the paper
+        return to_uint8(sheet)
+
+    big = frame(three, 80)
+    assert find_digits(big, kind) == [], "under the contrast rule: the shape rules find none"
+    # A thick pencil 3, 80 px tall, the only mark the judge is sure of: read.
+    r = reader.read(big, "x", 0)[0]
+    assert (r.status, r.value) == ("ok", "3")
+    # The same 3 at 18 px is as small as grain, and a faint upright stroke is what scraps of
+    # ruled and grid lines look like: neither is read alone (without the size and width
+    # rules both would be).
+    for small_or_thin in (frame(three, 18), frame(one, 80)):
+        assert find_digits(small_or_thin, kind, DEFAULT, judge) == []
+        assert len(find_digits(small_or_thin, kind, no_rule, judge)) == 1
+        assert reader.read(small_or_thin, "x", 0)[0].status == "no_digit"
 
 
 def test_a_number_wholly_in_faint_pencil_is_read(mnist, model) -> None:
@@ -300,7 +332,8 @@ def test_a_pencil_number_the_ink_threshold_breaks_up_is_read_at_a_fainter_thresh
     reader = FrameReader(model, [RegionSettings()], 0.9, "dev")
     judge = partial(reader.is_digit, judged={})
     # At the usual threshold the grain leaves pieces of strokes: no digit at all.
-    usual = replace(DEFAULT, faint_look_low=1.0)
+    # (Nor is one digit alone read before the fainter look: that is the last resort.)
+    usual = replace(DEFAULT, faint_look_low=1.0, faint_single_min_height_px=10_000)
     assert find_digits(frame, "number", usual, judge) == []
     reading = reader.read(frame, "x", 0)[0]
     assert (reading.status, reading.value) == ("ok", "029")
