@@ -50,8 +50,10 @@ REGION = RegionSettings(
 )
 
 
-def crops_by_position(data_dir: Path | None, sample: Path | None) -> dict[int, list[np.ndarray]]:
-    """Held-out wheel crops (grey 32x20) by position in tenths."""
+def crops_by_position(
+    data_dir: Path | None, sample: Path | None, split: str = "report"
+) -> dict[int, list[np.ndarray]]:
+    """Held-out wheel crops (grey 32x20) by position in tenths, from the `split` installations."""
     pool: dict[int, list[np.ndarray]] = defaultdict(list)
     if sample is not None:
         for png in sorted(sample.glob("*.png")):
@@ -60,8 +62,8 @@ def crops_by_position(data_dir: Path | None, sample: Path | None) -> dict[int, l
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from training.meter_data import load_wheels
 
-    report = load_wheels(data_dir)["report"]
-    for image, position in zip(report.images, report.positions, strict=True):
+    held = load_wheels(data_dir)[split]
+    for image, position in zip(held.images, held.positions, strict=True):
         pool[int(position)].append(image)
     return pool
 
@@ -149,12 +151,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, help="printed-digit ONNX (default: shipped)")
     parser.add_argument("--readings", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--split",
+        choices=("tune", "report"),
+        default="report",
+        help="installations whose crops show the wheels: tune (to choose rules on) or report",
+    )
     args = parser.parse_args(argv)
     if not (args.meter_data or args.sample):
         parser.error("give --meter-data or --sample")
     outcomes = simulate(
         load_printed(args.model),
-        crops_by_position(args.meter_data, args.sample),
+        crops_by_position(args.meter_data, args.sample, args.split),
         args.readings,
         args.seed,
     )
