@@ -9,7 +9,10 @@ that stays implausible for `confirm_readings` readings in a row, each consistent
 before and none of them explained by the digits' alternatives, becomes the new level: a real
 jump (a meter replaced, a reading missed for a week) is accepted, and one wrong acceptance
 cannot stick for ever, while a wheel misread the same way frame after frame never becomes the
-level. The state survives restarts in the store (edge.store.meters).
+level. Sooner than that, a reading that falls below the last accepted value but follows the
+value accepted before it is accepted at once: the last acceptance was the misread (a wheel
+read a few tenths high, a rise the rules allow). The state survives restarts in the store
+(edge.store.meters).
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ class MeterState:
     pending: float | None = None  # a new level waiting for confirmation
     pending_ts_s: float | None = None
     pending_count: int = 0
+    previous: float | None = None  # the value accepted before `value`
+    previous_ts_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,6 +72,15 @@ class Plausibility:
         read = float(reading.value)
         if state.value is None or self.plausible(read, state.value, _since(state.ts_s, now_s)):
             return self._accept(read, now_s)
+        if self._falls_back(read, now_s):
+            logger.info(
+                "region %s: %s follows %s, not %s: the last accepted value was the misread",
+                reading.region,
+                reading.value,
+                state.previous,
+                state.value,
+            )
+            return self._accept(read, now_s, previous=(state.previous, state.previous_ts_s))
         fits = self.repairs(reading, now_s)
         if len(fits) == 1:
             repaired = fits.pop()
@@ -131,8 +145,31 @@ class Plausibility:
         state.pending, state.pending_ts_s = value, now_s
         return state.pending_count >= self.region.confirm_readings
 
-    def _accept(self, value: float, now_s: float) -> bool:
-        self.state = MeterState(value=value, ts_s=now_s)
+    def _falls_back(self, value: float, now_s: float) -> bool:
+        """Whether `value`, implausible after the last accepted value, follows the one accepted
+        before it: then the last one was the misread (a wheel read a few tenths high), and
+        waiting for confirm_readings readings would refuse or "repair" right readings towards
+        it meanwhile."""
+        state = self.state
+        return (
+            state.previous is not None
+            and state.value is not None
+            and value < state.value  # a fall: a rise too fast for the rules is no sign
+            and self.plausible(value, state.previous, _since(state.previous_ts_s, now_s))
+        )
+
+    def _accept(
+        self,
+        value: float,
+        now_s: float,
+        previous: tuple[float | None, float | None] | None = None,
+    ) -> bool:
+        """Make `value` the last accepted one; `previous` (value, time) replaces the one it
+        follows (by default the value accepted until now)."""
+        before = (self.state.value, self.state.ts_s) if previous is None else previous
+        self.state = MeterState(
+            value=value, ts_s=now_s, previous=before[0], previous_ts_s=before[1]
+        )
         return True
 
 

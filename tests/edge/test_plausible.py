@@ -145,3 +145,32 @@ def test_a_wheel_misread_the_same_way_frame_after_frame_never_becomes_the_level(
         statuses.append(r.status)
     assert statuses == [IMPLAUSIBLE] * 6
     assert check.state.value == 1880
+
+
+def test_a_misread_rise_gives_way_to_the_next_reading_that_follows_the_value_before_it(
+    tmp_path: Path,
+) -> None:
+    regions = [region(decimals=1, max_rate_per_min=0.1, confirm_readings=3)]
+    store = Store(tmp_path / "digitcam.db", 100)
+    checks = MeterChecks(regions, store)
+    checks.check([reading("0152.0")], 0.0)
+    # The tenths wheel at 0 read as 3: a rise the rules allow, so it is accepted (a guess the
+    # rules cannot catch) ...
+    wrong = reading("0152.3")
+    checks.check([wrong], 5 * MINUTE)
+    assert (wrong.status, wrong.value) == (OK, "0152.3")
+    store.close()
+    # ... and after a restart the next reading, 152.1, falls below it but follows 152.0: the
+    # last acceptance was the misread. Published at once, not refused (or "repaired" to fit
+    # 152.3) until three readings confirm the level.
+    store = Store(tmp_path / "digitcam.db", 100)
+    checks = MeterChecks(regions, store)
+    back = reading("0152.1")
+    checks.check([back], 10 * MINUTE)
+    assert (back.status, back.value, back.raw_value) == (OK, "0152.1", None)
+    assert store.meter_state("water")["value"] == 152.1
+    # A reading below both is still a fall.
+    fell = reading("0151.5")
+    checks.check([fell], 15 * MINUTE)
+    assert (fell.status, fell.value) == (IMPLAUSIBLE, None)
+    store.close()
