@@ -210,9 +210,13 @@ class VisionParams:
     # faint_single_min_width of its height wide (edge.vision.select.faint_single). Narrower
     # (0.3-0.4) or shorter (20 px) let scraps of ruled lines read as 1s and small grain as
     # digits on the tuning frames; 0.55 and 25 read 5 more of the 3,850 tuning frames and 1
-    # more of the 800 read as digit regions, and no more wrong.
+    # more of the 800 read as digit regions, and no more wrong. The judge must be surer of it
+    # than of other faint marks: the edge of a hard shadow across a ruled page made a "7" it
+    # scored 0.997 (and marks in shadowed corners 0.91-0.97) where the lone faint digits of
+    # the tuning frames scored 0.9999 and more; 0.99 still published that 7.
     faint_single_min_height_px: int = 25
     faint_single_min_width: float = 0.55
+    faint_single_min_digit_score: float = 0.999
     # When a number region gives no digit at all but holds digit-sized marks too faint for
     # the contrast rule, the ink map is thresholded again at this share of its threshold:
     # grainy paper in dim light sets the threshold above a pencil stroke's middle, leaving

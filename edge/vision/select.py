@@ -135,8 +135,9 @@ def faint_single(
     contrast rule, and faint_alone wants two such marks. One faint mark alone is read when it
     is the only one the judge is sure of (faint_min_digit_score, at faint_alone_contrast of the
     rule's level), at least faint_single_min_height_px tall and faint_single_min_width of its
-    height wide: the faint marks blank pages give are scraps of ruled and grid lines, which
-    the judge takes for 1s, and grain, which is small.
+    height wide, and the judge is surer still of it (faint_single_min_digit_score): the faint
+    marks blank pages give are scraps of ruled and grid lines, which the judge takes for 1s,
+    grain, which is small, and the edges of hard shadows.
     """
     contrast = params.faint_alone_contrast
     digits, _ = judged_faint(groups, [], parts, inks, params, decide, contrast, 0.0)
@@ -144,6 +145,8 @@ def faint_single(
         return []
     _, _, w, h = digits[0].box
     if h < params.faint_single_min_height_px or w < params.faint_single_min_width * h:
+        return []
+    if decide(digits)[0] < params.faint_single_min_digit_score:
         return []
     return digits
 
