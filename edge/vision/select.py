@@ -139,16 +139,21 @@ def faint_single(
     marks blank pages give are scraps of ruled and grid lines, which the judge takes for 1s,
     grain, which is small, and the edges of hard shadows.
     """
-    contrast = params.faint_alone_contrast
-    digits, _ = judged_faint(groups, [], parts, inks, params, decide, contrast, 0.0)
-    if len(digits) != 1:
+    faint, scores = scored_faint(
+        groups, [], parts, inks, params, decide, params.faint_alone_contrast, 0.0
+    )
+    sure = [(g, p) for g, p in zip(faint, scores, strict=True) if p >= params.faint_min_digit_score]
+    if len(sure) != 1:
         return []
-    _, _, w, h = digits[0].box
-    if h < params.faint_single_min_height_px or w < params.faint_single_min_width * h:
+    digit, score = sure[0]
+    _, _, w, h = digit.box
+    if (
+        h < params.faint_single_min_height_px
+        or w < params.faint_single_min_width * h
+        or score < params.faint_single_min_digit_score
+    ):
         return []
-    if decide(digits)[0] < params.faint_single_min_digit_score:
-        return []
-    return digits
+    return [digit]
 
 
 def judged_faint(
@@ -163,6 +168,25 @@ def judged_faint(
 ) -> tuple[list[Group], list[Group]]:
     """The groups not in `seen` that pass the shape rules (at `contrast` of the contrast rule,
     at least `min_height` tall), as (those the judge is sure are digits, the others)."""
+    faint, sure = scored_faint(groups, seen, parts, inks, params, decide, contrast, min_height)
+    least = params.faint_min_digit_score
+    return (
+        [g for g, p in zip(faint, sure, strict=True) if p >= least],
+        [g for g, p in zip(faint, sure, strict=True) if p < least],
+    )
+
+
+def scored_faint(
+    groups: list[Group],
+    seen: list[Group],
+    parts: Components,
+    inks: InkMap,
+    params: VisionParams,
+    decide: Callable[[list[Group]], np.ndarray],
+    contrast: float,
+    min_height: float,
+) -> tuple[list[Group], np.ndarray]:
+    """The groups judged_faint judges, with how sure the judge is that each is a digit."""
     known = {id(g) for g in seen}
     faint = [
         g
@@ -171,14 +195,7 @@ def judged_faint(
         and g.box[3] >= min_height
         and looks_like_digit(g, parts, inks, params, contrast=contrast)
     ]
-    if not faint:
-        return [], []
-    sure = decide(faint)
-    least = params.faint_min_digit_score
-    return (
-        [g for g, p in zip(faint, sure, strict=True) if p >= least],
-        [g for g, p in zip(faint, sure, strict=True) if p < least],
-    )
+    return faint, (decide(faint) if faint else np.zeros(0))
 
 
 def too_wide(group: Group, inks: InkMap, params: VisionParams = DEFAULT) -> bool:
