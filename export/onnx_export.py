@@ -81,6 +81,11 @@ def run(args: argparse.Namespace) -> int:
     if kind.get("kind") == "printed":  # the meter-wheel and display model
         from export.printed_export import run as export_printed
 
+        if args.half:  # its accuracy check reads wheels, not the MNIST images halve_file uses
+            raise SystemExit(
+                "digitcam export: --half is for the handwriting model; "
+                "export the printed model without it"
+            )
         return export_printed(args)
     net, ckpt = load_checkpoint(args.checkpoint)
     data_dir = ensure_mnist(resolve_data_dir(args.data_dir), splits=("test",))
