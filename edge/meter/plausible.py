@@ -80,7 +80,9 @@ class Plausibility:
                 state.previous,
                 state.value,
             )
-            return self._accept(read, now_s, previous=(state.previous, state.previous_ts_s))
+            # Forget the misread: the reading follows the value accepted before it.
+            self.state = MeterState(value=state.previous, ts_s=state.previous_ts_s)
+            return self._accept(read, now_s)
         fits = self.repairs(reading, now_s)
         if len(fits) == 1:
             repaired = fits.pop()
@@ -158,17 +160,11 @@ class Plausibility:
             and self.plausible(value, state.previous, _since(state.previous_ts_s, now_s))
         )
 
-    def _accept(
-        self,
-        value: float,
-        now_s: float,
-        previous: tuple[float | None, float | None] | None = None,
-    ) -> bool:
-        """Make `value` the last accepted one; `previous` (value, time) replaces the one it
-        follows (by default the value accepted until now)."""
-        before = (self.state.value, self.state.ts_s) if previous is None else previous
+    def _accept(self, value: float, now_s: float) -> bool:
+        """Make `value` the last accepted one; the one it follows becomes `previous`."""
+        last = self.state
         self.state = MeterState(
-            value=value, ts_s=now_s, previous=before[0], previous_ts_s=before[1]
+            value=value, ts_s=now_s, previous=last.value, previous_ts_s=last.ts_s
         )
         return True
 
