@@ -266,6 +266,12 @@ class VisionParams:
     # value would be a guess. 4: 2 fewer numbers out ok but wrong on the tuning frames; 6-30:
     # 3 fewer, and 1 right number lost (a stray digit far along the line).
     off_row_reach: float = 6.0
+    # A faint mark (under the contrast rule) the judge does not take for a digit, on the
+    # row's line: faint marks beside a number are mostly grain and shadow, but one reaching
+    # past faint_unread_reach heights into the row (negative: inside it, between its digits)
+    # is part of the number, often two faint digits run together. Tuning frames: ok but
+    # wrong 72 -> 71, none right lost; -0.5 to 2 the same, so the narrowest is kept.
+    faint_unread_reach: float = -0.5
 
     # Kind `digit` may read a digit touching the image edge only when it fills at least this
     # share of the image's height or width: a tight crop of a form cell (the digit 60-100%

@@ -41,6 +41,7 @@ def select_digits(
     tight = kind == "digit"
     digits = [g for g in groups if looks_like_digit(g, parts, inks, params, tight=tight)]
     rejected: list[Group] = []
+    faint_rejected: list[Group] = []
     if digits and decide is not None:
         sure = decide(digits)
         rejected = [g for g, p in zip(digits, sure, strict=True) if p < params.min_digit_score]
@@ -61,13 +62,17 @@ def select_digits(
         for found in pieces.values():
             digits.extend(found)
         apart = {id(suspects[i]) for i in pieces}
+        explained = [suspects[i] for i in pieces]  # read as the digits cut out of them
         rejected = [g for g in rejected + wide if id(g) not in apart]
         joined = read_joined(rejected, parts, decide, params)
         used = {id(piece) for a, b, _ in joined for piece in (a, b)}
         digits.extend(whole for _, _, whole in joined)
+        explained += [g for g in rejected if id(g) in used]
         rejected = [g for g in rejected if id(g) not in used]
         if digits:
-            digits += faint_digits(groups, digits + rejected, parts, inks, params, decide)
+            seen = digits + rejected + explained
+            faint, faint_rejected = faint_digits(groups, seen, parts, inks, params, decide)
+            digits += faint
     if not digits:
         return []
     row = number_row(digits, params)
@@ -75,7 +80,7 @@ def select_digits(
         return row
     in_row = {id(g) for g in row}
     off_row = [g for g in digits if id(g) not in in_row]
-    return with_unread(row, rejected, params, off_row)
+    return with_unread(row, rejected, params, off_row, faint_rejected)
 
 
 def faint_digits(
@@ -85,8 +90,8 @@ def faint_digits(
     inks: InkMap,
     params: VisionParams,
     decide: Callable[[list[Group]], np.ndarray],
-) -> list[Group]:
-    """Marks below the contrast rule's line that the judge takes for digits.
+) -> tuple[list[Group], list[Group]]:
+    """Marks below the contrast rule's line: (those the judge takes for digits, the others).
 
     Pencil on a dim page can leave one digit of a number fainter than the contrast rule
     allows. Such marks may join a number that clearly-inked digits already make (never
@@ -95,7 +100,7 @@ def faint_digits(
     """
     typical = float(np.median([g.box[3] for g in seen]))
     low = params.faint_min_height * typical
-    return judged_faint(groups, seen, parts, inks, params, decide, 0.0, low)[0]
+    return judged_faint(groups, seen, parts, inks, params, decide, 0.0, low)
 
 
 def faint_alone(
@@ -212,7 +217,11 @@ def too_wide(group: Group, inks: InkMap, params: VisionParams = DEFAULT) -> bool
 
 
 def with_unread(
-    row: list[Group], rejected: list[Group], params: VisionParams, off_row: Sequence[Group] = ()
+    row: list[Group],
+    rejected: list[Group],
+    params: VisionParams,
+    off_row: Sequence[Group] = (),
+    faint: Sequence[Group] = (),
 ) -> list[Group]:
     """The row with the digit-sized marks on it that were not read, marked `unread`.
 
@@ -226,14 +235,19 @@ def with_unread(
     within off_row_reach heights of its ends may be the number's own digit past a wide gap
     (or a second number): which one the region means is not known, so it is marked too.
     """
-    if not row or not (rejected or off_row):
+    if not row or not (rejected or off_row or faint):
         return row
     typical = float(np.median([g.box[3] for g in row]))
     top = min(g.box[1] for g in row)
     bottom = max(g.box[1] + g.box[3] for g in row)
     start, end = row[0].box[0], row[-1].box[0] + row[-1].box[2]
     marks = []
-    for reach, groups in ((params.unread_reach, rejected), (params.off_row_reach, off_row)):
+    reaches = (
+        (params.unread_reach, rejected),
+        (params.off_row_reach, off_row),
+        (params.faint_unread_reach, faint),
+    )
+    for reach, groups in reaches:
         for g in groups:
             x, y, w, h = g.box
             inside_band = min(bottom, y + h) - max(top, y)

@@ -230,6 +230,39 @@ def test_a_faint_digit_in_a_number_is_read_not_dropped(mnist, model) -> None:
     assert all(d.digit == 5 for d in single.digits) and single.value in ("5", None)
 
 
+def test_a_faint_mark_between_the_digits_that_is_no_digit_keeps_the_number_unread(mnist) -> None:
+    images, labels = mnist
+    sheet = paper(gradient=0.4, noise=3)
+    boxes, x = [], 100
+    for i, d in enumerate((3, 4, 2)):
+        # The middle mark in faint pencil, under the contrast rule; shorter than the others,
+        # so the stand-in judge below can tell it apart (two faint digits run together, a
+        # scribble: whatever it is, the judge does not take it for a digit).
+        height, ink = (64, 0.8) if i == 1 else (80, 0.15)
+        boxes.append(
+            draw_digit(sheet, images[int(np.nonzero(labels == d)[0][0])], x, 200, height, ink)
+        )
+        x = boxes[-1][0] + boxes[-1][2] + 30
+    frame = to_uint8(sheet)
+    middle_height = boxes[1][3]
+
+    def not_the_faint_mark(inks):  # a stand-in for the model's not_digit output
+        return [abs(ink.shape[0] - middle_height) > 4 for ink in inks]
+
+    found = find_digits(frame, "number", judge=not_the_faint_mark)
+    # Reading 3 and 2 alone would publish "32": the mark between them is part of the number.
+    assert [c.unread for c in found] == [False, True, False]
+    assert abs(found[1].box[0] - boxes[1][0]) <= 2
+    # The same faint mark past the row's end is grain or shadow beside a number: left out.
+    sheet = paper(gradient=0.4, noise=3)
+    x = 100
+    for d, height, ink in ((3, 80, 0.15), (2, 80, 0.15), (4, 64, 0.8)):
+        box = draw_digit(sheet, images[int(np.nonzero(labels == d)[0][0])], x, 200, height, ink)
+        x = box[0] + box[2] + 30
+    beside = find_digits(to_uint8(sheet), "number", judge=not_the_faint_mark)
+    assert len(beside) == 2 and not any(c.unread for c in beside)
+
+
 @pytest.mark.parametrize("kind", ["number", "digit"])
 def test_one_large_faint_digit_alone_is_read_small_or_thin_faint_marks_are_not(
     mnist, model, kind: str
