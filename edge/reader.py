@@ -50,8 +50,11 @@ class RejectingClassifier(Classifier, Protocol):
 
 
 # What the judge computed for one candidate ink, reused when that candidate is read:
-# the ink itself (kept alive so its id stays unique), the model input and the probabilities.
-Judged = dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
+# the ink itself (kept alive so its id stays unique), the model input, the probabilities and
+# how likely it is a digit at all (1.0 when the model has no not-a-digit output).
+Judged = dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, float]]
+# Region kinds whose digits' confidence counts the judge's doubt (see FrameReader.read).
+JOINT_KINDS = ("number",)
 
 
 @dataclass
@@ -137,7 +140,20 @@ class FrameReader:
                 if not candidates:
                     candidates = find_digits(crop, kind, judge=judge)
             found.append(_Found(region, (x, y), candidates))
-        inputs, probs = self.classify([c for f in found for c in f.candidates], judged)
+        candidates = [c for f in found for c in f.candidates]
+        inputs, probs = self.classify(candidates, judged)
+        # In a number, a digit's confidence is the model's chance of that digit among eleven
+        # outcomes (ten digits or no digit at all): a candidate the judge doubts (two digits
+        # run together, a scrap of a line) is not published as surely as a clean digit.
+        doubt = np.array(
+            [
+                judged[id(c.ink)][3] if f.region.kind in JOINT_KINDS else 1.0
+                for f in found
+                for c in f.candidates
+            ],
+            np.float32,
+        )
+        probs = probs * doubt[:, None] if len(doubt) else probs
         meter_digits = read_meters(self.printed, gray, meters) if self.printed and meters else []
         latency_ms = (time.perf_counter() - started) * 1000.0
         by_region: dict[str, tuple[list[Digit], str | None]] = {}
@@ -167,9 +183,12 @@ class FrameReader:
         model = cast(RejectingClassifier, self.model)
         inputs = np.stack([to_mnist(ink) for ink in inks])
         probs, not_digit = model.scores(inputs[:, None, :, :])
-        for ink, image, p in zip(inks, inputs, np.asarray(probs, np.float32), strict=True):
-            judged[id(ink)] = (ink, image, p)
-        return 1.0 - np.asarray(not_digit, np.float64)
+        digit_score = 1.0 - np.asarray(not_digit, np.float64)
+        for ink, image, p, score in zip(
+            inks, inputs, np.asarray(probs, np.float32), digit_score, strict=True
+        ):
+            judged[id(ink)] = (ink, image, p, float(score))
+        return digit_score
 
     def read_cell(self, crop: np.ndarray, judged: Judged) -> list[DigitCandidate]:
         """A tight crop's digit, from the versions edge.vision.cell proposes (none: let the
@@ -212,7 +231,7 @@ class FrameReader:
             images = np.stack([to_mnist(c.ink) for c in fresh])
             probs = np.asarray(self.model.predict(images[:, None, :, :]), dtype=np.float32)
             for c, image, p in zip(fresh, images, probs, strict=True):
-                judged[id(c.ink)] = (c.ink, image, p)
+                judged[id(c.ink)] = (c.ink, image, p, 1.0)
         inputs = np.stack([judged[id(c.ink)][1] for c in candidates])
         return inputs, np.stack([judged[id(c.ink)][2] for c in candidates])
 

@@ -204,6 +204,29 @@ def test_a_mark_on_the_row_that_is_no_digit_keeps_the_number_from_being_publishe
     assert [d.box for d in reading.digits] == [d.box for d in plain.digits]  # in its place
 
 
+class DoubtingFake(FakeModel):
+    """Sure of the digit (0.99), but gives every candidate `not_digit` probability 0.2."""
+
+    rejects = True
+
+    def scores(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.predict(batch), np.full(len(batch), 0.2, np.float32)
+
+
+def test_in_a_number_the_judges_doubt_lowers_a_digits_confidence(mnist) -> None:
+    images, labels = mnist
+    frame = number_frame(images, [int(np.nonzero(labels == d)[0][0]) for d in (4, 1)])
+    regions = [RegionSettings(name="n"), RegionSettings(name="d", kind="digit")]
+    number, single = FrameReader(DoubtingFake(0, 0.99), regions, 0.9, "dev").read(frame, "f", 0)
+    # Each candidate is a 0 with 0.99, and a digit at all with 0.8: the chance of a "0" among
+    # the eleven outcomes is 0.792, under min_confidence, so the number is not published.
+    assert [d.confidence for d in number.digits] == [pytest.approx(0.792, abs=1e-3)] * 2
+    assert number.status == "low_confidence" and number.value is None
+    assert number.digits[0].top3[0] == (0, pytest.approx(0.792, abs=1e-3))
+    # A digit region (a crop someone chose) keeps the model's digit probability.
+    assert single.status == "ok" and single.confidence == pytest.approx(0.99, abs=1e-3)
+
+
 def test_a_faint_digit_in_a_number_is_read_not_dropped(mnist, model) -> None:
     images, labels = mnist
     sheet = paper(gradient=0.4, noise=3)
