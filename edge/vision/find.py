@@ -4,8 +4,8 @@ Pipeline: ink map (edge.vision.binarize) -> connected components -> fragments gr
 (edge.vision.group) -> non-digit blobs dropped -> the row of the number (left to right) or the
 most prominent digit. Large frames are analysed on a smaller copy and boxes mapped back. When
 the judge finds no digit at all, a second look removes thicker and steeper lines too, and
-when faint digit-sized marks were seen, a third takes fainter ink for ink (pencil in dim light)
-in a number, and last one large faint digit alone is taken (edge.vision.select.faint_single).
+when faint digit-sized marks were seen, a third takes fainter ink for ink (pencil in dim light),
+and last one large faint digit alone is taken (edge.vision.select.faint_single).
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def find_digits(
         faint = any(looks_like_digit(g, parts, inks, params, contrast=0.0) for g in groups)
         # Nothing found: maybe a thick or steep line joined the digits; look again.
         chosen = look(relined(first, second_look(params)))
-        if not chosen and faint and kind == "number":
+        if not chosen and faint:
             # Still nothing, and faint marks the size of digits: look at fainter ink.
             chosen = look(lowered(first, params.faint_look_low, params))
         if not chosen and faint:

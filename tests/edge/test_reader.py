@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from edge.camera.imageio import decode_image
 from edge.config import RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader, region_box
 from edge.vision.find import find_digits
 from edge.vision.params import DEFAULT
+from tests.conftest import load_script
 from tests.edge.test_digits import SAMPLE, draw_digit, paper, to_uint8
 from training.mnist import load_split
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class FakeModel:
@@ -393,3 +398,21 @@ def test_a_pencil_number_the_ink_threshold_breaks_up_is_read_at_a_fainter_thresh
     assert find_digits(frame, "number", usual, judge) == []
     reading = reader.read(frame, "x", 0)[0]
     assert (reading.status, reading.value) == ("ok", "029")
+
+
+@pytest.mark.parametrize(("seed", "index"), [(19, 33), (39, 38)])
+def test_a_faint_digit_alone_in_a_digit_region_is_read_at_a_fainter_threshold(
+    model, seed: int, index: int
+) -> None:
+    """Tuning-renderer photos of one small pencil digit that the ink threshold breaks up."""
+    generate = load_script("mock_generate", ROOT / "mock_frames" / "generate.py")
+    images, labels = load_split(SAMPLE, "test")
+    frames = generate.scenario_frames("wild-single", images, labels, index + 1, seed, 0)
+    frame = list(frames)[index]
+    gray = decode_image(frame.data)
+    reader = FrameReader(model, [RegionSettings(kind="digit")], 0.9, "dev")
+    judge = partial(reader.is_digit, judged={})
+    usual = replace(DEFAULT, faint_look_low=1.0)
+    assert find_digits(gray, "digit", usual, judge) == [], "the usual threshold breaks it up"
+    reading = reader.read(gray, "x", 0)[0]
+    assert (reading.status, reading.value) == ("ok", frame.expected["value"])
