@@ -39,6 +39,9 @@ sync_api = pytest.importorskip(
     reason="pip install playwright (browser tests; never `playwright install`)",
 )
 expect = sync_api.expect
+# expect() keeps its own 5 s default, apart from the context's: a busy machine needs more to
+# build /openapi.json and render the docs' bundle on first request.
+expect.set_options(timeout=UI_TIMEOUT_MS)
 if not CHROMIUM.exists():
     pytest.skip("no /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
 

@@ -132,7 +132,9 @@ def test_stats_message_health_and_metrics_report_the_same_counts(
     sub = subscriber(mosquitto, [topic])
     app = daemon(
         str(folder),
-        camera={"loop": False},
+        # fps 0: the grabber waits for the capture loop, so every frame is read and counted
+        # (at 20 fps a loop slowed by a busy machine would drop one, as the newest frame wins).
+        camera={"loop": False, "fps": 0},
         mqtt={"host": mosquitto.host, "port": mosquitto.port, "stats_interval_s": 0.2},
     )
 

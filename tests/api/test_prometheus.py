@@ -69,7 +69,7 @@ def test_promtool_passes_a_live_scrape_with_every_family_populated(
     sub = subscriber(mosquitto, ["digitcam/testcam/stats"])
     app = daemon(
         str(folder),
-        camera={"loop": False},
+        camera={"loop": False, "fps": 0},  # lossless: both frames are read however busy the CPU
         mqtt={"host": mosquitto.host, "port": mosquitto.port, "stats_interval_s": 0.2},
     )
 

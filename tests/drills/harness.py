@@ -163,6 +163,15 @@ class Daemon:
         with sqlite3.connect(self.db_path, timeout=10) as db:
             return [row[0] for row in db.execute("SELECT seq FROM readings ORDER BY seq")]
 
+    def stored_count(self) -> int:
+        """Readings stored so far; 0 while the daemon has not yet made its database."""
+        if not self.db_path.exists():  # connecting would create the file under the daemon
+            return 0
+        try:
+            return len(self.stored_seqs())
+        except sqlite3.OperationalError:  # the tables are not there yet
+            return 0
+
 
 def settle(sub: Subscriber, daemon: Daemon, timeout_s: float = 30.0) -> Tally:
     """After the daemon stopped: wait for every stored reading to arrive, then count."""

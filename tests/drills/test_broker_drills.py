@@ -77,7 +77,11 @@ def test_broker_down_when_the_daemon_starts(
     broker.stop()  # a clean stop saves the subscriber's session, as on a real broker
     d = daemon(frames, broker)
     d.start()
-    time.sleep(outage_s)
+    started = time.monotonic()
+    # Down for outage_s and until readings were made: on a busy machine the daemon's start
+    # (imports, the model) can take most of a short outage.
+    poll_until(lambda: d.stored_count() >= 10, timeout_s=60)
+    time.sleep(max(0.0, outage_s - (time.monotonic() - started)))
     made_offline = len(d.stored_seqs())
     alive = d.alive()
     broker.start()
