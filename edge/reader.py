@@ -140,20 +140,7 @@ class FrameReader:
                 if not candidates:
                     candidates = find_digits(crop, kind, judge=judge)
             found.append(_Found(region, (x, y), candidates))
-        candidates = [c for f in found for c in f.candidates]
-        inputs, probs = self.classify(candidates, judged)
-        # In a number, a digit's confidence is the model's chance of that digit among eleven
-        # outcomes (ten digits or no digit at all): a candidate the judge doubts (two digits
-        # run together, a scrap of a line) is not published as surely as a clean digit.
-        doubt = np.array(
-            [
-                judged[id(c.ink)][3] if f.region.kind in JOINT_KINDS else 1.0
-                for f in found
-                for c in f.candidates
-            ],
-            np.float32,
-        )
-        probs = probs * doubt[:, None] if len(doubt) else probs
+        inputs, probs = self.classify([c for f in found for c in f.candidates], judged)
         meter_digits = read_meters(self.printed, gray, meters) if self.printed and meters else []
         latency_ms = (time.perf_counter() - started) * 1000.0
         by_region: dict[str, tuple[list[Digit], str | None]] = {}
@@ -161,7 +148,13 @@ class FrameReader:
         for f in found:
             digits = []
             for c in f.candidates:
-                digit = self.digit(probs[row], inputs[row], c.box, f.origin, gray)
+                p = probs[row]
+                if f.region.kind in JOINT_KINDS:
+                    # The model's chance of each digit among eleven outcomes (ten digits or
+                    # no digit at all): a candidate the judge doubts (two digits run together,
+                    # a scrap of a line) is not published as surely as a clean digit.
+                    p = p * judged[id(c.ink)][3]
+                digit = self.digit(p, inputs[row], c.box, f.origin, gray)
                 if c.unread:  # on the row, but no digit: the number is incomplete
                     digit.confidence = 0.0
                 digits.append(digit)

@@ -234,6 +234,9 @@ def with_unread(
     off_row: digits the judge accepted that the row's chain left out. One on the row's line
     within off_row_reach heights of its ends may be the number's own digit past a wide gap
     (or a second number): which one the region means is not known, so it is marked too.
+
+    faint: marks under the contrast rule the judge rejected. Beside the row they are grain or
+    shadow; one reaching into the row, between its digits (faint_unread_reach), is marked.
     """
     if not row or not (rejected or off_row or faint):
         return row
