@@ -5,7 +5,8 @@ Pipeline: ink map (edge.vision.binarize) -> connected components -> fragments gr
 most prominent digit. Large frames are analysed on a smaller copy and boxes mapped back. When
 the judge finds no digit at all, a second look removes thicker and steeper lines too, and
 when faint digit-sized marks were seen, a third takes fainter ink for ink (pencil in dim light),
-and last one large faint digit alone is taken (edge.vision.select.faint_single).
+and last one large faint digit alone is taken (edge.vision.select.faint_single; in a digit
+region the fainter ink's first).
 """
 
 from __future__ import annotations
@@ -103,6 +104,10 @@ def find_digits(
         if not chosen and faint:
             # Still nothing, and faint marks the size of digits: look at fainter ink.
             chosen = look(lowered(first, params.faint_look_low, params))
+            if not chosen and kind == "digit":
+                # A digit region holds one digit: the one large faint mark of the fainter ink
+                # (in a number it may be the one digit of several found; see faint_single).
+                chosen = faint_single(group_components(parts, params), parts, inks, params, decide)
         if not chosen and faint:
             # Last: one large faint digit alone, on the first look's ink.
             inks, parts = first, first_parts
