@@ -96,11 +96,12 @@ def faint_digits(
     Pencil on a dim page can leave one digit of a number fainter than the contrast rule
     allows. Such marks may join a number that clearly-inked digits already make (never
     make one alone: on a blank page faint marks are shadows and grain), when the judge
-    takes them for digits; faint marks it rejects are no sign of a lost digit.
+    takes them for digits. The marks it rejects come back: beside the row they are no sign
+    of a lost digit, but one between its digits is (with_unread).
     """
     typical = float(np.median([g.box[3] for g in seen]))
     low = params.faint_min_height * typical
-    return judged_faint(groups, seen, parts, inks, params, decide, 0.0, low)
+    return split_sure(*scored_faint(groups, seen, parts, inks, params, decide, 0.0, low), params)
 
 
 def faint_alone(
@@ -121,7 +122,8 @@ def faint_alone(
     an unread one on the row keeps an incomplete number from being published.
     """
     contrast = params.faint_alone_contrast
-    digits, others = judged_faint(groups, seen, parts, inks, params, decide, contrast, 0.0)
+    faint = scored_faint(groups, seen, parts, inks, params, decide, contrast, 0.0)
+    digits, others = split_sure(*faint, params)
     if not digits or len(number_row(digits, params)) < params.faint_alone_min_digits:
         return [], []
     return digits, others
@@ -161,23 +163,14 @@ def faint_single(
     return [digit]
 
 
-def judged_faint(
-    groups: list[Group],
-    seen: list[Group],
-    parts: Components,
-    inks: InkMap,
-    params: VisionParams,
-    decide: Callable[[list[Group]], np.ndarray],
-    contrast: float,
-    min_height: float,
+def split_sure(
+    faint: list[Group], scores: np.ndarray, params: VisionParams
 ) -> tuple[list[Group], list[Group]]:
-    """The groups not in `seen` that pass the shape rules (at `contrast` of the contrast rule,
-    at least `min_height` tall), as (those the judge is sure are digits, the others)."""
-    faint, sure = scored_faint(groups, seen, parts, inks, params, decide, contrast, min_height)
+    """Faint marks as (those the judge is sure are digits, the others)."""
     least = params.faint_min_digit_score
     return (
-        [g for g, p in zip(faint, sure, strict=True) if p >= least],
-        [g for g, p in zip(faint, sure, strict=True) if p < least],
+        [g for g, p in zip(faint, scores, strict=True) if p >= least],
+        [g for g, p in zip(faint, scores, strict=True) if p < least],
     )
 
 
@@ -191,7 +184,8 @@ def scored_faint(
     contrast: float,
     min_height: float,
 ) -> tuple[list[Group], np.ndarray]:
-    """The groups judged_faint judges, with how sure the judge is that each is a digit."""
+    """The groups not in `seen` that pass the shape rules (at `contrast` of the contrast rule,
+    at least `min_height` tall), with how sure the judge is that each is a digit."""
     known = {id(g) for g in seen}
     faint = [
         g
