@@ -25,7 +25,7 @@ import numpy as np
 import onnx
 import torch
 
-from export.half import halve_file
+from export.compact import compact_file
 from training.calibrate import ECE_BINS
 from training.checkpoint import load_checkpoint
 from training.evaluate import median_run_ms, onnx_outputs, onnx_probs, onnx_session
@@ -64,10 +64,13 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--parity-images", type=int, default=1000)
     p.add_argument("--int8", action="store_true", help="also write a statically quantised model")
     p.add_argument(
-        "--half",
-        action="store_true",
-        help="store the convolution weights in float16 (half the file; float32 arithmetic)",
+        "--weights",
+        choices=("float32", "float16", "int8"),
+        default="float32",
+        help="how the convolution weights are stored: float16 halves the file, int8 (one scale "
+        "per output channel) quarters it; the arithmetic stays float32",
     )
+    p.add_argument("--half", action="store_true", help="the same as --weights float16")
     return p
 
 
@@ -81,10 +84,10 @@ def run(args: argparse.Namespace) -> int:
     if kind.get("kind") == "printed":  # the meter-wheel and display model
         from export.printed_export import run as export_printed
 
-        if args.half:  # its accuracy check reads wheels, not the MNIST images halve_file uses
+        if args.half or args.weights != "float32":  # its check reads MNIST, not wheels
             raise SystemExit(
-                "digitcam export: --half is for the handwriting model; "
-                "export the printed model without it"
+                "digitcam export: --half and --weights are for the handwriting model; "
+                "export the printed model without them"
             )
         return export_printed(args)
     net, ckpt = load_checkpoint(args.checkpoint)
@@ -107,13 +110,14 @@ def run(args: argparse.Namespace) -> int:
         f"max |onnx - torch| = {report['max_abs_diff']:.2e}, "
         f"argmax agreement {report['argmax_agreement']:.2%}"
     )
-    if args.half:
-        half = halve_file(args.out, test_images, test_labels)
+    storage = "float16" if args.half else args.weights
+    if storage != "float32":
+        small = compact_file(args.out, test_images, test_labels, storage)
         print(
-            f"half precision: {half['converted']} weight tensors stored as float16, "
-            f"{args.out.stat().st_size:,} bytes; max |half - float32| = "
-            f"{half['max_abs_diff']:.2e}, argmax agreement {half['argmax_agreement']:.2%}; "
-            f"MNIST test {half['accuracy'][0]:.2%} (float32) -> {half['accuracy'][1]:.2%}"
+            f"{storage} weights: {small['converted']} weight tensors stored as {storage}, "
+            f"{args.out.stat().st_size:,} bytes; max |{storage} - float32| = "
+            f"{small['max_abs_diff']:.2e}, argmax agreement {small['argmax_agreement']:.2%}; "
+            f"MNIST test {small['accuracy'][0]:.2%} (float32) -> {small['accuracy'][1]:.2%}"
         )
     if args.int8:
         int8_path = args.out.with_name(args.out.stem + "-int8.onnx")

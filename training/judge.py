@@ -46,7 +46,7 @@ def embed(net: DigitNet, images: np.ndarray) -> torch.Tensor:
     if np.asarray(images).dtype == np.uint8:
         x = x / 255
     if len(x) == 0:
-        return torch.zeros((0, net.config.channels[2]))
+        return torch.zeros((0, net.width))
     with torch.no_grad():
         return torch.cat([net.embedding(x[i : i + 2048, None]) for i in range(0, len(x), 2048)])
 

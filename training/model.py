@@ -34,6 +34,9 @@ class ModelConfig:
     channels: tuple[int, int, int] = (16, 32, 64)
     num_classes: int = DIGITS + 1  # 10: digits only (models before the not-digit class)
     dropout: float = 0.1
+    # Convolution stacks side by side, their features joined before the one last layer:
+    # `digitcam train --join` makes a 2-tower network out of two trained ones (training/join.py).
+    towers: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,6 +54,31 @@ def _conv_bn(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     )
 
 
+def tower(channels: tuple[int, int, int]) -> nn.Sequential:
+    """The convolutions: [N,1,28,28] normalised -> [N,channels[2],1,1]."""
+    c1, c2, c3 = channels
+    return nn.Sequential(
+        _conv_bn(1, c1),  # 28x28: thin strokes need full resolution once
+        _conv_bn(c1, c2, stride=2),  # 14x14
+        _conv_bn(c2, c2),
+        nn.MaxPool2d(2),  # 7x7
+        _conv_bn(c2, c3),
+        _conv_bn(c3, c3),
+        nn.AdaptiveAvgPool2d(1),
+    )
+
+
+class Towers(nn.Module):
+    """Several towers on the same image, their features side by side: [N,towers*c3,1,1]."""
+
+    def __init__(self, towers: list[nn.Sequential]) -> None:
+        super().__init__()
+        self.towers = nn.ModuleList(towers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([t(x) for t in self.towers], dim=1)
+
+
 class DigitNet(nn.Module):
     """[N,1,28,28] in 0..1 -> logits [N,num_classes]; `outputs` gives what the device reads."""
 
@@ -60,25 +88,25 @@ class DigitNet(nn.Module):
 
     def __init__(self, config: ModelConfig = ModelConfig()) -> None:
         super().__init__()
-        c1, c2, c3 = config.channels
         self.config = config
         self.register_buffer("mean", torch.tensor(MNIST_MEAN))
         self.register_buffer("std", torch.tensor(MNIST_STD))
         # Fitted after training on held-out images (training/calibrate.py); it divides the
         # logits before every softmax the device sees and never changes the argmax.
         self.register_buffer("temperature", torch.tensor(1.0))
-        self.features = nn.Sequential(
-            _conv_bn(1, c1),  # 28x28: thin strokes need full resolution once
-            _conv_bn(c1, c2, stride=2),  # 14x14
-            _conv_bn(c2, c2),
-            nn.MaxPool2d(2),  # 7x7
-            _conv_bn(c2, c3),
-            _conv_bn(c3, c3),
-            nn.AdaptiveAvgPool2d(1),
+        self.features: nn.Module = (
+            tower(config.channels)
+            if config.towers == 1
+            else Towers([tower(config.channels) for _ in range(config.towers)])
         )
         self.head = nn.Sequential(
-            nn.Flatten(), nn.Dropout(config.dropout), nn.Linear(c3, config.num_classes)
+            nn.Flatten(), nn.Dropout(config.dropout), nn.Linear(self.width, config.num_classes)
         )
+
+    @property
+    def width(self) -> int:
+        """How many features the last layer sees."""
+        return self.config.channels[2] * self.config.towers
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features((x - self.mean) / self.std))
@@ -88,7 +116,7 @@ class DigitNet(nn.Module):
         return split_outputs(self(x) / self.temperature)
 
     def embedding(self, x: torch.Tensor) -> torch.Tensor:
-        """What the last layer sees [N,channels[2]]: the device refits that layer on it."""
+        """What the last layer sees [N,width]: the device refits that layer on it."""
         return torch.flatten(self.features((x - self.mean) / self.std), 1)
 
 
@@ -122,7 +150,7 @@ class ProbabilityNet(nn.Module):
         super().__init__()
         self.net = net
         self.with_features = features
-        width, classes = net.config.channels[2], net.config.num_classes
+        width, classes = net.width, net.config.num_classes
         self.memory = nn.Linear(width, classes)
         rows = torch.randn(classes, width, generator=torch.Generator().manual_seed(MEMORY_SEED))
         with torch.no_grad():

@@ -90,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         from training.printed_train import main as train_printed
 
         return train_printed(argv)
+    if argv is not None and "--join" in argv:  # two trained networks as one (an ensemble)
+        from training.join import main as join
+
+        return join(argv)
     args = build_parser().parse_args(argv)
     return run(args)
 

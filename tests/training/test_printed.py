@@ -73,7 +73,7 @@ def test_train_export_and_evaluate_a_printed_model(
         ["--printed", "--meter-data", str(meter_data), "--dry-run", "--out", str(checkpoint)]
     )
     # --half checks itself on MNIST digits, so it is refused for the printed model, by name.
-    with pytest.raises(SystemExit, match="--half is for the handwriting model"):
+    with pytest.raises(SystemExit, match="--half and --weights are for the handwriting model"):
         export_main([str(checkpoint), "--out", str(model), "--half"])
     assert not model.exists()
     export_main([str(checkpoint), "--out", str(model), "--meter-data", str(meter_data)])

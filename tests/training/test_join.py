@@ -1,0 +1,93 @@
+"""`digitcam train --join`: two trained networks as one whose answer is the mean of theirs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from edge.model import load_model
+from tests.training.conftest import dry_run
+from training.checkpoint import load_checkpoint
+from training.join import join_networks, main, shared_validation
+from training.mnist import load_split
+
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "mnist_sample"
+
+
+@pytest.fixture(scope="module")
+def second_checkpoint(sample_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return dry_run(sample_data_dir, tmp_path_factory.mktemp("seed2") / "s2.pt", "--seed", "2")
+
+
+def test_joined_logits_are_the_mean_of_the_members_calibrated_logits(
+    dry_run_checkpoint: Path, second_checkpoint: Path
+) -> None:
+    members = [load_checkpoint(p)[0] for p in (dry_run_checkpoint, second_checkpoint)]
+    for member, temperature in zip(members, (0.5, 2.0), strict=True):
+        member.temperature.fill_(temperature)  # the members' own calibration must count
+    joined = join_networks(members)
+    images = torch.from_numpy(load_split(SAMPLE_DIR, "test")[0][:64].astype(np.float32) / 255)
+    with torch.no_grad():
+        want = sum(m(images[:, None]) / m.temperature for m in members) / 2
+        got = joined(images[:, None]) / joined.temperature
+        features = joined.embedding(images[:, None])
+    assert torch.allclose(got, want, atol=1e-5)
+    assert features.shape == (64, 2 * members[0].config.channels[2])
+
+
+def test_join_writes_a_model_the_device_reads_and_can_adapt(
+    dry_run_checkpoint: Path, second_checkpoint: Path, sample_data_dir: Path, tmp_path: Path
+) -> None:
+    from export.onnx_export import main as export_main
+
+    out = tmp_path / "joined.pt"
+    code = main(
+        [
+            "--join",
+            str(dry_run_checkpoint),
+            str(second_checkpoint),
+            "--out",
+            str(out),
+            "--data-dir",
+            str(sample_data_dir),
+        ]
+    )
+    assert code == 0
+    net, ckpt = load_checkpoint(out)
+    assert net.config.towers == 2
+    assert ckpt["train_args"]["join"] == [str(dry_run_checkpoint), str(second_checkpoint)]
+    # The two seeds' validation splits (100 of 800) overlap; the temperature is fitted there.
+    assert ckpt["fitted_on"]["validation_digits"] > 0
+    model_path = tmp_path / "joined.onnx"
+    args = [str(out), "--out", str(model_path), "--data-dir", str(sample_data_dir)]
+    assert export_main([*args, "--parity-images", "200", "--weights", "int8"]) == 0
+    model = load_model(model_path)
+    assert model.adaptable
+    images = load_split(SAMPLE_DIR, "test")[0][:32].astype(np.float32)[:, None] / 255
+    assert model.features(images).shape == (32, 2 * net.config.channels[2])
+    probs, not_digit = model.scores(images)
+    assert probs.shape == (32, 10) and not_digit.shape == (32,)
+
+
+def test_networks_of_different_shapes_or_already_joined_are_refused(
+    dry_run_checkpoint: Path, sample_data_dir: Path, tmp_path: Path
+) -> None:
+    narrow = dry_run(sample_data_dir, tmp_path / "narrow.pt", "--channels", "8", "16", "32")
+    with pytest.raises(SystemExit, match="differ in shape"):
+        main(["--join", str(dry_run_checkpoint), str(narrow), "--out", str(tmp_path / "x.pt")])
+    member = load_checkpoint(dry_run_checkpoint)[0]
+    joined = join_networks([member, member])
+    with pytest.raises(Exception, match="cannot be joined again"):
+        join_networks([joined, member])
+
+
+def test_shared_validation_is_what_every_member_held_out() -> None:
+    one = {"seed": 1, "val_size": 100}
+    same = shared_validation(1000, [one, one])
+    assert len(same) == 100
+    other = shared_validation(1000, [one, {"seed": 2, "val_size": 100}])
+    assert 0 < len(other) < 100 and set(other) <= set(same)
+    assert len(shared_validation(1000, [one, {}])) == 0  # unknown split: nothing is shared
