@@ -60,16 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     x_test, y_test = load_split(data_dir, "test")
     held = shared_validation(len(x_all), [ckpt.get("train_args", {}) for _, ckpt in members])
     for path, (member, _) in zip(args.join, members, strict=True):
-        print(f"{path}: MNIST test {test_accuracy(member, x_test, y_test):.2%}")
+        print(f"{path}: MNIST test {accuracy(predict_logits(member, x_test), y_test):.2%}")
     test_logits = predict_logits(net, x_test)
-    accuracy = float((test_logits[:, :DIGITS].argmax(1) == y_test).mean())
+    joined = accuracy(test_logits, y_test)
     calibration = {"temperature": 1.0, "mnist_test_ece_before": float("nan")}
     if len(held):
         share = float(members[0][1].get("train_args", {}).get("negative_share", 0.0))
         negatives = validation_negatives(x_all[held], y_all[held], len(held), share, seed=1)
         calibration = calibrate(net, x_all[held], y_all[held], negatives, test_logits, y_test)
     print(
-        f"joined: {count_parameters(net):,} parameters, MNIST test {accuracy:.2%}, temperature "
+        f"joined: {count_parameters(net):,} parameters, MNIST test {joined:.2%}, temperature "
         f"{calibration['temperature']:.4f} (fitted on {len(held)} digits both held out), "
         f"MNIST test ECE {calibration.get('mnist_test_ece', float('nan')):.4f}"
     )
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             members=[ckpt.get("train_args", {}) for _, ckpt in members],
         ),
         [],
-        accuracy,
+        joined,
         sum(float(ckpt.get("train_seconds", 0.0)) for _, ckpt in members),
         digest.hexdigest(),
         calibration,
@@ -133,5 +133,6 @@ def shared_validation(count: int, train_args: list[dict]) -> np.ndarray:
     return np.array(sorted(held or ()), np.int64)
 
 
-def test_accuracy(net: DigitNet, images: np.ndarray, labels: np.ndarray) -> float:
-    return float((predict_logits(net, images)[:, :DIGITS].argmax(1) == labels).mean())
+def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Share of digits whose best digit logit is their label."""
+    return float((logits[:, :DIGITS].argmax(1) == labels).mean())

@@ -407,19 +407,23 @@ def wild_single_frame(seed: int, index: int):
     return list(generate.scenario_frames("wild-single", images, labels, index + 1, seed, 0))[index]
 
 
+def in_a_digit_region(model, seed: int, index: int):
+    """That photo, its grey image, a reader of one `digit` region and the reader's judge."""
+    frame = wild_single_frame(seed, index)
+    reader = FrameReader(model, [RegionSettings(kind="digit")], 0.9, "dev")
+    return frame, decode_image(frame.data), reader, partial(reader.is_digit, judged={})
+
+
 @pytest.mark.parametrize(("seed", "index"), [(1, 0), (23, 47)])
 def test_in_a_digit_region_the_one_large_faint_mark_of_the_fainter_ink_is_read(
     model, seed: int, index: int
 ) -> None:
     """Pencil digits the fainter look joins into one mark too faint for the contrast rule."""
-    frame = wild_single_frame(seed, index)
-    gray = decode_image(frame.data)
-    reader = FrameReader(model, [RegionSettings(kind="digit")], 0.9, "dev")
+    frame, gray, reader, judge = in_a_digit_region(model, seed, index)
     reading = reader.read(gray, "x", 0)[0]
     assert (reading.status, reading.value) == ("ok", frame.expected["value"])
     # Without the lone faint digit rule it is lost (or, from the first look's ink, a stroke
     # of it read as another digit).
-    judge = partial(reader.is_digit, judged={})
     alone = replace(DEFAULT, faint_single_min_height_px=10_000)
     found = find_digits(gray, "digit", alone, judge)
     assert not found or found[0].box != reading.digits[0].box
@@ -430,10 +434,7 @@ def test_a_faint_digit_alone_in_a_digit_region_is_read_at_a_fainter_threshold(
     model, seed: int, index: int
 ) -> None:
     """Tuning-renderer photos of one small pencil digit that the ink threshold breaks up."""
-    frame = wild_single_frame(seed, index)
-    gray = decode_image(frame.data)
-    reader = FrameReader(model, [RegionSettings(kind="digit")], 0.9, "dev")
-    judge = partial(reader.is_digit, judged={})
+    frame, gray, reader, judge = in_a_digit_region(model, seed, index)
     usual = replace(DEFAULT, faint_look_low=1.0)
     assert find_digits(gray, "digit", usual, judge) == [], "the usual threshold breaks it up"
     reading = reader.read(gray, "x", 0)[0]
