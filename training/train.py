@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,24 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         default=BatchRecipe.negative_share,
         help="share of each batch that is synthetic not-digit images",
     )
+    p.add_argument(
+        "--teacher",
+        type=Path,
+        help="learn also from this checkpoint's answers (for example a --join pair), "
+        "not only from the labels",
+    )
+    p.add_argument(
+        "--teacher-weight",
+        type=float,
+        default=0.5,
+        help="share of the loss that follows the teacher (default 0.5)",
+    )
+    p.add_argument(
+        "--teacher-temperature",
+        type=float,
+        default=2.0,
+        help="softening of both answers before they are compared (default 2)",
+    )
     p.add_argument("--dry-run", action="store_true", help="a few steps on a little data")
     return p
 
@@ -144,6 +163,12 @@ def run(args: argparse.Namespace) -> int:
         negative_share=share,
     )
     batches = BatchMaker(x_train, y_train, recipe, args.seed)
+    teacher = Teacher.load(args) if args.teacher else None
+    if teacher is not None and teacher.net.config.num_classes != config.num_classes:
+        raise SystemExit(
+            f"digitcam train: the teacher has {teacher.net.config.num_classes} classes, "
+            f"this network {config.num_classes}"
+        )
     negatives = batches.negatives_per_batch(args.batch_size)
     digits_per_batch = args.batch_size - negatives
     x_val, y_val = x_all[val_idx], y_all[val_idx]
@@ -178,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
             digits_per_batch,
             negatives,
             f"epoch {epoch}/{epochs}",
+            teacher,
         )
         val = validation_figures(net, x_val, y_val, val_neg)
         history.append(
@@ -241,6 +267,7 @@ def train_epoch(
     digits_per_batch: int,
     negatives: int,
     label: str,
+    teacher: Teacher | None = None,
 ) -> float:
     """One pass over the epoch's digits in `order` (see epoch_order); returns the mean loss."""
     net.train()
@@ -250,7 +277,10 @@ def train_epoch(
     for step in bar:
         idx = order[step * digits_per_batch : (step + 1) * digits_per_batch]
         images, labels = batches.make(idx, negatives)
-        loss = F.cross_entropy(net(images), labels, label_smoothing=0.05)
+        logits = net(images)
+        loss = F.cross_entropy(logits, labels, label_smoothing=0.05)
+        if teacher is not None:
+            loss = (1 - teacher.weight) * loss + teacher.weight * teacher.loss(logits, images)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -259,6 +289,33 @@ def train_epoch(
         if step % 50 == 0:
             bar.set_postfix(loss=f"{loss.item():.3f}")
     return total / steps
+
+
+@dataclass
+class Teacher:
+    """A trained network whose softened answers the new one learns to give (distillation).
+
+    The loss is the KL divergence between the two softened by `temperature` (the teacher's
+    own calibration first), times temperature squared so its gradients keep their size.
+    """
+
+    net: DigitNet
+    weight: float
+    temperature: float
+
+    @classmethod
+    def load(cls, args: argparse.Namespace) -> Teacher:
+        net, _ = load_checkpoint(args.teacher)
+        for param in net.parameters():
+            param.requires_grad_(False)
+        print(f"teacher: {args.teacher}, {args.teacher_weight:.0%} of the loss")
+        return cls(net.eval(), args.teacher_weight, args.teacher_temperature)
+
+    def loss(self, logits: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            target = F.softmax(self.net(images) / self.net.temperature / self.temperature, dim=1)
+        student = F.log_softmax(logits / self.temperature, dim=1)
+        return F.kl_div(student, target, reduction="batchmean") * self.temperature**2
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from tests.training.conftest import dry_run
@@ -120,3 +121,36 @@ def test_every_batch_holds_the_share_of_extra_examples_however_few_they_are() ->
     assert len(set(order[order < 1000])) == len(order[order < 1000]), "MNIST once each"
     held = split_extra(np.repeat(np.arange(10), 10))
     assert held.sum() == 20 and all(held.reshape(10, 10).sum(1) == 2)  # every 5th per digit
+
+
+def test_a_teacher_pulls_the_loss_towards_its_own_calibrated_answers(
+    dry_run_checkpoint: Path,
+) -> None:
+    from training.train import Teacher
+
+    net, _ = load_checkpoint(dry_run_checkpoint)
+    net.temperature.fill_(0.5)  # the teacher's calibration counts
+    teacher = Teacher(net, weight=0.5, temperature=2.0)
+    images = torch.rand(8, 1, 28, 28)
+    with torch.no_grad():
+        same = net(images) / net.temperature
+        assert float(teacher.loss(same, images)) < 1e-5
+        # The raw logits are not what the teacher answers once calibrated.
+        assert float(teacher.loss(net(images), images)) > 1e-3
+        assert float(teacher.loss(-same, images)) > float(teacher.loss(net(images), images))
+
+
+def test_training_from_a_teacher_of_another_class_count_is_refused(
+    digits_only_checkpoint: Path, sample_data_dir: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(SystemExit, match="the teacher has 10 classes, this network 11"):
+        dry_run(sample_data_dir, tmp_path / "x.pt", "--teacher", str(digits_only_checkpoint))
+
+
+def test_training_with_a_teacher_says_so_and_keeps_its_name(
+    dry_run_checkpoint: Path, sample_data_dir: Path, tmp_path: Path, capsys
+) -> None:
+    out = dry_run(sample_data_dir, tmp_path / "s.pt", "--teacher", str(dry_run_checkpoint))
+    assert f"teacher: {dry_run_checkpoint}, 50% of the loss" in capsys.readouterr().out
+    _, ckpt = load_checkpoint(out)
+    assert ckpt["train_args"]["teacher"] == str(dry_run_checkpoint)
