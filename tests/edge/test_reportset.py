@@ -124,12 +124,16 @@ def test_a_small_slice_runs_through_the_reader_and_the_report(
             "failures",
             "ok_but_wrong",
             "ok_but_wrong_pct",
+            "ok_failures",
             "ece",
             "ece_digits",
             "latency_ms_median",
         }
         assert set(r["failures"]) == set(report.FAILURES)
         assert r["right"] + sum(r["failures"].values()) == r["frames"], name
+        # Every reading published ok but wrong is one of the failures, counted by its kind.
+        assert sum(r["ok_failures"].values()) == r["ok_but_wrong"], name
+        assert all(r["ok_failures"][k] <= r["failures"][k] for k in report.OK_FAILURES)
         assert r["latency_ms_median"] > 0
         assert r["ece"] is None or 0 <= r["ece"] <= 1
     assert results["blank"]["right"] >= 8  # no digit on (nearly) every blank sheet
