@@ -94,9 +94,18 @@ def plot_history(history: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+class CheckpointError(ValueError):
+    """The file is not a handwriting-model checkpoint."""
+
+
 def load_checkpoint(path: Path) -> tuple[DigitNet, dict]:
     """Rebuild the network from a checkpoint's own `model_args`."""
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    if ckpt.get("model_args", {}).get("kind") == "printed":
+        raise CheckpointError(
+            f"{path} is a printed-digit (meter) checkpoint, not a handwriting one; "
+            "train and export it with --printed"
+        )
     net = DigitNet(ModelConfig.from_dict(ckpt["model_args"]))
     state = dict(ckpt["state_dict"])
     state.setdefault("temperature", torch.tensor(1.0))  # checkpoints from before calibration

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from training.batches import validation_negatives
-from training.checkpoint import load_checkpoint, save_checkpoint
+from training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from training.mnist import ensure_mnist, load_split, resolve_data_dir, validation_split
 from training.model import DIGITS, DigitNet, ModelConfig, count_parameters
 from training.predict import calibrate, predict_logits
@@ -50,10 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    members = [load_checkpoint(path) for path in args.join]
     try:
+        members = [load_checkpoint(path) for path in args.join]
         net = join_networks([net for net, _ in members])
-    except JoinError as exc:
+    except (CheckpointError, JoinError) as exc:
         raise SystemExit(f"digitcam train --join: {exc}") from None
     data_dir = ensure_mnist(resolve_data_dir(args.data_dir))
     x_all, y_all = load_split(data_dir, "train")

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from training.augment import AugmentConfig
 from training.batches import BatchMaker, BatchRecipe, validation_negatives
-from training.checkpoint import data_sha256, load_checkpoint, save_checkpoint
+from training.checkpoint import CheckpointError, data_sha256, load_checkpoint, save_checkpoint
 from training.extra_data import epoch_order, load_extra_data, split_extra
 from training.mnist import ensure_mnist, load_split, resolve_data_dir, validation_split
 from training.model import DIGITS, DigitNet, ModelConfig, count_parameters
@@ -114,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return join(argv)
     args = build_parser().parse_args(argv)
-    return run(args)
+    try:
+        return run(args)
+    except CheckpointError as exc:  # --init or --teacher names a checkpoint of another kind
+        raise SystemExit(f"digitcam train: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -91,3 +91,14 @@ def test_shared_validation_is_what_every_member_held_out() -> None:
     other = shared_validation(1000, [one, {"seed": 2, "val_size": 100}])
     assert 0 < len(other) < 100 and set(other) <= set(same)
     assert len(shared_validation(1000, [one, {}])) == 0  # unknown split: nothing is shared
+
+
+def test_a_printed_checkpoint_is_refused_by_name(
+    dry_run_checkpoint: Path, sample_data_dir: Path, tmp_path: Path
+) -> None:
+    printed = tmp_path / "printed.pt"
+    torch.save({"model_args": {"kind": "printed", "channels": [16, 24, 40]}}, printed)
+    with pytest.raises(SystemExit, match=r"printed-digit \(meter\) checkpoint"):
+        main(["--join", str(dry_run_checkpoint), str(printed), "--out", str(tmp_path / "j.pt")])
+    with pytest.raises(SystemExit, match=r"printed-digit \(meter\) checkpoint"):
+        dry_run(sample_data_dir, tmp_path / "s.pt", "--teacher", str(printed))
