@@ -42,6 +42,7 @@ def select_digits(
     digits = [g for g in groups if looks_like_digit(g, parts, inks, params, tight=tight)]
     rejected: list[Group] = []
     faint_rejected: list[Group] = []
+    faint_short: list[Group] = []
     if digits and decide is not None:
         sure = decide(digits)
         rejected = [g for g, p in zip(digits, sure, strict=True) if p < params.min_digit_score]
@@ -71,7 +72,9 @@ def select_digits(
         rejected = [g for g in rejected if id(g) not in used]
         if digits:
             seen = digits + rejected + explained
-            faint, faint_rejected = faint_digits(groups, seen, parts, inks, params, decide)
+            faint, faint_rejected, faint_short = faint_digits(
+                groups, seen, parts, inks, params, decide
+            )
             digits += faint
     if not digits:
         return []
@@ -79,7 +82,7 @@ def select_digits(
     if decide is None:
         return row
     in_row = {id(g) for g in row}
-    off_row = [g for g in digits if id(g) not in in_row]
+    off_row = [g for g in digits if id(g) not in in_row] + faint_short
     return with_unread(row, rejected, params, off_row, faint_rejected)
 
 
@@ -90,18 +93,30 @@ def faint_digits(
     inks: InkMap,
     params: VisionParams,
     decide: Callable[[list[Group]], np.ndarray],
-) -> tuple[list[Group], list[Group]]:
-    """Marks below the contrast rule's line: (those the judge takes for digits, the others).
+) -> tuple[list[Group], list[Group], list[Group]]:
+    """Marks below the contrast rule's line: (those the judge takes for digits, the others,
+    and digits too short to join).
 
     Pencil on a dim page can leave one digit of a number fainter than the contrast rule
     allows. Such marks may join a number that clearly-inked digits already make (never
     make one alone: on a blank page faint marks are shadows and grain), when the judge
-    takes them for digits. The marks it rejects come back: beside the row they are no sign
-    of a lost digit, but one between its digits is (with_unread).
+    takes them for digits and they are at least faint_min_height of the marks seen. The
+    marks it rejects come back: beside the row they are no sign of a lost digit, but one
+    between its digits is (with_unread). So do the short ones it is sure of (down to
+    unread_min_height): too small to read as the number's own, yet on the row's line they
+    are its smaller, fainter digits as often as not, and publishing the rest would leave
+    them out (with_unread treats them as the digits the row's chain left out).
     """
     typical = float(np.median([g.box[3] for g in seen]))
     low = params.faint_min_height * typical
-    return split_sure(*scored_faint(groups, seen, parts, inks, params, decide, 0.0, low), params)
+    least = min(low, params.unread_min_height * typical)
+    marks, scores = scored_faint(groups, seen, parts, inks, params, decide, 0.0, least)
+    sure, others = split_sure(marks, scores, params)
+    return (
+        [g for g in sure if g.box[3] >= low],
+        [g for g in others if g.box[3] >= low],
+        [g for g in sure if g.box[3] < low],
+    )
 
 
 def faint_alone(
@@ -225,9 +240,10 @@ def with_unread(
     below the row stay out. The distance is to the mark's nearer side: several digits written
     into one wide blob begin right beside the row however far away the blob's centre is.
 
-    off_row: digits the judge accepted that the row's chain left out. One on the row's line
-    within off_row_reach heights of its ends may be the number's own digit past a wide gap
-    (or a second number): which one the region means is not known, so it is marked too.
+    off_row: digits the judge accepted that the row's chain left out (and faint ones too
+    short to join it). One on the row's line within off_row_reach heights of its ends may be
+    the number's own digit past a wide gap (or a second number): which one the region means
+    is not known, so it is marked too.
 
     faint: marks under the contrast rule the judge rejected. Beside the row they are grain or
     shadow; one reaching into the row, between its digits (faint_unread_reach), is marked.

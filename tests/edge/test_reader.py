@@ -291,6 +291,29 @@ def test_a_faint_mark_between_the_digits_that_is_no_digit_keeps_the_number_unrea
     assert len(beside) == 2 and not any(c.unread for c in beside)
 
 
+def test_a_faint_digit_too_short_to_join_the_number_keeps_it_unread(mnist) -> None:
+    images, labels = mnist
+    sheet = paper(gradient=0.4, noise=3)
+    x = 100
+    # The last digit in faint pencil and smaller (52 px against 80): too short to join the
+    # number as its own digit, yet it is one, on the number's line.
+    for d, height, ink in ((3, 80, 0.15), (2, 80, 0.15), (4, 52, 0.8)):
+        box = draw_digit(sheet, images[int(np.nonzero(labels == d)[0][0])], x, 214, height, ink)
+        x = box[0] + box[2] + 30
+    frame = to_uint8(sheet)
+
+    def every_mark_a_digit(inks):  # a stand-in judge, sure of everything it is shown
+        return [1.0] * len(inks)
+
+    found = find_digits(frame, "number", judge=every_mark_a_digit)
+    # Publishing "32" would leave the small 4 out: the number is marked incomplete.
+    assert [c.unread for c in found] == [False, False, True]
+    assert abs(found[2].box[0] - box[0]) <= 2
+    # A mark the judge rejects there is grain or shadow beside the number: left out.
+    rejected = find_digits(frame, "number", judge=lambda inks: [ink.shape[0] > 60 for ink in inks])
+    assert len(rejected) == 2 and not any(c.unread for c in rejected)
+
+
 @pytest.mark.parametrize("kind", ["number", "digit"])
 def test_one_large_faint_digit_alone_is_read_small_or_thin_faint_marks_are_not(
     mnist, model, kind: str
