@@ -58,14 +58,15 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = ensure_mnist(resolve_data_dir(args.data_dir))
     x_all, y_all = load_split(data_dir, "train")
     x_test, y_test = load_split(data_dir, "test")
-    held = shared_validation(len(x_all), [ckpt.get("train_args", {}) for _, ckpt in members])
+    member_args = [ckpt.get("train_args", {}) for _, ckpt in members]
+    held = shared_validation(len(x_all), member_args)
     for path, (member, _) in zip(args.join, members, strict=True):
         print(f"{path}: MNIST test {accuracy(predict_logits(member, x_test), y_test):.2%}")
     test_logits = predict_logits(net, x_test)
     joined = accuracy(test_logits, y_test)
     calibration = {"temperature": 1.0, "mnist_test_ece_before": float("nan")}
     if len(held):
-        share = float(members[0][1].get("train_args", {}).get("negative_share", 0.0))
+        share = float(member_args[0].get("negative_share", 0.0))
         negatives = validation_negatives(x_all[held], y_all[held], len(held), share, seed=1)
         calibration = calibrate(net, x_all[held], y_all[held], negatives, test_logits, y_test)
     print(
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         net.config,
         argparse.Namespace(
             join=[str(p) for p in args.join],
-            members=[ckpt.get("train_args", {}) for _, ckpt in members],
+            members=member_args,
         ),
         [],
         joined,
