@@ -27,6 +27,14 @@ class AugmentConfig:
     noise_std: float = 0.08
     contrast_p: float = 0.3
     contrast: tuple[float, float] = (0.6, 1.0)
+    # Elastic distortion (Simard et al. 2003): a smooth random displacement field, so that
+    # loops open and close, strokes bend and proportions change the way another writer's
+    # hand changes them, which no affine map does. elastic_px is the field's largest typical
+    # displacement (its standard deviation, in 28x28 pixels; each image draws 0..elastic_px),
+    # elastic_sigma its smoothness. 0 leaves it out.
+    elastic_p: float = 0.0
+    elastic_px: float = 1.5
+    elastic_sigma: float = 4.0
 
 
 def augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
@@ -62,7 +70,27 @@ def _affine(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.
     theta[:, 1, 1] = (cos + tan * sin) / scale
     theta[:, :, 2] = shift
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    if cfg.elastic_p > 0:
+        grid = grid + _elastic_field(x.shape, cfg, gen)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def _elastic_field(shape: torch.Size, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
+    """[N,H,W,2] displacements in affine_grid's units (2/W per pixel), zero where not chosen."""
+    n, _, h, w = shape
+    field = torch.rand(n, 2, h, w, generator=gen) * 2 - 1
+    radius = math.ceil(3 * cfg.elastic_sigma)
+    taps = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    kernel = torch.exp(-(taps**2) / (2 * cfg.elastic_sigma**2))
+    kernel = kernel / kernel.sum()
+    # Separable Gaussian smoothing of both components at once (grouped convolutions).
+    field = F.pad(field, (radius, radius, radius, radius), mode="reflect")
+    field = F.conv2d(field, kernel.view(1, 1, 1, -1).repeat(2, 1, 1, 1), groups=2)
+    field = F.conv2d(field, kernel.view(1, 1, -1, 1).repeat(2, 1, 1, 1), groups=2)
+    spread = field.flatten(1).std(dim=1).clamp_min(1e-6).view(n, 1, 1, 1)
+    amount = _uniform(n, 0.0, cfg.elastic_px, gen).view(n, 1, 1, 1)
+    pixels = field / spread * amount * _chosen(n, cfg.elastic_p, gen)
+    return pixels.permute(0, 2, 3, 1) * torch.tensor([2.0 / w, 2.0 / h])
 
 
 def _thickness(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:

@@ -72,6 +72,20 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--no-augment", action="store_true", help="no augmentation at all")
     p.add_argument("--no-strokes", action="store_true", help="no continental 1s, 4s, 7s, 9s drawn")
     p.add_argument(
+        "--elastic",
+        type=float,
+        default=AugmentConfig.elastic_p,
+        help="share of images bent by a smooth random elastic field "
+        f"(default {AugmentConfig.elastic_p:g})",
+    )
+    p.add_argument(
+        "--elastic-px",
+        type=float,
+        default=AugmentConfig.elastic_px,
+        help="the elastic field's largest typical displacement in 28x28 pixels "
+        f"(default {AugmentConfig.elastic_px:g})",
+    )
+    p.add_argument(
         "--no-negatives",
         action="store_true",
         help="digits only: a 10-class model without the not-digit class",
@@ -161,7 +175,9 @@ def run(args: argparse.Namespace) -> int:
         f"{count_parameters(net):,} parameters"
     )
     recipe = BatchRecipe(
-        augment=None if args.no_augment else AugmentConfig(),
+        augment=None
+        if args.no_augment
+        else AugmentConfig(elastic_p=args.elastic, elastic_px=args.elastic_px),
         strokes=None if args.no_augment or args.no_strokes else StrokeConfig(),
         negative_share=share,
     )

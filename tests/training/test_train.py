@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tests.training.conftest import dry_run
-from training.augment import AugmentConfig, augment
+from training.augment import AugmentConfig, _elastic_field, augment
 from training.checkpoint import load_checkpoint
 from training.evaluate import main as evaluate_main
 from training.evaluate import summarise
@@ -47,6 +47,51 @@ def test_augmentation_keeps_digits_recognisable_and_in_range(sample_data_dir: Pa
     assert float(ratio.median()) > 0.5 and float(ratio.median()) < 2.0
     again = augment(x, AugmentConfig(), torch.Generator().manual_seed(0))
     assert torch.equal(out, again), "same seed, same augmentation"
+
+
+ONLY_ELASTIC = AugmentConfig(
+    rotate_deg=0.0,
+    shear_deg=0.0,
+    scale=(1.0, 1.0),
+    shift_px=0.0,
+    thickness_p=0.0,
+    blur_p=0.0,
+    noise_p=0.0,
+    contrast_p=0.0,
+    elastic_p=1.0,
+    elastic_px=1.5,
+)
+
+
+def test_elastic_field_is_smooth_and_as_large_as_asked() -> None:
+    field = _elastic_field(torch.Size([256, 1, 28, 28]), ONLY_ELASTIC, torch.Generator())
+    pixels = field * 14.0  # affine_grid units -> pixels
+    spread = pixels.flatten(1).std(dim=1)
+    # Each image draws its strength from 0..elastic_px: on average half of it.
+    assert 0.6 < float(spread.mean()) < 0.9, float(spread.mean())
+    assert float(spread.max()) <= 1.5 + 1e-4
+    # Smooth: neighbouring pixels move almost together (white noise would differ by ~1.4x
+    # the spread), so strokes bend rather than scatter.
+    step = (pixels[:, 1:] - pixels[:, :-1]).abs().mean()
+    assert float(step) < 0.25 * float(pixels.abs().mean())
+    none = _elastic_field(
+        torch.Size([8, 1, 28, 28]), AugmentConfig(elastic_p=0.0), torch.Generator()
+    )
+    assert float(none.abs().max()) == 0.0
+
+
+def test_elastic_augmentation_bends_digits_without_losing_them(sample_data_dir: Path) -> None:
+    images, _ = load_split(sample_data_dir, "test")
+    x = torch.from_numpy(images[:64]).float().div(255).unsqueeze(1)
+    plain = augment(
+        x, AugmentConfig(**{**ONLY_ELASTIC.__dict__, "elastic_p": 0.0}), torch.Generator()
+    )
+    assert float((plain - x).abs().max()) < 1e-4, "no elastic field: the digit is untouched"
+    bent = augment(x, ONLY_ELASTIC, torch.Generator().manual_seed(0))
+    changed = (bent - x).abs().flatten(1).sum(dim=1) / x.flatten(1).sum(dim=1)
+    assert float(changed.median()) > 0.1, "strokes moved"
+    ratio = bent.sum(dim=(1, 2, 3)) / x.sum(dim=(1, 2, 3))
+    assert 0.85 < float(ratio.median()) < 1.15, "ink neither erased nor smeared"
 
 
 def test_summarise_confusion() -> None:
