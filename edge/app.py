@@ -27,6 +27,7 @@ from edge.mqtt.discovery import CAPTURE_COMMAND, RELOAD_COMMAND
 from edge.mqtt.publisher import MqttError, MqttPublisher
 from edge.reader import FrameReader
 from edge.reading import Reading
+from edge.runs_model import runs_for
 from edge.sdnotify import Notifier
 from edge.stats import Stats, StatsSnapshot
 from edge.store import Store, StoreError
@@ -134,6 +135,7 @@ class App:
             model.min_confidence,
             self.settings.device_id,
             printed,
+            runs_for(model, self.settings.regions),
         )
         self.meters = MeterChecks(self.settings.regions, self.store)
 

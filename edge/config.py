@@ -98,6 +98,11 @@ class ModelSettings(_Section):
     printed_path: Path | None = Field(
         None, description="printed-digit ONNX (counter, display); empty: the shipped one"
     )
+    runs_path: Path | None = Field(
+        None,
+        description="run-reader ONNX: digits run together read whole in number regions; "
+        "empty: none",
+    )
 
 
 class MqttSettings(_Section):

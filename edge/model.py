@@ -56,7 +56,7 @@ def cpu_session(path: Path, threads: int, key: str) -> ort.InferenceSession:
             str(path), sess_options=options, providers=["CPUExecutionProvider"]
         )
     except Exception as exc:  # onnxruntime raises several private exception types
-        raise ModelError(f"model file {path} cannot be loaded: {exc}") from None
+        raise ModelError(f"model file {path} cannot be loaded ({key}): {exc}") from None
 
 
 def bundled_model_path() -> Path:

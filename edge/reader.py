@@ -20,6 +20,7 @@ from edge.config import RegionSettings
 from edge.meter.read import PrintedClassifier, meter_value, read_meters, region_cells
 from edge.meter.settings import PRINTED_KINDS
 from edge.reading import LOW_CONFIDENCE, NO_DIGIT, OK, Digit, Reading, Status
+from edge.runs_model import RunDigit, RunModel
 from edge.vision.cell import cell_inks, is_cell
 from edge.vision.crops import crop_with_margin
 from edge.vision.find import DigitCandidate, find_digits
@@ -30,6 +31,19 @@ logger = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]
 MIN_DIGIT_SCORE = DEFAULT.min_digit_score
+# An unread blob narrower than this share of its height is a scrap or a lone stroke, not
+# digits run together: the run reader leaves it unread.
+RUN_MIN_WIDTH = 0.6
+# A digit of a run wider than this share of the run's height holds a digit the run reader
+# skipped: the blob stays unread.
+RUN_MAX_WIDTH = 1.0
+
+
+def slice_ink(ink: np.ndarray, digit: RunDigit) -> np.ndarray:
+    """The columns of a blob's ink that the run reader gave one digit."""
+    w = ink.shape[1]
+    left = min(round(digit.left * w), w - 1)
+    return ink[:, left : max(round(digit.right * w), left + 1)]
 
 
 class Classifier(Protocol):
@@ -98,6 +112,7 @@ class FrameReader:
         min_confidence: float,
         device_id: str,
         printed: PrintedClassifier | None = None,
+        runs: RunModel | None = None,
     ) -> None:
         if not regions:
             raise ValueError("FrameReader needs at least one region")
@@ -105,6 +120,7 @@ class FrameReader:
             raise ValueError("counter and display regions need the printed-digit model")
         self.model = model
         self.printed = printed
+        self.runs = runs
         self.regions = list(regions)
         self.min_confidence = min_confidence
         self.device_id = device_id
@@ -141,6 +157,7 @@ class FrameReader:
                     candidates = find_digits(crop, kind, judge=judge)
             found.append(_Found(region, (x, y), candidates))
         inputs, probs = self.classify([c for f in found for c in f.candidates], judged)
+        runs = self.read_runs(found)
         meter_digits = read_meters(self.printed, gray, meters) if self.printed and meters else []
         latency_ms = (time.perf_counter() - started) * 1000.0
         by_region: dict[str, tuple[list[Digit], str | None]] = {}
@@ -154,11 +171,14 @@ class FrameReader:
                     # no digit at all): a candidate the judge doubts (two digits run together,
                     # a scrap of a line) is not published as surely as a clean digit.
                     p = p * judged[id(c.ink)][3]
-                digit = self.digit(p, inputs[row], c.box, f.origin, gray)
+                row += 1
+                if id(c) in runs:  # digits run together, read whole
+                    digits += [self.run_digit(d, c, f.origin, gray) for d in runs[id(c)]]
+                    continue
+                digit = self.digit(p, inputs[row - 1], c.box, f.origin, gray)
                 if c.unread:  # on the row, but no digit: the number is incomplete
                     digit.confidence = 0.0
                 digits.append(digit)
-                row += 1
             by_region[f.region.name] = (digits, None)
         for (region, _), digits in zip(meters, meter_digits, strict=True):
             by_region[region.name] = (digits, meter_value(region, digits))
@@ -170,6 +190,64 @@ class FrameReader:
             reading.region_image, reading.region_origin = gray[y : y + h, x : x + w], (x, y)
             readings.append(reading)
         return readings
+
+    def read_runs(self, found: list[_Found]) -> dict[int, list[tuple[RunDigit, np.ndarray]]]:
+        """The unread blobs of number regions read whole as digits run together, by id: each
+        digit with the probabilities it is published with.
+
+        A blob on the number's row that no cut made digits of (two or more digits run
+        together, as often as not) is read by the run reader. Each digit it reads is cut at
+        the run reader's boundaries and read again by the digit model: the blob counts as
+        read only when it holds two or more digits (a lone mark left unread is unread for
+        other reasons: off the row, too faint or short), both readers agree on every digit
+        and none is wider than RUN_MAX_WIDTH of the blob's height (a digit the run reader
+        skipped). Each digit keeps the run reader's probabilities, so an unsure one still
+        makes the number `low_confidence`. A blob at most RUN_MIN_WIDTH of its height wide (a
+        scrap, a lone stroke) is not read.
+        """
+        if self.runs is None:
+            return {}
+        blobs = [
+            c
+            for f in found
+            if f.region.kind == "number"
+            for c in f.candidates
+            if c.unread and c.box[2] > RUN_MIN_WIDTH * c.box[3]
+        ]
+        if not blobs:
+            return {}
+        runs = self.runs.read([c.ink for c in blobs])
+        pieces = [
+            (c, d, slice_ink(c.ink, d))
+            for c, run in zip(blobs, runs, strict=True)
+            if len(run) >= 2
+            and all((d.right - d.left) * c.box[2] <= RUN_MAX_WIDTH * c.box[3] for d in run)
+            for d in run
+        ]
+        if not pieces:
+            return {}
+        images = np.stack([to_mnist(ink) for _, _, ink in pieces])
+        probs = np.asarray(self.model.predict(images[:, None, :, :]), dtype=np.float32)
+        read: dict[int, list[tuple[RunDigit, np.ndarray]]] = {}
+        vetoed: set[int] = set()
+        for (c, d, _), image, p in zip(pieces, images, probs, strict=True):
+            if int(np.argmax(p)) != int(np.argmax(d.probs)):
+                vetoed.add(id(c))
+            read.setdefault(id(c), []).append((d, image))
+        return {k: v for k, v in read.items() if k not in vetoed}
+
+    def run_digit(
+        self,
+        run: tuple[RunDigit, np.ndarray],
+        blob: DigitCandidate,
+        origin: tuple[int, int],
+        gray: np.ndarray,
+    ) -> Digit:
+        """One digit of a blob read whole: its share of the blob's box."""
+        (d, image), (x, y, w, h) = run, blob.box
+        left = round(d.left * w)
+        right = max(left + 1, round(d.right * w))
+        return self.digit(d.probs, image, (x + left, y, right - left, h), origin, gray)
 
     def is_digit(self, inks: Sequence[np.ndarray], judged: Judged) -> np.ndarray:
         """How likely each candidate ink is a digit (1 - not_digit); remembers what it computed."""

@@ -25,6 +25,11 @@ photos of numbers (or blank pages) that is no digit: a candidate holding two or 
 written digits (`pair`: digits run together) or lying clear of every written digit
 (`junk`), each distinct image once per photo, in `not-digit/` (label 10, never mixed into
 `--extra-data`). `training/judge.py` refits the model's not-digit output on them.
+
+`--runs N` keeps, from N more photos of numbers, every candidate the judge is shown that
+holds two or more written digits run together (each at least 60% inside its box, none cut),
+fitted for the run reader, with the digits it holds: `runs.npz` for
+`python -m training.touching --harvest`.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from edge.config import ModelSettings, RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader, Judged
 from edge.vision import find
+from edge.vision.runs import fit_run
 from training.mnist import load_split, resolve_data_dir, validation_split, write_idx
 
 SEED = 20261302  # not the tuning seeds (20261201, 7) nor the report set's (5150)
@@ -114,12 +120,14 @@ class Recorder(FrameReader):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.shown: list[tuple[tuple[int, int, int, int], np.ndarray]] = []
+        self.inks: list[np.ndarray] = []  # the ink of each candidate in `shown`
 
     def is_digit(self, inks, judged: Judged) -> np.ndarray:
         scores = super().is_digit(inks, judged)
         for ink in inks:
             if id(ink) in BOXES:
                 self.shown.append((BOXES[id(ink)], judged[id(ink)][1]))
+                self.inks.append(ink)
         return scores
 
 
@@ -180,6 +188,45 @@ def harvest_not_digits(
     return images, kinds
 
 
+def run_label(box: Box, written: list[list[int]], value: str) -> str | None:
+    """The digits a candidate holds when it is two or more written digits run together:
+    each at least 60% inside its box, none cut (15-60% inside); else None."""
+    inside = [covered(box, b) for b in written]
+    if any(0.15 < c < 0.6 for c in inside):
+        return None
+    pairs = zip(written, inside, strict=True)
+    held = sorted((b[0], value[i]) for i, (b, c) in enumerate(pairs) if c >= 0.6)
+    return "".join(d for _, d in held) if len(held) >= 2 else None
+
+
+def harvest_runs(
+    count: int, source: wild.WildSource, reader: Recorder, seed: int
+) -> tuple[list[np.ndarray], list[str]]:
+    """Candidates the judge is shown on `count` photos of numbers that hold two or more
+    written digits run together, fitted for the run reader (edge.vision.runs), with the
+    digits they hold; each distinct fitted image once per photo."""
+    images, labels = [], []
+    find.digit_ink = _digit_ink_with_box
+    try:
+        for n in range(count):
+            gray, expected = photo("wild-numbers", n, source, seed)
+            reader.shown.clear()
+            reader.inks.clear()
+            BOXES.clear()
+            reader.read(gray, f"runs_{n}", n)
+            seen = set()
+            for (box, _), ink in zip(reader.shown, reader.inks, strict=True):
+                label = run_label(box, expected["digit_boxes"], expected["value"])
+                fitted = np.clip(np.round(fit_run(ink) * 255), 0, 255).astype(np.uint8)
+                if label is not None and fitted.tobytes() not in seen:
+                    seen.add(fitted.tobytes())
+                    images.append(fitted)
+                    labels.append(label)
+    finally:
+        find.digit_ink = _digit_ink
+    return images, labels
+
+
 def harvest(
     scenario: str,
     count: int,
@@ -217,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
         "--not-digit-numbers", type=int, default=0, help="photos of numbers for not-digits"
     )
     parser.add_argument("--not-digit-blank", type=int, default=0, help="blank photos for them")
+    parser.add_argument(
+        "--runs", type=int, default=0, help="photos of numbers for digits run together"
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
@@ -252,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "not-digit").mkdir(exist_ok=True)
         write_idx(args.out / "not-digit" / "images-idx3-ubyte.gz", np.stack(negatives))
         write_idx(args.out / "not-digit" / "labels-idx1-ubyte.gz", np.full(len(kinds), 10))
+    runs, run_labels = harvest_runs(args.runs, source, recorder, args.seed + 2)
+    if runs:
+        # For training.touching --harvest: fitted blobs and the digits each holds.
+        np.savez_compressed(args.out / "runs.npz", x=np.stack(runs), labels=np.array(run_labels))
     right = sum(a == t for a, t in zip(answers, labels, strict=True))
     summary = {
         "digits_written": written,
@@ -263,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         "model_unsure": answers.count(-1),
         "per_digit": [labels.count(k) for k in range(10)],
         "not_digit": {kind: kinds.count(kind) for kind in ("pair", "junk")},
+        "runs": len(runs),
     }
     (args.out / "harvest.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))

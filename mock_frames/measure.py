@@ -41,6 +41,7 @@ from edge.camera.imageio import ImageError, decode_image
 from edge.config import ModelSettings, RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader
+from edge.runs_model import load_runs
 from training.mnist import load_split, resolve_data_dir
 
 
@@ -211,12 +212,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wild-seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--wild-first-index", type=int, default=FIRST_INDEX)
     parser.add_argument("--save-frames", type=Path, default=None, help="write the frames here")
+    parser.add_argument(
+        "--runs",
+        type=Path,
+        default=None,
+        help="run-reader ONNX (digits run together; default none)",
+    )
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     images, labels = load_split(resolve_data_dir(args.data_dir), "test")
     model = load_model(args.model)
+    runs = load_runs(args.runs)
     readers = {
-        kind: FrameReader(model, [RegionSettings(kind=kind)], args.min_confidence, "measure")
+        kind: FrameReader(
+            model, [RegionSettings(kind=kind)], args.min_confidence, "measure", runs=runs
+        )
         for kind in ("number", "digit")
     }
     print(f"model {model.version}")

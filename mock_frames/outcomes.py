@@ -34,6 +34,7 @@ from edge.camera.imageio import decode_image
 from edge.config import ModelSettings, RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader
+from edge.runs_model import load_runs
 
 # One frame's outcome: [why it failed or None, status, value]
 Outcome = list[Any]
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     read.add_argument("folders", nargs="+", type=Path, help="folders with expected.json")
     read.add_argument("--kind", choices=("number", "digit"), help="read every frame as this")
     read.add_argument("--model", type=Path, help="ONNX file (default: the shipped model)")
+    read.add_argument("--runs", type=Path, help="run-reader ONNX (digits run together)")
     read.add_argument("--out", type=Path, required=True, help="JSON file for the outcomes")
     diff = sub.add_parser("diff", help="frames whose outcome changed between two runs")
     diff.add_argument("before", type=Path)
@@ -88,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "read":
         cv2.setNumThreads(1)
         model = load_model(args.model)
+        runs = load_runs(args.runs)
         confidence = ModelSettings().min_confidence
         readers = {
-            kind: FrameReader(model, [RegionSettings(kind=kind)], confidence, "outcomes")
+            kind: FrameReader(model, [RegionSettings(kind=kind)], confidence, "outcomes", runs=runs)
             for kind in ("number", "digit")
         }
         runs = {}

@@ -37,6 +37,7 @@ from edge.config import ModelSettings, RegionSettings
 from edge.model import load_model
 from edge.reader import Classifier, FrameReader
 from edge.reading import Reading
+from edge.runs_model import RunModel, load_runs
 from training.mnist import load_split, resolve_data_dir
 
 logger = logging.getLogger(__name__)
@@ -158,10 +159,11 @@ def measure(
     model: Classifier,
     min_confidence: float,
     failures_dir: Path | None = None,
+    runs: RunModel | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Read every frame as the daemon would and sum up each scenario."""
     readers = {
-        kind: FrameReader(model, [RegionSettings(kind=kind)], min_confidence, "report")
+        kind: FrameReader(model, [RegionSettings(kind=kind)], min_confidence, "report", runs=runs)
         for kind in ("number", "digit")
     }
     tally: dict[str, dict[str, Any]] = {}
@@ -271,6 +273,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", choices=("report", "tuning", "both"), default="report")
     parser.add_argument("--data-dir", default=None, help="folder with the MNIST .gz files")
     parser.add_argument("--model", type=Path, default=None, help="ONNX file (default: shipped)")
+    parser.add_argument(
+        "--runs",
+        type=Path,
+        default=None,
+        help="run-reader ONNX (digits run together; default none)",
+    )
     parser.add_argument("--per-scenario", type=int, default=500, help="frames per scenario")
     parser.add_argument(
         "--seed",
@@ -292,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = default_data_dir(args.data_dir)
     images, labels = load_split(data_dir, "test")
     model = load_model(args.model)
+    runs = load_runs(args.runs)
     out: dict[str, Any] = {
         "model": model.version,
         "min_confidence": args.min_confidence,
@@ -316,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             else tuning_set(images, labels, args.per_scenario, seed)
         )
         failures = args.save_failures / which if args.save_failures else None
-        results = measure(frames, model, args.min_confidence, failures)
+        results = measure(frames, model, args.min_confidence, failures, runs)
         span = (
             f"MNIST test {reportset.FIRST_INDEX}-{reportset.END_INDEX - 1}"
             if which == "report"

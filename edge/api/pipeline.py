@@ -22,6 +22,7 @@ from edge.meter.settings import PRINTED_KINDS
 from edge.model import DigitModel
 from edge.reader import FrameReader
 from edge.reading import Reading
+from edge.runs_model import RunModel
 from edge.vision.crops import crop_with_margin, png_bytes, reading_crops, to_uint8
 from edge.vision.find import find_digits
 from edge.vision.normalise import to_mnist
@@ -54,11 +55,12 @@ def analyse(
     index: int,
     printed: PrintedClassifier | None = None,
     digits: int = 1,
+    runs: RunModel | None = None,
 ) -> Analysis:
     """Read one image as a single region covering all of it (`digits` cells for meters)."""
     cells = {"digits": digits} if kind in PRINTED_KINDS else {}
     settings = RegionSettings(name=region, kind=kind, **cells)
-    reader = FrameReader(model, [settings], min_confidence, device_id, printed)
+    reader = FrameReader(model, [settings], min_confidence, device_id, printed, runs)
     reading = reader.read(gray, source, index)[0]
     views = reading_crops(reading)
     return Analysis(reading, [image for image, _ in views], [png for _, png in views])

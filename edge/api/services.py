@@ -15,10 +15,11 @@ from typing import Any, Literal, Protocol
 
 from edge.api.perfstats import DrawingResults, Memo
 from edge.camera import Frame, FrameGrabber, FrameSource, SourceError, capture_one, open_source
-from edge.config import Settings
+from edge.config import RegionSettings, Settings
 from edge.meter.printed import PrintedModel, load_printed
 from edge.model import DigitModel, ModelError
 from edge.model_install import load_active
+from edge.runs_model import RunModel, runs_for
 from edge.stats import Stats, StatsSnapshot
 from edge.store import Store
 
@@ -69,6 +70,7 @@ class Services:
         self.model_error: str | None = None
         self._printed: PrintedModel | None = None
         self._printed_lock = threading.Lock()
+        self._runs: RunModel | None = None
         # The daemon's live counters; `digitcam serve` counts the API's own reads in its own.
         self.recorder = daemon.recorder if daemon is not None else Stats()
         self.drawings_memo: Memo[DrawingResults] = Memo()  # see routes.performance
@@ -86,6 +88,14 @@ class Services:
                 model = self.settings.model
                 self._printed = load_printed(model.printed_path, model.threads)
             return self._printed
+
+    def runs_model(self) -> RunModel | None:
+        """The run reader for number reads (None without model.runs_path), loaded on first
+        use; ModelError if it cannot be."""
+        with self._printed_lock:
+            if self._runs is None:
+                self._runs = runs_for(self.settings.model, [RegionSettings(kind="number")])
+            return self._runs
 
     @classmethod
     def for_daemon(cls, settings: Settings, daemon: Daemon) -> Services:

@@ -47,6 +47,7 @@ from edge.config import RegionSettings, Settings
 from edge.model import load_model
 from edge.mqtt.discovery import reading_topics
 from edge.reader import FrameReader
+from edge.runs_model import runs_for
 from edge.store import Store
 
 logger = logging.getLogger(__name__)
@@ -155,7 +156,9 @@ def run(
     cv2.setNumThreads(1)
     load_at_start = os.getloadavg()
     model = load_model(settings.model.path, threads=1)
-    reader = FrameReader(model, [RegionSettings()], settings.model.min_confidence, "bench")
+    regions = [RegionSettings()]
+    runs = runs_for(settings.model, regions)
+    reader = FrameReader(model, regions, settings.model.min_confidence, "bench", runs=runs)
     topics = reading_topics(settings.mqtt, "bench", "main")  # two outbox rows, as with MQTT on
     with tempfile.TemporaryDirectory(dir=args.storage_dir, prefix="digitcam-bench-") as tmp:
         store = Store(Path(tmp) / "outbox.sqlite", 1_000_000)

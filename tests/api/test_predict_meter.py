@@ -55,3 +55,18 @@ def test_a_wrong_printed_model_is_a_503_naming_it_and_handwriting_still_reads(
     response = upload(client, image, path="/api/v1/predict", kind="counter")
     assert response.status_code == 503 and str(broken) in response.json()["detail"]
     assert upload(client, image, path="/api/v1/predict").status_code == 200
+
+
+def test_a_wrong_run_reader_is_a_503_for_numbers_naming_it_and_digits_still_read(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    broken = tmp_path / "runs.onnx"
+    broken.write_bytes(b"not a model")
+    client = make_client(model={"runs_path": str(broken)})
+    image, _ = counter_window()
+    response = upload(client, image, path="/api/v1/predict", kind="number")
+    assert response.status_code == 503 and "model.runs_path" in response.json()["detail"]
+    assert upload(client, image, path="/api/v1/predict", kind="digit").status_code == 200
+    # Without one, numbers are read as always.
+    plain = make_client()
+    assert upload(plain, image, path="/api/v1/predict", kind="number").status_code == 200

@@ -96,3 +96,26 @@ def test_what_the_judge_is_shown_is_kept_with_its_box(
     assert len(images) == sum(summary["not_digit"].values()) > 0
     assert set(labels.tolist()) == {10}
     assert harvest.find.digit_ink is harvest._digit_ink  # the reader is left as it was
+
+
+def test_a_run_holds_the_written_digits_wholly_inside_it_left_to_right(harvest) -> None:
+    written = [[40, 10, 20, 30], [10, 10, 20, 30], [70, 10, 20, 30]]
+    value = "385"  # written in this order; 8 stands leftmost
+    assert harvest.run_label((8, 8, 54, 34), written, value) == "83"
+    assert harvest.run_label((8, 8, 84, 34), written, value) == "835"
+    assert harvest.run_label((8, 8, 24, 34), written, value) is None  # one digit is no run
+    assert harvest.run_label((8, 8, 42, 34), written, value) is None  # the 3 cut in half
+
+
+def test_runs_are_kept_fitted_with_their_digits_for_the_run_reader(
+    harvest, train_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "harvest"
+    args = ["--data-dir", str(train_dir), "--numbers", "0", "--single", "0",
+            "--runs", "40", "--out", str(out)]  # fmt: skip
+    assert harvest.main(args) == 0
+    summary = json.loads((out / "harvest.json").read_text())
+    runs = np.load(out / "runs.npz")
+    assert runs["x"].shape == (summary["runs"], 28, 112) and summary["runs"] > 0
+    assert all(len(label) >= 2 and label.isdigit() for label in runs["labels"])
+    assert harvest.find.digit_ink is harvest._digit_ink

@@ -230,18 +230,21 @@ def read_image(
     """Read, store (with the digit crops) and describe one image; runs off the event loop."""
     settings = services.settings
     kind, digits = how
-    printed = None
-    if kind in PRINTED_KINDS:
-        try:
+    printed = runs = None
+    try:
+        if kind in PRINTED_KINDS:
             printed = services.printed_model()
-        except ModelError as exc:
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no model: {exc}") from None
+        elif kind == "number":
+            runs = services.runs_model()
+    except ModelError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no model: {exc}") from None
     analysis = analyse(
         model,
         gray,
         region=region,
         kind=kind,
         printed=printed,
+        runs=runs,
         digits=digits,
         min_confidence=settings.model.min_confidence,
         device_id=settings.device_id,

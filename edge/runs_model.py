@@ -1,0 +1,136 @@
+"""The run reader: an ONNX network that reads a blob of touching digits whole (CTC).
+
+A number written with its digits touching or overlapping reaches the reader as one blob.
+When no cut makes sure digits of it, edge.vision marks it `unread` and the number is not
+published. The run reader (trained by training.touching) reads such a blob without cutting
+it: for each column of the fitted blob (edge.vision.runs.fit_run) it gives the chance of
+each digit and of "no digit here" (`blank`), and the best path through the columns is the
+digit sequence (greedy CTC decoding). A digit's probabilities are those of the column where
+it is surest, so a run read with doubt stays `low_confidence`.
+
+Contract: input `image` float32 [N,1,RUN_HEIGHT,RUN_WIDTH] (white on black, 0..1), output
+`probs` float32 [N,T,11] (softmax over the ten digits and blank, index 10), metadata
+`version`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edge.config import ModelSettings, RegionSettings
+from edge.model import ModelError, cpu_session, describe_args, ort
+from edge.vision.runs import MARGIN, RUN_HEIGHT, RUN_WIDTH, fit_run
+
+logger = logging.getLogger(__name__)
+
+BLANK = 10
+
+
+@dataclass(frozen=True)
+class RunDigit:
+    """One digit of a run: its probabilities [10] and where it lies, 0..1 of the run's width."""
+
+    probs: np.ndarray
+    left: float
+    right: float
+
+
+def decode(probs: np.ndarray, width: int) -> list[RunDigit]:
+    """Greedy CTC over one run's column probabilities [T,11]; `width`: the fitted ink's
+    width in the field, so that each digit's place maps back onto the blob."""
+    best = probs.argmax(axis=1)
+    steps = probs.shape[0]
+    column = RUN_WIDTH / steps
+    spans: list[list[int]] = []  # per digit: the columns it holds
+    last = BLANK
+    for t, k in enumerate(best):
+        if k != BLANK and k != last:
+            spans.append([t])
+        elif k != BLANK:
+            spans[-1].append(t)
+        last = int(k)
+    digits = []
+    for i, span in enumerate(spans):
+        surest = max(span, key=lambda t: probs[t, best[t]])
+        centre = [(s[0] + s[-1] + 1) / 2 * column - MARGIN for s in spans]
+        left = 0.0 if i == 0 else (centre[i - 1] + centre[i]) / 2
+        right = float(width) if i == len(spans) - 1 else (centre[i] + centre[i + 1]) / 2
+        digits.append(
+            RunDigit(
+                probs=np.array(probs[surest, :BLANK], np.float32),
+                left=float(np.clip(left / width, 0.0, 1.0)),
+                right=float(np.clip(right / width, 0.0, 1.0)),
+            )
+        )
+    return digits
+
+
+@dataclass
+class RunModel:
+    """Reads blobs of touching digits (their ink, float32 0..1, white on black)."""
+
+    path: Path
+    threads: int = 1
+    metadata: dict[str, str] = field(init=False)
+    _session: ort.InferenceSession = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._session = cpu_session(self.path, self.threads, "model.runs_path")
+        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
+        names = [a.name for a in inputs] + [a.name for a in outputs]
+        if (
+            "image" not in names
+            or "probs" not in names
+            or list(inputs[0].shape[1:])
+            != [
+                1,
+                RUN_HEIGHT,
+                RUN_WIDTH,
+            ]
+        ):
+            raise ModelError(
+                f"model file {self.path} is not a DigitCam run reader: it should have input "
+                f"'image' float32 [N,1,{RUN_HEIGHT},{RUN_WIDTH}] and output 'probs' [N,T,11]; "
+                f"this one has {describe_args(inputs)} -> {describe_args(outputs)} "
+                "(model.runs_path)"
+            )
+        self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)
+        self.read([np.ones((10, 20), np.float32)])  # first run allocates
+        logger.info("run reader loaded path=%s version=%s", self.path, self.version)
+
+    @property
+    def version(self) -> str:
+        return f"runs-ctc-{self.metadata.get('version', 'unknown')}"
+
+    def read(self, inks: list[np.ndarray]) -> list[list[RunDigit]]:
+        """The digits of each blob, left to right (empty when it reads none)."""
+        if not inks:
+            return []
+        fitted = [fit_run(ink) for ink in inks]
+        batch = np.stack(fitted)[:, None].astype(np.float32)
+        (probs,) = self._session.run(["probs"], {"image": batch})
+        widths = [ink_width(f) for f in fitted]
+        return [decode(p, w) for p, w in zip(probs, widths, strict=True)]
+
+
+def ink_width(fitted: np.ndarray) -> int:
+    """How wide the blob's ink stands in the fitted field, from the left margin."""
+    cols = np.nonzero(fitted.any(axis=0))[0]
+    return int(cols[-1]) - MARGIN + 1 if cols.size else 1
+
+
+def load_runs(path: Path | None, threads: int = 1) -> RunModel | None:
+    """The run reader in `path`, or None when no path is given."""
+    return RunModel(path, threads=threads) if path is not None else None
+
+
+def runs_for(model: ModelSettings, regions: Sequence[RegionSettings]) -> RunModel | None:
+    """The run reader the settings name, when a number region can use it (else None)."""
+    if not any(r.kind == "number" for r in regions):
+        return None
+    return load_runs(model.runs_path, model.threads)
