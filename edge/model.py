@@ -169,6 +169,29 @@ class DigitModel:
         return probs, not_digit.reshape(-1)
 
 
+def check_signature(
+    session: ort.InferenceSession,
+    signature: dict[str, tuple[int, ...]],
+    path: Path,
+    what: str,
+    expected: str,
+    key: str,
+) -> None:
+    """Refuse (ModelError naming `key`) a model file lacking an input or output of
+    `signature` ({name: dimensions after the batch}) or holding one in another shape."""
+    args = [*session.get_inputs(), *session.get_outputs()]
+    problems = [f"it has no '{name}'" for name in signature if name not in {a.name for a in args}]
+    for arg in args:
+        if arg.name in signature:
+            problems += shape_problems(arg, signature[arg.name])
+    if problems:
+        raise ModelError(
+            f"model file {path} is not a DigitCam {what}: {'; '.join(problems)}. {expected}; "
+            f"this one has {describe_args(session.get_inputs())} -> "
+            f"{describe_args(session.get_outputs())} ({key})"
+        )
+
+
 def shape_problems(arg: ort.NodeArg, tail: tuple[int, ...]) -> list[str]:
     """What is wrong with one input or output: its type, rank or a fixed dimension."""
     problems = []

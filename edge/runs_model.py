@@ -23,12 +23,18 @@ from pathlib import Path
 import numpy as np
 
 from edge.config import ModelSettings, RegionSettings
-from edge.model import ModelError, cpu_session, describe_args, ort
+from edge.model import check_signature, cpu_session, ort
 from edge.vision.runs import MARGIN, RUN_HEIGHT, RUN_WIDTH, fit_run
 
 logger = logging.getLogger(__name__)
 
 BLANK = 10
+COLUMNS = RUN_WIDTH // 4  # the network pools the field's width twice by 2
+SIGNATURE = {"image": (1, RUN_HEIGHT, RUN_WIDTH), "probs": (COLUMNS, BLANK + 1)}
+EXPECTED = (
+    f"a DigitCam run reader has input 'image' float32 [N,1,{RUN_HEIGHT},{RUN_WIDTH}] and "
+    f"output 'probs' float32 [N,{COLUMNS},{BLANK + 1}]"
+)
 
 
 @dataclass(frozen=True)
@@ -54,10 +60,10 @@ def decode(probs: np.ndarray, width: int) -> list[RunDigit]:
         elif k != BLANK:
             spans[-1].append(t)
         last = int(k)
+    centre = [(s[0] + s[-1] + 1) / 2 * column - MARGIN for s in spans]
     digits = []
     for i, span in enumerate(spans):
         surest = max(span, key=lambda t: probs[t, best[t]])
-        centre = [(s[0] + s[-1] + 1) / 2 * column - MARGIN for s in spans]
         left = 0.0 if i == 0 else (centre[i - 1] + centre[i]) / 2
         right = float(width) if i == len(spans) - 1 else (centre[i] + centre[i + 1]) / 2
         digits.append(
@@ -80,25 +86,9 @@ class RunModel:
     _session: ort.InferenceSession = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._session = cpu_session(self.path, self.threads, "model.runs_path")
-        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
-        names = [a.name for a in inputs] + [a.name for a in outputs]
-        if (
-            "image" not in names
-            or "probs" not in names
-            or list(inputs[0].shape[1:])
-            != [
-                1,
-                RUN_HEIGHT,
-                RUN_WIDTH,
-            ]
-        ):
-            raise ModelError(
-                f"model file {self.path} is not a DigitCam run reader: it should have input "
-                f"'image' float32 [N,1,{RUN_HEIGHT},{RUN_WIDTH}] and output 'probs' [N,T,11]; "
-                f"this one has {describe_args(inputs)} -> {describe_args(outputs)} "
-                "(model.runs_path)"
-            )
+        key = "model.runs_path"
+        self._session = cpu_session(self.path, self.threads, key)
+        check_signature(self._session, SIGNATURE, self.path, "run reader", EXPECTED, key)
         self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)
         self.read([np.ones((10, 20), np.float32)])  # first run allocates
         logger.info("run reader loaded path=%s version=%s", self.path, self.version)

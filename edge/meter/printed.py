@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.model import ModelError, cpu_session, describe_args, ort, shape_problems
+from edge.model import check_signature, cpu_session, ort
 
 logger = logging.getLogger(__name__)
 
@@ -45,21 +45,9 @@ class PrintedModel:
     _session: ort.InferenceSession = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._session = cpu_session(self.path, self.threads, "model.printed_path")
-        args = [*self._session.get_inputs(), *self._session.get_outputs()]
-        problems = [
-            f"it has no '{name}'" for name in SIGNATURE if name not in {a.name for a in args}
-        ]
-        for arg in args:
-            if arg.name in SIGNATURE:
-                problems += shape_problems(arg, SIGNATURE[arg.name])
-        if problems:
-            raise ModelError(
-                f"model file {self.path} is not a DigitCam printed-digit model: "
-                f"{'; '.join(problems)}. {EXPECTED}; this one has "
-                f"{describe_args(self._session.get_inputs())} -> "
-                f"{describe_args(self._session.get_outputs())} (model.printed_path)"
-            )
+        key = "model.printed_path"
+        self._session = cpu_session(self.path, self.threads, key)
+        check_signature(self._session, SIGNATURE, self.path, "printed-digit model", EXPECTED, key)
         self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)
         self.read(np.zeros((2, 1, CROP_H, CROP_W), np.float32))  # first run allocates
         logger.info("printed-digit model loaded path=%s version=%s", self.path, self.version)
