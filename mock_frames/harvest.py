@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -157,6 +158,29 @@ def not_digit_kind(box: tuple[int, ...], written: list[list[int]]) -> str | None
     return "junk" if all(covered(wider, b) == 0 for b in written) else None
 
 
+def judged_photos(
+    scenario: str, count: int, source: wild.WildSource, reader: Recorder, seed: int
+) -> Iterator[tuple[dict, list[tuple[Box, np.ndarray, np.ndarray]]]]:
+    """Per photo of `scenario`: what it shows, and every candidate the judge was shown on it
+    (box in frame pixels, model input, ink)."""
+    find.digit_ink = _digit_ink_with_box
+    try:
+        for n in range(count):
+            gray, expected = photo(scenario, n, source, seed)
+            assert find.analysis_scale(gray.shape) == 1.0  # boxes in frame pixels
+            reader.shown.clear()
+            reader.inks.clear()
+            BOXES.clear()
+            reader.read(gray, f"{scenario}_{n}", n)
+            shown = [
+                (box, image, ink)
+                for (box, image), ink in zip(reader.shown, reader.inks, strict=True)
+            ]
+            yield expected, shown
+    finally:
+        find.digit_ink = _digit_ink
+
+
 def harvest_not_digits(
     scenario: str, count: int, source: wild.WildSource, reader: Recorder, seed: int
 ) -> tuple[list[np.ndarray], list[str]]:
@@ -166,25 +190,16 @@ def harvest_not_digits(
     distinct image is kept once per frame.
     """
     images, kinds = [], []
-    find.digit_ink = _digit_ink_with_box
-    try:
-        for n in range(count):
-            gray, expected = photo(scenario, n, source, seed)
-            written = expected.get("digit_boxes", [])
-            assert find.analysis_scale(gray.shape) == 1.0  # boxes in frame pixels
-            reader.shown.clear()
-            BOXES.clear()
-            reader.read(gray, f"{scenario}_{n}", n)
-            seen = set()
-            for box, image in reader.shown:
-                kind = not_digit_kind(box, written)
-                pixels = np.clip(np.round(image * 255), 0, 255).astype(np.uint8)
-                if kind is not None and pixels.tobytes() not in seen:
-                    seen.add(pixels.tobytes())
-                    images.append(pixels)
-                    kinds.append(kind)
-    finally:
-        find.digit_ink = _digit_ink
+    for expected, shown in judged_photos(scenario, count, source, reader, seed):
+        written = expected.get("digit_boxes", [])
+        seen = set()
+        for box, image, _ in shown:
+            kind = not_digit_kind(box, written)
+            pixels = np.clip(np.round(image * 255), 0, 255).astype(np.uint8)
+            if kind is not None and pixels.tobytes() not in seen:
+                seen.add(pixels.tobytes())
+                images.append(pixels)
+                kinds.append(kind)
     return images, kinds
 
 
@@ -206,24 +221,15 @@ def harvest_runs(
     written digits run together, fitted for the run reader (edge.vision.runs), with the
     digits they hold; each distinct fitted image once per photo."""
     images, labels = [], []
-    find.digit_ink = _digit_ink_with_box
-    try:
-        for n in range(count):
-            gray, expected = photo("wild-numbers", n, source, seed)
-            reader.shown.clear()
-            reader.inks.clear()
-            BOXES.clear()
-            reader.read(gray, f"runs_{n}", n)
-            seen = set()
-            for (box, _), ink in zip(reader.shown, reader.inks, strict=True):
-                label = run_label(box, expected["digit_boxes"], expected["value"])
-                fitted = np.clip(np.round(fit_run(ink) * 255), 0, 255).astype(np.uint8)
-                if label is not None and fitted.tobytes() not in seen:
-                    seen.add(fitted.tobytes())
-                    images.append(fitted)
-                    labels.append(label)
-    finally:
-        find.digit_ink = _digit_ink
+    for expected, shown in judged_photos("wild-numbers", count, source, reader, seed):
+        seen = set()
+        for box, _, ink in shown:
+            label = run_label(box, expected["digit_boxes"], expected["value"])
+            fitted = np.clip(np.round(fit_run(ink) * 255), 0, 255).astype(np.uint8)
+            if label is not None and fitted.tobytes() not in seen:
+                seen.add(fitted.tobytes())
+                images.append(fitted)
+                labels.append(label)
     return images, labels
 
 
