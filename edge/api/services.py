@@ -69,7 +69,7 @@ class Services:
         self.daemon = daemon
         self.model_error: str | None = None
         self._printed: PrintedModel | None = None
-        self._printed_lock = threading.Lock()
+        self._lazy_models = threading.Lock()
         self._runs: RunModel | None = None
         # The daemon's live counters; `digitcam serve` counts the API's own reads in its own.
         self.recorder = daemon.recorder if daemon is not None else Stats()
@@ -83,7 +83,7 @@ class Services:
 
     def printed_model(self) -> PrintedModel:
         """The printed-digit model (counter, display), loaded on first use; ModelError if not."""
-        with self._printed_lock:
+        with self._lazy_models:
             if self._printed is None:
                 model = self.settings.model
                 self._printed = load_printed(model.printed_path, model.threads)
@@ -92,7 +92,7 @@ class Services:
     def runs_model(self) -> RunModel | None:
         """The run reader for number reads (None without model.runs_path), loaded on first
         use; ModelError if it cannot be."""
-        with self._printed_lock:
+        with self._lazy_models:
             if self._runs is None:
                 self._runs = runs_for(self.settings.model, [RegionSettings(kind="number")])
             return self._runs

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from edge.runs_model import BLANK, RunDigit, decode, ink_width
+import edge.reader
+from edge.config import ModelSettings, RegionSettings
+from edge.model import ModelError, bundled_model_path
+from edge.reader import FrameReader
+from edge.runs_model import BLANK, RunDigit, decode, ink_width, runs_for
+from edge.vision.find import DigitCandidate
 from edge.vision.runs import MARGIN, RUN_HEIGHT, RUN_INK_HEIGHT, RUN_WIDTH, fit_run
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def columns(path: list[int | None], sure: float = 0.96) -> np.ndarray:
@@ -112,9 +123,6 @@ def one_hot(digit: int, sure: float) -> np.ndarray:
 
 
 def read_with(monkeypatch, candidates, runs, digit: int = 4):
-    import edge.reader
-    from edge.config import RegionSettings
-    from edge.reader import FrameReader
 
     monkeypatch.setattr(edge.reader, "find_digits", lambda *a, **k: candidates)
     reader = FrameReader(FakeModel(digit), [RegionSettings()], 0.9, "dev", runs=runs)
@@ -122,7 +130,6 @@ def read_with(monkeypatch, candidates, runs, digit: int = 4):
 
 
 def blob(box: tuple[int, int, int, int], unread: bool = False):
-    from edge.vision.find import DigitCandidate
 
     return DigitCandidate(box, np.ones((box[3], box[2]), np.float32), unread)
 
@@ -159,9 +166,6 @@ def test_a_scrap_is_not_shown_to_the_run_reader_and_digits_beside_are_not(monkey
 
 
 def test_a_run_reader_is_loaded_only_when_named_and_a_wrong_file_is_refused(tmp_path) -> None:
-    from edge.config import ModelSettings, RegionSettings
-    from edge.model import ModelError, bundled_model_path
-    from edge.runs_model import runs_for
 
     number, digit = RegionSettings(kind="number"), RegionSettings(kind="digit")
     assert runs_for(ModelSettings(), [digit, number]) is None, "none unless named"
@@ -177,18 +181,14 @@ def test_a_run_reader_is_loaded_only_when_named_and_a_wrong_file_is_refused(tmp_
 
 
 def test_check_config_refuses_a_wrong_run_reader_with_exit_78_naming_the_key(tmp_path) -> None:
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
     config = tmp_path / "digitcam.toml"
-    handwriting = root / "edge" / "models" / "mnist-cnn.onnx"
+    handwriting = ROOT / "edge" / "models" / "mnist-cnn.onnx"
     config.write_text(f'[model]\nruns_path = "{handwriting}"\n')
     command = [sys.executable, "-m", "edge.cli", "check-config", "--config", str(config)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=root)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 78
     assert "not a DigitCam run reader" in result.stderr and "model.runs_path" in result.stderr
     config.write_text("[model]\n")
-    result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=root)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 0, result.stderr
