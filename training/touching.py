@@ -29,10 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from edge.runs_model import BLANK, decode
 from edge.vision.runs import RUN_HEIGHT, RUN_WIDTH, fit_run
 from training.mnist import load_split, resolve_data_dir, validation_split
-
-BLANK = 10  # CTC's "no digit here" class; 0-9 are the digits
 
 
 @dataclass(frozen=True)
@@ -126,25 +125,6 @@ class RunNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         columns = self.features(x).squeeze(2)  # [N, C, T]
         return F.log_softmax(self.context(columns).transpose(1, 2), dim=2)
-
-
-def greedy(log_probs: np.ndarray) -> list[tuple[list[int], list[float]]]:
-    """Best path per run: (digits, each digit's probability at its surest column)."""
-    out = []
-    for frame in log_probs:
-        best = frame.argmax(1)
-        digits, sure = [], []
-        last = BLANK
-        for t, k in enumerate(best):
-            p = float(np.exp(frame[t, k]))
-            if k != BLANK and k != last:
-                digits.append(int(k))
-                sure.append(p)
-            elif k != BLANK and k == last:
-                sure[-1] = max(sure[-1], p)
-            last = k
-        out.append((digits, sure))
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,11 +239,13 @@ def load_harvest(
     )
 
 
-def accuracy(net: RunNet, x: np.ndarray, seqs: list[list[int]]) -> float:
+def accuracy(net: nn.Module, x: np.ndarray, seqs: list[list[int]]) -> float:
+    """Share of runs whose digits, decoded as the device decodes them, are exactly `seqs`."""
     net.eval()
     with torch.no_grad():
-        logp = net(torch.from_numpy(x)[:, None]).numpy()
-    return float(np.mean([d == s for (d, _), s in zip(greedy(logp), seqs, strict=True)]))
+        probs = net(torch.from_numpy(x)[:, None]).exp().numpy()
+    read = [[int(np.argmax(d.probs)) for d in decode(p, RUN_WIDTH)] for p in probs]
+    return float(np.mean([r == s for r, s in zip(read, seqs, strict=True)]))
 
 
 if __name__ == "__main__":

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
+import torch
 
 from edge.config import ModelSettings, RegionSettings
-from edge.runs_model import runs_for
+from edge.runs_model import BLANK, runs_for
 from edge.vision.runs import RUN_HEIGHT, RUN_WIDTH
 from export.runs_export import main as export_main
 from training.mnist import load_split
-from training.touching import RunConfig, greedy, main, make_runs
+from training.touching import RunConfig, accuracy, main, make_runs
 
 
 def test_made_runs_hold_their_digits_left_to_right_and_touching(sample_data_dir: Path) -> None:
@@ -45,13 +45,18 @@ def test_trains_exports_and_loads_on_the_device(sample_data_dir: Path, tmp_path:
     assert isinstance(model.read([ink]), list)
 
 
-def test_greedy_decoding_in_training_matches_the_device() -> None:
-    from edge.runs_model import decode
+def test_a_run_counts_as_read_only_when_the_device_decodes_exactly_its_digits() -> None:
+    # Column paths 3 3 _ 7 and 5: the first run reads 37, the second 5 (not 55).
+    paths = [[3, 3, BLANK, 7], [5, BLANK, BLANK, BLANK]]
+    logp = torch.full((2, 28, BLANK + 1), -20.0)
+    for n, path in enumerate(paths):
+        for t in range(28):
+            logp[n, t, path[t] if t < len(path) else BLANK] = 0.0
 
-    rng = np.random.default_rng(3)
-    logits = rng.normal(size=(5, 28, 11)).astype(np.float32) * 3
-    probs = np.exp(logits) / np.exp(logits).sum(axis=2, keepdims=True)
-    for (digits, sure), p in zip(greedy(np.log(probs)), probs, strict=True):
-        device = decode(p, width=100)
-        assert digits == [int(np.argmax(d.probs)) for d in device]
-        assert sure == pytest.approx([float(d.probs.max()) for d in device], rel=1e-5)
+    class Fixed(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return logp
+
+    runs = np.zeros((2, RUN_HEIGHT, RUN_WIDTH), np.float32)
+    assert accuracy(Fixed(), runs, [[3, 7], [5, 5]]) == 0.5
+    assert accuracy(Fixed(), runs, [[3, 7], [5]]) == 1.0
