@@ -31,6 +31,9 @@ class PrintedConfig:
 
     channels: tuple[int, int, int] = (16, 24, 40)
     dropout: float = 0.1
+    # Each row's strongest response beside its mean, so a stroke at one side of the figure (a
+    # 1's flag, the gap of an open 4) is not averaged away (`--column-max`; not shipped).
+    column_max: bool = False
     kind: str = "printed"  # tells `export` and `evaluate` which network a checkpoint holds
 
     def to_dict(self) -> dict:
@@ -71,20 +74,26 @@ class PrintedNet(nn.Module):
             nn.MaxPool2d(2),  # 8x5
             _conv_bn(c2, c3),
             _conv_bn(c3, c3),
-            nn.AdaptiveAvgPool2d((CROP_H // 8, 1)),  # 4 rows
         )
         # Where the digit sits vertically is the position on the wheel: keep the rows apart,
-        # average the columns.
+        # pool the columns (4 rows of 5 columns become 4 rows).
+        self.mean_rows = nn.AdaptiveAvgPool2d((CROP_H // 8, 1))
+        self.max_rows = nn.AdaptiveMaxPool2d((CROP_H // 8, 1)) if config.column_max else None
+        pooled = c3 * (CROP_H // 8) * (2 if config.column_max else 1)
         self.head = nn.Sequential(
             nn.Flatten(),
             nn.Dropout(config.dropout),
-            nn.Linear(c3 * (CROP_H // 8), POSITIONS),
+            nn.Linear(pooled, POSITIONS),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mean = x.mean(dim=(2, 3), keepdim=True)
         std = x.std(dim=(2, 3), keepdim=True).clamp_min(CONTRAST_FLOOR)
-        return self.head(self.features((x - mean) / std))
+        features = self.features((x - mean) / std)
+        pooled = self.mean_rows(features)
+        if self.max_rows is not None:
+            pooled = torch.cat([pooled, self.max_rows(features)], dim=1)
+        return self.head(pooled)
 
     def outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Calibrated digit probabilities [N,10] and position probabilities [N,100]."""

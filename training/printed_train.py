@@ -42,6 +42,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--display-renders", type=int, default=15000, help="7-segment renders")
     p.add_argument("--wheel-renders", type=int, default=15000, help="wheels in other fonts")
     p.add_argument("--channels", type=int, nargs=3, default=list(PrintedConfig.channels))
+    p.add_argument(
+        "--column-max",
+        action="store_true",
+        help="pool each row's strongest response beside its mean (not in the shipped recipe)",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     p.add_argument("--dry-run", action="store_true", help="a few steps on a little data")
@@ -72,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         "display digits to train on, "
         f"{len(tune)} wheels to tune on ({len(sets['report'])} wheels left for the report)"
     )
-    config = PrintedConfig(channels=tuple(args.channels))
+    config = PrintedConfig(channels=tuple(args.channels), column_max=args.column_max)
     net = PrintedNet(config)
     params = sum(p.numel() for p in net.parameters())
     print(f"model: channels {config.channels}, {POSITIONS} positions, {params:,} parameters")

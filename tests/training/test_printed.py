@@ -128,3 +128,32 @@ def test_rendered_wheels_move_with_the_position_and_need_no_installed_font(monke
             for i in (whole, half)
         ]
         assert middle[0] > middle[1] + 0.1, (seed, middle)
+
+
+def test_column_max_adds_each_rows_strongest_response_and_old_checkpoints_still_load(
+    meter_data: Path, tmp_path: Path
+) -> None:
+    from export.printed_export import load_printed_checkpoint
+
+    paths = {}
+    for name, extra in (("mean", []), ("max", ["--column-max"])):
+        paths[name] = tmp_path / f"{name}.pt"
+        argv = ["--printed", "--meter-data", str(meter_data), "--dry-run", "--out"]
+        assert train_main([*argv, str(paths[name]), *extra]) == 0
+    mean, _ = load_printed_checkpoint(paths["mean"])
+    both, ckpt = load_printed_checkpoint(paths["max"])
+    assert ckpt["model_args"]["column_max"] is True
+    assert mean.max_rows is None and both.max_rows is not None
+    # The head sees twice the features: 40 channels x 4 rows more weights per position.
+    count = [sum(p.numel() for p in net.parameters()) for net in (mean, both)]
+    assert count[1] - count[0] == 40 * 4 * 100
+    # Exported and loaded by the device like any printed model, within the size budget.
+    model = tmp_path / "max.onnx"
+    export_main([str(paths["max"]), "--out", str(model), "--meter-data", str(meter_data)])
+    assert model.stat().st_size <= 300_000
+    probs, _ = PrintedModel(model).read(np.zeros((2, 1, 32, 20), np.float32))
+    assert probs.shape == (2, 10)
+    # The shipped checkpoint predates the option and rebuilds as the network it is.
+    shipped = Path(__file__).resolve().parents[2] / "training" / "checkpoints" / "printed-cnn.pt"
+    old, _ = load_printed_checkpoint(shipped)
+    assert old.max_rows is None
