@@ -341,6 +341,13 @@ class FrameReader:
             if status == OK:  # never a guess: an unsure digit voids the whole value
                 value = shown or "".join(str(d.digit) for d in digits)
         printed = region.kind in PRINTED_KINDS and self.printed is not None
+        to_a_tenth_value = None
+        if status == LOW_CONFIDENCE and shown is not None and region.kind == "counter":
+            *rest, last = digits
+            if (last.to_a_tenth or 0.0) >= self.min_confidence and all(
+                d.confidence >= self.min_confidence for d in rest
+            ):
+                to_a_tenth_value = shown
         return Reading(
             device_id=self.device_id,
             region=region.name,
@@ -352,4 +359,5 @@ class FrameReader:
             model=self.printed.version if printed and self.printed else self.model.version,
             frame_source=source,
             frame_index=index,
+            to_a_tenth_value=to_a_tenth_value,
         )

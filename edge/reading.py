@@ -33,6 +33,9 @@ class Digit:
     top3: list[tuple[int, float]] = field(default_factory=list)
     # Counter wheels only: where the wheel stands, in steps (3.7: seven tenths from 3 to 4).
     position: float | None = None
+    # The rightmost wheel only, not published: its confidence to the tenth it is read to
+    # (edge.meter.wheels.rightmost_to_a_tenth), at least `confidence`.
+    to_a_tenth: float | None = field(default=None, compare=False)
     # Not published: what the model saw (float32 28x28, 0..1) and the grey pixels around the
     # digit as cut from the frame, kept so a correction can become a training example.
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -61,6 +64,9 @@ class Reading:
     seq: int | None = None  # assigned by the store when the reading is persisted
     # Counters only: the value as read, before plausibility repaired or refused it.
     raw_value: str | None = None
+    # Counters only, not published: the value of a `low_confidence` reading whose one unsure
+    # digit is the rightmost wheel, sure to a tenth; the plausibility rules may publish it.
+    to_a_tenth_value: str | None = field(default=None, repr=False, compare=False)
     # Not published: the region of the frame as read (a view) and where it sat in the frame,
     # kept with the newest readings so a person can box the digits when correcting.
     region_image: np.ndarray | None = field(default=None, repr=False, compare=False)

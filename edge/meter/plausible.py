@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from edge.config import RegionSettings
 from edge.meter.wheels import format_value
-from edge.reading import IMPLAUSIBLE, OK, Reading
+from edge.reading import IMPLAUSIBLE, LOW_CONFIDENCE, OK, Reading
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,8 @@ class Plausibility:
 
     def check(self, reading: Reading, now_s: float) -> bool:
         """Repair, refuse or accept `reading` in place; True when the state changed."""
+        if reading.status == LOW_CONFIDENCE and reading.to_a_tenth_value is not None:
+            return self._same_as_last(reading, now_s)
         if reading.status != OK or reading.value is None:
             return False
         state = self.state
@@ -103,6 +105,22 @@ class Plausibility:
             return self._accept(read, now_s)
         reading.raw_value, reading.value, reading.status = reading.value, None, IMPLAUSIBLE
         return True
+
+    def _same_as_last(self, reading: Reading, now_s: float) -> bool:
+        """Publish a reading unsure only in its rightmost wheel's tenth (the wheel stands on
+        the line where it counts as the next digit, either digit right to that tenth) when its
+        value is the last accepted one. Any other value stays `low_confidence`: a probability
+        split across that line is as often a whole-digit misread, and on the tune crops even
+        a step from the last value added wrong values (edge.meter.wheels.rightmost_to_a_tenth).
+        """
+        last, value = self.state.value, reading.to_a_tenth_value
+        if last is None or value is None or abs(float(value) - last) > self.unit / 2:
+            return False
+        wheel = reading.digits[-1]
+        wheel.confidence = max(wheel.confidence, wheel.to_a_tenth or 0.0)
+        reading.confidence = min(d.confidence for d in reading.digits)
+        reading.status, reading.value = OK, value
+        return self._accept(float(value), now_s)
 
     def plausible(self, value: float, last: float, elapsed_s: float) -> bool:
         """Whether `value` may follow `last` after `elapsed_s` seconds under the rules."""

@@ -9,7 +9,7 @@ import numpy as np
 
 from edge.config import RegionSettings
 from edge.meter.printed import Box, cell_boxes, cell_inputs
-from edge.meter.wheels import format_value, resolve_wheels, wheel_position
+from edge.meter.wheels import format_value, resolve_wheels, rightmost_to_a_tenth, wheel_position
 from edge.reading import Digit
 from edge.vision.crops import crop_with_margin
 
@@ -71,10 +71,14 @@ def display_digits(probs: np.ndarray, cells: list[Box]) -> list[Digit]:
 def wheel_digits(probs: np.ndarray, positions: np.ndarray, cells: list[Box]) -> list[Digit]:
     where = [wheel_position(q)[0] for q in positions]
     resolved = resolve_wheels(where, list(positions))
-    return [
+    digits = [
         Digit(digit=d, confidence=conf, box=box, top3=top3(p, d), position=pos)
         for (d, conf), pos, p, box in zip(resolved, where, probs, cells, strict=True)
     ]
+    if digits:
+        last = digits[-1]
+        last.to_a_tenth = rightmost_to_a_tenth(last.digit, positions[-1])
+    return digits
 
 
 def meter_value(region: RegionSettings, digits: Sequence[Digit]) -> str:

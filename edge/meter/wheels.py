@@ -72,6 +72,24 @@ def resolve_wheels(
     return out
 
 
+def rightmost_to_a_tenth(digit: int, probabilities: np.ndarray) -> float:
+    """The rightmost wheel's confidence in `digit` to the tenth it is read to.
+
+    That wheel counts as the next digit from x.85 on; standing a tenth either side of that
+    line it gives either digit, and both are right to a tenth. So the positions a tenth from
+    one that gives `digit` count too: (d-1).8 and d.9 beside d's own (d-1).9 .. d.8. A
+    probability split across the line is then sure, but so is a whole-digit misread split the
+    same way, which is why a reading is published on this only when its value is the last
+    accepted one (edge.meter.plausible).
+    """
+    tenths = np.arange(POSITIONS) / STEPS
+    near = [
+        any((_digit_of(t + d, None, 0) - digit) % STEPS == 0 for d in (-0.1, 0.0, 0.1))
+        for t in tenths
+    ]
+    return min(float(np.asarray(probabilities)[near].sum()), 1.0)
+
+
 def format_value(digits: Sequence[int], decimals: int) -> str:
     """ "012345" with decimals 1 -> "01234.5"; the leading zeros are what the meter shows."""
     text = "".join(str(d) for d in digits)

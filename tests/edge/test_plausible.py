@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from edge.config import RegionSettings
 from edge.meter.plausible import MeterChecks, MeterState, Plausibility
-from edge.reading import IMPLAUSIBLE, OK, Digit, Reading
+from edge.reading import IMPLAUSIBLE, LOW_CONFIDENCE, OK, Digit, Reading
 from edge.store import Store
 
 MINUTE = 60.0
@@ -174,3 +177,51 @@ def test_a_misread_rise_gives_way_to_the_next_reading_that_follows_the_value_bef
     checks.check([fell], 15 * MINUTE)
     assert (fell.status, fell.value) == (IMPLAUSIBLE, None)
     store.close()
+
+
+def test_a_rightmost_wheel_on_its_round_up_line_repeats_the_last_value_and_nothing_else() -> None:
+    from edge.meter.printed import load_printed
+    from edge.meter.read import meter_value, wheel_digits
+    from edge.reader import FrameReader
+
+    meter = region(decimals=1)
+    printed = load_printed(None)
+    reader = FrameReader(printed, [meter], 0.9, "pi", printed)  # type: ignore[arg-type]
+    check = Plausibility(meter)
+
+    def read(*wheels: dict[int, float]) -> Reading:
+        positions = np.zeros((len(wheels), 100), np.float32)
+        for row, weights in zip(positions, wheels, strict=True):
+            for tenths, weight in weights.items():
+                row[tenths] = weight
+        nearest = (np.arange(100) + 5) // 10 % 10  # the digit nearest each position
+        probs = np.stack([np.bincount(nearest, row, 10) for row in positions])
+        cells = [(20 * i, 0, 20, 32) for i in range(len(wheels))]
+        digits = wheel_digits(probs, positions, cells)
+        return reader.reading(meter, digits, 1.0, "cam", 0, meter_value(meter, digits))
+
+    sharp = [{0: 1.0}, {10: 1.0}, {20: 1.0}, {30: 1.0}]
+    first = read(*sharp, {40: 1.0})
+    check.check(first, 0.0)
+    assert (first.status, check.state.value) == (OK, 123.4)
+    # The last wheel half at 3.8, half at 3.9: strictly unsure between 3 and 4, but 0123.4
+    # either way to its tenth, and the value the meter showed last: published.
+    split = read(*sharp, {38: 0.5, 39: 0.5})
+    assert split.status == LOW_CONFIDENCE
+    check.check(split, MINUTE)
+    assert (split.status, split.value) == (OK, "0123.4")
+    assert split.digits[-1].confidence == pytest.approx(1.0) and split.confidence >= 0.9
+    # The same split a step on (4.8/4.9 -> 0123.5) may be a misread: not published.
+    step = read(*sharp, {48: 0.5, 49: 0.5})
+    check.check(step, 2 * MINUTE)
+    assert (step.status, step.value, check.state.value) == (LOW_CONFIDENCE, None, 123.4)
+    # A whole digit apart is not a tenth either side of the line; another unsure wheel, or no
+    # value accepted yet, neither.
+    torn = read(*sharp, {40: 0.5, 50: 0.5})  # 0123.4 as read, but 4.0 or 5.0
+    other = read(sharp[0], {10: 0.5, 20: 0.5}, *sharp[2:], {38: 0.5, 39: 0.5})
+    for unsure in (torn, other):
+        check.check(unsure, 3 * MINUTE)
+        assert (unsure.status, unsure.value) == (LOW_CONFIDENCE, None)
+    fresh = read(*sharp, {38: 0.5, 39: 0.5})
+    Plausibility(meter).check(fresh, 0.0)
+    assert fresh.status == LOW_CONFIDENCE

@@ -66,3 +66,22 @@ def test_wheel_position_is_the_peak_refined_by_its_neighbours_and_confidence_its
 def test_decimals_put_the_point_before_the_last_digits() -> None:
     assert format_value([0, 1, 2, 3, 4, 5], 1) == "01234.5"
     assert format_value([0, 0, 7], 0) == "007"
+
+
+def test_the_rightmost_wheel_is_sure_to_a_tenth_across_its_round_up_line_not_a_digit_off() -> None:
+    from edge.meter.wheels import rightmost_to_a_tenth
+
+    def spread(weights: dict[int, float]) -> np.ndarray:
+        probs = np.zeros(100, np.float32)
+        for tenths, weight in weights.items():
+            probs[tenths] = weight
+        return probs
+
+    straddling = spread({38: 0.5, 39: 0.5})  # 3.8 counts as 3, 3.9 as 4
+    assert resolve_wheels([3.85], [straddling]) == [(4, pytest.approx(0.5))]
+    assert rightmost_to_a_tenth(4, straddling) == pytest.approx(1.0)
+    assert rightmost_to_a_tenth(3, straddling) == pytest.approx(1.0)
+    assert rightmost_to_a_tenth(4, spread({38: 0.6, 40: 0.4})) == pytest.approx(1.0)
+    assert rightmost_to_a_tenth(4, spread({37: 0.6, 40: 0.4})) == pytest.approx(0.4)
+    assert rightmost_to_a_tenth(3, spread({35: 0.5, 45: 0.5})) == pytest.approx(0.5)
+    assert rightmost_to_a_tenth(0, spread({98: 0.5, 99: 0.5})) == pytest.approx(1.0)  # 9 -> 0
