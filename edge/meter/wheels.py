@@ -82,12 +82,19 @@ def rightmost_to_a_tenth(digit: int, probabilities: np.ndarray) -> float:
     same way, which is why a reading is published on this only when its value is the last
     accepted one (edge.meter.plausible).
     """
-    tenths = np.arange(POSITIONS) / STEPS
-    near = [
-        any((_digit_of(t + d, None, 0) - digit) % STEPS == 0 for d in (-0.1, 0.0, 0.1))
-        for t in tenths
+    return min(float(np.asarray(probabilities)[_TO_A_TENTH[digit % STEPS]].sum()), 1.0)
+
+
+# Row d: the positions (in tenths) within a tenth of one where the rightmost wheel reads d.
+_TO_A_TENTH = np.array(
+    [
+        [
+            any((_digit_of(t / STEPS + d, None, 0) - digit) % STEPS == 0 for d in (-0.1, 0, 0.1))
+            for t in range(POSITIONS)
+        ]
+        for digit in range(STEPS)
     ]
-    return min(float(np.asarray(probabilities)[near].sum()), 1.0)
+)
 
 
 def format_value(digits: Sequence[int], decimals: int) -> str:
