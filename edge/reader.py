@@ -178,6 +178,7 @@ class FrameReader:
                 digit = self.digit(p, inputs[row - 1], c.box, f.origin, gray)
                 if c.unread:  # on the row, but no digit: the number is incomplete
                     digit.confidence = 0.0
+                digit.confidence = min(digit.confidence, c.ceiling)
                 digits.append(digit)
             by_region[f.region.name] = (digits, None)
         for (region, _), digits in zip(meters, meter_digits, strict=True):
@@ -266,8 +267,12 @@ class FrameReader:
         photo pipeline try).
 
         The versions come in order of how much they take away (nothing, long lines, lines
-        along the border): the first the model reads surely as a digit wins, else the surest.
-        Taking the surest of all would let a 7 whose bar was taken for a line win as a sure 1.
+        along the border), then the cell's frame alone: the first the model reads surely as a
+        digit wins, else the surest. Taking the surest of all would let a 7 whose bar was taken
+        for a line win as a sure 1. But when the version without the frame is surely another
+        digit than the one chosen, the pixels do not say which is meant (a 1 under the cell's
+        top line reads as a sure 7): the digit is published no surer than the frameless
+        version's probability of it.
         """
         proposals = cell_inks(crop)
         if not proposals:
@@ -284,7 +289,13 @@ class FrameReader:
             return []
         sure = [i for i in digit_like if sureness[i] >= self.min_confidence]
         best = sure[0] if sure else max(digit_like, key=lambda i: sureness[i])
-        return [DigitCandidate(proposals[best].box, proposals[best].ink)]
+        chosen = DigitCandidate(proposals[best].box, proposals[best].ink)
+        digit = int(np.argmax(judged[id(inks[best])][2]))
+        for i in sure:
+            probs = judged[id(inks[i])][2]
+            if proposals[i].frameless and int(np.argmax(probs)) != digit:
+                chosen.ceiling = float(probs[digit])
+        return [chosen]
 
     def classify(
         self, candidates: list[DigitCandidate], judged: Judged | None = None

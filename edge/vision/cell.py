@@ -7,8 +7,12 @@ is someone else's writing. A crop is read the textbook way instead: the paper fl
 Otsu's split between paper and ink, the largest blob with the pieces beside it. Whether the
 cell's lines are part of the digit cannot be told from the pixels alone (the bar of a 7 in a
 crop cut along the digit's box is as long and straight as a cell line), so several versions
-are proposed (lines kept, long lines removed, lines along the crop's border removed) and the
-model decides: edge.reader reads the first it is sure of (FrameReader.read_cell).
+are proposed (lines kept, long lines removed, lines along the crop's border removed, and last
+only the cell's frame removed: lines running edge to edge along the border) and the model
+decides: edge.reader reads the first it is sure of (FrameReader.read_cell), unless the
+version without the frame is surely another digit: a 1 under the cell's top line reads as a
+sure 7 with it, and a 7 cut along its box as a sure 1 without its bar, so then neither is
+published.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ class CellInk:
 
     box: tuple[int, int, int, int]  # x, y, w, h in the caller's pixels
     ink: np.ndarray  # float32 0..1, white digit on black, tight around its strokes
+    # This version is also the one without the cell's frame (lines edge to edge at the border).
+    frameless: bool = False
 
 
 def is_cell(shape: tuple[int, ...], params: VisionParams = DEFAULT) -> bool:
@@ -57,24 +63,32 @@ def cell_inks(gray: np.ndarray, params: VisionParams = DEFAULT) -> list[CellInk]
     low = max(params.min_low_threshold, round(otsu))
     _, mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)
     found: list[CellInk] = []
-    seen: set[tuple[int, ...]] = set()
-    for reach, band in ((None, None), (params.cell_line_share, None), params.cell_border_line):
+    seen: dict[tuple[int, ...], CellInk] = {}
+    versions = (
+        (None, None),
+        (params.cell_line_share, None),
+        params.cell_border_line,
+        params.cell_frame_line,
+    )
+    for n, (reach, band) in enumerate(versions):
         kept = mask if reach is None else cv2.subtract(mask, cell_lines(mask, reach, band))
         blob = digit_blob(ink, kept, low, params)
         if blob is None:
             continue
         (x, y, w, h), digit = blob
+        frameless = n == len(versions) - 1
         key = (x, y, w, h, int(digit.sum()))
         if key in seen:
+            seen[key].frameless |= frameless
             continue
-        seen.add(key)
         box = (
             int(x / scale),
             int(y / scale),
             max(1, round(w / scale)),
             max(1, round(h / scale)),
         )
-        found.append(CellInk(box, digit))
+        seen[key] = CellInk(box, digit, frameless)
+        found.append(seen[key])
     return found
 
 

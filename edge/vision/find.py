@@ -44,6 +44,9 @@ class DigitCandidate:
     # A digit-sized mark on the number's row that the judge does not take for a digit: the
     # number is incomplete, so it must not be published as read (confidence 0).
     unread: bool = False
+    # The most confidence its reading may carry: a tight crop that reads surely as two
+    # different digits with and without its cell's frame lines is not sure of either.
+    ceiling: float = 1.0
 
 
 def find_digits(
