@@ -134,5 +134,52 @@ def extend_line(canvas: np.ndarray, contour: np.ndarray, params: VisionParams = 
     cv2.line(canvas, left, right, 1, thickness=thickness)
 
 
+def continues_as_line(
+    own: np.ndarray,
+    origin: tuple[int, int],
+    contrast: np.ndarray,
+    level: float,
+    params: VisionParams = DEFAULT,
+) -> bool:
+    """Whether a thin mark is a piece of a longer line: its ink goes on along its axis past
+    both its ends.
+
+    own: the mark's pixels (0/1) in its box, whose top-left corner is `origin` in `contrast`
+    (an ink map before line removal); `level`: the ink level counted as ink there. The axis
+    is the straight line fitted through the mark; beyond each end, over line_piece_reach of
+    the mark's length, at least line_piece_share of the points (each the strongest of three
+    across the axis) must be ink, their mean at least line_piece_contrast of the mark's
+    own. A stroke of a digit, a 1 included, ends in paper; the side of a grid's square that
+    the line search missed runs on into the next one as strongly; a 1 written over a grid
+    line is darker than the line it covers.
+    """
+    ys, xs = np.nonzero(own)
+    if xs.size < 2:
+        return False
+    x, y = origin
+    points = np.stack([xs + x, ys + y], axis=1).astype(np.float32)
+    vx, vy, cx, cy = (float(v) for v in cv2.fitLine(points, cv2.DIST_L2, 0, 0.01, 0.01).ravel())
+    along = points @ np.array([vx, vy], np.float32) - (cx * vx + cy * vy)
+    start, end = float(along.min()), float(along.max())
+    steps = np.arange(2.0, max(3.0, params.line_piece_reach * (end - start)) + 1.0)
+    count = steps.size
+    # Both ends at once: the points past the far end, then those before the near one.
+    at = np.concatenate([end + steps, start - steps])
+    height, width = contrast.shape
+    px, py = np.rint(cx + vx * at).astype(np.intp), np.rint(cy + vy * at).astype(np.intp)
+    inside = (px >= 1) & (px < width - 1) & (py >= 0) & (py < height)
+    px, py = np.clip(px, 1, width - 2), np.clip(py, 0, height - 1)
+    ink = np.maximum(np.maximum(contrast[py, px - 1], contrast[py, px + 1]), contrast[py, px])
+    mark = contrast[y : y + own.shape[0], x : x + own.shape[1]]
+    strength = params.line_piece_contrast * cv2.mean(mark, mask=own)[0]
+    for side in (slice(0, count), slice(count, 2 * count)):
+        values = ink[side][inside[side]]
+        if values.size < 3:
+            return False
+        if (values >= level).mean() < params.line_piece_share or values.mean() < strength:
+            return False
+    return True
+
+
 def _rect(size: tuple[int, int]) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_RECT, size)

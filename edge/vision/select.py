@@ -16,6 +16,7 @@ import numpy as np
 from edge.vision.apart import read_apart, read_joined
 from edge.vision.binarize import InkMap
 from edge.vision.group import Components, Group
+from edge.vision.lines import continues_as_line
 from edge.vision.params import DEFAULT, VisionParams
 
 logger = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ def faint_single(
         groups, [], parts, inks, params, decide, params.faint_alone_contrast, 0.0
     )
     sure = [(g, p) for g, p in zip(faint, scores, strict=True) if p >= params.faint_min_digit_score]
-    if len(sure) != 1:
+    if len(sure) != 1 or sure_line_pieces(groups, parts, inks, params, decide):
         return []
     digit, score = sure[0]
     _, _, w, h = digit.box
@@ -176,6 +177,25 @@ def faint_single(
     ):
         return []
     return [digit]
+
+
+def sure_line_pieces(
+    groups: list[Group],
+    parts: Components,
+    inks: InkMap,
+    params: VisionParams,
+    decide: Callable[[list[Group]], np.ndarray],
+) -> bool:
+    """Whether pieces of lines on the page (line_piece) at faint_alone_contrast would pass
+    for digits the judge is sure of: never read, they still tell a grid's debris is about."""
+    contrast = params.faint_alone_contrast
+    pieces = [
+        g
+        for g in groups
+        if looks_like_digit(g, parts, inks, params, contrast=contrast, line_pieces=True)
+        and line_piece(g, g.own_mask(parts), inks, params)
+    ]
+    return bool(pieces) and bool((decide(pieces) >= params.faint_min_digit_score).any())
 
 
 def split_sure(
@@ -313,6 +333,7 @@ def looks_like_digit(
     *,
     tight: bool = False,
     contrast: float = 1.0,
+    line_pieces: bool = False,
 ) -> bool:
     """Size, shape, position and contrast a handwritten digit can have.
 
@@ -320,6 +341,7 @@ def looks_like_digit(
     edge; otherwise a group touching the edge is neighbouring writing cut by the frame.
     contrast: the share of the contrast rule's level (`inks.strong`) some stroke must reach;
     0 leaves the rule out (a learned judge decides about faint ink).
+    line_pieces: let pieces of lines the line search missed pass (line_piece).
     """
     height, width = inks.mask.shape
     x, y, w, h = group.box
@@ -337,10 +359,21 @@ def looks_like_digit(
     own = group.own_mask(parts)
     if cv2.countNonZero(own) > params.solid_fill * w * h and w > params.solid_min_aspect * h:
         return False  # a solid blob (a thumb, a hole, a shadow), not strokes
-    if contrast <= 0:
-        return True
-    peak = cv2.minMaxLoc(inks.smooth[y : y + h, x : x + w], own)[1]
-    return peak >= contrast * inks.strong
+    if contrast > 0 and cv2.minMaxLoc(inks.smooth[y : y + h, x : x + w], own)[1] < (
+        contrast * inks.strong
+    ):
+        return False
+    return line_pieces or not line_piece(group, own, inks, params)
+
+
+def line_piece(group: Group, own: np.ndarray, inks: InkMap, params: VisionParams = DEFAULT) -> bool:
+    """A thin mark (its pixels `own`) whose line goes on past both its ends: a piece of a line
+    the line search missed (the side of a grid's square seen askew, between two crossings)."""
+    x, y, w, h = group.box
+    if w >= params.line_piece_max_aspect * h:
+        return False
+    level = params.line_piece_level * inks.low
+    return continues_as_line(own, (x, y), inks.smooth, level, params)
 
 
 def number_row(digits: list[Group], params: VisionParams = DEFAULT) -> list[Group]:
