@@ -110,12 +110,14 @@ def find_digits(
             if not chosen and kind == "digit":
                 # A digit region holds one digit: the one large faint mark of the fainter ink
                 # (in a number it may be the one digit of several found; see faint_single).
-                chosen = faint_single(group_components(parts, params), parts, inks, params, decide)
+                chosen = faint_single(
+                    group_components(parts, params), parts, inks, params, decide, one_digit=True
+                )
         if not chosen and faint:
             # Last: one large faint digit alone, on the first look's ink.
             inks, parts = first, first_parts
             made.clear()
-            chosen = faint_single(groups, parts, inks, params, decide)
+            chosen = faint_single(groups, parts, inks, params, decide, one_digit=kind == "digit")
     return [
         DigitCandidate(to_caller_box(g.box, scale, gray.shape), ink_of(g), g.unread) for g in chosen
     ]

@@ -217,6 +217,18 @@ class VisionParams:
     faint_single_min_height_px: int = 25
     faint_single_min_width: float = 0.55
     faint_single_min_digit_score: float = 0.999
+    # In a digit region (one digit, nothing else to find) the lone faint mark needs only be
+    # faint_digit_min_height_px tall, and no width: since pieces of lines are told by their
+    # continuation (line_piece_*), a thin faint 1 is a 1 unless it is a shadow's edge (its two
+    # sides differ by faint_edge_asymmetry of its own contrast: 0.25 for the one edge seen,
+    # 0.00-0.04 for the 1s). Chosen on 1,600 wild-single tuning frames read as digit regions
+    # and 2,400 blank pages read so (seeds 16-19): right / ok but wrong 3,918 / 4 -> 3,924 / 4
+    # (no width rule: 3,922 / 4; a contrast of 0.55 instead of 0.7 read five blank pages as
+    # 1s, a judge at 0.99 one as 4); the shadow rule came from seed 20 (1,000 frames), where
+    # a blank page's shadow edge was read as 1 without it. In a number region the same
+    # relaxation read two numbers as one faint 7 of theirs, so there the rules above stay.
+    faint_digit_min_height_px: int = 20
+    faint_edge_asymmetry: float = 0.15
     # When a number region gives no digit at all but holds digit-sized marks too faint for
     # the contrast rule, the ink map is thresholded again at this share of its threshold:
     # grainy paper in dim light sets the threshold above a pencil stroke's middle, leaving

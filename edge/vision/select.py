@@ -151,6 +151,8 @@ def faint_single(
     inks: InkMap,
     params: VisionParams,
     decide: Callable[[list[Group]], np.ndarray],
+    *,
+    one_digit: bool = False,
 ) -> list[Group]:
     """One large, faint digit alone on the page, as the last resort when nothing was found.
 
@@ -160,7 +162,10 @@ def faint_single(
     rule's level), at least faint_single_min_height_px tall and faint_single_min_width of its
     height wide, and the judge is surer still of it (faint_single_min_digit_score): the faint
     marks blank pages give are scraps of ruled and grid lines, which the judge takes for 1s,
-    grain, which is small, and the edges of hard shadows.
+    grain, which is small, and the edges of hard shadows. one_digit: the region holds one
+    digit and nothing else (a digit region): pieces of lines being told apart (line_piece)
+    and the edges of shadows too (shadow_edge), a thin mark may be a 1 and a smaller one the
+    digit (faint_digit_min_height_px).
     """
     faint, scores = scored_faint(
         groups, [], parts, inks, params, decide, params.faint_alone_contrast, 0.0
@@ -170,13 +175,29 @@ def faint_single(
         return []
     digit, score = sure[0]
     _, _, w, h = digit.box
-    if (
-        h < params.faint_single_min_height_px
-        or w < params.faint_single_min_width * h
-        or score < params.faint_single_min_digit_score
-    ):
+    if one_digit:
+        least, narrowest = params.faint_digit_min_height_px, 0.0
+    else:
+        least, narrowest = params.faint_single_min_height_px, params.faint_single_min_width
+    if h < least or w < narrowest * h or score < params.faint_single_min_digit_score:
+        return []
+    if w < params.faint_single_min_width * h and shadow_edge(digit, parts, inks, params):
         return []
     return [digit]
+
+
+def shadow_edge(group: Group, parts: Components, inks: InkMap, params: VisionParams) -> bool:
+    """Whether a thin faint mark is the edge of a hard shadow rather than a stroke: beside a
+    stroke lies paper on both sides, beside a shadow's edge the flattened page is darker on
+    one side than on the other (by faint_edge_asymmetry of the mark's own contrast or more).
+    """
+    x, y, w, h = group.box
+    width = inks.smooth.shape[1]
+    mark = cv2.mean(inks.smooth[y : y + h, x : x + w], mask=group.own_mask(parts))[0]
+    left = inks.smooth[y : y + h, max(0, x - w) : x]
+    right = inks.smooth[y : y + h, x + w : min(width, x + 2 * w)]
+    sides = [float(side.mean()) if side.size else 0.0 for side in (left, right)]
+    return abs(sides[0] - sides[1]) > params.faint_edge_asymmetry * mark
 
 
 def sure_line_pieces(
