@@ -171,7 +171,7 @@ def faint_single(
         groups, [], parts, inks, params, decide, params.faint_alone_contrast, 0.0
     )
     sure = [(g, p) for g, p in zip(faint, scores, strict=True) if p >= params.faint_min_digit_score]
-    if len(sure) != 1 or sure_line_pieces(groups, parts, inks, params, decide):
+    if len(sure) != 1:
         return []
     digit, score = sure[0]
     _, _, w, h = digit.box
@@ -182,6 +182,9 @@ def faint_single(
     if h < least or w < narrowest * h or score < params.faint_single_min_digit_score:
         return []
     if w < params.faint_single_min_width * h and shadow_edge(digit, parts, inks, params):
+        return []
+    # Last, as it asks the judge about every piece of a line on the page.
+    if sure_line_pieces(groups, parts, inks, params, decide):
         return []
     return [digit]
 
