@@ -36,14 +36,17 @@ def read_apart(
     fits: Fits,
     params: VisionParams = DEFAULT,
     depth: int | None = None,
+    slant: float | None = None,
 ) -> dict[int, list[Group]]:
     """For each group (by index) that cuts into digits, its pieces left to right.
 
     All cuts of all groups at one depth are judged in one call; pieces still too wide to be
     one digit are cut again, up to params.apart_max_depth levels (that many + 1 digits).
+    slant: the writing's lean in columns per row (see cut_lines); None: each group's own.
     """
     depth = params.apart_max_depth if depth is None else depth
-    return {i: found for i, (_, found) in _cuts(groups, parts, score, fits, params, depth).items()}
+    cuts = _cuts(groups, parts, score, fits, params, depth, slant)
+    return {i: found for i, (_, found) in cuts.items()}
 
 
 def _cuts(
@@ -53,11 +56,12 @@ def _cuts(
     fits: Fits,
     params: VisionParams,
     depth: int,
+    slant: float | None = None,
 ) -> dict[int, tuple[float, list[Group]]]:
     """read_apart with each answer's quality: how sure the judge is of its least sure piece."""
     plans: list[tuple[int, Group, Group]] = []
     for index, group in enumerate(groups):
-        for cut in cut_columns(group, parts, params):
+        for cut in cut_lines(group, parts, params, slant):
             cut_pieces = cut_at(group, parts, cut, params)
             if cut_pieces is not None:
                 plans.append((index, *cut_pieces))
@@ -75,7 +79,7 @@ def _cuts(
         for p in pieces
         if sure[id(p)] < threshold and depth > 1 and p.box[2] >= params.apart_min_aspect * p.box[3]
     ]
-    deeper = _cuts(wider, parts, score, fits, params, depth - 1) if wider else {}
+    deeper = _cuts(wider, parts, score, fits, params, depth - 1, slant) if wider else {}
     solved = {id(p): deeper[i] for i, p in enumerate(wider) if i in deeper}
     best: dict[int, tuple[float, list[Group]]] = {}
     for index, left, right in plans:
@@ -94,9 +98,26 @@ def _cuts(
             # A piece cut again counts with its own least sure piece: an 8 touching a 0 is
             # not better read as 1, 3 and 0 because the 1 alone is sure.
             quality = min(qualities)
-            if index not in best or quality > best[index][0]:
+            if index not in best or _better(quality, found, *best[index], params):
                 best[index] = (quality, found)
     return best
+
+
+def _better(
+    quality: float, found: list[Group], than: float, other: list[Group], params: VisionParams
+) -> bool:
+    """Whether a cut beats another: surer, or as sure (apart_sure) in fewer pieces."""
+    sure = params.apart_sure
+    if min(quality, sure) != min(than, sure):
+        return quality > than
+    if len(found) != len(other):
+        return len(found) < len(other)
+    return quality > than
+
+
+# A cut: where it crosses the middle row of the group's box (a column), and its slope: columns
+# per row down, 0 for a vertical cut, < 0 leaning forward like a right-slanted digit's stem.
+Cut = tuple[int, float]
 
 
 def cut_columns(group: Group, parts: Components, params: VisionParams = DEFAULT) -> list[int]:
@@ -105,46 +126,96 @@ def cut_columns(group: Group, parts: Components, params: VisionParams = DEFAULT)
     Local minima of the ink per column (smoothed over three columns), at least a narrow 1's
     width from either end and from each other, thinnest first, at most apart_max_cuts.
     """
+    return [column for column, _ in _thinnest(group, parts, 0.0, params)]
+
+
+def cut_lines(
+    group: Group, parts: Components, params: VisionParams = DEFAULT, slant: float | None = None
+) -> list[Cut]:
+    """The cuts to try: the thinnest columns, and the thinnest places along the writing's slant.
+
+    Touching slanted digits meet along their slant: a vertical cut takes the foot of one and
+    the head of the other. slant: the row's, in columns per row (see select). Without it, a
+    group leaning forward gives its own lean when, upright again, it is at most
+    apart_lean_max_aspect as wide as tall (two digits, about): a wider one's lean is as much
+    the baseline's tilt, and a group's own backward lean is more often the back of a 3 or a 4
+    than the writer's (a 3 and a 4 cut along it read as 3, 6 and 1). Cuts along the slant are
+    tried when it leans at least apart_slant_min, clipped to apart_slant_max.
+    """
+    cuts: list[Cut] = [(column, 0.0) for column, _ in _thinnest(group, parts, 0.0, params)]
+    _, _, w, h = group.box
+    if slant is None:
+        lean = min(skew(group.own_mask(parts)), 0.0)
+        # Two slanted digits are wider by their lean; upright again they are two digits wide.
+        slant = lean if w + lean * h <= params.apart_lean_max_aspect * h else 0.0
+    if abs(slant) >= params.apart_slant_min:
+        slope = float(np.clip(slant, -params.apart_slant_max, params.apart_slant_max))
+        cuts += [(column, slope) for column, _ in _thinnest(group, parts, slope, params)]
+    return cuts
+
+
+def skew(own: np.ndarray) -> float:
+    """How far a mask's ink leans: columns per row down (mu11 / mu02; < 0 leans forward)."""
+    m = cv2.moments(own, binaryImage=True)
+    return float(m["mu11"] / m["mu02"]) if m["mu02"] > 0 else 0.0
+
+
+def _thinnest(
+    group: Group, parts: Components, slope: float, params: VisionParams
+) -> list[tuple[int, float]]:
+    """(column at the middle row, ink) of the thinnest places along lines of this slope."""
     _, _, w, h = group.box
     if w < params.apart_min_aspect * h:
         return []
     own = group.own_mask(parts)
-    ink = cv2.blur(own.sum(axis=0, dtype=np.float32).reshape(1, -1), (3, 1)).ravel()
+    if slope == 0.0:
+        profile = own.sum(axis=0, dtype=np.float32)
+        first = 0
+    else:
+        ys, xs = np.nonzero(own)
+        if xs.size == 0:
+            return []
+        across = np.round(xs - slope * (ys - (h - 1) / 2.0)).astype(np.int64)
+        first = int(across.min())
+        profile = np.bincount(across - first).astype(np.float32)
+    span = profile.size
+    ink = cv2.blur(profile.reshape(1, -1), (3, 1)).ravel()
     edge = max(1, round(params.apart_min_piece_aspect * h))
-    if w - edge <= edge:
+    if span - edge <= edge:
         return []
-    inside = np.arange(edge, w - edge)
-    left, here, right = ink[inside - 1], ink[inside], ink[np.minimum(inside + 1, w - 1)]
+    inside = np.arange(edge, span - edge)
+    left, here, right = ink[inside - 1], ink[inside], ink[np.minimum(inside + 1, span - 1)]
     minima = inside[(here <= left) & (here <= right)]
-    chosen: list[int] = []
+    chosen: list[tuple[int, float]] = []
     spacing = params.apart_min_piece_aspect * h
     for column in minima[np.argsort(ink[minima], kind="stable")]:
-        if all(abs(int(column) - c) >= spacing for c in chosen):
-            chosen.append(int(column))
+        if all(abs(int(column) + first - c) >= spacing for c, _ in chosen):
+            chosen.append((int(column) + first, float(ink[column])))
             if len(chosen) == params.apart_max_cuts:
                 break
     return chosen
 
 
 def cut_at(
-    group: Group, parts: Components, cut: int, params: VisionParams = DEFAULT
+    group: Group, parts: Components, cut: int | Cut, params: VisionParams = DEFAULT
 ) -> tuple[Group, Group] | None:
-    """The two pieces left and right of a column, each boxed tightly to its own ink."""
-    x, y, w, h = group.box
+    """The two pieces either side of a cut, each boxed tightly to its own ink."""
+    column, slope = (cut, 0.0) if isinstance(cut, int) else cut
+    x, y, _, h = group.box
     own = group.own_mask(parts)
+    rows_of, cols_of = np.indices(own.shape)
+    left = (cols_of - slope * (rows_of - (h - 1) / 2.0)) < column
     pieces = []
-    for a, b in ((0, cut), (cut, w)):
-        rows = np.nonzero(own[:, a:b].any(axis=1))[0]
-        cols = np.nonzero(own[:, a:b].any(axis=0))[0]
+    for side in (left, ~left):
+        mask = own * side.astype(np.uint8)
+        rows = np.nonzero(mask.any(axis=1))[0]
+        cols = np.nonzero(mask.any(axis=0))[0]
         if rows.size == 0 or rows[-1] - rows[0] + 1 < params.apart_min_piece_height * h:
             return None
-        box = (
-            x + a + int(cols[0]),
-            y + int(rows[0]),
-            int(cols[-1] - cols[0] + 1),
-            int(rows[-1] - rows[0] + 1),
-        )
-        pieces.append(Group(box, group.members, float(own[:, a:b].sum())))
+        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        box = (x + c0, y + r0, c1 - c0, r1 - r0)
+        piece = np.ascontiguousarray(mask[r0:r1, c0:c1])
+        pieces.append(Group(box, group.members, float(mask.sum()), _own=piece))
     return pieces[0], pieces[1]
 
 

@@ -178,6 +178,18 @@ class VisionParams:
     apart_max_cuts: int = 4
     apart_min_piece_aspect: float = 0.2
     apart_min_piece_height: float = 0.45
+    # Besides vertical cuts, cuts along the writing's slant (edge.vision.apart.cut_lines) when it
+    # leans at least apart_slant_min columns per row (about 11 degrees), clipped to
+    # apart_slant_max (17). The slant is the median lean of the row's accepted digits when it
+    # has at least apart_slant_min_digits, else the forward lean of a touching group at most
+    # apart_lean_max_aspect as wide as tall.
+    apart_slant_min: float = 0.2
+    apart_slant_max: float = 0.3
+    apart_slant_min_digits: int = 2
+    apart_lean_max_aspect: float = 2.0
+    # Of two ways to cut a group whose least sure pieces are both at least apart_sure digits,
+    # the one with fewer pieces wins (a 3 cut into a 1 and the rest reads as surely as the 3).
+    apart_sure: float = 0.9
     # A piece the judge does not take for a digit (min_digit_score) may be cut again,
     # apart_max_depth levels in all (3 digits).
     apart_max_depth: int = 2

@@ -13,7 +13,7 @@ from functools import partial
 import cv2
 import numpy as np
 
-from edge.vision.apart import read_apart, read_joined
+from edge.vision.apart import read_apart, read_joined, skew
 from edge.vision.binarize import InkMap
 from edge.vision.group import Components, Group
 from edge.vision.lines import continues_as_line
@@ -60,7 +60,10 @@ def select_digits(
         suspects = [g for g in rejected if g.box[2] >= params.apart_min_aspect * g.box[3]]
         suspects += wide
         fits = partial(looks_like_digit, parts=parts, inks=inks, params=params)
-        pieces = read_apart(suspects, parts, decide, fits, params)
+        slant = None
+        if suspects and len(digits) >= params.apart_slant_min_digits:
+            slant = float(np.median([skew(g.own_mask(parts)) for g in digits]))
+        pieces = read_apart(suspects, parts, decide, fits, params, slant=slant)
         for found in pieces.values():
             digits.extend(found)
         apart = {id(suspects[i]) for i in pieces}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from edge.config import RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader
-from edge.vision.apart import cut_columns, read_apart
+from edge.vision.apart import cut_at, cut_columns, cut_lines, read_apart, skew
 from edge.vision.find import find_digits
 from edge.vision.group import find_components, group_components
 from edge.vision.params import DEFAULT
@@ -34,6 +35,83 @@ def touching(images: np.ndarray, labels: np.ndarray, value: str, overlap: int) -
         box = draw_digit(sheet, images[int(np.nonzero(labels == int(c))[0][0])], x, 200, 90)
         x = box[0] + box[2] - overlap
     return to_uint8(sheet)
+
+
+def leaning(image: np.ndarray, lean: float) -> np.ndarray:
+    """An MNIST digit sheared to lean `lean` columns per row down (< 0: forward, like italics)."""
+    h, w = image.shape
+    wide = np.zeros((h, w + 20), np.uint8)
+    wide[:, 10 : 10 + w] = image
+    shear = np.float32([[1, lean, -lean * h / 2], [0, 1, 0]])
+    return cv2.warpAffine(wide, shear, (w + 20, h))
+
+
+def touching_slanted(images, labels, value: str, lean: float, overlap: int = 14) -> np.ndarray:
+    """The digits of `value` leaning forward, each run into the one before by `overlap` px."""
+    sheet = paper()
+    x = 120
+    for c in value:
+        image = leaning(images[int(np.nonzero(labels == int(c))[0][0])], lean)
+        box = draw_digit(sheet, image, x, 200, 90)
+        x = box[0] + box[2] - overlap
+    return to_uint8(sheet)
+
+
+@pytest.mark.parametrize(("value", "lean"), [("84", -0.35), ("89", -0.45), ("06", -0.35)])
+def test_slanted_touching_digits_are_cut_along_their_slant(digits, reader, value, lean) -> None:
+    # Digits leaning forward meet along their slant: a vertical cut takes the foot of the
+    # one and the head of the other (89 was published as 81, the others left unread).
+    reading = reader.read(touching_slanted(*digits, value, lean), "x", 0)[0]
+    assert (reading.status, reading.value) == ("ok", value)
+
+
+@pytest.mark.parametrize(("value", "lean"), [("31", -0.35), ("34", -0.35), ("63", -0.45)])
+def test_a_cut_into_more_pieces_never_beats_a_sure_cut_into_fewer(digits, reader, value, lean):
+    # Cutting along the slant too gives more ways to explain a blob; a 3 cut into a 1 and
+    # the rest reads as surely as the 3 whole. Two sure digits beat three (no extra 1).
+    reading = reader.read(touching_slanted(*digits, value, lean), "x", 0)[0]
+    assert (reading.status, reading.value) == ("ok", value)
+
+
+def test_a_leaning_group_is_also_cut_along_its_lean() -> None:
+    mask = np.zeros((60, 80), np.uint8)
+    strokes = np.zeros((2, 60, 80), bool)
+    for row in range(60):  # two strokes leaning forward (top right), 12 px apart
+        shift = round(0.3 * (30 - row))
+        strokes[0, row, 20 + shift : 26 + shift] = True
+        strokes[1, row, 38 + shift : 44 + shift] = True
+    mask[strokes.any(axis=0)] = 1
+    mask[28:32, 26:38] = 1  # joined in the middle
+    parts = find_components(mask)
+    (group,) = group_components(parts)
+    assert skew(group.own_mask(parts)) == pytest.approx(-0.3, abs=0.05)
+    cuts = cut_lines(group, parts)
+    assert any(slope == 0.0 for _, slope in cuts)
+    slanted = [cut for cut in cuts if cut[1] != 0.0]
+    assert slanted and all(slope == -DEFAULT.apart_slant_max for _, slope in slanted)
+
+    def in_frame(piece) -> np.ndarray:
+        x, y, w, h = piece.box
+        full = np.zeros(mask.shape, bool)
+        full[y : y + h, x : x + w] = piece.own_mask(parts) > 0
+        return full
+
+    # Along the lean, one cut leaves each stroke whole in its own piece; no vertical cut can.
+    def separates(cut) -> bool:
+        pieces = cut_at(group, parts, cut)
+        if pieces is None:
+            return False
+        left, right = (in_frame(p) for p in pieces)
+        return bool(
+            (left | right).sum() == mask.sum()
+            and left[strokes[0]].all()
+            and right[strokes[1]].all()
+        )
+
+    assert any(separates(cut) for cut in slanted)
+    assert not any(separates(cut) for cut in cuts if cut[1] == 0.0)
+    # A row of upright digits (the row's median lean) keeps the cuts vertical.
+    assert all(slope == 0.0 for _, slope in cut_lines(group, parts, slant=0.05))
 
 
 @pytest.mark.parametrize(("value", "overlap"), [("35", 4), ("47", 8), ("12", 8), ("731", 8)])
