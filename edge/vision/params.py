@@ -301,6 +301,11 @@ class VisionParams:
     unread_min_height: float = 0.6
     unread_band_share: float = 0.6
     unread_reach: float = 2.0
+    # A rejected mark taller than that (several digits run together on a rising line) counts
+    # too when it covers unread_span_share of the row's height and is at most
+    # unread_span_max_height of it tall.
+    unread_span_share: float = 0.8
+    unread_span_max_height: float = 3.0
     # A digit the judge accepted that the row's chain left out is marked the same way when
     # it lies on the row's line (as above) no further than off_row_reach heights beyond it:
     # a digit past a gap wider than row_gap_heights, or a second number; either way the

@@ -311,9 +311,16 @@ def with_unread(
         for g in groups:
             x, y, w, h = g.box
             inside_band = min(bottom, y + h) - max(top, y)
+            # A rejected blob taller than the row (digits run together up a rising line)
+            # but spanning its band is part of the number too; writing above or below is not.
+            spans = (
+                groups is rejected
+                and inside_band >= params.unread_span_share * typical
+                and h <= params.unread_span_max_height * typical
+            )
             if (
                 h >= params.unread_min_height * typical
-                and inside_band >= params.unread_band_share * h
+                and (inside_band >= params.unread_band_share * h or spans)
                 and x <= end + reach * typical
                 and x + w >= start - reach * typical
             ):

@@ -209,3 +209,19 @@ def test_a_wide_rejected_blob_beside_the_row_makes_the_number_incomplete() -> No
     # The same blob begun 2.4 heights away is something else written on the line.
     apart = Group((350, 240, 220, 70), [3], 6000.0)
     assert with_unread(row, [apart], DEFAULT) == row and not apart.unread
+
+
+def test_a_rejected_blob_taller_than_the_row_but_across_it_makes_the_number_incomplete() -> None:
+    # Digits run together up a rising line make one blob much taller than the one digit read
+    # beside it (1844 read as 4: the blob "184" is 171 px tall, the 4 84 px): only half the
+    # blob lies within the row's band, but it covers all of it.
+    row = [Group((459, 331, 59, 84), [0], 2500.0)]
+    blob = Group((337, 302, 139, 171), [1], 9000.0)
+    found = with_unread(row, [blob], DEFAULT)
+    assert [g.box[0] for g in found] == [337, 459] and blob.unread
+    # Writing on the line above, reaching a little into the row, is not part of it.
+    above = Group((300, 180, 150, 180), [2], 9000.0)
+    assert with_unread(row, [above], DEFAULT) == row and not above.unread
+    # Nor is a mark more than three rows tall (a margin line, a shadow's edge).
+    tall = Group((400, 100, 40, 400), [3], 4000.0)
+    assert with_unread(row, [tall], DEFAULT) == row and not tall.unread
