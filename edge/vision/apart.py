@@ -126,7 +126,7 @@ def cut_columns(group: Group, parts: Components, params: VisionParams = DEFAULT)
     Local minima of the ink per column (smoothed over three columns), at least a narrow 1's
     width from either end and from each other, thinnest first, at most apart_max_cuts.
     """
-    return [column for column, _ in _thinnest(group, parts, 0.0, params)]
+    return _thinnest(group, parts, 0.0, params)
 
 
 def cut_lines(
@@ -142,7 +142,7 @@ def cut_lines(
     than the writer's (a 3 and a 4 cut along it read as 3, 6 and 1). Cuts along the slant are
     tried when it leans at least apart_slant_min, clipped to apart_slant_max.
     """
-    cuts: list[Cut] = [(column, 0.0) for column, _ in _thinnest(group, parts, 0.0, params)]
+    cuts: list[Cut] = [(column, 0.0) for column in _thinnest(group, parts, 0.0, params)]
     _, _, w, h = group.box
     if slant is None:
         lean = min(skew(group.own_mask(parts)), 0.0)
@@ -150,7 +150,7 @@ def cut_lines(
         slant = lean if w + lean * h <= params.apart_lean_max_aspect * h else 0.0
     if abs(slant) >= params.apart_slant_min:
         slope = float(np.clip(slant, -params.apart_slant_max, params.apart_slant_max))
-        cuts += [(column, slope) for column, _ in _thinnest(group, parts, slope, params)]
+        cuts += [(column, slope) for column in _thinnest(group, parts, slope, params)]
     return cuts
 
 
@@ -160,10 +160,9 @@ def skew(own: np.ndarray) -> float:
     return float(m["mu11"] / m["mu02"]) if m["mu02"] > 0 else 0.0
 
 
-def _thinnest(
-    group: Group, parts: Components, slope: float, params: VisionParams
-) -> list[tuple[int, float]]:
-    """(column at the middle row, ink) of the thinnest places along lines of this slope."""
+def _thinnest(group: Group, parts: Components, slope: float, params: VisionParams) -> list[int]:
+    """The thinnest places along lines of this slope, as the columns where they cross the
+    middle row (see cut_columns)."""
     _, _, w, h = group.box
     if w < params.apart_min_aspect * h:
         return []
@@ -186,21 +185,21 @@ def _thinnest(
     inside = np.arange(edge, span - edge)
     left, here, right = ink[inside - 1], ink[inside], ink[np.minimum(inside + 1, span - 1)]
     minima = inside[(here <= left) & (here <= right)]
-    chosen: list[tuple[int, float]] = []
+    chosen: list[int] = []
     spacing = params.apart_min_piece_aspect * h
     for column in minima[np.argsort(ink[minima], kind="stable")]:
-        if all(abs(int(column) + first - c) >= spacing for c, _ in chosen):
-            chosen.append((int(column) + first, float(ink[column])))
+        if all(abs(int(column) + first - c) >= spacing for c in chosen):
+            chosen.append(int(column) + first)
             if len(chosen) == params.apart_max_cuts:
                 break
     return chosen
 
 
 def cut_at(
-    group: Group, parts: Components, cut: int | Cut, params: VisionParams = DEFAULT
+    group: Group, parts: Components, cut: Cut, params: VisionParams = DEFAULT
 ) -> tuple[Group, Group] | None:
     """The two pieces either side of a cut, each boxed tightly to its own ink."""
-    column, slope = (cut, 0.0) if isinstance(cut, int) else cut
+    column, slope = cut
     x, y, _, h = group.box
     own = group.own_mask(parts)
     rows_of, cols_of = np.indices(own.shape)
