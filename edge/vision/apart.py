@@ -120,15 +120,6 @@ def _better(
 Cut = tuple[int, float]
 
 
-def cut_columns(group: Group, parts: Components, params: VisionParams = DEFAULT) -> list[int]:
-    """Columns (within the group's box) where it might be two digits: its thinnest places.
-
-    Local minima of the ink per column (smoothed over three columns), at least a narrow 1's
-    width from either end and from each other, thinnest first, at most apart_max_cuts.
-    """
-    return _thinnest(group, parts, 0.0, params)
-
-
 def cut_lines(
     group: Group, parts: Components, params: VisionParams = DEFAULT, slant: float | None = None
 ) -> list[Cut]:
@@ -144,6 +135,8 @@ def cut_lines(
     """
     cuts: list[Cut] = [(column, 0.0) for column in _thinnest(group, parts, 0.0, params)]
     _, _, w, h = group.box
+    if w < params.apart_min_aspect * h:
+        return cuts  # too narrow to hold two digits, whatever the slope
     if slant is None:
         lean = min(skew(group.own_mask(parts)), 0.0)
         # Two slanted digits are wider by their lean; upright again they are two digits wide.
@@ -162,7 +155,8 @@ def skew(own: np.ndarray) -> float:
 
 def _thinnest(group: Group, parts: Components, slope: float, params: VisionParams) -> list[int]:
     """The thinnest places along lines of this slope, as the columns where they cross the
-    middle row (see cut_columns)."""
+    middle row: local minima of the ink per line (smoothed over three), at least a narrow 1's
+    width from either end and from each other, thinnest first, at most apart_max_cuts."""
     _, _, w, h = group.box
     if w < params.apart_min_aspect * h:
         return []

@@ -9,7 +9,7 @@ import pytest
 from edge.config import RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader
-from edge.vision.apart import cut_at, cut_columns, cut_lines, read_apart, skew
+from edge.vision.apart import cut_at, cut_lines, read_apart, skew
 from edge.vision.find import find_digits
 from edge.vision.group import find_components, group_components
 from edge.vision.params import DEFAULT
@@ -162,7 +162,7 @@ def two_rings_joined() -> np.ndarray:
 def test_cuts_are_tried_at_the_thinnest_columns_first() -> None:
     parts = find_components(two_rings_joined())
     (group,) = group_components(parts)  # one group: too thick a join for the shape rule
-    columns = cut_columns(group, parts)
+    columns = [column for column, slope in cut_lines(group, parts) if slope == 0.0]
     assert 30 <= columns[0] < 50, "the bar between the rings is where they touch"
     assert 1 < len(columns) <= DEFAULT.apart_max_cuts
 
