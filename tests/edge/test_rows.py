@@ -206,8 +206,12 @@ def test_a_wide_rejected_blob_beside_the_row_makes_the_number_incomplete() -> No
     beside = Group((280, 240, 220, 70), [2], 6000.0)
     found = with_unread(row, [beside], DEFAULT)
     assert [g.box[0] for g in found] == [80, 140, 280] and beside.unread
-    # The same blob begun 2.4 heights away is something else written on the line.
-    apart = Group((350, 240, 220, 70), [3], 6000.0)
+    # Begun 2.4 heights away it still counts: a digit that far would join the number (gaps
+    # of up to 3.2 heights keep one number), so digits run together there are its digits.
+    further = Group((350, 240, 220, 70), [3], 6000.0)
+    assert [g.box[0] for g in with_unread(row, [further], DEFAULT)] == [80, 140, 350]
+    # Begun 3.5 heights away, past the gap that ends a number, it is other writing.
+    apart = Group((425, 240, 220, 70), [4], 6000.0)
     assert with_unread(row, [apart], DEFAULT) == row and not apart.unread
 
 
