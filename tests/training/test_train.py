@@ -199,3 +199,38 @@ def test_training_with_a_teacher_says_so_and_keeps_its_name(
     assert f"teacher: {dry_run_checkpoint}, 50% of the loss" in capsys.readouterr().out
     _, ckpt = load_checkpoint(out)
     assert ckpt["train_args"]["teacher"] == str(dry_run_checkpoint)
+
+
+def test_the_moving_average_follows_the_weights_and_the_batch_statistics() -> None:
+    from training.train import WeightAverage
+
+    net = DigitNet()
+    average = WeightAverage(net, decay=0.75)
+    conv = net.features[0][0].weight
+    norm = net.features[0][1]
+    with torch.no_grad():
+        conv.fill_(1.0)
+        norm.running_mean.fill_(2.0)
+    average.update_parameters(net)  # the first update takes the weights as they are
+    with torch.no_grad():
+        conv.fill_(5.0)
+        norm.running_mean.fill_(6.0)
+    average.update_parameters(net)
+    kept = average.module
+    assert torch.allclose(kept.features[0][0].weight, torch.full_like(conv, 2.0))  # .75*1+.25*5
+    assert torch.allclose(kept.features[0][1].running_mean, torch.full_like(norm.running_mean, 3.0))
+    assert float(conv.detach().mean()) == 5.0, "the network being trained is left alone"
+
+
+def test_training_with_a_moving_average_ships_the_average(
+    sample_data_dir: Path, tmp_path: Path, capsys
+) -> None:
+    plain = dry_run(sample_data_dir, tmp_path / "plain.pt")
+    averaged = dry_run(sample_data_dir, tmp_path / "ema.pt", "--ema", "0.5")
+    assert "weights: moving average, decay 0.5 per step" in capsys.readouterr().out
+    net_plain, _ = load_checkpoint(plain)
+    net_ema, ckpt = load_checkpoint(averaged)
+    assert ckpt["train_args"]["ema"] == 0.5
+    # Same seed, same steps: only the averaging differs, and it changed the shipped weights.
+    first = net_plain.features[0][0].weight
+    assert not torch.allclose(first, net_ema.features[0][0].weight)
