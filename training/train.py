@@ -328,8 +328,8 @@ def train_epoch(
 
 class WeightAverage(torch.optim.swa_utils.AveragedModel):
     """An exponential moving average of the weights and batch-norm statistics, updated after
-    every step: the average of the last few thousand steps' weights generalises a little
-    better than the last step's alone."""
+    every step (the average of the last 1 / (1 - decay) steps or so, which often generalises
+    a little better than the last step's weights; the shipped recipe uses it)."""
 
     def __init__(self, net: DigitNet, decay: float) -> None:
         super().__init__(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import cv2
@@ -20,17 +21,22 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     return load_split(SAMPLE, "test")
 
 
+@functools.cache
+def shipped_model():
+    from edge.model import load_model
+
+    return load_model(None)
+
+
 def clear_example(digits: tuple[np.ndarray, np.ndarray], digit: int, sure: float = 0.99):
     """The sample's first image of `digit` that the shipped model reads surely on its own.
 
     For tests of finding and cleaning ink: MNIST's test set has odd shapes (its first 5 closes
     its bow like a 6) that a model may rightly doubt, and such a test is about the page, not them.
     """
-    from edge.model import load_model
-
     images, labels = digits
     candidates = np.nonzero(labels == digit)[0][:20]
-    probs, not_digit = load_model(None).scores(images[candidates, None].astype(np.float32) / 255)
+    probs, not_digit = shipped_model().scores(images[candidates, None].astype(np.float32) / 255)
     sure_enough = (probs.argmax(1) == digit) & (probs.max(1) * (1 - not_digit) >= sure)
     return images[int(candidates[np.argmax(sure_enough)])]
 
