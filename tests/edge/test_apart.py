@@ -13,7 +13,7 @@ from edge.vision.apart import cut_at, cut_lines, read_apart, skew
 from edge.vision.find import find_digits
 from edge.vision.group import find_components, group_components
 from edge.vision.params import DEFAULT
-from tests.edge.test_digits import SAMPLE, draw_digit, paper, to_uint8
+from tests.edge.test_digits import SAMPLE, assert_read_as, draw_digit, paper, to_uint8
 from training.mnist import load_split
 
 
@@ -70,16 +70,7 @@ def test_a_cut_into_more_pieces_never_beats_a_sure_cut_into_fewer(digits, reader
     # Cutting along the slant too gives more ways to explain a blob; a 3 cut into a 1 and
     # the rest reads as surely as the 3 whole. Two sure digits beat three (no extra 1).
     reading = reader.read(touching_slanted(*digits, value, lean), "x", 0)[0]
-    assert_cut_into(reading, value)
-
-
-def assert_cut_into(reading, value: str) -> None:
-    """The blob was cut into the written digits, each read as written; whether the model is
-    sure enough of every piece to publish the number is its own affair, but a number it
-    publishes is the written one."""
-    assert "".join(str(d.digit) for d in reading.digits) == value
-    assert reading.status in ("ok", "low_confidence")
-    assert reading.status != "ok" or reading.value == value
+    assert_read_as(reading, value)
 
 
 def test_a_leaning_group_is_also_cut_along_its_lean() -> None:
@@ -129,7 +120,7 @@ def test_touching_digits_are_read_one_by_one(digits, reader, value: str, overlap
     # Shape rules alone see fewer digits than there are: the digits touch.
     assert len(find_digits(gray, "number")) < len(value)
     reading = reader.read(gray, "x", 0)[0]
-    assert_cut_into(reading, value)
+    assert_read_as(reading, value)
     boxes = [d.box for d in reading.digits]
     assert boxes == sorted(boxes)
 

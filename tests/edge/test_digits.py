@@ -41,6 +41,15 @@ def clear_example(digits: tuple[np.ndarray, np.ndarray], digit: int, sure: float
     return images[int(candidates[np.argmax(sure_enough)])]
 
 
+def assert_read_as(reading, value: str) -> None:
+    """Every written digit found and read as written; whether the model is sure enough of
+    each to publish the number is its own affair, but a number it publishes is the written
+    one, and one it doubts has no value."""
+    assert "".join(str(d.digit) for d in reading.digits) == value
+    assert reading.status in ("ok", "low_confidence")
+    assert reading.value == (value if reading.status == "ok" else None)
+
+
 def paper(
     width: int = 640,
     height: int = 480,
