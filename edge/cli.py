@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--digits",
         type=int,
         metavar="N",
-        help="counter, display: the image holds N digits side by side (default 1)",
+        help="counter, display: the image holds N digits side by side (default 1); "
+        "number: the number has N digits, another count read is low_confidence (default any)",
     )
     predict.add_argument("--json", action="store_true", help="one JSON reading per line")
     predict.add_argument("paths", nargs="+", type=Path, metavar="PATH")
@@ -135,9 +136,11 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.verb == "predict":
         from edge.predict import EXIT_USAGE, predict_paths
 
-        if args.digits is not None and (args.kind not in ("counter", "display") or args.digits < 1):
+        if args.digits is not None and (
+            args.kind not in ("number", "counter", "display") or not 1 <= args.digits <= 16
+        ):
             print(
-                "digitcam predict: --digits N (N >= 1) goes with --kind counter or display",
+                "digitcam predict: --digits N (1-16) goes with --kind number, counter or display",
                 file=sys.stderr,
             )
             return EXIT_USAGE

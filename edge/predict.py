@@ -56,10 +56,13 @@ def predict_paths(
             print(f"digitcam predict: {path}: no such file or folder", file=sys.stderr)
         return EXIT_USAGE
     # --kind asks for a plain reading of the whole image; otherwise the configured regions.
-    # A counter or display image is one digit unless --digits cuts it into equal cells.
+    # A counter or display image is one digit unless --digits cuts it into equal cells; a
+    # number has as many digits as --digits says, or any count.
     regions = settings.regions
     if kind:
         cells = {"digits": digits or 1} if kind in PRINTED_KINDS else {}
+        if kind == "number" and digits:
+            cells = {"digits": digits}
         regions = [RegionSettings(name="main", kind=kind, **cells)]
     try:
         model = load_active(settings)

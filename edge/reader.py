@@ -349,6 +349,9 @@ class FrameReader:
         if digits:
             confidence = min(d.confidence for d in digits)
             status = OK if confidence >= self.min_confidence else LOW_CONFIDENCE
+            if region.kind == "number" and region.digits and len(digits) != region.digits:
+                # A digit left out or one too many: whatever was read, it is not the number.
+                confidence, status = 0.0, LOW_CONFIDENCE
             if status == OK:  # never a guess: an unsure digit voids the whole value
                 value = shown or "".join(str(d.digit) for d in digits)
         printed = region.kind in PRINTED_KINDS and self.printed is not None

@@ -8,6 +8,7 @@ in seconds and records, per frame, why it failed (None when right), the status a
         --out /tmp/runs/before.json
     python mock_frames/outcomes.py read /tmp/w7/wild-single --kind digit --out /tmp/digit.json
     python mock_frames/outcomes.py diff /tmp/runs/before.json /tmp/runs/after.json
+    python mock_frames/outcomes.py read /tmp/w7/wild-numbers --known-length --out /tmp/len.json
 
 `read` prints, per folder, the frames right and those published `ok` but wrong; `diff` lists
 the frames whose outcome changed, `+` better, `-` worse (a right frame lost, or a wrong
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +42,22 @@ from edge.runs_model import load_runs
 Outcome = list[Any]
 
 
-def read_folder(folder: Path, readers: dict[str, FrameReader], kind: str | None) -> dict:
-    """Outcome per frame of one folder, read as `kind` or as its expected.json says."""
+Readers = Callable[[str, "int | None"], FrameReader]  # a reader for a kind and a length
+
+
+def read_folder(
+    folder: Path, readers: Readers, kind: str | None, known_length: bool = False
+) -> dict:
+    """Outcome per frame of one folder, read as `kind` or as its expected.json says; with
+    `known_length`, a number region is told how many digits the expected number has."""
     expected = json.loads((folder / "expected.json").read_text())
     outcomes: dict[str, Outcome] = {}
     for name, want in sorted(expected.items()):
         gray = decode_image((folder / name).read_bytes())
-        reading = readers[kind or want.get("kind", "number")].read(gray, name, 0)[0]
+        as_kind = kind or want.get("kind", "number")
+        value = want.get("value")
+        length = len(value) if known_length and as_kind == "number" and value else None
+        reading = readers(as_kind, length).read(gray, name, 0)[0]
         why = failure(want, reading.status, reading.value, reading.digits)
         outcomes[name] = [why, reading.status, reading.value]
     return outcomes
@@ -70,8 +81,8 @@ def change(before: Outcome, after: Outcome) -> str:
     return "~"
 
 
-def run_key(folder: Path, kind: str | None) -> str:
-    return f"{folder}" + (f" as {kind}" if kind else "")
+def run_key(folder: Path, kind: str | None, known_length: bool = False) -> str:
+    return f"{folder}" + (f" as {kind}" if kind else "") + (" +length" if known_length else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     read.add_argument("--model", type=Path, help="ONNX file (default: the shipped model)")
     read.add_argument("--runs", type=Path, help="run-reader ONNX (digits run together)")
     read.add_argument("--out", type=Path, required=True, help="JSON file for the outcomes")
+    read.add_argument(
+        "--known-length",
+        action="store_true",
+        help="tell each number region how many digits its expected number has (digits = N)",
+    )
     diff = sub.add_parser("diff", help="frames whose outcome changed between two runs")
     diff.add_argument("before", type=Path)
     diff.add_argument("after", type=Path)
@@ -92,19 +108,23 @@ def main(argv: list[str] | None = None) -> int:
         model = load_model(args.model)
         runs = load_runs(args.runs)
         confidence = ModelSettings().min_confidence
-        readers = {
-            kind: FrameReader(model, [RegionSettings(kind=kind)], confidence, "outcomes", runs=runs)
-            for kind in ("number", "digit")
-        }
-        runs = {}
+        made: dict[tuple[str, int | None], FrameReader] = {}
+
+        def readers(kind: str, length: int | None) -> FrameReader:
+            if (kind, length) not in made:
+                region = RegionSettings(kind=kind, **({"digits": length} if length else {}))
+                made[kind, length] = FrameReader(model, [region], confidence, "outcomes", runs=runs)
+            return made[kind, length]
+
+        done = {}
         for folder in args.folders:
-            outcomes = read_folder(folder, readers, args.kind)
+            outcomes = read_folder(folder, readers, args.kind, args.known_length)
             right, wrong_ok = tally(outcomes)
-            print(f"{run_key(folder, args.kind)}: {right}/{len(outcomes)} right,"
-                  f" {wrong_ok} published ok but wrong")  # fmt: skip
-            runs[run_key(folder, args.kind)] = outcomes
+            key = run_key(folder, args.kind, args.known_length)
+            print(f"{key}: {right}/{len(outcomes)} right, {wrong_ok} published ok but wrong")
+            done[key] = outcomes
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"model": model.version, "runs": runs}, indent=0))
+        args.out.write_text(json.dumps({"model": model.version, "runs": done}, indent=0))
         return 0
     before = json.loads(args.before.read_text())["runs"]
     after = json.loads(args.after.read_text())["runs"]

@@ -160,41 +160,69 @@ def measure(
     min_confidence: float,
     failures_dir: Path | None = None,
     runs: RunModel | None = None,
+    known_length: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """Read every frame as the daemon would and sum up each scenario."""
-    readers = {
-        kind: FrameReader(model, [RegionSettings(kind=kind)], min_confidence, "report", runs=runs)
-        for kind in ("number", "digit")
-    }
+    """Read every frame as the daemon would and sum up each scenario.
+
+    With `known_length`, each number frame is read a second time by a region told how many
+    digits the number has (`digits = N`), and summed up as the scenario's `+length` row.
+    """
+    readers: dict[tuple[str, int | None], FrameReader] = {}
+
+    def reader(kind: str, digits: int | None = None) -> FrameReader:
+        if (kind, digits) not in readers:
+            region = RegionSettings(kind=kind, **({"digits": digits} if digits else {}))
+            readers[kind, digits] = FrameReader(
+                model, [region], min_confidence, "report", runs=runs
+            )
+        return readers[kind, digits]
+
     tally: dict[str, dict[str, Any]] = {}
     for scenario, name, data, expected in frames:
-        t = tally.setdefault(
-            scenario,
-            {
-                "kind": expected["kind"],
-                "outcomes": [],
-                "ok_outcomes": [],
-                "pairs": [],
-                "latency": [],
-                "conditions": {},
-            },
-        )
-        if t["kind"] != expected["kind"]:
-            t["kind"] = "mixed"
-        reading = readers[expected["kind"]].read(decode_image(data), name, 0)[0]
-        got = outcome(expected["value"], reading)
-        t["outcomes"].append(got)
-        if reading.status == "ok" and got != "right":  # published with a wrong value
-            t["ok_outcomes"].append(got)
-        t["pairs"] += matched(expected, reading)
-        t["latency"].append(reading.latency_ms)
-        for tag in expected.get("conditions", []):
-            t["conditions"].setdefault(tag, [0, 0])
-            t["conditions"][tag][0] += got == "right"
-            t["conditions"][tag][1] += 1
-        if failures_dir and got != "right":
-            save_failure(failures_dir / scenario, name, data, expected, reading, got)
+        kind, value = expected["kind"], expected["value"]
+        _count(tally, scenario, name, data, expected, reader(kind), failures_dir)
+        if known_length and kind == "number" and value:
+            told = reader(kind, len(value))
+            _count(tally, f"{scenario}+length", name, data, expected, told, failures_dir)
     return {scenario: summary(t) for scenario, t in tally.items()}
+
+
+def _count(
+    tally: dict[str, dict[str, Any]],
+    scenario: str,
+    name: str,
+    data: bytes,
+    expected: dict[str, Any],
+    reader: FrameReader,
+    failures_dir: Path | None,
+) -> None:
+    """Read one frame and add what happened to its scenario's tally."""
+    t = tally.setdefault(
+        scenario,
+        {
+            "kind": expected["kind"],
+            "outcomes": [],
+            "ok_outcomes": [],
+            "pairs": [],
+            "latency": [],
+            "conditions": {},
+        },
+    )
+    if t["kind"] != expected["kind"]:
+        t["kind"] = "mixed"
+    reading = reader.read(decode_image(data), name, 0)[0]
+    got = outcome(expected["value"], reading)
+    t["outcomes"].append(got)
+    if reading.status == "ok" and got != "right":  # published with a wrong value
+        t["ok_outcomes"].append(got)
+    t["pairs"] += matched(expected, reading)
+    t["latency"].append(reading.latency_ms)
+    for tag in expected.get("conditions", []):
+        t["conditions"].setdefault(tag, [0, 0])
+        t["conditions"][tag][0] += got == "right"
+        t["conditions"][tag][1] += 1
+    if failures_dir and got != "right":
+        save_failure(failures_dir / scenario, name, data, expected, reading, got)
 
 
 def summary(t: dict[str, Any]) -> dict[str, Any]:
@@ -233,8 +261,9 @@ def save_failure(
 
 def table(results: dict[str, dict[str, Any]]) -> str:
     """The per-scenario table as printed."""
+    wide = max([12, *(len(name) for name in results)])
     head = (
-        f"{'scenario':<12} {'kind':<6} {'frames':>6} {'right%':>7} {'ok-but-wrong%':>13} "
+        f"{'scenario':<{wide}} {'kind':<6} {'frames':>6} {'right%':>7} {'ok-but-wrong%':>13} "
         + " ".join(f"{k:>8}" for k in ("dropped", "extra", "no_digit", "low_conf", "wrong"))
         + f" {'ok d/x/w':>9} {'ECE':>6} {'(digits)':>8} {'latency_ms':>10}"
     )
@@ -242,7 +271,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     for name, r in results.items():
         ece = "-" if r["ece"] is None else f"{r['ece']:.3f}"
         lines.append(
-            f"{name:<12} {r['kind']:<6} {r['frames']:>6} {r['right_pct']:>7.1f} "
+            f"{name:<{wide}} {r['kind']:<6} {r['frames']:>6} {r['right_pct']:>7.1f} "
             f"{r['ok_but_wrong_pct']:>13.2f} "
             + " ".join(f"{r['failures'][k]:>8}" for k in FAILURES)
             + f" {'/'.join(str(r['ok_failures'][k]) for k in OK_FAILURES):>9}"
@@ -253,15 +282,16 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 
 def gap_table(tuning: dict[str, dict[str, Any]], report: dict[str, dict[str, Any]]) -> str:
     """Right % and ok-but-wrong % of the scenarios both sets have, and the gap."""
+    wide = max([12, *(len(name) for name in report)])
     lines = [
         "GAP (same scenario name, TUNING renderer vs REPORT set)",
-        f"{'scenario':<12} {'tuning right%':>13} {'report right%':>13} {'gap pp':>7} "
+        f"{'scenario':<{wide}} {'tuning right%':>13} {'report right%':>13} {'gap pp':>7} "
         f"{'tuning okwrong%':>15} {'report okwrong%':>15}",
     ]
     for name in (n for n in report if n in tuning):
         a, b = tuning[name], report[name]
         lines.append(
-            f"{name:<12} {a['right_pct']:>13.1f} {b['right_pct']:>13.1f} "
+            f"{name:<{wide}} {a['right_pct']:>13.1f} {b['right_pct']:>13.1f} "
             f"{b['right_pct'] - a['right_pct']:>7.1f} {a['ok_but_wrong_pct']:>15.2f} "
             f"{b['ok_but_wrong_pct']:>15.2f}"
         )
@@ -289,6 +319,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-confidence", type=float, default=ModelSettings().min_confidence)
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--save-failures", type=Path, default=None, help="failing frames here")
+    parser.add_argument(
+        "--known-length",
+        action="store_true",
+        help="also read each number frame as a region told its number's length (digits = N), "
+        "as a scenario's +length row",
+    )
     parser.add_argument(
         "--scenario",
         action="append",
@@ -325,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             else tuning_set(images, labels, args.per_scenario, seed)
         )
         failures = args.save_failures / which if args.save_failures else None
-        results = measure(frames, model, args.min_confidence, failures, runs)
+        results = measure(frames, model, args.min_confidence, failures, runs, args.known_length)
         span = (
             f"MNIST test {reportset.FIRST_INDEX}-{reportset.END_INDEX - 1}"
             if which == "report"

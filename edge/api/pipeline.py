@@ -54,11 +54,14 @@ def analyse(
     source: str,
     index: int,
     printed: PrintedClassifier | None = None,
-    digits: int = 1,
+    digits: int | None = None,
     runs: RunModel | None = None,
 ) -> Analysis:
-    """Read one image as a single region covering all of it (`digits` cells for meters)."""
-    cells = {"digits": digits} if kind in PRINTED_KINDS else {}
+    """Read one image as a single region covering all of it (`digits` cells for meters, default
+    1; the length of a number, default any)."""
+    cells = {"digits": digits or 1} if kind in PRINTED_KINDS else {}
+    if kind == "number" and digits:
+        cells = {"digits": digits}
     settings = RegionSettings(name=region, kind=kind, **cells)
     reader = FrameReader(model, [settings], min_confidence, device_id, printed, runs)
     reading = reader.read(gray, source, index)[0]

@@ -35,9 +35,12 @@ METER_KEYS = (
 
 
 class MeterFields(BaseModel):
-    """Keys only counter and display regions use (refused on number and digit regions)."""
+    """Keys only counter and display regions use (refused on number and digit regions), and
+    `digits`, which number regions take too."""
 
-    # The window holds this many equal cells, left to right (default 1: the box is one digit).
+    # Counter, display: the window holds this many equal cells, left to right (default 1: the
+    # box is one digit). Number: the number is written with exactly this many digits, and a
+    # reading that finds another count is `low_confidence` (default none: any count).
     digits: int | None = Field(None, ge=1, le=16)
     # Instead of box + digits: one [x, y, w, h] per wheel, left to right.
     wheels: list[Box] | None = Field(None, min_length=1, max_length=16)
@@ -68,7 +71,8 @@ class MeterFields(BaseModel):
     def _meter_keys_fit_the_kind(self) -> MeterFields:
         kind = getattr(self, "kind", None)
         if kind not in PRINTED_KINDS:
-            given = [k for k in METER_KEYS if k in self.model_fields_set]
+            number_keys = ("digits",) if kind == "number" else ()  # how many digits it has
+            given = [k for k in METER_KEYS if k in self.model_fields_set and k not in number_keys]
             if given:
                 raise ValueError(
                     f"{', '.join(given)}: only for regions of kind counter or display "

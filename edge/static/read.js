@@ -7,10 +7,14 @@ export function initRead() {
   const drop = document.getElementById("upload-drop");
   input.addEventListener("change", () => input.files[0] && readFile(input.files[0]));
   document.getElementById("camera-capture").addEventListener("click", readCamera);
-  // Meter kinds read a window of N digits side by side; handwriting finds its own.
+  // Meter kinds read a window of N digits side by side (default 1); a number may say how many
+  // digits it has (default any), and one digit is one.
   const kindSelect = document.getElementById("read-kind");
   kindSelect.addEventListener("change", () => {
-    document.getElementById("read-digits-label").hidden = !isMeter();
+    document.getElementById("read-digits-label").hidden = kind() === "digit";
+    document.getElementById("read-digits-text").textContent =
+      isMeter() ? "side by side" : "digits";
+    document.getElementById("read-digits").placeholder = isMeter() ? "1" : "any";
   });
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
@@ -31,7 +35,9 @@ function isMeter() {
 
 function appendKind(form) {
   form.append("kind", kind());
-  if (isMeter()) form.append("digits", document.getElementById("read-digits").value || "1");
+  const digits = document.getElementById("read-digits").value;
+  if (isMeter()) form.append("digits", digits || "1");
+  else if (kind() === "number" && digits) form.append("digits", digits);
 }
 
 async function readFile(file) {

@@ -28,9 +28,12 @@ def test_a_counter_window_is_read_as_meter_wheels(
     window = tmp_path / "window.png"
     window.write_bytes(image)
     page.goto(f"{server.url}/#read")
-    expect(page.locator("#read-digits-label")).to_be_hidden()
+    expect(page.locator("#read-digits")).to_have_attribute("placeholder", "any")  # a number's
+    page.select_option("#read-kind", "digit")
+    expect(page.locator("#read-digits-label")).to_be_hidden()  # one digit is one
     page.select_option("#read-kind", "counter")
-    page.fill("#read-digits", "6")  # shown once a meter kind is chosen
+    expect(page.locator("#read-digits-label")).to_contain_text("side by side")
+    page.fill("#read-digits", "6")
     page.set_input_files("#upload-file", str(window))
     expect_answer(page, "read-answer", value)
     expect(page.locator("#read-result .digit-card")).to_have_count(6, timeout=UI_TIMEOUT_MS)

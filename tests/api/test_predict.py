@@ -57,6 +57,18 @@ def test_a_number_is_read_left_to_right_with_top3_and_the_models_view(
         assert seen[0, :].max() < 30 and seen.max() > 200
 
 
+def test_a_number_of_a_known_length_is_published_only_at_that_length(
+    client: TestClient, first_of: Callable
+) -> None:
+    image = encoded(on_paper(first_of(4), first_of(1), first_of(7)))
+    assert upload(client, image, path="/api/v1/predict", digits=3).json()["value"] == "417"
+    short = client.post(
+        "/api/v1/predict", files={"file": ("n.png", image)}, data={"digits": "4"}
+    ).json()  # a form's four-digit field where only three were found
+    assert (short["status"], short["value"], short["confidence"]) == ("low_confidence", None, 0)
+    assert [d["digit"] for d in short["digits"]] == [4, 1, 7]
+
+
 def test_kind_digit_reads_only_the_most_prominent_digit(
     client: TestClient, first_of: Callable
 ) -> None:

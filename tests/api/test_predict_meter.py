@@ -38,11 +38,11 @@ def test_a_counter_window_is_read_wheel_by_wheel_and_kept_with_its_positions(
     assert stored["seq"] == reading["seq"] and stored["digits"][5]["position"] is not None
 
 
-def test_digits_without_a_meter_kind_is_refused(client: TestClient) -> None:
+def test_digits_with_the_digit_kind_is_refused(client: TestClient) -> None:
     image, _ = counter_window()
-    response = upload(client, image, path="/api/v1/predict", digits=6)
+    response = upload(client, image, path="/api/v1/predict", kind="digit", digits=6)
     assert response.status_code == 400
-    assert "kind=counter or kind=display" in response.json()["detail"]
+    assert "a digit is one digit" in response.json()["detail"]
 
 
 def test_a_wrong_printed_model_is_a_503_naming_it_and_handwriting_still_reads(

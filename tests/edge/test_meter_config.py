@@ -39,7 +39,21 @@ def test_the_meter_example_loads_as_written() -> None:
 
 def test_meter_keys_on_a_handwriting_region_are_refused_by_name(tmp_path: Path) -> None:
     message = problems(tmp_path, '[[regions]]\nname = "main"\ndigits = 4\ndecimals = 1\n')
-    assert "digits, decimals: only for regions of kind counter or display" in message
+    assert "decimals: only for regions of kind counter or display (this region is kind number)" in (
+        message
+    )
+    message = problems(tmp_path, '[[regions]]\nname = "main"\nkind = "digit"\ndigits = 2\n')
+    assert "digits: only for regions of kind counter or display (this region is kind digit)" in (
+        message
+    )
+
+
+def test_a_number_region_may_say_how_many_digits_it_has(tmp_path: Path) -> None:
+    path = tmp_path / "digitcam.toml"
+    path.write_text('[[regions]]\nname = "serial"\ndigits = 6\n')
+    (serial,) = load_settings(path).regions
+    assert (serial.kind, serial.digits) == ("number", 6)
+    assert "digits" in problems(tmp_path, '[[regions]]\nname = "serial"\ndigits = 17\n')
 
 
 @pytest.mark.parametrize(

@@ -82,15 +82,24 @@ def test_predict_cuts_a_counter_window_into_digits(tmp_path: Path) -> None:
     assert reading["model"].startswith("printed-cnn-")
 
 
-def test_digits_without_a_meter_kind_is_a_usage_error() -> None:
+@pytest.mark.parametrize("kind", [[], ["--kind", "digit"]])
+def test_digits_without_a_kind_that_takes_it_is_a_usage_error(kind: list[str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "edge.cli", "predict", "--digits", "3", str(WHEELS)],
+        [sys.executable, "-m", "edge.cli", "predict", *kind, "--digits", "3", str(WHEELS)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert result.returncode == 2 and "--kind counter or display" in result.stderr
+    assert result.returncode == 2 and "--kind number, counter or display" in result.stderr
+
+
+def test_predict_publishes_a_number_only_at_the_length_it_is_told() -> None:
+    frame = ROOT / "mock_frames" / "numbers" / "numbers_0000.jpg"  # 6054
+    (told,) = predict("--kind", "number", "--digits", "4", str(frame))
+    (wrong,) = predict("--kind", "number", "--digits", "5", str(frame))
+    assert (told["status"], told["value"]) == ("ok", "6054")
+    assert (wrong["status"], wrong["value"], wrong["confidence"]) == ("low_confidence", None, 0)
 
 
 def test_lcd_frames_read_as_their_displays_show(models) -> None:

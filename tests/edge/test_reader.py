@@ -169,6 +169,41 @@ def test_the_real_model_reads_a_handwritten_number(mnist, model) -> None:
     assert reading.model == model.version
 
 
+@pytest.mark.parametrize(("digits", "published"), [(None, True), (3, True), (2, False), (4, False)])
+def test_a_number_region_that_knows_its_length_publishes_no_other_count(
+    mnist, model, digits: int | None, published: bool
+) -> None:
+    images, labels = mnist
+    chosen = confident_indices(model, images, labels, 3)
+    frame = number_frame(images, chosen, left=40, height=80)
+    region = RegionSettings(digits=digits) if digits else RegionSettings()
+    reading = FrameReader(model, [region], 0.6, "dev").read(frame, "x", 0)[0]
+    written = "".join(str(labels[i]) for i in chosen)
+    assert "".join(str(d.digit) for d in reading.digits) == written  # read all the same
+    if published:
+        assert (reading.status, reading.value) == ("ok", written)
+        assert reading.confidence == min(d.confidence for d in reading.digits) >= 0.6
+    else:  # one digit short or one too many on paper: never that number
+        assert (reading.status, reading.value, reading.confidence) == ("low_confidence", None, 0)
+
+
+@pytest.mark.parametrize("value", ["9", "16", "91", "8208"])
+def test_a_number_written_a_digit_short_of_its_regions_length_is_never_published(
+    mnist, model, value: str
+) -> None:
+    # A form's field of N digits with one left out (a leading zero not written): no digit of
+    # it may be cut in two to make up the count (a 9 reads surely as 0 and 1 cut at its neck).
+    images, labels = mnist
+    sheet = paper()
+    x = 100
+    for c in value:
+        box = draw_digit(sheet, images[int(np.nonzero(labels == int(c))[0][0])], x, 200, 80)
+        x = box[0] + box[2] + 30
+    region = RegionSettings(digits=len(value) + 1)
+    reading = FrameReader(model, [region], 0.9, "dev").read(to_uint8(sheet), "x", 0)[0]
+    assert (reading.status, reading.value) == ("low_confidence", None)
+
+
 def test_the_real_model_reads_a_colour_frame_and_a_digit_region(mnist, model) -> None:
     images, labels = mnist
     chosen = confident_indices(model, images, labels, 3)

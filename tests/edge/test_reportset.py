@@ -145,6 +145,20 @@ def test_a_small_slice_runs_through_the_reader_and_the_report(
     assert len(saved) == sum(10 - r["right"] for r in results.values())
 
 
+def test_numbers_of_a_known_length_are_never_published_short_or_long(
+    report: ModuleType, mnist
+) -> None:
+    images, labels = mnist
+    # Seed 79's 40 numbers include numbers published ok a digit short and a digit long.
+    sliced = report.report_set(images, labels, 40, 79, 0, 1000, scenarios=["numbers"])
+    results = report.measure(sliced, load_model(None), 0.9, known_length=True)
+    plain, told = results["numbers"], results["numbers+length"]
+    assert plain["ok_failures"]["dropped"] > 0 and plain["ok_failures"]["extra"] > 0
+    assert told["ok_failures"]["dropped"] == told["ok_failures"]["extra"] == 0
+    assert told["right"] == plain["right"]  # no right number is lost by knowing its length
+    assert told["ok_failures"]["wrong"] == plain["ok_failures"]["wrong"]
+
+
 def test_failure_kinds_and_calibration(report: ModuleType) -> None:
     def reading(status: Status, value: str | None, digits: str) -> Reading:
         found = [Digit(int(d), 0.9, (10 * i, 0, 8, 10)) for i, d in enumerate(digits)]

@@ -54,8 +54,12 @@ RecordQuery = Annotated[bool, Query(description="store the reading in the histor
 # 784 numbers take under 4 kB even pretty-printed; a larger body is not parsed into a list.
 PIXELS_MAX_BYTES = 64 * 1024
 KIND_HELP = "number: every handwritten digit; digit: one; counter: meter wheels; display: 7-segment"
-DIGITS_HELP = "counter, display: the image holds this many digits side by side (default 1)"
-How = tuple[ReadKind, int]  # what to read an image as: the kind and, for meters, the cells
+DIGITS_HELP = (
+    "counter, display: the image holds this many digits side by side (default 1); number: the "
+    "number has this many digits, another count read is low_confidence (default any)"
+)
+# What to read an image as: the kind and its digits (meters: the cells; a number: its length).
+How = tuple[ReadKind, int | None]
 JSON_BODY = {
     "requestBody": {"content": {"application/json": {"schema": PixelsIn.model_json_schema()}}}
 }
@@ -100,11 +104,12 @@ async def predict(
     """
     chosen_kind: ReadKind = kind or kind_form or "number"
     cells = digits or digits_form
-    if cells is not None and chosen_kind not in PRINTED_KINDS:
+    if cells is not None and chosen_kind == "digit":
         raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, "digits goes with kind=counter or kind=display"
+            status.HTTP_400_BAD_REQUEST,
+            "digits goes with kind=number, kind=counter or kind=display (a digit is one digit)",
         )
-    how = (chosen_kind, cells or 1)
+    how = (chosen_kind, cells)
     pixels = await read_pixels(request) if is_json(request) else None
     if use_camera or use_camera_form:
         if file is not None or pixels is not None:
