@@ -22,7 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from edge.meter.settings import MeterFields
+from edge.meter.settings import PRINTED_KINDS, MeterFields
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,17 @@ class RegionSettings(MeterFields, _RegionCore):
         if box is not None and (box[2] <= 0 or box[3] <= 0 or box[0] < 0 or box[1] < 0):
             raise ValueError("box is [x, y, w, h] with x, y >= 0 and w, h > 0")
         return box
+
+    @classmethod
+    def whole_image(cls, name: str, kind: str, digits: int | None = None) -> RegionSettings:
+        """A region covering the whole image, as `predict --kind` and the API read one: a
+        counter or display window of `digits` cells (default 1), a number of `digits`
+        digits (default any count)."""
+        if kind in PRINTED_KINDS:
+            return cls(name=name, kind=kind, digits=digits or 1)
+        if kind == "number" and digits:
+            return cls(name=name, kind=kind, digits=digits)
+        return cls(name=name, kind=kind)
 
 
 class ModelSettings(_Section):

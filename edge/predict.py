@@ -60,10 +60,7 @@ def predict_paths(
     # number has as many digits as --digits says, or any count.
     regions = settings.regions
     if kind:
-        cells = {"digits": digits or 1} if kind in PRINTED_KINDS else {}
-        if kind == "number" and digits:
-            cells = {"digits": digits}
-        regions = [RegionSettings(name="main", kind=kind, **cells)]
+        regions = [RegionSettings.whole_image("main", kind, digits)]
     try:
         model = load_active(settings)
         printed = None

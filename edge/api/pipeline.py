@@ -18,7 +18,6 @@ import numpy as np
 
 from edge.config import RegionSettings
 from edge.meter.read import PrintedClassifier
-from edge.meter.settings import PRINTED_KINDS
 from edge.model import DigitModel
 from edge.reader import FrameReader
 from edge.reading import Reading
@@ -59,10 +58,7 @@ def analyse(
 ) -> Analysis:
     """Read one image as a single region covering all of it (`digits` cells for meters, default
     1; the length of a number, default any)."""
-    cells = {"digits": digits or 1} if kind in PRINTED_KINDS else {}
-    if kind == "number" and digits:
-        cells = {"digits": digits}
-    settings = RegionSettings(name=region, kind=kind, **cells)
+    settings = RegionSettings.whole_image(region, kind, digits)
     reader = FrameReader(model, [settings], min_confidence, device_id, printed, runs)
     reading = reader.read(gray, source, index)[0]
     views = reading_crops(reading)
