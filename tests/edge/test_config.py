@@ -199,3 +199,22 @@ def test_a_wrongly_typed_secret_is_not_printed(tmp_path: Path, toml: str, secret
     key = "mqtt.password" if "password =" in toml else "api.token" if "token" in toml else "mqtt"
     assert f"  {key}: " in result.stderr, "the key is still named"
     assert secret not in result.stderr + result.stdout
+
+
+def toml_blocks(text: str) -> list[str]:
+    """The ```toml blocks of a Markdown text."""
+    parts = text.split("```toml\n")[1:]
+    return [part.split("```", 1)[0] for part in parts]
+
+
+@pytest.mark.parametrize("index", range(len(toml_blocks((ROOT / "README.md").read_text()))))
+def test_every_configuration_example_in_the_readme_loads(tmp_path: Path, index: int) -> None:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    block = toml_blocks((ROOT / "README.md").read_text())[index]
+    settings = load_settings(write(tmp_path, block))  # a ConfigError names what is wrong
+    written = tomllib.loads(block).get("regions", [])
+    assert [r["name"] for r in written] == [r.name for r in settings.regions][: len(written)]
