@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from measure import failure
+from readers import Readers, region_readers
 
 from edge.camera.imageio import decode_image
-from edge.config import ModelSettings, RegionSettings
+from edge.config import ModelSettings
 from edge.model import load_model
-from edge.reader import FrameReader
 from edge.runs_model import load_runs
 
 # One frame's outcome: [why it failed or None, status, value]
 Outcome = list[Any]
-
-
-Readers = Callable[[str, "int | None"], FrameReader]  # a reader for a kind and a length
 
 
 def read_folder(
@@ -108,14 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         model = load_model(args.model)
         runs = load_runs(args.runs)
         confidence = ModelSettings().min_confidence
-        made: dict[tuple[str, int | None], FrameReader] = {}
-
-        def readers(kind: str, length: int | None) -> FrameReader:
-            if (kind, length) not in made:
-                region = RegionSettings(kind=kind, **({"digits": length} if length else {}))
-                made[kind, length] = FrameReader(model, [region], confidence, "outcomes", runs=runs)
-            return made[kind, length]
-
+        readers = region_readers(model, confidence, "outcomes", runs)
         done = {}
         for folder in args.folders:
             outcomes = read_folder(folder, readers, args.kind, args.known_length)

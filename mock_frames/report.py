@@ -31,9 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import reportset
 from annotate import save_annotated
+from readers import region_readers
 
 from edge.camera.imageio import decode_image
-from edge.config import ModelSettings, RegionSettings
+from edge.config import ModelSettings
 from edge.model import load_model
 from edge.reader import Classifier, FrameReader
 from edge.reading import Reading
@@ -168,21 +169,12 @@ def measure(
     digits the number has (`digits = N`), and summed up as the scenario's `+length` row; a
     blank page, by a region told 2 to 6 digits in turn (an empty field of a form).
     """
-    readers: dict[tuple[str, int | None], FrameReader] = {}
-
-    def reader(kind: str, digits: int | None = None) -> FrameReader:
-        if (kind, digits) not in readers:
-            region = RegionSettings(kind=kind, **({"digits": digits} if digits else {}))
-            readers[kind, digits] = FrameReader(
-                model, [region], min_confidence, "report", runs=runs
-            )
-        return readers[kind, digits]
-
+    reader = region_readers(model, min_confidence, "report", runs)
     tally: dict[str, dict[str, Any]] = {}
     blanks = 0
     for scenario, name, data, expected in frames:
         kind, value = expected["kind"], expected["value"]
-        _count(tally, scenario, name, data, expected, reader(kind), failures_dir)
+        _count(tally, scenario, name, data, expected, reader(kind, None), failures_dir)
         if known_length and kind == "number":
             length = len(value) if value else 2 + blanks % 5
             blanks += not value
