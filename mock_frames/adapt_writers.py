@@ -26,9 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from edge.adapt import adapt
 from edge.config import Settings
-from edge.model import load_model
-from edge.model_install import load_active
-from edge.reader import Classifier
+from edge.model import DigitModel
+from edge.model_install import accuracy, load_active
 from edge.store import Store
 from edge.store.models import ModelLibrary
 from edge.vision.normalise import to_mnist
@@ -48,11 +47,6 @@ def writer(images: np.ndarray, degrees: float) -> np.ndarray:
     turn = cv2.getRotationMatrix2D((14, 14), degrees, 1)
     out = [to_mnist(cv2.warpAffine(i, turn, (28, 28)).astype(np.float32) / 255.0) for i in images]
     return (np.stack(out) * 255 + 0.5).clip(0, 255).astype(np.uint8)
-
-
-def accuracy(model: Classifier, images: np.ndarray, labels: np.ndarray) -> float:
-    probs = model.predict(images[:, None].astype(np.float32) / 255.0)
-    return float((probs.argmax(1) == labels).mean())
 
 
 def measure(
@@ -78,7 +72,7 @@ def measure(
         started = time.perf_counter()
         adapted = adapt(settings)
         seconds = time.perf_counter() - started
-        learnt = load_model(ModelLibrary(settings.storage.path).active_path())  # installed
+        learnt = DigitModel(ModelLibrary(settings.storage.path).active_path())  # installed
         after = accuracy(learnt, hand[others], truth[others])
         mnist_after = accuracy(learnt, *test)
     return {
