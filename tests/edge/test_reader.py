@@ -194,13 +194,10 @@ def test_a_number_written_a_digit_short_of_its_regions_length_is_never_published
     # A form's field of N digits with one left out (a leading zero not written): no digit of
     # it may be cut in two to make up the count (a 9 reads surely as 0 and 1 cut at its neck).
     images, labels = mnist
-    sheet = paper()
-    x = 100
-    for c in value:
-        box = draw_digit(sheet, images[int(np.nonzero(labels == int(c))[0][0])], x, 200, 80)
-        x = box[0] + box[2] + 30
+    written = [int(np.nonzero(labels == int(c))[0][0]) for c in value]
+    frame = number_frame(images, written, left=100, height=80)
     region = RegionSettings(digits=len(value) + 1)
-    reading = FrameReader(model, [region], 0.9, "dev").read(to_uint8(sheet), "x", 0)[0]
+    reading = FrameReader(model, [region], 0.9, "dev").read(frame, "x", 0)[0]
     assert (reading.status, reading.value) == ("low_confidence", None)
 
 
