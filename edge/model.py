@@ -169,6 +169,21 @@ class DigitModel:
         return probs, not_digit.reshape(-1)
 
 
+def checked_session(
+    path: Path,
+    threads: int,
+    key: str,
+    signature: dict[str, tuple[int, ...]],
+    what: str,
+    expected: str,
+) -> tuple[ort.InferenceSession, dict[str, str]]:
+    """A CPU session of a model with `signature` (see check_signature) and its metadata;
+    ModelError naming `key` when the file is missing, unreadable or of another shape."""
+    session = cpu_session(path, threads, key)
+    check_signature(session, signature, path, what, expected, key)
+    return session, dict(session.get_modelmeta().custom_metadata_map)
+
+
 def check_signature(
     session: ort.InferenceSession,
     signature: dict[str, tuple[int, ...]],

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.config import ModelSettings, RegionSettings
-from edge.model import check_signature, cpu_session, ort
+from edge.model import checked_session, ort
 from edge.vision.runs import MARGIN, RUN_HEIGHT, RUN_WIDTH, fit_run
 
 logger = logging.getLogger(__name__)
@@ -86,10 +86,9 @@ class RunModel:
     _session: ort.InferenceSession = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        key = "model.runs_path"
-        self._session = cpu_session(self.path, self.threads, key)
-        check_signature(self._session, SIGNATURE, self.path, "run reader", EXPECTED, key)
-        self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)
+        self._session, self.metadata = checked_session(
+            self.path, self.threads, "model.runs_path", SIGNATURE, "run reader", EXPECTED
+        )
         self.read([np.ones((10, 20), np.float32)])  # first run allocates
         logger.info("run reader loaded path=%s version=%s", self.path, self.version)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.model import check_signature, cpu_session, ort
+from edge.model import checked_session, ort
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +45,14 @@ class PrintedModel:
     _session: ort.InferenceSession = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        key = "model.printed_path"
-        self._session = cpu_session(self.path, self.threads, key)
-        check_signature(self._session, SIGNATURE, self.path, "printed-digit model", EXPECTED, key)
-        self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)
+        self._session, self.metadata = checked_session(
+            self.path,
+            self.threads,
+            "model.printed_path",
+            SIGNATURE,
+            "printed-digit model",
+            EXPECTED,
+        )
         self.read(np.zeros((2, 1, CROP_H, CROP_W), np.float32))  # first run allocates
         logger.info("printed-digit model loaded path=%s version=%s", self.path, self.version)
 
