@@ -102,6 +102,15 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, code) if frame.shape[2] in (3, 4) else frame[:, :, 0].copy()
 
 
+def doubt(digit: int, other: np.ndarray, min_confidence: float) -> float:
+    """The most confidence `digit` may carry when another version of its ink (the cell
+    without its frame, the ink along a ruled line put back) reads as `other`: that reading's
+    probability of the digit when it is surely another digit, else 1."""
+    if int(np.argmax(other)) != digit and float(other.max()) >= min_confidence:
+        return float(other[digit])
+    return 1.0
+
+
 class FrameReader:
     """Finds and classifies the digits of every region of a frame with one model call."""
 
@@ -156,7 +165,14 @@ class FrameReader:
                 if not candidates:
                     candidates = find_digits(crop, kind, judge=judge)
             found.append(_Found(region, (x, y), candidates))
-        inputs, probs = self.classify([c for f in found for c in f.candidates], judged)
+        candidates = [c for f in found for c in f.candidates]
+        lined = [c for c in candidates if c.lined is not None]
+        # The digits a ruled line touched are read a second time with its ink put back.
+        inputs, probs = self.classify(
+            candidates + [DigitCandidate(c.box, c.lined) for c in lined if c.lined is not None],
+            judged,
+        )
+        lined_probs = {id(c): p for c, p in zip(lined, probs[len(candidates) :], strict=True)}
         runs = self.read_runs(found)
         meter_digits = read_meters(self.printed, gray, meters) if self.printed and meters else []
         latency_ms = (time.perf_counter() - started) * 1000.0
@@ -179,6 +195,11 @@ class FrameReader:
                 if c.unread:  # on the row, but no digit: the number is incomplete
                     digit.confidence = 0.0
                 digit.confidence = min(digit.confidence, c.ceiling)
+                if id(c) in lined_probs and not c.unread:
+                    # Read again with the ink along a ruled line put back: a sure other
+                    # digit (a 7 whose bar lay on the rule, read as a 1) leaves neither sure.
+                    ceiling = doubt(digit.digit, lined_probs[id(c)], self.min_confidence)
+                    digit.confidence = min(digit.confidence, ceiling)
                 digits.append(digit)
             by_region[f.region.name] = (digits, None)
         for (region, _), digits in zip(meters, meter_digits, strict=True):
@@ -292,9 +313,8 @@ class FrameReader:
         chosen = DigitCandidate(proposals[best].box, proposals[best].ink)
         digit = int(np.argmax(judged[id(inks[best])][2]))
         for i in sure:
-            probs = judged[id(inks[i])][2]
-            if proposals[i].frameless and int(np.argmax(probs)) != digit:
-                chosen.ceiling = float(probs[digit])
+            if proposals[i].frameless:
+                chosen.ceiling = doubt(digit, judged[id(inks[i])][2], self.min_confidence)
         return [chosen]
 
     def classify(

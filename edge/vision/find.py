@@ -47,6 +47,9 @@ class DigitCandidate:
     # The most confidence its reading may carry: a tight crop that reads surely as two
     # different digits with and without its cell's frame lines is not sure of either.
     ceiling: float = 1.0
+    # The same digit with the ruled-line ink along it put back, when a removed line touched it
+    # (see lined_ink): read too, and if it is surely another digit, neither is sure.
+    lined: np.ndarray | None = None
 
 
 def find_digits(
@@ -118,9 +121,15 @@ def find_digits(
             inks, parts = first, first_parts
             made.clear()
             chosen = faint_single(groups, parts, inks, params, decide, one_digit=kind == "digit")
-    return [
+    found = [
         DigitCandidate(to_caller_box(g.box, scale, gray.shape), ink_of(g), g.unread) for g in chosen
     ]
+    if any(not g.unread for g in chosen):
+        removed = removed_ink(inks)
+        for g, candidate in zip(chosen, found, strict=True):
+            if not g.unread:
+                candidate.lined = lined_ink(inks, parts, g, removed, params)
+    return found
 
 
 def second_look(params: VisionParams) -> VisionParams:
@@ -153,6 +162,48 @@ def to_caller_box(
     x1 = min(shape[1], int(np.ceil((x + w) / scale)))
     y1 = min(shape[0], int(np.ceil((y + h) / scale)))
     return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
+
+
+def removed_ink(inks: InkMap) -> np.ndarray:
+    """The ink (0/1) the line removal took out of the ink map: lines, and what lay on them."""
+    _, ink = cv2.threshold(inks.smooth, inks.low, 1, cv2.THRESH_BINARY)
+    return cv2.subtract(ink, inks.mask)
+
+
+def lined_ink(
+    inks: InkMap, parts: Components, group: Group, removed: np.ndarray, params: VisionParams
+) -> np.ndarray | None:
+    """The group's ink with the removed ink it touches put back, or None when there is none.
+
+    Only removed ink near the group (lined_reach_side x its height either side,
+    lined_reach_end above and below) at least lined_stroke_share as dark as the group's own
+    strokes is put back: a pen stroke along a printed rule, not the rule. A crop like
+    digit_ink's, boxed to the larger ink.
+    """
+    x, y, w, h = group.box
+    height, width = removed.shape
+    side, end = params.lined_reach_side * h, params.lined_reach_end * h
+    x0, x1 = max(0, int(x - side)), min(width, int(np.ceil(x + w + side)))
+    y0, y1 = max(0, int(y - end)), min(height, int(np.ceil(y + h + end)))
+    near = removed[y0:y1, x0:x1]
+    if not near.any():
+        return None
+    own = np.zeros_like(near)
+    own[y - y0 : y - y0 + h, x - x0 : x - x0 + w] = group.own_mask(parts)
+    smooth = inks.smooth[y0:y1, x0:x1]
+    stroke = float(np.quantile(smooth[own > 0], params.stroke_level_quantile))
+    near = near * (smooth >= params.lined_stroke_share * stroke).astype(np.uint8)
+    _, labels = cv2.connectedComponents(cv2.bitwise_or(own, near), connectivity=8)
+    touching = np.unique(labels[own > 0])
+    both = np.isin(labels, touching[touching > 0]).astype(np.uint8)
+    if int(both.sum()) <= int(own.sum()):
+        return None
+    rows, cols = np.nonzero(both.any(axis=1))[0], np.nonzero(both.any(axis=0))[0]
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    both = both[r0:r1, c0:c1]
+    crop = inks.ink[y0 + r0 : y0 + r1, x0 + c0 : x0 + c1]
+    rim = cv2.dilate(both, np.ones((3, 3), np.uint8))
+    return scale_strokes(crop, crop[both > 0], inks.low, params) * rim
 
 
 def digit_ink(

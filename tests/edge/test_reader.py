@@ -515,3 +515,55 @@ def test_a_faint_digit_alone_in_a_digit_region_is_read_at_a_fainter_threshold(
     assert find_digits(gray, "digit", usual, judge) == [], "the usual threshold breaks it up"
     reading = reader.read(gray, "x", 0)[0]
     assert (reading.status, reading.value) == ("ok", frame.expected["value"])
+
+
+def on_a_rule(draw, rule_darkness: float = 0.3) -> np.ndarray:
+    """A page ruled every 40 rows from row 160 (a printed grey line 2 px thick) with pen
+    strokes drawn by `draw` on a 0/1 mask."""
+    sheet = paper(gradient=0.2)
+    rules = np.zeros(sheet.shape, np.uint8)
+    for row in range(160, 320, 40):
+        cv2.line(rules, (0, row), (639, row), 1, 2)
+    sheet *= 1 - rule_darkness * rules
+    strokes = np.zeros(sheet.shape, np.uint8)
+    draw(strokes)
+    sheet *= 1 - 0.85 * strokes
+    return to_uint8(sheet)
+
+
+def seven_on_the_rule(strokes: np.ndarray) -> None:
+    cv2.line(strokes, (300, 200), (334, 200), 1, 4)  # the bar, along the rule at row 200
+    cv2.line(strokes, (334, 200), (314, 264), 1, 4)
+
+
+def one_from_the_rule(strokes: np.ndarray) -> None:
+    cv2.line(strokes, (320, 200), (312, 264), 1, 4)  # begins on the rule, crosses the next
+
+
+@pytest.mark.parametrize("kind", ["number", "digit"])
+def test_a_seven_whose_bar_lies_on_a_rule_is_not_published_as_a_one(model, kind) -> None:
+    reader = FrameReader(model, [RegionSettings.whole_image("main", kind)], 0.9, "dev")
+    # Line removal takes the bar with the rule; what is left is a sure 1. Read again with the
+    # pen ink along the rule put back, it is a sure 7: the pixels do not say which was meant.
+    seven = reader.read(on_a_rule(seven_on_the_rule), "x", 0)[0]
+    assert (seven.status, seven.value) == ("low_confidence", None)
+    assert seven.digits[0].confidence < 0.9
+    # A 1 standing on the rule: the rule is lighter than the pen, so nothing is put back.
+    one = reader.read(on_a_rule(one_from_the_rule), "x", 0)[0]
+    assert (one.status, one.value) == ("ok", "1")
+
+
+def test_the_pen_along_a_rule_is_put_back_the_rule_itself_is_not() -> None:
+    seven = find_digits(on_a_rule(seven_on_the_rule), "digit")
+    assert len(seven) == 1 and seven[0].lined is not None
+    # The 7 as read: the stem alone, narrow; put back, the bar makes it about as wide as tall.
+    assert seven[0].ink.shape[1] < 0.5 * seven[0].ink.shape[0]
+    assert seven[0].lined.shape[1] > 0.5 * seven[0].lined.shape[0]
+    # The 1's top, where the pen ran along the rule, is put back; the lighter rule is not.
+    one = find_digits(on_a_rule(one_from_the_rule), "digit")
+    assert len(one) == 1 and one[0].lined is not None
+    assert one[0].lined.shape[1] <= one[0].ink.shape[1] + 2
+    # A rule as dark as the pen is pen as far as the pixels tell: then it is put back.
+    dark = find_digits(on_a_rule(one_from_the_rule, rule_darkness=0.85), "digit")
+    assert len(dark) == 1 and dark[0].lined is not None
+    assert dark[0].lined.shape[1] > 2 * dark[0].ink.shape[1]
