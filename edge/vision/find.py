@@ -177,8 +177,9 @@ def lined_ink(
 
     Only removed ink near the group (lined_reach_side x its height either side,
     lined_reach_end above and below) at least lined_stroke_share as dark as the group's own
-    strokes is put back: a pen stroke along a printed rule, not the rule. A crop like
-    digit_ink's, boxed to the larger ink.
+    strokes is put back: a pen stroke along a printed rule, not the rule; and only when it
+    adds at least lined_min_share of the group's ink (less is no stroke that changes a
+    digit). A crop like digit_ink's, boxed to the larger ink.
     """
     x, y, w, h = group.box
     height, width = removed.shape
@@ -188,15 +189,21 @@ def lined_ink(
     near = removed[y0:y1, x0:x1]
     if not near.any():
         return None
-    own = np.zeros_like(near)
-    own[y - y0 : y - y0 + h, x - x0 : x - x0 + w] = group.own_mask(parts)
+    mask = group.own_mask(parts)
     smooth = inks.smooth[y0:y1, x0:x1]
-    stroke = float(np.quantile(smooth[own > 0], params.stroke_level_quantile))
-    near = near * (smooth >= params.lined_stroke_share * stroke).astype(np.uint8)
+    strokes = inks.smooth[y : y + h, x : x + w][mask > 0]
+    k = int(params.stroke_level_quantile * (strokes.size - 1))
+    stroke = float(np.partition(strokes, k)[k])
+    near = cv2.bitwise_and(near, (smooth >= params.lined_stroke_share * stroke).view(np.uint8))
+    least = max(1, round(params.lined_min_share * strokes.size))
+    if cv2.countNonZero(near) < least:
+        return None
+    own = np.zeros_like(near)
+    own[y - y0 : y - y0 + h, x - x0 : x - x0 + w] = mask
     _, labels = cv2.connectedComponents(cv2.bitwise_or(own, near), connectivity=8)
     touching = np.unique(labels[own > 0])
     both = np.isin(labels, touching[touching > 0]).astype(np.uint8)
-    if int(both.sum()) <= int(own.sum()):
+    if cv2.countNonZero(both) < cv2.countNonZero(own) + least:
         return None
     rows, cols = np.nonzero(both.any(axis=1))[0], np.nonzero(both.any(axis=0))[0]
     r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1

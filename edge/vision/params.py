@@ -129,11 +129,13 @@ class VisionParams:
     # sure 1 without it. A digit that removed line ink touches is also read with that ink put
     # back (edge.vision.find.lined_ink): within lined_reach_side x its height either side and
     # lined_reach_end above and below, where it is at least lined_stroke_share as dark as
-    # the digit's own strokes (pen on a printed rule, not the rule). When the two readings
-    # are surely different digits, neither is published (edge.reader).
+    # the digit's own strokes (pen on a printed rule, not the rule), when that adds at least
+    # lined_min_share of the digit's ink. When the two readings are surely different digits,
+    # neither is published (edge.reader).
     lined_reach_side: float = 0.5
     lined_reach_end: float = 0.25
     lined_stroke_share: float = 0.8
+    lined_min_share: float = 0.05
 
     # --- Components (edge.vision.group) ---
     # Pieces enclosing fewer pixels are specks (noise, JPEG blocks), and so are pieces under
