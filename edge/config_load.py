@@ -12,6 +12,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from edge.config import SYSTEM_CONFIG, ConfigError, Settings
+from edge.meter.settings import METER_KEYS, PRINTED_KINDS
 
 
 def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
@@ -127,8 +128,18 @@ def _describe(err: Any) -> str:
 
 
 def masked_dump(settings: Settings) -> dict[str, Any]:
-    """The effective settings as plain data, with every secret replaced by '***'."""
+    """The effective settings as plain data, with every secret replaced by '***'.
+
+    A region shows only the keys of its kind: the meter keys (edge.meter.settings) only on
+    counter and display regions, `digits` also on number regions.
+    """
     data = settings.model_dump(mode="json")
+    for region in data["regions"]:
+        if region["kind"] not in PRINTED_KINDS:
+            kept = ("digits",) if region["kind"] == "number" else ()
+            for key in METER_KEYS:
+                if key not in kept:
+                    del region[key]
     for *sections, key in SECRET_KEYS:
         section = data
         for name in sections:

@@ -139,6 +139,24 @@ def test_check_config_masks_secrets_and_exits_78_on_errors(tmp_path: Path) -> No
     assert "mqtt.pasword: unknown key" in result.stderr
 
 
+def test_check_config_shows_each_region_only_the_keys_of_its_kind(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        '[[regions]]\nname = "serial"\nkind = "number"\ndigits = 6\n'
+        '[[regions]]\nname = "cell"\nkind = "digit"\nbox = [0, 0, 40, 40]\n'
+        '[[regions]]\nname = "water"\nkind = "counter"\nbox = [0, 100, 300, 80]\n'
+        "digits = 6\ndecimals = 1\n",
+    )
+    result = _cli("check-config", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    serial, cell, water = json.loads(result.stdout)["regions"]
+    # A number region says how many digits it has; the meter keys are not its own.
+    assert serial["digits"] == 6 and "decimals" not in serial and "monotonic" not in serial
+    assert "digits" not in cell and "unit" not in cell
+    assert water["digits"] == 6 and water["decimals"] == 1 and water["monotonic"] is True
+    assert water["confirm_readings"] == 3 and "device_class" in water
+
+
 def test_masked_dump_leaves_empty_secrets_empty() -> None:
     data = masked_dump(load_settings(None))
     assert data["mqtt"]["password"] == "" and data["api"]["token"] == ""
