@@ -166,13 +166,11 @@ class FrameReader:
                     candidates = find_digits(crop, kind, judge=judge)
             found.append(_Found(region, (x, y), candidates))
         candidates = [c for f in found for c in f.candidates]
-        lined = [c for c in candidates if c.lined is not None]
         # The digits a ruled line touched are read a second time with its ink put back.
-        inputs, probs = self.classify(
-            candidates + [DigitCandidate(c.box, c.lined) for c in lined if c.lined is not None],
-            judged,
-        )
-        lined_probs = {id(c): p for c, p in zip(lined, probs[len(candidates) :], strict=True)}
+        lined = [(c, c.lined) for c in candidates if c.lined is not None]
+        more = [DigitCandidate(c.box, ink) for c, ink in lined]
+        inputs, probs = self.classify(candidates + more, judged)
+        lined_probs = {id(c): p for (c, _), p in zip(lined, probs[len(candidates) :], strict=True)}
         runs = self.read_runs(found)
         meter_digits = read_meters(self.printed, gray, meters) if self.printed and meters else []
         latency_ms = (time.perf_counter() - started) * 1000.0

@@ -208,9 +208,8 @@ def lined_ink(
     rows, cols = np.nonzero(both.any(axis=1))[0], np.nonzero(both.any(axis=0))[0]
     r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
     both = both[r0:r1, c0:c1]
-    crop = inks.ink[y0 + r0 : y0 + r1, x0 + c0 : x0 + c1]
-    rim = cv2.dilate(both, np.ones((3, 3), np.uint8))
-    return scale_strokes(crop, crop[both > 0], inks.low, params) * rim
+    # Its rim is not cleared of a neighbour's ink (as chosen on the tuning frames).
+    return own_strokes(inks, (x0 + c0, y0 + r0), both, both, params)
 
 
 def digit_ink(
@@ -222,8 +221,23 @@ def digit_ink(
     a one-pixel rim outside the mask keeps the anti-aliased edge MNIST digits have.
     """
     x, y, w, h = group.box
+    return own_strokes(
+        inks, (x, y), group.own_mask(parts), parts.mask[y : y + h, x : x + w], params
+    )
+
+
+def own_strokes(
+    inks: InkMap,
+    corner: tuple[int, int],
+    own: np.ndarray,
+    ink: np.ndarray,
+    params: VisionParams = DEFAULT,
+) -> np.ndarray:
+    """The ink map under the 0/1 mask `own` (its top left at `corner`), scaled so its
+    stroke core is 1, with a one-pixel rim that leaves out other ink (`ink`: all ink there)."""
+    x, y = corner
+    h, w = own.shape
     crop = inks.ink[y : y + h, x : x + w]
-    own = group.own_mask(parts)
-    others = cv2.subtract(parts.mask[y : y + h, x : x + w], own)
+    others = cv2.subtract(ink, own)
     rim = cv2.subtract(cv2.dilate(own, np.ones((3, 3), np.uint8)), others)
     return scale_strokes(crop, crop[own > 0], inks.low, params) * rim
