@@ -123,7 +123,7 @@ lint: $(VENV)/.dev
 	$(BIN)/pip install -q ruff mypy
 	$(BIN)/ruff check edge training export tests mock_frames
 	$(BIN)/ruff format --check edge training export tests mock_frames
-	$(BIN)/mypy edge
+	$(BIN)/mypy edge training export
 
 # --- the device ---------------------------------------------------------------------------
 install:

@@ -20,6 +20,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import onnx
@@ -223,9 +224,10 @@ def head_metadata(wrapped: ProbabilityNet, model: onnx.ModelProto) -> str:
     """Where the device finds the last layer and the memory in the graph, as JSON: the names of
     their initializers (float32, the graph's own bytes, so the device reads them and writes new
     ones in place), the weight's shape and the temperature."""
+    last = cast(torch.nn.Linear, wrapped.net.head[-1])
     tensors = {
-        "weight": wrapped.net.head[-1].weight,
-        "bias": wrapped.net.head[-1].bias,
+        "weight": last.weight,
+        "bias": last.bias,
         "memory_weight": wrapped.memory.weight,
         "memory_bias": wrapped.memory.bias,
     }

@@ -22,6 +22,7 @@ import argparse
 import hashlib
 import logging
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -29,7 +30,7 @@ import torch
 from training.batches import validation_negatives
 from training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from training.mnist import ensure_mnist, load_split, resolve_data_dir, validation_split
-from training.model import DIGITS, DigitNet, ModelConfig, count_parameters
+from training.model import DIGITS, DigitNet, ModelConfig, Towers, count_parameters
 from training.predict import calibrate, predict_logits
 
 logger = logging.getLogger(__name__)
@@ -112,13 +113,15 @@ def join_networks(members: list[DigitNet]) -> DigitNet:
     net = DigitNet(ModelConfig(first.channels, first.num_classes, first.dropout, len(members)))
     weights, biases = [], []
     with torch.no_grad():
-        for tower, member in zip(net.features.towers, members, strict=True):
+        towers = cast(Towers, net.features).towers  # ModelConfig(towers=len(members))
+        for tower, member in zip(towers, members, strict=True):
             tower.load_state_dict(member.features.state_dict())
-            last = member.head[-1]
+            last = cast(torch.nn.Linear, member.head[-1])
             weights.append(last.weight / member.temperature / len(members))
             biases.append(last.bias / member.temperature / len(members))
-        net.head[-1].weight.copy_(torch.cat(weights, dim=1))
-        net.head[-1].bias.copy_(torch.stack(biases).sum(dim=0))
+        head = cast(torch.nn.Linear, net.head[-1])
+        head.weight.copy_(torch.cat(weights, dim=1))
+        head.bias.copy_(torch.stack(biases).sum(dim=0))
         net.temperature.fill_(1.0)
     return net.eval()
 

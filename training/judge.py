@@ -28,6 +28,7 @@ import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -67,7 +68,7 @@ def fit_row(
     digit_weight: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The not-digit row that best separates the sources (features, 1.0 not-digit or 0.0)."""
-    layer = net.head[-1]
+    layer = cast(torch.nn.Linear, net.head[-1])
     weight = layer.weight[NOT_DIGIT].detach().clone().requires_grad_(True)
     bias = layer.bias[NOT_DIGIT].detach().clone().requires_grad_(True)
     with torch.no_grad():  # the digit rows' part of the softmax, fixed
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     sources = [(features, target) for features, target in sources if len(features)]
     weight, bias = fit_row(net, sources, args.steps, args.decay, args.digit_weight)
-    layer = net.head[-1]
+    layer = cast(torch.nn.Linear, net.head[-1])
     old = (layer.weight[NOT_DIGIT].detach().clone(), layer.bias[NOT_DIGIT].detach().clone())
     checks = {
         "MNIST validation digits called not-digit": embed(net, x_all[val]),

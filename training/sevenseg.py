@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import cv2
 import numpy as np
@@ -122,6 +123,10 @@ def _scene(
     cells = [(0, 0)]
     cells += [(0, -1), (0, 1)] if rng.random() < cfg.neighbour_p else []
     cells += [(-1, 0), (1, 0)] if rng.random() < cfg.row_p else []
+    # (r, y, x): a cell's row and corner in the loop, the point's radius and centre below
+    r: float
+    y: float
+    x: float
     for r, c in cells:
         y, x = (r + 1) * row_pitch, (c + 1) * pitch
         mask = style.draw(digit if (r, c) == (0, 0) else int(rng.integers(10)))
@@ -174,7 +179,7 @@ def _light(
         ramp = (xx - cam_w / 2) * math.cos(a) + (yy - cam_h / 2) * math.sin(a)
         img *= 1 + uniform(rng, cfg.gradient) * ramp / max(np.ptp(ramp), 1)
     if rng.random() < cfg.glare_p:
-        glare = np.zeros((cam_h, cam_w), np.float32)
+        glare: np.ndarray = np.zeros((cam_h, cam_w), np.float32)
         axes = (round(cam_w * rng.uniform(0.1, 0.5)), round(cam_w * rng.uniform(0.05, 0.3)))
         centre = (int(rng.integers(cam_w)), int(rng.integers(cam_h)))
         cv2.ellipse(glare, centre, axes, rng.uniform(0, 180), 0, 360, 1.0, -1)
@@ -201,7 +206,7 @@ def _sensor(rng: np.random.Generator, cfg: SevenSegConfig, img: np.ndarray) -> n
     if rng.random() < cfg.jpeg_p:
         quality = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
         _, data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-        img = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+        img = cast(np.ndarray, cv2.imdecode(data, cv2.IMREAD_GRAYSCALE))  # decodes its own JPEG
     return cv2.resize(img, (CROP_W, CROP_H), interpolation=cv2.INTER_AREA)
 
 

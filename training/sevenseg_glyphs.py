@@ -57,8 +57,8 @@ def font_paths(folder: Path) -> tuple[Path, ...]:
 
 def font_cell(font: ImageFont.FreeTypeFont, text: str) -> np.ndarray:
     """The text drawn white on black in a cell fitted around '8', the font's full glyph."""
-    left, top, right, bottom = font.getbbox("8")
-    img = Image.new("L", (right - left + 2 * PAD, bottom - top + 2 * PAD), 0)
+    left, top, right, bottom = font.getbbox("8")  # ints at stroke_width 0, typed float
+    img = Image.new("L", (int(right - left + 2 * PAD), int(bottom - top + 2 * PAD)), 0)
     ImageDraw.Draw(img).text((PAD - left, PAD - top), text, font=font, fill=255)
     return np.asarray(img, np.uint8)
 

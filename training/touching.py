@@ -70,7 +70,7 @@ def make_run(digits: list[np.ndarray], rng: np.random.Generator, cfg: RunConfig)
             narrower = min(w, pieces[i + 1].shape[1])
             x += w - round(rng.uniform(*cfg.overlap) * narrower)
     shear = np.tan(np.radians(rng.uniform(-cfg.slant_deg, cfg.slant_deg)))
-    matrix = np.float32([[1, -shear, shear * base], [0, 1, 0]])
+    matrix = np.array([[1, -shear, shear * base], [0, 1, 0]], np.float32)
     canvas = cv2.warpAffine(canvas, matrix, (canvas.shape[1], canvas.shape[0]))
     if rng.random() < cfg.thickness_p:
         kernel = np.ones((3, 3), np.uint8)

@@ -331,6 +331,8 @@ class WeightAverage(torch.optim.swa_utils.AveragedModel):
     every step (the average of the last 1 / (1 - decay) steps or so, which often generalises
     a little better than the last step's weights; the shipped recipe uses it)."""
 
+    module: DigitNet  # the averaged copy of `net`
+
     def __init__(self, net: DigitNet, decay: float) -> None:
         super().__init__(
             net,

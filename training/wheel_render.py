@@ -48,8 +48,8 @@ def _glyph(rng: np.random.Generator, digit: int, height: int, style: tuple) -> n
     kind, which, bold = style
     if kind == "ttf":
         font = ImageFont.truetype(str(which), size=height)
-        left, top, right, bottom = font.getbbox(str(digit))
-        image = Image.new("L", (right - left + 4, bottom - top + 4), 0)
+        left, top, right, bottom = font.getbbox(str(digit))  # ints at stroke_width 0, typed float
+        image = Image.new("L", (int(right - left + 4), int(bottom - top + 4)), 0)
         ImageDraw.Draw(image).text((2 - left, 2 - top), str(digit), fill=255, font=font)
         mask = np.asarray(image)
     else:
@@ -83,7 +83,9 @@ def render_wheel(rng: np.random.Generator, tenths: int) -> np.ndarray:
     strip = np.zeros((strip_h, out_w), np.float32)
     base, frac = tenths // 10, (tenths % 10) / 10
     for k, offset in enumerate((-1, 0, 1, 2)):
-        glyph = _glyph(rng, (base + offset) % 10, digit_h, style).astype(np.float32) / 255
+        glyph: np.ndarray = (
+            _glyph(rng, (base + offset) % 10, digit_h, style).astype(np.float32) / 255
+        )
         width = min(out_w - 2, max(2, round(glyph.shape[1] * squeeze)))
         glyph = cv2.resize(glyph, (width, digit_h))
         x = (out_w - width) // 2 + int(rng.integers(-2, 3))
