@@ -153,10 +153,13 @@ def skew(own: np.ndarray) -> float:
     return float(m["mu11"] / m["mu02"]) if m["mu02"] > 0 else 0.0
 
 
-def _thinnest(group: Group, parts: Components, slope: float, params: VisionParams) -> list[int]:
+def _thinnest(
+    group: Group, parts: Components, slope: float, params: VisionParams, limit: int | None = None
+) -> list[int]:
     """The thinnest places along lines of this slope, as the columns where they cross the
     middle row: local minima of the ink per line (smoothed over three), at least a narrow 1's
-    width from either end and from each other, thinnest first, at most apart_max_cuts."""
+    width from either end and from each other, thinnest first, at most `limit`
+    (apart_max_cuts)."""
     _, _, w, h = group.box
     if w < params.apart_min_aspect * h:
         return []
@@ -184,7 +187,7 @@ def _thinnest(group: Group, parts: Components, slope: float, params: VisionParam
     for column in minima[np.argsort(ink[minima], kind="stable")]:
         if all(abs(int(column) + first - c) >= spacing for c in chosen):
             chosen.append(int(column) + first)
-            if len(chosen) == params.apart_max_cuts:
+            if len(chosen) == (params.apart_max_cuts if limit is None else limit):
                 break
     return chosen
 
@@ -252,3 +255,113 @@ def read_joined(
         used |= {id(a), id(b)}
         found.append((a, b, joined))
     return found
+
+
+def read_runs(
+    groups: list[Group],
+    parts: Components,
+    score: Scores,
+    fits: Fits,
+    params: VisionParams = DEFAULT,
+) -> dict[int, list[Group]]:
+    """For each group (by index) written as a run of touching digits, its digits left to right.
+
+    read_apart cuts a group in two and each piece again, a few levels deep; a whole number
+    written as one blob of touching digits needs as many cuts as it has digits. Here every
+    thin place along the group is a possible cut at once, every stretch between two of them
+    that could be one digit is shown to the judge (all groups' stretches in one call), and
+    the cuts chosen are those whose least sure stretch is surest (and, when every stretch is
+    at least apart_sure, the fewest): a best path over the cuts (segmentation by
+    recognition). The cuts run along each of run_slopes in turn: a run's own lean is as much
+    its baseline's tilt as its writer's slant, and the row's slant (read_apart's) comes
+    from few digits. A group no chain of two or more digits explains stays unread.
+    """
+    plans: list[tuple[int, int, dict[tuple[int, int], Group]]] = []  # group, last bound, ...
+    for index, group in enumerate(groups):
+        _, _, w, h = group.box
+        for slope in params.run_slopes:
+            cuts = sorted(_thinnest(group, parts, slope, params, run_cut_limit(w, h, params)))
+            stretches = _stretches(group, parts, slope, cuts, params)
+            if stretches:
+                plans.append((index, len(cuts) + 1, stretches))
+    if not plans:
+        return {}
+    pieces = [p for _, _, stretches in plans for p in stretches.values()]
+    fitting = [p for p in pieces if fits(p)]
+    sure: dict[int, float] = {id(p): 0.0 for p in pieces}
+    if fitting:
+        for piece, value in zip(fitting, np.asarray(score(fitting), np.float64), strict=True):
+            sure[id(piece)] = float(value)
+    best: dict[int, tuple[float, list[Group]]] = {}
+    for index, end, stretches in plans:
+        found = _best_chain(end, stretches, sure, params)
+        if found is not None and (index not in best or _better(*found, *best[index], params)):
+            best[index] = found
+    return {i: found for i, (_, found) in best.items()}
+
+
+def run_cut_limit(width: int, height: int, params: VisionParams = DEFAULT) -> int:
+    """How many thin places of a run to try as cuts: run_cuts_per_height per height of width."""
+    return max(params.apart_max_cuts, round(params.run_cuts_per_height * width / max(height, 1)))
+
+
+def _stretches(
+    group: Group, parts: Components, slope: float, cuts: list[int], params: VisionParams
+) -> dict[tuple[int, int], Group]:
+    """The ink between bound i and bound j (0: the ink's left end, 1..: the cuts, then its
+    right end) for every pair at most run_max_piece_aspect heights apart, each boxed to its
+    own ink."""
+    x, y, _, h = group.box
+    own = group.own_mask(parts)
+    rows_of, cols_of = np.indices(own.shape)
+    across = np.asarray(cols_of - slope * (rows_of - (h - 1) / 2.0), np.float64)
+    inked = across[own > 0]
+    if inked.size == 0:
+        return {}
+    bounds = [float(inked.min()), *[float(c) for c in cuts], float(inked.max()) + 1.0]
+    widest = params.run_max_piece_aspect * h
+    found: dict[tuple[int, int], Group] = {}
+    for i in range(len(bounds) - 1):
+        for j in range(i + 1, len(bounds)):
+            if bounds[j] - bounds[i] > widest:
+                break
+            side = (across >= bounds[i]) & (across < bounds[j])
+            mask = own * side.astype(np.uint8)
+            rows = np.nonzero(mask.any(axis=1))[0]
+            if rows.size == 0 or rows[-1] - rows[0] + 1 < params.apart_min_piece_height * h:
+                continue
+            cols = np.nonzero(mask.any(axis=0))[0]
+            r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+            box = (x + c0, y + r0, c1 - c0, r1 - r0)
+            piece = np.ascontiguousarray(mask[r0:r1, c0:c1])
+            found[(i, j)] = Group(box, group.members, float(mask.sum()), _own=piece)
+    return found
+
+
+def _best_chain(
+    end: int,
+    stretches: dict[tuple[int, int], Group],
+    sure: dict[int, float],
+    params: VisionParams,
+) -> tuple[float, list[Group]] | None:
+    """The chain of digits from bound 0 to bound `end` whose least sure digit is surest, for
+    each number of digits, then the best of those by _better; None when no chain of digits."""
+    # best[bound][count] = (the least sureness on the way there, the stretches)
+    best: list[dict[int, tuple[float, list[Group]]]] = [{} for _ in range(end + 1)]
+    best[0][0] = (1.0, [])
+    for (i, j), piece in sorted(stretches.items(), key=lambda item: item[0][1]):
+        value = sure[id(piece)]
+        if value >= params.min_digit_score:
+            for count, (quality, chain) in best[i].items():
+                candidate = (min(quality, value), [*chain, piece])
+                held = best[j].get(count + 1)
+                if held is None or candidate[0] > held[0]:
+                    best[j][count + 1] = candidate
+    chains = [found for count, found in best[end].items() if count >= 2]
+    if not chains:
+        return None
+    choice = chains[0]
+    for other in chains[1:]:
+        if _better(*other, *choice, params):
+            choice = other
+    return choice

@@ -9,7 +9,7 @@ import pytest
 from edge.config import RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader
-from edge.vision.apart import cut_at, cut_lines, read_apart, skew
+from edge.vision.apart import cut_at, cut_lines, read_apart, read_runs, skew
 from edge.vision.find import find_digits
 from edge.vision.group import find_components, group_components
 from edge.vision.params import DEFAULT
@@ -125,8 +125,18 @@ def test_touching_digits_are_read_one_by_one(digits, reader, value: str, overlap
     assert boxes == sorted(boxes)
 
 
+@pytest.mark.parametrize(("value", "overlap"), [("4096", 8), ("35172", 8), ("40961", 6)])
+def test_a_number_written_as_one_run_of_touching_digits_is_read(digits, reader, value, overlap):
+    # More digits run together than cuts in two and three explain (read_apart); each was
+    # `no_digit` or `low_confidence` before runs were read (edge.vision.apart.read_runs).
+    gray = touching(*digits, value, overlap)
+    assert len(find_digits(gray, "number")) < len(value) - 1
+    reading = reader.read(gray, "x", 0)[0]
+    assert (reading.status, reading.value) == ("ok", value)
+
+
 def test_a_blob_no_cut_explains_is_never_published_as_part_of_a_number(digits, reader) -> None:
-    gray = touching(*digits, "4096", 8)  # four digits in one blob: more than three cuts hold
+    gray = touching(*digits, "4096", 20)  # pressed into each other: no straight cut parts them
     reading = reader.read(gray, "x", 0)[0]
     assert reading.value is None and reading.status in ("no_digit", "low_confidence")
 
@@ -205,3 +215,43 @@ def test_a_sure_sliver_does_not_win_a_cut_whose_other_pieces_are_unsure() -> Non
 
     found = read_apart([group], parts, judge, lambda g: True)[0]
     assert [(g.box[0], g.box[2]) for g in found] == [(10, 39), (49, 41)]
+
+
+def rings_in_a_row(count: int) -> np.ndarray:
+    """`count` hollow boxes, each joined to the next by a bar too thick for the shape rule's
+    cut (as two_rings_joined): one group."""
+    mask = np.zeros((60, 20 + 50 * count), np.uint8)
+    for k in range(count):
+        x0 = 10 + 50 * k
+        mask[10:50, x0 : x0 + 30] = 1
+        mask[18:42, x0 + 6 : x0 + 24] = 0
+        if k:
+            mask[24:36, x0 - 20 : x0] = 1
+    return mask
+
+
+def test_a_run_of_more_digits_than_cuts_in_two_and_three_is_read_whole() -> None:
+    parts = find_components(rings_in_a_row(5))
+    (group,) = group_components(parts)
+
+    def judge(groups):  # sure of a whole ring (30 px and its bars' stubs), of nothing else
+        return np.array([0.95 if 30 <= g.box[2] <= 56 else 0.1 for g in groups])
+
+    assert read_apart([group], parts, judge, lambda g: True) == {}, "three pieces at most"
+    (found,) = read_runs([group], parts, judge, lambda g: True).values()
+    assert len(found) == 5
+    lefts = [g.box[0] for g in found]
+    assert lefts == sorted(lefts)
+    for k, g in enumerate(found):  # each piece holds one ring, cut in the bars between them
+        assert g.box[0] <= 10 + 50 * k and g.box[0] + g.box[2] >= 40 + 50 * k
+
+
+def test_a_run_is_read_in_the_fewest_pieces_when_every_piece_is_sure() -> None:
+    parts = find_components(rings_in_a_row(4))
+    (group,) = group_components(parts)
+    # A judge sure of every piece, the slivers of a ring's walls too: the run cut into the
+    # four rings is as sure as cut into more pieces, and the fewest win.
+    (found,) = read_runs([group], parts, lambda gs: np.ones(len(gs)), lambda g: True).values()
+    assert len(found) == 4
+    # A judge that takes nothing for a digit explains nothing: the run stays unread.
+    assert read_runs([group], parts, lambda gs: np.zeros(len(gs)), lambda g: True) == {}
