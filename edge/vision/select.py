@@ -285,8 +285,10 @@ def with_unread(
 ) -> list[Group]:
     """The row with the digit-sized marks on it that were not read, marked `unread`.
 
-    A mark about as tall as the row's digits, mostly within the row's band and no further
-    from its ends than two digit heights, is part of the number as written: reading the rest
+    A mark about as tall as the row's digits, mostly within the row's band (beyond the row's
+    ends, the band along the line through its digits: a rising row's last digit past a gap
+    sits higher) and no further from its ends than unread_reach digit heights, is part of
+    the number as written: reading the rest
     alone would publish a number with a digit missing. Thin lines, dots and writing above or
     below the row stay out. The distance is to the mark's nearer side: several digits written
     into one wide blob begin right beside the row however far away the blob's centre is.
@@ -311,10 +313,14 @@ def with_unread(
         (params.off_row_reach, off_row),
         (params.faint_unread_reach, faint),
     )
+    tilt, first, last = row_line(row, params)
     for reach, groups in reaches:
         for g in groups:
             x, y, w, h = g.box
-            inside_band = min(bottom, y + h) - max(top, y)
+            # Beyond the row's ends its band goes on along the row's line.
+            centre = x + w / 2.0
+            shift = tilt * (centre - min(max(centre, first), last))
+            inside_band = min(bottom + shift, y + h) - max(top + shift, y)
             # A rejected blob taller than the row (digits run together up a rising line)
             # but spanning its band is part of the number too; writing above or below is not.
             spans = (
@@ -333,6 +339,17 @@ def with_unread(
     if not marks:
         return row
     return sorted(row + marks, key=lambda g: g.box[0])
+
+
+def row_line(row: list[Group], params: VisionParams = DEFAULT) -> tuple[float, float, float]:
+    """The slope of the line through the row's digit centres (rows per column, at most
+    unread_max_tilt either way; 0 for a lone digit) and its first and last centre columns."""
+    centres = np.array([(g.box[0] + g.box[2] / 2.0, g.box[1] + g.box[3] / 2.0) for g in row])
+    first, last = float(centres[0, 0]), float(centres[-1, 0])
+    if len(row) < 2 or last <= first:
+        return 0.0, first, last
+    slope = float(np.polyfit(centres[:, 0], centres[:, 1], 1)[0])
+    return float(np.clip(slope, -params.unread_max_tilt, params.unread_max_tilt)), first, last
 
 
 def with_pieces_beside(

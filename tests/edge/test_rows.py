@@ -229,3 +229,20 @@ def test_a_rejected_blob_taller_than_the_row_but_across_it_makes_the_number_inco
     # Nor is a mark more than three rows tall (a margin line, a shadow's edge).
     tall = Group((400, 100, 40, 400), [3], 4000.0)
     assert with_unread(row, [tall], DEFAULT) == row and not tall.unread
+
+
+def test_a_rejected_mark_past_a_rising_row_s_end_makes_the_number_incomplete() -> None:
+    # Three digits climbing 12 px each and a mark the judge rejects two heights past the
+    # last, where the row's line has climbed on (52209 read as 5220 on a tuning frame: the
+    # 9 past the gap sat above the row's band, and the value was published short).
+    row = [Group((60 * k, 300 - 12 * k, 45, 60), [k], 1500.0) for k in range(3)]
+    lifted = Group((260, 236, 50, 60), [3], 1800.0)  # a third of it within the band itself
+    found = with_unread(row, [lifted], DEFAULT)
+    assert [g.box[0] for g in found] == [0, 60, 120, 260] and lifted.unread
+    # Above the row's line there, it is writing on the line above.
+    above = Group((260, 150, 50, 60), [4], 1800.0)
+    assert with_unread(row, [above], DEFAULT) == row and not above.unread
+    # Where a flat row ends, the same mark stays above its band: the line does not climb.
+    flat = [Group((60 * k, 276, 45, 60), [k], 1500.0) for k in range(3)]
+    high = Group((260, 226, 50, 60), [5], 1800.0)
+    assert with_unread(flat, [high], DEFAULT) == flat and not high.unread
