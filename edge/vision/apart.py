@@ -197,22 +197,37 @@ def cut_at(
 ) -> tuple[Group, Group] | None:
     """The two pieces either side of a cut, each boxed tightly to its own ink."""
     column, slope = cut
-    x, y, _, h = group.box
     own = group.own_mask(parts)
-    rows_of, cols_of = np.indices(own.shape)
-    left = (cols_of - slope * (rows_of - (h - 1) / 2.0)) < column
+    left = _across(own, slope) < column
     pieces = []
     for side in (left, ~left):
-        mask = own * side.astype(np.uint8)
-        rows = np.nonzero(mask.any(axis=1))[0]
-        cols = np.nonzero(mask.any(axis=0))[0]
-        if rows.size == 0 or rows[-1] - rows[0] + 1 < params.apart_min_piece_height * h:
+        piece = _piece(group, own * side.astype(np.uint8), params)
+        if piece is None:
             return None
-        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-        box = (x + c0, y + r0, c1 - c0, r1 - r0)
-        piece = np.ascontiguousarray(mask[r0:r1, c0:c1])
-        pieces.append(Group(box, group.members, float(mask.sum()), _own=piece))
+        pieces.append(piece)
     return pieces[0], pieces[1]
+
+
+def _across(own: np.ndarray, slope: float) -> np.ndarray:
+    """Per pixel of a group's mask, the column where the line of this slope through it
+    crosses the middle row (the coordinate cuts are given in)."""
+    rows_of, cols_of = np.indices(own.shape)
+    return np.asarray(cols_of - slope * (rows_of - (own.shape[0] - 1) / 2.0), np.float64)
+
+
+def _piece(group: Group, mask: np.ndarray, params: VisionParams) -> Group | None:
+    """The group's ink left in `mask` (its box's size) as a group boxed tightly to it; None
+    when it is shorter than apart_min_piece_height of the group's height."""
+    x, y, _, h = group.box
+    rows = np.nonzero(mask.any(axis=1))[0]
+    if rows.size == 0 or rows[-1] - rows[0] + 1 < params.apart_min_piece_height * h:
+        return None
+    cols = np.nonzero(mask.any(axis=0))[0]
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    box = (x + c0, y + r0, c1 - c0, r1 - r0)
+    return Group(
+        box, group.members, float(mask.sum()), _own=np.ascontiguousarray(mask[r0:r1, c0:c1])
+    )
 
 
 def read_joined(
@@ -311,30 +326,22 @@ def _stretches(
     """The ink between bound i and bound j (0: the ink's left end, 1..: the cuts, then its
     right end) for every pair at most run_max_piece_aspect heights apart, each boxed to its
     own ink."""
-    x, y, _, h = group.box
     own = group.own_mask(parts)
-    rows_of, cols_of = np.indices(own.shape)
-    across = np.asarray(cols_of - slope * (rows_of - (h - 1) / 2.0), np.float64)
+    across = _across(own, slope)
     inked = across[own > 0]
     if inked.size == 0:
         return {}
     bounds = [float(inked.min()), *[float(c) for c in cuts], float(inked.max()) + 1.0]
-    widest = params.run_max_piece_aspect * h
+    widest = params.run_max_piece_aspect * group.box[3]
     found: dict[tuple[int, int], Group] = {}
     for i in range(len(bounds) - 1):
         for j in range(i + 1, len(bounds)):
             if bounds[j] - bounds[i] > widest:
                 break
             side = (across >= bounds[i]) & (across < bounds[j])
-            mask = own * side.astype(np.uint8)
-            rows = np.nonzero(mask.any(axis=1))[0]
-            if rows.size == 0 or rows[-1] - rows[0] + 1 < params.apart_min_piece_height * h:
-                continue
-            cols = np.nonzero(mask.any(axis=0))[0]
-            r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-            box = (x + c0, y + r0, c1 - c0, r1 - r0)
-            piece = np.ascontiguousarray(mask[r0:r1, c0:c1])
-            found[(i, j)] = Group(box, group.members, float(mask.sum()), _own=piece)
+            piece = _piece(group, own * side.astype(np.uint8), params)
+            if piece is not None:
+                found[(i, j)] = piece
     return found
 
 
