@@ -163,6 +163,7 @@ def _thinnest(
     _, _, w, h = group.box
     if w < params.apart_min_aspect * h:
         return []
+    limit = params.apart_max_cuts if limit is None else limit
     own = group.own_mask(parts)
     if slope == 0.0:
         profile = own.sum(axis=0, dtype=np.float32)
@@ -187,7 +188,7 @@ def _thinnest(
     for column in minima[np.argsort(ink[minima], kind="stable")]:
         if all(abs(int(column) + first - c) >= spacing for c in chosen):
             chosen.append(int(column) + first)
-            if len(chosen) == (params.apart_max_cuts if limit is None else limit):
+            if len(chosen) == limit:
                 break
     return chosen
 
@@ -295,7 +296,7 @@ def read_runs(
     for index, group in enumerate(groups):
         _, _, w, h = group.box
         for slope in params.run_slopes:
-            cuts = sorted(_thinnest(group, parts, slope, params, run_cut_limit(w, h, params)))
+            cuts = sorted(_thinnest(group, parts, slope, params, _run_cut_limit(w, h, params)))
             stretches = _stretches(group, parts, slope, cuts, params)
             if stretches:
                 plans.append((index, len(cuts) + 1, stretches))
@@ -315,7 +316,7 @@ def read_runs(
     return {i: found for i, (_, found) in best.items()}
 
 
-def run_cut_limit(width: int, height: int, params: VisionParams = DEFAULT) -> int:
+def _run_cut_limit(width: int, height: int, params: VisionParams = DEFAULT) -> int:
     """How many thin places of a run to try as cuts: run_cuts_per_height per height of width."""
     return max(params.apart_max_cuts, round(params.run_cuts_per_height * width / max(height, 1)))
 
