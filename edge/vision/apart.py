@@ -273,6 +273,34 @@ def read_joined(
     return found
 
 
+def read_touching(
+    groups: list[Group],
+    parts: Components,
+    score: Scores,
+    fits: Fits,
+    params: VisionParams = DEFAULT,
+    slant: float | None = None,
+) -> dict[int, list[Group]]:
+    """For each group (by index) of touching digits, its digits left to right.
+
+    A group is cut in two or three (read_apart). Where that explains it unsurely (its least
+    sure piece under apart_sure) or not at all, it is read as a run (read_runs): a group no
+    cut explained takes the run's digits; one cut unsurely takes them only when the run
+    finds as many digits, each at least run_sure (the same digits cut better, typically
+    along another slant), since a second way of explaining a blob is a second chance to
+    explain it wrongly.
+    """
+    cut = _cuts(groups, parts, score, fits, params, params.apart_max_depth, slant)
+    found = {i: pieces for i, (_, pieces) in cut.items()}
+    unsure = [i for i in range(len(groups)) if i not in cut or cut[i][0] < params.apart_sure]
+    runs = _runs([groups[i] for i in unsure], parts, score, fits, params)
+    for k, (quality, pieces) in runs.items():
+        i = unsure[k]
+        if i not in cut or (len(pieces) == len(cut[i][1]) and quality >= params.run_sure):
+            found[i] = pieces
+    return found
+
+
 def read_runs(
     groups: list[Group],
     parts: Components,
@@ -292,6 +320,17 @@ def read_runs(
     its baseline's tilt as its writer's slant, and the row's slant (read_apart's) comes
     from few digits. A group no chain of two or more digits explains stays unread.
     """
+    return {i: pieces for i, (_, pieces) in _runs(groups, parts, score, fits, params).items()}
+
+
+def _runs(
+    groups: list[Group],
+    parts: Components,
+    score: Scores,
+    fits: Fits,
+    params: VisionParams,
+) -> dict[int, tuple[float, list[Group]]]:
+    """read_runs with each answer's quality: how sure the judge is of its least sure piece."""
     plans: list[tuple[int, int, dict[tuple[int, int], Group]]] = []  # group, last bound, ...
     for index, group in enumerate(groups):
         _, _, w, h = group.box
@@ -313,7 +352,7 @@ def read_runs(
         found = _best_chain(end, stretches, sure, params)
         if found is not None and (index not in best or _better(*found, *best[index], params)):
             best[index] = found
-    return {i: found for i, (_, found) in best.items()}
+    return best
 
 
 def _run_cut_limit(width: int, height: int, params: VisionParams = DEFAULT) -> int:

@@ -13,7 +13,7 @@ from functools import partial
 import cv2
 import numpy as np
 
-from edge.vision.apart import read_apart, read_joined, read_runs, skew
+from edge.vision.apart import read_joined, read_touching, skew
 from edge.vision.binarize import InkMap
 from edge.vision.group import Components, Group
 from edge.vision.lines import continues_as_line
@@ -63,11 +63,7 @@ def select_digits(
         slant = None
         if suspects and len(digits) >= params.apart_slant_min_digits:
             slant = float(np.median([skew(g.own_mask(parts)) for g in digits]))
-        pieces = read_apart(suspects, parts, decide, fits, params, slant=slant)
-        # What no cut in two or three explains may be a run of more touching digits.
-        unsolved = [i for i in range(len(suspects)) if i not in pieces]
-        runs = read_runs([suspects[i] for i in unsolved], parts, decide, fits, params)
-        pieces.update({unsolved[k]: found for k, found in runs.items()})
+        pieces = read_touching(suspects, parts, decide, fits, params, slant)
         for found in pieces.values():
             digits.extend(found)
         apart = {id(suspects[i]) for i in pieces}

@@ -135,6 +135,24 @@ def test_a_number_written_as_one_run_of_touching_digits_is_read(digits, reader, 
     assert (reading.status, reading.value) == ("ok", value)
 
 
+@pytest.mark.parametrize(
+    ("value", "lean", "overlap"), [("82", 0.0, 14), ("44", 0.0, 10), ("233", -0.3, 10)]
+)
+def test_touching_digits_cut_unsurely_are_read_as_a_run_that_is_sure(
+    digits, reader, value, lean, overlap
+):
+    # Cut in two or three, each blob's least sure piece stayed under 0.9 and the number
+    # `low_confidence`; read as a run (along another slant) it gives as many digits, each
+    # at least 0.99 a digit (edge.vision.apart.read_touching).
+    gray = (
+        touching_slanted(*digits, value, lean, overlap)
+        if lean
+        else touching(*digits, value, overlap)
+    )
+    reading = reader.read(gray, "x", 0)[0]
+    assert (reading.status, reading.value) == ("ok", value)
+
+
 def test_a_blob_no_cut_explains_is_never_published_as_part_of_a_number(digits, reader) -> None:
     gray = touching(*digits, "4096", 20)  # pressed into each other: no straight cut parts them
     reading = reader.read(gray, "x", 0)[0]
