@@ -6,7 +6,10 @@ ends: a thin join may be the middle of a 0, a thick one two digits pressed toget
 group the judge does not take for a digit, and that is wide enough to hold two, is cut at a
 few of its thinnest columns, and each cut is shown to the judge: a cut counts when every
 piece reads as a digit (a piece that is still too wide may be cut again). The cut whose least
-certain piece is most certain wins; a group no cut explains stays unread.
+certain piece is most certain wins. A group that no such cut explains, or explains only
+unsurely, is read as a run of touching digits: cut at all its thin places at once, the chain
+of pieces the judge is surest of (read_runs, read_touching). A group nothing explains stays
+unread.
 
 The other way round, a digit written in two strokes that did not meet (a 5's bar, a pencil
 line that faded) comes as two pieces the judge rejects on their own; two such pieces stacked
