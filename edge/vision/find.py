@@ -24,7 +24,7 @@ from edge.vision.cell import is_cell
 from edge.vision.group import Components, Group, find_components, group_components
 from edge.vision.normalise import scale_strokes
 from edge.vision.params import DEFAULT, VisionParams
-from edge.vision.select import faint_single, looks_like_digit, select_digits
+from edge.vision.select import faint_single, looks_like_digit, row_line, select_digits
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,93 @@ def find_digits(
         for g, candidate in zip(chosen, found, strict=True):
             if not g.unread:
                 candidate.lined = lined_ink(inks, parts, g, removed, params)
+        if kind == "number" and judge is not None:
+            beside = look_beside(chosen, inks, removed, params, judge)
+            found += [
+                DigitCandidate(to_caller_box(g.box, scale, gray.shape), ink, unread)
+                for g, ink, unread in beside
+            ]
+            found.sort(key=lambda c: c.box[0])
     return found
+
+
+def look_beside(
+    row: list[Group], inks: InkMap, removed: np.ndarray, params: VisionParams, judge: Judge
+) -> list[tuple[Group, np.ndarray, bool]]:
+    """Marks of fainter ink beside or between a found number's digits: (group, its ink,
+    unread), where unread means the judge does not take it for a digit of the number.
+
+    Pencil pressed lightly for one digit leaves it lighter than the rest: under the frame's
+    threshold it breaks into pieces no rule takes for a digit, and the number would go out
+    a digit short. Round the row (row_gap_heights either side, the lines found before and
+    the ink on them, `removed`, left out) the ink map is thresholded again at
+    beside_look_low of its threshold, and only marks on the row's band (along its line
+    beyond its ends), new (sharing at most beside_max_overlap of either box with a digit of
+    the row: the fainter ink of the row's own digits is not a digit more) and somewhere at
+    least beside_min_contrast as dark as the row's digits are looked at.
+    """
+    read = [g for g in row if not g.unread]
+    low = max(params.min_low_threshold, round(params.beside_look_low * inks.low))
+    if not read or low >= inks.low:
+        return []
+    typical = float(np.median([g.box[3] for g in read]))
+    top = min(g.box[1] for g in read)
+    bottom = max(g.box[1] + g.box[3] for g in read)
+    start, end = read[0].box[0], read[-1].box[0] + read[-1].box[2]
+    tilt, first, last = row_line(read, params)
+    reach = params.row_gap_heights * typical
+    # Only the row's surroundings: its band, a digit's height more above and below, and the
+    # rise or fall of its line as far as the marks may stand.
+    height, width = inks.mask.shape
+    margin = typical + abs(tilt) * reach
+    x0, x1 = max(0, int(start - reach)), min(width, int(np.ceil(end + reach)))
+    y0, y1 = max(0, int(top - margin)), min(height, int(np.ceil(bottom + margin)))
+    smooth = inks.smooth[y0:y1, x0:x1]
+    _, mask = cv2.threshold(smooth, low, 1, cv2.THRESH_BINARY)
+    # The lines, a little thicker at the lower threshold.
+    mask = cv2.subtract(mask, cv2.dilate(removed[y0:y1, x0:x1], np.ones((5, 5), np.uint8)))
+    lower = replace(inks, ink=inks.ink[y0:y1, x0:x1], smooth=smooth, mask=mask, low=low)
+    parts = find_components(mask, params)
+    # A digit pressed lightly is thinner and broken, but somewhere as dark as the others; the
+    # shadows and grain a lower threshold adds are not.
+    level = params.beside_min_contrast * float(
+        np.median([inks.smooth[y : y + h, x : x + w].max() for x, y, w, h in (g.box for g in read)])
+    )
+    marks, inks_of = [], []
+    for g in group_components(parts, params):
+        x, y, w, h = g.box
+        box = (x + x0, y + y0, w, h)
+        if h < params.unread_min_height * typical:
+            continue
+        if any(shared(box, digit.box) > params.beside_max_overlap for digit in row):
+            continue
+        centre = box[0] + w / 2.0
+        shift = tilt * (centre - min(max(centre, first), last))
+        on_band = min(bottom + shift, box[1] + h) - max(top + shift, box[1])
+        if on_band < params.unread_band_share * h:
+            continue
+        if not looks_like_digit(g, parts, lower, params, contrast=0.0):
+            continue
+        if cv2.minMaxLoc(smooth[y : y + h, x : x + w], g.own_mask(parts))[1] >= level:
+            marks.append(Group(box, g.members, g.area))
+            inks_of.append(digit_ink(lower, parts, g, params))
+    if not marks:
+        return []
+    scores = np.asarray(judge(inks_of), np.float64).reshape(-1)
+    least = params.faint_min_height * typical
+    return [
+        (g, ink, not (score >= params.faint_min_digit_score and g.box[3] >= least))
+        for g, ink, score in zip(marks, inks_of, scores, strict=True)
+    ]
+
+
+def shared(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """The share of the smaller of two boxes that lies inside the other."""
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    return w * h / min(a[2] * a[3], b[2] * b[3])
 
 
 def second_look(params: VisionParams) -> VisionParams:

@@ -1,0 +1,68 @@
+"""A fainter look beside a found number (edge.vision.find.look_beside).
+
+One digit of a pencil number pressed more lightly than the rest breaks into pieces under the
+frame's ink threshold; without a second, lower threshold round the row the number goes out a
+digit short. The frames are tuning-renderer photos of the shipped MNIST sample.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge.camera.imageio import decode_image
+from edge.config import RegionSettings
+from edge.model import load_model
+from edge.reader import FrameReader
+from edge.vision.find import shared
+from tests.conftest import load_script
+from training.mnist import load_split
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "tests" / "fixtures" / "mnist_sample"
+
+
+def wild_number(seed: int, index: int):
+    """The index-th wild-numbers photo of a seed, drawn from the shipped MNIST sample."""
+    generate = load_script("mock_generate", ROOT / "mock_frames" / "generate.py")
+    images, labels = load_split(SAMPLE, "test")
+    frames = generate.scenario_frames("wild-numbers", images, labels, index + 1, seed, 0)
+    return list(frames)[index]
+
+
+@pytest.fixture(scope="module")
+def reader() -> FrameReader:
+    return FrameReader(load_model(None), [RegionSettings(kind="number")], 0.9, "dev")
+
+
+def test_a_lightly_pressed_first_digit_joins_its_number(reader) -> None:
+    # "71211" in pencil on a grid, the 7 lighter than the rest: it was published as "1211".
+    frame = wild_number(14, 8)
+    reading = reader.read(decode_image(frame.data), "x", 0)[0]
+    assert frame.expected["value"] == "71211"
+    assert (reading.status, reading.value) == ("ok", "71211")
+
+
+def test_a_light_digit_the_judge_rejects_keeps_the_number_unpublished(reader) -> None:
+    # "89": the 8 broke into pieces the judge does not take for a digit even at the lower
+    # threshold, and the 9 alone was published, read as 5. Now the number is incomplete.
+    frame = wild_number(40, 17)
+    reading = reader.read(decode_image(frame.data), "x", 0)[0]
+    assert frame.expected["value"] == "89"
+    assert reading.status == "low_confidence" and reading.value is None
+
+
+def test_a_shadow_edge_beside_a_number_is_no_digit_of_it(reader) -> None:
+    # "12446" in pencil beside a hard shadow: at the lower threshold the shadow's edge where
+    # it crosses a ruled line is a digit-sized mark on the row's line left of the 1, but its
+    # darkest ink is half the digits' (beside_min_contrast), so it does not void the number.
+    frame = wild_number(8, 11)
+    reading = reader.read(decode_image(frame.data), "x", 0)[0]
+    assert (reading.status, reading.value) == ("ok", frame.expected["value"]) == ("ok", "12446")
+
+
+def test_shared_is_the_smaller_box_share_inside_the_other() -> None:
+    assert shared((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(0.5)
+    assert shared((0, 0, 100, 100), (10, 10, 5, 5)) == pytest.approx(1.0)
+    assert shared((0, 0, 10, 10), (20, 20, 5, 5)) == 0.0
