@@ -148,14 +148,14 @@ def look_beside(
     Pencil pressed lightly for one digit leaves it lighter than the rest: under the frame's
     threshold it breaks into pieces no rule takes for a digit, and the number would go out
     a digit short. Round the row (row_gap_heights either side, the lines found before and
-    the ink on them, `removed`, left out) the ink map is thresholded again at
-    beside_look_low of its threshold, and only marks on the row's band (along its line
-    beyond its ends), new (sharing at most beside_max_overlap of either box with a digit of
-    the row: the fainter ink of the row's own digits is not a digit more) and somewhere at
-    least beside_min_contrast as dark as the row's digits are looked at.
+    the ink on them, `removed`, left out) the ink map is thresholded again at row_look_low
+    of its threshold (at least row_look_min_low), and only marks on the row's band (along
+    its line beyond its ends), new (sharing at most row_look_max_overlap of either box with
+    a digit of the row: the fainter ink of the row's own digits is not a digit more) and
+    somewhere at least row_look_min_contrast as dark as the row's digits are looked at.
     """
     read = [g for g in row if not g.unread]
-    low = max(params.min_low_threshold, round(params.beside_look_low * inks.low))
+    low = max(params.row_look_min_low, round(params.row_look_low * inks.low))
     if not read or low >= inks.low:
         return []
     typical = float(np.median([g.box[3] for g in read]))
@@ -178,7 +178,7 @@ def look_beside(
     parts = find_components(mask, params)
     # A digit pressed lightly is thinner and broken, but somewhere as dark as the others; the
     # shadows and grain a lower threshold adds are not.
-    level = params.beside_min_contrast * float(
+    level = params.row_look_min_contrast * float(
         np.median([inks.smooth[y : y + h, x : x + w].max() for x, y, w, h in (g.box for g in read)])
     )
     marks, inks_of = [], []
@@ -187,7 +187,7 @@ def look_beside(
         box = (x + x0, y + y0, w, h)
         if h < params.unread_min_height * typical:
             continue
-        if any(shared(box, digit.box) > params.beside_max_overlap for digit in row):
+        if any(shared(box, digit.box) > params.row_look_max_overlap for digit in row):
             continue
         centre = box[0] + w / 2.0
         shift = tilt * (centre - min(max(centre, first), last))

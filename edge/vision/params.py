@@ -279,12 +279,12 @@ class VisionParams:
     # tuning frames and no more wrong ones (without that floor 0.4 read a blank page).
     faint_look_low: float = 0.5
     # Once a number is found, its neighbourhood is looked at again with the ink threshold at
-    # beside_look_low of its own (never below min_low_threshold): a digit written with less
+    # row_look_low of its own (never below row_look_min_low): a digit written with less
     # pressure than the rest (pencil) can stay in pieces under the frame's threshold, and the
     # number would go out a digit short. A mark of that fainter ink beside or between the
     # row's digits (on its band, no further than row_gap_heights from it, sharing no more
-    # than beside_max_overlap of either box with a digit already read, its darkest ink at
-    # least beside_min_contrast of the row's digits' darkest: not a shadow) joins the number when
+    # than row_look_max_overlap of either box with a digit already read, its darkest ink at
+    # least row_look_min_contrast of the row's digits' darkest: not a shadow) joins the number when
     # the judge is faint_min_digit_score sure of it and it is faint_min_height of the row's
     # height; one at least unread_min_height tall it does not take for a digit leaves the
     # number incomplete (edge.vision.find.look_beside). On the 13,150 saved tuning frames
@@ -293,9 +293,14 @@ class VisionParams:
     # 25-27) 2,146 / 64 -> 2,147 / 62. Without the contrast rule shadows beside numbers made 9
     # right ones incomplete; at 0.5 a hard shadow's edge crossing a rule (its darkest 0.54
     # of the digits') still did (tests/edge/test_beside.py).
-    beside_look_low: float = 0.6
-    beside_max_overlap: float = 0.2
-    beside_min_contrast: float = 0.65
+    row_look_low: float = 0.6
+    # The frame's threshold has a floor (min_low_threshold) against the noise of a clean, bright
+    # frame; round a number the contrast rule below keeps grain out, so the look goes lower:
+    # 24 (the frame's floor) -> 16 read 11,665 / 221 -> 11,673 / 214 of the tuning frames (12:
+    # 11,674 / 214; 20: 11,672 / 213), seeds 25-27 2,147 / 62 -> 2,148 / 61.
+    row_look_min_low: int = 16
+    row_look_max_overlap: float = 0.2
+    row_look_min_contrast: float = 0.65
     # Digits are at least this tall in analysis pixels; shorter groups are specks and text.
     min_digit_height_px: int = 10
     # A group over this share of the frame in either direction is a shadow or a border.
