@@ -174,6 +174,10 @@ def look_beside(
     _, mask = cv2.threshold(smooth, low, 1, cv2.THRESH_BINARY)
     # The lines, a little thicker at the lower threshold.
     mask = cv2.subtract(mask, cv2.dilate(removed[y0:y1, x0:x1], np.ones((5, 5), np.uint8)))
+    # The row's digits are read already: what the lower threshold makes of them is left out
+    # before the pieces are grouped (most of the look's work on a frame).
+    for x, y, w, h in (g.box for g in row):
+        mask[max(0, y - y0) : max(0, y + h - y0), max(0, x - x0) : max(0, x + w - x0)] = 0
     lower = replace(inks, ink=inks.ink[y0:y1, x0:x1], smooth=smooth, mask=mask, low=low)
     parts = find_components(mask, params)
     # A digit pressed lightly is thinner and broken, but somewhere as dark as the others; the

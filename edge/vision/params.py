@@ -292,7 +292,10 @@ class VisionParams:
     # min_contrast 0.4-0.75 (0.8: 222); 1,800 fresh wild numbers and 900 blank pages (seeds
     # 25-27) 2,146 / 64 -> 2,147 / 62. Without the contrast rule shadows beside numbers made 9
     # right ones incomplete; at 0.5 a hard shadow's edge crossing a rule (its darkest 0.54
-    # of the digits') still did (tests/edge/test_beside.py).
+    # of the digits') still did (tests/edge/test_beside.py). The row's digits are left out of
+    # the lower look, so the rest of a digit of which the row holds only a piece is a mark of
+    # its own (a 4's upright read as 1): 11,673 / 214 -> 11,673 / 208; seeds 25-27 2,148 / 61
+    # -> 2,149 / 57.
     row_look_low: float = 0.6
     # The frame's threshold has a floor (min_low_threshold) against the noise of a clean, bright
     # frame; round a number the contrast rule below keeps grain out, so the look goes lower:

@@ -64,6 +64,19 @@ def test_a_last_digit_under_the_frames_threshold_floor_is_not_left_out(reader) -
     assert reading.status == ("ok" if reading.value else "low_confidence")
 
 
+def test_the_rest_of_a_digit_the_row_holds_a_piece_of_is_not_left_unread(reader) -> None:
+    # The row's digits are left out of the lower look, so what is left of a digit of which
+    # the row holds only a dark piece is a mark of its own: "7210" was published as "720"
+    # (its 1 and 0 one piece), and "72104" as "72101" (the 4's upright read as a 1).
+    whole = wild_number(36, 0)
+    reading = reader.read(decode_image(whole.data), "x", 0)[0]
+    assert (reading.status, reading.value) == ("ok", whole.expected["value"]) == ("ok", "7210")
+    piece = wild_number(15, 0)
+    reading = reader.read(decode_image(piece.data), "x", 0)[0]
+    assert piece.expected["value"] == "72104"
+    assert reading.value in ("72104", None) and reading.value != "72101"
+
+
 def test_a_shadow_edge_beside_a_number_is_no_digit_of_it(reader) -> None:
     # "12446" in pencil beside a hard shadow: at the lower threshold the shadow's edge where
     # it crosses a ruled line is a digit-sized mark on the row's line left of the 1, but its
