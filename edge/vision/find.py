@@ -24,7 +24,7 @@ from edge.vision.cell import is_cell
 from edge.vision.group import Components, Group, find_components, group_components
 from edge.vision.normalise import scale_strokes
 from edge.vision.params import DEFAULT, VisionParams
-from edge.vision.select import faint_single, looks_like_digit, row_line, select_digits
+from edge.vision.select import faint_single, looks_like_digit, row_band, select_digits
 
 logger = logging.getLogger(__name__)
 
@@ -158,18 +158,15 @@ def look_beside(
     low = max(params.row_look_min_low, round(params.row_look_low * inks.low))
     if not read or low >= inks.low:
         return []
-    typical = float(np.median([g.box[3] for g in read]))
-    top = min(g.box[1] for g in read)
-    bottom = max(g.box[1] + g.box[3] for g in read)
-    start, end = read[0].box[0], read[-1].box[0] + read[-1].box[2]
-    tilt, first, last = row_line(read, params)
+    band = row_band(read, params)
+    typical = band.typical
     reach = params.row_gap_heights * typical
     # Only the row's surroundings: its band, a digit's height more above and below, and the
     # rise or fall of its line as far as the marks may stand.
     height, width = inks.mask.shape
-    margin = typical + abs(tilt) * reach
-    x0, x1 = max(0, int(start - reach)), min(width, int(np.ceil(end + reach)))
-    y0, y1 = max(0, int(top - margin)), min(height, int(np.ceil(bottom + margin)))
+    margin = typical + abs(band.tilt) * reach
+    x0, x1 = max(0, int(band.start - reach)), min(width, int(np.ceil(band.end + reach)))
+    y0, y1 = max(0, int(band.top - margin)), min(height, int(np.ceil(band.bottom + margin)))
     smooth = inks.smooth[y0:y1, x0:x1]
     _, mask = cv2.threshold(smooth, low, 1, cv2.THRESH_BINARY)
     # The lines, a little thicker at the lower threshold.
@@ -196,10 +193,7 @@ def look_beside(
             continue
         if any(shared(box, digit.box) > params.row_look_max_overlap for digit in row):
             continue
-        centre = box[0] + w / 2.0
-        shift = tilt * (centre - min(max(centre, first), last))
-        on_band = min(bottom + shift, box[1] + h) - max(top + shift, box[1])
-        if on_band < params.unread_band_share * h:
+        if band.on_band(box) < params.unread_band_share * h:
             continue
         if not looks_like_digit(g, parts, lower, params, contrast=0.0):
             continue

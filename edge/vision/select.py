@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 
 import cv2
@@ -299,24 +300,19 @@ def with_unread(
     """
     if not row or not (rejected or off_row or faint):
         return row
-    typical = float(np.median([g.box[3] for g in row]))
-    top = min(g.box[1] for g in row)
-    bottom = max(g.box[1] + g.box[3] for g in row)
-    start, end = row[0].box[0], row[-1].box[0] + row[-1].box[2]
+    band = row_band(row, params)
+    typical, start, end = band.typical, band.start, band.end
     marks = []
     reaches = (
         (params.unread_reach, rejected),
         (params.off_row_reach, off_row),
         (params.faint_unread_reach, faint),
     )
-    tilt, first, last = row_line(row, params)
     for reach, groups in reaches:
         for g in groups:
-            x, y, w, h = g.box
+            x, _, w, h = g.box
             # Beyond the row's ends its band goes on along the row's line.
-            centre = x + w / 2.0
-            shift = tilt * (centre - min(max(centre, first), last))
-            inside_band = min(bottom + shift, y + h) - max(top + shift, y)
+            inside_band = band.on_band(g.box)
             # A rejected blob taller than the row (digits run together up a rising line)
             # but spanning its band is part of the number too; writing above or below is not.
             spans = (
@@ -335,6 +331,44 @@ def with_unread(
     if not marks:
         return row
     return sorted(row + marks, key=lambda g: g.box[0])
+
+
+@dataclass(frozen=True)
+class RowBand:
+    """Where a number's row lies: its digits' median height, the top and bottom of its digits,
+    its first and last column, and the line through its digit centres (row_line)."""
+
+    typical: float
+    top: int
+    bottom: int
+    start: int
+    end: int
+    tilt: float
+    first: float
+    last: float
+
+    def on_band(self, box: tuple[int, int, int, int]) -> float:
+        """How many of the box's rows lie within the row's band; beyond the row's ends the band
+        goes on along the row's line (a rising row's digit past a gap sits higher)."""
+        x, y, w, h = box
+        centre = x + w / 2.0
+        shift = self.tilt * (centre - min(max(centre, self.first), self.last))
+        return min(self.bottom + shift, y + h) - max(self.top + shift, y)
+
+
+def row_band(row: list[Group], params: VisionParams = DEFAULT) -> RowBand:
+    """The band of a row of digits ordered left to right."""
+    tilt, first, last = row_line(row, params)
+    return RowBand(
+        typical=float(np.median([g.box[3] for g in row])),
+        top=min(g.box[1] for g in row),
+        bottom=max(g.box[1] + g.box[3] for g in row),
+        start=row[0].box[0],
+        end=row[-1].box[0] + row[-1].box[2],
+        tilt=tilt,
+        first=first,
+        last=last,
+    )
 
 
 def row_line(row: list[Group], params: VisionParams = DEFAULT) -> tuple[float, float, float]:
