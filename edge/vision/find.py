@@ -175,8 +175,8 @@ def look_beside(
     # before the pieces are grouped (most of the look's work on a frame).
     for x, y, w, h in (g.box for g in row):
         mask[max(0, y - y0) : max(0, y + h - y0), max(0, x - x0) : max(0, x + w - x0)] = 0
-    tallest = params.unread_min_height * typical
-    if cv2.countNonZero(mask) < tallest:  # too little ink left for a mark that tall
+    shortest = params.unread_min_height * typical
+    if cv2.countNonZero(mask) < shortest:  # too little ink left for a mark that tall
         return []
     lower = replace(inks, ink=inks.ink[y0:y1, x0:x1], smooth=smooth, mask=mask, low=low)
     parts = find_components(mask, params)
@@ -189,7 +189,7 @@ def look_beside(
     for g in group_components(parts, params):
         x, y, w, h = g.box
         box = (x + x0, y + y0, w, h)
-        if h < tallest:
+        if h < shortest:
             continue
         if any(shared(box, digit.box) > params.row_look_max_overlap for digit in row):
             continue
