@@ -77,10 +77,17 @@ def group_components(parts: Components, params: VisionParams = DEFAULT) -> list[
         keep = keep[areas[keep] >= params.relative_speck_area * areas[plausible].max()]
     if keep.size == 0:
         return []
+    # Plain Python numbers: a frame's pieces are mostly specks and single strokes, and numpy's
+    # cost per call would be most of the work.
+    kept, box_of, area_of = keep.tolist(), boxes.tolist(), areas.tolist()
     groups = []
     for members in merge_fragments(boxes[keep], params):
-        group = make_group(boxes, areas, [int(i) for i in keep[members]])
-        groups.extend(split_wide(group, parts, params))
+        group = make_group(box_of, areas, [kept[i] for i in members], area_of)
+        _, _, w, h = group.box
+        if w <= params.split_aspect * h:  # split_wide's own first test, without the call
+            groups.append(group)
+        else:
+            groups.extend(split_wide(group, parts, params))
     return groups
 
 
@@ -128,21 +135,28 @@ def merge_fragments(boxes: np.ndarray, params: VisionParams = DEFAULT) -> list[l
     return list(members.values())
 
 
-def make_group(boxes: np.ndarray, areas: np.ndarray, members: list[int]) -> Group:
-    rows = boxes[members]
-    x0, y0 = rows[:, 0].min(), rows[:, 1].min()
-    x1, y1 = (rows[:, 0] + rows[:, 2]).max(), (rows[:, 1] + rows[:, 3]).max()
-    return Group(
-        box=(int(x0), int(y0), int(x1 - x0), int(y1 - y0)),
-        members=members,
-        area=float(areas[members].sum()),
-    )
+def make_group(
+    boxes: list[list[int]], areas: np.ndarray, members: list[int], area_of: list[float]
+) -> Group:
+    """The group of the pieces `members` (indices into the pieces' boxes and areas;
+    area_of: the areas as plain numbers)."""
+    if len(members) == 1:
+        x, y, w, h = boxes[members[0]]
+        return Group(box=(x, y, w, h), members=members, area=area_of[members[0]])
+    rows = [boxes[i] for i in members]
+    x0, y0 = min(r[0] for r in rows), min(r[1] for r in rows)
+    x1, y1 = max(r[0] + r[2] for r in rows), max(r[1] + r[3] for r in rows)
+    return Group(box=(x0, y0, x1 - x0, y1 - y0), members=members, area=float(areas[members].sum()))
 
 
 def split_wide(group: Group, parts: Components, params: VisionParams = DEFAULT) -> list[Group]:
     """Cut a group much wider than a digit at its thinnest column (touching digits)."""
     x, y, w, h = group.box
     if w <= params.split_aspect * h:
+        return [group]
+    if len(group.members) == 1 and params.split_max_join * h < 1:
+        # One connected piece has ink in every column of its box: no column is thin enough
+        # to cut (most such groups are specks of grain or of a broken line).
         return [group]
     own = group.own_mask(parts)
     columns = own.sum(axis=0)

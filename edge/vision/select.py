@@ -7,6 +7,7 @@ most prominent digit with the pieces that broke off it, which may fill a tight c
 from __future__ import annotations
 
 import logging
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -360,7 +361,7 @@ def row_band(row: list[Group], params: VisionParams = DEFAULT) -> RowBand:
     """The band of a row of digits ordered left to right."""
     tilt, first, last = row_line(row, params)
     return RowBand(
-        typical=float(np.median([g.box[3] for g in row])),
+        typical=float(statistics.median(g.box[3] for g in row)),
         top=min(g.box[1] for g in row),
         bottom=max(g.box[1] + g.box[3] for g in row),
         start=row[0].box[0],
@@ -374,12 +375,16 @@ def row_band(row: list[Group], params: VisionParams = DEFAULT) -> RowBand:
 def row_line(row: list[Group], params: VisionParams = DEFAULT) -> tuple[float, float, float]:
     """The slope of the line through the row's digit centres (rows per column, at most
     unread_max_tilt either way; 0 for a lone digit) and its first and last centre columns."""
-    centres = np.array([(g.box[0] + g.box[2] / 2.0, g.box[1] + g.box[3] / 2.0) for g in row])
-    first, last = float(centres[0, 0]), float(centres[-1, 0])
+    xs = [g.box[0] + g.box[2] / 2.0 for g in row]
+    ys = [g.box[1] + g.box[3] / 2.0 for g in row]
+    first, last = xs[0], xs[-1]
     if len(row) < 2 or last <= first:
         return 0.0, first, last
-    slope = float(np.polyfit(centres[:, 0], centres[:, 1], 1)[0])
-    return float(np.clip(slope, -params.unread_max_tilt, params.unread_max_tilt)), first, last
+    # The least-squares slope, written out (a polynomial fit costs a tenth of a millisecond).
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    spread = sum((x - mx) ** 2 for x in xs)  # > 0: the ends differ
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / spread
+    return min(max(slope, -params.unread_max_tilt), params.unread_max_tilt), first, last
 
 
 def with_pieces_beside(
