@@ -1,0 +1,35 @@
+"""mock_frames/turns.py: two trees' readers timed frame by frame in turn, in one process."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "mock_frames" / "turns.py"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    # Its own process: the script swaps the edge modules, which this one must keep.
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_the_same_tree_twice_reads_every_frame_and_prints_a_ratio() -> None:
+    done = run(str(ROOT), str(ROOT), "--rounds", "1")
+    assert done.returncode == 0, done.stderr
+    times = re.findall(r"median ([0-9.]+) ms, mean ([0-9.]+) ms per frame", done.stdout)
+    assert len(times) == 2 and all(float(m) > 0 for m, _ in times)
+    ratio = re.search(r"per-frame ratios ([0-9.]+), total ([0-9.]+) \((\d+) frames", done.stdout)
+    assert ratio is not None
+    assert int(ratio.group(3)) == 96  # single, numbers, hard and blank
+    assert 0.6 < float(ratio.group(1)) < 1.6  # the same code: about 1, whatever the machine does
+
+
+def test_a_folder_without_the_package_is_refused(tmp_path: Path) -> None:
+    done = run(str(tmp_path), str(ROOT), "--rounds", "1")
+    assert done.returncode != 0
+    assert "not from this tree" in done.stderr
