@@ -178,13 +178,15 @@ def look_beside(
     shortest = params.unread_min_height * typical
     if cv2.countNonZero(mask) < shortest:  # too little ink left for a mark that tall
         return []
-    lower = replace(inks, ink=inks.ink[y0:y1, x0:x1], smooth=smooth, mask=mask, low=low)
-    parts = find_components(mask, params)
     # A digit pressed lightly is thinner and broken, but somewhere as dark as the others; the
     # shadows and grain a lower threshold adds are not.
     level = params.row_look_min_contrast * float(
         np.median([inks.smooth[y : y + h, x : x + w].max() for x, y, w, h in (g.box for g in read)])
     )
+    if cv2.minMaxLoc(smooth, mask)[1] < level:  # no ink left that dark: no mark can be
+        return []
+    lower = replace(inks, ink=inks.ink[y0:y1, x0:x1], smooth=smooth, mask=mask, low=low)
+    parts = find_components(mask, params)
     marks, inks_of = [], []
     for g in group_components(parts, params):
         x, y, w, h = g.box
