@@ -97,14 +97,24 @@ def long_thin_lines(
 def squeezed_along(mask: np.ndarray, horizontal: bool, squeeze: int, width: int) -> np.ndarray:
     """Each run of `squeeze` pixels along the line direction as one: set when any is set.
 
-    The result is in the view's orientation (lines across). Across rows (upright lines) a
-    max over row blocks, and only the small result turned, costs a third of turning the mask.
+    The result is in the view's orientation (lines across). Along rows, with the usual
+    squeeze of 4, each run of four mask bytes read as one 32-bit number is set when any of
+    them is (a tenth of a max filter's time); across rows (upright lines) the row blocks are
+    or-ed together, and only the small result turned, a third of turning the mask.
     """
-    if horizontal:  # a max filter, then every `squeeze`-th column
-        widened = cv2.dilate(mask[:, : squeeze * width], _rect((squeeze, 1)), anchor=(0, 0))
+    if horizontal:
+        run = np.ascontiguousarray(mask[:, : squeeze * width])
+        if squeeze == 4:
+            return np.not_equal(run.view(np.uint32), 0).view(np.uint8)
+        # A max filter, then every `squeeze`-th column.
+        widened = cv2.dilate(run, _rect((squeeze, 1)), anchor=(0, 0))
         return cv2.resize(widened, (width, mask.shape[0]), interpolation=cv2.INTER_NEAREST)
-    blocks = mask[: squeeze * width].reshape(width, squeeze, mask.shape[1])
-    return cv2.transpose(np.ascontiguousarray(blocks.max(axis=1)))
+    columns = mask.shape[1]
+    blocks = mask[: squeeze * width].reshape(width, squeeze * columns)
+    squeezed = blocks[:, :columns]
+    for k in range(1, squeeze):
+        squeezed = cv2.bitwise_or(squeezed, blocks[:, k * columns : (k + 1) * columns])
+    return cv2.transpose(np.ascontiguousarray(squeezed))
 
 
 def extend_line(canvas: np.ndarray, contour: np.ndarray, params: VisionParams = DEFAULT) -> None:
