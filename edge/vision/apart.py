@@ -145,7 +145,7 @@ def cut_lines(
         # Two slanted digits are wider by their lean; upright again they are two digits wide.
         slant = lean if w + lean * h <= params.apart_lean_max_aspect * h else 0.0
     if abs(slant) >= params.apart_slant_min:
-        slope = float(np.clip(slant, -params.apart_slant_max, params.apart_slant_max))
+        slope = min(max(slant, -params.apart_slant_max), params.apart_slant_max)
         cuts += [(column, slope) for column in _thinnest(group, parts, slope, params)]
     return cuts
 

@@ -133,10 +133,8 @@ def extend_line(canvas: np.ndarray, contour: np.ndarray, params: VisionParams = 
         return
     _, _, length, _ = cv2.boundingRect(contour)
     slack = 2 * params.line_slack_px  # both sides
-    thickness = int(
-        np.clip(
-            round(cv2.contourArea(contour) / max(length, 1)) + slack, 1 + slack, band_px(params)
-        )
+    thickness = min(
+        max(round(cv2.contourArea(contour) / max(length, 1)) + slack, 1 + slack), band_px(params)
     )
     width = canvas.shape[1]
     left = (0, round(y0 - x0 * vy / vx))

@@ -43,9 +43,10 @@ def to_mnist(ink: np.ndarray, params: VisionParams = DEFAULT) -> np.ndarray:
     ys, xs = np.indices(digit.shape, dtype=np.float32)
     cy = float((digit * ys).sum()) / mass
     cx = float((digit * xs).sum()) / mass
-    # Whole-pixel shift of the centre of mass to (14, 14), kept inside the 28x28 field.
-    top = int(np.clip(round(CENTRE - cy), 0, SIZE - h))
-    left = int(np.clip(round(CENTRE - cx), 0, SIZE - w))
+    # Whole-pixel shift of the centre of mass to (14, 14), kept inside the 28x28 field
+    # (plain min and max: numpy's clip of one number costs more than the rest of this).
+    top = min(max(round(CENTRE - cy), 0), SIZE - h)
+    left = min(max(round(CENTRE - cx), 0), SIZE - w)
     canvas[top : top + h, left : left + w] = digit
     return canvas
 
