@@ -4,7 +4,8 @@ A shared or throttled machine changes speed from minute to minute, so two runs o
 `digitcam bench` an hour apart, or even one after the other, can differ more than a change
 to the reader does. Here both trees are imported into one process (each under its own copy
 of the `edge` modules), and every mock frame is read by one reader and then the other, the
-order swapped from frame to frame, so whatever the machine does it does to both:
+order swapped from frame to frame, so whatever the machine does it does to both (any tree
+from version 0.1 on):
 
     git worktree add /tmp/before HEAD~1
     python mock_frames/turns.py /tmp/before . --rounds 5
@@ -37,7 +38,10 @@ def load(tree: Path) -> tuple[Callable[[bytes], Any], Any]:
         del sys.modules[name]  # the modules already loaded stay alive in the other reader
     sys.path.insert(0, str(tree))
     try:
-        from edge.camera.imageio import decode_image
+        try:
+            from edge.camera.imageio import decode_image
+        except ImportError:  # version 0.1, before edge/ was split by concern
+            from edge.imageio import decode_image  # type: ignore[import-not-found,no-redef]
         from edge.config import RegionSettings
         from edge.model import load_model
         from edge.reader import FrameReader
