@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Protocol, cast
@@ -190,6 +190,8 @@ class FrameReader:
                     digits += [self.run_digit(d, c, f.origin, gray) for d in runs[id(c)]]
                     continue
                 digit = self.digit(p, inputs[row - 1], c.box, f.origin, gray)
+                if c.grow is not None and digit.confidence < self.min_confidence:
+                    digit = self.grown(digit, c.grow, f.origin, gray)
                 if c.unread:  # on the row, but no digit: the number is incomplete
                     digit.confidence = 0.0
                 digit.confidence = min(digit.confidence, c.ceiling)
@@ -268,6 +270,31 @@ class FrameReader:
         left = round(d.left * w)
         right = max(left + 1, round(d.right * w))
         return self.digit(d.probs, image, (x + left, y, right - left, h), origin, gray)
+
+    def grown(
+        self,
+        digit: Digit,
+        grow: Callable[[], DigitCandidate | None],
+        origin: tuple[int, int],
+        gray: np.ndarray,
+    ) -> Digit:
+        """An unsure digit of a digit region read again with the fainter ink round it joined
+        (edge.vision.find.grown_ink): that reading when it is sure, else the digit as it was.
+
+        Only an unsure reading is read again, so a sure one never changes. On 5,900 tuning
+        frames read as digit regions (single digits on photos, tight crops, blank pages) 15
+        unsure readings became sure, 14 of them right, about what the 0.9 they must reach
+        promises; in number regions the same rescue published a wrong number for every two or
+        three right ones (an unsure digit there often stands for a row read wrong), so it is
+        not used there.
+        """
+        more = grow()
+        if more is None:
+            return digit
+        inputs, probs = self.classify([more])
+        if float(probs[0].max()) < self.min_confidence:
+            return digit
+        return self.digit(probs[0], inputs[0], more.box, origin, gray)
 
     def is_digit(self, inks: Sequence[np.ndarray], judged: Judged) -> np.ndarray:
         """How likely each candidate ink is a digit (1 - not_digit); remembers what it computed."""

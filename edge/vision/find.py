@@ -6,7 +6,8 @@ most prominent digit. Large frames are analysed on a smaller copy and boxes mapp
 the judge finds no digit at all, a second look removes thicker and steeper lines too, and
 when faint digit-sized marks were seen, a third takes fainter ink for ink (pencil in dim light),
 and last one large faint digit alone is taken (edge.vision.select.faint_single; in a digit
-region the fainter ink's first).
+region the fainter ink's first). A digit region's digit also carries a way to join the
+fainter ink round it (grown_ink), which the reader uses when the digit alone reads unsurely.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Literal
 
 import cv2
@@ -50,6 +52,9 @@ class DigitCandidate:
     # The same digit with the ruled-line ink along it put back, when a removed line touched it
     # (see lined_ink): read too, and if it is surely another digit, neither is sure.
     lined: np.ndarray | None = None
+    # In a digit region: the same digit with the fainter ink round it joined (grown_ink), made
+    # only when asked, by a reader that found the digit alone unsure; None when nothing joins.
+    grow: Callable[[], DigitCandidate | None] | None = None
 
 
 def find_digits(
@@ -129,6 +134,10 @@ def find_digits(
         for g, candidate in zip(chosen, found, strict=True):
             if not g.unread:
                 candidate.lined = lined_ink(inks, parts, g, removed, params)
+        if kind == "digit" and len(chosen) == 1:
+            found[0].grow = partial(
+                grown, inks, parts, chosen[0], removed, params, scale, gray.shape
+            )
         if kind == "number" and judge is not None:
             beside = look_beside(chosen, inks, removed, params, judge)
             found += [
@@ -210,6 +219,68 @@ def look_beside(
         (g, ink, not (score >= params.faint_min_digit_score and g.box[3] >= least))
         for g, ink, score in zip(marks, inks_of, scores, strict=True)
     ]
+
+
+def grown(
+    inks: InkMap,
+    parts: Components,
+    group: Group,
+    removed: np.ndarray,
+    params: VisionParams,
+    scale: float,
+    shape: tuple[int, ...],
+) -> DigitCandidate | None:
+    """The digit with the fainter ink round it joined, boxed in the caller's pixels."""
+    more = grown_ink(inks, parts, group, removed, params)
+    if more is None:
+        return None
+    box, ink = more
+    return DigitCandidate(to_caller_box(box, scale, shape), ink)
+
+
+def grown_ink(
+    inks: InkMap, parts: Components, group: Group, removed: np.ndarray, params: VisionParams
+) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """The group's ink with the fainter ink round it that belongs to it (its box and its
+    ink, like digit_ink's), or None when nothing joins.
+
+    Pencil pressed unevenly leaves part of a digit under the frame's threshold: a 7 without
+    its bar, the loop of a 6 open, and the model reads the rest unsurely. Within grown_reach
+    of its height round it, the ink map at row_look_low of its threshold (at least
+    row_look_min_low; the lines found and the ink on them left out) joins the digit where it
+    touches the digit's strokes, or where a piece of at least grown_min_area of its height
+    squared is somewhere row_look_min_contrast as dark as them; when that adds less than
+    grown_min_gain of its ink, nothing joins.
+    """
+    x, y, w, h = group.box
+    height, width = inks.mask.shape
+    reach = params.grown_reach * h
+    x0, x1 = max(0, int(x - reach)), min(width, int(np.ceil(x + w + reach)))
+    y0, y1 = max(0, int(y - reach)), min(height, int(np.ceil(y + h + reach)))
+    low = max(params.row_look_min_low, round(params.row_look_low * inks.low))
+    smooth = inks.smooth[y0:y1, x0:x1]
+    _, mask = cv2.threshold(smooth, low, 1, cv2.THRESH_BINARY)
+    mask = cv2.subtract(mask, cv2.dilate(removed[y0:y1, x0:x1], np.ones((5, 5), np.uint8)))
+    own = np.zeros_like(mask)
+    own[y - y0 : y - y0 + h, x - x0 : x - x0 + w] = group.own_mask(parts)
+    mask = cv2.bitwise_or(mask, own)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    level = params.row_look_min_contrast * float(cv2.minMaxLoc(smooth, own)[1])
+    keep = set(np.unique(labels[own > 0]).tolist()) - {0}
+    least = params.grown_min_area * h * h
+    for label in range(1, count):
+        if label in keep or stats[label, cv2.CC_STAT_AREA] < least:
+            continue
+        if cv2.minMaxLoc(smooth, (labels == label).view(np.uint8))[1] >= level:
+            keep.add(label)
+    both = np.isin(labels, sorted(keep)).astype(np.uint8)
+    if cv2.countNonZero(both) < (1 + params.grown_min_gain) * cv2.countNonZero(own):
+        return None
+    rows, cols = np.nonzero(both.any(axis=1))[0], np.nonzero(both.any(axis=0))[0]
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    both = both[r0:r1, c0:c1]
+    box = (x0 + c0, y0 + r0, c1 - c0, r1 - r0)
+    return box, own_strokes(inks, box[:2], both, both, params)
 
 
 def shared(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
