@@ -271,6 +271,13 @@ class VisionParams:
     # a blank page's shadow edge was read as 1 without it. In a number region the same
     # relaxation read two numbers as one faint 7 of theirs, so there the rules above stay.
     faint_digit_min_height_px: int = 20
+    # There a mark at least faint_single_min_width of its height wide needs only reach this
+    # share of the rule's level (the 1s that ruled lines and shadow edges leave are narrow and
+    # keep faint_alone_contrast): a large pencil digit in dim light, its strokes 0.6 of the
+    # level, was read by nobody. 9,300 tuning frames read as digit regions (2,900 + 800
+    # single, 1,800 + 400 crops, 3,000 + 400 blank pages; the second of each a fresh draw):
+    # 3 more right, none wrong, at 0.45 or 0.55.
+    faint_wide_contrast: float = 0.55
     faint_edge_asymmetry: float = 0.15
     # When a number region gives no digit at all but holds digit-sized marks too faint for
     # the contrast rule, the ink map is thresholded again at this share of its threshold:

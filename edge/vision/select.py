@@ -170,12 +170,22 @@ def faint_single(
     grain, which is small, and the edges of hard shadows. one_digit: the region holds one
     digit and nothing else (a digit region): pieces of lines being told apart (line_piece)
     and the edges of shadows too (shadow_edge), a thin mark may be a 1 and a smaller one the
-    digit (faint_digit_min_height_px).
+    digit (faint_digit_min_height_px), and a mark as wide as a digit (faint_single_min_width)
+    may be fainter still (faint_wide_contrast).
     """
-    faint, scores = scored_faint(
-        groups, [], parts, inks, params, decide, params.faint_alone_contrast, 0.0
-    )
-    sure = [(g, p) for g, p in zip(faint, scores, strict=True) if p >= params.faint_min_digit_score]
+    contrast = params.faint_alone_contrast
+    if one_digit:
+        contrast = min(contrast, params.faint_wide_contrast)
+    faint, scores = scored_faint(groups, [], parts, inks, params, decide, contrast, 0.0)
+    sure = [
+        (g, p)
+        for g, p in zip(faint, scores, strict=True)
+        if p >= params.faint_min_digit_score
+        and (
+            g.box[2] >= params.faint_single_min_width * g.box[3]
+            or looks_like_digit(g, parts, inks, params, contrast=params.faint_alone_contrast)
+        )
+    ]
     if len(sure) != 1:
         return []
     digit, score = sure[0]

@@ -1,9 +1,10 @@
-"""An unsure digit of a digit region read again with the fainter ink round it joined
-(edge.vision.find.grown_ink, FrameReader.grown).
+"""Faint pencil in a digit region.
 
-Pencil pressed unevenly leaves part of a digit under the frame's ink threshold (the top of a
-9's loop, the left of a 0): the rest reads unsurely and the reading was `low_confidence`. The
-frames are tuning-renderer photos of the shipped MNIST sample.
+An unsure digit is read again with the fainter ink round it joined (edge.vision.find.grown_ink,
+FrameReader.grown): pencil pressed unevenly leaves part of a digit under the frame's ink
+threshold (the top of a 9's loop, the left of a 0), the rest reads unsurely and the reading
+was `low_confidence`. A large digit wholly too faint for the contrast rule is read alone
+(faint_single). The frames are tuning-renderer photos of the shipped MNIST sample.
 """
 
 from __future__ import annotations
@@ -90,3 +91,20 @@ def test_fainter_ink_touching_a_digit_joins_it_and_paper_grain_does_not() -> Non
     gx, _, gw, _ = grown.box
     assert gx <= 82 < x  # the bar's left end is in the grown digit, not in the stem alone
     assert gx + gw <= x + w + 2  # and nothing from the grain far to the side
+
+
+@pytest.mark.parametrize(
+    ("seed", "index", "digit"),
+    [
+        (13, 13, "0"),  # ruled paper in shadow, dim: its strokes 0.69 of the contrast rule's level
+        (53, 7, "9"),  # plain paper in shadow, blurred: 0.62 of it
+    ],
+)
+def test_a_large_faint_digit_alone_in_a_digit_region_is_read(model, seed, index, digit) -> None:
+    # A pencil digit too faint for the contrast rule, and for the 0.7 of it a lone faint mark
+    # needs: as wide as a digit, it is no scrap of a ruled line, so 0.55 of the level is
+    # enough (edge.vision.select.faint_single, faint_wide_contrast). It was no_digit.
+    frame = wild_single(seed, index)
+    assert frame.expected["value"] == digit
+    reading = read(model, frame, "digit")
+    assert (reading.status, reading.value) == ("ok", digit)
