@@ -26,7 +26,7 @@ from edge.vision.cell import is_cell
 from edge.vision.group import Components, Group, find_components, group_components
 from edge.vision.normalise import scale_strokes
 from edge.vision.params import DEFAULT, VisionParams
-from edge.vision.select import faint_single, looks_like_digit, row_band, select_digits
+from edge.vision.select import darkest, faint_single, looks_like_digit, row_band, select_digits
 
 logger = logging.getLogger(__name__)
 
@@ -176,10 +176,7 @@ def look_beside(
     margin = typical + abs(band.tilt) * reach
     x0, x1 = max(0, int(band.start - reach)), min(width, int(np.ceil(band.end + reach)))
     y0, y1 = max(0, int(band.top - margin)), min(height, int(np.ceil(band.bottom + margin)))
-    smooth = inks.smooth[y0:y1, x0:x1]
-    _, mask = cv2.threshold(smooth, low, 1, cv2.THRESH_BINARY)
-    # The lines, a little thicker at the lower threshold.
-    mask = cv2.subtract(mask, cv2.dilate(removed[y0:y1, x0:x1], np.ones((5, 5), np.uint8)))
+    smooth, mask = fainter_window(inks, removed, (x0, y0, x1, y1), low)
     # The row's digits are read already: what the lower threshold makes of them is left out
     # before the pieces are grouped (most of the look's work on a frame).
     for x, y, w, h in (g.box for g in row):
@@ -208,7 +205,7 @@ def look_beside(
             continue
         if not looks_like_digit(g, parts, lower, params, contrast=0.0):
             continue
-        if cv2.minMaxLoc(smooth[y : y + h, x : x + w], g.own_mask(parts))[1] >= level:
+        if darkest(g, parts, lower) >= level:
             marks.append(Group(box, g.members, g.area))
             inks_of.append(digit_ink(lower, parts, g, params))
     if not marks:
@@ -258,9 +255,7 @@ def grown_ink(
     x0, x1 = max(0, int(x - reach)), min(width, int(np.ceil(x + w + reach)))
     y0, y1 = max(0, int(y - reach)), min(height, int(np.ceil(y + h + reach)))
     low = max(params.row_look_min_low, round(params.row_look_low * inks.low))
-    smooth = inks.smooth[y0:y1, x0:x1]
-    _, mask = cv2.threshold(smooth, low, 1, cv2.THRESH_BINARY)
-    mask = cv2.subtract(mask, cv2.dilate(removed[y0:y1, x0:x1], np.ones((5, 5), np.uint8)))
+    smooth, mask = fainter_window(inks, removed, (x0, y0, x1, y1), low)
     own = np.zeros_like(mask)
     own[y - y0 : y - y0 + h, x - x0 : x - x0 + w] = group.own_mask(parts)
     mask = cv2.bitwise_or(mask, own)
@@ -276,11 +271,19 @@ def grown_ink(
     both = np.isin(labels, sorted(keep)).astype(np.uint8)
     if cv2.countNonZero(both) < (1 + params.grown_min_gain) * cv2.countNonZero(own):
         return None
-    rows, cols = np.nonzero(both.any(axis=1))[0], np.nonzero(both.any(axis=0))[0]
-    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    both = both[r0:r1, c0:c1]
-    box = (x0 + c0, y0 + r0, c1 - c0, r1 - r0)
-    return box, own_strokes(inks, box[:2], both, both, params)
+    return boxed_strokes(inks, (x0, y0), both, params)
+
+
+def fainter_window(
+    inks: InkMap, removed: np.ndarray, window: tuple[int, int, int, int], low: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The smoothed ink map in a window (x0, y0, x1, y1) and its ink (0/1) from `low` up,
+    without the lines found and the ink on them (`removed`), a little thicker at the lower
+    threshold."""
+    x0, y0, x1, y1 = window
+    smooth = inks.smooth[y0:y1, x0:x1]
+    _, mask = cv2.threshold(smooth, low, 1, cv2.THRESH_BINARY)
+    return smooth, cv2.subtract(mask, cv2.dilate(removed[y0:y1, x0:x1], np.ones((5, 5), np.uint8)))
 
 
 def shared(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
@@ -365,11 +368,20 @@ def lined_ink(
     both = np.isin(labels, touching[touching > 0]).astype(np.uint8)
     if cv2.countNonZero(both) < cv2.countNonZero(own) + least:
         return None
-    rows, cols = np.nonzero(both.any(axis=1))[0], np.nonzero(both.any(axis=0))[0]
-    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    both = both[r0:r1, c0:c1]
     # Its rim is not cleared of a neighbour's ink (as chosen on the tuning frames).
-    return own_strokes(inks, (x0 + c0, y0 + r0), both, both, params)
+    return boxed_strokes(inks, (x0, y0), both, params)[1]
+
+
+def boxed_strokes(
+    inks: InkMap, corner: tuple[int, int], pixels: np.ndarray, params: VisionParams
+) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """The box of a digit's pixels (0/1, not empty; their array's top left at `corner`) and
+    its ink, like digit_ink's; the rim is not cleared of other ink."""
+    rows, cols = np.nonzero(pixels.any(axis=1))[0], np.nonzero(pixels.any(axis=0))[0]
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    pixels = pixels[r0:r1, c0:c1]
+    box = (corner[0] + c0, corner[1] + r0, c1 - c0, r1 - r0)
+    return box, own_strokes(inks, box[:2], pixels, pixels, params)
 
 
 def digit_ink(

@@ -82,7 +82,7 @@ def group_components(parts: Components, params: VisionParams = DEFAULT) -> list[
     kept, box_of, area_of = keep.tolist(), boxes.tolist(), areas.tolist()
     groups = []
     for members in merge_fragments(boxes[keep], params):
-        group = make_group(box_of, areas, [kept[i] for i in members], area_of)
+        group = make_group(box_of, area_of, [kept[i] for i in members])
         _, _, w, h = group.box
         if w <= params.split_aspect * h:  # split_wide's own first test, without the call
             groups.append(group)
@@ -135,18 +135,17 @@ def merge_fragments(boxes: np.ndarray, params: VisionParams = DEFAULT) -> list[l
     return list(members.values())
 
 
-def make_group(
-    boxes: list[list[int]], areas: np.ndarray, members: list[int], area_of: list[float]
-) -> Group:
-    """The group of the pieces `members` (indices into the pieces' boxes and areas;
-    area_of: the areas as plain numbers)."""
+def make_group(boxes: list[list[int]], areas: list[float], members: list[int]) -> Group:
+    """The group of the pieces `members` (indices into the pieces' boxes and areas)."""
     if len(members) == 1:
         x, y, w, h = boxes[members[0]]
-        return Group(box=(x, y, w, h), members=members, area=area_of[members[0]])
+        return Group(box=(x, y, w, h), members=members, area=areas[members[0]])
     rows = [boxes[i] for i in members]
     x0, y0 = min(r[0] for r in rows), min(r[1] for r in rows)
     x1, y1 = max(r[0] + r[2] for r in rows), max(r[1] + r[3] for r in rows)
-    return Group(box=(x0, y0, x1 - x0, y1 - y0), members=members, area=float(areas[members].sum()))
+    # numpy's sum, as before: summed pairwise, the same to the last bit.
+    area = float(np.sum([areas[i] for i in members]))
+    return Group(box=(x0, y0, x1 - x0, y1 - y0), members=members, area=area)
 
 
 def split_wide(group: Group, parts: Components, params: VisionParams = DEFAULT) -> list[Group]:

@@ -176,15 +176,16 @@ def faint_single(
     contrast = params.faint_alone_contrast
     if one_digit:
         contrast = min(contrast, params.faint_wide_contrast)
+
+    def dark_enough(g: Group) -> bool:  # a narrow mark keeps faint_alone_contrast
+        wide = g.box[2] >= params.faint_single_min_width * g.box[3]
+        return wide or darkest(g, parts, inks) >= params.faint_alone_contrast * inks.strong
+
     faint, scores = scored_faint(groups, [], parts, inks, params, decide, contrast, 0.0)
     sure = [
         (g, p)
         for g, p in zip(faint, scores, strict=True)
-        if p >= params.faint_min_digit_score
-        and (
-            g.box[2] >= params.faint_single_min_width * g.box[3]
-            or looks_like_digit(g, parts, inks, params, contrast=params.faint_alone_contrast)
-        )
+        if p >= params.faint_min_digit_score and dark_enough(g)
     ]
     if len(sure) != 1:
         return []
@@ -459,11 +460,15 @@ def looks_like_digit(
     own = group.own_mask(parts)
     if cv2.countNonZero(own) > params.solid_fill * w * h and w > params.solid_min_aspect * h:
         return False  # a solid blob (a thumb, a hole, a shadow), not strokes
-    if contrast > 0 and cv2.minMaxLoc(inks.smooth[y : y + h, x : x + w], own)[1] < (
-        contrast * inks.strong
-    ):
+    if contrast > 0 and darkest(group, parts, inks) < contrast * inks.strong:
         return False
     return line_pieces or not line_piece(group, own, inks, params)
+
+
+def darkest(group: Group, parts: Components, inks: InkMap) -> float:
+    """The strongest ink (smoothed) of the group's own pixels."""
+    x, y, w, h = group.box
+    return float(cv2.minMaxLoc(inks.smooth[y : y + h, x : x + w], group.own_mask(parts))[1])
 
 
 def line_piece(group: Group, own: np.ndarray, inks: InkMap, params: VisionParams = DEFAULT) -> bool:
