@@ -147,8 +147,8 @@ def is_light_on_dark(
         params.polarity_noise_factor * noise,
         params.polarity_near_strongest * strongest,
     )
-    dark_ink = float(np.clip(darker.astype(np.float32) - beyond, 0, None).sum())
-    light = np.clip(lighter.astype(np.float32) - beyond, 0, None)
+    dark_ink = float(np.maximum(darker.astype(np.float32) - beyond, 0).sum())
+    light = np.maximum(lighter.astype(np.float32) - beyond, 0)
     # Dark writing is far more common; light needs a clear majority and some substance.
     needed = params.light_ink_margin * dark_ink + small.size / params.light_ink_px_per_level
     if float(light.sum()) <= needed:

@@ -13,6 +13,7 @@ fainter ink round it (grown_ink), which the reader uses when the digit alone rea
 from __future__ import annotations
 
 import logging
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -187,7 +188,9 @@ def look_beside(
     # A digit pressed lightly is thinner and broken, but somewhere as dark as the others; the
     # shadows and grain a lower threshold adds are not.
     level = params.row_look_min_contrast * float(
-        np.median([inks.smooth[y : y + h, x : x + w].max() for x, y, w, h in (g.box for g in read)])
+        statistics.median(
+            int(inks.smooth[y : y + h, x : x + w].max()) for x, y, w, h in (g.box for g in read)
+        )
     )
     if cv2.minMaxLoc(smooth, mask)[1] < level:  # no ink left that dark: no mark can be
         return []

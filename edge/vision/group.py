@@ -102,7 +102,7 @@ def merge_fragments(boxes: np.ndarray, params: VisionParams = DEFAULT) -> list[l
     box_area = w * h
     smaller_area = np.minimum(box_area[:, None], box_area[None])
     p = params
-    inside = np.clip(ox, 0, None) * np.clip(oy, 0, None) >= p.inside_share * smaller_area
+    inside = np.maximum(ox, 0) * np.maximum(oy, 0) >= p.inside_share * smaller_area
     # One piece above the other: the bar of a 5 over its body, a 7's bar over its stem.
     stacked = (
         (ox >= p.stack_min_x_overlap * min_w)

@@ -176,7 +176,7 @@ def continues_as_line(
     height, width = contrast.shape
     px, py = np.rint(cx + vx * at).astype(np.intp), np.rint(cy + vy * at).astype(np.intp)
     inside = (px >= 1) & (px < width - 1) & (py >= 0) & (py < height)
-    px, py = np.clip(px, 1, width - 2), np.clip(py, 0, height - 1)
+    px, py = np.minimum(np.maximum(px, 1), width - 2), np.minimum(np.maximum(py, 0), height - 1)
     ink = np.maximum(np.maximum(contrast[py, px - 1], contrast[py, px + 1]), contrast[py, px])
     mark = contrast[y : y + own.shape[0], x : x + own.shape[1]]
     strength = params.line_piece_contrast * cv2.mean(mark, mask=own)[0]

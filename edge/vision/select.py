@@ -64,7 +64,7 @@ def select_digits(
         fits = partial(looks_like_digit, parts=parts, inks=inks, params=params)
         slant = None
         if suspects and len(digits) >= params.apart_slant_min_digits:
-            slant = float(np.median([skew(g.own_mask(parts)) for g in digits]))
+            slant = float(statistics.median(skew(g.own_mask(parts)) for g in digits))
         pieces = read_touching(suspects, parts, decide, fits, params, slant)
         for found in pieces.values():
             digits.extend(found)
@@ -113,7 +113,7 @@ def faint_digits(
     are its smaller, fainter digits as often as not, and publishing the rest would leave
     them out (with_unread treats them as the digits the row's chain left out).
     """
-    typical = float(np.median([g.box[3] for g in seen]))
+    typical = float(statistics.median(g.box[3] for g in seen))
     low = params.faint_min_height * typical
     least = min(low, params.unread_min_height * typical)
     marks, scores = scored_faint(groups, seen, parts, inks, params, decide, 0.0, least)
@@ -523,5 +523,5 @@ def number_row(digits: list[Group], params: VisionParams = DEFAULT) -> list[Grou
         chains.setdefault(root(i), []).append(i)
     best = max(chains.values(), key=lambda c: sum(digits[i].area for i in c))
     row = sorted((digits[i] for i in best), key=lambda g: g.box[0])
-    typical = float(np.median([g.box[3] for g in row]))
+    typical = float(statistics.median(g.box[3] for g in row))
     return [g for g in row if g.box[3] >= params.row_min_height * typical]
