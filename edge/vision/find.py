@@ -165,7 +165,7 @@ def look_beside(
     somewhere at least row_look_min_contrast as dark as the row's digits are looked at.
     """
     read = [g for g in row if not g.unread]
-    low = max(params.row_look_min_low, round(params.row_look_low * inks.low))
+    low = fainter_low(inks, params)
     if not read or low >= inks.low:
         return []
     band = row_band(read, params)
@@ -257,13 +257,13 @@ def grown_ink(
     reach = params.grown_reach * h
     x0, x1 = max(0, int(x - reach)), min(width, int(np.ceil(x + w + reach)))
     y0, y1 = max(0, int(y - reach)), min(height, int(np.ceil(y + h + reach)))
-    low = max(params.row_look_min_low, round(params.row_look_low * inks.low))
+    low = fainter_low(inks, params)
     smooth, mask = fainter_window(inks, removed, (x0, y0, x1, y1), low)
     own = np.zeros_like(mask)
     own[y - y0 : y - y0 + h, x - x0 : x - x0 + w] = group.own_mask(parts)
     mask = cv2.bitwise_or(mask, own)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    level = params.row_look_min_contrast * float(cv2.minMaxLoc(smooth, own)[1])
+    level = params.row_look_min_contrast * darkest(group, parts, inks)
     keep = set(np.unique(labels[own > 0]).tolist()) - {0}
     least = params.grown_min_area * h * h
     for label in range(1, count):
@@ -275,6 +275,12 @@ def grown_ink(
     if cv2.countNonZero(both) < (1 + params.grown_min_gain) * cv2.countNonZero(own):
         return None
     return boxed_strokes(inks, (x0, y0), both, params)
+
+
+def fainter_low(inks: InkMap, params: VisionParams) -> int:
+    """The lower ink threshold of the looks round a found digit or number: row_look_low of
+    the frame's, at least row_look_min_low."""
+    return max(params.row_look_min_low, round(params.row_look_low * inks.low))
 
 
 def fainter_window(
