@@ -368,7 +368,13 @@ def _stretches(
 ) -> dict[tuple[int, int], Group]:
     """The ink between bound i and bound j (0: the ink's left end, 1..: the cuts, then its
     right end) for every pair at most run_max_piece_aspect heights apart, each boxed to its
-    own ink."""
+    own ink.
+
+    Each inked pixel is labelled once with how many bounds lie at or before it (`count`):
+    it is in stretch (i, j), bounds[i] <= its place < bounds[j], when i < count <= j. A
+    stretch's rows and columns with ink are then the union of its counts' (worked out once
+    per count, not once per stretch).
+    """
     own = group.own_mask(parts)
     across = _across(own, slope)
     inked = across[own > 0]
@@ -376,15 +382,46 @@ def _stretches(
         return {}
     bounds = [float(inked.min()), *[float(c) for c in cuts], float(inked.max()) + 1.0]
     widest = params.run_max_piece_aspect * group.box[3]
+    shortest = params.apart_min_piece_height * group.box[3]
+    # The cuts lie inside the ink, a narrow 1's width from either end (_thinnest), so the
+    # bounds are in order.
+    count = np.searchsorted(np.asarray(bounds), across, side="right")
+    count[own == 0] = 0  # paper: in no stretch
+    # Per count: its ink's first and last row and column, and its pixels.
+    ys, xs = np.nonzero(count)
+    counts = count[ys, xs]
+    order = np.argsort(counts, kind="stable")
+    ends = np.searchsorted(counts[order], np.arange(len(bounds) + 2))
+    extent: list[tuple[int, int, int, int, int] | None] = []
+    for k in range(len(bounds) + 1):
+        chosen = order[ends[k] : ends[k + 1]]
+        if chosen.size == 0:
+            extent.append(None)
+            continue
+        rows, cols = ys[chosen], xs[chosen]
+        extent.append(
+            (int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max()), chosen.size)
+        )
+    x, y = group.box[:2]
     found: dict[tuple[int, int], Group] = {}
     for i in range(len(bounds) - 1):
+        top = left = 1 << 30
+        bottom = right = -1
+        area = 0
         for j in range(i + 1, len(bounds)):
             if bounds[j] - bounds[i] > widest:
                 break
-            side = (across >= bounds[i]) & (across < bounds[j])
-            piece = _piece(group, own * side.astype(np.uint8), params)
-            if piece is not None:
-                found[(i, j)] = piece
+            here = extent[j]
+            if here is not None:
+                top, bottom = min(top, here[0]), max(bottom, here[1])
+                left, right = min(left, here[2]), max(right, here[3])
+                area += here[4]
+            if bottom < 0 or bottom - top + 1 < shortest:
+                continue
+            inside = count[top : bottom + 1, left : right + 1]
+            mask = ((inside > i) & (inside <= j)).view(np.uint8)
+            box = (x + left, y + top, right - left + 1, bottom - top + 1)
+            found[(i, j)] = Group(box, group.members, float(area), _own=mask)
     return found
 
 

@@ -41,7 +41,7 @@ def remove_lines(mask: np.ndarray, params: VisionParams = DEFAULT) -> np.ndarray
         # closing one pixel longer than the widest band bridges it.
         bridge = band_px(params) + 1
         across = (1, bridge) if horizontal else (bridge, 1)
-        bridged = cv2.morphologyEx(kept, cv2.MORPH_CLOSE, _rect(across))
+        bridged = near_ink(kept, cv2.MORPH_CLOSE, across)
         mask = cv2.bitwise_or(kept, cv2.bitwise_and(lines, bridged))
     return mask
 
@@ -61,19 +61,17 @@ def long_thin_lines(
         return None  # too narrow to hold a line as long as the shortest one
     squeezed = squeezed_along(mask, horizontal, squeeze, squeezed_width)
     # An opening keeps what is thick across; what it removes is thin.
-    thin = cv2.subtract(
-        squeezed, cv2.morphologyEx(squeezed, cv2.MORPH_OPEN, _rect((1, band_px(params))))
-    )
+    thin = cv2.subtract(squeezed, near_ink(squeezed, cv2.MORPH_OPEN, (1, band_px(params))))
     # Runs are looked for on a copy smeared across, so a line tilted a few degrees (which
     # climbs a pixel every dozen) still makes one long run.
-    smeared = cv2.dilate(thin, _rect((1, params.tilt_smear_px)))
-    runs = cv2.morphologyEx(smeared, cv2.MORPH_OPEN, _rect((params.run_px // squeeze, 1)))
-    if not runs.any():
+    smeared = near_ink(thin, cv2.MORPH_DILATE, (1, params.tilt_smear_px))
+    runs = near_ink(smeared, cv2.MORPH_OPEN, (params.run_px // squeeze, 1))
+    if not cv2.countNonZero(runs):
         return None
     # Runs chain into a line across the frame, also across the gap where a digit sits on
     # the line (there the line is not thin).
-    linked = cv2.morphologyEx(
-        cv2.bitwise_and(runs, thin), cv2.MORPH_CLOSE, _rect((params.line_gap_px // squeeze, 1))
+    linked = near_ink(
+        cv2.bitwise_and(runs, thin), cv2.MORPH_CLOSE, (params.line_gap_px // squeeze, 1)
     )
     contours, _ = cv2.findContours(linked, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     share = params.line_min_share_horizontal if horizontal else params.line_min_share_upright
@@ -84,7 +82,7 @@ def long_thin_lines(
     chained = np.zeros_like(thin)
     cv2.drawContours(chained, long, -1, 1, thickness=cv2.FILLED)
     # The line's anti-aliased edge: slack either side across the line.
-    chained = cv2.dilate(chained, _rect((1, 1 + 2 * params.line_slack_px)))
+    chained = near_ink(chained, cv2.MORPH_DILATE, (1, 1 + 2 * params.line_slack_px))
     band = np.zeros((height, width), np.uint8)
     band[:, : squeeze * squeezed_width] = cv2.resize(
         chained, (squeeze * squeezed_width, height), interpolation=cv2.INTER_NEAREST
@@ -115,6 +113,39 @@ def squeezed_along(mask: np.ndarray, horizontal: bool, squeeze: int, width: int)
     for k in range(1, squeeze):
         squeezed = cv2.bitwise_or(squeezed, blocks[:, k * columns : (k + 1) * columns])
     return cv2.transpose(np.ascontiguousarray(squeezed))
+
+
+def near_ink(mask: np.ndarray, op: int, size: tuple[int, int]) -> np.ndarray:
+    """`cv2.morphologyEx(mask, op, a rectangle of `size`)` of a 0/1 mask, worked only on the
+    rows near its ink: the same pixels in a fraction of the time (a line search's masks are
+    mostly empty rows).
+
+    A kernel one row high filters each row on its own, and an opening, closing or dilation
+    of an empty row leaves it empty, so only the rows that hold ink are worked. A taller one
+    reaches no further than its height from the ink: the band from the first row with ink
+    to the last is worked, widened by twice that height, whose rows of paper keep the band's
+    edge from acting as the frame's (OpenCV counts the border as ink for an erosion).
+    """
+    rows = ink_rows(mask)
+    out = np.zeros_like(mask)
+    if rows.size == 0:
+        return out
+    kernel = _rect(size)
+    first, end = int(rows[0]), int(rows[-1]) + 1
+    high = size[1]
+    if high == 1 and end - first > rows.size:
+        out[rows] = cv2.morphologyEx(mask[rows], op, kernel)
+        return out
+    if high > 1:
+        first, end = max(0, first - 2 * high), min(mask.shape[0], end + 2 * high)
+    out[first:end] = cv2.morphologyEx(mask[first:end], op, kernel)
+    return out
+
+
+def ink_rows(mask: np.ndarray) -> np.ndarray:
+    """Indices of the rows of a 0/1 mask that hold ink (OpenCV's row sums: a few microseconds,
+    where its row maxima or numpy's any take ten to sixty times as long)."""
+    return np.flatnonzero(cv2.reduce(mask, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S))
 
 
 def extend_line(canvas: np.ndarray, contour: np.ndarray, params: VisionParams = DEFAULT) -> None:
