@@ -150,7 +150,7 @@ def find_digits(
 
 
 def look_beside(
-    row: list[Group], inks: InkMap, removed: np.ndarray, params: VisionParams, judge: Judge
+    row: list[Group], inks: InkMap, removed: RemovedInk, params: VisionParams, judge: Judge
 ) -> list[tuple[Group, np.ndarray, bool]]:
     """Marks of fainter ink beside or between a found number's digits: (group, its ink,
     unread), where unread means the judge does not take it for a digit of the number.
@@ -225,7 +225,7 @@ def grown(
     inks: InkMap,
     parts: Components,
     group: Group,
-    removed: np.ndarray,
+    removed: RemovedInk,
     params: VisionParams,
     scale: float,
     shape: tuple[int, ...],
@@ -239,7 +239,7 @@ def grown(
 
 
 def grown_ink(
-    inks: InkMap, parts: Components, group: Group, removed: np.ndarray, params: VisionParams
+    inks: InkMap, parts: Components, group: Group, removed: RemovedInk, params: VisionParams
 ) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
     """The group's ink with the fainter ink round it that belongs to it (its box and its
     ink, like digit_ink's), or None when nothing joins.
@@ -284,7 +284,7 @@ def fainter_low(inks: InkMap, params: VisionParams) -> int:
 
 
 def fainter_window(
-    inks: InkMap, removed: np.ndarray, window: tuple[int, int, int, int], low: int
+    inks: InkMap, removed: RemovedInk, window: tuple[int, int, int, int], low: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The smoothed ink map in a window (x0, y0, x1, y1) and its ink (0/1) from `low` up,
     without the lines found and the ink on them (`removed`), a little thicker at the lower
@@ -292,7 +292,10 @@ def fainter_window(
     x0, y0, x1, y1 = window
     smooth = inks.smooth[y0:y1, x0:x1]
     _, mask = cv2.threshold(smooth, low, 1, cv2.THRESH_BINARY)
-    return smooth, cv2.subtract(mask, cv2.dilate(removed[y0:y1, x0:x1], np.ones((5, 5), np.uint8)))
+    gone = removed[y0:y1, x0:x1]
+    if not cv2.countNonZero(gone):
+        return smooth, mask  # no line there (most frames): nothing to take out
+    return smooth, cv2.subtract(mask, cv2.dilate(gone, np.ones((5, 5), np.uint8)))
 
 
 def shared(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
@@ -336,14 +339,30 @@ def to_caller_box(
     return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
 
 
-def removed_ink(inks: InkMap) -> np.ndarray:
-    """The ink (0/1) the line removal took out of the ink map: lines, and what lay on them."""
-    _, ink = cv2.threshold(inks.smooth, inks.low, 1, cv2.THRESH_BINARY)
-    return cv2.subtract(ink, inks.mask)
+class RemovedInk:
+    """The ink (0/1) the line removal took out of an ink map: lines, and what lay on them.
+
+    Indexed like an array with a window (`removed[y0:y1, x0:x1]`), worked out for that
+    window only: the looks round a frame's digits ask for a few small windows, and
+    thresholding the whole frame again for them took longer than the windows do.
+    """
+
+    def __init__(self, inks: InkMap) -> None:
+        self.inks = inks
+        self.shape = inks.mask.shape
+
+    def __getitem__(self, window: tuple[slice, slice]) -> np.ndarray:
+        _, ink = cv2.threshold(self.inks.smooth[window], self.inks.low, 1, cv2.THRESH_BINARY)
+        return cv2.subtract(ink, self.inks.mask[window])
+
+
+def removed_ink(inks: InkMap) -> RemovedInk:
+    """The ink the line removal took out of the ink map, window by window (RemovedInk)."""
+    return RemovedInk(inks)
 
 
 def lined_ink(
-    inks: InkMap, parts: Components, group: Group, removed: np.ndarray, params: VisionParams
+    inks: InkMap, parts: Components, group: Group, removed: RemovedInk, params: VisionParams
 ) -> np.ndarray | None:
     """The group's ink with the removed ink it touches put back, or None when there is none.
 
