@@ -150,9 +150,17 @@ def is_light_on_dark(
     dark_ink = float(np.maximum(darker.astype(np.float32) - beyond, 0).sum())
     light = np.maximum(lighter.astype(np.float32) - beyond, 0)
     # Dark writing is far more common; light needs a clear majority and some substance.
-    needed = params.light_ink_margin * dark_ink + small.size / params.light_ink_px_per_level
-    if float(light.sum()) <= needed:
-        return False
+    substance = small.size / params.light_ink_px_per_level
+    needed = params.light_ink_margin * dark_ink + substance
+    lit = float(light.sum())
+    if lit <= needed:
+        # Unless the paper itself is dark: strokes of chalk or a felt tip as thick as the
+        # stroke kernel hardly count as thin light features, while the paper they enclose
+        # (the holes of an 8) counts as thin dark ones. Then the grey levels say it (most
+        # pixels dark paper, the light tail far from them), and light needs only a majority.
+        if lit <= dark_ink + substance or not majority_polarity(small, params, default=False):
+            return False
+        needed = dark_ink + substance
     if edge_light:
         return True
     # Light that reaches the frame's edge is taken for lighting (a sunlit strip beside a

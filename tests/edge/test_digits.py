@@ -9,6 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
+from edge.config import RegionSettings
+from edge.model import load_model
+from edge.reader import FrameReader
+from edge.vision.binarize import ink_map
 from edge.vision.find import find_digits
 from training.mnist import load_split
 
@@ -171,6 +175,25 @@ def test_light_writing_on_a_dark_board_is_found(digits) -> None:
     truth = draw_digit(board, images[8], 300, 200, 100, ink=4.0)  # chalk: 4x the board
     found = find_digits(to_uint8(board), "number")
     assert len(found) == 1 and iou(found[0].box, truth) > 0.7
+
+
+def test_thick_light_strokes_on_a_dark_board_are_read_as_the_writing(digits) -> None:
+    # A felt tip or a chalk stick pressed flat: strokes as thick as the polarity test's
+    # stroke kernel hardly count as thin light features, while the board they enclose (the
+    # holes of the 8 and the 0) counts as thin dark ones. Read as dark writing, the holes
+    # came out as a sure "11".
+    images, labels = digits
+    board = paper(level=35, noise=3)
+    x = 60
+    for digit in (8, 0):
+        image = images[int(np.nonzero(labels == digit)[0][2])]
+        thick = cv2.dilate(image, np.ones((3, 3), np.uint8))  # a thick felt tip
+        x = sum(draw_digit(board, thick, x, 130, 190, ink=4.5)[::2]) + 60
+    frame = to_uint8(board)
+    assert ink_map(frame).light_on_dark
+    reader = FrameReader(load_model(None), [RegionSettings()], 0.9, "dev")
+    (reading,) = reader.read(frame, "test", 0)
+    assert (reading.status, reading.value) == ("ok", "80")
 
 
 def test_ruled_lines_neither_join_nor_stretch_digits(digits) -> None:
