@@ -151,16 +151,19 @@ def is_light_on_dark(
     light = np.maximum(lighter.astype(np.float32) - beyond, 0)
     # Dark writing is far more common; light needs a clear majority and some substance.
     substance = small.size / params.light_ink_px_per_level
-    needed = params.light_ink_margin * dark_ink + substance
+    least, needed = dark_ink + substance, params.light_ink_margin * dark_ink + substance
     lit = float(light.sum())
+    if lit <= least:
+        return False
+    # Unless the paper itself is dark: strokes of chalk or a felt tip as thick as the stroke
+    # kernel hardly count as thin light features, while the paper they enclose (the holes of
+    # an 8) counts as thin dark ones. Then the grey levels say it (most pixels dark paper, the
+    # light tail far from them; asked only when it matters), and light needs only a majority.
+    dark_paper: bool | None = None
     if lit <= needed:
-        # Unless the paper itself is dark: strokes of chalk or a felt tip as thick as the
-        # stroke kernel hardly count as thin light features, while the paper they enclose
-        # (the holes of an 8) counts as thin dark ones. Then the grey levels say it (most
-        # pixels dark paper, the light tail far from them), and light needs only a majority.
-        if lit <= dark_ink + substance or not majority_polarity(small, params, default=False):
+        dark_paper = majority_polarity(small, params, default=False)
+        if not dark_paper:
             return False
-        needed = dark_ink + substance
     if edge_light:
         return True
     # Light that reaches the frame's edge is taken for lighting (a sunlit strip beside a
@@ -172,7 +175,12 @@ def is_light_on_dark(
     at_edge = (left == 0) | (top == 0) | (right == w) | (bottom == h)
     at_edge[0] = False  # the background
     light[at_edge[labels]] = 0
-    return float(light.sum()) > needed
+    clear = float(light.sum())
+    if clear > needed:
+        return True
+    if clear <= least:
+        return False
+    return majority_polarity(small, params, default=False) if dark_paper is None else dark_paper
 
 
 def majority_polarity(small: np.ndarray, params: VisionParams = DEFAULT, *, default: bool) -> bool:

@@ -9,14 +9,17 @@ import cv2
 import numpy as np
 import pytest
 
+from edge.camera.imageio import decode_image
 from edge.config import RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader
 from edge.vision.binarize import ink_map
 from edge.vision.find import find_digits
+from tests.conftest import load_script
 from training.mnist import load_split
 
-SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "mnist_sample"
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "tests" / "fixtures" / "mnist_sample"
 Box = tuple[int, int, int, int]
 
 
@@ -194,6 +197,28 @@ def test_thick_light_strokes_on_a_dark_board_are_read_as_the_writing(digits) -> 
     reader = FrameReader(load_model(None), [RegionSettings()], 0.9, "dev")
     (reading,) = reader.read(frame, "test", 0)
     assert (reading.status, reading.value) == ("ok", "80")
+
+
+@pytest.mark.parametrize(
+    ("seed", "index", "digit"),
+    [
+        (5, 23, "7"),  # chalk on a dark board: read as dark writing before
+        (24, 27, "4"),
+        (35, 7, "0"),
+        (17, 25, "7"),  # with a neighbour's chalk cut by the frame's edge, which does not count
+        (43, 24, "7"),
+    ],
+)
+def test_chalk_of_the_tuning_renderer_is_read_as_light_writing(seed, index, digit) -> None:
+    generate = load_script("mock_generate", ROOT / "mock_frames" / "generate.py")
+    images, labels = load_split(SAMPLE, "test")
+    frame = list(generate.scenario_frames("hard", images, labels, index + 1, seed, 0))[index]
+    assert frame.expected["value"] == digit
+    gray = decode_image(frame.data)
+    assert ink_map(gray).light_on_dark
+    reader = FrameReader(load_model(None), [RegionSettings()], 0.9, "dev")
+    (reading,) = reader.read(gray, "test", 0)
+    assert (reading.status, reading.value) == ("ok", digit)
 
 
 def test_ruled_lines_neither_join_nor_stretch_digits(digits) -> None:
