@@ -73,7 +73,7 @@ def ink_map(
         smooth=smooth,
         mask=mask,
         low=low,
-        strong=min(strong, 255),
+        strong=min(strong, params.max_strong_contrast),
         light_on_dark=light_on_dark,
     )
 

@@ -221,6 +221,22 @@ def test_chalk_of_the_tuning_renderer_is_read_as_light_writing(seed, index, digi
     assert (reading.status, reading.value) == ("ok", digit)
 
 
+@pytest.mark.parametrize(("seed", "index", "value"), [(7, 5, "15"), (19, 34, "3")])
+def test_clear_digits_in_a_dark_noisy_frame_meet_the_contrast_rule(seed, index, value) -> None:
+    # A dim camera: the noise sets the ink threshold high, twice that is out of reach of any
+    # stroke (the ink map tops out where the camera's black is), and the digits came back
+    # `no_digit`; the contrast rule's level stops at max_strong_contrast.
+    generate = load_script("mock_generate", ROOT / "mock_frames" / "generate.py")
+    images, labels = load_split(SAMPLE, "test")
+    frame = list(generate.scenario_frames("hard", images, labels, index + 1, seed, 0))[index]
+    assert frame.expected["value"] == value
+    gray = decode_image(frame.data)
+    assert 2 * ink_map(gray).low > 255
+    reader = FrameReader(load_model(None), [RegionSettings()], 0.9, "dev")
+    (reading,) = reader.read(gray, "test", 0)
+    assert (reading.status, reading.value) == ("ok", value)
+
+
 def test_ruled_lines_neither_join_nor_stretch_digits(digits) -> None:
     images, _ = digits
     sheet = paper(gradient=0.2)
