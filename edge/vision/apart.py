@@ -387,20 +387,17 @@ def _stretches(
     # bounds are in order.
     count = np.searchsorted(np.asarray(bounds), across, side="right")
     count[own == 0] = 0  # paper: in no stretch
-    # Per count: its ink's first and last row and column, and its pixels.
+    # Per count: its ink's first and last row and column, and its pixels (count 0: none).
     ys, xs = np.nonzero(count)
     counts = count[ys, xs]
-    order = np.argsort(counts, kind="stable")
-    ends = np.searchsorted(counts[order], np.arange(len(bounds) + 2))
-    extent: list[tuple[int, int, int, int, int] | None] = []
-    for k in range(len(bounds) + 1):
-        chosen = order[ends[k] : ends[k + 1]]
-        if chosen.size == 0:
-            extent.append(None)
-            continue
-        rows, cols = ys[chosen], xs[chosen]
+    extent: list[tuple[int, int, int, int, int] | None] = [None]
+    for k in range(1, len(bounds) + 1):
+        at = counts == k
+        rows, cols = ys[at], xs[at]
         extent.append(
-            (int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max()), chosen.size)
+            (int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max()), rows.size)
+            if rows.size
+            else None
         )
     x, y = group.box[:2]
     found: dict[tuple[int, int], Group] = {}

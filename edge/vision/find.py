@@ -131,7 +131,7 @@ def find_digits(
         DigitCandidate(to_caller_box(g.box, scale, gray.shape), ink_of(g), g.unread) for g in chosen
     ]
     if any(not g.unread for g in chosen):
-        removed = removed_ink(inks)
+        removed = RemovedInk(inks)
         for g, candidate in zip(chosen, found, strict=True):
             if not g.unread:
                 candidate.lined = lined_ink(inks, parts, g, removed, params)
@@ -354,11 +354,6 @@ class RemovedInk:
     def __getitem__(self, window: tuple[slice, slice]) -> np.ndarray:
         _, ink = cv2.threshold(self.inks.smooth[window], self.inks.low, 1, cv2.THRESH_BINARY)
         return cv2.subtract(ink, self.inks.mask[window])
-
-
-def removed_ink(inks: InkMap) -> RemovedInk:
-    """The ink the line removal took out of the ink map, window by window (RemovedInk)."""
-    return RemovedInk(inks)
 
 
 def lined_ink(
