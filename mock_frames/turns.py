@@ -11,9 +11,9 @@ from version 0.1 on):
     python mock_frames/turns.py /tmp/before . --rounds 5
 
 It prints each tree's median and mean time per frame (decode + read, one region of kind
-`number`, one thread, the tree's own shipped model) and the median of the per-frame ratios
-(second tree / first). Both trees run on this interpreter's packages. The same tree given
-twice reads a ratio of about 1.00.
+`number`, one thread, the tree's own shipped model), the median of the per-frame ratios
+(second tree / first) and the ratio of the total times, also per scenario folder. Both trees
+run on this interpreter's packages. The same tree given twice reads a ratio of about 1.00.
 """
 
 from __future__ import annotations
@@ -90,6 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         f"total {sum(times[1]) / sum(times[0]):.3f} "
         f"({len(frames)} frames x {args.rounds} rounds)"
     )
+    # Where the difference lies: a change may cost only the frames that use it.
+    spent: dict[str, list[float]] = {}
+    for i, (a, b) in enumerate(zip(times[0], times[1], strict=True)):
+        pair = spent.setdefault(files[i % len(files)].parent.name, [0.0, 0.0])
+        pair[0], pair[1] = pair[0] + a, pair[1] + b
+    shares = ", ".join(f"{name} {b / a:.3f}" for name, (a, b) in spent.items())
+    print(f"total second / first by scenario: {shares}")
     return 0
 
 

@@ -27,6 +27,11 @@ def test_the_same_tree_twice_reads_every_frame_and_prints_a_ratio() -> None:
     assert ratio is not None
     assert int(ratio.group(3)) == 96  # single, numbers, hard and blank
     assert 0.6 < float(ratio.group(1)) < 1.6  # the same code: about 1, whatever the machine does
+    scenes = dict(
+        re.findall(r"(single|numbers|hard|blank) ([0-9.]+)", done.stdout.splitlines()[-1])
+    )
+    assert set(scenes) == {"single", "numbers", "hard", "blank"}
+    assert all(0.5 < float(r) < 2.0 for r in scenes.values())
 
 
 def test_a_folder_without_the_package_is_refused(tmp_path: Path) -> None:
