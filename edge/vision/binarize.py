@@ -68,12 +68,15 @@ def ink_map(
     low = ink_threshold(smooth, params, tight=tight)
     mask = lined_mask(smooth, low, params)
     strong = max(params.min_strong_contrast, round(params.strong_over_low * low))
+    # A camera frame's ink tops out where its black is (max_strong_contrast); an enlarged
+    # crop's threshold is high because its ink fills it, and there the rule stays whole.
+    highest = 255 if crop else params.max_strong_contrast
     return InkMap(
         ink=ink,
         smooth=smooth,
         mask=mask,
         low=low,
-        strong=min(strong, params.max_strong_contrast),
+        strong=min(strong, highest),
         light_on_dark=light_on_dark,
     )
 

@@ -69,8 +69,9 @@ class VisionParams:
     # dropped. Larger drops faint pencil; smaller keeps shadow edges as "digits".
     min_strong_contrast: int = 56
     strong_over_low: float = 2.0
-    # ... but at most this (88 %): on a dim, noisy frame the threshold is high, and twice it is
-    # more contrast than a stroke can have there (the ink map tops out at the camera's black).
+    # ... but at most this (88 %) on a photo: on a dim, noisy frame the threshold is high, and
+    # twice it is more contrast than a stroke can have there (the ink map tops out at the
+    # camera's black). Not on an enlarged crop, whose threshold is high because ink fills it.
     # Tuning frames (6,006 saved, right / ok but wrong): 4,922 / 74 -> 4,924 / 74 at 216-224
     # (240: unchanged; 192-208: +3 and a right number lost); 3,160 hard frames drawn from the
     # test sample: 5 more right, 1 right number now low_confidence.
