@@ -180,6 +180,22 @@ def test_light_writing_on_a_dark_board_is_found(digits) -> None:
     assert len(found) == 1 and iou(found[0].box, truth) > 0.7
 
 
+def read_number(gray: np.ndarray) -> tuple[str, str | None]:
+    """Status and value of the frame read as one `number` region with the shipped model."""
+    reader = FrameReader(load_model(None), [RegionSettings()], 0.9, "dev")
+    (reading,) = reader.read(gray, "test", 0)
+    return reading.status, reading.value
+
+
+def hard_photo(seed: int, index: int, value: str) -> np.ndarray:
+    """The index-th `hard` photo of the tuning renderer for a seed, drawn from the sample."""
+    generate = load_script("mock_generate", ROOT / "mock_frames" / "generate.py")
+    images, labels = load_split(SAMPLE, "test")
+    frame = list(generate.scenario_frames("hard", images, labels, index + 1, seed, 0))[index]
+    assert frame.expected["value"] == value
+    return decode_image(frame.data)
+
+
 def test_thick_light_strokes_on_a_dark_board_are_read_as_the_writing(digits) -> None:
     # A felt tip or a chalk stick pressed flat: strokes as thick as the polarity test's
     # stroke kernel hardly count as thin light features, while the board they enclose (the
@@ -194,9 +210,7 @@ def test_thick_light_strokes_on_a_dark_board_are_read_as_the_writing(digits) -> 
         x = sum(draw_digit(board, thick, x, 130, 190, ink=4.5)[::2]) + 60
     frame = to_uint8(board)
     assert ink_map(frame).light_on_dark
-    reader = FrameReader(load_model(None), [RegionSettings()], 0.9, "dev")
-    (reading,) = reader.read(frame, "test", 0)
-    assert (reading.status, reading.value) == ("ok", "80")
+    assert read_number(frame) == ("ok", "80")
 
 
 @pytest.mark.parametrize(
@@ -210,15 +224,9 @@ def test_thick_light_strokes_on_a_dark_board_are_read_as_the_writing(digits) -> 
     ],
 )
 def test_chalk_of_the_tuning_renderer_is_read_as_light_writing(seed, index, digit) -> None:
-    generate = load_script("mock_generate", ROOT / "mock_frames" / "generate.py")
-    images, labels = load_split(SAMPLE, "test")
-    frame = list(generate.scenario_frames("hard", images, labels, index + 1, seed, 0))[index]
-    assert frame.expected["value"] == digit
-    gray = decode_image(frame.data)
+    gray = hard_photo(seed, index, digit)
     assert ink_map(gray).light_on_dark
-    reader = FrameReader(load_model(None), [RegionSettings()], 0.9, "dev")
-    (reading,) = reader.read(gray, "test", 0)
-    assert (reading.status, reading.value) == ("ok", digit)
+    assert read_number(gray) == ("ok", digit)
 
 
 @pytest.mark.parametrize(("seed", "index", "value"), [(7, 5, "15"), (19, 34, "3")])
@@ -226,15 +234,9 @@ def test_clear_digits_in_a_dark_noisy_frame_meet_the_contrast_rule(seed, index, 
     # A dim camera: the noise sets the ink threshold high, twice that is out of reach of any
     # stroke (the ink map tops out where the camera's black is), and the digits came back
     # `no_digit`; the contrast rule's level stops at max_strong_contrast.
-    generate = load_script("mock_generate", ROOT / "mock_frames" / "generate.py")
-    images, labels = load_split(SAMPLE, "test")
-    frame = list(generate.scenario_frames("hard", images, labels, index + 1, seed, 0))[index]
-    assert frame.expected["value"] == value
-    gray = decode_image(frame.data)
+    gray = hard_photo(seed, index, value)
     assert 2 * ink_map(gray).low > 255
-    reader = FrameReader(load_model(None), [RegionSettings()], 0.9, "dev")
-    (reading,) = reader.read(gray, "test", 0)
-    assert (reading.status, reading.value) == ("ok", value)
+    assert read_number(gray) == ("ok", value)
 
 
 def test_ruled_lines_neither_join_nor_stretch_digits(digits) -> None:
