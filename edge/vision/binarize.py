@@ -164,7 +164,7 @@ def is_light_on_dark(
     # light tail far from them; asked only when it matters), and light needs only a majority.
     dark_paper: bool | None = None
     if lit <= needed:
-        dark_paper = majority_polarity(small, params, default=False)
+        dark_paper = grey_levels_light(small, params)
         if not dark_paper:
             return False
     if edge_light:
@@ -183,10 +183,19 @@ def is_light_on_dark(
         return True
     if clear <= least:
         return False
-    return majority_polarity(small, params, default=False) if dark_paper is None else dark_paper
+    return grey_levels_light(small, params) if dark_paper is None else dark_paper
 
 
-def majority_polarity(small: np.ndarray, params: VisionParams = DEFAULT, *, default: bool) -> bool:
+def grey_levels_light(small: np.ndarray, params: VisionParams = DEFAULT) -> bool:
+    """Whether the grey levels say light writing on dark paper (majority_polarity with the
+    tails of the darkest and lightest polarity_majority_tail percent: writing may cover only
+    a few hundredths of a photo)."""
+    return majority_polarity(small, params, default=False, tail=params.polarity_majority_tail)
+
+
+def majority_polarity(
+    small: np.ndarray, params: VisionParams = DEFAULT, *, default: bool, tail: float | None = None
+) -> bool:
     """Polarity of a tight crop from its grey levels: the paper is most of it.
 
     Thick strokes (a felt tip) can fill so much of a tight crop that the paper between them
@@ -195,9 +204,8 @@ def majority_polarity(small: np.ndarray, params: VisionParams = DEFAULT, *, defa
     lightest means dark ink, and the other way round light ink. When neither side is clearly
     further (majority_ratio), `default` stands.
     """
-    dark, median, light = np.percentile(
-        small, [params.majority_tail, 50, 100 - params.majority_tail]
-    )
+    tail = params.majority_tail if tail is None else tail
+    dark, median, light = np.percentile(small, [tail, 50, 100 - tail])
     below, above = median - dark, light - median
     if below >= params.polarity_min_contrast and below >= params.majority_ratio * above:
         return False
