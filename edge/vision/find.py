@@ -349,7 +349,6 @@ class RemovedInk:
 
     def __init__(self, inks: InkMap) -> None:
         self.inks = inks
-        self.shape = inks.mask.shape
 
     def __getitem__(self, window: tuple[slice, slice]) -> np.ndarray:
         _, ink = cv2.threshold(self.inks.smooth[window], self.inks.low, 1, cv2.THRESH_BINARY)
@@ -368,7 +367,7 @@ def lined_ink(
     digit). A crop like digit_ink's, boxed to the larger ink.
     """
     x, y, w, h = group.box
-    height, width = removed.shape
+    height, width = inks.mask.shape
     side, end = params.lined_reach_side * h, params.lined_reach_end * h
     x0, x1 = max(0, int(x - side)), min(width, int(np.ceil(x + w + side)))
     y0, y1 = max(0, int(y - end)), min(height, int(np.ceil(y + h + end)))
