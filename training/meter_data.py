@@ -72,6 +72,14 @@ class WheelCrops:
             [self.names[i] for i in idx],
         )
 
+    def joined(self, other: WheelCrops) -> WheelCrops:
+        return WheelCrops(
+            np.concatenate([self.images, other.images]),
+            np.concatenate([self.positions, other.positions]),
+            self.sources + other.sources,
+            self.names + other.names,
+        )
+
 
 def source_of(file_name: str) -> tuple[str, str]:
     """(installation, year) from a crop's file name; ("unknown", "") when it carries none."""

@@ -48,6 +48,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         action="store_true",
         help="pool each row's strongest response beside its mean (not in the shipped recipe)",
     )
+    p.add_argument(
+        "--fold-in-tune",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="train on the tune wheels too, once a recipe is chosen; the temperature is taken "
+        "from CHECKPOINT, the same recipe trained without them (the tune figures printed are "
+        "then on wheels trained on)",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     p.add_argument("--dry-run", action="store_true", help="a few steps on a little data")
@@ -64,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     sets = load_wheels(args.meter_data)
     train, tune = sets["train"], sets["tune"]
+    fitted = None
+    if args.fold_in_tune:
+        fitted = float(torch.load(args.fold_in_tune, weights_only=False)["temperature"])
+        train = train.joined(tune)
     lcd_x, lcd_y = display_renders(64 if args.dry_run else args.display_renders, args.seed)
     rng = np.random.default_rng(args.seed + 11)
     wheel_x, wheel_y = render_wheels(rng, 64 if args.dry_run else args.wheel_renders)
@@ -90,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     targets = soft_targets()
     history, started = [], time.perf_counter()
+    seen = " (trained on)" if fitted is not None else ""
     for epoch in range(1, epochs + 1):
         net.train()
         order, total = rng.permutation(len(x)), 0.0
@@ -106,15 +119,20 @@ def run(args: argparse.Namespace) -> int:
         figures = wheel_figures(predict_logits(net, tune.images), tune.positions)
         history.append({"epoch": epoch, "loss": total / steps, **figures})
         print(
-            f"epoch {epoch}: loss {total / steps:.4f}, tune wheels: digit "
+            f"epoch {epoch}: loss {total / steps:.4f}, tune wheels{seen}: digit "
             f"{figures['digit_accuracy']:.2%}, within a tenth {figures['within_tenth']:.2%}",
             flush=True,
         )
     train_s = time.perf_counter() - started
-    logits = predict_logits(net, tune.images)
-    temperature = fit_temperature(logits, tune.positions)
+    if fitted is None:
+        temperature = fit_temperature(predict_logits(net, tune.images), tune.positions)
+        print(
+            f"temperature {temperature:.4f} fitted on the {len(tune)} tune wheels; {train_s:.0f} s"
+        )
+    else:
+        temperature = fitted
+        print(f"temperature {temperature:.4f} of {args.fold_in_tune} (tune wheels trained on)")
     net.temperature.fill_(temperature)
-    print(f"temperature {temperature:.4f} fitted on the {len(tune)} tune wheels; {train_s:.0f} s")
     save(args, net, config, history, train_s, temperature)
     return 0
 

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import onnx
 import pytest
+import torch
 
 from edge.meter.printed import PrintedModel
 from export.onnx_export import main as export_main
@@ -63,6 +64,24 @@ def test_the_split_keeps_each_installation_in_one_set(meter_data: Path) -> None:
     sources = {name: set(sets[name].sources) for name in sets}
     assert sources == {"train": {"dig/2022"}, "tune": {"dig/2021"}, "report": {"main_dig/2022"}}
     assert sets["train"].images.shape[1:] == (32, 20)
+
+
+def test_the_tune_wheels_fold_into_training_with_the_chosen_recipes_temperature(
+    meter_data: Path, tmp_path: Path, capsys
+) -> None:
+    chosen, folded = tmp_path / "chosen.pt", tmp_path / "folded.pt"
+    train_main(["--printed", "--meter-data", str(meter_data), "--dry-run", "--out", str(chosen)])
+    printed = capsys.readouterr().out
+    assert "67 wheels + " in printed and "temperature" in printed
+    temperature = torch.load(chosen, weights_only=False)["temperature"]
+    args = ["--printed", "--meter-data", str(meter_data), "--dry-run", "--seed", "2"]
+    train_main([*args, "--fold-in-tune", str(chosen), "--out", str(folded)])
+    printed = capsys.readouterr().out
+    # Train and tune installations both trained on; the report installation never is.
+    assert "134 wheels + " in printed and "(66 wheels left for the report)" in printed
+    assert "tune wheels (trained on)" in printed
+    # Its own tune figures would flatter it: the temperature is the chosen recipe's.
+    assert torch.load(folded, weights_only=False)["temperature"] == temperature
 
 
 def test_train_export_and_evaluate_a_printed_model(
