@@ -25,13 +25,21 @@ import cv2
 import numpy as np
 import render
 import wild_crops
+import wild_flaws
 import wild_hand
 import wild_ink
 from render import FRAME_H, FRAME_W
 from wild_hand import Written, write_number
 from wild_ink import Paper
 
-SCENARIOS = ("wild-numbers", "wild-single", "wild-crops", "wild-blank")
+SCENARIOS = (
+    "wild-numbers",
+    "wild-single",
+    "wild-crops",
+    "wild-blank",
+    "wild-flawed",
+    "wild-flawed-blank",
+)
 DEFAULT_SEED = 20261201
 FIRST_INDEX, END_INDEX = 2000, 5000  # the MNIST test images these scenarios may draw
 EDGE_PX = 10  # every digit stays this far inside the frame after the camera's warp
@@ -160,9 +168,10 @@ def seen(rng: np.random.Generator, sheet: np.ndarray, camera: Camera) -> np.ndar
 
 
 def photo(
-    rng: np.random.Generator, source: WildSource, count: int, height: int
+    rng: np.random.Generator, source: WildSource, count: int, height: int, flawed: bool = False
 ) -> tuple[np.ndarray, dict[str, Any], int]:
-    """One 640x480 photo of a number of `count` digits; BGR pixels, expectation, JPEG quality."""
+    """One 640x480 photo of a number of `count` digits; BGR pixels, expectation, JPEG quality.
+    flawed: the page has flaws (wild_flaws), clear of the writing where they would change it."""
     picks = [source.take() for _ in range(count)]
     hand, pen = wild_hand.pick_hand(rng, count), wild_ink.pick_pen(rng)
     while True:  # a writer with wide gaps on a small sheet writes smaller
@@ -188,6 +197,11 @@ def photo(
     sheet = wild_ink.draw_paper(rng, paper)
     ink = cv2.warpAffine(written.alpha, to_sheet, (FRAME_W, FRAME_H), flags=cv2.INTER_LINEAR)
     ink = ink * (pen.intensity * wild_ink.grain(rng, ink.shape, pen.grain))
+    flaws = []
+    if flawed:
+        margin = int(max(6, 0.3 * height)) | 1
+        writing = cv2.dilate((ink > 0.02).astype(np.uint8), np.ones((margin, margin), np.uint8))
+        flaws = wild_flaws.add_flaws(rng, sheet, writing > 0)
     render.composite(sheet, ink, 0, 0, pen.colour)
     frame = seen(rng, sheet, camera)
     several = count > 1
@@ -201,7 +215,7 @@ def photo(
             "wide-gap": several and written.widest_gap >= 1.0,
         }
     )
-    tags = [paper.name, pen.name, *camera.tags, *found]
+    tags = [paper.name, pen.name, *camera.tags, *flaws, *found]
     return (
         frame,
         {
@@ -221,17 +235,22 @@ def photo(
     )
 
 
-def blank_photo(rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any], int]:
-    """A photo's page and camera with nothing written on it (rules spaced for some writing)."""
+def blank_photo(
+    rng: np.random.Generator, flawed: bool = False
+) -> tuple[np.ndarray, dict[str, Any], int]:
+    """A photo's page and camera with nothing written on it (rules spaced for some writing);
+    flawed: with flaws of a real page (wild_flaws)."""
     height = photo_height(rng, "wild-numbers")
     paper = wild_ink.pick_paper(rng, height)
     camera = pick_camera(rng, height, max(1.3, wild_ink.pick_pen(rng).width * height))
-    frame = seen(rng, wild_ink.draw_paper(rng, paper), camera)
+    sheet = wild_ink.draw_paper(rng, paper)
+    flaws = wild_flaws.add_flaws(rng, sheet, None) if flawed else []
+    frame = seen(rng, sheet, camera)
     expected = {
         "value": None,
         "status": "no_digit",
         "kind": "number",
-        "conditions": [paper.name, *camera.tags],
+        "conditions": [paper.name, *camera.tags, *flaws],
     }
     return frame, expected, camera.quality
 
@@ -256,12 +275,15 @@ def scenario_frames(
         rng = np.random.default_rng([seed, salt, n])
         if scenario == "wild-crops":
             data, expected = wild_crops.crop_file(rng, source)
-        elif scenario == "wild-blank":
-            frame, expected, quality = blank_photo(rng)
+        elif scenario in ("wild-blank", "wild-flawed-blank"):
+            frame, expected, quality = blank_photo(rng, flawed=scenario == "wild-flawed-blank")
             data = render.jpeg(frame, quality)
         else:
             height = photo_height(rng, scenario)
             digits = 1 if scenario == "wild-single" else int(rng.integers(2, 7))
-            frame, expected, quality = photo(rng, source, digits, height)
+            if scenario == "wild-flawed" and rng.random() < 0.3:
+                digits = 1
+            flawed = scenario == "wild-flawed"
+            frame, expected, quality = photo(rng, source, digits, height, flawed)
             data = render.jpeg(frame, quality)
         yield f"{scenario}_{n:04d}.jpg", data, expected

@@ -345,6 +345,9 @@ class VisionParams:
     # fill ~0.8. Narrow groups (under solid_min_aspect) are exempt: a bold 1 fills its box.
     solid_fill: float = 0.85
     solid_min_aspect: float = 0.4
+    # A disc of this radius, as a share of the box's longer side, fits inside a blob (a
+    # punched hole: 0.5); in a digit, even a bold 9 whose loop filled in, it is much smaller.
+    solid_core: float = 0.4
     # A piece of a line: a mark narrower than line_piece_max_aspect of its height whose line
     # goes on past both its ends (edge.vision.lines.continues_as_line): over line_piece_reach
     # of its length beyond each end, at least line_piece_share of the points on its axis hold

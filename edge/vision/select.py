@@ -7,6 +7,7 @@ most prominent digit with the pieces that broke off it, which may fill a tight c
 from __future__ import annotations
 
 import logging
+import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -458,11 +459,28 @@ def looks_like_digit(
         if not (tight and fills):
             return False
     own = group.own_mask(parts)
-    if cv2.countNonZero(own) > params.solid_fill * w * h and w > params.solid_min_aspect * h:
+    if w > params.solid_min_aspect * h and solid(own, cv2.countNonZero(own), params):
         return False  # a solid blob (a thumb, a hole, a shadow), not strokes
     if contrast > 0 and darkest(group, parts, inks) < contrast * inks.strong:
         return False
     return line_pieces or not line_piece(group, own, inks, params)
+
+
+def solid(own: np.ndarray, ink: int, params: VisionParams = DEFAULT) -> bool:
+    """A blob rather than strokes: its ink (`ink` pixels of the box-sized mask `own`) covers
+    most of its box, or a disc of radius solid_core of the box's longer side fits inside it (a
+    punched hole, a round sticker: a disc fills only pi/4 of its box; the filled loop of a bold
+    9 is half the digit's height)."""
+    h, w = own.shape
+    if ink > params.solid_fill * w * h:
+        return True
+    core = params.solid_core * max(w, h)
+    if ink < math.pi * core * core:  # too little ink to hold that disc
+        return False
+    inside = cv2.distanceTransform(
+        cv2.copyMakeBorder(own, 1, 1, 1, 1, cv2.BORDER_CONSTANT), cv2.DIST_L2, 3
+    )
+    return float(inside.max()) >= core
 
 
 def darkest(group: Group, parts: Components, inks: InkMap) -> float:

@@ -309,3 +309,46 @@ def test_a_raw_mnist_image_is_read_as_one_digit(digits) -> None:
     x, y, _, h = found[0].box
     ys, xs = np.nonzero(images[15] > 60)
     assert abs(x - xs.min()) <= 2 and abs(y - ys.min()) <= 2 and abs(h - np.ptp(ys) - 1) <= 3
+
+
+def punched(sheet: np.ndarray, x: int = 30, radius: int = 9, desk: float = 40) -> None:
+    """The holes of a ring binder down the left margin, a dark desk showing through, between
+    the rules of `ruled` (a rule across a hole is removed as line with part of the hole)."""
+    for y in (113, 241, 369):
+        hole = np.zeros(sheet.shape, np.float32)
+        cv2.circle(hole, (x, y), radius, 1.0, -1, cv2.LINE_AA)
+        sheet[:] = sheet * (1 - hole) + desk * hole
+
+
+def test_punched_holes_are_not_digits(digits) -> None:
+    # A disc fills only pi/4 of its box, under the solid-blob rule's 0.85; three of them down
+    # the margin were read as "111" on a blank page, and as digits beside a number.
+    sheet = paper(gradient=0.2)
+    ruled(sheet)
+    punched(sheet)
+    blank = to_uint8(cv2.GaussianBlur(sheet, (0, 0), 0.8))
+    assert find_digits(blank, "number") == []
+    assert find_digits(blank, "digit") == []
+    draw_digit(sheet, clear_example(digits, 4), 260, 200, 60)
+    draw_digit(sheet, clear_example(digits, 7), 320, 200, 60)
+    assert read_number(to_uint8(cv2.GaussianBlur(sheet, (0, 0), 0.8))) == ("ok", "47")
+
+
+def test_a_blob_is_solid_when_a_disc_half_its_size_fits_inside() -> None:
+    from edge.vision.select import solid
+
+    def mask(draw) -> np.ndarray:
+        m = np.zeros((40, 30), np.uint8)
+        draw(m)
+        ys, xs = np.nonzero(m)
+        return m[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+
+    hole = mask(lambda m: cv2.circle(m, (15, 20), 12, 1, -1))
+    ring = mask(lambda m: cv2.ellipse(m, (15, 20), (11, 15), 0, 0, 360, 1, 4))
+    # A bold 9 whose loop filled in: a disc as wide as the digit, on a stem.
+    nine = mask(
+        lambda m: (cv2.circle(m, (15, 12), 9, 1, -1), cv2.line(m, (22, 14), (20, 38), 1, 5))
+    )
+    assert solid(hole, cv2.countNonZero(hole))
+    assert not solid(ring, cv2.countNonZero(ring))
+    assert not solid(nine, cv2.countNonZero(nine))

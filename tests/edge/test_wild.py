@@ -45,7 +45,7 @@ def reproducible(generate: ModuleType, sample, scenario: str, count: int) -> lis
     return first
 
 
-@pytest.mark.parametrize("scenario", ["wild-numbers", "wild-single", "wild-crops"])
+@pytest.mark.parametrize("scenario", ["wild-numbers", "wild-single", "wild-crops", "wild-flawed"])
 def test_wild_frames_are_reproducible_and_label_the_digits_drawn(
     generate: ModuleType, sample: tuple[np.ndarray, np.ndarray], scenario: str
 ) -> None:
@@ -65,7 +65,8 @@ def test_wild_frames_are_reproducible_and_label_the_digits_drawn(
             continue
         assert want["kind"] == "number" and picture.shape == (480, 640, 3)
         count = len(want["value"])
-        assert (count == 1) if scenario == "wild-single" else (2 <= count <= 6)
+        lowest = {"wild-single": 1, "wild-flawed": 1}.get(scenario, 2)
+        assert lowest <= count <= (1 if scenario == "wild-single" else 6)
         assert len(want["digit_boxes"]) == count
         for x, y, w, h in want["digit_boxes"]:  # every digit whole inside the frame
             assert x >= 0 and y >= 0 and x + w <= 640 and y + h <= 480
@@ -83,6 +84,25 @@ def test_wild_blank_pages_are_photos_with_nothing_written(
         gray = decode_image(frame.data)
         assert gray.shape == (480, 640)
         assert reader.read(gray, "x", 0)[0].status == "no_digit"
+
+
+def test_flawed_pages_name_their_flaws_and_keep_clear_of_the_writing(
+    generate: ModuleType, sample: tuple[np.ndarray, np.ndarray]
+) -> None:
+    flaws = generate.wild.wild_flaws
+    for frame in reproducible(generate, sample, "wild-flawed-blank", 6):
+        want = frame.expected
+        assert (want["value"], want["status"]) == (None, "no_digit")
+        assert 1 <= len(set(want["conditions"]) & set(flaws.FLAWS)) <= 2
+    # Where writing covers the whole page, only the flaws that may lie under it are drawn.
+    sheet = np.full((480, 640, 3), 0.9, np.float32)
+    everywhere = np.ones((480, 640), bool)
+    drawn = {
+        name
+        for seed in range(30)
+        for name in flaws.add_flaws(np.random.default_rng(seed), sheet, everywhere)
+    }
+    assert drawn == {"fold", "specks"}
 
 
 def test_other_seeds_make_other_frames(
