@@ -423,6 +423,10 @@ class VisionParams:
     # of the crop). On a photo, ink that touches the edge without filling the frame is a
     # shadow edge, a page border or neighbouring writing.
     tight_fill: float = 0.6
+    # Ink in a tight crop that lies along one of its sides over this share of its own length
+    # without filling the crop across is the desk past the page's edge or a band of shadow,
+    # not a digit (edge.vision.select.along_a_side).
+    side_run: float = 0.8
     # Kind `digit` reads the one digit of the image: pieces within piece_reach of its height
     # join it (a crop edge cut the stroke that held them on) while the whole stays no wider
     # than piece_max_aspect x its height; a neighbouring digit would make it wider.

@@ -459,6 +459,8 @@ def looks_like_digit(
         if not (tight and fills):
             return False
     own = group.own_mask(parts)
+    if touches and tight and along_a_side(own, group.box, (height, width), params):
+        return False
     if w > params.solid_min_aspect * h and solid(own, cv2.countNonZero(own), params):
         return False  # a solid blob (a thumb, a hole, a shadow), not strokes
     if contrast > 0 and darkest(group, parts, inks) < contrast * inks.strong:
@@ -481,6 +483,37 @@ def solid(own: np.ndarray, ink: int, params: VisionParams = DEFAULT) -> bool:
         cv2.copyMakeBorder(own, 1, 1, 1, 1, cv2.BORDER_CONSTANT), cv2.DIST_L2, 3
     )
     return float(inside.max()) >= core
+
+
+def along_a_side(
+    own: np.ndarray,
+    box: tuple[int, int, int, int],
+    shape: tuple[int, int],
+    params: VisionParams = DEFAULT,
+) -> bool:
+    """Ink (`own`, in its `box`) lying along a side of the image, from end to end over
+    side_run of its own length, without filling the image across: the desk past the page's
+    edge, a shadow's band, a strip of the next cell. A digit cut by a tight crop meets the
+    crop's edge at a few strokes' ends, or fills the crop (a 7's bar along the top of a crop
+    of its own box)."""
+    height, width = shape
+    x, y, w, h = box
+    sides = (
+        (x <= 0, own[:, 0], h, w < params.tight_fill * width),
+        (x + w >= width, own[:, -1], h, w < params.tight_fill * width),
+        (y <= 0, own[0, :], w, h < params.tight_fill * height),
+        (y + h >= height, own[-1, :], w, h < params.tight_fill * height),
+    )
+    return any(
+        on and narrow and span(line) >= params.side_run * length
+        for on, line, length, narrow in sides
+    )
+
+
+def span(line: np.ndarray) -> int:
+    """From the first ink pixel of a row or column to its last (0 without ink)."""
+    ink = np.flatnonzero(line)
+    return int(ink[-1] - ink[0] + 1) if ink.size else 0
 
 
 def darkest(group: Group, parts: Components, inks: InkMap) -> float:

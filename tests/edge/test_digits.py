@@ -352,3 +352,23 @@ def test_a_blob_is_solid_when_a_disc_half_its_size_fits_inside() -> None:
     assert solid(hole, cv2.countNonZero(hole))
     assert not solid(ring, cv2.countNonZero(ring))
     assert not solid(nine, cv2.countNonZero(nine))
+
+
+def test_the_desk_past_the_pages_edge_is_no_digit_in_a_digit_region(digits) -> None:
+    # A digit region may be a tight crop whose digit fills it and runs off its edges, so ink
+    # touching the edge is read there; a band of desk along the photo's side (the page ends
+    # short of the frame) filled the frame's height and was read as a sure 1.
+    sheet = paper(gradient=0.1, noise=3)
+    sheet[:, :60] = 50 + 8 * np.sin(np.arange(480) / 5.0)[:, None]  # a wooden desk
+    blank = to_uint8(cv2.GaussianBlur(sheet, (0, 0), 1.0))
+    assert find_digits(blank, "digit") == []
+    draw_digit(sheet, clear_example(digits, 3), 300, 180, 90)
+    (found,) = find_digits(to_uint8(cv2.GaussianBlur(sheet, (0, 0), 1.0)), "digit")
+    assert found.box[0] >= 290
+    # A tight crop of a 7 cut along its own box still has its bar lying along the top.
+    seven = clear_example(digits, 7)
+    ys, xs = np.nonzero(seven > 60)
+    crop = 255 - seven[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    reader = FrameReader(load_model(None), [RegionSettings(kind="digit")], 0.9, "dev")
+    (reading,) = reader.read(crop, "tight", 0)
+    assert (reading.status, reading.value) == ("ok", "7")
