@@ -161,9 +161,15 @@ def inside(matrix: np.ndarray, corners: np.ndarray) -> bool:
     )
 
 
-def seen(rng: np.random.Generator, sheet: np.ndarray, camera: Camera) -> np.ndarray:
-    """The flat sheet as the camera takes it: warped, lit, blurred and noised."""
+def seen(
+    rng: np.random.Generator, sheet: np.ndarray, camera: Camera, glare: np.ndarray | None = None
+) -> np.ndarray:
+    """The flat sheet as the camera takes it: warped, lit, blurred and noised; `glare` (HxW on
+    the sheet) is light reflected to the camera, past white where it is 1 (it saturates)."""
     lit = render.warp(sheet, camera.matrix) * render.lighting(rng, **camera.light)[:, :, None]
+    if glare is not None:
+        shine = render.warp(np.repeat(glare[:, :, None], 3, axis=2), camera.matrix)
+        lit = lit + (1.3 - lit) * shine
     return render.sensor(lit, rng, camera.blur_sigma, camera.noise_sigma)
 
 
@@ -197,13 +203,13 @@ def photo(
     sheet = wild_ink.draw_paper(rng, paper)
     ink = cv2.warpAffine(written.alpha, to_sheet, (FRAME_W, FRAME_H), flags=cv2.INTER_LINEAR)
     ink = ink * (pen.intensity * wild_ink.grain(rng, ink.shape, pen.grain))
-    flaws = []
+    flaws, glare = [], None
     if flawed:
         margin = int(max(6, 0.3 * height)) | 1
         writing = cv2.dilate((ink > 0.02).astype(np.uint8), np.ones((margin, margin), np.uint8))
-        flaws = wild_flaws.add_flaws(rng, sheet, writing > 0)
+        flaws, glare = wild_flaws.add_flaws(rng, sheet, writing > 0)
     render.composite(sheet, ink, 0, 0, pen.colour)
-    frame = seen(rng, sheet, camera)
+    frame = seen(rng, sheet, camera, glare)
     several = count > 1
     found = wild_ink.flagged(
         {
@@ -244,8 +250,8 @@ def blank_photo(
     paper = wild_ink.pick_paper(rng, height)
     camera = pick_camera(rng, height, max(1.3, wild_ink.pick_pen(rng).width * height))
     sheet = wild_ink.draw_paper(rng, paper)
-    flaws = wild_flaws.add_flaws(rng, sheet, None) if flawed else []
-    frame = seen(rng, sheet, camera)
+    flaws, glare = wild_flaws.add_flaws(rng, sheet, None) if flawed else ([], None)
+    frame = seen(rng, sheet, camera, glare)
     expected = {
         "value": None,
         "status": "no_digit",

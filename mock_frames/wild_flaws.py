@@ -2,10 +2,11 @@
 
 A page under a camera is seldom clean: the punched holes of a ring binder with the table
 showing through, a fold, the sheet's edge with the desk beyond it, a coffee ring or a drop,
-dust and eraser crumbs, a hair. They are drawn on the flat sheet before the camera takes it,
-so the camera warps, lights, blurs and compresses them with the page. Flaws that would change
-what is written (a hole, the page's end, a stain, a hair) keep clear of the writing; a fold
-and specks may run under it. Tuning frames like the rest of wild.py.
+dust and eraser crumbs, a hair, the glare of a lamp on glossy paper. They are drawn on the
+flat sheet before the camera takes it, so the camera warps, lights, blurs and compresses them
+with the page (the glare is light the camera adds to the lit page, so it may saturate). Flaws
+that would change what is written (a hole, the page's end, a stain, a hair, glare) keep clear
+of the writing; a fold and specks may run under it. Tuning frames like the rest of wild.py.
 """
 
 from __future__ import annotations
@@ -17,24 +18,46 @@ import numpy as np
 import render
 from render import FRAME_H, FRAME_W
 
-FLAWS = ("holes", "fold", "page-edge", "stain", "specks", "hair")
+FLAWS = ("holes", "fold", "page-edge", "stain", "specks", "hair", "glare")
 # What shows through a hole or past the page's end: wood, grey, light and black desks (BGR).
 DESKS = ((0.16, 0.24, 0.35), (0.33, 0.33, 0.33), (0.59, 0.63, 0.67), (0.1, 0.1, 0.1))
 COFFEE = (0.24, 0.41, 0.59)
 PLACEMENTS = 20  # tries to place a flaw clear of the writing
 
 
-def add_flaws(rng: np.random.Generator, sheet: np.ndarray, writing: np.ndarray | None) -> list[str]:
+def add_flaws(
+    rng: np.random.Generator, sheet: np.ndarray, writing: np.ndarray | None
+) -> tuple[list[str], np.ndarray | None]:
     """Draw one or two flaws on `sheet` (HxWx3 float, in place), those that must keep clear of
     the writing away from `writing` (HxW bool: the ink and a margin round it; None on a blank
-    page). Returns the names of the flaws drawn (a flaw with no room left is not drawn)."""
+    page). Returns the names of the flaws drawn (a flaw with no room left is not drawn) and
+    the glare, if any: HxW, the share of the way to beyond white, for the camera to add."""
     clear = np.zeros((FRAME_H, FRAME_W), bool) if writing is None else writing
     count = 1 if rng.random() < 0.7 else 2
-    drawn = []
+    drawn, shine = [], None
     for name in rng.choice(FLAWS, count, replace=False):
-        if DRAW[str(name)](rng, sheet, clear):
+        if name == "glare":
+            shine = glare(rng, clear)
+            if shine is not None:
+                drawn.append("glare")
+        elif DRAW[str(name)](rng, sheet, clear):
             drawn.append(str(name))
-    return drawn
+    return drawn, shine
+
+
+def glare(rng: np.random.Generator, clear: np.ndarray) -> np.ndarray | None:
+    """A lamp's or a window's reflection: a soft bright patch, round or drawn out."""
+
+    def shape(rng: np.random.Generator) -> np.ndarray:
+        alpha = np.zeros((FRAME_H, FRAME_W), np.float32)
+        radius = rng.uniform(12, 90)
+        centre = (rng.uniform(0, FRAME_W), rng.uniform(0, FRAME_H))
+        axes = (2 * radius, 2 * radius * rng.uniform(0.3, 1.0))
+        cv2.ellipse(alpha, (centre, axes, rng.uniform(0, 180)), 1.0, -1, cv2.LINE_AA)
+        soft = cv2.GaussianBlur(alpha, (0, 0), radius * rng.uniform(0.15, 0.4))
+        return np.clip(soft * rng.uniform(0.8, 1.4), 0, 1)
+
+    return placed(rng, clear, shape)
 
 
 def placed(

@@ -136,10 +136,13 @@ def is_light_on_dark(
         cv2.subtract(paper, small),
         cv2.subtract(cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel), small),
     )
-    lighter = cv2.min(
-        cv2.subtract(small, paper),
-        cv2.subtract(small, cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel)),
-    )
+    tophat = cv2.subtract(small, cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel))
+    lighter = cv2.min(cv2.subtract(small, paper), tophat)
+    # A glare's bright patch is no stroke: it stands out from a wider opening far more than
+    # from the stroke kernel's, where a stroke (narrower than the kernel) is gone from both.
+    wide = _rect((params.glare_kernel_px, params.glare_kernel_px))
+    broad = cv2.subtract(small, cv2.morphologyEx(small, cv2.MORPH_OPEN, wide))
+    lighter[tophat.astype(np.float32) < params.glare_stroke_share * broad] = 0
     spread = cv2.calcHist([cv2.absdiff(small, paper)], [0], None, [256], [0, 256]).ravel()
     noise = MAD_TO_SIGMA * float(np.searchsorted(np.cumsum(spread), 0.5 * spread.sum()))
     # Strokes stand far out; paper enclosed by strokes only a little (the median is pulled

@@ -79,6 +79,11 @@ class VisionParams:
     # Polarity test (light writing on a dark board). Opening/closing kernel at small-copy size:
     # wider than the largest digit's strokes there, or thick chalk counts as neither polarity.
     stroke_kernel_px: int = 11
+    # Light counts as writing only where it stands out from the stroke kernel's opening by at
+    # least glare_stroke_share of what it does from this wider one's: a soft patch of glare
+    # wider than the kernel, on paper or a meter's glass, is not light ink.
+    glare_kernel_px: int = 33
+    glare_stroke_share: float = 0.5
     # The paper level for the polarity test is a median of a further 4x smaller copy (large
     # OpenCV medians are slow), not shrunk further when under paper_median_min_side_px.
     paper_median_px: int = 5

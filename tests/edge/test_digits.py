@@ -372,3 +372,23 @@ def test_the_desk_past_the_pages_edge_is_no_digit_in_a_digit_region(digits) -> N
     reader = FrameReader(load_model(None), [RegionSettings(kind="digit")], 0.9, "dev")
     (reading,) = reader.read(crop, "tight", 0)
     assert (reading.status, reading.value) == ("ok", "7")
+
+
+def glare(sheet: np.ndarray, centre: tuple[int, int], radius: int) -> None:
+    """A lamp's reflection on glossy paper: a soft patch past white (the sensor clips it)."""
+    patch = np.zeros(sheet.shape, np.float32)
+    cv2.circle(patch, centre, radius, 1.0, -1, cv2.LINE_AA)
+    patch = cv2.GaussianBlur(patch, (0, 0), radius / 3)
+    sheet += (300 - sheet) * patch
+
+
+def test_glare_on_the_page_is_not_light_writing(digits) -> None:
+    # The patch stands out as light from the polarity test's stroke-sized opening; counted as
+    # light writing it turned the page into a dark board: the number was lost and the patch
+    # read as 1s.
+    sheet = paper(gradient=0.3, noise=3)
+    glare(sheet, (470, 330), 45)
+    assert find_digits(to_uint8(sheet), "number") == []
+    draw_digit(sheet, clear_example(digits, 4), 150, 150, 50, ink=0.45)
+    draw_digit(sheet, clear_example(digits, 7), 195, 150, 50, ink=0.45)
+    assert read_number(to_uint8(sheet)) == ("ok", "47")

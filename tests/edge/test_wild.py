@@ -100,7 +100,7 @@ def test_flawed_pages_name_their_flaws_and_keep_clear_of_the_writing(
     drawn = {
         name
         for seed in range(30)
-        for name in flaws.add_flaws(np.random.default_rng(seed), sheet, everywhere)
+        for name in flaws.add_flaws(np.random.default_rng(seed), sheet, everywhere)[0]
     }
     assert drawn == {"fold", "specks"}
 
