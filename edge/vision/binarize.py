@@ -138,13 +138,31 @@ def is_light_on_dark(
     )
     tophat = cv2.subtract(small, cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel))
     lighter = cv2.min(cv2.subtract(small, paper), tophat)
+    spread = cv2.calcHist([cv2.absdiff(small, paper)], [0], None, [256], [0, 256]).ravel()
+    noise = MAD_TO_SIGMA * float(np.searchsorted(np.cumsum(spread), 0.5 * spread.sum()))
+    if not light_wins(small, darker, lighter, noise, params, edge_light):
+        return False
     # A glare's bright patch is no stroke: it stands out from a wider opening far more than
     # from the stroke kernel's, where a stroke (narrower than the kernel) is gone from both.
+    # Asked only when light has won (most frames are dark writing): glare can only take a
+    # frame away from light writing.
     wide = _rect((params.glare_kernel_px, params.glare_kernel_px))
     broad = cv2.subtract(small, cv2.morphologyEx(small, cv2.MORPH_OPEN, wide))
     lighter[tophat.astype(np.float32) < params.glare_stroke_share * broad] = 0
-    spread = cv2.calcHist([cv2.absdiff(small, paper)], [0], None, [256], [0, 256]).ravel()
-    noise = MAD_TO_SIGMA * float(np.searchsorted(np.cumsum(spread), 0.5 * spread.sum()))
+    return light_wins(small, darker, lighter, noise, params, edge_light)
+
+
+def light_wins(
+    small: np.ndarray,
+    darker: np.ndarray,
+    lighter: np.ndarray,
+    noise: float,
+    params: VisionParams,
+    edge_light: bool,
+) -> bool:
+    """is_light_on_dark's verdict from how much darker and lighter than the paper (and than
+    their closing and opening) each pixel of `small` is."""
+    h, w = small.shape
     # Strokes stand far out; paper enclosed by strokes only a little (the median is pulled
     # towards dense writing), so only deviations near the strongest one count.
     strongest = max(cv2.minMaxLoc(darker)[1], cv2.minMaxLoc(lighter)[1])
