@@ -149,6 +149,15 @@ def is_light_on_dark(
     wide = _rect((params.glare_kernel_px, params.glare_kernel_px))
     broad = cv2.subtract(small, cv2.morphologyEx(small, cv2.MORPH_OPEN, wide))
     lighter[tophat.astype(np.float32) < params.glare_stroke_share * broad] = 0
+    # A smaller patch stands out as a stroke would, but it is where the sensor clipped, and
+    # round: clipped chalk (an overexposed board) is strokes, long or ring-shaped.
+    clipped = (small >= params.glare_clipped_level).astype(np.uint8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(clipped)
+    wide_px, high_px, area = stats[:, 2], stats[:, 3], stats[:, 4]
+    short, long = np.minimum(wide_px, high_px), np.maximum(wide_px, high_px)
+    patch = (area >= 0.5 * wide_px * high_px) & (short >= 2) & (long <= 3 * short)
+    patch[0] = False  # not clipped
+    lighter[cv2.dilate(patch[labels].astype(np.uint8), _rect((5, 5))) > 0] = 0
     return light_wins(small, darker, lighter, noise, params, edge_light)
 
 

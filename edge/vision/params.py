@@ -84,6 +84,9 @@ class VisionParams:
     # wider than the kernel, on paper or a meter's glass, is not light ink.
     glare_kernel_px: int = 33
     glare_stroke_share: float = 0.5
+    # A patch of glare narrower than the stroke kernel: pixels at least this bright (where the
+    # sensor clips) in a round patch filling half its box, with a margin, are not light ink.
+    glare_clipped_level: int = 250
     # The paper level for the polarity test is a median of a further 4x smaller copy (large
     # OpenCV medians are slow), not shrunk further when under paper_median_min_side_px.
     paper_median_px: int = 5

@@ -392,3 +392,32 @@ def test_glare_on_the_page_is_not_light_writing(digits) -> None:
     draw_digit(sheet, clear_example(digits, 4), 150, 150, 50, ink=0.45)
     draw_digit(sheet, clear_example(digits, 7), 195, 150, 50, ink=0.45)
     assert read_number(to_uint8(sheet)) == ("ok", "47")
+
+
+def flawed_photo(seed: int, index: int, value: str) -> np.ndarray:
+    """The index-th `wild-flawed` photo of the tuning renderer for a seed, from the sample."""
+    generate = load_script("mock_generate", ROOT / "mock_frames" / "generate.py")
+    images, labels = load_split(SAMPLE, "test")
+    frames = generate.scenario_frames("wild-flawed", images, labels, index + 1, seed, 0)
+    frame = list(frames)[index]
+    assert frame.expected["value"] == value and "glare" in frame.expected["conditions"]
+    return decode_image(frame.data)
+
+
+@pytest.mark.parametrize("seed, index, value", [(2, 3, "0"), (3, 35, "492"), (1, 13, "12")])
+def test_a_small_clipped_glare_does_not_turn_the_page_into_a_board(seed, index, value) -> None:
+    # A patch of glare no wider than a stroke passes the wide-opening test; taken for light
+    # writing, it made these pages dark boards: "0" was read as 1111, the others as nothing.
+    assert read_number(flawed_photo(seed, index, value)) == ("ok", value)
+
+
+def test_chalk_the_camera_clips_is_still_light_writing(digits) -> None:
+    # An overexposed board clips its chalk too: long strokes, not round patches of glare
+    # (taking every clipped pixel for glare lost these).
+    sheet = paper(level=60, gradient=0.2, noise=3)
+    draw_digit(sheet, clear_example(digits, 4), 150, 150, 60, ink=12)
+    draw_digit(sheet, clear_example(digits, 7), 210, 150, 60, ink=12)
+    frame = to_uint8(sheet)
+    assert np.count_nonzero(frame >= 250) > 100
+    assert ink_map(frame).light_on_dark
+    assert read_number(frame) == ("ok", "47")
