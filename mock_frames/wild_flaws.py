@@ -71,6 +71,21 @@ def placed(
     return None
 
 
+def laid(
+    rng: np.random.Generator,
+    sheet: np.ndarray,
+    clear: np.ndarray,
+    shape: Callable[[np.random.Generator], np.ndarray],
+    colour: render.Colour,
+) -> bool:
+    """Lay a flaw of `colour` placed clear of the writing; False when it found no room."""
+    alpha = placed(rng, clear, shape)
+    if alpha is None:
+        return False
+    render.composite(sheet, alpha, 0, 0, colour)
+    return True
+
+
 def holes(rng: np.random.Generator, sheet: np.ndarray, clear: np.ndarray) -> bool:
     """Two to four holes of a ring binder along the left or right side; the desk shows through."""
     count = int(rng.choice([2, 3, 4]))
@@ -88,11 +103,7 @@ def holes(rng: np.random.Generator, sheet: np.ndarray, clear: np.ndarray) -> boo
             cv2.circle(alpha, centre, int(radius * 16), 1.0, -1, cv2.LINE_AA, shift=4)
         return alpha
 
-    alpha = placed(rng, clear, shape)
-    if alpha is None:
-        return False
-    render.composite(sheet, alpha, 0, 0, desk)
-    return True
+    return laid(rng, sheet, clear, shape, desk)
 
 
 def fold(rng: np.random.Generator, sheet: np.ndarray, clear: np.ndarray) -> bool:
@@ -183,11 +194,7 @@ def stain(rng: np.random.Generator, sheet: np.ndarray, clear: np.ndarray) -> boo
         alpha = rng.uniform(0.25, 0.6) * rim * uneven + rng.uniform(0.04, 0.15) * inside
         return cv2.GaussianBlur(alpha, (0, 0), rng.uniform(0.8, 2.0))
 
-    alpha = placed(rng, clear, shape)
-    if alpha is None:
-        return False
-    render.composite(sheet, alpha, 0, 0, COFFEE)
-    return True
+    return laid(rng, sheet, clear, shape, COFFEE)
 
 
 def specks(rng: np.random.Generator, sheet: np.ndarray, clear: np.ndarray) -> bool:
@@ -216,11 +223,7 @@ def hair(rng: np.random.Generator, sheet: np.ndarray, clear: np.ndarray) -> bool
         cv2.polylines(alpha, [line], False, float(rng.uniform(0.5, 0.9)), 1, cv2.LINE_AA, shift=4)
         return alpha
 
-    alpha = placed(rng, clear, shape)
-    if alpha is None:
-        return False
-    render.composite(sheet, alpha, 0, 0, (0.12, 0.12, 0.12))
-    return True
+    return laid(rng, sheet, clear, shape, (0.12, 0.12, 0.12))
 
 
 DRAW: dict[str, Callable[[np.random.Generator, np.ndarray, np.ndarray], bool]] = {
