@@ -122,8 +122,10 @@ def is_light_on_dark(
     as dark ink by how much it is darker than both the local paper level (a wide median, which
     sits on the paper, the hole of a 0 included) and its closing (so shadow edges and lighting
     steps, which are not thin, do not count); light ink likewise with the opening. Light
-    that reaches the border does not count unless `edge_light` (see below). The wide
-    median is a small median of a further shrunk copy (OpenCV's large medians are slow).
+    that reaches the border does not count unless `edge_light` (see light_wins), nor, once
+    light has won, glare: a bright patch wider than a stroke, or a round one the sensor
+    clipped. The wide median is a small median of a further shrunk copy (OpenCV's large
+    medians are slow).
     """
     h, w = small.shape
     big_enough = min(small.shape) >= params.paper_median_min_side_px
