@@ -356,6 +356,12 @@ class VisionParams:
     # A disc of this radius, as a share of the box's longer side, fits inside a blob (a
     # punched hole: 0.5); in a digit, even a bold 9 whose loop filled in, it is much smaller.
     solid_core: float = 0.4
+    # A mark whose pixels lie within ring_fit of its height (mean) from a circle of radius
+    # ring_min to ring_max of its height is a piece of a larger ring (a coffee cup's), not a
+    # digit (edge.vision.select.on_a_larger_ring).
+    ring_min: float = 0.6
+    ring_max: float = 2.0
+    ring_fit: float = 0.03
     # A piece of a line: a mark narrower than line_piece_max_aspect of its height whose line
     # goes on past both its ends (edge.vision.lines.continues_as_line): over line_piece_reach
     # of its length beyond each end, at least line_piece_share of the points on its axis hold

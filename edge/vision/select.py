@@ -465,7 +465,9 @@ def looks_like_digit(
         return False  # a solid blob (a thumb, a hole, a shadow), not strokes
     if contrast > 0 and darkest(group, parts, inks) < contrast * inks.strong:
         return False
-    return line_pieces or not line_piece(group, own, inks, params)
+    if not line_pieces and line_piece(group, own, inks, params):
+        return False
+    return not on_a_larger_ring(own, params)  # a piece of a coffee cup's ring
 
 
 def solid(own: np.ndarray, ink: int, params: VisionParams = DEFAULT) -> bool:
@@ -483,6 +485,42 @@ def solid(own: np.ndarray, ink: int, params: VisionParams = DEFAULT) -> bool:
         cv2.copyMakeBorder(own, 1, 1, 1, 1, cv2.BORDER_CONSTANT), cv2.DIST_L2, 3
     )
     return float(inside.max()) >= core
+
+
+def on_a_larger_ring(own: np.ndarray, params: VisionParams = DEFAULT) -> bool:
+    """A mark (the box-sized mask `own`) whose pixels lie on a circle wider than itself: on
+    average within ring_fit of its height of the least-squares circle through them, of
+    radius ring_min to ring_max heights. An arc of a coffee cup's ring; a 0 is a whole ring
+    (radius half its height), a 1 is straight, and no other digit keeps to one circle."""
+    h = own.shape[0]
+    circle = circle_through(own)
+    if circle is None or not params.ring_min * h <= circle[2] <= params.ring_max * h:
+        return False
+    cx, cy, radius = circle
+    ys, xs = np.nonzero(own)
+    return bool(np.abs(np.hypot(xs - cx, ys - cy) - radius).mean() <= params.ring_fit * h)
+
+
+def circle_through(own: np.ndarray) -> tuple[float, float, float] | None:
+    """Centre (x, y) and radius of the circle x^2 + y^2 + d x + e y + f = 0 that fits the
+    mask's pixels best in least squares (Kasa's fit), from its moments: the 3x3 normal
+    equations by Cramer's rule, plain arithmetic being faster than a solver's call. None
+    when the pixels lie on a line."""
+    m = cv2.moments(own, binaryImage=True)
+    a11, a12, a13 = m["m20"], m["m11"], m["m10"]
+    a22, a23, a33 = m["m02"], m["m01"], m["m00"]
+    b1, b2, b3 = -(m["m30"] + m["m12"]), -(m["m21"] + m["m03"]), -(m["m20"] + m["m02"])
+    # Cofactors of the symmetric matrix [[a11 a12 a13] [a12 a22 a23] [a13 a23 a33]].
+    c11, c12, c13 = a22 * a33 - a23 * a23, a13 * a23 - a12 * a33, a12 * a23 - a13 * a22
+    c22, c23, c33 = a11 * a33 - a13 * a13, a12 * a13 - a11 * a23, a11 * a22 - a12 * a12
+    det = a11 * c11 + a12 * c12 + a13 * c13
+    if abs(det) <= 1e-9 * max(a11 * a22 * a33, 1.0):
+        return None
+    d = (b1 * c11 + b2 * c12 + b3 * c13) / det
+    e = (b1 * c12 + b2 * c22 + b3 * c23) / det
+    f = (b1 * c13 + b2 * c23 + b3 * c33) / det
+    cx, cy = -d / 2, -e / 2
+    return cx, cy, math.sqrt(max(cx * cx + cy * cy - f, 0.0))
 
 
 def along_a_side(

@@ -394,13 +394,16 @@ def test_glare_on_the_page_is_not_light_writing(digits) -> None:
     assert read_number(to_uint8(sheet)) == ("ok", "47")
 
 
-def flawed_photo(seed: int, index: int, value: str) -> np.ndarray:
-    """The index-th `wild-flawed` photo of the tuning renderer for a seed, from the sample."""
+def flawed_photo(
+    seed: int, index: int, value: str | None, flaw: str, scenario: str = "wild-flawed"
+) -> np.ndarray:
+    """The index-th photo of a flawed-page scenario of the tuning renderer for a seed, drawn
+    from the sample, whose page has `flaw`."""
     generate = load_script("mock_generate", ROOT / "mock_frames" / "generate.py")
     images, labels = load_split(SAMPLE, "test")
-    frames = generate.scenario_frames("wild-flawed", images, labels, index + 1, seed, 0)
+    frames = generate.scenario_frames(scenario, images, labels, index + 1, seed, 0)
     frame = list(frames)[index]
-    assert frame.expected["value"] == value and "glare" in frame.expected["conditions"]
+    assert frame.expected["value"] == value and flaw in frame.expected["conditions"]
     return decode_image(frame.data)
 
 
@@ -408,7 +411,7 @@ def flawed_photo(seed: int, index: int, value: str) -> np.ndarray:
 def test_a_small_clipped_glare_does_not_turn_the_page_into_a_board(seed, index, value) -> None:
     # A patch of glare no wider than a stroke passes the wide-opening test; taken for light
     # writing, it made these pages dark boards: "0" was read as 1111, the others as nothing.
-    assert read_number(flawed_photo(seed, index, value)) == ("ok", value)
+    assert read_number(flawed_photo(seed, index, value, "glare")) == ("ok", value)
 
 
 def test_chalk_the_camera_clips_is_still_light_writing(digits) -> None:
@@ -421,3 +424,35 @@ def test_chalk_the_camera_clips_is_still_light_writing(digits) -> None:
     assert np.count_nonzero(frame >= 250) > 100
     assert ink_map(frame).light_on_dark
     assert read_number(frame) == ("ok", "47")
+
+
+def test_a_piece_of_a_larger_ring_is_no_digit_but_a_0_and_curved_digits_are() -> None:
+    from edge.vision.select import on_a_larger_ring
+
+    def stroke(draw, size=(120, 160)) -> np.ndarray:
+        m = np.zeros(size, np.uint8)
+        draw(m)
+        ys, xs = np.nonzero(m)
+        return m[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+
+    # A coffee cup's rim left an arc: a sixth of a circle as wide as the arc is tall.
+    arc = stroke(lambda m: cv2.ellipse(m, (20, 60), (100, 100), 0, -30, 30, 1, 3))
+    assert on_a_larger_ring(arc)
+    zero = stroke(lambda m: cv2.ellipse(m, (80, 60), (25, 40), 0, 0, 360, 1, 4))
+    one = stroke(lambda m: cv2.line(m, (60, 20), (70, 100), 1, 4))
+    bow = stroke(lambda m: cv2.ellipse(m, (40, 60), (30, 40), 0, -90, 90, 1, 4))  # a 3's bow
+    assert not any(on_a_larger_ring(m) for m in (zero, one, bow))
+
+
+@pytest.mark.parametrize(
+    "scenario, seed, index, value",
+    [
+        ("wild-flawed", 1, 0, "721"),  # was read 11721
+        ("wild-flawed", 3, 58, "818"),  # was read 11
+        ("wild-flawed-blank", 1, 15, None),  # was read 1
+        ("wild-flawed-blank", 3, 7, None),  # was read 11
+    ],
+)
+def test_the_arcs_of_a_coffee_ring_are_not_read_as_1s(scenario, seed, index, value) -> None:
+    frame = flawed_photo(seed, index, value, "stain", scenario)
+    assert read_number(frame) == (("ok", value) if value else ("no_digit", None))

@@ -133,3 +133,23 @@ def test_a_runs_stretches_are_the_pixels_of_one_mask_per_stretch(make) -> None:
             assert np.array_equal(found[key].own_mask(parts), mask)
         compared += len(found)
     assert compared > 20
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_circle_from_moments_is_the_least_squares_one(seed: int) -> None:
+    from edge.vision.select import circle_through
+
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((80, 80), np.uint8)
+    centre = (int(rng.integers(-30, -10)), int(rng.integers(30, 50)))
+    start = int(rng.integers(-60, -20))
+    cv2.ellipse(mask, centre, (50, 45), 0, start, start + 70, 1, int(rng.integers(1, 4)))
+    ys, xs = np.nonzero(mask)
+    assert len(xs) > 40  # an arc across the mask
+    points = np.column_stack([xs, ys, np.ones_like(xs)]).astype(np.float64)
+    target = -(xs * xs + ys * ys).astype(np.float64)
+    (d, e, f), *_ = np.linalg.lstsq(points, target, rcond=None)
+    cx, cy = -d / 2, -e / 2
+    want = (cx, cy, np.sqrt(cx * cx + cy * cy - f))
+    assert np.allclose(circle_through(mask), want, rtol=1e-6, atol=1e-6)
+    assert circle_through(np.eye(20, dtype=np.uint8)) is None  # a straight stroke
