@@ -10,7 +10,9 @@ slanted up to 20 degrees, in pencil, ballpoint or felt-tip on plain, ruled or sq
 then warped, lit, blurred, noised and JPEG-compressed by `render`. `wild-crops` are tight
 28-120 px crops of one digit cut from a form cell or a grid sheet (kind `digit`, see
 wild_crops.py). `wild-blank` are the photos' pages and cameras with nothing written: a
-false digit there is a reading published from nothing. These frames are for tuning
+false digit there is a reading published from nothing. `wild-flawed` (1-6 digits) and
+`wild-flawed-blank` are the same on pages with the flaws of real ones (wild_flaws.py: punched
+holes, folds, the page's edge, coffee rings, specks, hairs, glare). These frames are for tuning
 `edge/vision/params.py`; no figure measured on them is a held-out figure. They draw MNIST
 test images 2000-4999 only, in order.
 """
