@@ -14,6 +14,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from tests.conftest import Broker, Subscriber, poll_until
+from tests.conftest import Broker, Subscriber, poll_until, wait_until
 from training.mnist import load_split
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +69,22 @@ def persistent_broker(factory: Any) -> Broker:
         config.write("autosave_interval 1\nmax_queued_messages 0\n")
     broker.start()
     return broker
+
+
+def saved(broker: Broker, timeout_s: float = 10.0) -> None:
+    """Wait until a persistent broker has written its sessions to disk since this call.
+
+    A broker in service saved its subscribers' sessions long before it crashes; a drill's
+    broker may be killed within its first second, before its first autosave, and then come
+    back knowing no subscriber: what the daemon resends is acknowledged and reaches nobody.
+    """
+    since = time.time()
+    db = broker.workdir / "mosquitto.db"
+    wait_until(
+        lambda: db.exists() and db.stat().st_mtime > since,
+        timeout_s=timeout_s,
+        what="the broker's autosave",
+    )
 
 
 def durable_subscriber(make: Any, broker: Broker) -> Subscriber:

@@ -18,6 +18,7 @@ from tests.drills.harness import (
     live_seqs,
     persistent_broker,
     poll_until,
+    saved,
     settle,
 )
 
@@ -30,6 +31,7 @@ def test_broker_killed_mid_replay(
     """Broker SIGKILLed mid-replay, restarted after 3 s."""
     broker = persistent_broker(mosquitto_factory)
     sub = durable_subscriber(subscriber, broker)
+    saved(broker)  # the subscriber's session is on disk, as on a broker long in service
     d = daemon(frames, broker)
     d.start()
     wait_count(sub, 30)
