@@ -461,7 +461,7 @@ def looks_like_digit(
     own = group.own_mask(parts)
     if touches and tight and along_a_side(own, group.box, (height, width), params):
         return False
-    if w > params.solid_min_aspect * h and solid(own, cv2.countNonZero(own), params):
+    if w > params.solid_min_aspect * h and solid(own, params):
         return False  # a solid blob (a thumb, a hole, a shadow), not strokes
     if contrast > 0 and darkest(group, parts, inks) < contrast * inks.strong:
         return False
@@ -470,12 +470,13 @@ def looks_like_digit(
     return not on_a_larger_ring(own, params)  # a piece of a coffee cup's ring
 
 
-def solid(own: np.ndarray, ink: int, params: VisionParams = DEFAULT) -> bool:
-    """A blob rather than strokes: its ink (`ink` pixels of the box-sized mask `own`) covers
-    most of its box, or a disc of radius solid_core of the box's longer side fits inside it (a
-    punched hole, a round sticker: a disc fills only pi/4 of its box; the filled loop of a bold
-    9 is half the digit's height)."""
+def solid(own: np.ndarray, params: VisionParams = DEFAULT) -> bool:
+    """A blob rather than strokes: its ink (the box-sized mask `own`) covers most of its box,
+    or a disc of radius solid_core of the box's longer side fits inside it (a punched hole, a
+    round sticker: a disc fills only pi/4 of its box; the filled loop of a bold 9 is half the
+    digit's height)."""
     h, w = own.shape
+    ink = cv2.countNonZero(own)
     if ink > params.solid_fill * w * h:
         return True
     core = params.solid_core * max(w, h)
