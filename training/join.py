@@ -102,15 +102,21 @@ def join_networks(members: list[DigitNet]) -> DigitNet:
     for member in members:
         if member.config.towers != 1:
             raise JoinError("a joined network cannot be joined again")
-        if (member.config.channels, member.config.num_classes) != (
+        if (member.config.channels, member.config.num_classes, member.config.pool) != (
             first.channels,
             first.num_classes,
+            first.pool,
         ):
             raise JoinError(
                 "the networks differ in shape: "
-                + ", ".join(f"{m.config.channels} {m.config.num_classes} classes" for m in members)
+                + ", ".join(
+                    f"{m.config.channels} {m.config.num_classes} classes pool {m.config.pool}"
+                    for m in members
+                )
             )
-    net = DigitNet(ModelConfig(first.channels, first.num_classes, first.dropout, len(members)))
+    net = DigitNet(
+        ModelConfig(first.channels, first.num_classes, first.dropout, len(members), first.pool)
+    )
     weights, biases = [], []
     with torch.no_grad():
         towers = cast(Towers, net.features).towers  # ModelConfig(towers=len(members))

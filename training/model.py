@@ -37,6 +37,9 @@ class ModelConfig:
     # Convolution stacks side by side, their features joined before the one last layer:
     # `digitcam train --join` makes a 2-tower network out of two trained ones (training/join.py).
     towers: int = 1
+    # The last pooling's grid: 1 averages each feature over the whole 7x7 map, 2 keeps four
+    # overlapping 4x4 quarters apart (where a stroke is: a 4's open top, a 9's tail).
+    pool: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,8 +57,10 @@ def _conv_bn(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     )
 
 
-def tower(channels: tuple[int, int, int]) -> nn.Sequential:
-    """The convolutions: [N,1,28,28] normalised -> [N,channels[2],1,1]."""
+def tower(channels: tuple[int, int, int], pool: int = 1) -> nn.Sequential:
+    """The convolutions: [N,1,28,28] normalised -> [N,channels[2],pool,pool]."""
+    if pool not in (1, 2):
+        raise ValueError(f"pool must be 1 or 2, not {pool}")
     c1, c2, c3 = channels
     return nn.Sequential(
         _conv_bn(1, c1),  # 28x28: thin strokes need full resolution once
@@ -64,7 +69,8 @@ def tower(channels: tuple[int, int, int]) -> nn.Sequential:
         nn.MaxPool2d(2),  # 7x7
         _conv_bn(c2, c3),
         _conv_bn(c3, c3),
-        nn.AdaptiveAvgPool2d(1),
+        # 7x7 -> 2x2 with a plain pooling (ONNX has no adaptive pooling to uneven cells).
+        nn.AdaptiveAvgPool2d(1) if pool == 1 else nn.AvgPool2d(4, stride=3),
     )
 
 
@@ -95,9 +101,9 @@ class DigitNet(nn.Module):
         # logits before every softmax the device sees and never changes the argmax.
         self.register_buffer("temperature", torch.tensor(1.0))
         self.features: nn.Module = (
-            tower(config.channels)
+            tower(config.channels, config.pool)
             if config.towers == 1
-            else Towers([tower(config.channels) for _ in range(config.towers)])
+            else Towers([tower(config.channels, config.pool) for _ in range(config.towers)])
         )
         self.head = nn.Sequential(
             nn.Flatten(), nn.Dropout(config.dropout), nn.Linear(self.width, config.num_classes)
@@ -106,7 +112,7 @@ class DigitNet(nn.Module):
     @property
     def width(self) -> int:
         """How many features the last layer sees."""
-        return self.config.channels[2] * self.config.towers
+        return self.config.channels[2] * self.config.towers * self.config.pool**2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features((x - self.mean) / self.std))

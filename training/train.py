@@ -55,6 +55,13 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--lr", type=float, default=4e-3, help="peak learning rate (one-cycle)")
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--channels", type=int, nargs=3, default=list(ModelConfig.channels))
+    p.add_argument(
+        "--pool",
+        type=int,
+        choices=(1, 2),
+        default=ModelConfig.pool,
+        help="the last pooling's grid: 1 the whole map (shipped), 2 four quarters",
+    )
     p.add_argument("--val-size", type=int, default=5000, help="training images held out")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
@@ -174,7 +181,9 @@ def run(args: argparse.Namespace) -> int:
             share = 0.0
     else:
         config = ModelConfig(
-            channels=tuple(args.channels), num_classes=DIGITS + (1 if share else 0)
+            channels=tuple(args.channels),
+            num_classes=DIGITS + (1 if share else 0),
+            pool=args.pool,
         )
         net = DigitNet(config)
     print(

@@ -78,6 +78,13 @@ def test_networks_of_different_shapes_or_already_joined_are_refused(
     narrow = dry_run(sample_data_dir, tmp_path / "narrow.pt", "--channels", "8", "16", "32")
     with pytest.raises(SystemExit, match="differ in shape"):
         main(["--join", str(dry_run_checkpoint), str(narrow), "--out", str(tmp_path / "x.pt")])
+    quarters = load_checkpoint(dry_run(sample_data_dir, tmp_path / "q.pt", "--pool", "2"))[0]
+    with pytest.raises(Exception, match="pool 2"):
+        join_networks([load_checkpoint(dry_run_checkpoint)[0], quarters])
+    both = join_networks([quarters, quarters])
+    assert both.config.pool == 2 and both.width == 2 * 4 * quarters.config.channels[2]
+    x = torch.rand(4, 1, 28, 28)
+    assert torch.allclose(both(x), quarters(x) / quarters.temperature, atol=1e-4)
     member = load_checkpoint(dry_run_checkpoint)[0]
     joined = join_networks([member, member])
     with pytest.raises(Exception, match="cannot be joined again"):

@@ -234,3 +234,32 @@ def test_training_with_a_moving_average_ships_the_average(
     # Same seed, same steps: only the averaging differs, and it changed the shipped weights.
     first = net_plain.features[0][0].weight
     assert not torch.allclose(first, net_ema.features[0][0].weight)
+
+
+def test_a_pooling_of_four_quarters_trains_exports_and_adapts(
+    sample_data_dir: Path, tmp_path: Path
+) -> None:
+    """`--pool 2`: the last layer sees each feature in four quarters of the 7x7 map, and the
+    exported file keeps the device's contract (and stays under 300 KB in float16)."""
+    from edge.model import load_model
+    from export.onnx_export import main as export_main
+
+    checkpoint = dry_run(sample_data_dir, tmp_path / "pool2.pt", "--pool", "2")
+    net, ckpt = load_checkpoint(checkpoint)
+    assert net.config.pool == 2 and ckpt["model_args"]["pool"] == 2
+    assert net.width == 4 * net.config.channels[2]
+    # A checkpoint from before the option rebuilds the network it was trained as.
+    old = {k: v for k, v in ModelConfig().to_dict().items() if k != "pool"}
+    assert ModelConfig.from_dict(old).pool == 1
+    model_path = tmp_path / "pool2.onnx"
+    args = [str(checkpoint), "--out", str(model_path), "--data-dir", str(sample_data_dir)]
+    assert export_main([*args, "--parity-images", "200", "--weights", "float16"]) == 0
+    assert model_path.stat().st_size < 300_000
+    model = load_model(model_path)
+    assert model.adaptable
+    images = load_split(sample_data_dir, "train")[0][:16].astype(np.float32)[:, None] / 255
+    assert model.features(images).shape == (16, 4 * net.config.channels[2])
+    probs = model.predict(images)
+    assert probs.shape == (16, 10) and np.allclose(probs.sum(1), 1.0, atol=1e-4)
+    with pytest.raises(ValueError, match="pool"):
+        DigitNet(ModelConfig(pool=3))
