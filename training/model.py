@@ -38,7 +38,7 @@ class ModelConfig:
     # `digitcam train --join` makes a 2-tower network out of two trained ones (training/join.py).
     towers: int = 1
     # The last pooling's grid: 1 averages each feature over the whole 7x7 map, 2 keeps four
-    # overlapping 4x4 quarters apart (where a stroke is: a 4's open top, a 9's tail).
+    # overlapping 4x4 quarters apart (where a feature is, not only that it is there).
     pool: int = 1
 
     def to_dict(self) -> dict:
@@ -75,7 +75,7 @@ def tower(channels: tuple[int, int, int], pool: int = 1) -> nn.Sequential:
 
 
 class Towers(nn.Module):
-    """Several towers on the same image, their features side by side: [N,towers*c3,1,1]."""
+    """Several towers on the same image, their features side by side: [N,towers*c3,pool,pool]."""
 
     def __init__(self, towers: list[nn.Sequential]) -> None:
         super().__init__()
