@@ -89,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     read.add_argument("--kind", choices=("number", "digit"), help="read every frame as this")
     read.add_argument("--model", type=Path, help="ONNX file (default: the shipped model)")
     read.add_argument("--runs", type=Path, help="run-reader ONNX (digits run together)")
+    read.add_argument(
+        "--min-confidence",
+        type=float,
+        default=ModelSettings().min_confidence,
+        help="the reader's threshold (default: model.min_confidence's default)",
+    )
     read.add_argument("--out", type=Path, required=True, help="JSON file for the outcomes")
     read.add_argument(
         "--known-length",
@@ -103,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         cv2.setNumThreads(1)
         model = load_model(args.model)
         runs = load_runs(args.runs)
-        confidence = ModelSettings().min_confidence
-        readers = region_readers(model, confidence, "outcomes", runs)
+        readers = region_readers(model, args.min_confidence, "outcomes", runs)
         done = {}
         for folder in args.folders:
             outcomes = read_folder(folder, readers, args.kind, args.known_length)

@@ -50,3 +50,12 @@ def test_every_frame_gets_its_outcome_and_a_changed_one_is_listed(
     assert lines[0].startswith(f"- {folders / 'single'}/{name}:")
     right = sum(why is None for why, _, _ in [*single.values(), *blank.values()])
     assert lines[-1].startswith(f"right / ok but wrong: {right} / 0 -> ")
+
+
+def test_a_threshold_no_digit_reaches_publishes_nothing(folders: Path, tmp_path: Path) -> None:
+    outcomes = load_script("mock_outcomes", ROOT / "mock_frames" / "outcomes.py")
+    out = tmp_path / "strict.json"
+    assert outcomes.main(["read", str(folders / "single"), "--min-confidence", "1.01",
+                          "--out", str(out)]) == 0  # fmt: skip
+    single = json.loads(out.read_text())["runs"][str(folders / "single")]
+    assert {status for _, status, _ in single.values()} == {"low_confidence"}
