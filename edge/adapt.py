@@ -10,13 +10,14 @@ the network already knew) read as before. A last layer refitted on the same exam
 do that: it moves the boundaries for every digit, and a hand far from MNIST's needs more
 than a boundary moved.
 
-A part of the user's examples (every HOLD_OUT-th of each digit) is held out and so are the
-1,000 MNIST digits shipped in the package: accuracy before and after is measured on them, and
-a result is refused when a stored direction contradicts the MNIST digits near it (labels
-that are wrong), when it reads the user's held-out examples no better, or the MNIST digits
-worse (by more than MNIST_TOLERANCE). The new memory is written over the old bytes of a copy of
-the model (edge.onnx_edit), whose metadata name its parent and the examples it learnt from;
-then it is installed through the same check as `model install`.
+The user's examples are judged by cross-validation (FOLDS folds, every FOLDS-th example of
+each digit in one): each is read by a memory of the others, so every example counts once as
+unseen, and the 1,000 MNIST digits shipped in the package are read before and after. A result
+is refused when a stored direction contradicts the MNIST digits near it (labels that are
+wrong), when it reads the user's examples no better, or the MNIST digits worse (by more than
+MNIST_TOLERANCE). The memory installed holds all the examples. It is written over the old
+bytes of a copy of the model (edge.onnx_edit), whose metadata name its parent and the
+examples it learnt from; then it is installed through the same check as `model install`.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ from edge.store import Store
 logger = logging.getLogger(__name__)
 
 DIGITS = 10
-HOLD_OUT = 4  # every 4th example of each digit is held out: 25% to judge the result on
+# Cross-validation: with one held-out quarter (60 of 250 examples) a writer the model already
+# read 97% of showed no gain to judge by, though the memory cut its errors by 30%.
+FOLDS = 4
 # A stored direction raises its class's calibrated logit by MEMORY_GAIN * (cos - threshold)
 # when the cosine between a digit's features and it passes MEMORY_THRESHOLD. Chosen on a
 # constructed tuning writer (MNIST test 8000-9999 leaning back 35 degrees): the largest cut in
@@ -137,12 +140,25 @@ def memorise(head: Head, features: np.ndarray, labels: np.ndarray) -> Head:
     return replace(head, memory_weight=weight, memory_bias=bias)
 
 
-def split(labels: np.ndarray) -> np.ndarray:
-    """True for the held-out examples: every HOLD_OUT-th of each digit, in order."""
-    held = np.zeros(len(labels), bool)
+def folds(labels: np.ndarray) -> np.ndarray:
+    """Each example's fold: the i-th example of a digit is in fold i % FOLDS."""
+    fold = np.zeros(len(labels), np.int64)
     for digit in range(DIGITS):
-        held[np.flatnonzero(labels == digit)[HOLD_OUT - 1 :: HOLD_OUT]] = True
-    return held
+        mine = np.flatnonzero(labels == digit)
+        fold[mine] = np.arange(len(mine)) % FOLDS
+    return fold
+
+
+def cross_validated(head: Head, features: np.ndarray, labels: np.ndarray) -> float:
+    """The share of examples read right by a memory of the other folds' examples."""
+    fold = folds(labels)
+    right = 0
+    for k in range(FOLDS):
+        out = fold == k
+        if out.any():
+            learnt = memorise(head, features[~out], labels[~out])
+            right += int((learnt.digits(features[out]) == labels[out]).sum())
+    return right / len(labels)
 
 
 def adapt(settings: Settings, *, dry_run: bool = False) -> Adapted:
@@ -160,23 +176,22 @@ def adapt(settings: Settings, *, dry_run: bool = False) -> Adapted:
     if len(user_y) < MIN_EXAMPLES:
         raise InstallRefused(f"{len(user_y)} labelled examples; adapting needs {MIN_EXAMPLES}")
     mnist = load_samples()
-    held = split(user_y)
 
     def feats(images: np.ndarray) -> np.ndarray:
         return model.features(images[:, None].astype(np.float32) / 255.0)
 
     fu, fm = feats(user_x), feats(mnist.images)
     my = mnist.labels.astype(np.int64)
-    new = memorise(head, fu[~held], user_y[~held])
+    new = memorise(head, fu, user_y)
 
     def accuracy(h: Head, f: np.ndarray, truth: np.ndarray) -> float:
         return float((h.digits(f) == truth).mean()) if len(truth) else 1.0
 
     figures = {
         "examples": len(user_y),
-        "examples_held_out": int(held.sum()),
-        "user_before": accuracy(head, fu[held], user_y[held]),
-        "user_after": accuracy(new, fu[held], user_y[held]),
+        "folds": FOLDS,
+        "user_before": accuracy(head, fu, user_y),
+        "user_after": cross_validated(head, fu, user_y),
         "mnist_held_out": len(my),
         "mnist_before": accuracy(head, fm, my),
         "mnist_after": accuracy(new, fm, my),
@@ -188,7 +203,7 @@ def adapt(settings: Settings, *, dry_run: bool = False) -> Adapted:
     if figures["user_after"] <= figures["user_before"]:
         # Worse, or no better: nothing learnt that is worth a new model (labels that contradict
         # the digits, e.g. swapped, end here).
-        raise InstallRefused(_worse("your held-out examples", figures, "user"))
+        raise InstallRefused(_worse("your examples", figures, "user"))
     if figures["mnist_after"] < figures["mnist_before"] - MNIST_TOLERANCE - 1e-9:
         raise InstallRefused(_worse("the MNIST sample", figures, "mnist"))
     digest = hashlib.sha256(new.memory_weight.tobytes() + new.memory_bias.tobytes()).hexdigest()[:8]

@@ -74,7 +74,8 @@ def adapt_model(settings: Settings, *, dry_run: bool) -> int:
     done = adapt(settings, dry_run=dry_run)
     f = done.figures
     print(
-        f"your examples held out ({f['examples_held_out']} of {f['examples']}): "
+        f"your {f['examples']} examples, each read by a memory of the others ({f['folds']} "
+        f"folds): "
         f"{f['user_before']:.1%} -> {f['user_after']:.1%}; MNIST sample "
         f"({f['mnist_held_out']}): {f['mnist_before']:.1%} -> {f['mnist_after']:.1%}; "
         f"{f['seconds']:.1f} s"

@@ -70,7 +70,7 @@ def test_adapting_to_a_leaning_writer_reads_their_other_digits_better(tmp_path: 
     assert "dry run" in dry.stdout and accuracy(settings, images[others], labels[others]) == before
     result = adapt(tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "your examples held out (60 of 250)" in result.stdout
+    assert "your 250 examples, each read by a memory of the others (4 folds)" in result.stdout
     model = load_active(settings)
     assert "+adapt-" in model.version
     after = accuracy(settings, images[others], labels[others])
