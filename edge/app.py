@@ -136,6 +136,7 @@ class App:
             self.settings.device_id,
             printed,
             runs_for(model, self.settings.regions),
+            printed_min_confidence=model.printed_min_confidence,
         )
         self.meters = MeterChecks(self.settings.regions, self.store)
 

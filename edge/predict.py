@@ -71,7 +71,13 @@ def predict_paths(
         print(f"digitcam predict: {exc}", file=sys.stderr)
         return CONFIG_ERROR_EXIT  # model.path is wrong, as check-config says
     reader = FrameReader(
-        model, regions, settings.model.min_confidence, settings.device_id, printed, runs
+        model,
+        regions,
+        settings.model.min_confidence,
+        settings.device_id,
+        printed,
+        runs,
+        printed_min_confidence=settings.model.printed_min_confidence,
     )
     code = EXIT_OK
     for index, path in enumerate(expand(paths)):

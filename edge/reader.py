@@ -122,7 +122,11 @@ class FrameReader:
         device_id: str,
         printed: PrintedClassifier | None = None,
         runs: RunModel | None = None,
+        *,
+        printed_min_confidence: float | None = None,
     ) -> None:
+        """`min_confidence` holds for handwriting (number and digit regions),
+        `printed_min_confidence` for counter and display regions (default: the same)."""
         if not regions:
             raise ValueError("FrameReader needs at least one region")
         if printed is None and any(r.kind in PRINTED_KINDS for r in regions):
@@ -132,6 +136,9 @@ class FrameReader:
         self.runs = runs
         self.regions = list(regions)
         self.min_confidence = min_confidence
+        self.printed_min_confidence = (
+            min_confidence if printed_min_confidence is None else printed_min_confidence
+        )
         self.device_id = device_id
         self.rejects = bool(getattr(model, "rejects", False))
 
@@ -283,10 +290,10 @@ class FrameReader:
 
         Only an unsure reading is read again, so a sure one never changes. On 5,900 tuning
         frames read as digit regions (single digits on photos, tight crops, blank pages) 15
-        unsure readings became sure, 14 of them right, about what the 0.9 they must reach
-        promises; in number regions the same rescue published a wrong number for every two or
-        three right ones (an unsure digit there often stands for a row read wrong), so it is
-        not used there.
+        unsure readings became sure, 14 of them right, about what the 0.9 they had to reach
+        then (min_confidence) promises; in number regions the same rescue published a wrong
+        number for every two or three right ones (an unsure digit there often stands for a
+        row read wrong), so it is not used there.
         """
         more = grow()
         if more is None:
@@ -391,9 +398,10 @@ class FrameReader:
         status: Status = NO_DIGIT
         value: str | None = None
         confidence: float | None = None
+        sure = self.printed_min_confidence if region.kind in PRINTED_KINDS else self.min_confidence
         if digits:
             confidence = min(d.confidence for d in digits)
-            status = OK if confidence >= self.min_confidence else LOW_CONFIDENCE
+            status = OK if confidence >= sure else LOW_CONFIDENCE
             if region.kind == "number" and region.digits and len(digits) != region.digits:
                 # A digit left out or one too many: whatever was read, it is not the number.
                 confidence, status = 0.0, LOW_CONFIDENCE
@@ -403,9 +411,7 @@ class FrameReader:
         to_a_tenth_value = None
         if status == LOW_CONFIDENCE and shown is not None and region.kind == "counter":
             *rest, last = digits
-            if (last.to_a_tenth or 0.0) >= self.min_confidence and all(
-                d.confidence >= self.min_confidence for d in rest
-            ):
+            if (last.to_a_tenth or 0.0) >= sure and all(d.confidence >= sure for d in rest):
                 to_a_tenth_value = shown
         return Reading(
             device_id=self.device_id,

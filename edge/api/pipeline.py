@@ -55,11 +55,20 @@ def analyse(
     printed: PrintedClassifier | None = None,
     digits: int | None = None,
     runs: RunModel | None = None,
+    printed_min_confidence: float | None = None,
 ) -> Analysis:
     """Read one image as a single region covering all of it (`digits` cells for meters, default
     1; the length of a number, default any)."""
     settings = RegionSettings.whole_image(region, kind, digits)
-    reader = FrameReader(model, [settings], min_confidence, device_id, printed, runs)
+    reader = FrameReader(
+        model,
+        [settings],
+        min_confidence,
+        device_id,
+        printed,
+        runs,
+        printed_min_confidence=printed_min_confidence,
+    )
     reading = reader.read(gray, source, index)[0]
     views = reading_crops(reading)
     return Analysis(reading, [image for image, _ in views], [png for _, png in views])

@@ -182,4 +182,5 @@ class Info(BaseModel):
     auth_required: bool
     max_upload_bytes: int
     min_confidence: float
+    printed_min_confidence: float
     regions: list[str]

@@ -110,9 +110,12 @@ function drawBoxes(canvas, img, reading) {
   ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
   ctx.lineWidth = Math.max(2, canvas.width / 240);
   ctx.font = `bold ${Math.max(14, Math.round(canvas.width / 30))}px system-ui, sans-serif`;
+  // Printed digits (counters, displays) have a threshold of their own.
+  const info = state.info;
+  const threshold = !info ? 0.6 : isMeter() ? info.printed_min_confidence : info.min_confidence;
   for (const digit of reading.digits) {
     const [x, y, w, h] = digit.box.map((v) => v * scale);
-    const sure = digit.confidence >= (state.info ? state.info.min_confidence : 0.6);
+    const sure = digit.confidence >= threshold;
     ctx.strokeStyle = sure ? "#0a7d38" : "#c25e00";
     ctx.strokeRect(x, y, w, h);
     ctx.fillStyle = ctx.strokeStyle;

@@ -62,6 +62,8 @@ def test_info_tells_the_page_the_limits(make_client: Callable) -> None:
     assert info["auth_required"] is True
     assert info["max_upload_bytes"] == 5000
     assert info["mode"] == "serve" and info["device_id"] == "testcam"
+    # The page colours each digit's box against its region kind's threshold.
+    assert (info["min_confidence"], info["printed_min_confidence"]) == (0.95, 0.9)
     assert "tok3n-abc" not in client.get("/api/v1/info").text, "the token itself is never shown"
     assert "tok3n-abc" not in client.get("/health").text
 

@@ -22,7 +22,8 @@ def test_a_leaning_writer_is_read_better_after_adapting_and_mnist_is_measured_to
     images, labels = load_split(SAMPLE, "test")
     test = (images[:200], labels[:200].astype(int))
     r = script.measure("sample", images, labels, test)
-    assert r["after"] >= r["before"] + 0.02, r  # a writer unlike MNIST's, read better
+    assert r["after"] >= r["before"] + 0.01, r  # a writer unlike MNIST's, read better
+    assert r["error_cut"] >= 0.1, r
     assert r["error_cut"] == pytest.approx((r["after"] - r["before"]) / (1 - r["before"]))
     assert abs(r["mnist_after"] - r["mnist_before"]) <= 0.02
     assert "+adapt-" in str(r["version"])

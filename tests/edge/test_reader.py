@@ -568,3 +568,34 @@ def test_the_pen_along_a_rule_is_put_back_the_rule_itself_is_not() -> None:
     dark = find_digits(on_a_rule(one_from_the_rule, rule_darkness=0.85), "digit")
     assert len(dark) == 1 and dark[0].lined is not None
     assert dark[0].lined.shape[1] > 2 * dark[0].ink.shape[1]
+
+
+def test_printed_digits_are_held_to_a_threshold_of_their_own() -> None:
+    from edge.meter.printed import load_printed
+    from edge.reading import Digit
+
+    regions = [
+        RegionSettings.whole_image(kind, kind, 2 if kind == "counter" else None)
+        for kind in ("number", "digit", "counter", "display")
+    ]
+    reader = FrameReader(
+        FakeModel(), regions, 0.95, "dev", load_printed(None, 1), printed_min_confidence=0.9
+    )
+    status = {}
+    for region in regions:
+        digits = [Digit(4, 0.99, (0, 0, 10, 20)), Digit(2, 0.92, (12, 0, 10, 20))][
+            : 1 if region.kind in ("digit", "display") else 2
+        ]
+        digits[-1].confidence = 0.92
+        reading = reader.reading(region, digits, 1.0, "x", 0)
+        status[region.kind] = (reading.status, reading.value)
+    # 0.92 is under the handwriting threshold and over the printed one.
+    assert status == {
+        "number": ("low_confidence", None),
+        "digit": ("low_confidence", None),
+        "counter": ("ok", "42"),
+        "display": ("ok", "4"),
+    }
+    # Without one of its own, printed digits share the handwriting threshold.
+    same = FrameReader(FakeModel(), regions, 0.95, "dev", load_printed(None, 1))
+    assert same.reading(regions[2], [Digit(4, 0.92, (0, 0, 10, 20))], 1.0, "x", 0).value is None

@@ -53,6 +53,7 @@ async def info(services: ServicesDep) -> dict[str, Any]:
         "auth_required": bool(settings.api.token.get_secret_value()),
         "max_upload_bytes": settings.api.max_upload_bytes,
         "min_confidence": settings.model.min_confidence,
+        "printed_min_confidence": settings.model.printed_min_confidence,
         "regions": [r.name for r in settings.regions],
     }
 

@@ -252,6 +252,7 @@ def read_image(
         runs=runs,
         digits=digits,
         min_confidence=settings.model.min_confidence,
+        printed_min_confidence=settings.model.printed_min_confidence,
         device_id=settings.device_id,
         source=source,
         index=services.next_index(),
