@@ -72,6 +72,9 @@ class _RegionCore(_Section):
     box: tuple[float, float, float, float] | None = None
     # number, digit: handwriting; counter: meter wheels; display: 7-segment digits.
     kind: Literal["number", "digit", "counter", "display"] = "number"
+    # The confidence each digit needs for the reading to be published; none: the model's
+    # setting for the region's kind (model.min_confidence, model.printed_min_confidence).
+    min_confidence: float | None = Field(None, ge=0, le=1)
 
 
 class RegionSettings(MeterFields, _RegionCore):

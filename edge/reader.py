@@ -142,6 +142,13 @@ class FrameReader:
         self.device_id = device_id
         self.rejects = bool(getattr(model, "rejects", False))
 
+    def threshold(self, region: RegionSettings) -> float:
+        """The confidence each digit of `region` needs for the reading to be published: the
+        region's own `min_confidence`, else the reader's for its kind."""
+        if region.min_confidence is not None:
+            return region.min_confidence
+        return self.printed_min_confidence if region.kind in PRINTED_KINDS else self.min_confidence
+
     def use_model(self, model: Classifier) -> None:
         """Read with another handwriting model from the next call on."""
         self.model = model
@@ -168,7 +175,7 @@ class FrameReader:
             candidates = []
             if w > 0 and h > 0:
                 if kind == "digit" and is_cell(crop.shape):
-                    candidates = self.read_cell(crop, judged)
+                    candidates = self.read_cell(crop, judged, self.threshold(region))
                 if not candidates:
                     candidates = find_digits(crop, kind, judge=judge)
             found.append(_Found(region, (x, y), candidates))
@@ -197,15 +204,16 @@ class FrameReader:
                     digits += [self.run_digit(d, c, f.origin, gray) for d in runs[id(c)]]
                     continue
                 digit = self.digit(p, inputs[row - 1], c.box, f.origin, gray)
-                if c.grow is not None and digit.confidence < self.min_confidence:
-                    digit = self.grown(digit, c.grow, f.origin, gray)
+                sure = self.threshold(f.region)
+                if c.grow is not None and digit.confidence < sure:
+                    digit = self.grown(digit, c.grow, f.origin, gray, sure)
                 if c.unread:  # on the row, but no digit: the number is incomplete
                     digit.confidence = 0.0
                 digit.confidence = min(digit.confidence, c.ceiling)
                 if id(c) in lined_probs and not c.unread:
                     # Read again with the ink along a ruled line put back: a sure other
                     # digit (a 7 whose bar lay on the rule, read as a 1) leaves neither sure.
-                    ceiling = doubt(digit.digit, lined_probs[id(c)], self.min_confidence)
+                    ceiling = doubt(digit.digit, lined_probs[id(c)], sure)
                     digit.confidence = min(digit.confidence, ceiling)
                 digits.append(digit)
             by_region[f.region.name] = (digits, None)
@@ -284,6 +292,7 @@ class FrameReader:
         grow: Callable[[], DigitCandidate | None],
         origin: tuple[int, int],
         gray: np.ndarray,
+        sure: float,
     ) -> Digit:
         """An unsure digit of a digit region read again with the fainter ink round it joined
         (edge.vision.find.grown_ink): that reading when it is sure, else the digit as it was.
@@ -299,7 +308,7 @@ class FrameReader:
         if more is None:
             return digit
         inputs, probs = self.classify([more])
-        if float(probs[0].max()) < self.min_confidence:
+        if float(probs[0].max()) < sure:
             return digit
         return self.digit(probs[0], inputs[0], more.box, origin, gray)
 
@@ -315,7 +324,7 @@ class FrameReader:
             judged[id(ink)] = (ink, image, p, float(score))
         return digit_score
 
-    def read_cell(self, crop: np.ndarray, judged: Judged) -> list[DigitCandidate]:
+    def read_cell(self, crop: np.ndarray, judged: Judged, sure: float) -> list[DigitCandidate]:
         """A tight crop's digit, from the versions edge.vision.cell proposes (none: let the
         photo pipeline try).
 
@@ -340,13 +349,13 @@ class FrameReader:
         digit_like = [i for i, score in enumerate(digit_score) if score >= MIN_DIGIT_SCORE]
         if not digit_like:
             return []
-        sure = [i for i in digit_like if sureness[i] >= self.min_confidence]
-        best = sure[0] if sure else max(digit_like, key=lambda i: sureness[i])
+        surely = [i for i in digit_like if sureness[i] >= sure]
+        best = surely[0] if surely else max(digit_like, key=lambda i: sureness[i])
         chosen = DigitCandidate(proposals[best].box, proposals[best].ink)
         digit = int(np.argmax(judged[id(inks[best])][2]))
-        for i in sure:
+        for i in surely:
             if proposals[i].frameless:
-                chosen.ceiling = doubt(digit, judged[id(inks[i])][2], self.min_confidence)
+                chosen.ceiling = doubt(digit, judged[id(inks[i])][2], sure)
         return [chosen]
 
     def classify(
@@ -398,7 +407,7 @@ class FrameReader:
         status: Status = NO_DIGIT
         value: str | None = None
         confidence: float | None = None
-        sure = self.printed_min_confidence if region.kind in PRINTED_KINDS else self.min_confidence
+        sure = self.threshold(region)
         if digits:
             confidence = min(d.confidence for d in digits)
             status = OK if confidence >= sure else LOW_CONFIDENCE

@@ -171,6 +171,7 @@ def test_masked_dump_leaves_empty_secrets_empty() -> None:
         ("[camera]\nreopen_backoff_max_s = 1e9\n", "camera.reopen_backoff_max_s"),
         ("[model]\nmin_confidence = nan\n", "model.min_confidence"),
         ("[model]\nprinted_min_confidence = 1.5\n", "model.printed_min_confidence"),
+        ('[[regions]]\nname = "a"\nmin_confidence = 1.5\n', "regions.0.min_confidence"),
         ("[mqtt]\nstats_interval_s = 1e12\n", "mqtt.stats_interval_s"),
         ("[storage]\nhistory_days = 1e308\n", "storage.history_days"),
         ("[storage]\nhistory_days = nan\n", "storage.history_days"),

@@ -599,3 +599,23 @@ def test_printed_digits_are_held_to_a_threshold_of_their_own() -> None:
     # Without one of its own, printed digits share the handwriting threshold.
     same = FrameReader(FakeModel(), regions, 0.95, "dev", load_printed(None, 1))
     assert same.reading(regions[2], [Digit(4, 0.92, (0, 0, 10, 20))], 1.0, "x", 0).value is None
+
+
+def test_a_region_may_ask_for_more_or_less_certainty_than_the_model_setting(mnist) -> None:
+    images, _ = mnist
+    frame = number_frame(images, [1, 2, 3])
+    regions = [
+        RegionSettings(name="usual"),
+        RegionSettings(name="strict", min_confidence=0.99),
+        RegionSettings(name="lenient", min_confidence=0.9),
+        RegionSettings(name="one", kind="digit", min_confidence=0.99),
+    ]
+    readings = FrameReader(FakeModel(confidence=0.97), regions, 0.95, "dev").read(frame, "x", 0)
+    assert [(r.status, r.value) for r in readings] == [
+        ("ok", "777"),
+        ("low_confidence", None),
+        ("ok", "777"),
+        ("low_confidence", None),
+    ]
+    lenient = FrameReader(FakeModel(confidence=0.92), regions, 0.95, "dev").read(frame, "x", 0)
+    assert [r.status for r in lenient] == ["low_confidence"] * 2 + ["ok", "low_confidence"]
