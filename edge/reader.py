@@ -192,6 +192,7 @@ class FrameReader:
         row = 0
         for f in found:
             digits = []
+            sure = self.threshold(f.region)
             for c in f.candidates:
                 p = probs[row]
                 if f.region.kind in JOINT_KINDS:
@@ -204,7 +205,6 @@ class FrameReader:
                     digits += [self.run_digit(d, c, f.origin, gray) for d in runs[id(c)]]
                     continue
                 digit = self.digit(p, inputs[row - 1], c.box, f.origin, gray)
-                sure = self.threshold(f.region)
                 if c.grow is not None and digit.confidence < sure:
                     digit = self.grown(digit, c.grow, f.origin, gray, sure)
                 if c.unread:  # on the row, but no digit: the number is incomplete
