@@ -129,15 +129,8 @@ class App:
         printed = None
         if any(r.kind in PRINTED_KINDS for r in self.settings.regions):
             printed = load_printed(model.printed_path, model.threads)
-        self.reader = FrameReader(
-            self.model,
-            self.settings.regions,
-            model.min_confidence,
-            self.settings.device_id,
-            printed,
-            runs_for(model, self.settings.regions),
-            printed_min_confidence=model.printed_min_confidence,
-        )
+        runs = runs_for(model, self.settings.regions)
+        self.reader = FrameReader.configured(self.settings, self.model, printed=printed, runs=runs)
         self.meters = MeterChecks(self.settings.regions, self.store)
 
     def _open_camera(self) -> None:

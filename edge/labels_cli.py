@@ -54,12 +54,8 @@ def import_folder(settings: Settings, store: Store, folder: Path) -> int:
     if not files:
         print(f"digitcam labels import: no images in {folder}/0/ .. {folder}/9/", file=sys.stderr)
         return 1
-    reader = FrameReader(
-        load_active(settings),
-        [RegionSettings(name="import", kind="digit")],
-        settings.model.min_confidence,
-        settings.device_id,
-    )
+    region = RegionSettings(name="import", kind="digit")
+    reader = FrameReader.configured(settings, load_active(settings), [region])
     stored, skipped = 0, []
     for index, (path, digit) in enumerate(files):
         try:

@@ -70,15 +70,7 @@ def predict_paths(
     except ModelError as exc:
         print(f"digitcam predict: {exc}", file=sys.stderr)
         return CONFIG_ERROR_EXIT  # model.path is wrong, as check-config says
-    reader = FrameReader(
-        model,
-        regions,
-        settings.model.min_confidence,
-        settings.device_id,
-        printed,
-        runs,
-        printed_min_confidence=settings.model.printed_min_confidence,
-    )
+    reader = FrameReader.configured(settings, model, regions, printed, runs)
     code = EXIT_OK
     for index, path in enumerate(expand(paths)):
         try:

@@ -16,7 +16,7 @@ from typing import Protocol, cast
 import cv2
 import numpy as np
 
-from edge.config import RegionSettings
+from edge.config import RegionSettings, Settings
 from edge.meter.read import PrintedClassifier, meter_value, read_meters, region_cells
 from edge.meter.settings import PRINTED_KINDS
 from edge.reading import LOW_CONFIDENCE, NO_DIGIT, OK, Digit, Reading, Status
@@ -141,6 +141,28 @@ class FrameReader:
         )
         self.device_id = device_id
         self.rejects = bool(getattr(model, "rejects", False))
+
+    @classmethod
+    def configured(
+        cls,
+        settings: Settings,
+        model: Classifier,
+        regions: list[RegionSettings] | None = None,
+        printed: PrintedClassifier | None = None,
+        runs: RunModel | None = None,
+    ) -> FrameReader:
+        """The reader `settings` ask for: their regions (unless others are given), both
+        confidence thresholds and the device id, as the daemon, `digitcam predict` and the
+        API all read."""
+        return cls(
+            model,
+            settings.regions if regions is None else regions,
+            settings.model.min_confidence,
+            settings.device_id,
+            printed,
+            runs,
+            printed_min_confidence=settings.model.printed_min_confidence,
+        )
 
     def threshold(self, region: RegionSettings) -> float:
         """The confidence each digit of `region` needs for the reading to be published: the

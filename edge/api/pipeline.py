@@ -16,7 +16,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from edge.config import RegionSettings
+from edge.config import RegionSettings, Settings
 from edge.meter.read import PrintedClassifier
 from edge.model import DigitModel
 from edge.reader import FrameReader
@@ -43,48 +43,33 @@ class Analysis:
 
 
 def analyse(
+    settings: Settings,
     model: DigitModel,
     gray: np.ndarray,
     *,
     region: str,
     kind: ReadKind,
-    min_confidence: float,
-    device_id: str,
     source: str,
     index: int,
     printed: PrintedClassifier | None = None,
     digits: int | None = None,
     runs: RunModel | None = None,
-    printed_min_confidence: float | None = None,
 ) -> Analysis:
     """Read one image as a single region covering all of it (`digits` cells for meters, default
-    1; the length of a number, default any)."""
-    settings = RegionSettings.whole_image(region, kind, digits)
-    reader = FrameReader(
-        model,
-        [settings],
-        min_confidence,
-        device_id,
-        printed,
-        runs,
-        printed_min_confidence=printed_min_confidence,
-    )
+    1; the length of a number, default any), with the thresholds and device id of `settings`."""
+    whole = RegionSettings.whole_image(region, kind, digits)
+    reader = FrameReader.configured(settings, model, [whole], printed, runs)
     reading = reader.read(gray, source, index)[0]
     views = reading_crops(reading)
     return Analysis(reading, [image for image, _ in views], [png for _, png in views])
 
 
 def analyse_pixels(
-    model: DigitModel,
-    image: np.ndarray,
-    *,
-    min_confidence: float,
-    device_id: str,
-    index: int,
+    settings: Settings, model: DigitModel, image: np.ndarray, *, index: int
 ) -> Analysis:
     """Read a uint8 28x28 MNIST-style image (white on black) as it is: one digit, or none."""
     region = RegionSettings(name="pixels", kind="digit")
-    reader = FrameReader(model, [region], min_confidence, device_id)
+    reader = FrameReader.configured(settings, model, [region])
     started = time.perf_counter()
     digits = []
     if image.any():  # an all-black field holds no digit; the model would still guess one

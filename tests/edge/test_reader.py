@@ -619,3 +619,24 @@ def test_a_region_may_ask_for_more_or_less_certainty_than_the_model_setting(mnis
     ]
     lenient = FrameReader(FakeModel(confidence=0.92), regions, 0.95, "dev").read(frame, "x", 0)
     assert [r.status for r in lenient] == ["low_confidence"] * 2 + ["ok", "low_confidence"]
+
+
+def test_a_reader_configured_from_settings_keeps_both_thresholds_and_the_device_id(mnist) -> None:
+    from edge.config import ModelSettings, Settings
+    from edge.meter.printed import load_printed
+
+    images, _ = mnist
+    settings = Settings(
+        device_id="pi-hall",
+        model=ModelSettings(min_confidence=0.98, printed_min_confidence=0.5),
+        regions=[RegionSettings(name="form")],
+    )
+    # The settings' own regions, then a printed region given for this read.
+    (form,) = FrameReader.configured(settings, FakeModel(confidence=0.97)).read(
+        number_frame(images, [1, 2]), "x", 0
+    )
+    assert (form.device_id, form.region, form.status) == ("pi-hall", "form", "low_confidence")
+    display = RegionSettings.whole_image("lcd", "display")
+    reader = FrameReader.configured(settings, FakeModel(), [display], load_printed(None, 1))
+    assert reader.threshold(display) == 0.5
+    assert reader.threshold(RegionSettings()) == 0.98

@@ -211,14 +211,7 @@ def read_pixels_image(
     services: Services, model: DigitModel, store: Store, image: np.ndarray, record: bool
 ) -> dict[str, Any]:
     """Read 28x28 pixels as the model's input itself; runs off the event loop."""
-    settings = services.settings
-    analysis = analyse_pixels(
-        model,
-        image,
-        min_confidence=settings.model.min_confidence,
-        device_id=settings.device_id,
-        index=services.next_index(),
-    )
+    analysis = analyse_pixels(services.settings, model, image, index=services.next_index())
     return describe(services, store, analysis, image, record)
 
 
@@ -233,7 +226,6 @@ def read_image(
     record: bool,
 ) -> dict[str, Any]:
     """Read, store (with the digit crops) and describe one image; runs off the event loop."""
-    settings = services.settings
     kind, digits = how
     printed = runs = None
     try:
@@ -244,6 +236,7 @@ def read_image(
     except ModelError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no model: {exc}") from None
     analysis = analyse(
+        services.settings,
         model,
         gray,
         region=region,
@@ -251,9 +244,6 @@ def read_image(
         printed=printed,
         runs=runs,
         digits=digits,
-        min_confidence=settings.model.min_confidence,
-        printed_min_confidence=settings.model.printed_min_confidence,
-        device_id=settings.device_id,
         source=source,
         index=services.next_index(),
     )
