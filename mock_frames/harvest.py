@@ -26,6 +26,10 @@ written digits (`pair`: digits run together) or lying clear of every written dig
 (`junk`), each distinct image once per photo, in `not-digit/` (label 10, never mixed into
 `--extra-data`). `training/judge.py` refits the model's not-digit output on them.
 
+`--crops N` also reads N tight crops of one digit cut from a form cell or a grid square
+(mock_frames/wild_crops.py, strokes touching or crossing the crop's edge, bits of the cell's
+lines) as a `digit` region and keeps the digit the reader took.
+
 `--runs N` keeps, from N more photos of numbers, every candidate the judge is shown that
 holds two or more written digits run together (each at least 60% inside its box, none cut),
 fitted for the run reader, with the digits it holds: `runs.npz` for
@@ -48,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import render
 import wild
+import wild_crops
 
 from edge.camera.imageio import decode_image
 from edge.config import ModelSettings, RegionSettings
@@ -109,6 +114,30 @@ def photo(scenario: str, n: int, source: wild.WildSource, seed: int) -> tuple[np
         digits = 1 if scenario == "wild-single" else int(rng.integers(2, 7))
         frame, expected, quality = wild.photo(rng, source, digits, height)
     return decode_image(render.jpeg(frame, quality)), expected
+
+
+def harvest_crops(
+    count: int, source: wild.WildSource, reader: FrameReader, seed: int
+) -> tuple[list[np.ndarray], list[int], list[int]]:
+    """Images, labels and the shipped model's answers for `count` tight crops of one digit
+    from a form cell or a grid square (wild_crops), read as a `digit` region: the digit the
+    reader took, labelled with the digit written, when its box is at least half the crop's
+    height (a cell's line alone is not kept with the digit's label)."""
+    images, labels, answers = [], [], []
+    for n in range(count):
+        rng = np.random.default_rng([seed, wild.SCENARIOS.index("wild-crops"), n])
+        data, expected = wild_crops.crop_file(rng, source)
+        gray = decode_image(data)
+        reading = reader.read(gray, f"wild-crops_{n}", n)[0]
+        if len(reading.digits) != 1 or reading.digits[0].image is None:
+            continue
+        d = reading.digits[0]
+        if d.box[3] < 0.5 * gray.shape[0]:
+            continue
+        images.append(np.clip(np.round(d.image * 255), 0, 255).astype(np.uint8))
+        labels.append(int(expected["value"]))
+        answers.append(d.digit if d.confidence >= reader.min_confidence else -1)
+    return images, labels, answers
 
 
 # id(ink) -> the box of the group the ink was cut from, while find_digits keeps the ink alive.
@@ -261,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="folder with the MNIST .gz files")
     parser.add_argument("--numbers", type=int, default=3000, help="photos of 2-6 digit numbers")
     parser.add_argument("--single", type=int, default=1000, help="photos of one digit")
+    parser.add_argument("--crops", type=int, default=0, help="tight crops of one digit")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--min-iou", type=float, default=0.6)
     parser.add_argument("--train-seed", type=int, default=1, help="digitcam train's --seed")
@@ -290,6 +320,13 @@ def main(argv: list[str] | None = None) -> int:
         labels += found[1]
         answers += found[2]
         written += found[3]
+    if args.crops:
+        reader = FrameReader(model, [RegionSettings(kind="digit")], confidence, "harvest")
+        cropped = harvest_crops(args.crops, source, reader, args.seed)
+        images += cropped[0]
+        labels += cropped[1]
+        answers += cropped[2]
+        written += args.crops
     args.out.mkdir(parents=True, exist_ok=True)
     if images:
         write_idx(args.out / "images-idx3-ubyte.gz", np.stack(images))
@@ -324,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         "per_digit": [labels.count(k) for k in range(10)],
         "not_digit": {kind: kinds.count(kind) for kind in ("pair", "junk")},
         "runs": len(runs),
+        "crops": args.crops,
     }
     (args.out / "harvest.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))

@@ -119,3 +119,21 @@ def test_runs_are_kept_fitted_with_their_digits_for_the_run_reader(
     assert runs["x"].shape == (summary["runs"], 28, 112) and summary["runs"] > 0
     assert all(len(label) >= 2 and label.isdigit() for label in runs["labels"])
     assert harvest.find.digit_ink is harvest._digit_ink
+
+
+def test_tight_crops_are_kept_with_the_digit_written_in_them(
+    harvest, train_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "harvest"
+    args = ["--data-dir", str(train_dir), "--numbers", "0", "--single", "0", "--crops", "12",
+            "--val-size", "100", "--out", str(out)]  # fmt: skip
+    assert harvest.main(args) == 0
+    summary = json.loads((out / "harvest.json").read_text())
+    images, labels = load_extra_data([out])
+    assert summary["crops"] == summary["digits_written"] == 12
+    assert 9 <= summary["digits_kept"] == len(labels) <= 12
+    # Crops take the training images in order, one each: the labels are those images' digits.
+    order = harvest.training_indices(1000, 1, 100)
+    _, written = harvest.load_split(train_dir, "train")
+    assert set(labels.tolist()) <= set(written[order[:12]].tolist())
+    assert summary["model_right_and_sure"] >= 0.5 * len(labels)
