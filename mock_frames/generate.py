@@ -218,11 +218,18 @@ def digit_count(rng: np.random.Generator, scenario: str, height: int) -> int:
 
 
 def scenario_frames(
-    scenario: str, images: np.ndarray, labels: np.ndarray, count: int, seed: int, first_index: int
+    scenario: str,
+    images: np.ndarray,
+    labels: np.ndarray,
+    count: int,
+    seed: int,
+    first_index: int,
+    fine_pens: bool = False,
 ) -> Iterator[MockFrame]:
-    """The frames of one scenario, each reproducible from (seed, frame number)."""
+    """The frames of one scenario, each reproducible from (seed, frame number); fine_pens: a
+    wild scenario's photos of writing are written with fine pens."""
     if scenario in wild.SCENARIOS:
-        frames = wild.scenario_frames(scenario, images, labels, count, seed, first_index)
+        frames = wild.scenario_frames(scenario, images, labels, count, seed, first_index, fine_pens)
         yield from (MockFrame(*f) for f in frames)
         return
     source = DigitSource(images, labels, first_index)

@@ -28,7 +28,9 @@ written digits (`pair`: digits run together) or lying clear of every written dig
 
 `--crops N` also reads N tight crops of one digit cut from a form cell or a grid square
 (mock_frames/wild_crops.py, strokes touching or crossing the crop's edge, bits of the cell's
-lines) as a `digit` region and keeps the digit the reader took.
+lines) as a `digit` region and keeps the digit the reader took. `--fine-pens` writes the
+numbers and single digits with fine pens (strokes 2-4.5% of the digit height,
+wild_ink.fine_pen) instead of any pen.
 
 `--runs N` keeps, from N more photos of numbers, every candidate the judge is shown that
 holds two or more written digits run together (each at least 60% inside its box, none cut),
@@ -103,16 +105,19 @@ def matched(digits: list, boxes: list[list[int]], value: str, min_iou: float) ->
     return pairs
 
 
-def photo(scenario: str, n: int, source: wild.WildSource, seed: int) -> tuple[np.ndarray, dict]:
+def photo(
+    scenario: str, n: int, source: wild.WildSource, seed: int, fine_pen: bool = False
+) -> tuple[np.ndarray, dict]:
     """Photo n of a wild scenario as the camera hands it over (JPEG, decoded), and what it
-    shows; reproducible from (seed, scenario, n), as wild.scenario_frames makes them."""
+    shows; reproducible from (seed, scenario, n), as wild.scenario_frames makes them;
+    fine_pen: the writing with a fine pen (wild_ink.fine_pen)."""
     rng = np.random.default_rng([seed, wild.SCENARIOS.index(scenario), n])
     if scenario == "wild-blank":
         frame, expected, quality = wild.blank_photo(rng)
     else:
         height = wild.photo_height(rng, scenario)
         digits = 1 if scenario == "wild-single" else int(rng.integers(2, 7))
-        frame, expected, quality = wild.photo(rng, source, digits, height)
+        frame, expected, quality = wild.photo(rng, source, digits, height, fine_pen=fine_pen)
     return decode_image(render.jpeg(frame, quality)), expected
 
 
@@ -269,11 +274,12 @@ def harvest(
     reader: FrameReader,
     seed: int,
     min_iou: float,
+    fine_pen: bool = False,
 ) -> tuple[list[np.ndarray], list[int], list[int], int]:
     """Images, labels, the shipped model's answers and the digits written, for `count` photos."""
     images, labels, answers, written = [], [], [], 0
     for n in range(count):
-        gray, expected = photo(scenario, n, source, seed)
+        gray, expected = photo(scenario, n, source, seed, fine_pen)
         reading = reader.read(gray, f"{scenario}_{n}", n)[0]
         written += len(expected["value"])
         for d, label in matched(
@@ -291,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--numbers", type=int, default=3000, help="photos of 2-6 digit numbers")
     parser.add_argument("--single", type=int, default=1000, help="photos of one digit")
     parser.add_argument("--crops", type=int, default=0, help="tight crops of one digit")
+    parser.add_argument(
+        "--fine-pens", action="store_true", help="numbers and single digits in fine pens"
+    )
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--min-iou", type=float, default=0.6)
     parser.add_argument("--train-seed", type=int, default=1, help="digitcam train's --seed")
@@ -315,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     for scenario, count in (("wild-numbers", args.numbers), ("wild-single", args.single)):
         kind = "digit" if scenario == "wild-single" else "number"
         reader = FrameReader(model, [RegionSettings(kind=kind)], confidence, "harvest")
-        found = harvest(scenario, count, source, reader, args.seed, args.min_iou)
+        found = harvest(scenario, count, source, reader, args.seed, args.min_iou, args.fine_pens)
         images += found[0]
         labels += found[1]
         answers += found[2]
@@ -362,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         "not_digit": {kind: kinds.count(kind) for kind in ("pair", "junk")},
         "runs": len(runs),
         "crops": args.crops,
+        "fine_pens": args.fine_pens,
     }
     (args.out / "harvest.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))

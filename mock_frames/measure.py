@@ -211,6 +211,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{name}", type=int, default=0, help=f"{name} frames (tuning set)")
     parser.add_argument("--wild-seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--wild-first-index", type=int, default=FIRST_INDEX)
+    parser.add_argument(
+        "--fine-pens",
+        action="store_true",
+        help="wild photos of writing in fine pens (strokes 2-4.5%% of the digit height)",
+    )
     parser.add_argument("--save-frames", type=Path, default=None, help="write the frames here")
     parser.add_argument(
         "--runs",
@@ -247,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         side = "wild" if name in WILD else "held-out"
         seed = args.wild_seed if side == "wild" else args.seed
-        frames = list(scenario_frames(name, images, labels, count, seed, first[side]))
+        fine = args.fine_pens and side == "wild"
+        frames = list(scenario_frames(name, images, labels, count, seed, first[side], fine))
         first[side] += sum(
             len(f.expected.get("mnist_test_indices", []))
             + len(f.expected.get("junk_mnist_test_indices", []))

@@ -176,12 +176,19 @@ def seen(
 
 
 def photo(
-    rng: np.random.Generator, source: WildSource, count: int, height: int, flawed: bool = False
+    rng: np.random.Generator,
+    source: WildSource,
+    count: int,
+    height: int,
+    flawed: bool = False,
+    fine_pen: bool = False,
 ) -> tuple[np.ndarray, dict[str, Any], int]:
     """One 640x480 photo of a number of `count` digits; BGR pixels, expectation, JPEG quality.
-    flawed: the page has flaws (wild_flaws), clear of the writing where they would change it."""
+    flawed: the page has flaws (wild_flaws), clear of the writing where they would change it.
+    fine_pen: written with a fine pen (wild_ink.fine_pen) instead of any pen."""
     picks = [source.take() for _ in range(count)]
-    hand, pen = wild_hand.pick_hand(rng, count), wild_ink.pick_pen(rng)
+    hand = wild_hand.pick_hand(rng, count)
+    pen = wild_ink.fine_pen(rng) if fine_pen else wild_ink.pick_pen(rng)
     while True:  # a writer with wide gaps on a small sheet writes smaller
         written = write_number(rng, [p[0] for p in picks], height, hand, pen)
         if written.alpha.shape[1] <= FRAME_W - 6 * EDGE_PX or height <= 18:
@@ -275,8 +282,10 @@ def scenario_frames(
     count: int,
     seed: int = DEFAULT_SEED,
     first_index: int = FIRST_INDEX,
+    fine_pens: bool = False,
 ) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
-    """(file name, encoded bytes, expectation) per frame, each reproducible from (seed, n)."""
+    """(file name, encoded bytes, expectation) per frame, each reproducible from (seed, n);
+    fine_pens: photos of writing are written with fine pens (wild_ink.fine_pen)."""
     source = WildSource(images, labels, first_index, END_INDEX)
     salt = SCENARIOS.index(scenario)
     for n in range(count):
@@ -292,6 +301,6 @@ def scenario_frames(
             if scenario == "wild-flawed" and rng.random() < 0.3:
                 digits = 1
             flawed = scenario == "wild-flawed"
-            frame, expected, quality = photo(rng, source, digits, height, flawed)
+            frame, expected, quality = photo(rng, source, digits, height, flawed, fine_pens)
             data = render.jpeg(frame, quality)
         yield f"{scenario}_{n:04d}.jpg", data, expected

@@ -131,9 +131,17 @@ def test_tight_crops_are_kept_with_the_digit_written_in_them(
     summary = json.loads((out / "harvest.json").read_text())
     images, labels = load_extra_data([out])
     assert summary["crops"] == summary["digits_written"] == 12
-    assert 9 <= summary["digits_kept"] == len(labels) <= 12
+    assert 9 <= summary["digits_kept"] == len(labels) == len(images) <= 12
     # Crops take the training images in order, one each: the labels are those images' digits.
     order = harvest.training_indices(1000, 1, 100)
     _, written = harvest.load_split(train_dir, "train")
     assert set(labels.tolist()) <= set(written[order[:12]].tolist())
     assert summary["model_right_and_sure"] >= 0.5 * len(labels)
+
+
+def test_fine_pens_write_what_is_harvested_with_a_fine_pen(harvest, train_dir: Path) -> None:
+    x, y = harvest.load_split(train_dir, "train")
+    source = harvest.wild.WildSource(x, y, 0, len(x))
+    _, usual = harvest.photo("wild-numbers", 0, source, 5)
+    _, fine = harvest.photo("wild-numbers", 0, source, 5, fine_pen=True)
+    assert "fine" in fine["conditions"] and "fine" not in usual["conditions"]

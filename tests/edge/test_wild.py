@@ -154,3 +154,19 @@ def test_the_cli_writes_a_wild_folder(generate: ModuleType, tmp_path: Path) -> N
         "wild-crops_0000.jpg",
         "wild-crops_0001.jpg",
     ]
+
+
+def test_fine_pens_write_the_same_numbers_with_thinner_strokes(
+    generate: ModuleType, sample: tuple[np.ndarray, np.ndarray]
+) -> None:
+    images, labels = sample
+    ink = generate.wild.wild_ink
+    usual = list(generate.scenario_frames("wild-numbers", images, labels, 6, 7, 20))
+    fine = list(generate.scenario_frames("wild-numbers", images, labels, 6, 7, 20, True))
+    assert [f.expected["value"] for f in fine] == [f.expected["value"] for f in usual]
+    assert all("fine" in f.expected["conditions"] for f in fine)
+    assert not any(PENS & set(f.expected["conditions"]) for f in fine)
+    # Every pen any scenario draws is wider than every fine pen.
+    rng = np.random.default_rng(5)
+    widest_fine = max(ink.fine_pen(rng).width for _ in range(200))
+    assert widest_fine <= 0.045 <= min(ink.pick_pen(rng).width for _ in range(200))
