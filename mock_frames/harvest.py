@@ -61,6 +61,7 @@ from edge.config import ModelSettings, RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader, Judged
 from edge.vision import find
+from edge.vision.crops import to_uint8
 from edge.vision.runs import fit_run
 from training.mnist import load_split, resolve_data_dir, validation_split, write_idx
 
@@ -139,7 +140,7 @@ def harvest_crops(
         d = reading.digits[0]
         if d.box[3] < 0.5 * gray.shape[0]:
             continue
-        images.append(np.clip(np.round(d.image * 255), 0, 255).astype(np.uint8))
+        images.append(to_uint8(d.image))
         labels.append(int(expected["value"]))
         answers.append(d.digit if d.confidence >= reader.min_confidence else -1)
     return images, labels, answers
@@ -229,7 +230,7 @@ def harvest_not_digits(
         seen = set()
         for box, image, _ in shown:
             kind = not_digit_kind(box, written)
-            pixels = np.clip(np.round(image * 255), 0, 255).astype(np.uint8)
+            pixels = to_uint8(image)
             if kind is not None and pixels.tobytes() not in seen:
                 seen.add(pixels.tobytes())
                 images.append(pixels)
@@ -259,7 +260,7 @@ def harvest_runs(
         seen = set()
         for box, _, ink in shown:
             label = run_label(box, expected["digit_boxes"], expected["value"])
-            fitted = np.clip(np.round(fit_run(ink) * 255), 0, 255).astype(np.uint8)
+            fitted = to_uint8(fit_run(ink))
             if label is not None and fitted.tobytes() not in seen:
                 seen.add(fitted.tobytes())
                 images.append(fitted)
@@ -285,7 +286,7 @@ def harvest(
         for d, label in matched(
             reading.digits, expected["digit_boxes"], expected["value"], min_iou
         ):
-            images.append(np.clip(np.round(d.image * 255), 0, 255).astype(np.uint8))
+            images.append(to_uint8(d.image))
             labels.append(label)
             answers.append(d.digit if d.confidence >= reader.min_confidence else -1)
     return images, labels, answers, written
