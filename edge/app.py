@@ -27,6 +27,7 @@ from edge.mqtt.discovery import CAPTURE_COMMAND, RELOAD_COMMAND
 from edge.mqtt.publisher import MqttError, MqttPublisher
 from edge.reader import FrameReader
 from edge.reading import Reading
+from edge.rows_model import rows_for
 from edge.runs_model import runs_for
 from edge.sdnotify import Notifier
 from edge.stats import Stats, StatsSnapshot
@@ -130,7 +131,10 @@ class App:
         if any(r.kind in PRINTED_KINDS for r in self.settings.regions):
             printed = load_printed(model.printed_path, model.threads)
         runs = runs_for(model, self.settings.regions)
-        self.reader = FrameReader.configured(self.settings, self.model, printed=printed, runs=runs)
+        rows = rows_for(model, self.settings.regions)
+        self.reader = FrameReader.configured(
+            self.settings, self.model, printed=printed, runs=runs, rows=rows
+        )
         self.meters = MeterChecks(self.settings.regions, self.store)
 
     def _open_camera(self) -> None:

@@ -202,6 +202,7 @@ def check_config(settings: Settings) -> int:
     from edge.meter.settings import PRINTED_KINDS
     from edge.model import ModelError
     from edge.model_install import load_active
+    from edge.rows_model import rows_for
     from edge.runs_model import runs_for
 
     try:  # a model file that loads but is not a digit model is a configuration error too
@@ -209,6 +210,7 @@ def check_config(settings: Settings) -> int:
         if any(r.kind in PRINTED_KINDS for r in settings.regions):
             load_printed(settings.model.printed_path, settings.model.threads)
         runs_for(settings.model, settings.regions)
+        rows_for(settings.model, settings.regions)
     except ModelError as exc:
         raise ConfigError([str(exc)]) from None
     print(json.dumps(masked_dump(settings), indent=2, default=str))

@@ -219,7 +219,11 @@ def shape_problems(arg: ort.NodeArg, tail: tuple[int, ...]) -> list[str]:
     if isinstance(shape[0], int):
         problems.append(f"'{arg.name}' has a fixed batch size {shape[0]}; N must be free")
     # A free (named) dimension passes here; the warm-up batch then tries it with real data.
-    if any(isinstance(got, int) and got != want for got, want in zip(shape[1:], tail, strict=True)):
+    # A wanted 0 is any size (a row reader's width).
+    if any(
+        isinstance(got, int) and want and got != want
+        for got, want in zip(shape[1:], tail, strict=True)
+    ):
         problems.append(f"'{arg.name}' has shape {_dims(arg)}, not {wanted}")
     return problems
 

@@ -22,6 +22,7 @@ from edge.model import ModelError
 from edge.model_install import load_active
 from edge.reader import FrameReader
 from edge.reading import NO_DIGIT, Reading
+from edge.rows_model import rows_for
 from edge.runs_model import runs_for
 
 logger = logging.getLogger(__name__)
@@ -67,10 +68,11 @@ def predict_paths(
         if any(r.kind in PRINTED_KINDS for r in regions):
             printed = load_printed(settings.model.printed_path, settings.model.threads)
         runs = runs_for(settings.model, regions)
+        rows = rows_for(settings.model, regions)
     except ModelError as exc:
         print(f"digitcam predict: {exc}", file=sys.stderr)
         return CONFIG_ERROR_EXIT  # model.path is wrong, as check-config says
-    reader = FrameReader.configured(settings, model, regions, printed, runs)
+    reader = FrameReader.configured(settings, model, regions, printed, runs, rows)
     code = EXIT_OK
     for index, path in enumerate(expand(paths)):
         try:

@@ -20,6 +20,7 @@ from edge.config import RegionSettings, Settings
 from edge.meter.read import PrintedClassifier, meter_value, read_meters, region_cells
 from edge.meter.settings import PRINTED_KINDS
 from edge.reading import LOW_CONFIDENCE, NO_DIGIT, OK, Digit, Reading, Status
+from edge.rows_model import RowModel
 from edge.runs_model import RunDigit, RunModel
 from edge.vision.cell import cell_inks, is_cell
 from edge.vision.crops import crop_with_margin
@@ -37,6 +38,9 @@ RUN_MIN_WIDTH = 0.6
 # A digit of a run wider than this share of the run's height holds a digit the run reader
 # skipped: the blob stays unread.
 RUN_MAX_WIDTH = 1.0
+# The row reader (edge.rows_model) at least this sure of another number than the digits
+# read one by one: no digit of theirs is surer than the chance the row reader is wrong.
+ROW_VETO = 0.9
 
 
 def slice_ink(ink: np.ndarray, digit: RunDigit) -> np.ndarray:
@@ -124,6 +128,7 @@ class FrameReader:
         runs: RunModel | None = None,
         *,
         printed_min_confidence: float | None = None,
+        rows: RowModel | None = None,
     ) -> None:
         """`min_confidence` holds for handwriting (number and digit regions),
         `printed_min_confidence` for counter and display regions (default: the same)."""
@@ -134,6 +139,7 @@ class FrameReader:
         self.model = model
         self.printed = printed
         self.runs = runs
+        self.rows = rows
         self.regions = list(regions)
         self.min_confidence = min_confidence
         self.printed_min_confidence = (
@@ -150,6 +156,7 @@ class FrameReader:
         regions: list[RegionSettings] | None = None,
         printed: PrintedClassifier | None = None,
         runs: RunModel | None = None,
+        rows: RowModel | None = None,
     ) -> FrameReader:
         """The reader `settings` ask for: their regions (unless others are given), both
         confidence thresholds and the device id, as the daemon, `digitcam predict` and the
@@ -162,6 +169,7 @@ class FrameReader:
             printed,
             runs,
             printed_min_confidence=settings.model.printed_min_confidence,
+            rows=rows,
         )
 
     def threshold(self, region: RegionSettings) -> float:
@@ -238,6 +246,8 @@ class FrameReader:
                     ceiling = doubt(digit.digit, lined_probs[id(c)], sure)
                     digit.confidence = min(digit.confidence, ceiling)
                 digits.append(digit)
+            if f.region.kind == "number" and self.rows is not None and digits:
+                self.row_check(digits, gray, sure)
             by_region[f.region.name] = (digits, None)
         for (region, _), digits in zip(meters, meter_digits, strict=True):
             by_region[region.name] = (digits, meter_value(region, digits))
@@ -294,6 +304,31 @@ class FrameReader:
                 vetoed.add(id(c))
             read.setdefault(id(c), []).append((d, image))
         return {k: v for k, v in read.items() if k not in vetoed}
+
+    def row_check(self, digits: list[Digit], gray: np.ndarray, sure: float) -> None:
+        """The number's digits weighed against the row reader's reading of their row.
+
+        Two readers that see the row differently (digit by digit after cutting it, and whole)
+        seldom err the same way. When the row reader reads the same number, each digit is as
+        sure as the surer of the two (the row reader's sureness counts only when it reaches
+        the region's threshold `sure`); when it is at least ROW_VETO sure of another number,
+        no digit it reads otherwise is surer than the chance it is wrong (every digit, when it
+        reads another count), so the number is not published.
+        """
+        assert self.rows is not None
+        read = self.rows.read(gray, [d.box for d in digits])
+        if read is None:
+            return
+        ours = "".join(str(d.digit) for d in digits)
+        if read.text == ours:
+            if read.sure >= sure:
+                for d in digits:
+                    d.confidence = max(d.confidence, read.sure)
+        elif read.sure >= ROW_VETO:
+            same_count = len(read.text) == len(ours)
+            for d, theirs in zip(digits, read.text if same_count else ours, strict=True):
+                if not same_count or theirs != str(d.digit):
+                    d.confidence = min(d.confidence, 1.0 - read.sure)
 
     def run_digit(
         self,

@@ -56,6 +56,7 @@ import render
 import wild
 import wild_crops
 
+from edge import rows_model
 from edge.camera.imageio import decode_image
 from edge.config import ModelSettings, RegionSettings
 from edge.model import load_model
@@ -268,6 +269,39 @@ def harvest_runs(
     return images, labels
 
 
+def harvest_rows(
+    count: int, source: wild.WildSource, reader: FrameReader, seed: int, fine_pen: bool = False
+) -> tuple[list[np.ndarray], list[str]]:
+    """The window round each of `count` photos' number as the row reader sees it
+    (edge.rows_model.row_input), with the number written there.
+
+    The window holds the digits the reader found and every written digit (one the finder
+    left out is still in the row), with margins drawn from half to one and a half times
+    the device's, so that the network sees rows as loosely framed as the device frames them.
+    """
+    rng = np.random.default_rng([seed, 7])
+    images, labels = [], []
+    for n in range(count):
+        gray, expected = photo("wild-numbers", n, source, seed, fine_pen)
+        reading = reader.read(gray, f"rows_{n}", n)[0]
+        found = [tuple(d.box) for d in reading.digits]
+        boxes = found + [tuple(b) for b in expected["digit_boxes"]]
+        margins = (
+            rows_model.ROW_MARGIN_X * rng.uniform(0.5, 1.5),
+            rows_model.ROW_MARGIN_Y * rng.uniform(0.6, 1.4),
+        )
+        window = rows_model.row_window(boxes, gray.shape, margins)
+        if window is None:
+            continue
+        invert = rows_model.light_writing(gray, found or boxes)
+        image = rows_model.row_input(gray, window, invert)
+        padded = np.zeros((rows_model.ROW_HEIGHT, rows_model.ROW_MAX_WIDTH), np.float16)
+        padded[:, : image.shape[1]] = image[:, : rows_model.ROW_MAX_WIDTH]
+        images.append(padded)
+        labels.append(expected["value"])
+    return images, labels
+
+
 def harvest(
     scenario: str,
     count: int,
@@ -312,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--not-digit-blank", type=int, default=0, help="blank photos for them")
     parser.add_argument(
         "--runs", type=int, default=0, help="photos of numbers for digits run together"
+    )
+    parser.add_argument(
+        "--rows", type=int, default=0, help="photos of numbers for the row reader (rows.npz)"
     )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -359,6 +396,11 @@ def main(argv: list[str] | None = None) -> int:
     if runs:
         # For training.touching --harvest: fitted blobs and the digits each holds.
         np.savez_compressed(args.out / "runs.npz", x=np.stack(runs), labels=np.array(run_labels))
+    reader = FrameReader(model, [RegionSettings(kind="number")], confidence, "harvest")
+    rows, row_labels = harvest_rows(args.rows, source, reader, args.seed + 3, args.fine_pens)
+    if rows:
+        # For python -m training.rows: windows (float16, zero-padded) and their numbers.
+        np.savez_compressed(args.out / "rows.npz", x=np.stack(rows), label=np.array(row_labels))
     right = sum(a == t for a, t in zip(answers, labels, strict=True))
     summary = {
         "digits_written": written,
@@ -371,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         "per_digit": [labels.count(k) for k in range(10)],
         "not_digit": {kind: kinds.count(kind) for kind in ("pair", "junk")},
         "runs": len(runs),
+        "rows": len(rows),
         "crops": args.crops,
         "fine_pens": args.fine_pens,
     }

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from annotate import save_annotated
 from generate import MockFrame, scenario_frames, write_folder
+from readers import add_rows_arguments, rows_from
 from wild import DEFAULT_SEED, END_INDEX, FIRST_INDEX
 from wild import SCENARIOS as WILD
 
@@ -223,14 +224,16 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="run-reader ONNX (digits run together; default none)",
     )
+    add_rows_arguments(parser)
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     images, labels = load_split(resolve_data_dir(args.data_dir), "test")
     model = load_model(args.model)
     runs = load_runs(args.runs)
+    rows = rows_from(args)
     readers = {
         kind: FrameReader(
-            model, [RegionSettings(kind=kind)], args.min_confidence, "measure", runs=runs
+            model, [RegionSettings(kind=kind)], args.min_confidence, "measure", runs=runs, rows=rows
         )
         for kind in ("number", "digit")
     }

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from measure import failure
-from readers import Readers, region_readers
+from readers import Readers, add_rows_arguments, region_readers, rows_from
 
 from edge.camera.imageio import decode_image
 from edge.config import ModelSettings
@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     read.add_argument("--kind", choices=("number", "digit"), help="read every frame as this")
     read.add_argument("--model", type=Path, help="ONNX file (default: the shipped model)")
     read.add_argument("--runs", type=Path, help="run-reader ONNX (digits run together)")
+    add_rows_arguments(read)
     read.add_argument(
         "--min-confidence",
         type=float,
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         cv2.setNumThreads(1)
         model = load_model(args.model)
         runs = load_runs(args.runs)
-        readers = region_readers(model, args.min_confidence, "outcomes", runs)
+        readers = region_readers(model, args.min_confidence, "outcomes", runs, rows_from(args))
         done = {}
         for folder in args.folders:
             outcomes = read_folder(folder, readers, args.kind, args.known_length)

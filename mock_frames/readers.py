@@ -6,24 +6,46 @@ does: a `number` or `digit` region, a number told its count of digits when known
 
 from __future__ import annotations
 
+import argparse
 import functools
 from collections.abc import Callable
+from pathlib import Path
 
 from edge.config import RegionSettings
 from edge.reader import Classifier, FrameReader
+from edge.rows_model import RowModel, bundled_rows_path, load_rows
 from edge.runs_model import RunModel
 
 Readers = Callable[[str, "int | None"], FrameReader]  # kind, a number's length (None: any)
 
 
+def add_rows_arguments(parser: argparse.ArgumentParser) -> None:
+    """--rows / --no-rows: the row reader number regions use, as the daemon's settings do."""
+    parser.add_argument(
+        "--rows", type=Path, default=None, help="row-reader ONNX (default: the shipped one)"
+    )
+    parser.add_argument(
+        "--no-rows", action="store_true", help="numbers read digit by digit alone (no row reader)"
+    )
+
+
+def rows_from(args: argparse.Namespace) -> RowModel | None:
+    """The row reader --rows / --no-rows ask for."""
+    return None if args.no_rows else load_rows(args.rows or bundled_rows_path())
+
+
 def region_readers(
-    model: Classifier, min_confidence: float, device_id: str, runs: RunModel | None = None
+    model: Classifier,
+    min_confidence: float,
+    device_id: str,
+    runs: RunModel | None = None,
+    rows: RowModel | None = None,
 ) -> Readers:
     """reader(kind, digits): the reader of a whole-image region of that kind and length."""
 
     @functools.cache
     def reader(kind: str, digits: int | None = None) -> FrameReader:
         region = RegionSettings.whole_image("main", kind, digits)
-        return FrameReader(model, [region], min_confidence, device_id, runs=runs)
+        return FrameReader(model, [region], min_confidence, device_id, runs=runs, rows=rows)
 
     return reader

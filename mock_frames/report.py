@@ -31,13 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import reportset
 from annotate import save_annotated
-from readers import region_readers
+from readers import add_rows_arguments, region_readers, rows_from
 
 from edge.camera.imageio import decode_image
 from edge.config import ModelSettings
 from edge.model import load_model
 from edge.reader import Classifier, FrameReader
 from edge.reading import Reading
+from edge.rows_model import RowModel
 from edge.runs_model import RunModel, load_runs
 from training.mnist import load_split, resolve_data_dir
 
@@ -162,6 +163,7 @@ def measure(
     failures_dir: Path | None = None,
     runs: RunModel | None = None,
     known_length: bool = False,
+    rows: RowModel | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Read every frame as the daemon would and sum up each scenario.
 
@@ -169,7 +171,7 @@ def measure(
     digits the number has (`digits = N`), and summed up as the scenario's `+length` row; a
     blank page, by a region told 2 to 6 digits in turn (an empty field of a form).
     """
-    reader = region_readers(model, min_confidence, "report", runs)
+    reader = region_readers(model, min_confidence, "report", runs, rows)
     tally: dict[str, dict[str, Any]] = {}
     blanks = 0
     for scenario, name, data, expected in frames:
@@ -305,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="run-reader ONNX (digits run together; default none)",
     )
+    add_rows_arguments(parser)
     parser.add_argument("--per-scenario", type=int, default=500, help="frames per scenario")
     parser.add_argument(
         "--seed",
@@ -333,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     images, labels = load_split(data_dir, "test")
     model = load_model(args.model)
     runs = load_runs(args.runs)
+    rows = rows_from(args)
     out: dict[str, Any] = {
         "model": model.version,
         "min_confidence": args.min_confidence,
@@ -357,7 +361,9 @@ def main(argv: list[str] | None = None) -> int:
             else tuning_set(images, labels, args.per_scenario, seed)
         )
         failures = args.save_failures / which if args.save_failures else None
-        results = measure(frames, model, args.min_confidence, failures, runs, args.known_length)
+        results = measure(
+            frames, model, args.min_confidence, failures, runs, args.known_length, rows
+        )
         span = (
             f"MNIST test {reportset.FIRST_INDEX}-{reportset.END_INDEX - 1}"
             if which == "report"

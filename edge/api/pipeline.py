@@ -21,6 +21,7 @@ from edge.meter.read import PrintedClassifier
 from edge.model import DigitModel
 from edge.reader import FrameReader
 from edge.reading import Reading
+from edge.rows_model import RowModel
 from edge.runs_model import RunModel
 from edge.vision.crops import crop_with_margin, png_bytes, reading_crops, to_uint8
 from edge.vision.find import find_digits
@@ -54,11 +55,12 @@ def analyse(
     printed: PrintedClassifier | None = None,
     digits: int | None = None,
     runs: RunModel | None = None,
+    rows: RowModel | None = None,
 ) -> Analysis:
     """Read one image as a single region covering all of it (`digits` cells for meters, default
     1; the length of a number, default any), with the thresholds and device id of `settings`."""
     whole = RegionSettings.whole_image(region, kind, digits)
-    reader = FrameReader.configured(settings, model, [whole], printed, runs)
+    reader = FrameReader.configured(settings, model, [whole], printed, runs, rows)
     reading = reader.read(gray, source, index)[0]
     views = reading_crops(reading)
     return Analysis(reading, [image for image, _ in views], [png for _, png in views])

@@ -19,6 +19,7 @@ from edge.config import RegionSettings, Settings
 from edge.meter.printed import PrintedModel, load_printed
 from edge.model import DigitModel, ModelError
 from edge.model_install import load_active
+from edge.rows_model import RowModel, rows_for
 from edge.runs_model import RunModel, runs_for
 from edge.stats import Stats, StatsSnapshot
 from edge.store import Store
@@ -71,6 +72,7 @@ class Services:
         self._printed: PrintedModel | None = None
         self._lazy_models = threading.Lock()
         self._runs: RunModel | None = None
+        self._rows: RowModel | None = None
         # The daemon's live counters; `digitcam serve` counts the API's own reads in its own.
         self.recorder = daemon.recorder if daemon is not None else Stats()
         self.drawings_memo: Memo[DrawingResults] = Memo()  # see routes.performance
@@ -96,6 +98,14 @@ class Services:
             if self._runs is None:
                 self._runs = runs_for(self.settings.model, [RegionSettings(kind="number")])
             return self._runs
+
+    def rows_model(self) -> RowModel | None:
+        """The row reader for number reads (None without model.rows_path), loaded on first
+        use; ModelError if it cannot be."""
+        with self._lazy_models:
+            if self._rows is None:
+                self._rows = rows_for(self.settings.model, [RegionSettings(kind="number")])
+            return self._rows
 
     @classmethod
     def for_daemon(cls, settings: Settings, daemon: Daemon) -> Services:

@@ -47,6 +47,7 @@ from edge.config import RegionSettings, Settings
 from edge.model import load_model
 from edge.mqtt.discovery import reading_topics
 from edge.reader import FrameReader
+from edge.rows_model import rows_for
 from edge.runs_model import runs_for
 from edge.store import Store
 
@@ -158,7 +159,10 @@ def run(
     model = load_model(settings.model.path, threads=1)
     regions = [RegionSettings()]
     runs = runs_for(settings.model, regions)
-    reader = FrameReader(model, regions, settings.model.min_confidence, "bench", runs=runs)
+    rows = rows_for(settings.model, regions)
+    reader = FrameReader(
+        model, regions, settings.model.min_confidence, "bench", runs=runs, rows=rows
+    )
     topics = reading_topics(settings.mqtt, "bench", "main")  # two outbox rows, as with MQTT on
     with tempfile.TemporaryDirectory(dir=args.storage_dir, prefix="digitcam-bench-") as tmp:
         store = Store(Path(tmp) / "outbox.sqlite", 1_000_000)

@@ -227,12 +227,13 @@ def read_image(
 ) -> dict[str, Any]:
     """Read, store (with the digit crops) and describe one image; runs off the event loop."""
     kind, digits = how
-    printed = runs = None
+    printed = runs = rows = None
     try:
         if kind in PRINTED_KINDS:
             printed = services.printed_model()
         elif kind == "number":
             runs = services.runs_model()
+            rows = services.rows_model()
     except ModelError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no model: {exc}") from None
     analysis = analyse(
@@ -243,6 +244,7 @@ def read_image(
         kind=kind,
         printed=printed,
         runs=runs,
+        rows=rows,
         digits=digits,
         source=source,
         index=services.next_index(),

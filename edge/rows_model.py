@@ -1,0 +1,208 @@
+"""The row reader: an ONNX network that reads a number's whole row at once (CTC).
+
+The finder reads a number digit by digit: it cuts the row into blobs and the digit model
+reads each. A second reader that sees the row as one image, without cutting it, errs in
+other ways: it is not fooled by a cut through a thin 0 or by a digit the finder left out,
+and it cannot be helped by them either. Where both read the same number they are more
+often right than either alone; where the row reader is sure of another number, the
+digit-by-digit reading is not published as sure (edge.reader.FrameReader.row_check).
+
+The input is the grey window round the number's digits (row_window), dark writing on
+light paper (a light-on-dark row is inverted first), scaled to ROW_HEIGHT rows, its width
+in proportion (at most ROW_MAX_WIDTH), each pixel less the window's median over its
+standard deviation (row_input). For each group of four columns the network gives the
+chance of each digit and of "no digit here" (CTC's blank); the best path through the
+columns is the number (greedy decoding), and the chance the network gives that number
+over every path that spells it is its sureness (sequence_probability).
+
+Contract: input `image` float32 [N,1,ROW_HEIGHT,W] (any W divisible by 4), output `probs`
+float32 [N,W/4,11] (softmax over the ten digits and blank, index 10), metadata `version`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.config import ModelSettings, RegionSettings
+from edge.model import checked_session, ort
+
+logger = logging.getLogger(__name__)
+
+BLANK = 10
+BUNDLED_ROWS = "rows-ctc.onnx"
+ROW_HEIGHT = 32
+ROW_MAX_WIDTH = 384
+STRIDE = 4  # the network pools the width twice by 2
+# The window round the digits: this share of their median height left and right (a digit
+# the finder left out at either end is still in it) and above and below (drift).
+ROW_MARGIN_X = 0.6
+ROW_MARGIN_Y = 0.35
+SIGNATURE = {"image": (1, ROW_HEIGHT, 0), "probs": (0, BLANK + 1)}  # 0: any width
+EXPECTED = (
+    f"a DigitCam row reader has input 'image' float32 [N,1,{ROW_HEIGHT},W] and output "
+    f"'probs' float32 [N,W/{STRIDE},{BLANK + 1}]"
+)
+
+Box = tuple[int, int, int, int]  # x, y, w, h
+
+
+def row_window(
+    boxes: Sequence[Box],
+    shape: tuple[int, ...],
+    margins: tuple[float, float] = (ROW_MARGIN_X, ROW_MARGIN_Y),
+) -> Box | None:
+    """The window of a frame of `shape` round the digits in `boxes` (frame pixels), or None
+    without digits; `margins`: left and right, above and below, of their median height."""
+    if not boxes:
+        return None
+    heights = sorted(b[3] for b in boxes)
+    h = heights[len(heights) // 2]
+    mx, my = margins[0] * h, margins[1] * h
+    x0, y0 = min(b[0] for b in boxes) - mx, min(b[1] for b in boxes) - my
+    x1, y1 = max(b[0] + b[2] for b in boxes) + mx, max(b[1] + b[3] for b in boxes) + my
+    left, top = max(0, int(x0)), max(0, int(y0))
+    right, bottom = min(shape[1], int(x1)), min(shape[0], int(y1))
+    if right - left < 2 or bottom - top < 2:
+        return None
+    return left, top, right - left, bottom - top
+
+
+def light_writing(gray: np.ndarray, boxes: Sequence[Box]) -> bool:
+    """Whether the writing in `boxes` is lighter than its paper: inside the digits' boxes
+    the far tail of the grey levels (the strokes) lies above the median (the paper)."""
+    inside = np.concatenate([gray[y : y + h, x : x + w].ravel() for x, y, w, h in boxes])
+    if inside.size == 0:
+        return False
+    low, mid, high = np.percentile(inside, (2, 50, 98))
+    return bool(high - mid > mid - low)
+
+
+def row_input(gray: np.ndarray, window: Box, invert: bool = False) -> np.ndarray:
+    """The network's input for one window: float32 [ROW_HEIGHT, W], W a multiple of STRIDE,
+    dark writing (negative values) on paper near 0."""
+    x, y, w, h = window
+    crop = gray[y : y + h, x : x + w].astype(np.float32)
+    if crop.ndim == 3:
+        crop = crop.mean(axis=2)
+    if invert:
+        crop = 255.0 - crop
+    width = max(1, min(ROW_MAX_WIDTH, round(w * ROW_HEIGHT / h)))
+    scaled = cv2.resize(crop, (width, ROW_HEIGHT), interpolation=cv2.INTER_AREA)
+    scaled = (scaled - float(np.median(scaled))) / (float(scaled.std()) + 1e-3)
+    padded = -(-max(width, 2 * STRIDE) // STRIDE) * STRIDE
+    out = np.zeros((ROW_HEIGHT, padded), np.float32)
+    out[:, :width] = scaled
+    return out
+
+
+def greedy(probs: np.ndarray) -> str:
+    """Greedy CTC decoding of one row's column probabilities [T,11]: the digits, as text."""
+    best = probs.argmax(axis=1)
+    digits = []
+    last = BLANK
+    for k in best:
+        if k != BLANK and k != last:
+            digits.append(str(int(k)))
+        last = int(k)
+    return "".join(digits)
+
+
+def sequence_probability(probs: np.ndarray, text: str) -> float:
+    """The chance the network gives `text` over every path of columns that spells it (the
+    CTC forward algorithm, Graves et al. 2006), from its column probabilities [T,11]."""
+    labels = [int(c) for c in text]
+    extended = [BLANK]
+    for label in labels:
+        extended += [label, BLANK]
+    steps, size = probs.shape[0], len(extended)
+    if steps == 0:
+        return 0.0
+    ext = np.asarray(extended)
+    # A step may skip a blank between two different labels.
+    skip = np.zeros(size, bool)
+    skip[2:] = (ext[2:] != BLANK) & (ext[2:] != ext[:-2])
+    alpha = np.zeros(size, np.float64)
+    alpha[0] = probs[0, BLANK]
+    if size > 1:
+        alpha[1] = probs[0, ext[1]]
+    scale = 0.0
+    for t in range(1, steps):
+        total = alpha.copy()
+        total[1:] += alpha[:-1]
+        total[2:] += np.where(skip[2:], alpha[:-2], 0.0)
+        alpha = total * probs[t, ext]
+        norm = float(alpha.sum())
+        if norm <= 0.0:
+            return 0.0
+        alpha /= norm
+        scale += np.log(norm)
+    end = float(alpha[-1] + (alpha[-2] if size > 1 else 0.0))
+    return float(np.exp(scale) * end) if end > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class RowRead:
+    """What the row reader reads in one window: the number and how sure it is of it."""
+
+    text: str
+    sure: float
+
+
+@dataclass
+class RowModel:
+    """Reads a number's row whole from the grey frame."""
+
+    path: Path
+    threads: int = 1
+    metadata: dict[str, str] = field(init=False)
+    _session: ort.InferenceSession = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._session, self.metadata = checked_session(
+            self.path, self.threads, "model.rows_path", SIGNATURE, "row reader", EXPECTED
+        )
+        self.read_input(np.zeros((ROW_HEIGHT, 4 * STRIDE), np.float32))  # first run allocates
+        logger.info("row reader loaded path=%s version=%s", self.path, self.version)
+
+    @property
+    def version(self) -> str:
+        return f"rows-ctc-{self.metadata.get('version', 'unknown')}"
+
+    def read_input(self, image: np.ndarray) -> RowRead:
+        """The number in one prepared input (row_input)."""
+        (probs,) = self._session.run(["probs"], {"image": image[None, None]})
+        text = greedy(probs[0])
+        return RowRead(text, sequence_probability(probs[0], text) if text else 0.0)
+
+    def read(self, gray: np.ndarray, boxes: Sequence[Box]) -> RowRead | None:
+        """The number written round the digits in `boxes` (frame pixels) of a grey frame;
+        None without a window."""
+        window = row_window(boxes, gray.shape)
+        if window is None:
+            return None
+        return self.read_input(row_input(gray, window, light_writing(gray, boxes)))
+
+
+def bundled_rows_path() -> Path:
+    """The row reader shipped inside the edge package."""
+    return Path(str(resources.files("edge") / "models" / BUNDLED_ROWS))
+
+
+def load_rows(path: Path | None, threads: int = 1) -> RowModel | None:
+    """The row reader in `path`, or None when no path is given."""
+    return RowModel(path, threads=threads) if path is not None else None
+
+
+def rows_for(model: ModelSettings, regions: Sequence[RegionSettings]) -> RowModel | None:
+    """The row reader the settings ask for (model.rows_path, else the shipped one), when a
+    number region can use it and model.row_reader is on; else None."""
+    if not model.row_reader or not any(r.kind == "number" for r in regions):
+        return None
+    return load_rows(model.rows_path or bundled_rows_path(), model.threads)

@@ -1,0 +1,216 @@
+"""The row reader: its window and input, CTC decoding and sureness, and the reader's use of it."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import edge.reader
+from edge.config import ModelSettings, RegionSettings
+from edge.model import ModelError, bundled_model_path
+from edge.reader import ROW_VETO, FrameReader
+from edge.rows_model import (
+    BLANK,
+    ROW_HEIGHT,
+    STRIDE,
+    RowRead,
+    bundled_rows_path,
+    greedy,
+    light_writing,
+    row_input,
+    row_window,
+    rows_for,
+    sequence_probability,
+)
+from edge.vision.find import DigitCandidate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_greedy_decoding_merges_repeats_and_keeps_a_digit_written_twice() -> None:
+    path = [BLANK, 3, 3, BLANK, 3, 7, 7, BLANK]
+    probs = np.full((len(path), BLANK + 1), 0.01, np.float32)
+    probs[np.arange(len(path)), path] = 0.9
+    assert greedy(probs) == "337"
+    assert greedy(np.eye(BLANK + 1, dtype=np.float32)[[BLANK] * 5]) == ""
+
+
+def brute_force(probs: np.ndarray, text: str) -> float:
+    """The chance of `text` summed over every path of columns (what CTC defines)."""
+    total = 0.0
+    for path in itertools.product(range(BLANK + 1), repeat=probs.shape[0]):
+        if greedy(np.eye(BLANK + 1)[list(path)]) == text:
+            total += float(np.prod(probs[np.arange(len(path)), path]))
+    return total
+
+
+@pytest.mark.parametrize("text", ["", "4", "44", "45", "454"])
+def test_sureness_is_the_chance_of_the_number_over_every_path_that_spells_it(text: str) -> None:
+    rng = np.random.default_rng(len(text))
+    probs = rng.dirichlet(np.ones(BLANK + 1) * 0.3, size=4)
+    if text == "":
+        return  # nothing read: the reader never asks
+    assert sequence_probability(probs, text) == pytest.approx(brute_force(probs, text), rel=1e-9)
+
+
+def test_a_number_read_column_by_column_surely_is_sure_and_a_doubtful_one_is_not() -> None:
+    sure = np.full((8, BLANK + 1), 0.001, np.float32)
+    sure[np.arange(8), [BLANK, 1, BLANK, BLANK, 2, BLANK, 2, BLANK]] = 0.99
+    assert sequence_probability(sure, "122") > 0.9
+    assert sequence_probability(sure, "12") < 0.05  # the second 2 is as clear as the first
+    doubtful = sure.copy()
+    doubtful[4, 2], doubtful[4, 7] = 0.5, 0.49  # a 2 or a 7
+    assert 0.4 < sequence_probability(doubtful, "122") < 0.6
+
+
+def test_the_window_holds_the_digits_with_margins_and_stays_inside_the_frame() -> None:
+    boxes = [(100, 50, 20, 30), (130, 55, 20, 30), (160, 50, 20, 40)]
+    x, y, w, h = row_window(boxes, (480, 640)) or (0, 0, 0, 0)
+    assert (x, y) == (100 - 18, 50 - 11) and (x + w, y + h) == (180 + 18, 90 + 10)  # 10.5
+    assert row_window([(0, 0, 20, 30)], (30, 20)) == (0, 0, 20, 30)
+    assert row_window([], (480, 640)) is None
+
+
+def test_the_input_is_dark_writing_on_paper_near_zero_whichever_the_polarity() -> None:
+    page = np.full((60, 200), 200, np.uint8)
+    page[20:40, 50:54] = 30  # a dark stroke
+    boxes = [(45, 15, 15, 30)]
+    assert not light_writing(page, boxes)
+    image = row_input(page, (0, 0, 200, 60))
+    assert image.shape[0] == ROW_HEIGHT and image.shape[1] % STRIDE == 0
+    assert image.min() < -2 and abs(float(np.median(image))) < 0.05
+    board = 255 - page
+    assert light_writing(board, boxes)
+    assert np.allclose(row_input(board, (0, 0, 200, 60), invert=True), image, atol=1e-4)
+
+
+class FakeModel:
+    """The digit model: every digit read as `digit` at `sure`."""
+
+    version = "mnist-cnn-fake"
+
+    def __init__(self, digit: int, sure: float) -> None:
+        self.digit, self.sure = digit, sure
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        probs = np.full((len(batch), 10), (1 - self.sure) / 9, np.float32)
+        probs[:, self.digit] = self.sure
+        return probs
+
+
+class FakeRows:
+    """A row reader that reads every row as `text` at `sure`."""
+
+    version = "rows-ctc-fake"
+
+    def __init__(self, text: str, sure: float) -> None:
+        self.text, self.sure, self.shown = text, sure, []
+
+    def read(self, gray: np.ndarray, boxes) -> RowRead:
+        self.shown.append(list(boxes))
+        return RowRead(self.text, self.sure)
+
+
+def read_with(monkeypatch, rows, sure: float, kind: str = "number"):
+    candidates = [
+        DigitCandidate((20, 50, 30, 40), np.ones((40, 30), np.float32)),
+        DigitCandidate((60, 50, 30, 40), np.ones((40, 30), np.float32)),
+    ]
+    found = candidates if kind == "number" else candidates[:1]
+    monkeypatch.setattr(edge.reader, "find_digits", lambda *a, **k: found)
+    reader = FrameReader(FakeModel(4, sure), [RegionSettings(kind=kind)], 0.95, "dev", rows=rows)
+    return reader.read(np.full((200, 300), 255, np.uint8), "x", 0)[0]
+
+
+def test_both_readers_reading_the_same_number_publish_it_as_sure_as_the_surer(monkeypatch) -> None:
+    alone = read_with(monkeypatch, None, 0.8)
+    assert (alone.status, alone.value) == ("low_confidence", None)
+    rows = FakeRows("44", 0.97)
+    agreed = read_with(monkeypatch, rows, 0.8)
+    assert (agreed.status, agreed.value) == ("ok", "44")
+    assert [d.confidence for d in agreed.digits] == pytest.approx([0.97, 0.97])
+    assert rows.shown == [[(20, 50, 30, 40), (60, 50, 30, 40)]]
+    # The row reader's sureness counts only when it reaches the threshold itself.
+    unsure = read_with(monkeypatch, FakeRows("44", 0.9), 0.8)
+    assert (unsure.status, unsure.value) == ("low_confidence", None)
+
+
+def test_a_row_reader_sure_of_another_number_voids_it(monkeypatch) -> None:
+    assert read_with(monkeypatch, None, 0.99).value == "44"
+    vetoed = read_with(monkeypatch, FakeRows("47", ROW_VETO), 0.99)
+    assert (vetoed.status, vetoed.value) == ("low_confidence", None)
+    # Only the digit read otherwise is doubted; with another count, every digit is.
+    assert [d.confidence for d in vetoed.digits] == pytest.approx([0.99, 1 - ROW_VETO])
+    longer = read_with(monkeypatch, FakeRows("447", 0.95), 0.99)
+    assert (longer.status, longer.value) == ("low_confidence", None)
+    assert [d.confidence for d in longer.digits] == pytest.approx([0.05, 0.05])
+    # A doubtful other reading, or none at all, changes nothing.
+    assert read_with(monkeypatch, FakeRows("47", ROW_VETO - 0.05), 0.99).value == "44"
+    assert read_with(monkeypatch, FakeRows("", 0.0), 0.99).value == "44"
+
+
+def test_digit_regions_are_not_shown_to_the_row_reader(monkeypatch) -> None:
+    rows = FakeRows("7", 0.999)
+    reading = read_with(monkeypatch, rows, 0.99, kind="digit")
+    assert reading.value == "4" and rows.shown == []
+
+
+def test_the_shipped_row_reader_is_on_for_numbers_and_a_wrong_file_is_refused(tmp_path) -> None:
+    number, digit = RegionSettings(kind="number"), RegionSettings(kind="digit")
+    shipped = rows_for(ModelSettings(), [digit, number])
+    assert shipped is not None and shipped.version.startswith("rows-ctc-")
+    assert shipped.path == bundled_rows_path()
+    assert rows_for(ModelSettings(), [digit]) is None, "only number regions use it"
+    assert rows_for(ModelSettings(row_reader=False), [number]) is None, "off when asked"
+    wrong = tmp_path / "rows.onnx"
+    wrong.write_bytes(b"not a model")
+    assert rows_for(ModelSettings(rows_path=wrong), [digit]) is None
+    with pytest.raises(ModelError, match=r"model\.rows_path"):
+        rows_for(ModelSettings(rows_path=wrong), [number])
+    with pytest.raises(ModelError, match="not a DigitCam row reader"):
+        rows_for(ModelSettings(rows_path=bundled_model_path()), [number])
+
+
+def test_check_config_refuses_a_wrong_row_reader_with_exit_78_naming_the_key(tmp_path) -> None:
+    config = tmp_path / "digitcam.toml"
+    handwriting = ROOT / "edge" / "models" / "mnist-cnn.onnx"
+    config.write_text(f'[model]\nrows_path = "{handwriting}"\n')
+    command = [sys.executable, "-m", "edge.cli", "check-config", "--config", str(config)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 78
+    assert "not a DigitCam row reader" in result.stderr and "model.rows_path" in result.stderr
+    config.write_text("[model]\n")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_shipped_row_reader_reads_a_written_number_and_voids_a_broken_models_guess() -> None:
+    from edge.model import load_model
+    from tests.edge.test_digits import SAMPLE
+    from tests.edge.test_rows import first_of, write
+    from training.mnist import load_split
+
+    images, labels = load_split(SAMPLE, "test")
+    frame = write(images, first_of(labels, "4072"), [100, 170, 240, 310], [200] * 4, [70] * 4)
+    rows = rows_for(ModelSettings(), [RegionSettings(kind="number")])
+    assert rows is not None
+    boxes = [(100 + 70 * i, 200, 50, 70) for i in range(4)]
+    read = rows.read(frame, boxes)
+    assert read is not None and read.text == "4072" and read.sure > 0.9
+    region = [RegionSettings(kind="number")]
+    assert (
+        FrameReader(load_model(None), region, 0.95, "dev", rows=rows).read(frame, "x", 0)[0].value
+        == "4072"
+    )
+    # A model that reads every digit as 1 (a broken install) publishes no 1111: the row
+    # reader is sure of another number.
+    broken = FrameReader(FakeModel(1, 0.999), region, 0.95, "dev", rows=rows)
+    reading = broken.read(frame, "x", 0)[0]
+    assert (reading.status, reading.value) == ("low_confidence", None)
+    alone = FrameReader(FakeModel(1, 0.999), region, 0.95, "dev").read(frame, "x", 0)[0]
+    assert alone.value == "1111", "without the row reader the guess goes out"

@@ -1,0 +1,69 @@
+"""The row reader: harvested windows, training, export with a free width, and the device's load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from edge.config import ModelSettings, RegionSettings
+from edge.rows_model import BLANK, ROW_HEIGHT, ROW_MAX_WIDTH, greedy, rows_for
+from export.rows_export import main as export_main
+from tests.conftest import load_script
+from training.rows import RowNet, exact, main
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "tests" / "fixtures" / "mnist_sample"
+
+
+def test_the_network_gives_one_column_of_digits_and_blank_per_four_of_any_width() -> None:
+    net = RowNet().eval()
+    for width in (16, 100, 384):
+        with torch.no_grad():
+            out = net(torch.zeros(2, 1, ROW_HEIGHT, width))
+        assert out.shape == (2, width // 4, BLANK + 1)
+
+
+def test_a_window_counts_as_read_only_when_decoded_exactly_as_the_device_does() -> None:
+    class Fixed(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            logits = torch.full((len(x), 6, BLANK + 1), -9.0)
+            for t, k in enumerate([3, 3, BLANK, 3, 7, BLANK]):
+                logits[:, t, k] = 9.0
+            return logits
+
+    x = np.zeros((2, ROW_HEIGHT, 24), np.float32)
+    assert exact(Fixed(), x, ["337", "337"]) == 1.0
+    assert exact(Fixed(), x, ["37", "3377"]) == 0.0
+    assert greedy(np.eye(BLANK + 1)[[3, 3, BLANK, 3, 7, BLANK]]) == "337"
+
+
+def test_harvests_trains_exports_and_reads_on_the_device(tmp_path: Path) -> None:
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for kind in ("images-idx3", "labels-idx1"):  # the fixture's test images as a training split
+        (data / f"train-{kind}-ubyte.gz").symlink_to(SAMPLE / f"t10k-{kind}-ubyte.gz")
+    harvest = load_script("mock_harvest_rows", ROOT / "mock_frames" / "harvest.py")
+    out = tmp_path / "harvest"
+    args = ["--data-dir", str(data), "--numbers", "0", "--single", "0", "--rows", "24",
+            "--val-size", "100", "--out", str(out)]  # fmt: skip
+    assert harvest.main(args) == 0
+    assert json.loads((out / "harvest.json").read_text())["rows"] == 24
+    rows = np.load(out / "rows.npz")
+    assert rows["x"].shape == (24, ROW_HEIGHT, ROW_MAX_WIDTH)
+    assert all(2 <= len(v) <= 6 and v.isdigit() for v in rows["label"])
+    # Dark writing on paper near 0, as the device prepares a row.
+    assert all(float(x.min()) < -1.5 for x in rows["x"].astype(np.float32))
+    checkpoint = tmp_path / "rows.pt"
+    assert main([str(out / "rows.npz"), "--epochs", "1", "--out", str(checkpoint)]) == 0
+    onnx_file = tmp_path / "rows.onnx"
+    assert export_main([str(checkpoint), "--out", str(onnx_file)]) == 0
+    model = rows_for(ModelSettings(rows_path=onnx_file), [RegionSettings(kind="number")])
+    assert model is not None and model.version.startswith("rows-ctc-")
+    page = np.full((120, 300), 210, np.uint8)
+    page[40:80, 100:106] = 20
+    read = model.read(page, [(95, 40, 20, 40), (140, 40, 20, 40)])
+    assert read is not None and set(read.text) <= set("0123456789")
+    assert 0.0 <= read.sure <= 1.0

@@ -1,0 +1,169 @@
+"""The row reader: a small convolutional network that reads a number's whole row with CTC.
+
+The device reads a number digit by digit (edge.vision cuts the row, the digit model reads
+each piece). This network reads the same row as one image, without cutting it, as a second
+opinion (edge.rows_model, edge.reader.FrameReader.row_check). It is trained on rows as the
+device sees them: `python mock_frames/harvest.py --rows N` renders photos of numbers written
+with MNIST *training* digits (never the images `digitcam train` keeps for validation), reads
+them with the device's reader and keeps the window round the row (edge.rows_model.row_input)
+with the number written there.
+
+    python -m training.rows artifacts/harvest-rows/rows.npz --out artifacts/rows.pt
+    python -m export.rows_export artifacts/rows.pt --out artifacts/rows-ctc.onnx
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from edge.rows_model import BLANK, ROW_HEIGHT, greedy
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()
+    )
+
+
+def _line(cin: int, cout: int, kernel: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv1d(cin, cout, kernel, padding=kernel // 2), nn.BatchNorm1d(cout), nn.ReLU()
+    )
+
+
+class RowNet(nn.Module):
+    """[N,1,ROW_HEIGHT,W] -> logits [N,W/4,11]: four 3x3 convolutions (the height pooled to 4
+    rows, the width twice by 2), then three 1-D convolutions along the columns (two of them
+    residual) and a last 1x1 to the ten digits and blank."""
+
+    def __init__(self, channels: tuple[int, int, int, int] = (16, 32, 64, 64), line: int = 96):
+        super().__init__()
+        a, b, c, d = channels
+        self.c1, self.c2, self.c3, self.c4 = _block(1, a), _block(a, b), _block(b, c), _block(c, d)
+        self.t1 = _line(d * (ROW_HEIGHT // 8), line, 3)
+        self.t2 = _line(line, line, 5)
+        self.t3 = _line(line, line, 5)
+        self.out = nn.Conv1d(line, BLANK + 1, 1)
+        self.channels, self.line = channels, line
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(self.c1(x), 2)
+        x = F.max_pool2d(self.c2(x), 2)
+        x = F.max_pool2d(self.c3(x), (2, 1))
+        x = self.c4(x)
+        n, c, h, w = x.shape
+        x = self.t1(x.reshape(n, c * h, w))
+        x = x + self.t2(x)
+        x = x + self.t3(x)
+        return self.out(x).permute(0, 2, 1)
+
+
+def load_rows(paths: list[Path]) -> tuple[np.ndarray, list[str]]:
+    """Windows (float32 [N,ROW_HEIGHT,W], zero-padded to the widest) and their numbers."""
+    xs, labels = [], []
+    for path in paths:
+        data = np.load(path)
+        xs.append(data["x"].astype(np.float32))
+        labels += [str(v) for v in data["label"]]
+    width = max(x.shape[2] for x in xs)
+    x = np.concatenate([np.pad(x, ((0, 0), (0, 0), (0, width - x.shape[2]))) for x in xs])
+    return x, labels
+
+
+def exact(net: nn.Module, x: np.ndarray, labels: list[str]) -> float:
+    """Share of windows whose number, decoded as the device decodes it, is exactly right."""
+    net.eval()
+    read = []
+    with torch.no_grad():
+        for i in range(0, len(x), 256):
+            probs = net(torch.from_numpy(x[i : i + 256])[:, None]).softmax(-1).numpy()
+            read += [greedy(p) for p in probs]
+    return float(np.mean([r == v for r, v in zip(read, labels, strict=True)])) if read else 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m training.rows", description=__doc__)
+    p.add_argument("rows", type=Path, nargs="+", help="rows.npz from harvest.py --rows")
+    p.add_argument("--out", type=Path, default=Path("artifacts/rows.pt"))
+    p.add_argument("--epochs", type=int, default=16)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--val-share", type=float, default=0.05, help="windows held out")
+    p.add_argument("--channels", type=int, nargs=4, default=[16, 32, 64, 64])
+    p.add_argument("--line", type=int, default=96, help="channels along the columns")
+    args = p.parse_args(argv)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    x, labels = load_rows(args.rows)
+    order = np.random.default_rng(0).permutation(len(x))
+    held = max(1, round(args.val_share * len(x)))
+    val, train = order[:held], order[held:]
+    net = RowNet(tuple(args.channels), args.line)  # type: ignore[arg-type]
+    print(
+        f"{len(train)} windows to train on, {held} held out; "
+        f"{sum(q.numel() for q in net.parameters()):,} parameters",
+        flush=True,
+    )
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    steps = args.epochs * -(-len(train) // args.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps)
+    ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
+    rng = np.random.default_rng(args.seed)
+    history = []
+    for epoch in range(1, args.epochs + 1):
+        started = time.perf_counter()
+        net.train()
+        total = 0.0
+        shuffled = rng.permutation(train)
+        for s in range(0, len(shuffled), args.batch_size):
+            idx = shuffled[s : s + args.batch_size]
+            batch = torch.from_numpy(x[idx])[:, None]
+            # Contrast and a little sensor noise on some windows, a row or two up or down.
+            batch = batch * torch.empty(len(idx), 1, 1, 1).uniform_(0.6, 1.4)
+            noisy = (torch.rand(len(idx), 1, 1, 1) < 0.3).float()
+            batch = batch + 0.15 * torch.randn_like(batch) * noisy
+            batch = torch.roll(batch, int(rng.integers(-2, 3)), 2)
+            targets = [[int(c) for c in labels[i]] for i in idx]
+            flat = torch.tensor([d for t in targets for d in t], dtype=torch.long)
+            lengths = torch.tensor([len(t) for t in targets], dtype=torch.long)
+            logp = net(batch).log_softmax(-1).transpose(0, 1)  # T, N, C
+            steps_t = torch.full((len(idx),), logp.shape[0], dtype=torch.long)
+            loss = ctc(logp, flat, steps_t, lengths)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            schedule.step()
+            total += float(loss.detach()) * len(idx)
+        right = exact(net, x[val], [labels[i] for i in val])
+        history.append({"epoch": epoch, "loss": total / len(train), "val_exact": right})
+        print(
+            f"epoch {epoch}: loss {total / len(train):.4f}, held-out windows read exactly "
+            f"{right:.2%} ({time.perf_counter() - started:.0f} s)",
+            flush=True,
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(
+        {
+            "state_dict": net.state_dict(),
+            "channels": net.channels,
+            "line": net.line,
+            "history": history,
+        },
+        args.out,
+    )
+    args.out.with_suffix(".json").write_text(json.dumps(history, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
