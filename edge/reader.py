@@ -321,14 +321,15 @@ class FrameReader:
             return
         ours = "".join(str(d.digit) for d in digits)
         if read.text == ours:
-            if read.sure >= sure:
+            # A number already sure stays as it is (and its sureness is never worked out).
+            if min(d.confidence for d in digits) < sure and read.sureness() >= sure:
                 for d in digits:
-                    d.confidence = max(d.confidence, read.sure)
-        elif read.sure >= ROW_VETO:
+                    d.confidence = max(d.confidence, read.sureness())
+        elif read.sureness() >= ROW_VETO:
             same_count = len(read.text) == len(ours)
             for d, theirs in zip(digits, read.text if same_count else ours, strict=True):
                 if not same_count or theirs != str(d.digit):
-                    d.confidence = min(d.confidence, 1.0 - read.sure)
+                    d.confidence = min(d.confidence, 1.0 - read.sureness())
 
     def run_digit(
         self,

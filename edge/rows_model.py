@@ -7,10 +7,10 @@ and it cannot be helped by them either. Where both read the same number they are
 often right than either alone; where the row reader is sure of another number, the
 digit-by-digit reading is not published as sure (edge.reader.FrameReader.row_check).
 
-The input is the grey window round the number's digits (row_window), dark writing on
-light paper (a light-on-dark row is inverted first), scaled to ROW_HEIGHT rows, its width
-in proportion (at most ROW_MAX_WIDTH), each pixel less the window's median over its
-standard deviation (row_input). For each group of four columns the network gives the
+The input is the grey window round the number's digits (row_window), scaled to ROW_HEIGHT
+rows, its width in proportion (at most ROW_MAX_WIDTH), dark writing on light paper (a
+light-on-dark row is inverted first), each pixel less the window's median over its standard
+deviation (row_input). For each group of four columns the network gives the
 chance of each digit and of "no digit here" (CTC's blank); the best path through the
 columns is the number (greedy decoding), and the chance the network gives that number
 over every path that spells it is its sureness (sequence_probability).
@@ -74,27 +74,41 @@ def row_window(
     return left, top, right - left, bottom - top
 
 
-def light_writing(gray: np.ndarray, boxes: Sequence[Box]) -> bool:
-    """Whether the writing in `boxes` is lighter than its paper: inside the digits' boxes
-    the far tail of the grey levels (the strokes) lies above the median (the paper)."""
-    inside = np.concatenate([gray[y : y + h, x : x + w].ravel() for x, y, w, h in boxes])
-    if inside.size == 0:
-        return False
-    low, mid, high = np.percentile(inside, (2, 50, 98))
-    return bool(high - mid > mid - low)
+def light_writing(small: np.ndarray, boxes: Sequence[Box]) -> bool:
+    """Whether the writing in `boxes` (of the grey image `small`) is lighter than its paper:
+    in most boxes the far tail of the grey levels (the strokes) lies above the box's median
+    (its paper), not below it. Box by box, so a shadow across part of the row does not count
+    as writing."""
+    votes = 0
+    for x, y, w, h in boxes:
+        levels = np.sort(small[max(0, y) : y + h, max(0, x) : x + w], axis=None)
+        if levels.size:
+            low, mid, high = (float(levels[int(q * (levels.size - 1))]) for q in (0.02, 0.5, 0.98))
+            votes += 1 if high - mid > mid - low else -1
+    return votes > 0
 
 
-def row_input(gray: np.ndarray, window: Box, invert: bool = False) -> np.ndarray:
-    """The network's input for one window: float32 [ROW_HEIGHT, W], W a multiple of STRIDE,
-    dark writing (negative values) on paper near 0."""
+def row_input(gray: np.ndarray, window: Box, boxes: Sequence[Box] = ()) -> np.ndarray:
+    """The network's input for one window of a grey frame: float32 [ROW_HEIGHT, W], W a
+    multiple of STRIDE, dark writing (negative values) on paper near 0; when the digits'
+    `boxes` (frame pixels) hold light writing (light_writing), it is inverted first."""
     x, y, w, h = window
-    crop = gray[y : y + h, x : x + w].astype(np.float32)
-    if crop.ndim == 3:
-        crop = crop.mean(axis=2)
-    if invert:
-        crop = 255.0 - crop
+    crop = gray[y : y + h, x : x + w]
     width = max(1, min(ROW_MAX_WIDTH, round(w * ROW_HEIGHT / h)))
-    scaled = cv2.resize(crop, (width, ROW_HEIGHT), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(crop, (width, ROW_HEIGHT), interpolation=cv2.INTER_AREA)
+    scaled = small.astype(np.float32)
+    across, down = width / w, ROW_HEIGHT / h
+    inside = [
+        (
+            int((bx - x) * across),
+            int((by - y) * down),
+            max(1, round(bw * across)),
+            max(1, round(bh * down)),
+        )
+        for bx, by, bw, bh in boxes
+    ]
+    if light_writing(small, inside):
+        scaled = 255.0 - scaled
     scaled = (scaled - float(np.median(scaled))) / (float(scaled.std()) + 1e-3)
     padded = -(-max(width, 2 * STRIDE) // STRIDE) * STRIDE
     out = np.zeros((ROW_HEIGHT, padded), np.float32)
@@ -147,12 +161,21 @@ def sequence_probability(probs: np.ndarray, text: str) -> float:
     return float(np.exp(scale) * end) if end > 0 else 0.0
 
 
-@dataclass(frozen=True)
+@dataclass
 class RowRead:
-    """What the row reader reads in one window: the number and how sure it is of it."""
+    """What the row reader reads in one window: the number, and how sure it is of it (worked
+    out from the column probabilities when first asked: most frames never need it)."""
 
     text: str
-    sure: float
+    sure: float | None = None
+    probs: np.ndarray | None = field(default=None, repr=False)
+
+    def sureness(self) -> float:
+        if self.sure is None:
+            self.sure = 0.0
+            if self.text and self.probs is not None:
+                self.sure = sequence_probability(self.probs, self.text)
+        return self.sure
 
 
 @dataclass
@@ -178,8 +201,7 @@ class RowModel:
     def read_input(self, image: np.ndarray) -> RowRead:
         """The number in one prepared input (row_input)."""
         (probs,) = self._session.run(["probs"], {"image": image[None, None]})
-        text = greedy(probs[0])
-        return RowRead(text, sequence_probability(probs[0], text) if text else 0.0)
+        return RowRead(greedy(probs[0]), probs=probs[0])
 
     def read(self, gray: np.ndarray, boxes: Sequence[Box]) -> RowRead | None:
         """The number written round the digits in `boxes` (frame pixels) of a grey frame;
@@ -187,7 +209,7 @@ class RowModel:
         window = row_window(boxes, gray.shape)
         if window is None:
             return None
-        return self.read_input(row_input(gray, window, light_writing(gray, boxes)))
+        return self.read_input(row_input(gray, window, boxes))
 
 
 def bundled_rows_path() -> Path:

