@@ -12,8 +12,6 @@ float16 unless `--weights float32` (half the file; the arithmetic stays float32)
 from __future__ import annotations
 
 import argparse
-import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +27,7 @@ from export.onnx_export import (
     default_version,
     strip_trace_metadata,
 )
+from export.runs_export import ctc_metadata
 from training.rows import RowNet
 
 
@@ -71,17 +70,8 @@ def export_rows(net: RowNet, ckpt: dict, version: str, out: Path, weights: str =
         f"DigitCam row reader (a number's row, CTC): image [N,1,{ROW_HEIGHT},W] "
         f"-> probs [N,W/{STRIDE},11] (digits 0-9, blank 10)"
     )
-    metadata = {
-        "name": "rows-ctc",
-        "kind": "rows",
-        "labels": json.dumps([str(d) for d in range(10)] + ["blank"]),
-        "version": version,
-        "created": str(ckpt.get("created", "")),
-        "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "history": json.dumps(ckpt.get("history", [])),
-        "parameters": str(sum(p.numel() for p in net.parameters())),
-        "weights": STORAGE.get(weights, "float32"),
-    }
+    metadata = ctc_metadata("rows-ctc", "rows", net, ckpt, version)
+    metadata["weights"] = STORAGE.get(weights, "float32")
     if weights != "float32":
         store_compact(model, set(), weights)
     onnx.helper.set_model_props(model, metadata)

@@ -48,9 +48,18 @@ def export_runs(net: RunNet, ckpt: dict, version: str) -> onnx.ModelProto:
         f"DigitCam run reader (touching digits, CTC): image [N,1,{RUN_HEIGHT},{RUN_WIDTH}] 0..1 "
         "-> probs [N,T,11] (digits 0-9, blank 10)"
     )
-    metadata = {
-        "name": "runs-ctc",
-        "kind": "runs",
+    onnx.helper.set_model_props(model, ctc_metadata("runs-ctc", "runs", net, ckpt, version))
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def ctc_metadata(
+    name: str, kind: str, net: torch.nn.Module, ckpt: dict, version: str
+) -> dict[str, str]:
+    """The metadata a CTC reader's ONNX file carries (the run reader's, the row reader's)."""
+    return {
+        "name": name,
+        "kind": kind,
         "labels": json.dumps([str(d) for d in range(10)] + ["blank"]),
         "version": version,
         "created": str(ckpt.get("created", "")),
@@ -58,9 +67,6 @@ def export_runs(net: RunNet, ckpt: dict, version: str) -> onnx.ModelProto:
         "history": json.dumps(ckpt.get("history", [])),
         "parameters": str(sum(p.numel() for p in net.parameters())),
     }
-    onnx.helper.set_model_props(model, metadata)
-    onnx.checker.check_model(model, full_check=True)
-    return model
 
 
 def check_parity(net: RunNet, path: Path, batch: np.ndarray) -> float:
