@@ -44,7 +44,7 @@ class RowNet(nn.Module):
     rows, the width twice by 2), then three 1-D convolutions along the columns (two of them
     residual) and a last 1x1 to the ten digits and blank."""
 
-    def __init__(self, channels: tuple[int, int, int, int] = (16, 32, 64, 64), line: int = 96):
+    def __init__(self, channels: tuple[int, int, int, int] = (16, 32, 48, 48), line: int = 64):
         super().__init__()
         a, b, c, d = channels
         self.c1, self.c2, self.c3, self.c4 = _block(1, a), _block(a, b), _block(b, c), _block(c, d)
@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--val-share", type=float, default=0.05, help="windows held out")
-    p.add_argument("--channels", type=int, nargs=4, default=[16, 32, 64, 64])
-    p.add_argument("--line", type=int, default=96, help="channels along the columns")
+    p.add_argument("--channels", type=int, nargs=4, default=[16, 32, 48, 48])
+    p.add_argument("--line", type=int, default=64, help="channels along the columns")
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
