@@ -327,8 +327,8 @@ class FrameReader:
                     d.confidence = max(d.confidence, read.sureness())
         elif read.sureness() >= ROW_VETO:
             same_count = len(read.text) == len(ours)
-            for d, theirs in zip(digits, read.text if same_count else ours, strict=True):
-                if not same_count or theirs != str(d.digit):
+            for i, d in enumerate(digits):
+                if not same_count or read.text[i] != ours[i]:
                     d.confidence = min(d.confidence, 1.0 - read.sureness())
 
     def run_digit(

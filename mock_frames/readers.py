@@ -11,9 +11,9 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
-from edge.config import RegionSettings
+from edge.config import ModelSettings, RegionSettings
 from edge.reader import Classifier, FrameReader
-from edge.rows_model import RowModel, bundled_rows_path, load_rows
+from edge.rows_model import RowModel, rows_for
 from edge.runs_model import RunModel
 
 Readers = Callable[[str, "int | None"], FrameReader]  # kind, a number's length (None: any)
@@ -30,8 +30,9 @@ def add_rows_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def rows_from(args: argparse.Namespace) -> RowModel | None:
-    """The row reader --rows / --no-rows ask for."""
-    return None if args.no_rows else load_rows(args.rows or bundled_rows_path())
+    """The row reader --rows / --no-rows ask for, found as the daemon finds it."""
+    settings = ModelSettings(row_reader=not args.no_rows, rows_path=args.rows)
+    return rows_for(settings, [RegionSettings(kind="number")])
 
 
 def region_readers(
