@@ -36,6 +36,12 @@ wild_ink.fine_pen) instead of any pen.
 holds two or more written digits run together (each at least 60% inside its box, none cut),
 fitted for the run reader, with the digits it holds: `runs.npz` for
 `python -m training.touching --harvest`.
+
+`--rows N` keeps, from N more photos of numbers, the window round each number's row as the
+row reader sees it, with the number written there: `rows.npz` for `python -m training.rows`.
+`--rows-scenario` picks the photos: the wild renderer's numbers (default, `--fine-pens`
+applies), or generate.py's `numbers` or `hard` frames (light on dark, close-ups, dim light)
+written with the same training images.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -52,6 +58,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import generate
 import render
 import wild
 import wild_crops
@@ -269,23 +276,43 @@ def harvest_runs(
     return images, labels
 
 
+def wild_rows(
+    count: int, source: wild.WildSource, seed: int, fine_pen: bool = False
+) -> Iterator[tuple[np.ndarray, str, list[Box]]]:
+    """`count` photos of numbers from the wild renderer: image, number, the written boxes."""
+    for n in range(count):
+        gray, expected = photo("wild-numbers", n, source, seed, fine_pen)
+        yield gray, expected["value"], expected["digit_boxes"]
+
+
+def tuning_rows(
+    scenario: str, count: int, images: np.ndarray, labels: np.ndarray, seed: int
+) -> Iterator[tuple[np.ndarray, str, list[Box]]]:
+    """`count` frames of generate.py's `numbers` or `hard` scenario (light on dark, close-ups,
+    dim light) written with `images`: image and number; that renderer keeps no boxes, so
+    the window is the one round the digits the reader found, as on the device."""
+    for frame in generate.scenario_frames(scenario, images, labels, count, seed, 0):
+        if frame.expected.get("value"):
+            yield decode_image(frame.data), frame.expected["value"], []
+
+
 def harvest_rows(
-    count: int, source: wild.WildSource, reader: FrameReader, seed: int, fine_pen: bool = False
+    photos: Iterable[tuple[np.ndarray, str, list[Box]]], reader: FrameReader, seed: int
 ) -> tuple[list[np.ndarray], list[str]]:
-    """The window round each of `count` photos' number as the row reader sees it
+    """The window round each photo's number as the row reader sees it
     (edge.rows_model.row_input), with the number written there.
 
-    The window holds the digits the reader found and every written digit (one the finder
-    left out is still in the row), with margins drawn from half to one and a half times
-    the device's, so that the network sees rows as loosely framed as the device frames them.
+    The window holds the digits the reader found and every written digit it knows of (one
+    the finder left out is still in the row), with margins drawn from half to one and a half
+    times the device's, so that the network sees rows as loosely framed as the device
+    frames them.
     """
     rng = np.random.default_rng([seed, 7])
     images, labels = [], []
-    for n in range(count):
-        gray, expected = photo("wild-numbers", n, source, seed, fine_pen)
+    for n, (gray, value, written) in enumerate(photos):
         reading = reader.read(gray, f"rows_{n}", n)[0]
         found = [tuple(d.box) for d in reading.digits]
-        boxes = found + [tuple(b) for b in expected["digit_boxes"]]
+        boxes = found + [tuple(b) for b in written]
         margins = (
             rows_model.ROW_MARGIN_X * rng.uniform(0.5, 1.5),
             rows_model.ROW_MARGIN_Y * rng.uniform(0.6, 1.4),
@@ -297,7 +324,7 @@ def harvest_rows(
         padded = np.zeros((rows_model.ROW_HEIGHT, rows_model.ROW_MAX_WIDTH), np.float16)
         padded[:, : image.shape[1]] = image[:, : rows_model.ROW_MAX_WIDTH]
         images.append(padded)
-        labels.append(expected["value"])
+        labels.append(value)
     return images, labels
 
 
@@ -349,6 +376,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rows", type=int, default=0, help="photos of numbers for the row reader (rows.npz)"
     )
+    parser.add_argument(
+        "--rows-scenario",
+        choices=("wild-numbers", "numbers", "hard"),
+        default="wild-numbers",
+        help="the photos --rows reads: the wild renderer's numbers, or generate.py's",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
@@ -396,7 +429,11 @@ def main(argv: list[str] | None = None) -> int:
         # For training.touching --harvest: fitted blobs and the digits each holds.
         np.savez_compressed(args.out / "runs.npz", x=np.stack(runs), labels=np.array(run_labels))
     reader = FrameReader(model, [RegionSettings(kind="number")], confidence, "harvest")
-    rows, row_labels = harvest_rows(args.rows, source, reader, args.seed + 3, args.fine_pens)
+    if args.rows_scenario == "wild-numbers":
+        photos = wild_rows(args.rows, source, args.seed + 3, args.fine_pens)
+    else:
+        photos = tuning_rows(args.rows_scenario, args.rows, x[order], y[order], args.seed + 3)
+    rows, row_labels = harvest_rows(photos, reader, args.seed + 3)
     if rows:
         # For python -m training.rows: windows (float16, zero-padded) and their numbers.
         np.savez_compressed(args.out / "rows.npz", x=np.stack(rows), label=np.array(row_labels))
