@@ -44,7 +44,7 @@ class RowNet(nn.Module):
     rows, the width twice by 2), then three 1-D convolutions along the columns (two of them
     residual) and a last 1x1 to the ten digits and blank."""
 
-    def __init__(self, channels: tuple[int, int, int, int] = (16, 32, 48, 48), line: int = 64):
+    def __init__(self, channels: tuple[int, int, int, int] = (24, 48, 64, 64), line: int = 96):
         super().__init__()
         a, b, c, d = channels
         self.c1, self.c2, self.c3, self.c4 = _block(1, a), _block(a, b), _block(b, c), _block(c, d)
@@ -78,13 +78,16 @@ def load_rows(paths: list[Path]) -> tuple[np.ndarray, list[str]]:
     return x, labels
 
 
-def exact(net: nn.Module, x: np.ndarray, labels: list[str]) -> float:
+def exact(net: nn.Module, x: np.ndarray | torch.Tensor, labels: list[str]) -> float:
     """Share of windows whose number, decoded as the device decodes it, is exactly right."""
     net.eval()
+    windows = torch.as_tensor(x)
+    device = next(net.parameters(), torch.zeros(0)).device
     read = []
     with torch.no_grad():
-        for i in range(0, len(x), 256):
-            probs = net(torch.from_numpy(x[i : i + 256])[:, None]).softmax(-1).numpy()
+        for i in range(0, len(windows), 256):
+            batch = windows[i : i + 256].to(device).float()[:, None]
+            probs = net(batch).softmax(-1).cpu().numpy()
             read += [greedy(p) for p in probs]
     return float(np.mean([r == v for r, v in zip(read, labels, strict=True)])) if read else 0.0
 
@@ -93,25 +96,31 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.rows", description=__doc__)
     p.add_argument("rows", type=Path, nargs="+", help="rows.npz from harvest.py --rows")
     p.add_argument("--out", type=Path, default=Path("artifacts/rows.pt"))
-    p.add_argument("--epochs", type=int, default=16)
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--epochs", type=int, default=22)
+    p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="auto", help="torch device (auto: cuda when there is one)")
     p.add_argument("--val-share", type=float, default=0.05, help="windows held out")
-    p.add_argument("--channels", type=int, nargs=4, default=[16, 32, 48, 48])
-    p.add_argument("--line", type=int, default=64, help="channels along the columns")
+    p.add_argument("--channels", type=int, nargs=4, default=[24, 48, 64, 64])
+    p.add_argument("--line", type=int, default=96, help="channels along the columns")
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    x, labels = load_rows(args.rows)
+    device = torch.device(
+        ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    )
+    x_host, labels = load_rows(args.rows)
+    x = torch.from_numpy(x_host).to(device)
+    del x_host
     order = np.random.default_rng(0).permutation(len(x))
     held = max(1, round(args.val_share * len(x)))
     val, train = order[:held], order[held:]
-    net = RowNet(tuple(args.channels), args.line)  # type: ignore[arg-type]
+    net = RowNet(tuple(args.channels), args.line).to(device)  # type: ignore[arg-type]
     print(
         f"{len(train)} windows to train on, {held} held out; "
-        f"{sum(q.numel() for q in net.parameters()):,} parameters",
+        f"{sum(q.numel() for q in net.parameters()):,} parameters, on {device}",
         flush=True,
     )
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
@@ -127,10 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         shuffled = rng.permutation(train)
         for s in range(0, len(shuffled), args.batch_size):
             idx = shuffled[s : s + args.batch_size]
-            batch = torch.from_numpy(x[idx])[:, None]
+            batch = x[torch.from_numpy(idx).to(device)][:, None]
             # Contrast and a little sensor noise on some windows, a row or two up or down.
-            batch = batch * torch.empty(len(idx), 1, 1, 1).uniform_(0.6, 1.4)
-            noisy = (torch.rand(len(idx), 1, 1, 1) < 0.3).float()
+            batch = batch * torch.empty(len(idx), 1, 1, 1, device=device).uniform_(0.6, 1.4)
+            noisy = (torch.rand(len(idx), 1, 1, 1, device=device) < 0.3).float()
             batch = batch + 0.15 * torch.randn_like(batch) * noisy
             batch = torch.roll(batch, int(rng.integers(-2, 3)), 2)
             targets = [[int(c) for c in labels[i]] for i in idx]
@@ -138,31 +147,35 @@ def main(argv: list[str] | None = None) -> int:
             lengths = torch.tensor([len(t) for t in targets], dtype=torch.long)
             logp = net(batch).log_softmax(-1).transpose(0, 1)  # T, N, C
             steps_t = torch.full((len(idx),), logp.shape[0], dtype=torch.long)
-            loss = ctc(logp, flat, steps_t, lengths)
+            loss = ctc(logp, flat.to(device), steps_t, lengths)
             opt.zero_grad()
             loss.backward()
             opt.step()
             schedule.step()
             total += float(loss.detach()) * len(idx)
-        right = exact(net, x[val], [labels[i] for i in val])
+        right = exact(net, x[torch.from_numpy(val).to(device)], [labels[i] for i in val])
         history.append({"epoch": epoch, "loss": total / len(train), "val_exact": right})
         print(
             f"epoch {epoch}: loss {total / len(train):.4f}, held-out windows read exactly "
             f"{right:.2%} ({time.perf_counter() - started:.0f} s)",
             flush=True,
         )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+        save(net, history, args.out)  # each epoch: a run cut short keeps what it learnt
+    return 0
+
+
+def save(net: RowNet, history: list[dict], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(
         {
-            "state_dict": net.state_dict(),
+            "state_dict": {k: v.cpu() for k, v in net.state_dict().items()},
             "channels": net.channels,
             "line": net.line,
             "history": history,
         },
-        args.out,
+        out,
     )
-    args.out.with_suffix(".json").write_text(json.dumps(history, indent=1))
-    return 0
+    out.with_suffix(".json").write_text(json.dumps(history, indent=1))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +71,45 @@ def test_harvests_trains_exports_and_reads_on_the_device(tmp_path: Path) -> None
     read = model.read(page, [(95, 40, 20, 40), (140, 40, 20, 40)])
     assert read is not None and set(read.text) <= set("0123456789")
     assert 0.0 <= read.sureness() <= 1.0
+
+
+def training_mnist(tmp_path: Path) -> Path:
+    """The fixture's test images laid out as a training split."""
+    data = tmp_path / "mnist"
+    data.mkdir(exist_ok=True)
+    for kind in ("images-idx3", "labels-idx1"):
+        link = data / f"train-{kind}-ubyte.gz"
+        if not link.exists():
+            link.symlink_to(SAMPLE / f"t10k-{kind}-ubyte.gz")
+    return data
+
+
+def test_generate_frames_give_windows_of_light_writing_turned_dark(tmp_path: Path) -> None:
+    harvest = load_script("mock_harvest_rows_hard", ROOT / "mock_frames" / "harvest.py")
+    out = tmp_path / "hard"
+    args = ["--data-dir", str(training_mnist(tmp_path)), "--numbers", "0", "--single", "0",
+            "--rows", "40", "--rows-scenario", "hard", "--val-size", "100",
+            "--out", str(out)]  # fmt: skip
+    assert harvest.main(args) == 0
+    rows = np.load(out / "rows.npz")
+    # generate.py's hard frames: a number of 1-5 digits on nearly every frame.
+    assert 30 <= len(rows["label"]) <= 40
+    assert all(1 <= len(v) <= 5 and v.isdigit() for v in rows["label"])
+    # Chalk on a dark board is turned round like any other light writing: the ink is dark.
+    assert np.mean([float(x.min()) < -1.5 for x in rows["x"].astype(np.float32)]) > 0.8
+
+
+def test_the_parallel_harvest_writes_one_rows_file_per_run(tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    mnist = str(training_mnist(tmp_path))
+    env = dict(os.environ, MNIST_DIR=mnist, PYTHON=sys.executable, SPREAD="100")
+    done = subprocess.run(
+        ["bash", str(ROOT / "mock_frames" / "harvest_rows.sh"), str(out), "1", "2", "6"],
+        env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    files = sorted(out.glob("*/rows.npz"))
+    assert [f.parent.name for f in files][:2] == ["0_0", "1_0"], done.stderr
+    assert f"{len(files)} runs" in done.stdout
+    # Job 0 writes the wild renderer's numbers, job 1 generate.py's hard frames.
+    assert json.loads((out / "1_0" / "harvest.json").read_text())["rows"] >= 4
+    assert all(len(np.load(f)["label"]) >= 4 for f in files)
