@@ -41,6 +41,10 @@ RUN_MAX_WIDTH = 1.0
 # The row reader (edge.rows_model) at least this sure of another number than the digits
 # read one by one: no digit of theirs is surer than the chance the row reader is wrong.
 ROW_VETO = 0.9
+# The row reader reading the same number makes an unsure digit sure only when it is itself
+# at least this sure (and at least as sure as the region's threshold). On 5,400 tuning
+# number frames 0.9 -> 0.97 published 20 right numbers fewer and 6 wrong ones fewer.
+ROW_AGREE = 0.97
 
 
 def slice_ink(ink: np.ndarray, digit: RunDigit) -> np.ndarray:
@@ -311,9 +315,9 @@ class FrameReader:
         Two readers that see the row differently (digit by digit after cutting it, and whole)
         seldom err the same way. When the row reader reads the same number, each digit is as
         sure as the surer of the two (the row reader's sureness counts only when it reaches
-        the region's threshold `sure`); when it is at least ROW_VETO sure of another number,
-        no digit it reads otherwise is surer than the chance it is wrong (every digit, when it
-        reads another count), so the number is not published.
+        the region's threshold `sure` and ROW_AGREE); when it is at least ROW_VETO sure of
+        another number, no digit it reads otherwise is surer than the chance it is wrong
+        (every digit, when it reads another count), so the number is not published.
         """
         assert self.rows is not None
         read = self.rows.read(gray, [d.box for d in digits])
@@ -322,7 +326,8 @@ class FrameReader:
         ours = "".join(str(d.digit) for d in digits)
         if read.text == ours:
             # A number already sure stays as it is (and its sureness is never worked out).
-            if min(d.confidence for d in digits) < sure and read.sureness() >= sure:
+            unsure = min(d.confidence for d in digits) < sure
+            if unsure and read.sureness() >= max(sure, ROW_AGREE):
                 for d in digits:
                     d.confidence = max(d.confidence, read.sureness())
         elif read.sureness() >= ROW_VETO:

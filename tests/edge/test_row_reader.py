@@ -13,7 +13,7 @@ import pytest
 import edge.reader
 from edge.config import ModelSettings, RegionSettings
 from edge.model import ModelError, bundled_model_path
-from edge.reader import ROW_VETO, FrameReader
+from edge.reader import ROW_AGREE, ROW_VETO, FrameReader
 from edge.rows_model import (
     BLANK,
     ROW_HEIGHT,
@@ -141,9 +141,14 @@ def test_both_readers_reading_the_same_number_publish_it_as_sure_as_the_surer(mo
     assert (agreed.status, agreed.value) == ("ok", "44")
     assert [d.confidence for d in agreed.digits] == pytest.approx([0.97, 0.97])
     assert rows.shown == [[(20, 50, 30, 40), (60, 50, 30, 40)]]
-    # The row reader's sureness counts only when it reaches the threshold itself.
+    # The row reader's sureness counts only when it reaches the threshold itself, and
+    # ROW_AGREE above a lower threshold: two readers agreeing on a doubtful number are no
+    # surer than the surer of them is.
     unsure = read_with(monkeypatch, FakeRows("44", 0.9), 0.8)
     assert (unsure.status, unsure.value) == ("low_confidence", None)
+    assert ROW_AGREE > 0.95
+    doubtful = read_with(monkeypatch, FakeRows("44", 0.95), 0.8)
+    assert (doubtful.status, doubtful.value) == ("low_confidence", None)
 
 
 def test_a_row_reader_sure_of_another_number_voids_it(monkeypatch) -> None:
