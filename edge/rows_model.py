@@ -161,6 +161,74 @@ def sequence_probability(probs: np.ndarray, text: str) -> float:
     return float(np.exp(scale) * end) if end > 0 else 0.0
 
 
+def sequence_probabilities(probs: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+    """sequence_probability of several numbers of one length at once (one pass over the
+    columns for all of them): float64 [len(texts)]."""
+    labels = np.array([[int(c) for c in text] for text in texts], np.int64).reshape(len(texts), -1)
+    count, length = labels.shape
+    size = 2 * length + 1
+    ext = np.full((count, size), BLANK, np.int64)
+    ext[:, 1::2] = labels
+    skip = np.zeros((count, size), bool)
+    skip[:, 2:] = (ext[:, 2:] != BLANK) & (ext[:, 2:] != ext[:, :-2])
+    steps = probs.shape[0]
+    if steps == 0 or count == 0:
+        return np.zeros(count)
+    emit = probs[:, ext].astype(np.float64)  # [T, count, size]
+    alpha = np.zeros((count, size))
+    alpha[:, 0] = emit[0, :, 0]
+    if size > 1:
+        alpha[:, 1] = emit[0, :, 1]
+    scale = np.zeros(count)
+    alive = np.ones(count, bool)
+    for t in range(1, steps):
+        total = alpha.copy()
+        total[:, 1:] += alpha[:, :-1]
+        total[:, 2:] += np.where(skip[:, 2:], alpha[:, :-2], 0.0)
+        alpha = total * emit[t]
+        norm = alpha.sum(axis=1)
+        alive &= norm > 0.0
+        norm = np.where(norm > 0.0, norm, 1.0)
+        alpha /= norm[:, None]
+        scale += np.log(norm)
+    end = alpha[:, -1] + (alpha[:, -2] if size > 1 else 0.0)
+    return np.where(alive & (end > 0.0), np.exp(scale) * end, 0.0)
+
+
+def rival_share(
+    probs: np.ndarray, choices: Sequence[Sequence[tuple[int, float]]], expand: float
+) -> tuple[float, int]:
+    """How much the number of each digit's first choice weighs against its rivals when the
+    digit reader's and the row reader's evidence are put together.
+
+    `choices`: per digit, the digit reader's best choices with their probabilities (top3),
+    the first first. A rival differs in one digit whose first choice is under `expand`: that
+    digit's second or third choice. Each number weighs the product of its digits'
+    probabilities times the row reader's chance of it (sequence_probability over the row's
+    column probabilities `probs`). Returns the first-choice number's share of the weight
+    and the position of the digit whose rival weighs most (-1, share 1.0: no rival).
+    """
+    first = [c[0][0] for c in choices]
+    texts, weights, where = ["".join(map(str, first))], [1.0], [-1]
+    for i, options in enumerate(choices):
+        if options[0][1] >= expand:
+            continue
+        for digit, p in options[1:]:
+            rival = list(first)
+            rival[i] = digit
+            texts.append("".join(map(str, rival)))
+            weights.append(p / max(options[0][1], 1e-12))
+            where.append(i)
+    if len(texts) == 1:
+        return 1.0, -1
+    scores = np.asarray(weights) * sequence_probabilities(probs, texts)
+    total = float(scores.sum())
+    if total <= 0.0:
+        return 1.0, -1
+    strongest = int(np.argmax(scores[1:])) + 1
+    return float(scores[0]) / total, where[strongest]
+
+
 @dataclass
 class RowRead:
     """What the row reader reads in one window: the number, and how sure it is of it (worked

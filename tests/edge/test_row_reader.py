@@ -13,7 +13,7 @@ import pytest
 import edge.reader
 from edge.config import ModelSettings, RegionSettings
 from edge.model import ModelError, bundled_model_path
-from edge.reader import ROW_AGREE, ROW_VETO, FrameReader
+from edge.reader import RIVAL_SHARE, ROW_AGREE, ROW_VETO, FrameReader
 from edge.rows_model import (
     BLANK,
     ROW_HEIGHT,
@@ -22,9 +22,11 @@ from edge.rows_model import (
     bundled_rows_path,
     greedy,
     light_writing,
+    rival_share,
     row_input,
     row_window,
     rows_for,
+    sequence_probabilities,
     sequence_probability,
 )
 from edge.vision.find import DigitCandidate
@@ -56,6 +58,39 @@ def test_sureness_is_the_chance_of_the_number_over_every_path_that_spells_it(tex
     if text == "":
         return  # nothing read: the reader never asks
     assert sequence_probability(probs, text) == pytest.approx(brute_force(probs, text), rel=1e-9)
+
+
+def test_numbers_of_one_length_are_weighed_in_one_pass_as_one_at_a_time() -> None:
+    rng = np.random.default_rng(3)
+    for steps in (1, 4, 9, 30):
+        probs = rng.dirichlet(np.ones(BLANK + 1) * 0.3, size=steps)
+        for texts in (["4", "7", "0"], ["44", "47", "74"], ["337", "377", "333"]):
+            one_by_one = [sequence_probability(probs, t) for t in texts]
+            assert sequence_probabilities(probs, texts) == pytest.approx(one_by_one, rel=1e-9)
+    few = rng.dirichlet(np.ones(BLANK + 1) * 0.3, size=4)
+    assert sequence_probabilities(few, ["45", "55"]) == pytest.approx(
+        [brute_force(few, "45"), brute_force(few, "55")], rel=1e-9
+    )
+
+
+def spelled(path: list[int], p: float) -> np.ndarray:
+    """Column probabilities with `p` on each column's label of `path`, the rest spread."""
+    probs = np.full((len(path), BLANK + 1), (1 - p) / BLANK, np.float32)
+    probs[np.arange(len(path)), path] = p
+    return probs
+
+
+def test_a_rival_one_digit_away_outweighs_a_first_choice_both_readers_doubt() -> None:
+    row = spelled([BLANK, 4, BLANK, BLANK, 7, BLANK], 0.9)  # the row reader: 47
+    choices = [[(4, 0.999), (9, 0.001), (1, 0.0)], [(1, 0.96), (7, 0.03), (2, 0.01)]]
+    share, at = rival_share(row, choices, 0.999)
+    assert share < RIVAL_SHARE and at == 1, "47: the row reader and the digit's second choice"
+    # The row reader reading 41 backs the first choice; a digit as sure as `expand` has no
+    # rival; and a rival the row reader doubts as much as the first choice weighs little.
+    assert rival_share(spelled([BLANK, 4, BLANK, BLANK, 1, BLANK], 0.9), choices, 0.999)[0] > 0.99
+    assert rival_share(row, choices, 0.95) == (1.0, -1)
+    blank = spelled([BLANK] * 6, 0.9)
+    assert rival_share(blank, choices, 0.999)[0] == pytest.approx(0.96 / 1.0, abs=0.001)
 
 
 def test_a_number_read_column_by_column_surely_is_sure_and_a_doubtful_one_is_not() -> None:
@@ -116,10 +151,11 @@ class FakeRows:
 
     def __init__(self, text: str, sure: float) -> None:
         self.text, self.sure, self.shown = text, sure, []
+        self.probs: np.ndarray | None = None  # column probabilities, when a test needs them
 
     def read(self, gray: np.ndarray, boxes) -> RowRead:
         self.shown.append(list(boxes))
-        return RowRead(self.text, self.sure)
+        return RowRead(self.text, self.sure, self.probs)
 
 
 def read_with(monkeypatch, rows, sure: float, kind: str = "number"):
@@ -163,6 +199,40 @@ def test_a_row_reader_sure_of_another_number_voids_it(monkeypatch) -> None:
     # A doubtful other reading, or none at all, changes nothing.
     assert read_with(monkeypatch, FakeRows("47", ROW_VETO - 0.05), 0.99).value == "44"
     assert read_with(monkeypatch, FakeRows("", 0.0), 0.99).value == "44"
+
+
+def test_a_doubted_other_number_backed_by_a_digits_second_choice_voids_it(monkeypatch) -> None:
+    class OneOrSeven(FakeModel):
+        """Every digit a 1 at 0.96, a 7 at 0.03."""
+
+        def predict(self, batch: np.ndarray) -> np.ndarray:
+            probs = np.full((len(batch), 10), 0.01 / 8, np.float32)
+            probs[:, 1], probs[:, 7] = 0.96, 0.03
+            return probs
+
+    candidates = [
+        DigitCandidate((20, 50, 30, 40), np.ones((40, 30), np.float32)),
+        DigitCandidate((60, 50, 30, 40), np.ones((40, 30), np.float32)),
+    ]
+    monkeypatch.setattr(edge.reader, "find_digits", lambda *a, **k: candidates)
+
+    def read(text: str, path: list[int]):
+        rows = FakeRows(text, 0.0)
+        rows.probs = spelled(path, 0.95)
+        rows.sure = sequence_probability(rows.probs, text)
+        reader = FrameReader(OneOrSeven(1, 0.96), [RegionSettings()], 0.95, "dev", rows=rows)
+        return rows.sure, reader.read(np.full((200, 300), 255, np.uint8), "x", 0)[0]
+
+    # The row reader reads 17, under ROW_VETO sure: alone it would change nothing, but the
+    # second digit's second choice is its 7, and together they outweigh 11.
+    sure, doubted = read("17", [BLANK, 1, BLANK, 7, BLANK])
+    assert sure < ROW_VETO
+    assert (doubted.status, doubted.value) == ("low_confidence", None)
+    assert doubted.digits[0].confidence == pytest.approx(0.96)
+    assert doubted.digits[1].confidence < RIVAL_SHARE
+    # A reading of 14 is no rival's: 4 is none of the digit's choices, so 11 stands.
+    sure, kept = read("14", [BLANK, 1, BLANK, 4, BLANK])
+    assert sure < ROW_VETO and (kept.status, kept.value) == ("ok", "11")
 
 
 def test_digit_regions_are_not_shown_to_the_row_reader(monkeypatch) -> None:
