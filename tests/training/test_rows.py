@@ -108,7 +108,8 @@ def test_the_parallel_harvest_writes_one_rows_file_per_run(tmp_path: Path) -> No
         env=env, capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     files = sorted(out.glob("*/rows.npz"))
-    assert [f.parent.name for f in files][:2] == ["0_0", "1_0"], done.stderr
+    # Each of the two jobs runs at least once (more when a run ends within the second).
+    assert {"0_0", "1_0"} <= {f.parent.name for f in files}, done.stderr
     assert f"{len(files)} runs" in done.stdout
     # Job 0 writes the wild renderer's numbers, job 1 generate.py's hard frames.
     assert json.loads((out / "1_0" / "harvest.json").read_text())["rows"] >= 4
