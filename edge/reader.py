@@ -494,6 +494,7 @@ class FrameReader:
             if status == OK:  # never a guess: an unsure digit voids the whole value
                 value = shown or "".join(str(d.digit) for d in digits)
         printed = region.kind in PRINTED_KINDS and self.printed is not None
+        weighed = self.rows if region.kind == "number" and digits else None  # row_check ran
         to_a_tenth_value = None
         if status == LOW_CONFIDENCE and shown is not None and region.kind == "counter":
             *rest, last = digits
@@ -511,4 +512,5 @@ class FrameReader:
             frame_source=source,
             frame_index=index,
             to_a_tenth_value=to_a_tenth_value,
+            row_reader=weighed.version if weighed is not None else None,
         )

@@ -64,6 +64,8 @@ class Reading:
     seq: int | None = None  # assigned by the store when the reading is persisted
     # Counters only: the value as read, before plausibility repaired or refused it.
     raw_value: str | None = None
+    # Number regions with the row reader on: its name and version (it weighed the digits).
+    row_reader: str | None = None
     # Counters only, not published: the value of a `low_confidence` reading whose one unsure
     # digit is the rightmost wheel, sure to a tenth; the plausibility rules may publish it.
     to_a_tenth_value: str | None = field(default=None, repr=False, compare=False)
@@ -89,6 +91,8 @@ class Reading:
         }
         if self.raw_value is not None:
             out["raw_value"] = self.raw_value
+        if self.row_reader is not None:
+            out["row_reader"] = self.row_reader
         return out
 
     def to_json(self) -> str:

@@ -62,6 +62,9 @@ class ReadingOut(BaseModel):
     raw_value: str | None = Field(
         None, description="counters: the value as read, when plausibility refused or repaired it"
     )
+    row_reader: str | None = Field(
+        None, description="number regions: the row reader that weighed the digits, if on"
+    )
     corrected_value: str | None = None
     corrected_at: str | None = None
 

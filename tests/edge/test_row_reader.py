@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -233,6 +234,16 @@ def test_a_doubted_other_number_backed_by_a_digits_second_choice_voids_it(monkey
     # A reading of 14 is no rival's: 4 is none of the digit's choices, so 11 stands.
     sure, kept = read("14", [BLANK, 1, BLANK, 4, BLANK])
     assert sure < ROW_VETO and (kept.status, kept.value) == ("ok", "11")
+
+
+def test_a_number_reading_names_the_row_reader_that_weighed_it(monkeypatch) -> None:
+    weighed = read_with(monkeypatch, FakeRows("44", 0.99), 0.99)
+    assert weighed.row_reader == "rows-ctc-fake"
+    assert json.loads(weighed.to_json())["row_reader"] == "rows-ctc-fake"
+    # Without it, or in a digit region it never sees, the key is left out.
+    assert "row_reader" not in json.loads(read_with(monkeypatch, None, 0.99).to_json())
+    digit = read_with(monkeypatch, FakeRows("7", 0.999), 0.99, kind="digit")
+    assert digit.row_reader is None and "row_reader" not in digit.to_dict()
 
 
 def test_digit_regions_are_not_shown_to_the_row_reader(monkeypatch) -> None:
