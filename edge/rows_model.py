@@ -131,39 +131,13 @@ def greedy(probs: np.ndarray) -> str:
 def sequence_probability(probs: np.ndarray, text: str) -> float:
     """The chance the network gives `text` over every path of columns that spells it (the
     CTC forward algorithm, Graves et al. 2006), from its column probabilities [T,11]."""
-    labels = [int(c) for c in text]
-    extended = [BLANK]
-    for label in labels:
-        extended += [label, BLANK]
-    steps, size = probs.shape[0], len(extended)
-    if steps == 0:
-        return 0.0
-    ext = np.asarray(extended)
-    # A step may skip a blank between two different labels.
-    skip = np.zeros(size, bool)
-    skip[2:] = (ext[2:] != BLANK) & (ext[2:] != ext[:-2])
-    alpha = np.zeros(size, np.float64)
-    alpha[0] = probs[0, BLANK]
-    if size > 1:
-        alpha[1] = probs[0, ext[1]]
-    scale = 0.0
-    for t in range(1, steps):
-        total = alpha.copy()
-        total[1:] += alpha[:-1]
-        total[2:] += np.where(skip[2:], alpha[:-2], 0.0)
-        alpha = total * probs[t, ext]
-        norm = float(alpha.sum())
-        if norm <= 0.0:
-            return 0.0
-        alpha /= norm
-        scale += np.log(norm)
-    end = float(alpha[-1] + (alpha[-2] if size > 1 else 0.0))
-    return float(np.exp(scale) * end) if end > 0 else 0.0
+    return float(sequence_probabilities(probs, [text])[0])
 
 
 def sequence_probabilities(probs: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-    """sequence_probability of several numbers of one length at once (one pass over the
-    columns for all of them): float64 [len(texts)]."""
+    """sequence_probability of several numbers of one length at once, in one pass over the
+    columns: float64 [len(texts)]. The forward sums are rescaled to 1 at every column (the
+    logarithms of the scales added up), so that a long row does not underflow."""
     labels = np.array([[int(c) for c in text] for text in texts], np.int64).reshape(len(texts), -1)
     count, length = labels.shape
     size = 2 * length + 1
