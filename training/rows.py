@@ -6,9 +6,11 @@ opinion (edge.rows_model, edge.reader.FrameReader.row_check). It is trained on r
 device sees them: `python mock_frames/harvest.py --rows N` renders photos of numbers written
 with MNIST *training* digits (never the images `digitcam train` keeps for validation), reads
 them with the device's reader and keeps the window round the row (edge.rows_model.row_input)
-with the number written there.
+with the number written there; `mock_frames/harvest_rows.sh` runs it on every core with the
+shipped network's mix of photos. Trains on a GPU when there is one (`--device`).
 
-    python -m training.rows artifacts/harvest-rows/rows.npz --out artifacts/rows.pt
+    bash mock_frames/harvest_rows.sh artifacts/harvest-rows 170
+    python -m training.rows artifacts/harvest-rows/*/rows.npz --out artifacts/rows.pt
     python -m export.rows_export artifacts/rows.pt --out artifacts/rows-ctc.onnx
 """
 
