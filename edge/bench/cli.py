@@ -174,7 +174,13 @@ def run(
     result: dict[str, Any] = {
         "machine": machine(),
         "mode": "quick" if args.quick else "full",
-        "model": {"path": str(model.path), "version": model.version},
+        "model": {
+            "path": str(model.path),
+            "version": model.version,
+            # The second networks a number region's frame goes through (None: off).
+            "row_reader": rows.version if rows is not None else None,
+            "run_reader": runs.version if runs is not None else None,
+        },
         "inputs": {
             "frames_dir": str(frames_dir),
             "scenarios": [s.name for s in scenarios],

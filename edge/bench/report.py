@@ -122,7 +122,12 @@ def render(r: dict[str, Any]) -> str:
     m, inputs = r["machine"], r["inputs"]
     load_start, load_end = m["load_average"]["start"][0], m["load_average"]["end"][0]
     lines = [
-        f"DigitCam benchmark ({r['mode']}), model {r['model']['version']}",
+        f"DigitCam benchmark ({r['mode']}), model {r['model']['version']}"
+        + "".join(
+            f", {name} {r['model'][key]}"
+            for key, name in (("row_reader", "row reader"), ("run_reader", "run reader"))
+            if r["model"].get(key)
+        ),
         (
             f"{m['cpu']}, {m['cores']} cores, {m['arch']}; Python {m['python']}, "
             f"onnxruntime {m['onnxruntime']}, OpenCV {m['opencv']}, numpy {m['numpy']}"

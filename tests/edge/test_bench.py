@@ -91,6 +91,10 @@ def test_quick_bench_writes_every_section(
     assert "Targets" in proc.stdout and str(out) in proc.stdout
     result = json.loads(out.read_text())
     assert result["mode"] == "quick"
+    # The networks a number's frame went through are named: the row reader is on by default.
+    row_reader = result["model"]["row_reader"]
+    assert row_reader.startswith("rows-ctc-") and f"row reader {row_reader}" in proc.stdout
+    assert result["model"]["run_reader"] is None and "run reader" not in proc.stdout
     assert result["inputs"]["camera_frames"] == 4 and result["inputs"]["digits"] == 4
     for name, stat in result["stages_ms"].items():
         assert 0 < stat["median"] <= stat["p95"], name
