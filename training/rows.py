@@ -98,10 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.rows", description=__doc__)
     p.add_argument("rows", type=Path, nargs="+", help="rows.npz from harvest.py --rows")
     p.add_argument("--out", type=Path, default=Path("artifacts/rows.pt"))
-    p.add_argument("--epochs", type=int, default=22)
+    # The shipped network's recipe (README, "The row reader"): the defaults reproduce it.
+    p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int, default=2)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="auto", help="torch device (auto: cuda when there is one)")
     p.add_argument("--val-share", type=float, default=0.05, help="windows held out")
