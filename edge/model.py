@@ -52,7 +52,7 @@ def cpu_session(path: Path, threads: int, key: str) -> ort.InferenceSession:
     # 1 MB less after thousands of frames, at the same speed (measured with digitcam bench).
     options.enable_cpu_mem_arena = False
     # Nor memory plans kept per input shape: every new batch size and row width would add
-    # one for good (the row reader alone grew by 16 MB over 4,000 windows of random widths,
+    # one for good (the row reader alone grew by 18 MB over 4,000 windows of random widths,
     # 4 MB without them, at the same speed).
     options.enable_mem_pattern = False
     try:
