@@ -9,7 +9,7 @@ them with the device's reader and keeps the window round the row (edge.rows_mode
 with the number written there; `mock_frames/harvest_rows.sh` runs it on every core with the
 shipped network's mix of photos. Trains on a GPU when there is one (`--device`).
 
-    bash mock_frames/harvest_rows.sh artifacts/harvest-rows 170
+    bash mock_frames/harvest_rows.sh artifacts/harvest-rows 300 16   # 16 cores for 300 s
     python -m training.rows artifacts/harvest-rows/*/rows.npz --out artifacts/rows.pt
     python -m export.rows_export artifacts/rows.pt --out artifacts/rows-ctc.onnx
 """
