@@ -20,8 +20,9 @@ Writes an IDX pair (`images-idx3-ubyte.gz`, `labels-idx1-ubyte.gz`), the layout
 model read the kept digits. Neither the tuning frames (MNIST test 2000-4999) nor the report
 frames (test 5000-9999) are touched.
 
-`--not-digit-numbers N` / `--not-digit-blank N` also keep what the judge is shown on N
-photos of numbers (or blank pages) that is no digit: a candidate holding two or more
+`--not-digit-numbers N` / `--not-digit-blank N` / `--not-digit-flawed N` also keep what the
+judge is shown on N photos of numbers (or blank pages, or blank pages with the flaws of real
+ones: holes, rings, hairs, glare, the page's edge) that is no digit: a candidate holding two or more
 written digits (`pair`: digits run together) or lying clear of every written digit
 (`junk`), each distinct image once per photo, in `not-digit/` (label 10, never mixed into
 `--extra-data`). `training/judge.py` refits the model's not-digit output on them.
@@ -121,8 +122,8 @@ def photo(
     shows; reproducible from (seed, scenario, n), as wild.scenario_frames makes them;
     fine_pen: the writing with a fine pen (wild_ink.fine_pen)."""
     rng = np.random.default_rng([seed, wild.SCENARIOS.index(scenario), n])
-    if scenario == "wild-blank":
-        frame, expected, quality = wild.blank_photo(rng)
+    if scenario in ("wild-blank", "wild-flawed-blank"):
+        frame, expected, quality = wild.blank_photo(rng, flawed=scenario == "wild-flawed-blank")
     else:
         height = wild.photo_height(rng, scenario)
         digits = 1 if scenario == "wild-single" else int(rng.integers(2, 7))
@@ -371,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--not-digit-blank", type=int, default=0, help="blank photos for them")
     parser.add_argument(
+        "--not-digit-flawed", type=int, default=0, help="blank photos of flawed pages for them"
+    )
+    parser.add_argument(
         "--runs", type=int, default=0, help="photos of numbers for digits run together"
     )
     parser.add_argument(
@@ -415,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     for scenario, count in (
         ("wild-numbers", args.not_digit_numbers),
         ("wild-blank", args.not_digit_blank),
+        ("wild-flawed-blank", args.not_digit_flawed),
     ):
         found_not = harvest_not_digits(scenario, count, source, recorder, args.seed + 1)
         negatives += found_not[0]

@@ -98,6 +98,22 @@ def test_what_the_judge_is_shown_is_kept_with_its_box(
     assert harvest.find.digit_ink is harvest._digit_ink  # the reader is left as it was
 
 
+def test_flawed_blank_pages_give_what_the_judge_is_shown_there_as_junk(
+    harvest, train_dir: Path, tmp_path: Path
+) -> None:
+    # Holes, rings, hairs and glare on an empty page: every candidate is a negative, none a pair.
+    flawed = [harvest.photo("wild-flawed-blank", n, None, 5)[1] for n in range(4)]
+    assert all(set(e["conditions"]) & set(harvest.wild.wild_flaws.FLAWS) for e in flawed)
+    out = tmp_path / "harvest"
+    args = ["--data-dir", str(train_dir), "--numbers", "0", "--single", "0",
+            "--not-digit-flawed", "8", "--seed", "5", "--out", str(out)]  # fmt: skip
+    assert harvest.main(args) == 0
+    summary = json.loads((out / "harvest.json").read_text())
+    assert summary["not_digit"]["pair"] == 0 < summary["not_digit"]["junk"]
+    images, _ = load_extra_data([out / "not-digit"])
+    assert len(images) == summary["not_digit"]["junk"]
+
+
 def test_a_run_holds_the_written_digits_wholly_inside_it_left_to_right(harvest) -> None:
     written = [[40, 10, 20, 30], [10, 10, 20, 30], [70, 10, 20, 30]]
     value = "385"  # written in this order; 8 stands leftmost
