@@ -25,10 +25,13 @@ NOT_DIGIT_NAME = "not_digit"
 # Optional output [N,F]: what the last layer sees; with the `head` metadata it lets the device
 # store its user's digits in the memory beside that layer (edge.adapt).
 FEATURES_NAME = "features"
+# Optional output [N,1]: a stricter judge of the same kind, asked only about a reading of one
+# digit (edge.reader.FrameReader.lone_check): a hole, a ring or a hair on an empty page.
+LONE_NAME = "not_digit_lone"
 BUNDLED_MODEL = "mnist-cnn.onnx"
 # Each name's dimensions after the batch N (which must stay free: the reader sends every
 # digit of a frame in one batch).
-SIGNATURE = {INPUT_NAME: (1, 28, 28), OUTPUT_NAME: (10,), NOT_DIGIT_NAME: (1,)}
+SIGNATURE = {INPUT_NAME: (1, 28, 28), OUTPUT_NAME: (10,), NOT_DIGIT_NAME: (1,), LONE_NAME: (1,)}
 EXPECTED = (
     f"a DigitCam model has input '{INPUT_NAME}' float32 [N,1,28,28] and output "
     f"'{OUTPUT_NAME}' float32 [N,10] (optionally '{NOT_DIGIT_NAME}' float32 [N,1])"
@@ -77,12 +80,15 @@ class DigitModel:
     metadata: dict[str, str] = field(init=False)
     labels: list[str] = field(init=False)
     rejects: bool = field(init=False)  # has the not_digit output
+    judges_lone: bool = field(init=False)  # has the not_digit_lone output
     _session: ort.InferenceSession = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._session = cpu_session(self.path, self.threads, "model.path")
         self._check_signature()
-        self.rejects = NOT_DIGIT_NAME in {o.name for o in self._session.get_outputs()}
+        names = {o.name for o in self._session.get_outputs()}
+        self.rejects = NOT_DIGIT_NAME in names
+        self.judges_lone = LONE_NAME in names
         self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)
         self.labels = self._read_labels()
         self._warm_up()
@@ -123,14 +129,21 @@ class DigitModel:
         """Run a batch of two: the first run allocates, and free dimensions meet real data."""
         try:
             probs, not_digit = self.scores(np.zeros((2, 1, 28, 28), np.float32))
+            lone = self.lone_not_digit(np.zeros((2, 1, 28, 28), np.float32))
         except Exception as exc:  # onnxruntime raises several private exception types
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(self._refusal(f"it fails on a batch [2,1,28,28]: {reason}")) from None
-        if probs.shape != (2, 10) or probs.dtype != np.float32 or not_digit.shape != (2,):
+        if (
+            probs.shape != (2, 10)
+            or probs.dtype != np.float32
+            or not_digit.shape != (2,)
+            or lone.shape != (2,)
+        ):
             raise ModelError(
                 self._refusal(
                     f"a batch [2,1,28,28] gives '{OUTPUT_NAME}' {probs.dtype} {list(probs.shape)}"
                     + (f" and '{NOT_DIGIT_NAME}' {list(not_digit.shape)}" if self.rejects else "")
+                    + (f" and '{LONE_NAME}' {list(lone.shape)}" if self.judges_lone else "")
                 )
             )
 
@@ -163,6 +176,13 @@ class DigitModel:
         """What the last layer sees [N,F] for a float32 batch [N,1,28,28]."""
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         return self._session.run([FEATURES_NAME], {INPUT_NAME: batch})[0]
+
+    def lone_not_digit(self, batch: np.ndarray) -> np.ndarray:
+        """The stricter judge's not-a-digit probabilities [N] (0 without that output)."""
+        if batch.shape[0] == 0 or not self.judges_lone:
+            return np.zeros((batch.shape[0],), np.float32)
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        return self._session.run([LONE_NAME], {INPUT_NAME: batch})[0].reshape(-1)
 
     def scores(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities [N,10] and not-a-digit probabilities [N] (0 without that output)."""

@@ -18,6 +18,21 @@ logits as they are: on one side MNIST training digits (not the validation images
 redrawn in continental forms) and the digits the reader cut from photos, on the other the
 synthetic negatives and the harvested ones, each source weighted equally. Every fifth
 harvested image and the MNIST validation images are kept out of the fit and reported.
+
+`--lone` keeps the not-digit row as it is and stores the refitted one beside it as the
+*lone-digit judge* (checkpoint key `lone_not_digit`, exported as the output
+`not_digit_lone`): the reader asks it only about a reading of one digit, where a mark on an
+empty page (a punched hole, a coffee ring, a hair, glare, the page's edge) is read as a 0 or
+a 1, and a judge strict enough for that would drop real digits from numbers:
+
+    python mock_frames/harvest.py --data-dir ../shared/data/mnist --numbers 1500 --single 500 \
+        --not-digit-numbers 1500 --train-seed 1 --val-size 2000 --out artifacts/harvest-judge
+    python mock_frames/harvest.py --data-dir ../shared/data/mnist --numbers 0 --single 0 \
+        --not-digit-flawed 3000 --not-digit-blank 1000 --out artifacts/harvest-pages
+    python -m training.judge --checkpoint training/checkpoints/mnist-cnn.pt \
+        --data-dir ../shared/data/mnist --not-digit artifacts/harvest-pages/not-digit \
+        --not-digit artifacts/harvest-judge/not-digit --digits artifacts/harvest-judge \
+        --val-size 2000 --train-seed 1 --lone --out artifacts/mnist-cnn-lone.pt
 """
 
 from __future__ import annotations
@@ -36,7 +51,7 @@ import torch
 from training.checkpoint import load_checkpoint
 from training.extra_data import load_extra_data, split_extra
 from training.mnist import load_split, resolve_data_dir, validation_split
-from training.model import DIGITS, NOT_DIGIT, DigitNet
+from training.model import DIGITS, LONE_KEY, NOT_DIGIT, DigitNet
 from training.negatives import make_negatives
 from training.strokes import StrokeConfig, continental_forms
 
@@ -109,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decay", type=float, default=1e-3, help="pull towards the old row")
     parser.add_argument("--digit-weight", type=float, default=1.0, help="of each digit source")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--lone", action="store_true",
+                        help="store the refit as the lone-digit judge, not the row")  # fmt: skip
     parser.add_argument("--val-size", type=int, default=5000, help="as digitcam train")
     parser.add_argument("--train-seed", type=int, default=1, help="as digitcam train's --seed")
     parser.add_argument("--out", type=Path, required=True)
@@ -159,10 +176,13 @@ def main(argv: list[str] | None = None) -> int:
             "mean_not_digit_after": float(share_after.mean()),
         }
         print(f"{name} ({len(feats)}): {before:.2%} -> {after:.2%}")
-    with torch.no_grad():
-        layer.weight[NOT_DIGIT] = weight
-        layer.bias[NOT_DIGIT] = bias
-    ckpt["state_dict"] = net.state_dict()
+    if args.lone:  # a second, stricter judge beside the first (training.model.ProbabilityNet)
+        ckpt[LONE_KEY] = {"weight": weight.clone(), "bias": bias.clone()}
+    else:
+        with torch.no_grad():
+            layer.weight[NOT_DIGIT] = weight
+            layer.bias[NOT_DIGIT] = bias
+        ckpt["state_dict"] = net.state_dict()
     # The model now also learnt from the harvested images: its data digest and date say so.
     digest = hashlib.sha256(str(ckpt.get("train_data_sha256", "")).encode())
     for folder in [*args.not_digit, *args.digits]:
@@ -175,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         "not_digit_data": [str(p) for p in args.not_digit],
         "digit_data": [str(p) for p in args.digits],
         "synthetic_negatives": args.negatives,
+        "digit_weight": args.digit_weight,
+        "as": "lone-digit judge" if args.lone else "not-digit row",
         "report": report,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,8 @@ MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 DIGITS = 10
 NOT_DIGIT = 10  # the class index of "not a digit" in an 11-class network
+# Checkpoint key of the lone-digit judge (training/judge.py --lone): {"weight": [F], "bias": []}
+LONE_KEY = "lone_not_digit"
 MEMORY_SEED = 2026  # the exported memory's switched-off rows: any fixed, non-zero bytes
 MEMORY_OFF = 8.0  # its switched-off bias: a cosine is at most 1, so relu(cos - 8) is 0
 MEMORY_EPSILON = 1e-6  # features / (|features| + this): edge/adapt.py computes it the same way
@@ -150,9 +152,13 @@ class ProbabilityNet(nn.Module):
     digit there (edge/adapt.py). As exported it is switched off: random unit rows (bytes the
     device can find) and a bias no cosine can overcome, so the output is exactly the plain
     network's.
+
+    With `lone` (a checkpoint's LONE_KEY: a second not-digit row on the same features), also
+    `not_digit_lone`: the same softmax with that row in place of the not-digit one, a stricter
+    judge the device asks only about a reading of one digit (edge.reader).
     """
 
-    def __init__(self, net: DigitNet, features: bool = False) -> None:
+    def __init__(self, net: DigitNet, features: bool = False, lone: dict | None = None) -> None:
         super().__init__()
         self.net = net
         self.with_features = features
@@ -162,6 +168,14 @@ class ProbabilityNet(nn.Module):
         with torch.no_grad():
             self.memory.weight.copy_(rows / rows.norm(dim=1, keepdim=True))
             self.memory.bias.fill_(-MEMORY_OFF)
+        self.lone: nn.Linear | None = None
+        if lone is not None:
+            if classes != DIGITS + 1 or not features:
+                raise ValueError("a lone-digit judge needs an 11-class network and its features")
+            self.lone = nn.Linear(width, 1)
+            with torch.no_grad():
+                self.lone.weight.copy_(torch.as_tensor(lone["weight"]).reshape(1, width))
+                self.lone.bias.copy_(torch.as_tensor(lone["bias"]).reshape(1))
 
     def forward(self, image: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         if not self.with_features:
@@ -170,8 +184,15 @@ class ProbabilityNet(nn.Module):
         features = self.net.embedding(image)
         logits = self.net.head(features) / self.net.temperature
         direction = features / (features.norm(dim=1, keepdim=True) + MEMORY_EPSILON)
-        probs, not_digit = split_outputs(logits + torch.relu(self.memory(direction)))
-        return (probs, features) if not_digit is None else (probs, not_digit, features)
+        remembered = torch.relu(self.memory(direction))
+        probs, not_digit = split_outputs(logits + remembered)
+        if not_digit is None:
+            return probs, features
+        if self.lone is None:
+            return probs, not_digit, features
+        strict = self.lone(features) / self.net.temperature + remembered[:, NOT_DIGIT:]
+        _, lone = split_outputs(torch.cat([logits[:, :DIGITS] + remembered[:, :DIGITS], strict], 1))
+        return probs, not_digit, features, lone
 
 
 def count_parameters(net: nn.Module) -> int:

@@ -79,3 +79,42 @@ def test_edge_reads_probs_from_the_eleven_class_file(exported: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_lone_digit_judge_is_a_fourth_output_the_device_reads(
+    dry_run_checkpoint: Path, sample_data_dir: Path, exported: Path, tmp_path: Path
+) -> None:
+    import torch
+
+    from training.model import LONE_KEY, ProbabilityNet
+
+    ckpt = torch.load(dry_run_checkpoint, map_location="cpu", weights_only=False)
+    net, _ = load_checkpoint(dry_run_checkpoint)
+    row = torch.Generator().manual_seed(3)
+    ckpt[LONE_KEY] = {"weight": torch.randn(net.width, generator=row), "bias": torch.tensor(0.5)}
+    judged = tmp_path / "lone.pt"
+    torch.save(ckpt, judged)
+    path = export_sample(judged, tmp_path / "lone.onnx", sample_data_dir, "--weights", "float16")
+    model = onnx.load(path)
+    names = [o.name for o in model.graph.output]
+    assert names == ["probs", "not_digit", "features", "not_digit_lone"]
+    props = {p.key: p.value for p in model.metadata_props}
+    plain = {p.key: p.value for p in onnx.load(exported).metadata_props}
+    assert props["not_digit_lone_output"] == "not_digit_lone"
+    assert props["version"] != plain["version"]  # another judge, another model
+    images, _ = load_split(SAMPLE_DIR, "test")
+    x = images[:50, None].astype(np.float32) / 255
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    probs, lone = session.run(["probs", "not_digit_lone"], {"image": x})
+    wrapped = ProbabilityNet(net, features=True, lone=ckpt[LONE_KEY]).eval()
+    with torch.no_grad():
+        want_probs, want_not, _, want_lone = wrapped(torch.from_numpy(x))
+    assert np.abs(lone - want_lone.numpy()).max() < 0.01  # float16 weights
+    assert np.abs(probs - want_probs.numpy()).max() < 0.01  # the digits as without it
+    assert not np.allclose(want_lone.numpy(), want_not.numpy(), atol=0.05)  # its own row
+
+    from edge.model import load_model
+
+    device = load_model(path)
+    assert device.judges_lone and not load_model(exported).judges_lone
+    assert np.allclose(device.lone_not_digit(x[:, :, :, :]), lone.reshape(-1), atol=1e-6)

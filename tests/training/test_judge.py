@@ -60,3 +60,27 @@ def test_only_the_not_digit_row_moves_and_it_catches_more_pairs(
     assert new["train_data_sha256"] != old["train_data_sha256"]  # it learnt from more data
     assert new["mnist_test_accuracy"] == old["mnist_test_accuracy"]
     assert not_before.shape == (200, 1)
+
+
+def test_as_the_lone_digit_judge_the_refit_leaves_the_network_as_it_was(
+    sample_data_dir: Path, tmp_path: Path
+) -> None:
+    from training.judge import main
+    from training.model import LONE_KEY
+
+    images, _ = load_split(sample_data_dir, "test")
+    pairs = pairs_folder(images[800:], tmp_path / "pairs")
+    out = tmp_path / "lone.pt"
+    args = ["--checkpoint", str(SHIPPED), "--data-dir", str(sample_data_dir),
+            "--not-digit", str(pairs), "--negatives", "300", "--val-size", "100",
+            "--lone", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    before, old = load_checkpoint(SHIPPED)
+    after, new = load_checkpoint(out)
+    state_before, state_after = before.state_dict(), after.state_dict()
+    assert all(torch.equal(state_before[k], state_after[k]) for k in state_before)
+    row = new[LONE_KEY]
+    assert row["weight"].shape == (before.width,) and row["bias"].shape == ()
+    old_row = old.get(LONE_KEY)
+    assert old_row is None or not torch.equal(old_row["weight"], row["weight"])
+    assert json.loads(out.with_suffix(".judge.json").read_text())["as"] == "lone-digit judge"
