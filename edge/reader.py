@@ -375,7 +375,7 @@ class FrameReader:
         itself trained so cost 4 right numbers for each wrong one it stopped), so it is asked
         only here, where the reading is that one mark or nothing, and not of a tight crop's
         cell, whose digit comes with bits of the cell's lines (asked there it cost 2% of the
-        tuning crops and stopped no wrong reading). On 7,650 tuning frames: 5,359 right and
+        tuning crops and stopped no wrong reading). On 6,650 tuning frames: 5,359 right and
         100 published wrong -> 5,373 and 86, the gain on blank pages with flaws, a few lone
         digits on photos lost (README, "A lone digit judged again").
         """
