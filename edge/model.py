@@ -184,6 +184,15 @@ class DigitModel:
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         return self._session.run([LONE_NAME], {INPUT_NAME: batch})[0].reshape(-1)
 
+    def judge_scores(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`scores` and `lone_not_digit` in one model call (the lone ones 0 without it)."""
+        if batch.shape[0] == 0 or not self.judges_lone:
+            return (*self.scores(batch), np.zeros((batch.shape[0],), np.float32))
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        names = [OUTPUT_NAME, NOT_DIGIT_NAME, LONE_NAME]
+        probs, not_digit, lone = self._session.run(names, {INPUT_NAME: batch})
+        return probs, not_digit.reshape(-1), lone.reshape(-1)
+
     def scores(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities [N,10] and not-a-digit probabilities [N] (0 without that output)."""
         if batch.shape[0] == 0 or not self.rejects:

@@ -78,21 +78,24 @@ class RejectingClassifier(Classifier, Protocol):
     def scores(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
-class LoneJudge(Classifier, Protocol):
+class LoneJudge(RejectingClassifier, Protocol):
     """A model with a stricter judge for a reading of one digit (FrameReader.lone_check)."""
 
     judges_lone: bool
 
     def lone_not_digit(self, batch: np.ndarray) -> np.ndarray: ...
 
+    def judge_scores(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
 
 # A reading of one digit is none when the stricter judge finds it at least this likely no digit
 # (the line the judge itself draws between a digit and none).
 LONE_LIMIT = 0.5
 # What the judge computed for one candidate ink, reused when that candidate is read:
-# the ink itself (kept alive so its id stays unique), the model input, the probabilities and
-# how likely it is a digit at all (1.0 when the model has no not-a-digit output).
-Judged = dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, float]]
+# the ink itself (kept alive so its id stays unique), the model input, the probabilities,
+# how likely it is a digit at all (1.0 when the model has no not-a-digit output) and how
+# likely the stricter judge of a lone digit finds it no digit (NaN when not asked).
+Judged = dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, float, float]]
 # Region kinds whose digits' confidence counts the judge's doubt (see FrameReader.read).
 JOINT_KINDS = ("number",)
 
@@ -243,6 +246,8 @@ class FrameReader:
         meter_digits = read_meters(self.printed, gray, meters) if self.printed and meters else []
         latency_ms = (time.perf_counter() - started) * 1000.0
         by_region: dict[str, tuple[list[Digit], str | None]] = {}
+        # What the lone-digit judge said of each digit read straight from its candidate.
+        lone_asked: dict[int, tuple[Digit, float]] = {}
         row = 0
         for f in found:
             digits = []
@@ -259,6 +264,7 @@ class FrameReader:
                     digits += [self.run_digit(d, c, f.origin, gray) for d in runs[id(c)]]
                     continue
                 digit = self.digit(p, inputs[row - 1], c.box, f.origin, gray)
+                lone_asked[id(digit)] = (digit, judged[id(c.ink)][4])
                 if c.grow is not None and digit.confidence < sure:
                     digit = self.grown(digit, c.grow, f.origin, gray, sure)
                 if c.unread:  # on the row, but no digit: the number is incomplete
@@ -273,7 +279,8 @@ class FrameReader:
             if f.region.kind == "number" and self.rows is not None and digits:
                 self.row_check(digits, gray, sure)
             if len(digits) == 1 and not f.cell:
-                digits = self.lone_check(digits)
+                said, asked = lone_asked.get(id(digits[0]), (None, float("nan")))
+                digits = self.lone_check(digits, asked if said is digits[0] else float("nan"))
             by_region[f.region.name] = (digits, None)
         for (region, _), digits in zip(meters, meter_digits, strict=True):
             by_region[region.name] = (digits, meter_value(region, digits))
@@ -365,7 +372,7 @@ class FrameReader:
             if share < RIVAL_SHARE:
                 digits[at].confidence = min(digits[at].confidence, share)
 
-    def lone_check(self, digits: list[Digit]) -> list[Digit]:
+    def lone_check(self, digits: list[Digit], asked: float = float("nan")) -> list[Digit]:
         """A reading of one digit, asked again of the model's stricter judge (its output
         `not_digit_lone`): no digit at all when that judge finds it LONE_LIMIT likely none.
 
@@ -383,8 +390,12 @@ class FrameReader:
         image = digits[0].image
         if not getattr(model, "judges_lone", False) or image is None:
             return digits
-        doubt = cast(LoneJudge, model).lone_not_digit(image[None, None].astype(np.float32))
-        return [] if float(doubt[0]) >= LONE_LIMIT else digits
+        # `asked`: its answer in the frame's one model call (NaN: not asked, so ask now).
+        doubt = asked
+        if np.isnan(doubt):
+            batch = image[None, None].astype(np.float32)
+            doubt = float(cast(LoneJudge, model).lone_not_digit(batch)[0])
+        return [] if doubt >= LONE_LIMIT else digits
 
     def run_digit(
         self,
@@ -427,14 +438,18 @@ class FrameReader:
 
     def is_digit(self, inks: Sequence[np.ndarray], judged: Judged) -> np.ndarray:
         """How likely each candidate ink is a digit (1 - not_digit); remembers what it computed."""
-        model = cast(RejectingClassifier, self.model)
+        model = cast(LoneJudge, self.model)
         inputs = np.stack([to_mnist(ink) for ink in inks])
-        probs, not_digit = model.scores(inputs[:, None, :, :])
+        if getattr(model, "judges_lone", False):  # both judges in the one model call
+            probs, not_digit, lone = model.judge_scores(inputs[:, None, :, :])
+        else:
+            probs, not_digit = model.scores(inputs[:, None, :, :])
+            lone = np.full(len(inks), np.nan, np.float32)
         digit_score = 1.0 - np.asarray(not_digit, np.float64)
-        for ink, image, p, score in zip(
-            inks, inputs, np.asarray(probs, np.float32), digit_score, strict=True
+        for ink, image, p, score, strict in zip(
+            inks, inputs, np.asarray(probs, np.float32), digit_score, lone, strict=True
         ):
-            judged[id(ink)] = (ink, image, p, float(score))
+            judged[id(ink)] = (ink, image, p, float(score), float(strict))
         return digit_score
 
     def read_cell(self, crop: np.ndarray, judged: Judged, sure: float) -> list[DigitCandidate]:
@@ -485,9 +500,15 @@ class FrameReader:
         fresh = [c for c in candidates if id(c.ink) not in judged]
         if fresh:
             images = np.stack([to_mnist(c.ink) for c in fresh])
-            probs = np.asarray(self.model.predict(images[:, None, :, :]), dtype=np.float32)
-            for c, image, p in zip(fresh, images, probs, strict=True):
-                judged[id(c.ink)] = (c.ink, image, p, 1.0)
+            lone = np.full(len(fresh), np.nan, np.float32)
+            if getattr(self.model, "judges_lone", False):  # asked now, in the same call
+                probs, _, lone = cast(LoneJudge, self.model).judge_scores(images[:, None, :, :])
+            else:
+                probs = self.model.predict(images[:, None, :, :])
+            for c, image, p, strict in zip(
+                fresh, images, np.asarray(probs, np.float32), lone, strict=True
+            ):
+                judged[id(c.ink)] = (c.ink, image, p, 1.0, float(strict))
         inputs = np.stack([judged[id(c.ink)][1] for c in candidates])
         return inputs, np.stack([judged[id(c.ink)][2] for c in candidates])
 

@@ -47,6 +47,24 @@ class StrictestJudge(UsualJudgeOnly):
         self.asked.append(batch.shape)
         return np.ones(len(batch), np.float32)
 
+    def judge_scores(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # Not asked along with the judge: the reader asks lone_not_digit when it needs to.
+        return (*self._model.scores(batch), np.full(len(batch), np.nan, np.float32))
+
+
+class CountingJudge(UsualJudgeOnly):
+    """The shipped model, counting the model calls made for the lone-digit judge alone."""
+
+    judges_lone = True
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.alone = 0
+
+    def lone_not_digit(self, batch: np.ndarray) -> np.ndarray:
+        self.alone += 1
+        return self._model.lone_not_digit(batch)
+
 
 @pytest.fixture(scope="module")
 def model():
@@ -120,3 +138,17 @@ def test_a_tight_crop_read_as_a_cell_is_not_asked(model) -> None:
     assert (reading.status, reading.value) == ("ok", str(labels[chosen])) and strict.asked == []
     photo = to_uint8(sheet)  # the same digit on the whole page is a lone digit of a photo
     assert read(strict, photo, "digit").status == "no_digit" and strict.asked == [(1, 1, 28, 28)]
+
+
+def test_the_lone_digit_judge_answers_in_the_judges_model_call(model) -> None:
+    # A digit found on a photo was shown to the judge, which asked both judges at once.
+    images, labels = load_split(SAMPLE, "test")
+    chosen = confident_indices(model, images, labels, 1)[0]
+    sheet = paper(gradient=0.3, noise=3)
+    draw_digit(sheet, images[chosen], 280, 180, 80)
+    counting = CountingJudge(model)
+    reading = read(counting, to_uint8(sheet), "digit")
+    assert (reading.status, reading.value, counting.alone) == ("ok", str(labels[chosen]), 0)
+    probs, not_digit, lone = model.judge_scores(reading.digits[0].image[None, None])
+    assert np.allclose(probs, model.scores(reading.digits[0].image[None, None])[0])
+    assert lone[0] < 0.5 and lone.shape == not_digit.shape == (1,)
