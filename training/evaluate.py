@@ -22,6 +22,8 @@ from training.mnist import ensure_mnist, load_split, resolve_data_dir
 
 logger = logging.getLogger(__name__)
 
+LONE_OUTPUT = "not_digit_lone"  # and its line, as edge.reader.LONE_LIMIT
+LONE_LIMIT = 0.5
 NEGATIVES_SEED = 20_000_101  # the held-out negatives; training seeds are small integers
 
 
@@ -69,6 +71,13 @@ def run(args: argparse.Namespace) -> int:
             assert neg_nd is not None
             report["negatives"] = len(negatives)
             report["not_digit_recall"] = float(called_not_digit(neg_probs, neg_nd[:, 0]).mean())
+        lone = lone_outputs(args.model, images)
+        if lone is not None:  # the lone-digit judge: a reading of one digit it doubts is dropped
+            report["lone_digits_dropped"] = float((lone >= LONE_LIMIT).mean())
+            if args.negatives:
+                neg_lone = lone_outputs(args.model, negatives)
+                assert neg_lone is not None
+                report["lone_negatives_caught"] = float((neg_lone >= LONE_LIMIT).mean())
     print(format_report(args.model, report))
     if args.plot:
         plot_confusion(
@@ -78,6 +87,22 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0
+
+
+def lone_outputs(model_path: Path, images: np.ndarray) -> np.ndarray | None:
+    """`not_digit_lone` [N] of an ONNX file that has it (edge.reader.FrameReader.lone_check),
+    else None."""
+    if model_path.suffix != ".onnx":
+        return None
+    session = onnx_session(model_path, threads=0)
+    if LONE_OUTPUT not in {o.name for o in session.get_outputs()}:
+        return None
+    scale = 255.0 if images.dtype == np.uint8 else 1.0
+    batches = [
+        session.run([LONE_OUTPUT], {"image": images[i : i + 500, None].astype(np.float32) / scale})
+        for i in range(0, len(images), 500)
+    ]
+    return np.concatenate([b[0] for b in batches]).reshape(-1)
 
 
 def predict(model_path: Path, images: np.ndarray) -> np.ndarray:
@@ -183,6 +208,16 @@ def not_digit_lines(report: dict) -> list[str]:
         lines.append(
             f"not-digit: {report['not_digit_recall']:.2%} of {report['negatives']} "
             "held-out synthetic negatives called not a digit"
+        )
+    if "lone_digits_dropped" in report:
+        lines.append(
+            f"lone-digit judge: {report['lone_digits_dropped']:.2%} of the test digits, read "
+            "alone, would be dropped"
+            + (
+                f"; {report['lone_negatives_caught']:.2%} of the negatives"
+                if "lone_negatives_caught" in report
+                else ""
+            )
         )
     return lines
 

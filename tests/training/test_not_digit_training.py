@@ -65,3 +65,20 @@ def test_evaluate_prints_calibration_and_not_digit_figures(
     assert "ECE" in out
     assert "of the test digits called not a digit" in out
     assert "of 60 held-out synthetic negatives" in out
+    assert "lone-digit judge" not in out  # a checkpoint without one
+
+
+def test_evaluate_reports_the_lone_digit_judge_of_a_file_that_has_one(
+    sample_data_dir: Path, tmp_path: Path, capsys
+) -> None:
+    import json
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "report.json"
+    args = [str(root / "edge" / "models" / "mnist-cnn.onnx"), "--data-dir", str(sample_data_dir),
+            "--limit", "300", "--negatives", "100", "--json", str(out)]  # fmt: skip
+    assert evaluate_main(args) == 0
+    report = json.loads(out.read_text())
+    assert 0 <= report["lone_digits_dropped"] < 0.05  # few digits read alone are dropped
+    assert report["lone_negatives_caught"] > 0.9
+    assert "lone-digit judge:" in capsys.readouterr().out
