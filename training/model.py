@@ -192,6 +192,7 @@ class ProbabilityNet(nn.Module):
             return probs, not_digit, features
         strict = self.lone(features) / self.net.temperature + remembered[:, NOT_DIGIT:]
         _, lone = split_outputs(torch.cat([logits[:, :DIGITS] + remembered[:, :DIGITS], strict], 1))
+        assert lone is not None  # eleven logits
         return probs, not_digit, features, lone
 
 

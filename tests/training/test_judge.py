@@ -28,9 +28,9 @@ def pairs_folder(images: np.ndarray, folder: Path) -> Path:
     return folder
 
 
-def test_only_the_not_digit_row_moves_and_it_catches_more_pairs(
-    sample_data_dir: Path, tmp_path: Path
-) -> None:
+def refit(sample_data_dir: Path, tmp_path: Path, *flags: str) -> tuple[Path, np.ndarray]:
+    """training/judge.py on the shipped checkpoint with pairs of sample digits; the new
+    checkpoint and the sample images."""
     from training.judge import main
 
     images, _ = load_split(sample_data_dir, "test")
@@ -38,8 +38,15 @@ def test_only_the_not_digit_row_moves_and_it_catches_more_pairs(
     out = tmp_path / "judged.pt"
     args = ["--checkpoint", str(SHIPPED), "--data-dir", str(sample_data_dir),
             "--not-digit", str(pairs), "--negatives", "300", "--val-size", "100",
-            "--out", str(out)]  # fmt: skip
+            "--out", str(out), *flags]  # fmt: skip
     assert main(args) == 0
+    return out, images
+
+
+def test_only_the_not_digit_row_moves_and_it_catches_more_pairs(
+    sample_data_dir: Path, tmp_path: Path
+) -> None:
+    out, images = refit(sample_data_dir, tmp_path)
     before, old = load_checkpoint(SHIPPED)
     after, new = load_checkpoint(out)
     x = torch.from_numpy(images[:200, None].astype(np.float32) / 255)
@@ -65,16 +72,9 @@ def test_only_the_not_digit_row_moves_and_it_catches_more_pairs(
 def test_as_the_lone_digit_judge_the_refit_leaves_the_network_as_it_was(
     sample_data_dir: Path, tmp_path: Path
 ) -> None:
-    from training.judge import main
     from training.model import LONE_KEY
 
-    images, _ = load_split(sample_data_dir, "test")
-    pairs = pairs_folder(images[800:], tmp_path / "pairs")
-    out = tmp_path / "lone.pt"
-    args = ["--checkpoint", str(SHIPPED), "--data-dir", str(sample_data_dir),
-            "--not-digit", str(pairs), "--negatives", "300", "--val-size", "100",
-            "--lone", "--out", str(out)]  # fmt: skip
-    assert main(args) == 0
+    out, _ = refit(sample_data_dir, tmp_path, "--lone")
     before, old = load_checkpoint(SHIPPED)
     after, new = load_checkpoint(out)
     state_before, state_after = before.state_dict(), after.state_dict()
