@@ -436,15 +436,22 @@ class FrameReader:
             return digit
         return self.digit(probs[0], inputs[0], more.box, origin, gray)
 
+    def answers(self, images: np.ndarray, judge: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The model's answers for model inputs [N,28,28], in one call: probabilities [N,10],
+        not-a-digit [N] (zeros unless `judge`) and the lone-digit judge's [N] (NaN when the
+        model has none: FrameReader.lone_check asks it then if it needs to)."""
+        batch = images[:, None, :, :]
+        if getattr(self.model, "judges_lone", False):
+            return cast(LoneJudge, self.model).judge_scores(batch)
+        lone = np.full(len(images), np.nan, np.float32)
+        if judge:
+            return (*cast(RejectingClassifier, self.model).scores(batch), lone)
+        return self.model.predict(batch), np.zeros(len(images), np.float32), lone
+
     def is_digit(self, inks: Sequence[np.ndarray], judged: Judged) -> np.ndarray:
         """How likely each candidate ink is a digit (1 - not_digit); remembers what it computed."""
-        model = cast(LoneJudge, self.model)
         inputs = np.stack([to_mnist(ink) for ink in inks])
-        if getattr(model, "judges_lone", False):  # both judges in the one model call
-            probs, not_digit, lone = model.judge_scores(inputs[:, None, :, :])
-        else:
-            probs, not_digit = model.scores(inputs[:, None, :, :])
-            lone = np.full(len(inks), np.nan, np.float32)
+        probs, not_digit, lone = self.answers(inputs, judge=True)
         digit_score = 1.0 - np.asarray(not_digit, np.float64)
         for ink, image, p, score, strict in zip(
             inks, inputs, np.asarray(probs, np.float32), digit_score, lone, strict=True
@@ -500,11 +507,7 @@ class FrameReader:
         fresh = [c for c in candidates if id(c.ink) not in judged]
         if fresh:
             images = np.stack([to_mnist(c.ink) for c in fresh])
-            lone = np.full(len(fresh), np.nan, np.float32)
-            if getattr(self.model, "judges_lone", False):  # asked now, in the same call
-                probs, _, lone = cast(LoneJudge, self.model).judge_scores(images[:, None, :, :])
-            else:
-                probs = self.model.predict(images[:, None, :, :])
+            probs, _, lone = self.answers(images, judge=False)
             for c, image, p, strict in zip(
                 fresh, images, np.asarray(probs, np.float32), lone, strict=True
             ):

@@ -34,6 +34,7 @@ from training.mnist import ensure_mnist, load_split, resolve_data_dir
 from training.model import (
     DIGITS,
     LONE_KEY,
+    LONE_OUTPUT,
     MNIST_MEAN,
     MNIST_STD,
     DigitNet,
@@ -49,7 +50,6 @@ NOT_DIGIT_OUTPUT = "not_digit"
 # What the last layer sees, and that layer's weights in the metadata: `digitcam model adapt`
 # refits the layer on the device with numpy and writes the new weights over the old bytes.
 FEATURES_OUTPUT = "features"
-LONE_OUTPUT = "not_digit_lone"
 MAX_ABS_DIFF = 1e-4  # float32 reordering noise is ~1e-6; more means a broken graph
 
 

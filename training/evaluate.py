@@ -22,8 +22,6 @@ from training.mnist import ensure_mnist, load_split, resolve_data_dir
 
 logger = logging.getLogger(__name__)
 
-LONE_OUTPUT = "not_digit_lone"  # and its line, as edge.reader.LONE_LIMIT
-LONE_LIMIT = 0.5
 NEGATIVES_SEED = 20_000_101  # the held-out negatives; training seeds are small integers
 
 
@@ -73,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
             report["not_digit_recall"] = float(called_not_digit(neg_probs, neg_nd[:, 0]).mean())
         lone = lone_outputs(args.model, images)
         if lone is not None:  # the lone-digit judge: a reading of one digit it doubts is dropped
+            from edge.reader import LONE_LIMIT
+
             report["lone_digits_dropped"] = float((lone >= LONE_LIMIT).mean())
             if args.negatives:
                 neg_lone = lone_outputs(args.model, negatives)
@@ -92,17 +92,14 @@ def run(args: argparse.Namespace) -> int:
 def lone_outputs(model_path: Path, images: np.ndarray) -> np.ndarray | None:
     """`not_digit_lone` [N] of an ONNX file that has it (edge.reader.FrameReader.lone_check),
     else None."""
+    from training.model import LONE_OUTPUT
+
     if model_path.suffix != ".onnx":
         return None
     session = onnx_session(model_path, threads=0)
     if LONE_OUTPUT not in {o.name for o in session.get_outputs()}:
         return None
-    scale = 255.0 if images.dtype == np.uint8 else 1.0
-    batches = [
-        session.run([LONE_OUTPUT], {"image": images[i : i + 500, None].astype(np.float32) / scale})
-        for i in range(0, len(images), 500)
-    ]
-    return np.concatenate([b[0] for b in batches]).reshape(-1)
+    return run_batches(session, [LONE_OUTPUT], images)[0].reshape(-1)
 
 
 def predict(model_path: Path, images: np.ndarray) -> np.ndarray:
@@ -152,13 +149,24 @@ def onnx_outputs(
     uint8 0..255 or float 0..1."""
     session = onnx_session(path, threads=0)
     names = ["probs"] + [o.name for o in session.get_outputs() if o.name == "not_digit"]
+    out = run_batches(session, names, images, batch_size)
+    return out[0], out[1] if len(names) > 1 else None
+
+
+def run_batches(
+    session, names: list[str], images: np.ndarray, batch_size: int = 500
+) -> list[np.ndarray]:
+    """The outputs `names` of a session for images [N,28,28] (uint8 0..255 or float 0..1),
+    run in batches; each output for all N images."""
+    if len(images) == 0:  # each output's shape, from one blank image, for none
+        return [o[:0] for o in session.run(names, {"image": np.zeros((1, 1, 28, 28), np.float32)})]
     scale = 255.0 if images.dtype == np.uint8 else 1.0
-    out: list[list[np.ndarray]] = [[np.zeros((0, 10), np.float32)], [np.zeros((0, 1), np.float32)]]
+    out: list[list[np.ndarray]] = [[] for _ in names]
     for start in range(0, len(images), batch_size):
         batch = images[start : start + batch_size, None].astype(np.float32) / scale
         for i, result in enumerate(session.run(names, {"image": batch})):
             out[i].append(result)
-    return np.concatenate(out[0]), np.concatenate(out[1]) if len(names) > 1 else None
+    return [np.concatenate(o) for o in out]
 
 
 def onnx_probs(path: Path, images: np.ndarray, batch_size: int = 500) -> np.ndarray:

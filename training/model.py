@@ -22,8 +22,10 @@ MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 DIGITS = 10
 NOT_DIGIT = 10  # the class index of "not a digit" in an 11-class network
-# Checkpoint key of the lone-digit judge (training/judge.py --lone): {"weight": [F], "bias": []}
+# Checkpoint key of the lone-digit judge (training/judge.py --lone): {"weight": [F], "bias": []},
+# and the model file's output that carries it (edge.model reads it by the same name).
 LONE_KEY = "lone_not_digit"
+LONE_OUTPUT = "not_digit_lone"
 MEMORY_SEED = 2026  # the exported memory's switched-off rows: any fixed, non-zero bytes
 MEMORY_OFF = 8.0  # its switched-off bias: a cosine is at most 1, so relu(cos - 8) is 0
 MEMORY_EPSILON = 1e-6  # features / (|features| + this): edge/adapt.py computes it the same way
