@@ -128,8 +128,7 @@ class DigitModel:
     def _warm_up(self) -> None:
         """Run a batch of two: the first run allocates, and free dimensions meet real data."""
         try:
-            probs, not_digit = self.scores(np.zeros((2, 1, 28, 28), np.float32))
-            lone = self.lone_not_digit(np.zeros((2, 1, 28, 28), np.float32))
+            probs, not_digit, lone = self.judge_scores(np.zeros((2, 1, 28, 28), np.float32))
         except Exception as exc:  # onnxruntime raises several private exception types
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(self._refusal(f"it fails on a batch [2,1,28,28]: {reason}")) from None
@@ -179,10 +178,7 @@ class DigitModel:
 
     def lone_not_digit(self, batch: np.ndarray) -> np.ndarray:
         """The stricter judge's not-a-digit probabilities [N] (0 without that output)."""
-        if batch.shape[0] == 0 or not self.judges_lone:
-            return np.zeros((batch.shape[0],), np.float32)
-        batch = np.ascontiguousarray(batch, dtype=np.float32)
-        return self._session.run([LONE_NAME], {INPUT_NAME: batch})[0].reshape(-1)
+        return self.judge_scores(batch)[2]
 
     def judge_scores(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """`scores` and `lone_not_digit` in one model call (the lone ones 0 without it)."""

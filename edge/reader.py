@@ -246,8 +246,6 @@ class FrameReader:
         meter_digits = read_meters(self.printed, gray, meters) if self.printed and meters else []
         latency_ms = (time.perf_counter() - started) * 1000.0
         by_region: dict[str, tuple[list[Digit], str | None]] = {}
-        # What the lone-digit judge said of each digit read straight from its candidate.
-        lone_asked: dict[int, tuple[Digit, float]] = {}
         row = 0
         for f in found:
             digits = []
@@ -264,7 +262,7 @@ class FrameReader:
                     digits += [self.run_digit(d, c, f.origin, gray) for d in runs[id(c)]]
                     continue
                 digit = self.digit(p, inputs[row - 1], c.box, f.origin, gray)
-                lone_asked[id(digit)] = (digit, judged[id(c.ink)][4])
+                digit.lone_doubt = judged[id(c.ink)][4]
                 if c.grow is not None and digit.confidence < sure:
                     digit = self.grown(digit, c.grow, f.origin, gray, sure)
                 if c.unread:  # on the row, but no digit: the number is incomplete
@@ -279,8 +277,7 @@ class FrameReader:
             if f.region.kind == "number" and self.rows is not None and digits:
                 self.row_check(digits, gray, sure)
             if len(digits) == 1 and not f.cell:
-                said, asked = lone_asked.get(id(digits[0]), (None, float("nan")))
-                digits = self.lone_check(digits, asked if said is digits[0] else float("nan"))
+                digits = self.lone_check(digits)
             by_region[f.region.name] = (digits, None)
         for (region, _), digits in zip(meters, meter_digits, strict=True):
             by_region[region.name] = (digits, meter_value(region, digits))
@@ -372,7 +369,7 @@ class FrameReader:
             if share < RIVAL_SHARE:
                 digits[at].confidence = min(digits[at].confidence, share)
 
-    def lone_check(self, digits: list[Digit], asked: float = float("nan")) -> list[Digit]:
+    def lone_check(self, digits: list[Digit]) -> list[Digit]:
         """A reading of one digit, asked again of the model's stricter judge (its output
         `not_digit_lone`): no digit at all when that judge finds it LONE_LIMIT likely none.
 
@@ -390,9 +387,9 @@ class FrameReader:
         image = digits[0].image
         if not getattr(model, "judges_lone", False) or image is None:
             return digits
-        # `asked`: its answer in the frame's one model call (NaN: not asked, so ask now).
-        doubt = asked
-        if np.isnan(doubt):
+        # Its answer in the frame's one model call (None or NaN: not asked then, so ask now).
+        doubt = digits[0].lone_doubt
+        if doubt is None or np.isnan(doubt):
             batch = image[None, None].astype(np.float32)
             doubt = float(cast(LoneJudge, model).lone_not_digit(batch)[0])
         return [] if doubt >= LONE_LIMIT else digits

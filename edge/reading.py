@@ -40,6 +40,9 @@ class Digit:
     # digit as cut from the frame, kept so a correction can become a training example.
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
     crop: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # Not published: what the model's lone-digit judge said of `image` in the frame's model
+    # call (edge.reader.FrameReader.lone_check), None when it was not asked then.
+    lone_doubt: float | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"digit": self.digit, "confidence": round(self.confidence, 4), "box": list(self.box)}
