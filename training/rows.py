@@ -131,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps)
     ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
     rng = np.random.default_rng(args.seed)
+    # What it was trained with, kept in the checkpoint beside the weights.
+    recipe = {k: v for k, v in vars(args).items() if k not in ("rows", "out")}
+    recipe["windows"] = len(x)
     history = []
     for epoch in range(1, args.epochs + 1):
         started = time.perf_counter()
@@ -163,11 +166,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{right:.2%} ({time.perf_counter() - started:.0f} s)",
             flush=True,
         )
-        save(net, history, args.out)  # each epoch: a run cut short keeps what it learnt
+        save(net, history, args.out, recipe)  # each epoch: a run cut short keeps what it learnt
     return 0
 
 
-def save(net: RowNet, history: list[dict], out: Path) -> None:
+def save(net: RowNet, history: list[dict], out: Path, recipe: dict | None = None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(
         {
@@ -175,6 +178,7 @@ def save(net: RowNet, history: list[dict], out: Path) -> None:
             "channels": net.channels,
             "line": net.line,
             "history": history,
+            "recipe": recipe or {},
         },
         out,
     )

@@ -62,6 +62,9 @@ def test_harvests_trains_exports_and_reads_on_the_device(tmp_path: Path) -> None
     assert np.mean([float(x.min()) < -1.5 for x in rows["x"].astype(np.float32)]) > 0.8
     checkpoint = tmp_path / "rows.pt"
     assert main([str(out / "rows.npz"), "--epochs", "1", "--out", str(checkpoint)]) == 0
+    # The checkpoint says what it was trained with.
+    recipe = torch.load(checkpoint, weights_only=False)["recipe"]
+    assert (recipe["windows"], recipe["epochs"], recipe["channels"]) == (24, 1, [24, 48, 64, 64])
     onnx_file = tmp_path / "rows.onnx"
     assert export_main([str(checkpoint), "--out", str(onnx_file)]) == 0
     model = rows_for(ModelSettings(rows_path=onnx_file), [RegionSettings(kind="number")])
