@@ -12,7 +12,9 @@ then warped, lit, blurred, noised and JPEG-compressed by `render`. `wild-crops` 
 wild_crops.py). `wild-blank` are the photos' pages and cameras with nothing written: a
 false digit there is a reading published from nothing. `wild-flawed` (1-6 digits) and
 `wild-flawed-blank` are the same on pages with the flaws of real ones (wild_flaws.py: punched
-holes, folds, the page's edge, coffee rings, specks, hairs, glare). These frames are for tuning
+holes, folds, the page's edge, coffee rings, specks, hairs, glare). `wild-continental` (1-6
+digits) are the photos with most 1s flagged (some with a foot) and most 7s crossed, drawn by
+wild_forms.py, not by the training's own strokes.py. These frames are for tuning
 `edge/vision/params.py`; no figure measured on them is a held-out figure. They draw MNIST
 test images 2000-4999 only, in order.
 """
@@ -28,6 +30,7 @@ import numpy as np
 import render
 import wild_crops
 import wild_flaws
+import wild_forms
 import wild_hand
 import wild_ink
 from render import FRAME_H, FRAME_W
@@ -41,6 +44,7 @@ SCENARIOS = (
     "wild-blank",
     "wild-flawed",
     "wild-flawed-blank",
+    "wild-continental",
 )
 DEFAULT_SEED = 20261201
 FIRST_INDEX, END_INDEX = 2000, 5000  # the MNIST test images these scenarios may draw
@@ -182,11 +186,19 @@ def photo(
     height: int,
     flawed: bool = False,
     fine_pen: bool = False,
+    continental: bool = False,
 ) -> tuple[np.ndarray, dict[str, Any], int]:
     """One 640x480 photo of a number of `count` digits; BGR pixels, expectation, JPEG quality.
     flawed: the page has flaws (wild_flaws), clear of the writing where they would change it.
-    fine_pen: written with a fine pen (wild_ink.fine_pen) instead of any pen."""
+    fine_pen: written with a fine pen (wild_ink.fine_pen) instead of any pen.
+    continental: 1s and 7s mostly in continental forms (wild_forms)."""
     picks = [source.take() for _ in range(count)]
+    forms: list[str] = []
+    if continental:
+        for i, (image, label, index) in enumerate(picks):
+            drawn, named = wild_forms.continental(image, label, rng)
+            picks[i] = (drawn, label, index)
+            forms += [f for f in named if f not in forms]
     hand = wild_hand.pick_hand(rng, count)
     pen = wild_ink.fine_pen(rng) if fine_pen else wild_ink.pick_pen(rng)
     while True:  # a writer with wide gaps on a small sheet writes smaller
@@ -230,7 +242,7 @@ def photo(
             "wide-gap": several and written.widest_gap >= 1.0,
         }
     )
-    tags = [paper.name, pen.name, *camera.tags, *flaws, *found]
+    tags = [paper.name, pen.name, *camera.tags, *flaws, *found, *forms]
     return (
         frame,
         {
@@ -298,9 +310,12 @@ def scenario_frames(
         else:
             height = photo_height(rng, scenario)
             digits = 1 if scenario == "wild-single" else int(rng.integers(2, 7))
-            if scenario == "wild-flawed" and rng.random() < 0.3:
+            if scenario in ("wild-flawed", "wild-continental") and rng.random() < 0.3:
                 digits = 1
             flawed = scenario == "wild-flawed"
-            frame, expected, quality = photo(rng, source, digits, height, flawed, fine_pens)
+            continental = scenario == "wild-continental"
+            frame, expected, quality = photo(
+                rng, source, digits, height, flawed, fine_pens, continental
+            )
             data = render.jpeg(frame, quality)
         yield f"{scenario}_{n:04d}.jpg", data, expected

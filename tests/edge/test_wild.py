@@ -45,7 +45,9 @@ def reproducible(generate: ModuleType, sample, scenario: str, count: int) -> lis
     return first
 
 
-@pytest.mark.parametrize("scenario", ["wild-numbers", "wild-single", "wild-crops", "wild-flawed"])
+@pytest.mark.parametrize(
+    "scenario", ["wild-numbers", "wild-single", "wild-crops", "wild-flawed", "wild-continental"]
+)
 def test_wild_frames_are_reproducible_and_label_the_digits_drawn(
     generate: ModuleType, sample: tuple[np.ndarray, np.ndarray], scenario: str
 ) -> None:
@@ -65,7 +67,7 @@ def test_wild_frames_are_reproducible_and_label_the_digits_drawn(
             continue
         assert want["kind"] == "number" and picture.shape == (480, 640, 3)
         count = len(want["value"])
-        lowest = {"wild-single": 1, "wild-flawed": 1}.get(scenario, 2)
+        lowest = {"wild-single": 1, "wild-flawed": 1, "wild-continental": 1}.get(scenario, 2)
         assert lowest <= count <= (1 if scenario == "wild-single" else 6)
         assert len(want["digit_boxes"]) == count
         for x, y, w, h in want["digit_boxes"]:  # every digit whole inside the frame
@@ -170,3 +172,50 @@ def test_fine_pens_write_the_same_numbers_with_thinner_strokes(
     rng = np.random.default_rng(5)
     widest_fine = max(ink.fine_pen(rng).width for _ in range(200))
     assert widest_fine <= 0.045 <= min(ink.pick_pen(rng).width for _ in range(200))
+
+
+def test_continental_frames_flag_their_ones_and_cross_their_sevens(
+    generate: ModuleType, sample: tuple[np.ndarray, np.ndarray]
+) -> None:
+    frames = reproducible(generate, sample, "wild-continental", 12)
+    forms = [set(f.expected["conditions"]) & {"flag", "foot", "crossbar"} for f in frames]
+    values = [f.expected["value"] for f in frames]
+    # A frame names the forms drawn in it, and draws them only on 1s and 7s.
+    assert any("flag" in f for f in forms) and any("crossbar" in f for f in forms)
+    for drawn, value in zip(forms, values, strict=True):
+        assert ("flag" not in drawn or "1" in value) and ("crossbar" not in drawn or "7" in value)
+
+
+def wild_forms() -> ModuleType:
+    return load_script("mock_wild_forms", ROOT / "mock_frames" / "wild_forms.py")
+
+
+def test_a_flag_is_ink_left_of_the_top_of_the_one_and_a_bar_crosses_the_seven(
+    sample: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    images, labels = sample
+    forms = wild_forms()
+    one, seven = (images[int(np.nonzero(labels == d)[0][0])] for d in (1, 7))
+    ys, xs = np.nonzero(one > 100)
+    monkeypatch.setattr(forms, "FOOT_P", 1.0)
+    footed, drawn = forms.flagged_one(one, np.random.default_rng(0))
+    assert drawn == ["flag", "foot"]
+    foot_ys, _ = np.nonzero((footed > 100) & (one < 50) & (np.arange(28)[:, None] > ys.mean()))
+    assert foot_ys.size >= 4 and foot_ys.min() >= ys.max() - 4  # across the stem's bottom
+    monkeypatch.setattr(forms, "FOOT_P", 0.0)
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        flagged, drawn = forms.flagged_one(one, rng)
+        assert drawn == ["flag"]
+        added = (flagged > 100) & (one < 50)
+        top, left = ys.min(), xs[ys <= ys.min() + 1].mean()
+        new_ys, new_xs = np.nonzero(added)
+        assert new_ys.size >= 4 and new_xs.mean() < left  # to the left of the stem's top...
+        assert new_ys.min() <= top + 3 and new_ys.mean() < ys.mean() + 2  # ...from its top down
+        crossed, drawn = forms.crossed_seven(seven, rng)
+        assert drawn == ["crossbar"]
+        bar_ys, bar_xs = np.nonzero((crossed > 100) & (seven < 50))
+        assert bar_xs.size >= 4 and np.ptp(bar_ys) < np.ptp(bar_xs)  # flatter than tall
+    # Other digits are left as they were.
+    two = images[int(np.nonzero(labels == 2)[0][0])]
+    assert forms.continental(two, 2, np.random.default_rng(0))[0] is two
