@@ -41,8 +41,9 @@ fitted for the run reader, with the digits it holds: `runs.npz` for
 `--rows N` keeps, from N more photos of numbers, the window round each number's row as the
 row reader sees it, with the number written there: `rows.npz` for `python -m training.rows`.
 `--rows-scenario` picks the photos: the wild renderer's numbers (default, `--fine-pens`
-applies), or generate.py's `numbers` or `hard` frames (light on dark, close-ups, dim light)
-written with the same training images.
+applies), the same with continental 1s and 7s (`wild-continental`), or generate.py's
+`numbers` or `hard` frames (light on dark, close-ups, dim light) written with the same
+training images.
 """
 
 from __future__ import annotations
@@ -127,7 +128,12 @@ def photo(
     else:
         height = wild.photo_height(rng, scenario)
         digits = 1 if scenario == "wild-single" else int(rng.integers(2, 7))
-        frame, expected, quality = wild.photo(rng, source, digits, height, fine_pen=fine_pen)
+        continental = scenario == "wild-continental"
+        if continental and rng.random() < 0.3:  # as wild.scenario_frames draws them
+            digits = 1
+        frame, expected, quality = wild.photo(
+            rng, source, digits, height, fine_pen=fine_pen, continental=continental
+        )
     return decode_image(render.jpeg(frame, quality)), expected
 
 
@@ -278,11 +284,16 @@ def harvest_runs(
 
 
 def wild_rows(
-    count: int, source: wild.WildSource, seed: int, fine_pen: bool = False
+    count: int,
+    source: wild.WildSource,
+    seed: int,
+    fine_pen: bool = False,
+    scenario: str = "wild-numbers",
 ) -> Iterator[tuple[np.ndarray, str, list[Box]]]:
-    """`count` photos of numbers from the wild renderer: image, number, the written boxes."""
+    """`count` photos of numbers from the wild renderer (`wild-numbers`, or
+    `wild-continental`: flagged 1s, crossed 7s): image, number, the written boxes."""
     for n in range(count):
-        gray, expected = photo("wild-numbers", n, source, seed, fine_pen)
+        gray, expected = photo(scenario, n, source, seed, fine_pen)
         yield gray, expected["value"], expected["digit_boxes"]
 
 
@@ -382,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--rows-scenario",
-        choices=("wild-numbers", "numbers", "hard"),
+        choices=("wild-numbers", "wild-continental", "numbers", "hard"),
         default="wild-numbers",
         help="the photos --rows reads: the wild renderer's numbers, or generate.py's",
     )
@@ -434,8 +445,8 @@ def main(argv: list[str] | None = None) -> int:
         # For training.touching --harvest: fitted blobs and the digits each holds.
         np.savez_compressed(args.out / "runs.npz", x=np.stack(runs), labels=np.array(run_labels))
     reader = FrameReader(model, [RegionSettings(kind="number")], confidence, "harvest")
-    if args.rows_scenario == "wild-numbers":
-        photos = wild_rows(args.rows, source, args.seed + 3, args.fine_pens)
+    if args.rows_scenario in ("wild-numbers", "wild-continental"):
+        photos = wild_rows(args.rows, source, args.seed + 3, args.fine_pens, args.rows_scenario)
     else:
         photos = tuning_rows(args.rows_scenario, args.rows, x[order], y[order], args.seed + 3)
     rows, row_labels = harvest_rows(photos, reader, args.seed + 3)

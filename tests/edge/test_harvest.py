@@ -161,3 +161,16 @@ def test_fine_pens_write_what_is_harvested_with_a_fine_pen(harvest, train_dir: P
     _, usual = harvest.photo("wild-numbers", 0, source, 5)
     _, fine = harvest.photo("wild-numbers", 0, source, 5, fine_pen=True)
     assert "fine" in fine["conditions"] and "fine" not in usual["conditions"]
+
+
+def test_continental_photos_are_the_tuning_renderers_own(harvest, train_dir: Path) -> None:
+    # The row reader's windows of continental writing are harvested from exactly the photos
+    # wild.scenario_frames makes for that scenario (the same page, writer and forms).
+    x, y = harvest.load_split(train_dir, "train")
+    made = list(harvest.wild.scenario_frames("wild-continental", x, y, 6, 5, 0))
+    source = harvest.wild.WildSource(x, y, 0, len(x))
+    for n, (_, data, want) in enumerate(made):
+        gray, expected = harvest.photo("wild-continental", n, source, 5)
+        assert expected == want
+        assert np.array_equal(gray, harvest.decode_image(data))
+    assert any({"flag", "crossbar"} & set(w["conditions"]) for _, _, w in made)
