@@ -468,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": len(rows),
         "crops": args.crops,
         "fine_pens": args.fine_pens,
+        "rows_scenario": args.rows_scenario,
     }
     (args.out / "harvest.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))

@@ -9,8 +9,10 @@
 # run) and its own slice of the MNIST training images (--first), into OUT/JOB_RUN/rows.npz.
 # Job j writes the j-th photos of MIX (in turn): of 15 jobs, 8 the wild renderer's numbers,
 # 2 the same in fine pens, 3 generate.py's `hard` frames (light on dark, close-ups, dim
-# light) and 2 its `numbers`. MNIST_DIR (default ../shared/data/mnist) holds the .gz files;
-# the slices start below SPREAD (36000: a run of 700 takes about 3,000 of the 55,000 images).
+# light) and 2 its `numbers`. ROWS_MIX replaces that mix: SCENARIO:FLAG entries separated by
+# spaces, for example "wild-numbers: wild-continental: hard:" (a third of the jobs each).
+# MNIST_DIR (default ../shared/data/mnist) holds the .gz files; the slices start below
+# SPREAD (36000: a run of 700 takes about 3,000 of the 55,000 images).
 set -u
 out=${1:?OUT folder}
 seconds=${2:?SECONDS}
@@ -22,6 +24,7 @@ mnist=${MNIST_DIR:-$here/../../shared/data/mnist}
 MIX=(wild-numbers: hard: wild-numbers:--fine-pens numbers: wild-numbers: hard: wild-numbers:
   wild-numbers:--fine-pens wild-numbers: numbers: wild-numbers: hard: wild-numbers:
   wild-numbers: wild-numbers:)
+if [ -n "${ROWS_MIX:-}" ]; then read -r -a MIX <<<"$ROWS_MIX"; fi
 mkdir -p "$out"
 start=$(date +%s)
 
