@@ -108,6 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--val-share", type=float, default=0.05, help="windows held out")
     p.add_argument("--channels", type=int, nargs=4, default=[24, 48, 64, 64])
     p.add_argument("--line", type=int, default=96, help="channels along the columns")
+    p.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from this checkpoint's network and weights (its shape wins over "
+        "--channels and --line), to fine-tune it on more windows",
+    )
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -120,7 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     order = np.random.default_rng(0).permutation(len(x))
     held = max(1, round(args.val_share * len(x)))
     val, train = order[:held], order[held:]
-    net = RowNet(tuple(args.channels), args.line).to(device)  # type: ignore[arg-type]
+    if args.init is not None:
+        start = torch.load(args.init, map_location="cpu", weights_only=False)
+        net = RowNet(tuple(start["channels"]), int(start["line"]))
+        net.load_state_dict(start["state_dict"])
+        net = net.to(device)
+    else:
+        net = RowNet(tuple(args.channels), args.line).to(device)  # type: ignore[arg-type]
     print(
         f"{len(train)} windows to train on, {held} held out; "
         f"{sum(q.numel() for q in net.parameters()):,} parameters, on {device}",
@@ -132,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
     rng = np.random.default_rng(args.seed)
     # What it was trained with, kept in the checkpoint beside the weights.
-    recipe = {k: v for k, v in vars(args).items() if k not in ("rows", "out")}
+    recipe = {k: v for k, v in vars(args).items() if k not in ("rows", "out", "init")}
+    recipe["init"] = str(args.init) if args.init else None
+    recipe |= {"channels": list(net.channels), "line": net.line}  # --init's shape wins
     recipe["windows"] = len(x)
     history = []
     for epoch in range(1, args.epochs + 1):

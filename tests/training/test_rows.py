@@ -65,6 +65,17 @@ def test_harvests_trains_exports_and_reads_on_the_device(tmp_path: Path) -> None
     # The checkpoint says what it was trained with.
     recipe = torch.load(checkpoint, weights_only=False)["recipe"]
     assert (recipe["windows"], recipe["epochs"], recipe["channels"]) == (24, 1, [24, 48, 64, 64])
+    # Fine-tuning starts from a checkpoint's network, whatever shape the options name.
+    tuned = tmp_path / "tuned.pt"
+    args = [str(out / "rows.npz"), "--epochs", "1", "--lr", "1e-6", "--init", str(checkpoint),
+            "--channels", "8", "8", "8", "8", "--out", str(tuned)]  # fmt: skip
+    assert main(args) == 0
+    before = torch.load(checkpoint, weights_only=False)
+    after = torch.load(tuned, weights_only=False)
+    assert after["channels"] == before["channels"] and after["recipe"]["init"] == str(checkpoint)
+    drift = max(float((after["state_dict"][k].float() - v.float()).abs().max())
+                for k, v in before["state_dict"].items() if k.endswith("weight"))  # fmt: skip
+    assert drift < 1e-3  # the weights it started from, barely moved at that learning rate
     onnx_file = tmp_path / "rows.onnx"
     assert export_main([str(checkpoint), "--out", str(onnx_file)]) == 0
     model = rows_for(ModelSettings(rows_path=onnx_file), [RegionSettings(kind="number")])
