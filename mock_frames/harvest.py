@@ -123,17 +123,7 @@ def photo(
     shows; reproducible from (seed, scenario, n), as wild.scenario_frames makes them;
     fine_pen: the writing with a fine pen (wild_ink.fine_pen)."""
     rng = np.random.default_rng([seed, wild.SCENARIOS.index(scenario), n])
-    if scenario in ("wild-blank", "wild-flawed-blank"):
-        frame, expected, quality = wild.blank_photo(rng, flawed=scenario == "wild-flawed-blank")
-    else:
-        height = wild.photo_height(rng, scenario)
-        digits = 1 if scenario == "wild-single" else int(rng.integers(2, 7))
-        continental = scenario == "wild-continental"
-        if continental and rng.random() < 0.3:  # as wild.scenario_frames draws them
-            digits = 1
-        frame, expected, quality = wild.photo(
-            rng, source, digits, height, fine_pen=fine_pen, continental=continental
-        )
+    frame, expected, quality = wild.scenario_photo(rng, scenario, source, fine_pen)
     return decode_image(render.jpeg(frame, quality)), expected
 
 

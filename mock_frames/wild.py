@@ -304,18 +304,22 @@ def scenario_frames(
         rng = np.random.default_rng([seed, salt, n])
         if scenario == "wild-crops":
             data, expected = wild_crops.crop_file(rng, source)
-        elif scenario in ("wild-blank", "wild-flawed-blank"):
-            frame, expected, quality = blank_photo(rng, flawed=scenario == "wild-flawed-blank")
-            data = render.jpeg(frame, quality)
         else:
-            height = photo_height(rng, scenario)
-            digits = 1 if scenario == "wild-single" else int(rng.integers(2, 7))
-            if scenario in ("wild-flawed", "wild-continental") and rng.random() < 0.3:
-                digits = 1
-            flawed = scenario == "wild-flawed"
-            continental = scenario == "wild-continental"
-            frame, expected, quality = photo(
-                rng, source, digits, height, flawed, fine_pens, continental
-            )
+            frame, expected, quality = scenario_photo(rng, scenario, source, fine_pens)
             data = render.jpeg(frame, quality)
         yield f"{scenario}_{n:04d}.jpg", data, expected
+
+
+def scenario_photo(
+    rng: np.random.Generator, scenario: str, source: WildSource, fine_pen: bool = False
+) -> tuple[np.ndarray, dict[str, Any], int]:
+    """One photo of a wild scenario (any but `wild-crops`) drawn from its own `rng`: BGR
+    pixels, expectation, JPEG quality; fine_pen: writing in a fine pen."""
+    if scenario in ("wild-blank", "wild-flawed-blank"):
+        return blank_photo(rng, flawed=scenario == "wild-flawed-blank")
+    height = photo_height(rng, scenario)
+    digits = 1 if scenario == "wild-single" else int(rng.integers(2, 7))
+    if scenario in ("wild-flawed", "wild-continental") and rng.random() < 0.3:
+        digits = 1
+    flawed, continental = scenario == "wild-flawed", scenario == "wild-continental"
+    return photo(rng, source, digits, height, flawed, fine_pen, continental)
