@@ -28,7 +28,7 @@ from export.onnx_export import (
     strip_trace_metadata,
 )
 from export.runs_export import ctc_metadata
-from training.rows import RowNet
+from training.rows import RowNet, load_checkpoint
 
 
 class RowProbabilities(torch.nn.Module):
@@ -38,13 +38,6 @@ class RowProbabilities(torch.nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         return self.net(image).softmax(-1)
-
-
-def load_row_checkpoint(path: Path) -> tuple[RowNet, dict]:
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    net = RowNet(tuple(ckpt["channels"]), int(ckpt["line"]))
-    net.load_state_dict(ckpt["state_dict"])
-    return net.eval(), ckpt
 
 
 def export_rows(net: RowNet, ckpt: dict, version: str, out: Path, weights: str = "float16") -> None:
@@ -107,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         help="how the weights are stored (float16: half the file, float32 arithmetic)",
     )
     args = p.parse_args(argv)
-    net, ckpt = load_row_checkpoint(args.checkpoint)
+    net, ckpt = load_checkpoint(args.checkpoint)
     version = default_version(net, ckpt)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     export_rows(net, ckpt, version, args.out, args.weights)

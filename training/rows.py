@@ -68,6 +68,14 @@ class RowNet(nn.Module):
         return self.out(x).permute(0, 2, 1)
 
 
+def load_checkpoint(path: Path) -> tuple[RowNet, dict]:
+    """A trained row network (in eval mode) and its whole checkpoint."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    net = RowNet(tuple(ckpt["channels"]), int(ckpt["line"]))
+    net.load_state_dict(ckpt["state_dict"])
+    return net.eval(), ckpt
+
+
 def load_rows(paths: list[Path]) -> tuple[np.ndarray, list[str]]:
     """Windows (float32 [N,ROW_HEIGHT,W], zero-padded to the widest) and their numbers."""
     xs, labels = [], []
@@ -128,10 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     held = max(1, round(args.val_share * len(x)))
     val, train = order[:held], order[held:]
     if args.init is not None:
-        start = torch.load(args.init, map_location="cpu", weights_only=False)
-        net = RowNet(tuple(start["channels"]), int(start["line"]))
-        net.load_state_dict(start["state_dict"])
-        net = net.to(device)
+        net = load_checkpoint(args.init)[0].to(device)
     else:
         net = RowNet(tuple(args.channels), args.line).to(device)  # type: ignore[arg-type]
     print(
