@@ -5,8 +5,10 @@
 #   python -m training.rows OUT/*/rows.npz --out artifacts/rows.pt
 #
 # JOBS jobs (default: one per core) each run mock_frames/harvest.py --rows ROWS_PER_RUN (700)
-# again and again until SECONDS have passed, every run with its own seed (40000 + 100 * job +
-# run) and its own slice of the MNIST training images (--first), into OUT/JOB_RUN/rows.npz.
+# again and again until SECONDS have passed, every run with its own seed (ROWS_SEED, default
+# 40000, + 100 * job + run) and its own slice of the MNIST training images (--first), into
+# OUT/JOB_RUN/rows.npz. A harvest on a second machine, to be trained on beside the first, takes
+# another ROWS_SEED (70000, say) so that no run repeats one of the first harvest's.
 # Job j writes the j-th photos of MIX (in turn): of 15 jobs, 8 the wild renderer's numbers,
 # 2 the same in fine pens, 3 generate.py's `hard` frames (light on dark, close-ups, dim
 # light) and 2 its `numbers`. ROWS_MIX replaces that mix: SCENARIO:FLAG entries separated by
@@ -32,7 +34,7 @@ job() {
   local j=$1 run=0 spec=${MIX[$(($1 % ${#MIX[@]}))]}
   local scenario=${spec%:*} pens=${spec#*:}
   while [ $(($(date +%s) - start)) -lt "$seconds" ]; do
-    local seed=$((40000 + 100 * j + run)) first=$(((j * 2900 + run * 9100) % ${SPREAD:-36000}))
+    local seed=$((${ROWS_SEED:-40000} + 100 * j + run)) first=$(((j * 2900 + run * 9100) % ${SPREAD:-36000}))
     # shellcheck disable=SC2086  # $pens is one flag or none
     "$python" "$here/harvest.py" --data-dir "$mnist" --numbers 0 --single 0 --rows "$chunk" \
       --rows-scenario "$scenario" $pens --first "$first" --seed "$seed" \

@@ -130,14 +130,16 @@ def test_the_parallel_harvest_writes_one_rows_file_per_run(tmp_path: Path) -> No
     assert all(len(np.load(f)["label"]) >= 4 for f in files)
 
 
-def test_the_parallel_harvest_takes_another_mix(tmp_path: Path) -> None:
+def test_the_parallel_harvest_takes_another_mix_and_seeds(tmp_path: Path) -> None:
     out = tmp_path / "runs"
     mnist = str(training_mnist(tmp_path))
     env = dict(os.environ, MNIST_DIR=mnist, PYTHON=sys.executable, SPREAD="100",
-               ROWS_MIX="wild-continental: hard:")  # fmt: skip
+               ROWS_MIX="wild-continental: hard:", ROWS_SEED="70000")  # fmt: skip
     subprocess.run(
         ["bash", str(ROOT / "mock_frames" / "harvest_rows.sh"), str(out), "1", "2", "4"],
         env=env, capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     scenarios = [json.loads((out / f"{j}_0" / "harvest.json").read_text()) for j in (0, 1)]
     assert [s["rows_scenario"] for s in scenarios] == ["wild-continental", "hard"]
+    # ROWS_SEED moves every run's seed, so a second machine's harvest repeats none of the first's.
+    assert [s["seed"] for s in scenarios] == [70000, 70100]
