@@ -5,7 +5,7 @@
 #   python -m training.rows OUT/*/rows.npz --out artifacts/rows.pt
 #
 # JOBS jobs (default: one per core) each run mock_frames/harvest.py --rows ROWS_PER_RUN (700)
-# again and again until SECONDS have passed, every run with its own seed (ROWS_SEED, default
+# once, then again and again until SECONDS have passed, every run with its own seed (ROWS_SEED, default
 # 40000, + 100 * job + run) and its own slice of the MNIST training images (--first), into
 # OUT/JOB_RUN/rows.npz. A harvest on a second machine, to be trained on beside the first, takes
 # another ROWS_SEED (70000, say) so that no run repeats one of the first harvest's.
@@ -33,7 +33,7 @@ start=$(date +%s)
 job() {
   local j=$1 run=0 spec=${MIX[$(($1 % ${#MIX[@]}))]}
   local scenario=${spec%:*} pens=${spec#*:}
-  while [ $(($(date +%s) - start)) -lt "$seconds" ]; do
+  while :; do  # at least one run, however soon the time is up
     local seed=$((${ROWS_SEED:-40000} + 100 * j + run)) first=$(((j * 2900 + run * 9100) % ${SPREAD:-36000}))
     # shellcheck disable=SC2086  # $pens is one flag or none
     "$python" "$here/harvest.py" --data-dir "$mnist" --numbers 0 --single 0 --rows "$chunk" \
@@ -41,6 +41,7 @@ job() {
       --out "$out/${j}_${run}" >"$out/${j}_${run}.log" 2>&1 ||
       echo "job $j run $run failed: $(tail -n 1 "$out/${j}_${run}.log")" >&2
     run=$((run + 1))
+    [ $(($(date +%s) - start)) -lt "$seconds" ] || break
   done
 }
 

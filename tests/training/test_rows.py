@@ -135,10 +135,12 @@ def test_the_parallel_harvest_takes_another_mix_and_seeds(tmp_path: Path) -> Non
     mnist = str(training_mnist(tmp_path))
     env = dict(os.environ, MNIST_DIR=mnist, PYTHON=sys.executable, SPREAD="100",
                ROWS_MIX="wild-continental: hard:", ROWS_SEED="70000")  # fmt: skip
+    # No time at all: still one run per job, however late a busy machine starts them.
     subprocess.run(
-        ["bash", str(ROOT / "mock_frames" / "harvest_rows.sh"), str(out), "1", "2", "4"],
+        ["bash", str(ROOT / "mock_frames" / "harvest_rows.sh"), str(out), "0", "2", "4"],
         env=env, capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
+    assert sorted(f.parent.name for f in out.glob("*/rows.npz")) == ["0_0", "1_0"]
     scenarios = [json.loads((out / f"{j}_0" / "harvest.json").read_text()) for j in (0, 1)]
     assert [s["rows_scenario"] for s in scenarios] == ["wild-continental", "hard"]
     # ROWS_SEED moves every run's seed, so a second machine's harvest repeats none of the first's.
