@@ -25,7 +25,10 @@ judge is shown on N photos of numbers (or blank pages, or blank pages with the f
 ones: holes, rings, hairs, glare, the page's edge) that is no digit: a candidate holding two or more
 written digits (`pair`: digits run together) or lying clear of every written digit
 (`junk`), each distinct image once per photo, in `not-digit/` (label 10, never mixed into
-`--extra-data`). `training/judge.py` refits the model's not-digit output on them.
+`--extra-data`). `training/judge.py` refits the model's not-digit output on them. The pages
+are read as `number` regions; `--not-digit-region digit` reads them as `digit` regions, whose
+looks for one digit on an empty page (a second line search, fainter ink) show the judge
+other marks.
 
 `--crops N` also reads N tight crops of one digit cut from a form cell or a grid square
 (mock_frames/wild_crops.py, strokes touching or crossing the crop's edge, bits of the cell's
@@ -376,6 +379,12 @@ def main(argv: list[str] | None = None) -> int:
         "--not-digit-flawed", type=int, default=0, help="blank photos of flawed pages for them"
     )
     parser.add_argument(
+        "--not-digit-region",
+        choices=("number", "digit"),
+        default="number",
+        help="the region kind blank and flawed pages are read as for not-digits",
+    )
+    parser.add_argument(
         "--runs", type=int, default=0, help="photos of numbers for digits run together"
     )
     parser.add_argument(
@@ -416,13 +425,14 @@ def main(argv: list[str] | None = None) -> int:
         write_idx(args.out / "images-idx3-ubyte.gz", np.stack(images))
         write_idx(args.out / "labels-idx1-ubyte.gz", np.array(labels, np.uint8))
     recorder = Recorder(model, [RegionSettings(kind="number")], confidence, "harvest")
+    page = Recorder(model, [RegionSettings(kind=args.not_digit_region)], confidence, "harvest")
     negatives, kinds = [], []
-    for scenario, count in (
-        ("wild-numbers", args.not_digit_numbers),
-        ("wild-blank", args.not_digit_blank),
-        ("wild-flawed-blank", args.not_digit_flawed),
+    for scenario, count, reader in (
+        ("wild-numbers", args.not_digit_numbers, recorder),
+        ("wild-blank", args.not_digit_blank, page),
+        ("wild-flawed-blank", args.not_digit_flawed, page),
     ):
-        found_not = harvest_not_digits(scenario, count, source, recorder, args.seed + 1)
+        found_not = harvest_not_digits(scenario, count, source, reader, args.seed + 1)
         negatives += found_not[0]
         kinds += found_not[1]
     if negatives:
@@ -454,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         "model_unsure": answers.count(-1),
         "per_digit": [labels.count(k) for k in range(10)],
         "not_digit": {kind: kinds.count(kind) for kind in ("pair", "junk")},
+        "not_digit_region": args.not_digit_region,
         "runs": len(runs),
         "rows": len(rows),
         "crops": args.crops,

@@ -114,6 +114,25 @@ def test_flawed_blank_pages_give_what_the_judge_is_shown_there_as_junk(
     assert len(images) == summary["not_digit"]["junk"]
 
 
+def test_pages_read_as_digit_regions_show_the_judge_what_those_looks_find(
+    harvest, train_dir: Path, tmp_path: Path
+) -> None:
+    # A digit region finding nothing on an empty page looks again (lines searched again,
+    # fainter ink): the judge is shown marks a number region never proposes there.
+    kept = {}
+    for region in ("number", "digit"):
+        out = tmp_path / region
+        args = ["--data-dir", str(train_dir), "--numbers", "0", "--single", "0",
+                "--not-digit-flawed", "8", "--not-digit-blank", "4", "--seed", "5",
+                "--not-digit-region", region, "--out", str(out)]  # fmt: skip
+        assert harvest.main(args) == 0
+        summary = json.loads((out / "harvest.json").read_text())
+        assert summary["not_digit_region"] == region
+        images, _ = load_extra_data([out / "not-digit"])
+        kept[region] = {image.tobytes() for image in images}
+    assert kept["digit"] - kept["number"]
+
+
 def test_a_run_holds_the_written_digits_wholly_inside_it_left_to_right(harvest) -> None:
     written = [[40, 10, 20, 30], [10, 10, 20, 30], [70, 10, 20, 30]]
     value = "385"  # written in this order; 8 stands leftmost
