@@ -125,14 +125,14 @@ class ModelSettings(_Section):
         description="run-reader ONNX: digits run together read whole in number regions; "
         "empty: none",
     )
-    # A second reader of number regions that reads the row whole (edge.rows_model): a number
-    # both readers read alike is published as sure as the surer of the two, one it is sure
-    # reads otherwise is not published. See the README (the row reader) for what it gave.
+    # A second reader of number and digit regions that reads the row whole (edge.rows_model):
+    # a number both readers read alike is published as sure as the surer of the two, one it is
+    # sure reads otherwise is not published. See the README (the row reader) for what it gave.
     row_reader: bool = Field(
-        True, description="number regions: the row reader's second opinion (false: off)"
+        True, description="number and digit regions: the row reader's second opinion (false: off)"
     )
     rows_path: Path | None = Field(
-        None, description="row-reader ONNX for number regions; empty: the shipped one"
+        None, description="row-reader ONNX for number and digit regions; empty: the shipped one"
     )
 
 

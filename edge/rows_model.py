@@ -51,6 +51,8 @@ EXPECTED = (
 )
 
 Box = tuple[int, int, int, int]  # x, y, w, h
+# The region kinds the row reader weighs: a number's row, and a digit region's one digit.
+ROW_KINDS = ("number", "digit")
 
 
 def row_window(
@@ -266,7 +268,7 @@ def load_rows(path: Path | None, threads: int = 1) -> RowModel | None:
 
 def rows_for(model: ModelSettings, regions: Sequence[RegionSettings]) -> RowModel | None:
     """The row reader the settings ask for (model.rows_path, else the shipped one), when a
-    number region can use it and model.row_reader is on; else None."""
-    if not model.row_reader or not any(r.kind == "number" for r in regions):
+    number or digit region can use it and model.row_reader is on; else None."""
+    if not model.row_reader or not any(r.kind in ROW_KINDS for r in regions):
         return None
     return load_rows(model.rows_path or bundled_rows_path(), model.threads)

@@ -63,7 +63,7 @@ class ReadingOut(BaseModel):
         None, description="counters: the value as read, when plausibility refused or repaired it"
     )
     row_reader: str | None = Field(
-        None, description="number regions: the row reader that weighed the digits, if on"
+        None, description="number and digit regions: the row reader that weighed the digits, if on"
     )
     corrected_value: str | None = None
     corrected_at: str | None = None

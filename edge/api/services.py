@@ -100,8 +100,8 @@ class Services:
             return self._runs
 
     def rows_model(self) -> RowModel | None:
-        """The row reader for number reads (None without model.rows_path), loaded on first
-        use; ModelError if it cannot be."""
+        """The row reader for number and digit reads (None when model.row_reader is off),
+        loaded on first use; ModelError if it cannot be."""
         with self._lazy_models:
             if self._rows is None:
                 self._rows = rows_for(self.settings.model, [RegionSettings(kind="number")])

@@ -70,3 +70,20 @@ def test_a_wrong_run_reader_is_a_503_for_numbers_naming_it_and_digits_still_read
     # Without one, numbers are read as always.
     plain = make_client()
     assert upload(plain, image, path="/api/v1/predict", kind="number").status_code == 200
+
+
+def test_a_wrong_row_reader_is_a_503_for_numbers_and_digits_naming_it(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    broken = tmp_path / "rows.onnx"
+    broken.write_bytes(b"not a model")
+    client = make_client(model={"rows_path": str(broken)})
+    image, _ = counter_window()
+    for kind in ("number", "digit"):
+        response = upload(client, image, path="/api/v1/predict", kind=kind)
+        assert response.status_code == 503 and "model.rows_path" in response.json()["detail"]
+    assert upload(client, image, path="/api/v1/predict", kind="counter").status_code == 200
+    # Switched off, nothing is loaded and both read as always.
+    off = make_client(model={"rows_path": str(broken), "row_reader": False})
+    for kind in ("number", "digit"):
+        assert upload(off, image, path="/api/v1/predict", kind=kind).status_code == 200

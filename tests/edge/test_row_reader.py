@@ -241,16 +241,48 @@ def test_a_number_reading_names_the_row_reader_that_weighed_it(monkeypatch) -> N
     weighed = read_with(monkeypatch, FakeRows("44", 0.99), 0.99)
     assert weighed.row_reader == "rows-ctc-fake"
     assert json.loads(weighed.to_json())["row_reader"] == "rows-ctc-fake"
-    # Without it, or in a digit region it never sees, the key is left out.
+    # A digit region's digit is weighed too; without the row reader the key is left out.
+    digit = read_with(monkeypatch, FakeRows("4", 0.999), 0.99, kind="digit")
+    assert digit.row_reader == "rows-ctc-fake" and digit.to_dict()["row_reader"] == digit.row_reader
     assert "row_reader" not in json.loads(read_with(monkeypatch, None, 0.99).to_json())
-    digit = read_with(monkeypatch, FakeRows("7", 0.999), 0.99, kind="digit")
-    assert digit.row_reader is None and "row_reader" not in digit.to_dict()
 
 
-def test_digit_regions_are_not_shown_to_the_row_reader(monkeypatch) -> None:
-    rows = FakeRows("7", 0.999)
-    reading = read_with(monkeypatch, rows, 0.99, kind="digit")
-    assert reading.value == "4" and rows.shown == []
+def test_a_digit_regions_digit_is_weighed_as_a_row_of_one(monkeypatch) -> None:
+    # An unsure digit the row reader reads alike, surely, is published; the window it is
+    # shown is the digit's own box (row_window adds the margins).
+    rows = FakeRows("4", 0.99)
+    agreed = read_with(monkeypatch, rows, 0.8, kind="digit")
+    assert (agreed.status, agreed.value) == ("ok", "4") and rows.shown == [[(20, 50, 30, 40)]]
+    assert read_with(monkeypatch, None, 0.8, kind="digit").status == "low_confidence"
+    # A sure digit the row reader is sure is another is not published, as in a number.
+    vetoed = read_with(monkeypatch, FakeRows("7", ROW_VETO), 0.99, kind="digit")
+    assert (vetoed.status, vetoed.value) == ("low_confidence", None)
+    assert read_with(monkeypatch, FakeRows("7", ROW_VETO - 0.05), 0.99, kind="digit").value == "4"
+
+
+def test_a_tight_crops_cell_takes_only_the_row_readers_agreement(monkeypatch) -> None:
+    """A cell's lines in the window make the row reader doubt right digits: its veto is not
+    asked there, its agreement is."""
+    from edge.vision.cell import CellInk
+
+    ink = np.zeros((40, 30), np.float32)
+    ink[5:35, 12:18] = 1.0
+    proposal = CellInk(ink=ink, box=(5, 5, 30, 40), frameless=False)
+    monkeypatch.setattr(edge.reader, "cell_inks", lambda crop: [proposal])
+    monkeypatch.setattr(edge.reader, "is_cell", lambda shape: True)
+
+    def read(rows, sure: float):
+        reader = FrameReader(
+            FakeModel(4, sure), [RegionSettings(kind="digit")], 0.95, "dev", rows=rows
+        )
+        return reader.read(np.full((50, 40), 255, np.uint8), "x", 0)[0]
+
+    assert read(FakeRows("7", 0.999), 0.99).value == "4", "no veto on a cell"
+    assert read(None, 0.8).status == "low_confidence"
+    assert (read(FakeRows("4", 0.99), 0.8).status, read(FakeRows("4", 0.99), 0.8).value) == (
+        "ok",
+        "4",
+    )
 
 
 def test_the_shipped_row_reader_is_on_for_numbers_and_a_wrong_file_is_refused(tmp_path) -> None:
@@ -258,11 +290,13 @@ def test_the_shipped_row_reader_is_on_for_numbers_and_a_wrong_file_is_refused(tm
     shipped = rows_for(ModelSettings(), [digit, number])
     assert shipped is not None and shipped.version.startswith("rows-ctc-")
     assert shipped.path == bundled_rows_path()
-    assert rows_for(ModelSettings(), [digit]) is None, "only number regions use it"
+    assert rows_for(ModelSettings(), [digit]) is not None, "digit regions use it too"
+    counter = RegionSettings(kind="counter", box=[0, 0, 10, 10], digits=1)
+    assert rows_for(ModelSettings(), [counter]) is None, "printed digits do not"
     assert rows_for(ModelSettings(row_reader=False), [number]) is None, "off when asked"
     wrong = tmp_path / "rows.onnx"
     wrong.write_bytes(b"not a model")
-    assert rows_for(ModelSettings(rows_path=wrong), [digit]) is None
+    assert rows_for(ModelSettings(rows_path=wrong), [counter]) is None
     with pytest.raises(ModelError, match=r"model\.rows_path"):
         rows_for(ModelSettings(rows_path=wrong), [number])
     with pytest.raises(ModelError, match="not a DigitCam row reader"):

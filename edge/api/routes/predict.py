@@ -234,6 +234,8 @@ def read_image(
         elif kind == "number":
             runs = services.runs_model()
             rows = services.rows_model()
+        elif kind == "digit":
+            rows = services.rows_model()
     except ModelError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no model: {exc}") from None
     analysis = analyse(
