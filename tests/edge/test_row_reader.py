@@ -341,3 +341,23 @@ def test_the_shipped_row_reader_reads_a_written_number_and_voids_a_broken_models
     assert (reading.status, reading.value) == ("low_confidence", None)
     alone = FrameReader(FakeModel(1, 0.999), region, 0.95, "dev").read(frame, "x", 0)[0]
     assert alone.value == "1111", "without the row reader the guess goes out"
+
+
+def test_the_shipped_row_reader_weighs_a_digit_regions_written_digit() -> None:
+    from edge.model import load_model
+    from tests.edge.test_digits import SAMPLE
+    from tests.edge.test_rows import first_of, write
+    from training.mnist import load_split
+
+    images, labels = load_split(SAMPLE, "test")
+    frame = write(images, first_of(labels, "4"), [280], [200], [80])
+    region = [RegionSettings(kind="digit")]
+    rows = rows_for(ModelSettings(), region)
+    assert rows is not None
+    reading = FrameReader(load_model(None), region, 0.95, "dev", rows=rows).read(frame, "x", 0)[0]
+    assert (reading.status, reading.value, reading.row_reader) == ("ok", "4", rows.version)
+    # A broken model's sure 1 is not published: the row reader reads the 4.
+    broken = FrameReader(FakeModel(1, 0.999), region, 0.95, "dev", rows=rows)
+    assert broken.read(frame, "x", 0)[0].status == "low_confidence"
+    alone = FrameReader(FakeModel(1, 0.999), region, 0.95, "dev").read(frame, "x", 0)[0]
+    assert alone.value == "1", "without the row reader the guess goes out"
