@@ -96,14 +96,28 @@ def source_of(file_name: str) -> tuple[str, str]:
     return (roi or "unknown"), year
 
 
-def set_of(file_name: str) -> str:
-    """Which of train, tune and report a crop belongs to."""
+def set_of(file_name: str, tune: frozenset[tuple[str, str]] = TUNE_SOURCES) -> str:
+    """Which of train, tune and report a crop belongs to (`tune`: the installations tuned on)."""
     source = source_of(file_name)
     if source in REPORT_SOURCES:
         return "report"
-    if source in TUNE_SOURCES:
+    if source in tune:
         return "tune"
     return "train"
+
+
+def installations(names: list[str]) -> frozenset[tuple[str, str]]:
+    """Installations named as ROI/YEAR ("dig/2022") to tune on instead of the usual ones;
+    ValueError for a malformed name or a report installation (never tuned on)."""
+    chosen = set()
+    for name in names:
+        roi, _, year = name.partition("/")
+        if not roi or not year.isdigit():
+            raise ValueError(f"{name!r}: an installation is ROI/YEAR, for example dig/2022")
+        if (roi, year) in REPORT_SOURCES:
+            raise ValueError(f"{name} is a report installation: it is never tuned on")
+        chosen.add((roi, year))
+    return frozenset(chosen)
 
 
 def to_model_crop(image: np.ndarray) -> np.ndarray:
@@ -121,8 +135,11 @@ def position_of(folder: str) -> int:
     return int(whole) * 10 + (int(tenth) if tenth else 0)
 
 
-def load_wheels(data_dir: Path) -> dict[str, WheelCrops]:
-    """Every crop of the tar in `data_dir`, as the three sets (train, tune, report)."""
+def load_wheels(
+    data_dir: Path, tune: frozenset[tuple[str, str]] = TUNE_SOURCES
+) -> dict[str, WheelCrops]:
+    """Every crop of the tar in `data_dir`, as the three sets (train, tune, report); `tune`
+    names the installations tuned on (the others of train and tune are trained on)."""
     tar_path = Path(data_dir) / TAR_NAME
     if not tar_path.is_file():
         raise FileNotFoundError(
@@ -145,7 +162,7 @@ def load_wheels(data_dir: Path) -> dict[str, WheelCrops]:
             sources.append(f"{roi}/{year}" if year else roi)
             names.append(parts[-1])
     everything = WheelCrops(np.stack(images), np.asarray(positions, np.int64), sources, names)
-    which = np.asarray([set_of(n) for n in names])
+    which = np.asarray([set_of(n, tune) for n in names])
     return {name: everything.subset(which == name) for name in SETS}
 
 

@@ -23,7 +23,16 @@ import torch
 import torch.nn.functional as F
 
 from training.calibrate import fit_temperature
-from training.meter_data import CROP_H, CROP_W, POSITIONS, digit_of, load_wheels, tenths_error
+from training.meter_data import (
+    CROP_H,
+    CROP_W,
+    POSITIONS,
+    TUNE_SOURCES,
+    digit_of,
+    installations,
+    load_wheels,
+    tenths_error,
+)
 from training.printed_model import PrintedConfig, PrintedNet
 from training.wheel_render import render_wheels
 
@@ -56,6 +65,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         "from CHECKPOINT, the same recipe trained without them (the tune figures printed are "
         "then on wheels trained on)",
     )
+    p.add_argument(
+        "--tune-installation",
+        action="append",
+        default=[],
+        metavar="ROI/YEAR",
+        help="tune on this installation instead of the usual three (repeatable; they train "
+        "then): a larger held-out installation to compare recipes on, e.g. dig/2022",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     p.add_argument("--dry-run", action="store_true", help="a few steps on a little data")
@@ -63,14 +80,21 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run(build_parser().parse_args(argv))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        installations(args.tune_installation)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return run(args)
 
 
 def run(args: argparse.Namespace) -> int:
     torch.manual_seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
-    sets = load_wheels(args.meter_data)
+    tuned_on = installations(args.tune_installation) if args.tune_installation else TUNE_SOURCES
+    sets = load_wheels(args.meter_data, tuned_on)
     train, tune = sets["train"], sets["tune"]
     fitted = None
     if args.fold_in_tune:

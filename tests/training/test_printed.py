@@ -21,7 +21,7 @@ import torch
 from edge.meter.printed import PrintedModel
 from export.onnx_export import main as export_main
 from training.evaluate import main as evaluate_main
-from training.meter_data import TAR_NAME, load_wheels, set_of, source_of
+from training.meter_data import TAR_NAME, installations, load_wheels, set_of, source_of
 from training.train import main as train_main
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "meter_wheels"
@@ -176,3 +176,21 @@ def test_column_max_adds_each_rows_strongest_response_and_old_checkpoints_still_
     shipped = Path(__file__).resolve().parents[2] / "training" / "checkpoints" / "printed-cnn.pt"
     old, _ = load_printed_checkpoint(shipped)
     assert old.max_rows is None
+
+
+def test_another_installation_can_be_tuned_on_and_a_report_one_never(
+    meter_data: Path, capsys
+) -> None:
+    # A larger held-out installation to compare recipes on: it leaves training, and the
+    # usual tune installation trains instead; the report set stays as it is.
+    sets = load_wheels(meter_data, installations(["dig/2022"]))
+    sources = {name: set(sets[name].sources) for name in sets}
+    assert sources == {"train": {"dig/2021"}, "tune": {"dig/2022"}, "report": {"main_dig/2022"}}
+    with pytest.raises(ValueError, match="report installation"):
+        installations(["main_dig/2022"])
+    with pytest.raises(ValueError, match="ROI/YEAR"):
+        installations(["dig2022"])
+    args = ["--printed", "--meter-data", str(meter_data), "--dry-run"]
+    with pytest.raises(SystemExit) as refused:
+        train_main([*args, "--tune-installation", "main_dig/2022"])
+    assert refused.value.code == 2 and "never tuned on" in capsys.readouterr().err
