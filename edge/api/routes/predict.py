@@ -36,6 +36,7 @@ from edge.api.uploads import analysis_json, decode_upload, source_name
 from edge.meter.settings import PRINTED_KINDS
 from edge.model import DigitModel, ModelError
 from edge.reader import to_gray
+from edge.rows_model import ROW_KINDS
 from edge.store import Store
 from edge.store.frames import reading_frame
 
@@ -231,10 +232,9 @@ def read_image(
     try:
         if kind in PRINTED_KINDS:
             printed = services.printed_model()
-        elif kind == "number":
+        if kind == "number":
             runs = services.runs_model()
-            rows = services.rows_model()
-        elif kind == "digit":
+        if kind in ROW_KINDS:  # the kinds the reader asks the row reader about
             rows = services.rows_model()
     except ModelError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no model: {exc}") from None
