@@ -69,6 +69,9 @@ class Reading:
     raw_value: str | None = None
     # Number regions with the row reader on: its name and version (it weighed the digits).
     row_reader: str | None = None
+    # Number regions: the digits are the row reader's number (the digits read one by one were
+    # unsure, it was sure: edge.reader.ROW_RESCUE); published only when true.
+    read_whole: bool = False
     # Counters only, not published: the value of a `low_confidence` reading whose one unsure
     # digit is the rightmost wheel, sure to a tenth; the plausibility rules may publish it.
     to_a_tenth_value: str | None = field(default=None, repr=False, compare=False)
@@ -96,6 +99,8 @@ class Reading:
             out["raw_value"] = self.raw_value
         if self.row_reader is not None:
             out["row_reader"] = self.row_reader
+        if self.read_whole:
+            out["read_whole"] = True
         return out
 
     def to_json(self) -> str:

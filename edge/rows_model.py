@@ -51,6 +51,18 @@ EXPECTED = (
 )
 
 Box = tuple[int, int, int, int]  # x, y, w, h
+
+
+@dataclass
+class RowDigit:
+    """One digit of the row reader's number, placed in the frame (row_digits)."""
+
+    digit: int
+    box: Box  # x, y, w, h in frame pixels
+    top3: list[tuple[int, float]]
+    found: int | None  # the index of the found box it took, None when it has none there
+
+
 # The region kinds the row reader weighs: a number's row, and a digit region's one digit.
 ROW_KINDS = ("number", "digit")
 
@@ -115,6 +127,57 @@ def row_input(gray: np.ndarray, window: Box, boxes: Sequence[Box] = ()) -> np.nd
     padded = -(-max(width, 2 * STRIDE) // STRIDE) * STRIDE
     out = np.zeros((ROW_HEIGHT, padded), np.float32)
     out[:, :width] = scaled
+    return out
+
+
+def row_digits(probs: np.ndarray, boxes: Sequence[Box], shape: tuple[int, ...]) -> list[RowDigit]:
+    """Where the row reader read each digit of its greedy path through `probs`, for the row
+    round `boxes` (frame pixels) of a frame of `shape`, left to right.
+
+    A digit takes the found box (one of `boxes`, each used once) whose centre lies within half
+    a digit's width of the columns it was read in; where none does (a digit the finder left
+    out, or one of two it ran together) its box is a digit's median width round those
+    columns, at the found digits' median top and height. Its three likeliest digits are
+    those of the column where it is surest, shared among the ten digits (the blank left out).
+    """
+    window = row_window(boxes, shape)
+    if window is None:
+        return []
+    x, _, w, h = window
+    across = max(1, min(ROW_MAX_WIDTH, round(w * ROW_HEIGHT / h))) / w  # input px per frame px
+    spans: list[list[int]] = []  # digit, first column, last column
+    last = BLANK
+    for column, best in enumerate(probs.argmax(axis=1)):
+        k = int(best)
+        if k != BLANK and k != last:
+            spans.append([k, column, column])
+        elif k != BLANK:
+            spans[-1][2] = column
+        last = k
+    middle = len(boxes) // 2
+    width = sorted(b[2] for b in boxes)[middle]
+    top, height = sorted(b[1] for b in boxes)[middle], sorted(b[3] for b in boxes)[middle]
+    used: set[int] = set()
+    out = []
+    for digit, first, end in spans:
+        centre = x + (first + end + 1) / 2 * STRIDE / across
+        near = [
+            (abs(b[0] + b[2] / 2 - centre), i)
+            for i, b in enumerate(boxes)
+            if i not in used and abs(b[0] + b[2] / 2 - centre) <= width / 2
+        ]
+        found = min(near)[1] if near else None
+        if found is not None:
+            used.add(found)
+            box = boxes[found]
+        else:
+            left = min(max(0, round(centre - width / 2)), max(0, shape[1] - width))
+            box = (left, top, width, height)
+        peak = first + int(np.argmax(probs[first : end + 1, digit]))
+        shares = probs[peak, :BLANK] / max(float(probs[peak, :BLANK].sum()), 1e-12)
+        order = np.argsort(shares)[::-1][:3]
+        top3 = [(int(k), float(shares[k])) for k in order]
+        out.append(RowDigit(digit, box, top3, found))
     return out
 
 

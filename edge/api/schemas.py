@@ -65,6 +65,11 @@ class ReadingOut(BaseModel):
     row_reader: str | None = Field(
         None, description="number and digit regions: the row reader that weighed the digits, if on"
     )
+    read_whole: bool | None = Field(
+        None,
+        description="number regions: true when the digits are the row reader's number (the "
+        "digits read one by one were unsure, the row reader at least 99.9% sure)",
+    )
     corrected_value: str | None = None
     corrected_at: str | None = None
 

@@ -14,7 +14,7 @@ import pytest
 import edge.reader
 from edge.config import ModelSettings, RegionSettings
 from edge.model import ModelError, bundled_model_path
-from edge.reader import RIVAL_SHARE, ROW_AGREE, ROW_VETO, FrameReader
+from edge.reader import RIVAL_SHARE, ROW_AGREE, ROW_RESCUE, ROW_VETO, FrameReader
 from edge.rows_model import (
     BLANK,
     ROW_HEIGHT,
@@ -24,6 +24,7 @@ from edge.rows_model import (
     greedy,
     light_writing,
     rival_share,
+    row_digits,
     row_input,
     row_window,
     rows_for,
@@ -285,6 +286,84 @@ def test_a_tight_crops_cell_takes_only_the_row_readers_agreement(monkeypatch) ->
     )
 
 
+def columns(text: str, at: list[int], count: int = 14) -> np.ndarray:
+    """Column probabilities reading `text`, its digits at the columns `at`, blank elsewhere."""
+    path = [BLANK] * count
+    for c, column in zip(text, at, strict=True):
+        path[column] = int(c)
+    return spelled(path, 0.99)
+
+
+def test_the_row_readers_digits_take_the_found_boxes_where_it_read_them() -> None:
+    # The read_with row: boxes at x 20 and 60 (30 wide) in a 300-wide frame; its window
+    # (0..114) becomes 54 input pixels, 14 columns of about 8.4 frame pixels each.
+    boxes = [(20, 50, 30, 40), (60, 50, 30, 40)]
+    placed = row_digits(columns("47", [3, 8]), boxes, (200, 300))
+    assert [(p.digit, p.box, p.found) for p in placed] == [(4, boxes[0], 0), (7, boxes[1], 1)]
+    assert placed[0].top3[0][0] == 4 and placed[0].top3[0][1] > 0.9
+    assert sum(share for _, share in placed[0].top3) <= 1.0 + 1e-6
+    # A digit read between them, where the finder found none, gets a box of the row's
+    # median size round its columns.
+    placed = row_digits(columns("417", [3, 6, 8]), boxes, (200, 300))
+    assert [p.found for p in placed] == [0, None, 1]
+    x, y, w, h = placed[1].box
+    assert (y, w, h) == (50, 30, 40) and 40 <= x + w / 2 <= 65
+    assert row_digits(columns("", []), boxes, (200, 300)) == []
+
+
+def test_unsure_digits_are_the_row_readers_number_when_it_is_that_sure_of_it(monkeypatch) -> None:
+    rows = FakeRows("47", ROW_RESCUE)
+    rows.probs = columns("47", [3, 8])
+    whole = read_with(monkeypatch, rows, 0.8)
+    assert (whole.status, whole.value, whole.read_whole) == ("ok", "47", True)
+    assert [d.confidence for d in whole.digits] == pytest.approx([ROW_RESCUE] * 2)
+    assert [d.box for d in whole.digits] == [(20, 50, 30, 40), (60, 50, 30, 40)]
+    # As many digits as found: each keeps the views a correction makes an example of.
+    assert all(d.image is not None for d in whole.digits)
+    assert json.loads(whole.to_json())["read_whole"] is True
+    # Less sure, it only voids the digits (ROW_VETO), as before.
+    rows.sure = ROW_RESCUE - 0.001
+    doubted = read_with(monkeypatch, rows, 0.8)
+    assert (doubted.status, doubted.value, doubted.read_whole) == ("low_confidence", None, False)
+    assert "read_whole" not in json.loads(doubted.to_json())
+
+
+def test_two_readers_sure_of_two_numbers_publish_neither(monkeypatch) -> None:
+    rows = FakeRows("47", 0.9999)
+    rows.probs = columns("47", [3, 8])
+    sure = read_with(monkeypatch, rows, 0.99)  # the digit reader sure of 44
+    assert (sure.status, sure.value, sure.read_whole) == ("low_confidence", None, False)
+    assert [d.digit for d in sure.digits] == [4, 4]
+
+
+def test_the_row_readers_number_may_hold_a_digit_the_finder_left_out(monkeypatch) -> None:
+    rows = FakeRows("417", 0.9999)
+    rows.probs = columns("417", [3, 6, 8])
+    whole = read_with(monkeypatch, rows, 0.8)
+    assert (whole.status, whole.value, whole.read_whole) == ("ok", "417", True)
+    assert [d.box for d in whole.digits][::2] == [(20, 50, 30, 40), (60, 50, 30, 40)]
+    # Another count than found: no digit keeps views, so a correction of this reading makes
+    # no training example from cuts that do not match its digits.
+    assert all(d.image is None and d.crop is None for d in whole.digits)
+    # A region told its number's length still refuses another count.
+    candidates = [
+        DigitCandidate((20, 50, 30, 40), np.ones((40, 30), np.float32)),
+        DigitCandidate((60, 50, 30, 40), np.ones((40, 30), np.float32)),
+    ]
+    monkeypatch.setattr(edge.reader, "find_digits", lambda *a, **k: candidates)
+    told = FrameReader(
+        FakeModel(4, 0.8), [RegionSettings(kind="number", digits=2)], 0.95, "dev", rows=rows
+    ).read(np.full((200, 300), 255, np.uint8), "x", 0)[0]
+    assert (told.status, told.value) == ("low_confidence", None)
+
+
+def test_a_digit_regions_unsure_digit_is_not_read_whole(monkeypatch) -> None:
+    rows = FakeRows("7", 0.9999)
+    rows.probs = columns("7", [3])
+    reading = read_with(monkeypatch, rows, 0.8, kind="digit")
+    assert (reading.status, reading.read_whole) == ("low_confidence", False)
+
+
 def test_the_shipped_row_reader_is_on_for_numbers_and_a_wrong_file_is_refused(tmp_path) -> None:
     number, digit = RegionSettings(kind="number"), RegionSettings(kind="digit")
     shipped = rows_for(ModelSettings(), [digit, number])
@@ -341,6 +420,9 @@ def test_the_shipped_row_reader_reads_a_written_number_and_voids_a_broken_models
     assert (reading.status, reading.value) == ("low_confidence", None)
     alone = FrameReader(FakeModel(1, 0.999), region, 0.95, "dev").read(frame, "x", 0)[0]
     assert alone.value == "1111", "without the row reader the guess goes out"
+    # Digits read unsure are the row reader's number when it is sure of it.
+    unsure = FrameReader(FakeModel(1, 0.6), region, 0.95, "dev", rows=rows).read(frame, "x", 0)[0]
+    assert (unsure.status, unsure.value, unsure.read_whole) == ("ok", "4072", True)
 
 
 def test_the_shipped_row_reader_weighs_a_digit_regions_written_digit() -> None:
