@@ -44,6 +44,10 @@ STRIDE = 4  # the network pools the width twice by 2
 # the finder left out at either end is still in it) and above and below (drift).
 ROW_MARGIN_X = 0.6
 ROW_MARGIN_Y = 0.35
+# Placing the row reader's digits (row_digits): a found box holds a digit read this share of
+# the row's height beyond its sides; a digit no found box holds is this share of it wide.
+ROW_PLACE_REACH = 0.15
+DIGIT_ASPECT = 0.7
 SIGNATURE = {"image": (1, ROW_HEIGHT, 0), "probs": (0, BLANK + 1)}  # 0: any width
 EXPECTED = (
     f"a DigitCam row reader has input 'image' float32 [N,1,{ROW_HEIGHT},W] and output "
@@ -134,11 +138,13 @@ def row_digits(probs: np.ndarray, boxes: Sequence[Box], shape: tuple[int, ...]) 
     """Where the row reader read each digit of its greedy path through `probs`, for the row
     round `boxes` (frame pixels) of a frame of `shape`, left to right.
 
-    A digit takes the found box (one of `boxes`, each used once) whose centre lies within half
-    a digit's width of the columns it was read in; where none does (a digit the finder left
-    out, or one of two it ran together) its box is a digit's median width round those
-    columns, at the found digits' median top and height. Its three likeliest digits are
-    those of the column where it is surest, shared among the ten digits (the blank left out).
+    Each digit is placed at the middle of the columns it was read in. A found box (one of
+    `boxes`, widened by ROW_PLACE_REACH of the row's median height either side) that holds one
+    such place is that digit's box; one that holds several (digits the finder ran together)
+    is cut between them, half-way from one place to the next; a digit in none (one the finder
+    left out) gets a box DIGIT_ASPECT of the row's median height wide round its place, at the
+    found digits' median top and height. Its three likeliest digits are those of the column
+    where it is surest, shared among the ten digits (the blank left out).
     """
     window = row_window(boxes, shape)
     if window is None:
@@ -154,30 +160,47 @@ def row_digits(probs: np.ndarray, boxes: Sequence[Box], shape: tuple[int, ...]) 
         elif k != BLANK:
             spans[-1][2] = column
         last = k
+    places = [x + (first + end + 1) / 2 * STRIDE / across for _, first, end in spans]
     middle = len(boxes) // 2
-    width = sorted(b[2] for b in boxes)[middle]
     top, height = sorted(b[1] for b in boxes)[middle], sorted(b[3] for b in boxes)[middle]
-    used: set[int] = set()
-    out = []
-    for digit, first, end in spans:
-        centre = x + (first + end + 1) / 2 * STRIDE / across
-        near = [
-            (abs(b[0] + b[2] / 2 - centre), i)
+    reach = ROW_PLACE_REACH * height
+    owners: list[int | None] = []
+    for place in places:
+        holding = [
+            (abs(b[0] + b[2] / 2 - place), i)
             for i, b in enumerate(boxes)
-            if i not in used and abs(b[0] + b[2] / 2 - centre) <= width / 2
+            if b[0] - reach <= place <= b[0] + b[2] + reach
         ]
-        found = min(near)[1] if near else None
-        if found is not None:
-            used.add(found)
-            box = boxes[found]
+        owners.append(min(holding)[1] if holding else None)
+    out = []
+    for k, ((digit, first, end), place, owner) in enumerate(
+        zip(spans, places, owners, strict=True)
+    ):
+        if owner is None:
+            wide = max(1, round(DIGIT_ASPECT * height))
+            left = min(max(0, round(place - wide / 2)), max(0, shape[1] - wide))
+            box: Box = (left, top, wide, height)
         else:
-            left = min(max(0, round(centre - width / 2)), max(0, shape[1] - width))
-            box = (left, top, width, height)
+            bx, by, bw, bh = boxes[owner]
+            shared = [j for j, o in enumerate(owners) if o == owner]
+            if len(shared) == 1:
+                box = boxes[owner]
+            else:  # digits run together: cut half-way between their places
+                at = shared.index(k)
+                left = bx if at == 0 else round((places[shared[at - 1]] + place) / 2)
+                right = (
+                    bx + bw
+                    if at == len(shared) - 1
+                    else round((place + places[shared[at + 1]]) / 2)
+                )
+                left, right = max(bx, left), min(bx + bw, right)
+                box = (left, by, max(1, right - left), bh)
+                owner = None
         peak = first + int(np.argmax(probs[first : end + 1, digit]))
         shares = probs[peak, :BLANK] / max(float(probs[peak, :BLANK].sum()), 1e-12)
         order = np.argsort(shares)[::-1][:3]
-        top3 = [(int(k), float(shares[k])) for k in order]
-        out.append(RowDigit(digit, box, top3, found))
+        top3 = [(int(j), float(shares[j])) for j in order]
+        out.append(RowDigit(digit, box, top3, owner))
     return out
 
 

@@ -295,20 +295,30 @@ def columns(text: str, at: list[int], count: int = 14) -> np.ndarray:
 
 
 def test_the_row_readers_digits_take_the_found_boxes_where_it_read_them() -> None:
-    # The read_with row: boxes at x 20 and 60 (30 wide) in a 300-wide frame; its window
-    # (0..114) becomes 54 input pixels, 14 columns of about 8.4 frame pixels each.
+    # The read_with row: boxes at x 20 and 60 (30 wide, 40 high) in a 300-wide frame; its
+    # window (0..114) becomes 54 input pixels, columns of about 8.4 frame pixels each.
     boxes = [(20, 50, 30, 40), (60, 50, 30, 40)]
     placed = row_digits(columns("47", [3, 8]), boxes, (200, 300))
     assert [(p.digit, p.box, p.found) for p in placed] == [(4, boxes[0], 0), (7, boxes[1], 1)]
     assert placed[0].top3[0][0] == 4 and placed[0].top3[0][1] > 0.9
     assert sum(share for _, share in placed[0].top3) <= 1.0 + 1e-6
-    # A digit read between them, where the finder found none, gets a box of the row's
-    # median size round its columns.
-    placed = row_digits(columns("417", [3, 6, 8]), boxes, (200, 300))
-    assert [p.found for p in placed] == [0, None, 1]
-    x, y, w, h = placed[1].box
-    assert (y, w, h) == (50, 30, 40) and 40 <= x + w / 2 <= 65
     assert row_digits(columns("", []), boxes, (200, 300)) == []
+
+
+def test_a_digit_the_finder_left_out_or_ran_together_gets_a_box_of_its_own() -> None:
+    # Boxes at x 20 and 120: a window of 0..174, 82 input pixels, 8.5 frame pixels a column.
+    apart = [(20, 50, 30, 40), (120, 50, 30, 40)]
+    placed = row_digits(columns("417", [4, 9, 15], count=21), apart, (200, 300))
+    assert [p.found for p in placed] == [0, None, 1]
+    x, y, w, h = placed[1].box  # round column 9 (x 80.6), 0.7 of the height wide
+    assert (x, y, w, h) == (67, 50, 28, 40)
+    # One found box holding two digits (run together) is cut half-way between them.
+    joined = [(20, 50, 70, 40)]
+    placed = row_digits(columns("47", [3, 7]), joined, (200, 300))
+    assert [(p.digit, p.box, p.found) for p in placed] == [
+        (4, (20, 50, 26, 40), None),
+        (7, (46, 50, 44, 40), None),
+    ]
 
 
 def test_unsure_digits_are_the_row_readers_number_when_it_is_that_sure_of_it(monkeypatch) -> None:
@@ -341,7 +351,7 @@ def test_the_row_readers_number_may_hold_a_digit_the_finder_left_out(monkeypatch
     rows.probs = columns("417", [3, 6, 8])
     whole = read_with(monkeypatch, rows, 0.8)
     assert (whole.status, whole.value, whole.read_whole) == ("ok", "417", True)
-    assert [d.box for d in whole.digits][::2] == [(20, 50, 30, 40), (60, 50, 30, 40)]
+    assert [d.digit for d in whole.digits] == [4, 1, 7]
     # Another count than found: no digit keeps views, so a correction of this reading makes
     # no training example from cuts that do not match its digits.
     assert all(d.image is None and d.crop is None for d in whole.digits)
@@ -423,6 +433,29 @@ def test_the_shipped_row_reader_reads_a_written_number_and_voids_a_broken_models
     # Digits read unsure are the row reader's number when it is sure of it.
     unsure = FrameReader(FakeModel(1, 0.6), region, 0.95, "dev", rows=rows).read(frame, "x", 0)[0]
     assert (unsure.status, unsure.value, unsure.read_whole) == ("ok", "4072", True)
+
+
+def test_the_shipped_readers_read_whole_a_number_the_finder_cut_wrong() -> None:
+    """MNIST's 2, 0 and 4 (sample indices 258, 742, 379) written in a row: the finder cuts
+    the 4 in two, read as an unsure 6 and 1; the row reader reads 204, surely."""
+    from edge.model import load_model
+    from tests.edge.test_digits import SAMPLE
+    from tests.edge.test_rows import write
+    from training.mnist import load_split
+
+    images, labels = load_split(SAMPLE, "test")
+    assert "".join(str(int(labels[i])) for i in (258, 742, 379)) == "204"
+    frame = write(images, [258, 742, 379], [100, 170, 240], [200] * 3, [70] * 3)
+    region = [RegionSettings(kind="number")]
+    alone = FrameReader(load_model(None), region, 0.95, "dev").read(frame, "x", 0)[0]
+    assert alone.status == "low_confidence" and len(alone.digits) == 4
+    rows = rows_for(ModelSettings(), region)
+    reading = FrameReader(load_model(None), region, 0.95, "dev", rows=rows).read(frame, "x", 0)[0]
+    assert (reading.status, reading.value, reading.read_whole) == ("ok", "204", True)
+    assert reading.confidence is not None and reading.confidence >= ROW_RESCUE
+    # Each digit's box lies where it was written (x 100, 170, 240; about 50 wide).
+    for (x, _, w, _), written in zip((d.box for d in reading.digits), (100, 170, 240), strict=True):
+        assert written - 10 <= x + w / 2 <= written + 60
 
 
 def test_the_shipped_row_reader_weighs_a_digit_regions_written_digit() -> None:
