@@ -145,7 +145,8 @@ class CropsAndLabels:
         if not images:
             return [], (
                 "no digit crops are stored for this reading (they expire after "
-                "storage.crop_days): no training examples made"
+                "storage.crop_days, and a number the row reader read with another count of "
+                "digits than were found keeps none): no training examples made"
             )
         if len(images) != len(digits):
             return [], (

@@ -57,6 +57,32 @@ def test_a_number_is_read_left_to_right_with_top3_and_the_models_view(
         assert seen[0, :].max() < 30 and seen.max() > 200
 
 
+def test_a_number_the_row_reader_read_whole_says_so_and_its_correction_teaches_nothing(
+    client: TestClient, mnist: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """MNIST's 2, 0 and 4 (sample indices 258, 742, 379): the finder cuts the 4 in two, read
+    unsure; the row reader is sure of 204. Its digits keep no views of the finder's cuts."""
+    from tests.edge.test_rows import write
+
+    images, _ = mnist
+    frame = write(images, [258, 742, 379], [100, 170, 240], [200] * 3, [70] * 3)
+    reading = upload(client, encoded(frame), path="/api/v1/predict", kind="number").json()
+    assert (reading["value"], reading["status"], reading["read_whole"]) == ("204", "ok", True)
+    assert reading["row_reader"].startswith("rows-ctc-")
+    assert [d["input"] for d in reading["digits"]] == [None] * 3
+    assert [d["top3"][0]["digit"] for d in reading["digits"]] == [2, 0, 4]
+    stored = client.get(f"/api/v1/readings/{reading['seq']}").json()
+    assert stored["read_whole"] is True and stored["value"] == "204"
+    result = client.put(
+        f"/api/v1/readings/{reading['seq']}/correction", json={"value": "204"}
+    ).json()
+    assert result["labels_added"] == [] and "another count" in result["labels_note"]
+    # A number read digit by digit says nothing of it.
+    plain = upload(client, encoded(on_paper(images[0], images[1])), path="/api/v1/predict")
+    assert plain.json()["value"] == "72"
+    assert plain.json()["read_whole"] is None, "null, as every key a reading leaves out"
+
+
 def test_a_number_of_a_known_length_is_published_only_at_that_length(
     client: TestClient, first_of: Callable
 ) -> None:
