@@ -151,15 +151,7 @@ def row_digits(probs: np.ndarray, boxes: Sequence[Box], shape: tuple[int, ...]) 
         return []
     x, _, w, h = window
     across = max(1, min(ROW_MAX_WIDTH, round(w * ROW_HEIGHT / h))) / w  # input px per frame px
-    spans: list[list[int]] = []  # digit, first column, last column
-    last = BLANK
-    for column, best in enumerate(probs.argmax(axis=1)):
-        k = int(best)
-        if k != BLANK and k != last:
-            spans.append([k, column, column])
-        elif k != BLANK:
-            spans[-1][2] = column
-        last = k
+    spans = greedy_spans(probs)
     places = [x + (first + end + 1) / 2 * STRIDE / across for _, first, end in spans]
     middle = len(boxes) // 2
     top, height = sorted(b[1] for b in boxes)[middle], sorted(b[3] for b in boxes)[middle]
@@ -204,16 +196,25 @@ def row_digits(probs: np.ndarray, boxes: Sequence[Box], shape: tuple[int, ...]) 
     return out
 
 
+def greedy_spans(probs: np.ndarray) -> list[tuple[int, int, int]]:
+    """Greedy CTC decoding of one row's column probabilities [T,11]: each digit read, left to
+    right, with the first and last column of its run (a repeat without a blank between is one
+    digit; a blank between two runs of one digit makes two)."""
+    spans: list[tuple[int, int, int]] = []
+    last = BLANK
+    for column, best in enumerate(probs.argmax(axis=1)):
+        k = int(best)
+        if k != BLANK and k != last:
+            spans.append((k, column, column))
+        elif k != BLANK:
+            spans[-1] = (k, spans[-1][1], column)
+        last = k
+    return spans
+
+
 def greedy(probs: np.ndarray) -> str:
     """Greedy CTC decoding of one row's column probabilities [T,11]: the digits, as text."""
-    best = probs.argmax(axis=1)
-    digits = []
-    last = BLANK
-    for k in best:
-        if k != BLANK and k != last:
-            digits.append(str(int(k)))
-        last = int(k)
-    return "".join(digits)
+    return "".join(str(digit) for digit, _, _ in greedy_spans(probs))
 
 
 def sequence_probability(probs: np.ndarray, text: str) -> float:
