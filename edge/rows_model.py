@@ -64,7 +64,6 @@ class RowDigit:
     digit: int
     box: Box  # x, y, w, h in frame pixels
     top3: list[tuple[int, float]]
-    found: int | None  # the index of the found box it took, None when it has none there
 
 
 # The region kinds the row reader weighs: a number's row, and a digit region's one digit.
@@ -187,12 +186,11 @@ def row_digits(probs: np.ndarray, boxes: Sequence[Box], shape: tuple[int, ...]) 
                 )
                 left, right = max(bx, left), min(bx + bw, right)
                 box = (left, by, max(1, right - left), bh)
-                owner = None
         peak = first + int(np.argmax(probs[first : end + 1, digit]))
         shares = probs[peak, :BLANK] / max(float(probs[peak, :BLANK].sum()), 1e-12)
         order = np.argsort(shares)[::-1][:3]
         top3 = [(int(j), float(shares[j])) for j in order]
-        out.append(RowDigit(digit, box, top3, owner))
+        out.append(RowDigit(digit, box, top3))
     return out
 
 

@@ -299,7 +299,7 @@ def test_the_row_readers_digits_take_the_found_boxes_where_it_read_them() -> Non
     # window (0..114) becomes 54 input pixels, columns of about 8.4 frame pixels each.
     boxes = [(20, 50, 30, 40), (60, 50, 30, 40)]
     placed = row_digits(columns("47", [3, 8]), boxes, (200, 300))
-    assert [(p.digit, p.box, p.found) for p in placed] == [(4, boxes[0], 0), (7, boxes[1], 1)]
+    assert [(p.digit, p.box) for p in placed] == [(4, boxes[0]), (7, boxes[1])]
     assert placed[0].top3[0][0] == 4 and placed[0].top3[0][1] > 0.9
     assert sum(share for _, share in placed[0].top3) <= 1.0 + 1e-6
     assert row_digits(columns("", []), boxes, (200, 300)) == []
@@ -309,16 +309,12 @@ def test_a_digit_the_finder_left_out_or_ran_together_gets_a_box_of_its_own() -> 
     # Boxes at x 20 and 120: a window of 0..174, 82 input pixels, 8.5 frame pixels a column.
     apart = [(20, 50, 30, 40), (120, 50, 30, 40)]
     placed = row_digits(columns("417", [4, 9, 15], count=21), apart, (200, 300))
-    assert [p.found for p in placed] == [0, None, 1]
-    x, y, w, h = placed[1].box  # round column 9 (x 80.6), 0.7 of the height wide
-    assert (x, y, w, h) == (67, 50, 28, 40)
+    assert [p.box for p in placed] == [apart[0], (67, 50, 28, 40), apart[1]]  # the 1: round
+    # column 9 (x 80.6), 0.7 of the height wide
     # One found box holding two digits (run together) is cut half-way between them.
     joined = [(20, 50, 70, 40)]
     placed = row_digits(columns("47", [3, 7]), joined, (200, 300))
-    assert [(p.digit, p.box, p.found) for p in placed] == [
-        (4, (20, 50, 26, 40), None),
-        (7, (46, 50, 44, 40), None),
-    ]
+    assert [(p.digit, p.box) for p in placed] == [(4, (20, 50, 26, 40)), (7, (46, 50, 44, 40))]
 
 
 def test_unsure_digits_are_the_row_readers_number_when_it_is_that_sure_of_it(monkeypatch) -> None:
