@@ -309,8 +309,8 @@ def test_a_digit_the_finder_left_out_or_ran_together_gets_a_box_of_its_own() -> 
     # Boxes at x 20 and 120: a window of 0..174, 82 input pixels, 8.5 frame pixels a column.
     apart = [(20, 50, 30, 40), (120, 50, 30, 40)]
     placed = row_digits(columns("417", [4, 9, 15], count=21), apart, (200, 300))
-    assert [p.box for p in placed] == [apart[0], (67, 50, 28, 40), apart[1]]  # the 1: round
-    # column 9 (x 80.6), 0.7 of the height wide
+    # The 1 between them, in no found box: round column 9 (x 80.6), 0.7 of the height wide.
+    assert [p.box for p in placed] == [apart[0], (67, 50, 28, 40), apart[1]]
     # One found box holding two digits (run together) is cut half-way between them.
     joined = [(20, 50, 70, 40)]
     placed = row_digits(columns("47", [3, 7]), joined, (200, 300))
