@@ -44,7 +44,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--printed", action="store_true", help="train the printed-digit model")
     p.add_argument("--meter-data", type=Path, required=True, help="folder of the wheel tar")
     p.add_argument("--out", type=Path, default=Path("artifacts/printed-cnn.pt"))
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=4e-3)
     p.add_argument("--weight-decay", type=float, default=5e-4)
