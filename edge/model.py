@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -211,6 +212,41 @@ def checked_session(
     session = cpu_session(path, threads, key)
     check_signature(session, signature, path, what, expected, key)
     return session, dict(session.get_modelmeta().custom_metadata_map)
+
+
+@dataclass
+class SessionModel:
+    """A model file of a fixed signature in a CPU session: the part the row reader, the run
+    reader and the printed-digit model share. A subclass names its settings key, signature,
+    what it is (in refusals and the log) and the name its version carries."""
+
+    KEY: ClassVar[str]
+    SIGNATURE: ClassVar[dict[str, tuple[int, ...]]]
+    WHAT: ClassVar[str]
+    EXPECTED: ClassVar[str]
+    NAME: ClassVar[str]
+
+    path: Path
+    threads: int = 1
+    metadata: dict[str, str] = field(init=False)
+    _session: ort.InferenceSession = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._session, self.metadata = checked_session(
+            self.path, self.threads, self.KEY, self.SIGNATURE, self.WHAT, self.EXPECTED
+        )
+        self.warm_up()
+        logging.getLogger(type(self).__module__).info(
+            "%s loaded path=%s version=%s", self.WHAT, self.path, self.version
+        )
+
+    def warm_up(self) -> None:
+        """One run on made-up input: the first run allocates."""
+
+    @property
+    def version(self) -> str:
+        """The model's name and version as carried in every reading it helped make."""
+        return f"{self.NAME}-{self.metadata.get('version', 'unknown')}"
 
 
 def check_signature(

@@ -21,7 +21,6 @@ float32 [N,W/4,11] (softmax over the ten digits and blank, index 10), metadata `
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -31,9 +30,7 @@ import cv2
 import numpy as np
 
 from edge.config import ModelSettings, RegionSettings
-from edge.model import checked_session, ort
-
-logger = logging.getLogger(__name__)
+from edge.model import SessionModel
 
 BLANK = 10
 BUNDLED_ROWS = "rows-ctc.onnx"
@@ -308,24 +305,17 @@ class RowRead:
 
 
 @dataclass
-class RowModel:
+class RowModel(SessionModel):
     """Reads a number's row whole from the grey frame."""
 
-    path: Path
-    threads: int = 1
-    metadata: dict[str, str] = field(init=False)
-    _session: ort.InferenceSession = field(init=False, repr=False)
+    KEY = "model.rows_path"
+    SIGNATURE = SIGNATURE
+    WHAT = "row reader"
+    EXPECTED = EXPECTED
+    NAME = "rows-ctc"
 
-    def __post_init__(self) -> None:
-        self._session, self.metadata = checked_session(
-            self.path, self.threads, "model.rows_path", SIGNATURE, "row reader", EXPECTED
-        )
-        self.read_input(np.zeros((ROW_HEIGHT, 4 * STRIDE), np.float32))  # first run allocates
-        logger.info("row reader loaded path=%s version=%s", self.path, self.version)
-
-    @property
-    def version(self) -> str:
-        return f"rows-ctc-{self.metadata.get('version', 'unknown')}"
+    def warm_up(self) -> None:
+        self.read_input(np.zeros((ROW_HEIGHT, 4 * STRIDE), np.float32))
 
     def read_input(self, image: np.ndarray) -> RowRead:
         """The number in one prepared input (row_input)."""

@@ -15,18 +15,15 @@ Contract: input `image` float32 [N,1,RUN_HEIGHT,RUN_WIDTH] (white on black, 0..1
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from edge.config import ModelSettings, RegionSettings
-from edge.model import checked_session, ort
+from edge.model import SessionModel
 from edge.vision.runs import MARGIN, RUN_HEIGHT, RUN_WIDTH, fit_run
-
-logger = logging.getLogger(__name__)
 
 BLANK = 10
 COLUMNS = RUN_WIDTH // 4  # the network pools the field's width twice by 2
@@ -77,24 +74,17 @@ def decode(probs: np.ndarray, width: int) -> list[RunDigit]:
 
 
 @dataclass
-class RunModel:
+class RunModel(SessionModel):
     """Reads blobs of touching digits (their ink, float32 0..1, white on black)."""
 
-    path: Path
-    threads: int = 1
-    metadata: dict[str, str] = field(init=False)
-    _session: ort.InferenceSession = field(init=False, repr=False)
+    KEY = "model.runs_path"
+    SIGNATURE = SIGNATURE
+    WHAT = "run reader"
+    EXPECTED = EXPECTED
+    NAME = "runs-ctc"
 
-    def __post_init__(self) -> None:
-        self._session, self.metadata = checked_session(
-            self.path, self.threads, "model.runs_path", SIGNATURE, "run reader", EXPECTED
-        )
-        self.read([np.ones((10, 20), np.float32)])  # first run allocates
-        logger.info("run reader loaded path=%s version=%s", self.path, self.version)
-
-    @property
-    def version(self) -> str:
-        return f"runs-ctc-{self.metadata.get('version', 'unknown')}"
+    def warm_up(self) -> None:
+        self.read([np.ones((10, 20), np.float32)])
 
     def read(self, inks: list[np.ndarray]) -> list[list[RunDigit]]:
         """The digits of each blob, left to right (empty when it reads none)."""

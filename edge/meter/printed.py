@@ -7,18 +7,15 @@ second output `positions` [N,100] says where a wheel stands in tenths (edge.mete
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from edge.model import checked_session, ort
-
-logger = logging.getLogger(__name__)
+from edge.model import SessionModel
 
 BUNDLED_PRINTED = "printed-cnn.onnx"
 CROP_H, CROP_W = 32, 20
@@ -36,30 +33,17 @@ def bundled_printed_path() -> Path:
 
 
 @dataclass
-class PrintedModel:
+class PrintedModel(SessionModel):
     """Reads batches of 32x20 grey digit crops (0..1, either polarity)."""
 
-    path: Path
-    threads: int = 1
-    metadata: dict[str, str] = field(init=False)
-    _session: ort.InferenceSession = field(init=False, repr=False)
+    KEY = "model.printed_path"
+    SIGNATURE = SIGNATURE
+    WHAT = "printed-digit model"
+    EXPECTED = EXPECTED
+    NAME = "printed-cnn"
 
-    def __post_init__(self) -> None:
-        self._session, self.metadata = checked_session(
-            self.path,
-            self.threads,
-            "model.printed_path",
-            SIGNATURE,
-            "printed-digit model",
-            EXPECTED,
-        )
-        self.read(np.zeros((2, 1, CROP_H, CROP_W), np.float32))  # first run allocates
-        logger.info("printed-digit model loaded path=%s version=%s", self.path, self.version)
-
-    @property
-    def version(self) -> str:
-        """The model's name and version as carried in every reading it made."""
-        return f"printed-cnn-{self.metadata.get('version', 'unknown')}"
+    def warm_up(self) -> None:
+        self.read(np.zeros((2, 1, CROP_H, CROP_W), np.float32))
 
     def read(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """probs [N,10] and positions [N,100] for a float32 batch [N,1,32,20]."""
