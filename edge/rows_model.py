@@ -102,13 +102,20 @@ def light_writing(small: np.ndarray, boxes: Sequence[Box]) -> bool:
     return votes > 0
 
 
+def input_width(window: Box) -> int:
+    """How many columns wide a window (frame pixels) is in the network's input: scaled to
+    ROW_HEIGHT rows, its width in proportion, at most ROW_MAX_WIDTH."""
+    _, _, w, h = window
+    return max(1, min(ROW_MAX_WIDTH, round(w * ROW_HEIGHT / h)))
+
+
 def row_input(gray: np.ndarray, window: Box, boxes: Sequence[Box] = ()) -> np.ndarray:
     """The network's input for one window of a grey frame: float32 [ROW_HEIGHT, W], W a
     multiple of STRIDE, dark writing (negative values) on paper near 0; when the digits'
     `boxes` (frame pixels) hold light writing (light_writing), it is inverted first."""
     x, y, w, h = window
     crop = gray[y : y + h, x : x + w]
-    width = max(1, min(ROW_MAX_WIDTH, round(w * ROW_HEIGHT / h)))
+    width = input_width(window)
     small = cv2.resize(crop, (width, ROW_HEIGHT), interpolation=cv2.INTER_AREA)
     scaled = small.astype(np.float32)
     across, down = width / w, ROW_HEIGHT / h
@@ -145,8 +152,8 @@ def row_digits(probs: np.ndarray, boxes: Sequence[Box], shape: tuple[int, ...]) 
     window = row_window(boxes, shape)
     if window is None:
         return []
-    x, _, w, h = window
-    across = max(1, min(ROW_MAX_WIDTH, round(w * ROW_HEIGHT / h))) / w  # input px per frame px
+    x = window[0]
+    across = input_width(window) / window[2]  # input px per frame px
     spans = greedy_spans(probs)
     places = [x + (first + end + 1) / 2 * STRIDE / across for _, first, end in spans]
     middle = len(boxes) // 2
