@@ -51,6 +51,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     # The shipped model's recipe (README, "The printed-digit model"): the defaults reproduce it.
     p.add_argument("--display-renders", type=int, default=10000, help="7-segment renders")
     p.add_argument("--wheel-renders", type=int, default=10000, help="wheels in other fonts")
+    p.add_argument(
+        "--render-pool",
+        type=int,
+        default=1,
+        metavar="K",
+        help="render K times as many displays and wheels and draw each epoch's share from "
+        "them afresh (same share per epoch, K times the distinct renders)",
+    )
     p.add_argument("--channels", type=int, nargs=3, default=list(PrintedConfig.channels))
     p.add_argument(
         "--column-max",
@@ -100,25 +108,34 @@ def run(args: argparse.Namespace) -> int:
     if args.fold_in_tune:
         fitted = float(torch.load(args.fold_in_tune, weights_only=False)["temperature"])
         train = train.joined(tune)
-    lcd_x, lcd_y = display_renders(64 if args.dry_run else args.display_renders, args.seed)
+    pool = max(1, args.render_pool)
+    n_display = 64 if args.dry_run else args.display_renders
+    n_wheel = 64 if args.dry_run else args.wheel_renders
+    lcd_x, lcd_y = display_renders(n_display * pool, args.seed)
     rng = np.random.default_rng(args.seed + 11)
-    wheel_x, wheel_y = render_wheels(rng, 64 if args.dry_run else args.wheel_renders)
+    wheel_x, wheel_y = render_wheels(rng, n_wheel * pool)
     x = np.concatenate([train.images, lcd_x, wheel_x])
     y = np.concatenate([train.positions, lcd_y * 10, wheel_y])
+    # An epoch: every real wheel, n_display displays and n_wheel rendered wheels (drawn afresh
+    # from the pools when pool > 1).
+    shares = [(0, len(train), len(train)), (len(train), len(lcd_x), n_display)]
+    shares.append((len(train) + len(lcd_x), len(wheel_x), n_wheel))
     epochs = args.epochs
     if args.dry_run:
         keep = np.random.default_rng(args.seed).permutation(len(x))[:512]
-        x, y, epochs = x[keep], y[keep], 1
+        x, y, epochs, pool = x[keep], y[keep], 1, 1
+    pooled = f" (drawn from {pool}x as many)" if pool > 1 else ""
     print(
-        f"data: {len(train)} wheels + {len(wheel_x)} rendered wheels + {len(lcd_x)} rendered "
-        "display digits to train on, "
+        f"data: {len(train)} wheels + {n_wheel} rendered wheels + {n_display} rendered "
+        f"display digits{pooled} an epoch to train on, "
         f"{len(tune)} wheels to tune on ({len(sets['report'])} wheels left for the report)"
     )
     config = PrintedConfig(channels=tuple(args.channels), column_max=args.column_max)
     net = PrintedNet(config)
     params = sum(p.numel() for p in net.parameters())
     print(f"model: channels {config.channels}, {POSITIONS} positions, {params:,} parameters")
-    steps = max(1, len(x) // args.batch_size)
+    epoch_size = len(x) if pool == 1 else sum(n for _, _, n in shares)
+    steps = max(1, epoch_size // args.batch_size)
     optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=args.lr, total_steps=epochs * steps, pct_start=0.2
@@ -129,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     seen = " (trained on)" if fitted is not None else ""
     for epoch in range(1, epochs + 1):
         net.train()
-        order, total = rng.permutation(len(x)), 0.0
+        order, total = epoch_order(rng, len(x), shares if pool > 1 else None), 0.0
         for step in range(steps):
             idx = order[step * args.batch_size : (step + 1) * args.batch_size]
             images = augment(torch.from_numpy(x[idx]).float()[:, None] / 255.0, rng)
@@ -159,6 +176,16 @@ def run(args: argparse.Namespace) -> int:
     net.temperature.fill_(temperature)
     save(args, net, config, history, train_s, temperature)
     return 0
+
+
+def epoch_order(
+    rng: np.random.Generator, size: int, shares: list[tuple[int, int, int]] | None
+) -> np.ndarray:
+    """One epoch's order: all of x, or per (start, pool size, drawn) share a fresh draw."""
+    if shares is None:
+        return rng.permutation(size)
+    drawn = [start + rng.choice(length, n, replace=False) for start, length, n in shares]
+    return rng.permutation(np.concatenate(drawn))
 
 
 def display_renders(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

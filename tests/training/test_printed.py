@@ -126,6 +126,19 @@ def test_train_export_and_evaluate_a_printed_model(
     assert figures["ms_per_digit"] > 0
 
 
+def test_a_render_pool_draws_each_epochs_renders_afresh() -> None:
+    from training.printed_train import epoch_order
+
+    rng = np.random.default_rng(0)
+    shares = [(0, 5, 5), (5, 30, 10)]  # 5 real wheels, 10 renders an epoch of a pool of 30
+    first, second = epoch_order(rng, 35, shares), epoch_order(rng, 35, shares)
+    for order in (first, second):
+        assert sorted(order[order < 5]) == [0, 1, 2, 3, 4]  # every real wheel, once
+        assert len(order) == 15 and len(set(order[order >= 5])) == 10
+    assert set(first[first >= 5]) != set(second[second >= 5])
+    assert sorted(epoch_order(rng, 35, None)) == list(range(35))  # no pool: all of it
+
+
 def test_rendered_wheels_move_with_the_position_and_need_no_installed_font(monkeypatch) -> None:
     from training import wheel_render
 
