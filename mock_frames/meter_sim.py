@@ -105,7 +105,11 @@ def _text(steps: int) -> str:
 
 
 def simulate(
-    model: PrintedModel, pool: dict[int, list[np.ndarray]], readings: int, seed: int
+    model: PrintedModel,
+    pool: dict[int, list[np.ndarray]],
+    readings: int,
+    seed: int,
+    second_look: bool = True,
 ) -> Counter[str]:
     rng = np.random.default_rng(seed)
     reader = FrameReader(model, [REGION], 0.9, "sim", model)  # type: ignore[arg-type]
@@ -120,7 +124,7 @@ def simulate(
             options = pool.get(tenths) or pool[min(pool, key=lambda t: abs(t - tenths))]
             crops.append(options[int(rng.integers(len(options)))])
         batch = np.stack(crops)[:, None].astype(np.float32) / 255.0
-        probs, positions = model.read(batch)
+        probs, positions = model.read(batch, second_look)
         digits = wheel_digits(probs, positions, cells)
         reading = reader.reading(REGION, digits, 0.0, "sim", index, meter_value(REGION, digits))
         check.check(reading, index * INTERVAL_S)
@@ -157,6 +161,12 @@ def main(argv: list[str] | None = None) -> int:
         default="report",
         help="installations whose crops show the wheels: tune (to choose rules on) or report",
     )
+    parser.add_argument(
+        "--no-second-look",
+        dest="second_look",
+        action="store_false",
+        help="read without the device's second look at unsure crops",
+    )
     args = parser.parse_args(argv)
     if not (args.meter_data or args.sample):
         parser.error("give --meter-data or --sample")
@@ -165,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         crops_by_position(args.meter_data, args.sample, args.split),
         args.readings,
         args.seed,
+        args.second_look,
     )
     for name, count in sorted(outcomes.items()):
         print(f"{name}: {count} ({count / args.readings:.1%})")

@@ -8,7 +8,10 @@ gap between them shows. Per crop: the digit nearest the window's centre line, th
 within one tenth, and the exact tenth; per digit and per installation. Displays: the real LCD
 crops (never trained on; half of them, by file name, may be looked at to improve the
 renderer, the other half only counted) beside rendered digits of a seed training never used.
-Speed: a batch of 8 digits, one thread, median.
+Every figure is the device's reading (edge.meter.printed.PrintedModel.read): unsure crops
+get their second look; `--no-second-look` gives the network's own. Speed: a batch of 8
+digits, one thread, median: the network alone on one batch, and as read on the tune wheels
+(or random crops without them), 8 at a time, second looks included.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import time
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
+from edge.meter.printed import second_look_at
 from training.evaluate import median_run_ms
 from training.meter_data import CROP_H, CROP_W, WheelCrops, digit_of, load_wheels, tenths_error
 
@@ -41,17 +46,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lcd-data", type=Path, help="folder of the real LCD crops (0-9/)")
     p.add_argument("--renders", type=int, default=2000, help="rendered display digits")
     p.add_argument("--json", type=Path, help="write the figures as JSON here")
+    p.add_argument(
+        "--no-second-look",
+        dest="second_look",
+        action="store_false",
+        help="the network's own figures, without the device's second look at unsure crops",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     session = _session(args.model)
+    look = args.second_look
     report: dict = {"model": str(args.model), "bytes": args.model.stat().st_size}
+    report["second_look"] = look
+    speed_crops = None
     if args.meter_data:
         sets = load_wheels(args.meter_data)
+        speed_crops = sets["tune"].images
         for name in ("tune", "report"):
-            report[f"wheels_{name}"] = wheel_report(session, sets[name])
+            report[f"wheels_{name}"] = wheel_report(session, sets[name], look)
     if args.lcd_data:
         from training.sevenseg import load_lcd_crops
 
@@ -59,13 +74,16 @@ def main(argv: list[str] | None = None) -> int:
         half = np.asarray([lcd_half(name) for name in names])
         for name in ("tune", "report"):
             keep = half == name
-            report[f"display_real_{name}"] = display_report(session, images[keep], labels[keep])
+            report[f"display_real_{name}"] = display_report(
+                session, images[keep], labels[keep], look
+            )
     if args.renders:
         from training.sevenseg import render_sevenseg_batch
 
         images, labels = render_sevenseg_batch(np.random.default_rng(RENDER_SEED), args.renders)
-        report["display_rendered"] = display_report(session, images, labels)
-    report["ms_per_digit"] = latency_per_digit_ms(session)
+        report["display_rendered"] = display_report(session, images, labels, look)
+    report["ms_per_digit_network"] = latency_per_digit_ms(session)
+    report["ms_per_digit"] = read_ms_per_digit(session, speed_crops, look)
     print(format_report(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
@@ -80,19 +98,28 @@ def _session(path: Path):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def outputs(session, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """probs [N,10] and positions [N,100] for uint8 crops [N,32,20]."""
+def outputs(session, images: np.ndarray, second_look: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """probs [N,10] and positions [N,100] for uint8 crops [N,32,20], read as the device reads
+    them (a second look at unsure crops) unless `second_look` is False."""
     probs, positions = [], []
     for start in range(0, len(images), 500):
         batch = images[start : start + 500, None].astype(np.float32) / 255.0
-        p, q = session.run(["probs", "positions"], {"image": batch})
+        p, q = _read(session, batch, second_look)
         probs.append(p)
         positions.append(q)
     return np.concatenate(probs), np.concatenate(positions)
 
 
-def wheel_report(session, wheels: WheelCrops) -> dict:
-    _, positions = outputs(session, wheels.images)
+def _read(session, batch: np.ndarray, second_look: bool) -> tuple[np.ndarray, np.ndarray]:
+    def run(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        probs, positions = session.run(["probs", "positions"], {"image": images})
+        return probs, positions
+
+    return second_look_at(run, batch) if second_look else run(batch)
+
+
+def wheel_report(session, wheels: WheelCrops, second_look: bool = True) -> dict:
+    _, positions = outputs(session, wheels.images, second_look)
     predicted = positions.argmax(1)
     error = tenths_error(predicted, wheels.positions)
     right = digit_of(predicted) == digit_of(wheels.positions)
@@ -114,8 +141,10 @@ def wheel_report(session, wheels: WheelCrops) -> dict:
     }
 
 
-def display_report(session, images: np.ndarray, labels: np.ndarray) -> dict:
-    probs, _ = outputs(session, images)
+def display_report(
+    session, images: np.ndarray, labels: np.ndarray, second_look: bool = True
+) -> dict:
+    probs, _ = outputs(session, images, second_look)
     right = probs.argmax(1) == labels
     return {
         "crops": len(labels),
@@ -125,13 +154,34 @@ def display_report(session, images: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def latency_per_digit_ms(session, batch: int = 8, runs: int = 1000) -> float:
-    """Median time of one batch of 8 digits (a counter's wheels) divided by 8."""
+    """The network alone: median time of one batch of 8 digits (a counter's wheels) / 8."""
     x = np.random.default_rng(0).random((batch, 1, CROP_H, CROP_W), dtype=np.float32)
     return median_run_ms(session, x, runs, warm_up=50) / batch
 
 
+def read_ms_per_digit(
+    session, crops: np.ndarray | None, second_look: bool = True, batch: int = 8, runs: int = 1000
+) -> float:
+    """As the device reads: the median time of a batch of 8 crops (uint8 [N,32,20] taken 8 at
+    a time in turn; random ones when None), second looks included, divided by 8."""
+    if crops is None or len(crops) < batch:
+        crops = np.random.default_rng(0).integers(0, 256, (batch * 16, CROP_H, CROP_W), np.uint8)
+    x = crops.astype(np.float32)[:, None] / 255.0
+    batches = [x[i : i + batch] for i in range(0, len(x) - batch + 1, batch)]
+    for i in range(50):
+        _read(session, batches[i % len(batches)], second_look)
+    times = []
+    for i in range(runs):
+        one = batches[i % len(batches)]
+        start = time.perf_counter()
+        _read(session, one, second_look)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1e3) / batch
+
+
 def format_report(report: dict) -> str:
-    lines = [f"{report['model']} ({report['bytes']:,} bytes)"]
+    look = "" if report.get("second_look", True) else ", no second look"
+    lines = [f"{report['model']} ({report['bytes']:,} bytes{look})"]
     for name, title in (("wheels_tune", "tune"), ("wheels_report", "report")):
         if name in report:
             w = report[name]
@@ -156,5 +206,9 @@ def format_report(report: dict) -> str:
         if name in report:
             d = report[name]
             lines.append(f"displays, {title} ({d['crops']}): {d['accuracy']:.2%}")
-    lines.append(f"speed: {report['ms_per_digit']:.4f} ms per digit (batch of 8, 1 thread)")
+    how = "second looks included" if report.get("second_look", True) else "no second look"
+    lines.append(
+        f"speed: {report['ms_per_digit']:.4f} ms per digit as read ({how}), network alone "
+        f"{report['ms_per_digit_network']:.4f} ms (batch of 8, 1 thread)"
+    )
     return "\n".join(lines)

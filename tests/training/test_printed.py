@@ -123,7 +123,8 @@ def test_train_export_and_evaluate_a_printed_model(
     assert "wheels, report installations (66 crops)" in printed
     figures = json.loads(report.read_text())
     assert 0 <= figures["wheels_report"]["within_tenth"] <= 1
-    assert figures["ms_per_digit"] > 0
+    assert figures["ms_per_digit"] > 0 and figures["ms_per_digit_network"] > 0
+    assert figures["second_look"] is True and "second looks included" in printed
 
 
 def test_a_render_pool_draws_each_epochs_renders_afresh() -> None:
