@@ -20,17 +20,14 @@ import torch
 
 from export.onnx_export import MAX_ABS_DIFF, ExportError, default_version, trace_to_onnx
 from training.meter_data import CROP_H, CROP_W, POSITIONS, load_wheels
-from training.printed_model import PrintedConfig, PrintedNet, PrintedProbabilityNet, example_input
+from training.printed_model import (
+    PrintedNet,
+    PrintedProbabilityNet,
+    example_input,
+    load_printed_checkpoint,
+)
 
 POSITIONS_OUTPUT = "positions"
-
-
-def load_printed_checkpoint(path: Path) -> tuple[PrintedNet, dict]:
-    """Rebuild the printed network from a checkpoint's own `model_args`."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    net = PrintedNet(PrintedConfig.from_dict(ckpt["model_args"]))
-    net.load_state_dict(ckpt["state_dict"])
-    return net.eval(), ckpt
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ nearest the window's centre line, which is the digit a display shows.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -110,6 +111,14 @@ class PrintedProbabilityNet(nn.Module):
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.net.outputs(image)
+
+
+def load_printed_checkpoint(path: Path) -> tuple[PrintedNet, dict]:
+    """Rebuild the printed network from a checkpoint's own `model_args` (in eval mode)."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    net = PrintedNet(PrintedConfig.from_dict(ckpt["model_args"]))
+    net.load_state_dict(ckpt["state_dict"])
+    return net.eval(), ckpt
 
 
 def example_input(batch: int = 2) -> torch.Tensor:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from training.meter_data import (
     load_wheels,
     tenths_error,
 )
-from training.printed_model import PrintedConfig, PrintedNet
+from training.printed_model import PrintedConfig, PrintedNet, load_printed_checkpoint
 from training.wheel_render import render_wheels
 
 LABEL_SIGMA = 0.8  # tenths: the labels themselves are read by eye to about a tenth
@@ -81,6 +82,19 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         help="tune on this installation instead of the usual three (repeatable; they train "
         "then): a larger held-out installation to compare recipes on, e.g. dig/2022",
     )
+    p.add_argument(
+        "--teacher",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="CHECKPOINT",
+        help="a trained printed model whose softened positions this one also learns "
+        "(repeatable: the teachers' answers are averaged); not in the shipped recipe",
+    )
+    p.add_argument(
+        "--teacher-weight", type=float, default=0.5, help="share of the loss (default 0.5)"
+    )
+    p.add_argument("--teacher-temperature", type=float, default=1.0, help="softening (default 1)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     p.add_argument("--dry-run", action="store_true", help="a few steps on a little data")
@@ -140,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=args.lr, total_steps=epochs * steps, pct_start=0.2
     )
+    teachers = Teachers.load(args) if args.teacher else None
     rng = np.random.default_rng(args.seed)
     targets = soft_targets()
     history, started = [], time.perf_counter()
@@ -152,6 +167,10 @@ def run(args: argparse.Namespace) -> int:
             images = augment(torch.from_numpy(x[idx]).float()[:, None] / 255.0, rng)
             logits = net(images)
             loss = -(targets[torch.from_numpy(y[idx])] * F.log_softmax(logits, 1)).sum(1).mean()
+            if teachers is not None:
+                loss = (1 - teachers.weight) * loss + teachers.weight * teachers.loss(
+                    logits, images
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -176,6 +195,41 @@ def run(args: argparse.Namespace) -> int:
     net.temperature.fill_(temperature)
     save(args, net, config, history, train_s, temperature)
     return 0
+
+
+@dataclass
+class Teachers:
+    """Trained printed networks whose averaged, softened answers the new one learns to give.
+
+    Their uncalibrated probabilities are averaged: on the scale the soft labels train the
+    logits to (the fitted temperature, about 0.25, would make the target four times sharper
+    than the labels beside it). `temperature` softens both sides; the loss is the KL
+    divergence from the teachers, times temperature squared.
+    """
+
+    nets: list[PrintedNet]
+    weight: float
+    temperature: float
+
+    @classmethod
+    def load(cls, args: argparse.Namespace) -> Teachers:
+        nets = []
+        for path in args.teacher:
+            net, _ = load_printed_checkpoint(path)
+            for param in net.parameters():
+                param.requires_grad_(False)
+            nets.append(net)
+        names = ", ".join(str(p) for p in args.teacher)
+        print(f"teachers: {names}, {args.teacher_weight:.0%} of the loss")
+        return cls(nets, args.teacher_weight, args.teacher_temperature)
+
+    def loss(self, logits: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            target = torch.stack(
+                [F.softmax(net(images) / self.temperature, 1) for net in self.nets]
+            ).mean(0)
+        student = F.log_softmax(logits / self.temperature, dim=1)
+        return F.kl_div(student, target, reduction="batchmean") * self.temperature**2
 
 
 def epoch_order(

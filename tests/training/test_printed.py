@@ -127,6 +127,34 @@ def test_train_export_and_evaluate_a_printed_model(
     assert figures["second_look"] is True and "second looks included" in printed
 
 
+def test_a_student_learns_the_teachers_averaged_raw_answers(
+    meter_data: Path, tmp_path: Path
+) -> None:
+    import argparse
+
+    import torch
+
+    from training.printed_train import Teachers
+
+    teacher = tmp_path / "teacher.pt"
+    args = ["--printed", "--meter-data", str(meter_data), "--dry-run"]
+    train_main([*args, "--out", str(teacher)])
+    student = tmp_path / "student.pt"
+    train_main([*args, "--teacher", str(teacher), "--out", str(student)])
+    assert "teacher" in torch.load(student, weights_only=False)["args"]
+    taught = Teachers.load(
+        argparse.Namespace(teacher=[teacher, teacher], teacher_weight=0.5, teacher_temperature=1)
+    )
+    images = torch.rand(4, 1, 32, 20)
+    with torch.no_grad():
+        logits = taught.nets[0](images)
+    # Answering as the teachers do costs nothing; their calibration is not applied.
+    assert float(taught.loss(logits, images)) < 1e-5
+    sure_of_0 = torch.zeros_like(logits)
+    sure_of_0[:, 0] = 20.0
+    assert float(taught.loss(sure_of_0, images)) > 1.0
+
+
 def test_a_render_pool_draws_each_epochs_renders_afresh() -> None:
     from training.printed_train import epoch_order
 
@@ -166,7 +194,7 @@ def test_rendered_wheels_move_with_the_position_and_need_no_installed_font(monke
 def test_column_max_adds_each_rows_strongest_response_and_old_checkpoints_still_load(
     meter_data: Path, tmp_path: Path
 ) -> None:
-    from export.printed_export import load_printed_checkpoint
+    from training.printed_model import load_printed_checkpoint
 
     paths = {}
     for name, extra in (("mean", []), ("max", ["--column-max"])):
