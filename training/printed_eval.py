@@ -10,7 +10,7 @@ crops (never trained on; half of them, by file name, may be looked at to improve
 renderer, the other half only counted) beside rendered digits of a seed training never used.
 Every figure is the device's reading (edge.meter.printed.PrintedModel.read): unsure crops
 get their second look; `--no-second-look` gives the network's own. Speed: a batch of 8
-digits, one thread, median: the network alone on one batch, and as read on the tune wheels
+digits, one thread, median: the network alone on random crops, and as read on the tune wheels
 (or random crops without them), 8 at a time, second looks included.
 """
 
@@ -25,8 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.meter.printed import second_look_at
-from training.evaluate import median_run_ms
+from edge.meter.printed import PrintedModel
 from training.meter_data import CROP_H, CROP_W, WheelCrops, digit_of, load_wheels, tenths_error
 
 RENDER_SEED = 990_001  # rendered display digits for the report: a seed training never uses
@@ -57,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    session = _session(args.model)
+    model = PrintedModel(args.model, threads=1)
     look = args.second_look
     report: dict = {"model": str(args.model), "bytes": args.model.stat().st_size}
     report["second_look"] = look
@@ -66,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         sets = load_wheels(args.meter_data)
         speed_crops = sets["tune"].images
         for name in ("tune", "report"):
-            report[f"wheels_{name}"] = wheel_report(session, sets[name], look)
+            report[f"wheels_{name}"] = wheel_report(model, sets[name], look)
     if args.lcd_data:
         from training.sevenseg import load_lcd_crops
 
@@ -74,52 +73,36 @@ def main(argv: list[str] | None = None) -> int:
         half = np.asarray([lcd_half(name) for name in names])
         for name in ("tune", "report"):
             keep = half == name
-            report[f"display_real_{name}"] = display_report(
-                session, images[keep], labels[keep], look
-            )
+            report[f"display_real_{name}"] = display_report(model, images[keep], labels[keep], look)
     if args.renders:
         from training.sevenseg import render_sevenseg_batch
 
         images, labels = render_sevenseg_batch(np.random.default_rng(RENDER_SEED), args.renders)
-        report["display_rendered"] = display_report(session, images, labels, look)
-    report["ms_per_digit_network"] = latency_per_digit_ms(session)
-    report["ms_per_digit"] = read_ms_per_digit(session, speed_crops, look)
+        report["display_rendered"] = display_report(model, images, labels, look)
+    report["ms_per_digit_network"] = read_ms_per_digit(model, None, second_look=False)
+    report["ms_per_digit"] = read_ms_per_digit(model, speed_crops, look)
     print(format_report(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0
 
 
-def _session(path: Path):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def outputs(session, images: np.ndarray, second_look: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def outputs(
+    model: PrintedModel, images: np.ndarray, second_look: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """probs [N,10] and positions [N,100] for uint8 crops [N,32,20], read as the device reads
     them (a second look at unsure crops) unless `second_look` is False."""
     probs, positions = [], []
     for start in range(0, len(images), 500):
         batch = images[start : start + 500, None].astype(np.float32) / 255.0
-        p, q = _read(session, batch, second_look)
+        p, q = model.read(batch, second_look)
         probs.append(p)
         positions.append(q)
     return np.concatenate(probs), np.concatenate(positions)
 
 
-def _read(session, batch: np.ndarray, second_look: bool) -> tuple[np.ndarray, np.ndarray]:
-    def run(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        probs, positions = session.run(["probs", "positions"], {"image": images})
-        return probs, positions
-
-    return second_look_at(run, batch) if second_look else run(batch)
-
-
-def wheel_report(session, wheels: WheelCrops, second_look: bool = True) -> dict:
-    _, positions = outputs(session, wheels.images, second_look)
+def wheel_report(model: PrintedModel, wheels: WheelCrops, second_look: bool = True) -> dict:
+    _, positions = outputs(model, wheels.images, second_look)
     predicted = positions.argmax(1)
     error = tenths_error(predicted, wheels.positions)
     right = digit_of(predicted) == digit_of(wheels.positions)
@@ -142,9 +125,9 @@ def wheel_report(session, wheels: WheelCrops, second_look: bool = True) -> dict:
 
 
 def display_report(
-    session, images: np.ndarray, labels: np.ndarray, second_look: bool = True
+    model: PrintedModel, images: np.ndarray, labels: np.ndarray, second_look: bool = True
 ) -> dict:
-    probs, _ = outputs(session, images, second_look)
+    probs, _ = outputs(model, images, second_look)
     right = probs.argmax(1) == labels
     return {
         "crops": len(labels),
@@ -153,28 +136,27 @@ def display_report(
     }
 
 
-def latency_per_digit_ms(session, batch: int = 8, runs: int = 1000) -> float:
-    """The network alone: median time of one batch of 8 digits (a counter's wheels) / 8."""
-    x = np.random.default_rng(0).random((batch, 1, CROP_H, CROP_W), dtype=np.float32)
-    return median_run_ms(session, x, runs, warm_up=50) / batch
-
-
 def read_ms_per_digit(
-    session, crops: np.ndarray | None, second_look: bool = True, batch: int = 8, runs: int = 1000
+    model: PrintedModel,
+    crops: np.ndarray | None,
+    second_look: bool = True,
+    batch: int = 8,
+    runs: int = 1000,
 ) -> float:
     """As the device reads: the median time of a batch of 8 crops (uint8 [N,32,20] taken 8 at
-    a time in turn; random ones when None), second looks included, divided by 8."""
+    a time in turn; random ones when None), second looks included unless `second_look` is
+    False (the network alone), divided by 8."""
     if crops is None or len(crops) < batch:
         crops = np.random.default_rng(0).integers(0, 256, (batch * 16, CROP_H, CROP_W), np.uint8)
     x = crops.astype(np.float32)[:, None] / 255.0
     batches = [x[i : i + batch] for i in range(0, len(x) - batch + 1, batch)]
     for i in range(50):
-        _read(session, batches[i % len(batches)], second_look)
+        model.read(batches[i % len(batches)], second_look)
     times = []
     for i in range(runs):
         one = batches[i % len(batches)]
         start = time.perf_counter()
-        _read(session, one, second_look)
+        model.read(one, second_look)
         times.append(time.perf_counter() - start)
     return float(np.median(times) * 1e3) / batch
 
