@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.meter.printed import PrintedModel
+from edge.model import ModelError
 from training.meter_data import CROP_H, CROP_W, WheelCrops, digit_of, load_wheels, tenths_error
 
 RENDER_SEED = 990_001  # rendered display digits for the report: a seed training never uses
@@ -56,7 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    model = PrintedModel(args.model, threads=1)
+    try:
+        model = PrintedModel(args.model, threads=1)
+    except ModelError as exc:  # missing, unreadable or not a printed-digit model: say which
+        raise SystemExit(f"digitcam evaluate --printed: {exc}") from None
     look = args.second_look
     report: dict = {"model": str(args.model), "bytes": args.model.stat().st_size}
     report["second_look"] = look

@@ -155,6 +155,16 @@ def test_a_student_learns_the_teachers_averaged_raw_answers(
     assert float(taught.loss(sure_of_0, images)) > 1.0
 
 
+def test_evaluating_a_model_that_is_not_a_printed_one_says_so(tmp_path: Path) -> None:
+    handwriting = Path(__file__).resolve().parents[2] / "edge" / "models" / "mnist-cnn.onnx"
+    for model, says in (
+        (handwriting, "not a DigitCam printed-digit model"),
+        (tmp_path / "none.onnx", "none.onnx"),
+    ):
+        with pytest.raises(SystemExit, match=says):
+            evaluate_main(["--printed", str(model), "--renders", "10"])
+
+
 def test_a_render_pool_draws_each_epochs_renders_afresh() -> None:
     from training.printed_train import epoch_order
 
