@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -130,14 +131,19 @@ def onnx_session(path: Path, threads: int = 1):
 
 def median_run_ms(session, image: np.ndarray, runs: int, warm_up: int) -> float:
     """Median wall time of one `session.run` on `image` (all outputs), after warm-up runs."""
+    return median_call_ms(lambda _: session.run(None, {"image": image}), runs, warm_up)
+
+
+def median_call_ms(call: Callable[[int], object], runs: int, warm_up: int) -> float:
+    """Median wall time of `call(i)` over runs i = 0, 1, ..., after `warm_up` untimed calls."""
     import time
 
-    for _ in range(warm_up):
-        session.run(None, {"image": image})
+    for i in range(warm_up):
+        call(i)
     times = []
-    for _ in range(runs):
+    for i in range(runs):
         start = time.perf_counter()
-        session.run(None, {"image": image})
+        call(i)
         times.append(time.perf_counter() - start)
     return float(np.median(times) * 1e3)
 

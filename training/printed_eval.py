@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import numpy as np
 
 from edge.meter.printed import PrintedModel
 from edge.model import ModelError
+from training.evaluate import median_call_ms
 from training.meter_data import CROP_H, CROP_W, WheelCrops, digit_of, load_wheels, tenths_error
 
 RENDER_SEED = 990_001  # rendered display digits for the report: a seed training never uses
@@ -154,15 +154,11 @@ def read_ms_per_digit(
         crops = np.random.default_rng(0).integers(0, 256, (batch * 16, CROP_H, CROP_W), np.uint8)
     x = crops.astype(np.float32)[:, None] / 255.0
     batches = [x[i : i + batch] for i in range(0, len(x) - batch + 1, batch)]
-    for i in range(50):
-        model.read(batches[i % len(batches)], second_look)
-    times = []
-    for i in range(runs):
-        one = batches[i % len(batches)]
-        start = time.perf_counter()
-        model.read(one, second_look)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1e3) / batch
+
+    def read(i: int) -> object:
+        return model.read(batches[i % len(batches)], second_look)
+
+    return median_call_ms(read, runs, warm_up=50) / batch
 
 
 def format_report(report: dict) -> str:
