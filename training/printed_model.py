@@ -35,6 +35,11 @@ class PrintedConfig:
     # Each row's strongest response beside its mean, so a stroke at one side of the figure (a
     # 1's flag, the gap of an open 4) is not averaged away (`--column-max`; not shipped).
     column_max: bool = False
+    # While training, the chance that a batch's images swap part of their feature statistics
+    # after each of the first two poolings (MixStyle, Zhou et al. 2021: an installation's look,
+    # its light, contrast and print, is largely in those statistics; `--mixstyle`; not shipped).
+    # Nothing changes at inference: the exported graph has no trace of it.
+    mixstyle: float = 0.0
     kind: str = "printed"  # tells `export` and `evaluate` which network a checkpoint holds
 
     def to_dict(self) -> dict:
@@ -90,7 +95,12 @@ class PrintedNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mean = x.mean(dim=(2, 3), keepdim=True)
         std = x.std(dim=(2, 3), keepdim=True).clamp_min(CONTRAST_FLOOR)
-        features = self.features((x - mean) / std)
+        features = (x - mean) / std
+        mixing = self.training and self.config.mixstyle > 0
+        for layer in self.features:
+            features = layer(features)
+            if mixing and isinstance(layer, nn.MaxPool2d):
+                features = mix_style(features, self.config.mixstyle)
         pooled = self.mean_rows(features)
         if self.max_rows is not None:
             pooled = torch.cat([pooled, self.max_rows(features)], dim=1)
@@ -100,6 +110,22 @@ class PrintedNet(nn.Module):
         """Calibrated digit probabilities [N,10] and position probabilities [N,100]."""
         positions = torch.softmax(self(x) / self.temperature, dim=1)
         return positions @ self.nearest, positions
+
+
+def mix_style(features: torch.Tensor, p: float, alpha: float = 0.1) -> torch.Tensor:
+    """With chance `p`, each image's per-channel mean and spread become a random mix of its own
+    and another image's of the batch (weights ~ Beta(alpha, alpha)); where the features lie in
+    the image is untouched, so a wheel's position is too. Gradients do not flow through the
+    statistics (as in MixStyle)."""
+    if features.shape[0] < 2 or torch.rand(()) >= p:
+        return features
+    mu = features.mean(dim=(2, 3), keepdim=True).detach()
+    sigma = (features.var(dim=(2, 3), keepdim=True) + 1e-6).sqrt().detach()
+    lam = torch.distributions.Beta(alpha, alpha).sample((features.shape[0], 1, 1, 1))
+    other = torch.randperm(features.shape[0])
+    mixed_mu = lam * mu + (1 - lam) * mu[other]
+    mixed_sigma = lam * sigma + (1 - lam) * sigma[other]
+    return (features - mu) / sigma * mixed_sigma + mixed_mu
 
 
 class PrintedProbabilityNet(nn.Module):

@@ -67,6 +67,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         help="pool each row's strongest response beside its mean (not in the shipped recipe)",
     )
     p.add_argument(
+        "--mixstyle",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="while training, mix feature statistics between a batch's images with chance P "
+        "after each of the first two poolings (MixStyle; not in the shipped recipe)",
+    )
+    p.add_argument(
         "--fold-in-tune",
         type=Path,
         metavar="CHECKPOINT",
@@ -144,7 +152,9 @@ def run(args: argparse.Namespace) -> int:
         f"display digits{pooled} an epoch to train on, "
         f"{len(tune)} wheels to tune on ({len(sets['report'])} wheels left for the report)"
     )
-    config = PrintedConfig(channels=tuple(args.channels), column_max=args.column_max)
+    config = PrintedConfig(
+        channels=tuple(args.channels), column_max=args.column_max, mixstyle=args.mixstyle
+    )
     net = PrintedNet(config)
     params = sum(p.numel() for p in net.parameters())
     print(f"model: channels {config.channels}, {POSITIONS} positions, {params:,} parameters")

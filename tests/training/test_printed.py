@@ -230,6 +230,37 @@ def test_column_max_adds_each_rows_strongest_response_and_old_checkpoints_still_
     assert old.max_rows is None
 
 
+def test_mixstyle_mixes_feature_statistics_while_training_and_never_when_reading() -> None:
+    from training.printed_model import PrintedConfig, PrintedNet, mix_style
+
+    torch.manual_seed(0)
+    # Eight images' features: the same pattern at eight contrasts and brightnesses.
+    pattern = torch.rand(1, 3, 8, 5)
+    features = torch.cat([pattern * (1 + k) + 2 * k for k in range(8)])
+    mixed = mix_style(features, p=1.0, alpha=1.0)
+    # Each image keeps its pattern (where features lie, so a wheel's position), standardised...
+    for before, after in zip(features, mixed, strict=True):
+        assert torch.corrcoef(torch.stack([before.flatten(), after.flatten()]))[0, 1] > 0.999
+    # ...and takes on statistics between its own and the other image's.
+    means = mixed.mean(dim=(2, 3))
+    assert not torch.allclose(means, features.mean(dim=(2, 3)), atol=1e-3)
+    assert bool((means >= features.mean(dim=(2, 3)).min(0).values - 1e-4).all())
+    assert bool((means <= features.mean(dim=(2, 3)).max(0).values + 1e-4).all())
+    assert torch.equal(mix_style(features, p=0.0), features)
+    # In the network: only in training mode; reading (eval) is the plain network.
+    net = PrintedNet(PrintedConfig(mixstyle=1.0))
+    plain = PrintedNet(PrintedConfig())
+    plain.load_state_dict(net.state_dict())
+    x = torch.rand(4, 1, 32, 20)
+    net.eval(), plain.eval()
+    assert torch.equal(net(x), plain(x))
+    net.train(), plain.train()
+    torch.manual_seed(1)
+    a = net(x)
+    torch.manual_seed(1)
+    assert not torch.allclose(a, plain(x))
+
+
 def test_another_installation_can_be_tuned_on_and_a_report_one_never(
     meter_data: Path, capsys
 ) -> None:
