@@ -12,7 +12,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from edge.config import SYSTEM_CONFIG, ConfigError, Settings
-from edge.meter.settings import METER_KEYS, PRINTED_KINDS
+from edge.meter.settings import METER_KEYS, PRINTED_KINDS, RULE_KEYS
 
 
 def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
@@ -131,15 +131,20 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
     """The effective settings as plain data, with every secret replaced by '***'.
 
     A region shows only the keys of its kind: the meter keys (edge.meter.settings) only on
-    counter and display regions, `digits` also on number regions.
+    counter and display regions, `digits` also on number regions, and the rules, the class
+    and the unit on a display only when it is a meter's (a dump written back as a
+    configuration must not turn a plain display into a meter).
     """
     data = settings.model_dump(mode="json")
-    for region in data["regions"]:
+    for region, given in zip(data["regions"], settings.regions, strict=True):
         if region["kind"] not in PRINTED_KINDS:
             kept = ("digits",) if region["kind"] == "number" else ()
             for key in METER_KEYS:
                 if key not in kept:
                     del region[key]
+        elif not given.is_meter:
+            for key in (*RULE_KEYS, "device_class", "unit"):
+                del region[key]
     for *sections, key in SECRET_KEYS:
         section = data
         for name in sections:

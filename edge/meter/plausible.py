@@ -1,5 +1,6 @@
-"""Plausibility of counter readings: a value that breaks its region's rules is repaired from
-the digits' alternatives when exactly one repair fits, else published as `implausible`.
+"""Plausibility of meter readings (counters, a meter's display): a value that breaks its
+region's rules is repaired from the digits' alternatives when exactly one repair fits, else
+published as `implausible`.
 
 The rules (edge.meter.settings): the value never falls (`monotonic`, unless `allow_negative`)
 and never moves faster than `max_rate_per_min`. A misread wheel is usually one of its top-3
@@ -200,13 +201,14 @@ class StateStore(Protocol):
 
 
 class MeterChecks:
-    """The plausibility of every counter region of a device, with its state kept in the store."""
+    """The plausibility of every meter region of a device (its counters and the displays that
+    show a meter's count), with its state kept in the store."""
 
     def __init__(self, regions: list[RegionSettings], store: StateStore | None) -> None:
         self.store = store
         self.checks = {}
         for region in regions:
-            if region.kind == "counter":
+            if region.is_meter:
                 self.checks[region.name] = Plausibility(region, self._load(region.name))
 
     def _load(self, region: str) -> MeterState:
@@ -219,7 +221,7 @@ class MeterChecks:
             return MeterState()
 
     def check(self, readings: list[Reading], now_s: float) -> None:
-        """Apply each counter region's rules to its reading, in place, and save what changed."""
+        """Apply each meter region's rules to its reading, in place, and save what changed."""
         for reading in readings:
             check = self.checks.get(reading.region)
             if check is None or not check.check(reading, now_s) or self.store is None:

@@ -3,7 +3,9 @@
 A meter region is a window cut into `digits` equal cells (one per wheel or display digit), or
 one box per wheel (`wheels`), as AI-on-the-edge-device users configure theirs. The rules of
 plausibility and the Home Assistant class are per region because one device may watch a water
-meter and a power meter at once.
+meter and a power meter at once. Every counter is a meter; a display is one when it says so
+(a `device_class`, or any of the rules set): the LCD of an electricity meter counts up like
+wheels do, while a thermostat's or a scale's display may show anything.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ METER_KEYS = (
     "device_class",
     "unit",
 )
+# The plausibility rules (edge.meter.plausible); any of them set makes a display a meter's.
+RULE_KEYS = ("monotonic", "allow_negative", "max_rate_per_min", "confirm_readings")
 
 
 class MeterFields(BaseModel):
@@ -85,12 +89,29 @@ class MeterFields(BaseModel):
             raise ValueError(
                 f"decimals {self.decimals} must be fewer than the region's {self.cell_count} digits"
             )
+        if kind == "display" and self.unit and not self.is_meter:
+            raise ValueError(
+                f"unit {self.unit!r}: a display region takes a unit only as a meter's display; "
+                "set device_class (water, gas or energy) to read it as one"
+            )
         if self.unit and self.device_class and self.unit not in UNITS[self.device_class]:
             raise ValueError(
                 f"unit {self.unit!r} does not fit device_class {self.device_class}: Home "
                 f"Assistant's energy dashboard takes {', '.join(UNITS[self.device_class])}"
             )
         return self
+
+    @property
+    def is_meter(self) -> bool:
+        """Whether the region's readings go through the plausibility rules and its value is a
+        meter's count (Home Assistant `total_increasing`): every counter, and a display that
+        sets `device_class` or any of the rules."""
+        kind = getattr(self, "kind", None)
+        if kind == "counter":
+            return True
+        return kind == "display" and (
+            self.device_class is not None or any(k in self.model_fields_set for k in RULE_KEYS)
+        )
 
     @property
     def cell_count(self) -> int:

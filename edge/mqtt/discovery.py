@@ -15,7 +15,8 @@ from edge.reading import IMPLAUSIBLE, STATUSES
 
 logger = logging.getLogger(__name__)
 
-# `implausible` comes only from counter regions; an enum sensor lists what it can show.
+# `implausible` comes only from meter regions (counters, a meter's display); an enum sensor
+# lists what it can show.
 READING_STATUSES = [s for s in STATUSES if s != IMPLAUSIBLE]
 COUNTER_STATUSES = list(STATUSES)
 CAPTURE_COMMAND = "capture"
@@ -59,7 +60,8 @@ def ha_status_topic(settings: MqttSettings) -> str | None:
 
 
 def counter_value(region: RegionSettings) -> dict[str, Any]:
-    """A counter's value sensor: a number Home Assistant's energy dashboard can take.
+    """A meter's value sensor (a counter, a meter's display): a number Home Assistant's
+    energy dashboard can take.
 
     `total_increasing` with the region's class and unit; a reading without a value (low
     confidence, implausible) renders None, which a numeric sensor shows as unknown, so the
@@ -122,7 +124,7 @@ def discovery_configs(
         # No unit or state_class: the value stays text, so "007" keeps its zeros. Home
         # Assistant (2024.3) maps a rendered "None" to unknown only for numeric sensors; a
         # text sensor would show the word "None", so a null value renders "unknown" itself.
-        counter = not isinstance(entry, str) and entry.kind == "counter"
+        counter = not isinstance(entry, str) and entry.is_meter
         value: dict[str, Any] = {
             "value_template": (
                 "{{ value_json.value if value_json.value is not none else 'unknown' }}"

@@ -203,29 +203,38 @@ def test_a_real_home_assistant_shows_readings_and_unknown_for_no_value(
         store.close()
 
 
-def test_a_counter_region_is_a_meter_home_assistants_energy_dashboard_takes(
-    mosquitto: Broker, home_assistant: Callable[[Broker], HomeAssistant], tmp_path: Path
+@pytest.mark.parametrize(
+    ("kind", "device_class", "unit"),
+    [("counter", "water", "m³"), ("display", "energy", "kWh")],  # wheels; an electricity LCD
+)
+def test_a_meter_region_is_a_meter_home_assistants_energy_dashboard_takes(
+    mosquitto: Broker,
+    home_assistant: Callable[[Broker], HomeAssistant],
+    tmp_path: Path,
+    kind: str,
+    device_class: str,
+    unit: str,
 ) -> None:
-    water = RegionSettings(
-        name="water", kind="counter", digits=6, decimals=1, device_class="water", unit="m³"
+    region = RegionSettings(
+        name="meter", kind=kind, digits=6, decimals=1, device_class=device_class, unit=unit
     )
-    meter, meter_status = (f"digitcam_{DEVICE}_water_{x}" for x in ("value", "status"))
+    meter, meter_status = (f"digitcam_{DEVICE}_meter_{x}" for x in ("value", "status"))
     store = Store(tmp_path / "digitcam.sqlite", outbox_max=100)
-    publisher = start_publisher(mosquitto, store, [water])
+    publisher = start_publisher(mosquitto, store, [region])
     try:
-        store.record(make_reading("water", "01234.5"), publisher.reading_topics("water"), 1)
+        store.record(make_reading("meter", "01234.5"), publisher.reading_topics("meter"), 1)
         ha = home_assistant(mosquitto)
         wait_until(lambda: ha.state(meter) == "1234.5", 60, "Home Assistant showing 1234.5")
         attributes = ha.entities()[meter]["attributes"]
-        # What the energy dashboard asks of a water meter's sensor.
+        # What the energy dashboard asks of a water or an electricity meter's sensor.
         assert attributes["state_class"] == "total_increasing"
-        assert attributes["device_class"] == "water"
-        assert attributes["unit_of_measurement"] == "m³"
+        assert attributes["device_class"] == device_class
+        assert attributes["unit_of_measurement"] == unit
 
         # An implausible reading: unknown, never a dip to 0 that the dashboard would count.
-        refused = make_reading("water", None, status="implausible")
+        refused = make_reading("meter", None, status="implausible")
         refused.raw_value = "01034.5"
-        store.record(refused, publisher.reading_topics("water"), 1)
+        store.record(refused, publisher.reading_topics("meter"), 1)
         wait_until(lambda: ha.state(meter_status) == "implausible", 30, "the implausible reading")
         assert ha.state(meter) == "unknown"
         assert ha.entities()[meter]["attributes"]["raw_value"] == "01034.5"

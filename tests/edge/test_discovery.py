@@ -161,3 +161,26 @@ def test_a_counter_region_is_a_meter_for_the_energy_dashboard() -> None:
     assert (
         "implausible" not in result["homeassistant/sensor/pi-kitchen/main_status/config"]["options"]
     )
+
+
+def test_a_meters_display_is_a_meter_sensor_and_a_plain_display_is_text() -> None:
+    from edge.config import RegionSettings
+
+    power = RegionSettings(
+        name="power", kind="display", digits=7, decimals=1, device_class="energy", unit="kWh"
+    )
+    scale = RegionSettings(name="scale", kind="display", digits=4)
+    result = discovery_configs(SETTINGS, "pi-kitchen", [power, scale], "1.2.3")
+    meter = result["homeassistant/sensor/pi-kitchen/power_value/config"]
+    assert (meter["state_class"], meter["device_class"], meter["unit_of_measurement"]) == (
+        "total_increasing",
+        "energy",
+        "kWh",
+    )
+    assert "implausible" in result["homeassistant/sensor/pi-kitchen/power_status/config"]["options"]
+    text = result["homeassistant/sensor/pi-kitchen/scale_value/config"]
+    assert "state_class" not in text and "unit_of_measurement" not in text
+    assert (
+        "implausible"
+        not in result["homeassistant/sensor/pi-kitchen/scale_status/config"]["options"]
+    )

@@ -89,3 +89,39 @@ def test_a_handwriting_model_given_as_the_printed_model_exits_78_naming_the_key(
     assert result.returncode == 78
     assert "not a DigitCam printed-digit model" in result.stderr
     assert "model.printed_path" in result.stderr
+
+
+def test_a_display_is_a_meters_when_it_says_so_and_a_unit_alone_is_refused(tmp_path: Path) -> None:
+    lcd = '[[regions]]\nname = "power"\nkind = "display"\nbox = [10, 10, 300, 50]\ndigits = 7\n'
+    path = tmp_path / "digitcam.toml"
+    for extra, meter in (
+        ("", False),  # a thermostat's or a scale's display may show anything
+        ('device_class = "energy"\nunit = "kWh"\n', True),
+        ("max_rate_per_min = 0.5\n", True),
+        ("monotonic = true\n", True),
+    ):
+        path.write_text(lcd + extra)
+        (region,) = load_settings(path).regions
+        assert region.is_meter is meter, extra
+    water = tmp_path / "water.toml"
+    water.write_text(WATER)
+    assert load_settings(water).regions[0].is_meter  # every counter
+    message = problems(tmp_path, lcd + 'unit = "kWh"\n')
+    assert "a display region takes a unit only as a meter's display; set device_class" in message
+
+
+def test_the_shown_configuration_never_turns_a_plain_display_into_a_meter(tmp_path: Path) -> None:
+    from edge.config import Settings
+    from edge.config_load import masked_dump
+
+    path = tmp_path / "digitcam.toml"
+    path.write_text(
+        '[[regions]]\nname = "scale"\nkind = "display"\ndigits = 4\n'
+        '[[regions]]\nname = "power"\nkind = "display"\ndigits = 7\ndevice_class = "energy"\n'
+    )
+    scale, power = masked_dump(load_settings(path))["regions"]
+    assert "monotonic" not in scale and "device_class" not in scale and scale["digits"] == 4
+    assert (power["monotonic"], power["device_class"]) == (True, "energy")
+    # Written back, each region is what it was.
+    again = Settings.model_validate({"regions": [scale, power]})
+    assert [r.is_meter for r in again.regions] == [False, True]

@@ -208,3 +208,70 @@ def test_a_simulated_meter_run_publishes_few_wrong_values_as_ok() -> None:
     assert sum(outcomes.values()) == 300
     assert outcomes["ok WRONG"] <= 3, outcomes  # 1%
     assert outcomes["ok right"] + outcomes["ok right (repaired)"] >= 255, outcomes
+
+
+def lcd_meter_frames(folder: Path, shown: list[str], decimals: int) -> list[int]:
+    """Frames of one electricity meter's LCD (mock_frames/meter_draw.py, a renderer the model
+    never saw) showing each of `shown` in turn, the camera and the light fixed as a mounted
+    camera's are; returns the display's box."""
+    meter = load_script("meter_mock", ROOT / "mock_frames" / "meter.py")
+    folder.mkdir()
+    for n, value in enumerate(shown):
+        rng = np.random.default_rng(20261205)  # the same meter, pose and light every frame
+        flat, cells, slots = meter.meter_draw.lcd_face(rng, value, decimals, 70)
+        matrix, box = meter.camera(rng, cells, slots)
+        data, _ = meter.photograph(flat, matrix, rng)
+        (folder / f"lcd_{n:04d}.jpg").write_bytes(data)
+    return box
+
+
+def test_a_meters_display_is_checked_like_its_wheels_and_a_plain_display_is_not(
+    tmp_path: Path, mosquitto: Broker, subscriber, models
+) -> None:
+    # An electricity meter's LCD counting kWh; the third frame shows a lower count, as a
+    # misread digit (a 2 taken for a 1) would.
+    shown = ["0012345", "0012347", "0011347", "0012351"]
+    box = lcd_meter_frames(tmp_path / "lcd", shown, decimals=1)
+    plain = {"name": "power", "kind": "display", "box": box, "digits": 7, "decimals": 1}
+    # A display that says it is a meter's gets the counter's rules and sensor.
+    meter = {**plain, "device_class": "energy", "unit": "kWh"}
+    sub = subscriber(mosquitto, ["digitcam/#", "homeassistant/#"])
+    proc = run_daemon(
+        tmp_path,
+        tmp_path / "lcd",
+        mosquitto,
+        "--once",
+        extra_env={"DIGITCAM_REGIONS": json.dumps([meter]), "DIGITCAM_CAMERA__FPS": "0"},
+    )
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    wait_until(lambda: len(readings_of(sub)) == len(shown), what="every display reading")
+    readings = sorted(readings_of(sub), key=lambda r: r["frame"]["source"])
+    assert [(r["status"], r["value"]) for r in readings] == [
+        ("ok", "001234.5"),
+        ("ok", "001234.7"),
+        ("implausible", None),
+        ("ok", "001235.1"),
+    ]
+    assert readings[2]["raw_value"] == "001134.7"
+    config = json.loads(sub.on("homeassistant/sensor/testcam/power_value/config")[-1].payload)
+    assert (config["state_class"], config["device_class"], config["unit_of_measurement"]) == (
+        "total_increasing",
+        "energy",
+        "kWh",
+    )
+    status = json.loads(sub.on("homeassistant/sensor/testcam/power_status/config")[-1].payload)
+    assert "implausible" in status["options"]
+    # The same frames as a plain display (a thermostat's, a scale's: it may show anything).
+    from edge.meter.plausible import MeterChecks
+
+    region = RegionSettings.model_validate(plain)
+    model, printed = models
+    reader = FrameReader(model, [region], 0.9, "t", printed)
+    checks = MeterChecks([region], None)
+    values = []
+    for n in range(len(shown)):
+        (reading,) = reader.read(read_image_file(tmp_path / "lcd" / f"lcd_{n:04d}.jpg"), "f", n)
+        checks.check([reading], float(n))
+        values.append((reading.status, reading.value))
+    assert values == [("ok", f"{v[:-1]}.{v[-1]}") for v in shown]
