@@ -60,7 +60,9 @@ class ReadingOut(BaseModel):
     model: str
     frame: FrameRef
     raw_value: str | None = Field(
-        None, description="counters: the value as read, when plausibility refused or repaired it"
+        None,
+        description="meters (counters, a meter's display): the value as read, when "
+        "plausibility refused or repaired it",
     )
     row_reader: str | None = Field(
         None, description="number and digit regions: the row reader that weighed the digits, if on"
