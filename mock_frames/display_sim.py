@@ -26,7 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from meter_sim import tally
 
 from edge.config import RegionSettings
 from edge.meter.plausible import Plausibility
@@ -86,19 +89,10 @@ def simulate(
         digits = display_digits(probs, cells)
         reading = reader.reading(PLAIN, digits, 0.0, "sim", index, meter_value(PLAIN, digits))
         right = f"{shown[:-DECIMALS]}.{shown[-DECIMALS:]}"
-        tally(outcomes["plain"], reading.status, reading.value, right, None)
+        tally(outcomes["plain"], reading.status, reading.value, {right}, None)
         check.check(reading, index * INTERVAL_S)
-        tally(outcomes["meter"], reading.status, reading.value, right, reading.raw_value)
+        tally(outcomes["meter"], reading.status, reading.value, {right}, reading.raw_value)
     return outcomes
-
-
-def tally(out: Counter[str], status: str, value: str | None, right: str, raw: str | None) -> None:
-    if status != "ok":
-        out[status] += 1
-    elif value == right:
-        out["ok right (repaired)" if raw else "ok right"] += 1
-    else:
-        out["ok WRONG"] += 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -104,6 +104,22 @@ def _text(steps: int) -> str:
     return f"{digits[:-DECIMALS]}.{digits[-DECIMALS:]}"
 
 
+def tally(
+    outcomes: Counter[str], status: str, value: str | None, right: set[str], raw: str | None
+) -> bool:
+    """Count one published reading by its status and, when `ok`, whether its value is one of
+    `right` (and whether it was repaired, `raw` being what was read); True when it is `ok` but
+    wrong."""
+    if status != "ok":
+        outcomes[status] += 1
+        return False
+    if value in right:
+        outcomes["ok right (repaired)" if raw else "ok right"] += 1
+        return False
+    outcomes["ok WRONG"] += 1
+    return True
+
+
 def simulate(
     model: PrintedModel,
     pool: dict[int, list[np.ndarray]],
@@ -129,12 +145,7 @@ def simulate(
         reading = reader.reading(REGION, digits, 0.0, "sim", index, meter_value(REGION, digits))
         check.check(reading, index * INTERVAL_S)
         right = accepted_values(value)
-        if reading.status != "ok":
-            outcomes[reading.status] += 1
-        elif reading.value in right:
-            outcomes["ok right (repaired)" if reading.raw_value else "ok right"] += 1
-        else:
-            outcomes["ok WRONG"] += 1
+        if tally(outcomes, reading.status, reading.value, right, reading.raw_value):
             print(
                 f"index {index}: published {reading.value} (read {reading.raw_value}), "
                 f"counter {sorted(right)}",
