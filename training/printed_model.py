@@ -40,6 +40,10 @@ class PrintedConfig:
     # its light, contrast and print, is largely in those statistics; `--mixstyle`; not shipped).
     # Nothing changes at inference: the exported graph has no trace of it.
     mixstyle: float = 0.0
+    # While training, the chance that a batch is first seen through a random convolution
+    # (RandConv, Xu et al. 2021: a random 1x1, 3x3 or 5x5 filter mixed with the image, so
+    # strokes, print and blur change while shapes and places stay; `--randconv`; not shipped).
+    randconv: float = 0.0
     kind: str = "printed"  # tells `export` and `evaluate` which network a checkpoint holds
 
     def to_dict(self) -> dict:
@@ -93,6 +97,8 @@ class PrintedNet(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and self.config.randconv > 0:
+            x = rand_conv(x, self.config.randconv)
         mean = x.mean(dim=(2, 3), keepdim=True)
         std = x.std(dim=(2, 3), keepdim=True).clamp_min(CONTRAST_FLOOR)
         features = (x - mean) / std
@@ -110,6 +116,21 @@ class PrintedNet(nn.Module):
         """Calibrated digit probabilities [N,10] and position probabilities [N,100]."""
         positions = torch.softmax(self(x) / self.temperature, dim=1)
         return positions @ self.nearest, positions
+
+
+def rand_conv(images: torch.Tensor, p: float) -> torch.Tensor:
+    """With chance `p`, the batch through one random filter (1x1, 3x3 or 5x5, Gaussian
+    weights scaled by its size, reflected at the edges), mixed with the images by a random
+    share. Centred filters move nothing, so a wheel's position stays; the network's own
+    contrast normalisation undoes the filter's scale and sign."""
+    if torch.rand(()) >= p:
+        return images
+    k = int(torch.randint(0, 3, ()).item()) * 2 + 1
+    weight = torch.randn(1, 1, k, k) / k
+    padded = nn.functional.pad(images, (k // 2,) * 4, mode="reflect") if k > 1 else images
+    filtered = nn.functional.conv2d(padded, weight)
+    share = torch.rand(())
+    return share * images + (1 - share) * filtered
 
 
 def mix_style(features: torch.Tensor, p: float, alpha: float = 0.1) -> torch.Tensor:

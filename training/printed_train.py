@@ -75,6 +75,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         "after each of the first two poolings (MixStyle; not in the shipped recipe)",
     )
     p.add_argument(
+        "--randconv",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="while training, show a batch through a random 1x1-5x5 filter with chance P "
+        "(RandConv; not in the shipped recipe)",
+    )
+    p.add_argument(
         "--fold-in-tune",
         type=Path,
         metavar="CHECKPOINT",
@@ -153,7 +161,10 @@ def run(args: argparse.Namespace) -> int:
         f"{len(tune)} wheels to tune on ({len(sets['report'])} wheels left for the report)"
     )
     config = PrintedConfig(
-        channels=tuple(args.channels), column_max=args.column_max, mixstyle=args.mixstyle
+        channels=tuple(args.channels),
+        column_max=args.column_max,
+        mixstyle=args.mixstyle,
+        randconv=args.randconv,
     )
     net = PrintedNet(config)
     params = sum(p.numel() for p in net.parameters())

@@ -261,6 +261,31 @@ def test_mixstyle_mixes_feature_statistics_while_training_and_never_when_reading
     assert not torch.allclose(a, plain(x))
 
 
+def test_randconv_changes_the_strokes_not_where_they_are_and_never_when_reading() -> None:
+    from training.printed_model import PrintedConfig, PrintedNet, rand_conv
+
+    images = torch.zeros(6, 1, 32, 20)
+    images[:, :, 10:22, 8:12] = 1.0  # a bar: where a wheel's digit stands
+    rows = torch.arange(32, dtype=torch.float32)[None, :, None]
+    changed = 0
+    for seed in range(20):
+        torch.manual_seed(seed)
+        out = rand_conv(images, p=1.0)
+        assert out.shape == images.shape
+        changed += not torch.allclose(out, images)
+        # Whatever the filter, the bar's rows stay where they were (its energy's centre).
+        energy = (out - out.mean(dim=(2, 3), keepdim=True)).abs().sum(dim=(0, 1, 3))
+        assert abs(float((energy * rows[0, :, 0]).sum() / energy.sum()) - 15.5) < 1.5
+    assert changed >= 15
+    assert torch.equal(rand_conv(images, p=0.0), images)
+    net = PrintedNet(PrintedConfig(randconv=1.0))
+    plain = PrintedNet(PrintedConfig())
+    plain.load_state_dict(net.state_dict())
+    net.eval(), plain.eval()
+    x = torch.rand(4, 1, 32, 20)
+    assert torch.equal(net(x), plain(x))
+
+
 def test_another_installation_can_be_tuned_on_and_a_report_one_never(
     meter_data: Path, capsys
 ) -> None:
