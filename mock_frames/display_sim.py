@@ -3,7 +3,8 @@
     python mock_frames/display_sim.py --lcd-data ../shared/data/lcd_digits --readings 1000
 
 An LCD of 7 digits counting kWh to a tenth (`001234.5`) is read every 5 minutes while the
-household draws 0-6 kW (changing every half hour, off for hours now and then). At every
+household draws what meter_sim.py's household draws in water, here in kW: nothing for hours
+now and then, 0.05-4 kW, changing every half hour. At every
 reading each digit is shown by a real camera crop of that digit from the real LCD crops
 (`--half report`, the half `digitcam evaluate --printed` only ever counts, by default; `tune`,
 the half that was looked at to improve the renderer; `all`), and the crops go through the
@@ -29,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from meter_sim import tally
+from meter_sim import INTERVAL_S, flow, tally
 
 from edge.config import RegionSettings
 from edge.meter.plausible import Plausibility
@@ -39,7 +40,6 @@ from edge.reader import FrameReader
 
 SEED = 20261205
 DIGITS, DECIMALS = 7, 1
-INTERVAL_S = 300.0  # a reading every 5 minutes
 KEYS = {"name": "power", "kind": "display", "digits": DIGITS, "decimals": DECIMALS}
 PLAIN = RegionSettings.model_validate(KEYS)
 METER = RegionSettings.model_validate(
@@ -60,17 +60,6 @@ def crops_by_digit(lcd_data: Path, half: str) -> dict[int, list[np.ndarray]]:
     return pool
 
 
-def consumption(rng: np.random.Generator, readings: int) -> np.ndarray:
-    """Tenths of a kWh added before each reading: 0-6 kW, changing every half hour."""
-    per_reading = INTERVAL_S / 3600 * 10  # kW -> tenths of a kWh per reading
-    out, kw = np.zeros(readings), 0.0
-    for i in range(readings):
-        if i % 6 == 0:
-            kw = float(rng.choice([0.0, rng.uniform(0.1, 0.6), rng.uniform(0.5, 6.0)]))
-        out[i] = kw * per_reading
-    return out
-
-
 def simulate(
     model: PrintedModel, pool: dict[int, list[np.ndarray]], readings: int, seed: int = SEED
 ) -> dict[str, Counter[str]]:
@@ -81,7 +70,7 @@ def simulate(
     cells = [(i * CROP_W, 0, CROP_W, CROP_H) for i in range(DIGITS)]
     tenths = float(rng.uniform(1e4, 9e5))
     outcomes: dict[str, Counter[str]] = {"plain": Counter(), "meter": Counter()}
-    for index, step in enumerate(consumption(rng, readings)):
+    for index, step in enumerate(flow(rng, readings)):
         tenths += step
         shown = f"{int(tenths) % 10**DIGITS:0{DIGITS}d}"
         crops = [pool[int(d)][int(rng.integers(len(pool[int(d)])))] for d in shown]
@@ -102,13 +91,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, help="printed-digit ONNX (default: shipped)")
     parser.add_argument("--readings", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--runs", type=int, default=1, help="runs of --readings, seed after seed")
     args = parser.parse_args(argv)
     pool = crops_by_digit(args.lcd_data, args.half)
-    outcomes = simulate(load_printed(args.model), pool, args.readings, args.seed)
+    model = load_printed(args.model)
+    outcomes: dict[str, Counter[str]] = {"plain": Counter(), "meter": Counter()}
+    for run in range(args.runs):
+        for way, counts in simulate(model, pool, args.readings, args.seed + run).items():
+            outcomes[way] += counts
+    total = args.readings * args.runs
     for way, title in (("plain", "a plain display"), ("meter", "a meter's display")):
         print(f"published as {title}:")
         for name, count in sorted(outcomes[way].items()):
-            print(f"  {name}: {count} ({count / args.readings:.1%})")
+            print(f"  {name}: {count} ({count / total:.1%})")
     return 0
 
 
