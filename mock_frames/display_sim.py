@@ -36,6 +36,7 @@ from edge.config import RegionSettings
 from edge.meter.plausible import Plausibility
 from edge.meter.printed import CROP_H, CROP_W, PrintedModel, load_printed
 from edge.meter.read import display_digits, meter_value
+from edge.meter.wheels import format_value
 from edge.reader import FrameReader
 
 SEED = 20261205
@@ -77,7 +78,7 @@ def simulate(
         probs, _ = model.read(np.stack(crops)[:, None].astype(np.float32) / 255.0)
         digits = display_digits(probs, cells)
         reading = reader.reading(PLAIN, digits, 0.0, "sim", index, meter_value(PLAIN, digits))
-        right = f"{shown[:-DECIMALS]}.{shown[-DECIMALS:]}"
+        right = format_value([int(d) for d in shown], DECIMALS)
         tally(outcomes["plain"], reading.status, reading.value, {right}, None)
         check.check(reading, index * INTERVAL_S)
         tally(outcomes["meter"], reading.status, reading.value, {right}, reading.raw_value)
