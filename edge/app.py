@@ -19,6 +19,7 @@ from edge.api import ApiError, require_api_extra
 from edge.camera import FrameGrabber, SourceError, open_source
 from edge.config import Settings
 from edge.meter.plausible import MeterChecks
+from edge.meter.preset import SET_VALUE_COMMAND, command_request
 from edge.meter.printed import load_printed
 from edge.meter.settings import PRINTED_KINDS
 from edge.model import DigitModel, ModelError
@@ -172,6 +173,8 @@ class App:
         )
         self.publisher.on_command(CAPTURE_COMMAND, lambda _payload: self.capture_now.set())
         self.publisher.on_command(RELOAD_COMMAND, lambda _payload: self.ask_reload())
+        if self.meters.checks:
+            self.publisher.on_command(SET_VALUE_COMMAND, self._set_meter_value)
         self.publisher.start()
         publisher = self.publisher
         flush_s = ONCE_FLUSH_TIMEOUT_S if self.once else FLUSH_TIMEOUT_S
@@ -221,6 +224,11 @@ class App:
         """MQTT cmd/reload: load the active model again before the next frame."""
         if self.models is not None:
             self.models.reload_asked.set()
+
+    def _set_meter_value(self, payload: bytes) -> None:
+        """MQTT cmd/set_value: a meter region's value, as a person reads it off the meter."""
+        region, value = command_request(payload, list(self.meters.checks))
+        self.meters.set_value(region, value, time.time(), by="MQTT cmd/set_value")
 
     def swap_model_if_changed(self) -> None:
         """Read with a newly installed model from the next frame on (one stat a second)."""

@@ -23,6 +23,7 @@ from edge.api.routes import (
     docs,
     health,
     labels,
+    meters,
     metrics,
     models,
     pages,
@@ -70,7 +71,18 @@ def create_app(services: Services) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.services = services
-    routes = (health, predict, readings, labels, models, performance, metrics, dataset, pages)
+    routes = (
+        health,
+        predict,
+        readings,
+        meters,
+        labels,
+        models,
+        performance,
+        metrics,
+        dataset,
+        pages,
+    )
     for module in (*routes, docs):
         app.include_router(module.router)
     pages.mount_static(app)

@@ -194,3 +194,43 @@ class Info(BaseModel):
     min_confidence: float
     printed_min_confidence: float
     regions: list[str]
+
+
+class MeterOut(BaseModel):
+    """A meter region (a counter, a meter's display) and the value its readings are checked
+    against."""
+
+    region: str
+    kind: Literal["counter", "display"]
+    value: str | None = Field(
+        description="the last accepted value, with the region's decimals; null before the "
+        "first reading",
+        examples=["1234.5"],
+    )
+    accepted_at: str | None = Field(description="when it was accepted or set (ISO 8601, UTC)")
+    pending: str | None = Field(
+        None, description="a new level that implausible readings agree on, not yet accepted"
+    )
+    pending_readings: int = Field(0, description="how many readings agree on `pending`")
+    confirm_readings: int = Field(description="readings it takes to accept a new level")
+
+
+class MeterList(BaseModel):
+    meters: list[MeterOut]
+
+
+class MeterValueIn(BaseModel):
+    """What the meter shows, as a person reads it off the meter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: (
+        Annotated[float, Field(strict=True, allow_inf_nan=False)]
+        | Annotated[str, Field(min_length=1, max_length=32)]
+    ) = Field(
+        ...,
+        examples=["1234.5"],
+        description="a decimal number that fits the region: no more decimals than `decimals`, "
+        "no more whole digits than it has digits before the point, not below 0 unless "
+        "`allow_negative`",
+    )

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 from edge.api.perfstats import DrawingResults, Memo
 from edge.camera import Frame, FrameGrabber, FrameSource, SourceError, capture_one, open_source
 from edge.config import RegionSettings, Settings
+from edge.meter.plausible import MeterChecks
 from edge.meter.printed import PrintedModel, load_printed
 from edge.model import DigitModel, ModelError
 from edge.model_install import load_active
@@ -49,6 +50,7 @@ class Daemon(Protocol):
     model: DigitModel | None
     grabber: FrameGrabber | None
     recorder: Stats
+    meters: MeterChecks
 
     def snapshot(self) -> StatsSnapshot: ...
 

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from edge.config import RegionSettings
+from edge.meter.preset import MeterValueError, parse_value
 from edge.meter.wheels import format_value
 from edge.reading import IMPLAUSIBLE, LOW_CONFIDENCE, OK, Reading
 
@@ -202,11 +204,16 @@ class StateStore(Protocol):
 
 class MeterChecks:
     """The plausibility of every meter region of a device (its counters and the displays that
-    show a meter's count), with its state kept in the store."""
+    show a meter's count), with its state kept in the store.
+
+    The capture loop checks readings; a person may set a region's value at any time (MQTT
+    `cmd/set_value` on the sender thread, the API on its own): a lock keeps the two apart.
+    """
 
     def __init__(self, regions: list[RegionSettings], store: StateStore | None) -> None:
         self.store = store
         self.checks = {}
+        self._lock = threading.Lock()
         for region in regions:
             if region.is_meter:
                 self.checks[region.name] = Plausibility(region, self._load(region.name))
@@ -222,11 +229,38 @@ class MeterChecks:
 
     def check(self, readings: list[Reading], now_s: float) -> None:
         """Apply each meter region's rules to its reading, in place, and save what changed."""
-        for reading in readings:
-            check = self.checks.get(reading.region)
-            if check is None or not check.check(reading, now_s) or self.store is None:
-                continue
-            try:
-                self.store.save_meter_state(reading.region, check.state.to_dict())
-            except Exception as exc:  # the full-disk path: counted by the store, logged there
-                logger.debug("region %s: meter state not saved: %s", reading.region, exc)
+        with self._lock:
+            for reading in readings:
+                check = self.checks.get(reading.region)
+                if check is not None and check.check(reading, now_s):
+                    self._save(reading.region, check.state)
+
+    def set_value(self, region: str, given: Any, now_s: float, by: str = "hand") -> MeterState:
+        """Make `given` the last accepted value of meter region `region` (edge.meter.preset):
+        what the meter shows, from a person who looked. Whatever waited for confirmation is
+        forgotten; MeterValueError says why a region or a value cannot be taken."""
+        check = self.checks.get(region)
+        if check is None:
+            named = ", ".join(self.checks) or "none"
+            raise MeterValueError(f"no meter region {region!r} (this device's: {named})")
+        value = parse_value(check.region, given)
+        with self._lock:
+            was = check.state.value
+            check.state = MeterState(value=value, ts_s=now_s)
+            self._save(region, check.state)
+            state = MeterState(**check.state.to_dict())
+        logger.info("region %s: value set to %s by %s (was %s)", region, value, by, was)
+        return state
+
+    def states(self) -> dict[str, MeterState]:
+        """A copy of each meter region's state, by name."""
+        with self._lock:
+            return {name: MeterState(**c.state.to_dict()) for name, c in self.checks.items()}
+
+    def _save(self, region: str, state: MeterState) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.save_meter_state(region, state.to_dict())
+        except Exception as exc:  # the full-disk path: counted by the store, logged there
+            logger.debug("region %s: meter state not saved: %s", region, exc)

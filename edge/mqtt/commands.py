@@ -1,7 +1,8 @@
 """Commands: `<topic_prefix>/<device_id>/cmd/<name>` messages dispatched to handlers by name.
 
 Handlers run on the publisher's sender thread, one message at a time, so a handler should only
-signal the work (set an event), not do it.
+signal the work (set an event) or do something as quick. A handler refuses a payload it cannot
+take by raising ValueError with the reason: logged and counted, not an error of the device.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Commands:
         self._prefix = command_topic(settings, device_id, "")
         self._handlers: dict[str, list[Handler]] = {}
         self.failed = 0  # handlers that raised
+        self.refused = 0  # payloads a handler could not take (ValueError: a person's typo)
         self.unknown = 0  # commands nobody registered (typos in automations, mostly)
 
     @property
@@ -54,6 +56,9 @@ class Commands:
         for handler in handlers:
             try:
                 handler(payload)
+            except ValueError as exc:
+                self.refused += 1
+                logger.warning("command %r refused: %s", name, exc)
             except Exception:
                 self.failed += 1
                 logger.exception("command %r failed", name)

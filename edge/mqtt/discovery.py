@@ -6,11 +6,13 @@ connect and whenever `ha_status_topic` (`<discovery_prefix>/status`) says `onlin
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from edge.config import MqttSettings, RegionSettings
+from edge.meter.preset import SET_VALUE_COMMAND
 from edge.reading import IMPLAUSIBLE, STATUSES
 
 logger = logging.getLogger(__name__)
@@ -76,6 +78,35 @@ def counter_value(region: RegionSettings) -> dict[str, Any]:
     }
     if region.device_class:
         entity["device_class"] = region.device_class
+    if region.unit:
+        entity["unit_of_measurement"] = region.unit
+    return entity
+
+
+def set_value_number(
+    settings: MqttSettings, device_id: str, region: RegionSettings
+) -> dict[str, Any]:
+    """A box in Home Assistant to tell a meter region what the meter shows (`cmd/set_value`):
+    after a meter is replaced, or a first reading that was misread. It shows the region's
+    readings; a reading without a value leaves it unknown (`payload_reset`)."""
+    step = 10.0**-region.decimals
+    top = round(10.0 ** (region.cell_count - region.decimals) - step, region.decimals)
+    # The region's name as a JSON string, written into the template as it is.
+    template = '{"region": ' + json.dumps(region.name) + ', "value": {{ value }}}'
+    entity: dict[str, Any] = {
+        "name": f"{region.name} set value",
+        "command_topic": command_topic(settings, device_id, SET_VALUE_COMMAND),
+        "command_template": template,
+        "state_topic": region_topic(settings, device_id, region.name),
+        "value_template": "{{ value_json.value if value_json.value is not none else 'None' }}",
+        "payload_reset": "None",
+        "min": -top if region.allow_negative else 0,
+        "max": top,
+        "step": step,
+        "mode": "box",
+        "entity_category": "config",
+        "icon": "mdi:counter",
+    }
     if region.unit:
         entity["unit_of_measurement"] = region.unit
     return entity
@@ -178,6 +209,8 @@ def discovery_configs(
                 "entity_category": "diagnostic",
             },
         )
+        if counter and not isinstance(entry, str):
+            add("number", f"{region}_set_value", set_value_number(settings, device_id, entry))
     add(
         "binary_sensor",
         "connectivity",

@@ -123,6 +123,7 @@ class MqttPublisher:
             "reconnects": self.reconnects,
             "connect_attempts": self._conn.connect_attempts,
             "unknown_commands": self._commands.unknown,
+            "refused_commands": self._commands.refused,
             "unstored_sent": self._unstored_sent,
             "unstored_lost": self._unstored_lost,
             "outbox_depth": depth,

@@ -11,7 +11,9 @@ never the project's: Home Assistant pins paho-mqtt 1.6 and older libraries than 
         a minimal Home Assistant with the MQTT integration on that broker, discovery on, as a
         user sets it up. Prints {"ready": true} once set up, then answers every line on stdin
         with one JSON line: {"entities": {unique_id: {"entity_id", "state", "attributes"}},
-        "problems": [warnings and errors logged about MQTT entities]}. Stops at end of input.
+        "problems": [warnings and errors logged about MQTT entities]}. A line that is a JSON
+        object {"service": "domain.name", "data": {...}} first calls that service, as a user
+        does in the frontend (number.set_value). Stops at end of input.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ logger = logging.getLogger("ha_check")
 # Where Home Assistant logs what it thinks of an MQTT entity: discovery, the platforms, the
 # templates, and the state an entity writes (a sensor with a state it refuses).
 WATCHED_LOGGERS = re.compile(
-    r"^homeassistant\.(components\.(mqtt|sensor|binary_sensor|button)|helpers\.(entity|template))"
+    r"^homeassistant\.(components\.(mqtt|sensor|binary_sensor|button|number)|helpers\.(entity|template))"
 )
 
 
@@ -151,7 +153,11 @@ async def live(broker: str, config_dir: Path, http_port: int) -> None:
     print(json.dumps({"ready": True, "version": ha_version}), flush=True)
     loop = asyncio.get_running_loop()
     try:
-        while await loop.run_in_executor(None, sys.stdin.readline):
+        while line := await loop.run_in_executor(None, sys.stdin.readline):
+            if line.strip():
+                call = json.loads(line)
+                domain, _, service = call["service"].partition(".")
+                await hass.services.async_call(domain, service, call["data"], blocking=True)
             await hass.async_block_till_done()
             answer = {"entities": entities(hass), "problems": problems.messages}
             print(json.dumps(answer), flush=True)

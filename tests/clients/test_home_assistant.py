@@ -17,6 +17,8 @@ from typing import IO, Any
 import pytest
 
 from edge.config import MqttSettings, RegionSettings
+from edge.meter.plausible import MeterChecks
+from edge.meter.preset import SET_VALUE_COMMAND, command_request
 from edge.mqtt.discovery import discovery_configs
 from edge.mqtt.publisher import Backoff, MqttPublisher
 from edge.store import Store
@@ -82,10 +84,12 @@ class HomeAssistant:
             pytest.fail(f"Home Assistant did not answer; its log:\n{self.log_path.read_text()}")
         return dict(json.loads(line))
 
-    def entities(self) -> dict[str, dict[str, Any]]:
-        """unique_id -> {entity_id, state, attributes}; also fails on any logged problem."""
+    def entities(self, call: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+        """unique_id -> {entity_id, state, attributes}, after calling a service when `call`
+        says which ({"service": "number.set_value", "data": {...}}); also fails on any logged
+        problem."""
         assert self.proc.stdin is not None
-        self.proc.stdin.write("\n")
+        self.proc.stdin.write((json.dumps(call) if call else "") + "\n")
         self.proc.stdin.flush()
         answer = self._line()
         assert answer["problems"] == [], "Home Assistant complained"
@@ -138,7 +142,8 @@ def test_home_assistants_discovery_schemas_accept_every_entity_whole(ha_python: 
     water = RegionSettings(
         name="water", kind="counter", digits=6, decimals=1, device_class="water", unit="m³"
     )
-    for regions, count in ((["main"], 5), (["main", "meter-2"], 8), (["main", water], 8)):
+    # A meter region has a fourth entity: the box that sets its value.
+    for regions, count in ((["main"], 5), (["main", "meter-2"], 8), (["main", water], 9)):
         configs = discovery_configs(settings, DEVICE, regions, "1.2.3")
         results = check_schemas(ha_python, configs)
         assert len(results) == count
@@ -152,9 +157,13 @@ def test_home_assistants_discovery_schemas_accept_every_entity_whole(ha_python: 
 
 
 def start_publisher(
-    broker: Broker, store: Store, regions: list[str | RegionSettings]
+    broker: Broker,
+    store: Store,
+    regions: list[str | RegionSettings],
+    commands: dict[str, Callable[[bytes], None]] | None = None,
 ) -> MqttPublisher:
-    """DigitCam's publisher on the test broker, quick to reconnect, started."""
+    """DigitCam's publisher on the test broker, quick to reconnect, with its command handlers,
+    started."""
     publisher = MqttPublisher(
         MqttSettings(host=broker.host, port=broker.port, keepalive_s=5),
         DEVICE,
@@ -164,6 +173,8 @@ def start_publisher(
         backoff=Backoff(min_s=0.1, max_s=0.5),
         poll_s=0.02,
     )
+    for name, handler in (commands or {}).items():
+        publisher.on_command(name, handler)
     publisher.start()
     return publisher
 
@@ -218,9 +229,17 @@ def test_a_meter_region_is_a_meter_home_assistants_energy_dashboard_takes(
     region = RegionSettings(
         name="meter", kind=kind, digits=6, decimals=1, device_class=device_class, unit=unit
     )
-    meter, meter_status = (f"digitcam_{DEVICE}_meter_{x}" for x in ("value", "status"))
+    meter, meter_status, box = (
+        f"digitcam_{DEVICE}_meter_{x}" for x in ("value", "status", "set_value")
+    )
     store = Store(tmp_path / "digitcam.sqlite", outbox_max=100)
-    publisher = start_publisher(mosquitto, store, [region])
+    # What the daemon does with cmd/set_value (edge.app.App._set_meter_value).
+    checks = MeterChecks([region], store)
+
+    def set_value(payload: bytes) -> None:
+        checks.set_value(*command_request(payload, ["meter"]), now_s=0.0)
+
+    publisher = start_publisher(mosquitto, store, [region], {SET_VALUE_COMMAND: set_value})
     try:
         store.record(make_reading("meter", "01234.5"), publisher.reading_topics("meter"), 1)
         ha = home_assistant(mosquitto)
@@ -238,6 +257,19 @@ def test_a_meter_region_is_a_meter_home_assistants_energy_dashboard_takes(
         wait_until(lambda: ha.state(meter_status) == "implausible", 30, "the implausible reading")
         assert ha.state(meter) == "unknown"
         assert ha.entities()[meter]["attributes"]["raw_value"] == "01034.5"
+
+        # The person reads the meter and types its value into the box Home Assistant shows:
+        # the device takes it as the last accepted value.
+        entities = ha.entities()
+        assert entities[box]["state"] == "unknown"  # it shows the readings, now without one
+        assert entities[box]["attributes"]["unit_of_measurement"] == unit
+        entity_id = entities[box]["entity_id"]
+        ha.entities(
+            {"service": "number.set_value", "data": {"entity_id": entity_id, "value": 1034.5}}
+        )
+        wait_until(lambda: checks.states()["meter"].value == 1034.5, 30, "the value set")
+        store.record(make_reading("meter", "01034.6"), publisher.reading_topics("meter"), 1)
+        wait_until(lambda: ha.state(box) == "1034.6", 30, "the box showing the next reading")
     finally:
         publisher.stop(flush_timeout_s=0)
         store.close()

@@ -184,3 +184,28 @@ def test_a_meters_display_is_a_meter_sensor_and_a_plain_display_is_text() -> Non
         "implausible"
         not in result["homeassistant/sensor/pi-kitchen/scale_status/config"]["options"]
     )
+
+
+def test_a_meter_region_gets_a_box_to_set_its_value_that_sends_what_the_daemon_takes() -> None:
+    jinja2 = pytest.importorskip("jinja2")
+    from edge.config import RegionSettings
+    from edge.meter.preset import command_request, parse_value
+
+    gas = RegionSettings(
+        name="gas", kind="counter", digits=8, decimals=3, device_class="gas", unit="m³"
+    )
+    scale = RegionSettings(name="scale", kind="display", digits=4)
+    result = discovery_configs(SETTINGS, "pi-kitchen", ["main", gas, scale], "1.2.3")
+    numbers = {t: c for t, c in result.items() if t.split("/")[1] == "number"}
+    assert list(numbers) == ["homeassistant/number/pi-kitchen/gas_set_value/config"]
+    box = next(iter(numbers.values()))
+    assert box["command_topic"] == "digitcam/pi-kitchen/cmd/set_value"
+    assert (box["min"], box["max"], box["step"]) == (0, 99999.999, 0.001)
+    assert box["unit_of_measurement"] == "m³" and box["entity_category"] == "config"
+    # Home Assistant renders the template with the number typed; the daemon takes the result.
+    sent = jinja2.Environment().from_string(box["command_template"]).render(value=1234.567)
+    assert command_request(sent.encode(), ["gas", "water"]) == ("gas", 1234.567)
+    assert parse_value(gas, 1234.567) == 1234.567
+    shown = jinja2.Environment().from_string(box["value_template"])
+    assert shown.render(value_json={"value": "01234.567"}) == "01234.567"
+    assert shown.render(value_json={"value": None}) == box["payload_reset"]
