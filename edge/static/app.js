@@ -7,10 +7,11 @@ import { initHistory, loadHistory, startLive, stopLive } from "./history.js";
 import { initFrame } from "./frame.js";
 import { loadPerformance } from "./perf.js";
 import { initExplore, loadExplore, loadLabels } from "./explore.js";
+import { loadMeters } from "./meters.js";
 
 const TABS = ["draw", "read", "live", "history", "performance", "explore"];
 const ON_SHOW = {
-  live: startLive,
+  live: () => { startLive(); loadMeters(); },
   history: loadHistory,
   performance: loadPerformance,
   explore: loadExplore,

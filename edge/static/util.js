@@ -108,6 +108,8 @@ export function ago(ts) {
 export function statusText(reading) {
   if (reading.status === "ok") return reading.value;
   if (reading.status === "no_digit") return "no digit";
+  // A meter's reading that breaks its rules: what was read, never shown as the value.
+  if (reading.status === "implausible") return `implausible (read ${reading.raw_value ?? "?"})`;
   return "unsure";
 }
 
