@@ -18,6 +18,7 @@ import cv2
 from edge.api import ApiError, require_api_extra
 from edge.camera import FrameGrabber, SourceError, open_source
 from edge.config import Settings
+from edge.meter.align import Alignment
 from edge.meter.plausible import MeterChecks
 from edge.meter.preset import SET_VALUE_COMMAND, command_request
 from edge.meter.printed import load_printed
@@ -137,6 +138,8 @@ class App:
             self.settings, self.model, printed=printed, runs=runs, rows=rows
         )
         self.meters = MeterChecks(self.settings.regions, self.store)
+        if any(r.align for r in self.settings.regions):
+            self.reader.aligner = Alignment(self.settings.regions, self.store)
 
     def _open_camera(self) -> None:
         camera = self.settings.camera

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from edge.config import RegionSettings, Settings
+from edge.meter.align import Alignment, bounding, inside, moved
 from edge.meter.read import PrintedClassifier, meter_value, read_meters, region_cells
 from edge.meter.settings import PRINTED_KINDS
 from edge.reading import LOW_CONFIDENCE, NO_DIGIT, OK, Digit, Reading, Status
@@ -181,6 +182,8 @@ class FrameReader:
         )
         self.device_id = device_id
         self.rejects = bool(getattr(model, "rejects", False))
+        # The daemon's: moves aligned meter regions' boxes with the camera (edge.meter.align).
+        self.aligner: Alignment | None = None
 
     @classmethod
     def configured(
@@ -228,11 +231,23 @@ class FrameReader:
         judged: Judged = {}  # per call: one reader may serve several threads
         judge = partial(self.is_digit, judged=judged) if self.rejects else None
         boxes: dict[str, Box] = {}
+        shifts: dict[str, tuple[int, int]] = {}  # aligned meter regions: how far they moved
+        references: dict[str, Box] = {}  # aligned meter regions still without a reference
         for region in self.regions:
             x, y, w, h = boxes[region.name] = region_box(region.box, width, height)
             if region.kind == "counter" or region.kind == "display":
                 frame_box = partial(region_box, width=width, height=height)
-                meters.append((region, region_cells(region, (x, y, w, h), frame_box)))
+                cells = region_cells(region, (x, y, w, h), frame_box)
+                if self.aligner is not None and region.align and cells:
+                    window = bounding(cells)
+                    if self.aligner.wants_reference(region, (width, height), window):
+                        references[region.name] = window
+                    else:
+                        seen = self.aligner.shift(region, gray, window)
+                        dx, dy = shifts[region.name] = inside(window, *seen, (width, height))
+                        cells = [moved(c, dx, dy) for c in cells]
+                        boxes[region.name] = moved(boxes[region.name], dx, dy)
+                meters.append((region, cells))
                 continue
             crop = gray[y : y + h, x : x + w]
             kind = region.kind
@@ -299,6 +314,10 @@ class FrameReader:
             digits, shown = by_region[region.name]
             reading = self.reading(region, digits, latency_ms, source, index, shown)
             reading.read_whole = region.name in whole
+            reading.shift = shifts.get(region.name)
+            if region.name in references and reading.status == OK and self.aligner is not None:
+                # The box shows digits: this frame is how the meter looks where it was set.
+                self.aligner.take_reference(region, gray, references[region.name])
             x, y, w, h = boxes[region.name]
             reading.region_image, reading.region_origin = gray[y : y + h, x : x + w], (x, y)
             readings.append(reading)

@@ -72,6 +72,9 @@ class Reading:
     # Number regions: the digits are the row reader's number (the digits read one by one were
     # unsure, it was sure: edge.reader.ROW_RESCUE); published only when true.
     read_whole: bool = False
+    # Aligned meter regions (edge.meter.align): how far the boxes were moved to follow the
+    # camera, [dx, dy] frame pixels; published once the region has its reference.
+    shift: tuple[int, int] | None = None
     # Counters only, not published: the value of a `low_confidence` reading whose one unsure
     # digit is the rightmost wheel, sure to a tenth; the plausibility rules may publish it.
     to_a_tenth_value: str | None = field(default=None, repr=False, compare=False)
@@ -101,6 +104,8 @@ class Reading:
             out["row_reader"] = self.row_reader
         if self.read_whole:
             out["read_whole"] = True
+        if self.shift is not None:
+            out["shift"] = list(self.shift)
         return out
 
     def to_json(self) -> str:

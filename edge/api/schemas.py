@@ -72,6 +72,11 @@ class ReadingOut(BaseModel):
         description="number regions: true when the digits are the row reader's number (the "
         "digits read one by one were unsure, the row reader at least 99.9% sure)",
     )
+    shift: list[int] | None = Field(
+        None,
+        description="meter regions with `align`: [dx, dy], how far the boxes were moved to "
+        "follow the camera, in frame pixels",
+    )
     corrected_value: str | None = None
     corrected_at: str | None = None
 

@@ -33,6 +33,8 @@ METER_KEYS = (
     "confirm_readings",
     "device_class",
     "unit",
+    "align",
+    "align_max_shift",
 )
 # The plausibility rules (edge.meter.plausible); any of them set makes a display a meter's.
 RULE_KEYS = ("monotonic", "allow_negative", "max_rate_per_min", "confirm_readings")
@@ -62,6 +64,11 @@ class MeterFields(BaseModel):
     confirm_readings: int = Field(3, ge=1, le=100)
     device_class: Literal["water", "gas", "energy"] | None = None
     unit: str | None = Field(None, min_length=1, max_length=16)
+    # Follow the meter when the camera shifts (edge.meter.align): the boxes move with the
+    # faceplate around the window, as the first frame read `ok` showed it...
+    align: bool = False
+    # ...found at most this many frame pixels from where it was.
+    align_max_shift: int = Field(40, ge=1, le=1000)
 
     @field_validator("wheels")
     @classmethod

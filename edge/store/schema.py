@@ -63,5 +63,12 @@ MIGRATIONS: list[list[str]] = [
             jpeg BLOB NOT NULL, x INTEGER NOT NULL, y INTEGER NOT NULL, scale REAL NOT NULL,
             created TEXT NOT NULL)""",
     ],
+    [
+        # Aligned meter regions (edge.meter.align): the grey patch around the window that later
+        # frames are matched against, where it sat, and the window and frame size it is for.
+        """CREATE TABLE meter_reference (
+            region TEXT PRIMARY KEY, key TEXT NOT NULL, x INTEGER NOT NULL, y INTEGER NOT NULL,
+            png BLOB NOT NULL, created TEXT NOT NULL)""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -153,6 +153,16 @@ class Store:
         """Keep a counter region's plausibility state across restarts."""
         self.meters.put(region, state)
 
+    def meter_reference(self, region: str) -> tuple[str, tuple[int, int], np.ndarray] | None:
+        """An aligned meter region's reference: (key, origin, grey patch), or None."""
+        return self.meters.reference(region)
+
+    def save_meter_reference(
+        self, region: str, key: str, origin: tuple[int, int], image: np.ndarray
+    ) -> None:
+        """Keep an aligned meter region's reference across restarts."""
+        self.meters.put_reference(region, key, origin, image)
+
     # ---- crops and labels ---------------------------------------------------------------
     def crops(self, seq: int) -> list[Crop]:
         """The digit crops kept for one reading, left to right."""

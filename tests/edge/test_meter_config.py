@@ -35,6 +35,7 @@ def test_the_meter_example_loads_as_written() -> None:
     settings = load_settings(ROOT / "config" / "meter.toml")
     (water,) = settings.regions
     assert (water.kind, water.cell_count, water.decimals, water.unit) == ("counter", 6, 1, "m³")
+    assert (water.align, water.align_max_shift) == (True, 40)
 
 
 def test_meter_keys_on_a_handwriting_region_are_refused_by_name(tmp_path: Path) -> None:
