@@ -2,12 +2,14 @@
 them, read with the region's boxes fixed and with `align = true` (edge.meter.align).
 
     python mock_frames/drift_sim.py --seeds 101-120
+    python mock_frames/drift_sim.py --lcd --seeds 101-120   # an electricity meter's LCD
     python mock_frames/drift_sim.py --frames mock_frames/meter --seeds 1-5 --max-shift 30 \
         --json out.json
 
-Each run replays one folder of frames of one meter in order (the water meter of
-`mock_frames/meter/` counting up for half an hour, by default), the first INSTALLED frames where
-the boxes were set, then each frame moved by a camera that drifts: a random walk of DRIFT_PX a
+Each run replays one meter's frames in order: a folder (the water meter of `mock_frames/meter/`
+counting up for half an hour, by default) or, with `--lcd`, an electricity meter's 7-digit LCD
+counting up, drawn anew for each seed. The first INSTALLED frames are where the boxes were set;
+then each frame is moved by a camera that drifts: a random walk of DRIFT_PX a
 frame and now and then a bump of up to BUMP_PX, never more than --max-shift from where it
 started. The moved frame is the frame translated (its edge repeated into the uncovered strip)
 and saved again as JPEG, as the camera would send it. Every frame is read by the shipped
@@ -29,7 +31,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import meter  # mock_frames/meter.py: the LCD's drawing, camera and light
 
 from edge.camera.imageio import read_image_file
 from edge.config import RegionSettings
@@ -78,19 +83,48 @@ def outcome(reading: Any, value: str) -> str:
     return str(reading.status)
 
 
-def run(folder: Path, seed: int, max_shift: int, models: tuple[Any, Any]) -> dict[str, Counter]:
-    """One drifting replay of `folder`: outcomes with fixed and with aligned boxes."""
+Scene = tuple[dict[str, Any], list[tuple[str, np.ndarray, str]]]  # region, (name, frame, value)
+
+
+def folder_scene(folder: Path) -> Scene:
+    """A folder of one meter's frames in order (`mock_frames/meter/`) and its expectations."""
     expected = json.loads((folder / "expected.json").read_text())
     names = sorted(expected)
-    region = RegionSettings.model_validate({**expected[names[0]]["region"], "align": True})
+    frames = [(n, read_image_file(folder / n), expected[n]["value"]) for n in names]
+    return expected[names[0]]["region"], frames
+
+
+def lcd_scene(seed: int, count: int = 30) -> Scene:
+    """An electricity meter's 7-digit LCD counting up (mock_frames/meter_draw.py, a renderer
+    the model never saw): one meter and pose, the light, glare and blur of each frame its own."""
+    rng = np.random.default_rng([seed, 7])
+    start = int(rng.integers(100_000, 500_000))
+    frames = []
+    for n in range(count):
+        shown = f"{start + 3 * n:07d}"
+        face_rng = np.random.default_rng([seed, 1])  # the same meter and pose every frame
+        flat, cells, slots = meter.meter_draw.lcd_face(face_rng, shown, 1, 70)
+        matrix, box = meter.camera(face_rng, cells, slots)
+        data, _ = meter.photograph(flat, matrix, np.random.default_rng([seed, 100 + n]))
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        frames.append((f"lcd_{n:04d}.jpg", image, f"{shown[:-1]}.{shown[-1]}"))
+    region = {"name": "power", "kind": "display", "box": box, "digits": 7, "decimals": 1}
+    return region, frames
+
+
+def run(scene: Scene, seed: int, max_shift: int, models: tuple[Any, Any]) -> dict[str, Counter]:
+    """One drifting replay of a scene: outcomes with fixed and with aligned boxes."""
+    given, frames = scene
+    region = RegionSettings.model_validate({**given, "align": True})
     model, printed = models
     fixed = FrameReader(model, [region], 0.95, "sim", printed, printed_min_confidence=0.9)
     aligned = FrameReader(model, [region], 0.95, "sim", printed, printed_min_confidence=0.9)
     aligned.aligner = Alignment([region], None)
     tally: dict[str, Counter] = {"fixed": Counter(), "aligned": Counter(), "found": Counter()}
-    for name, (dx, dy) in zip(names, shifts(len(names), seed, max_shift), strict=True):
-        image = moved(read_image_file(folder / name), dx, dy)
-        value = expected[name]["value"]
+    for (name, frame, value), (dx, dy) in zip(
+        frames, shifts(len(frames), seed, max_shift), strict=True
+    ):
+        image = moved(frame, dx, dy)
         started = time.perf_counter()
         (a,) = fixed.read(image, name, 0)
         between = time.perf_counter()
@@ -113,6 +147,9 @@ def seeds_of(text: str) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=Path, default=ROOT / "mock_frames" / "meter")
+    parser.add_argument(
+        "--lcd", action="store_true", help="an LCD drawn for each drift seed, not --frames"
+    )
     parser.add_argument("--seeds", default="101-120", help="drift seeds, FIRST-LAST")
     parser.add_argument("--max-shift", type=int, default=30, help="pixels the camera may drift")
     parser.add_argument("--json", type=Path, help="write the totals here")
@@ -120,8 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     cv2.setNumThreads(1)  # as the daemon reads
     models = load_model(None), load_printed(None)
     totals: dict[str, Counter] = {"fixed": Counter(), "aligned": Counter(), "found": Counter()}
+    folder = None if args.lcd else folder_scene(args.frames)
     for seed in seeds_of(args.seeds):
-        for key, counts in run(args.frames, seed, args.max_shift, models).items():
+        scene = lcd_scene(seed) if folder is None else folder
+        for key, counts in run(scene, seed, args.max_shift, models).items():
             totals[key].update(counts)
     frames = sum(totals["fixed"].values())
     for key in ("fixed", "aligned"):
