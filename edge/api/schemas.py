@@ -218,6 +218,16 @@ class MeterOut(BaseModel):
     )
     pending_readings: int = Field(0, description="how many readings agree on `pending`")
     confirm_readings: int = Field(description="readings it takes to accept a new level")
+    shift: list[int] | None = Field(
+        None,
+        description="regions with `align`, under the daemon: [dx, dy], how far the boxes were "
+        "last moved to follow the camera (null before the reference is taken)",
+    )
+    unmatched_frames: int | None = Field(
+        None,
+        description="regions with `align`, under the daemon: the frames in a row in which the "
+        "meter was not found (the boxes then keep the last shift)",
+    )
 
 
 class MeterList(BaseModel):

@@ -20,6 +20,7 @@ from edge.meter.plausible import MeterChecks
 from edge.meter.printed import PrintedModel, load_printed
 from edge.model import DigitModel, ModelError
 from edge.model_install import load_active
+from edge.reader import FrameReader
 from edge.rows_model import RowModel, rows_for
 from edge.runs_model import RunModel, runs_for
 from edge.stats import Stats, StatsSnapshot
@@ -51,6 +52,7 @@ class Daemon(Protocol):
     grabber: FrameGrabber | None
     recorder: Stats
     meters: MeterChecks
+    reader: FrameReader | None
 
     def snapshot(self) -> StatsSnapshot: ...
 

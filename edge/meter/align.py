@@ -161,6 +161,7 @@ class Alignment:
         self.references: dict[str, Reference] = {}
         self.last: dict[str, tuple[int, int]] = {}  # the shift each region last had
         self.lost: dict[str, int] = dict.fromkeys(self.regions, 0)  # frames matched too weakly
+        self.missing: dict[str, int] = dict.fromkeys(self.regions, 0)  # ...of them in a row now
         for name in self.regions:
             self._load(name)
 
@@ -187,6 +188,7 @@ class Alignment:
         last = self.last.get(region.name, (0, 0))
         if found is None or found[2] < MIN_SCORE:
             self.lost[region.name] += 1
+            self.missing[region.name] += 1
             logger.warning(
                 "region %s: the meter was not found within %d px of its place (match %.2f); "
                 "reading it where it last was, shifted by %s",
@@ -197,10 +199,22 @@ class Alignment:
             )
             return last
         dx, dy, _ = found
+        self.missing[region.name] = 0
         if (dx, dy) != last and max(abs(dx - last[0]), abs(dy - last[1])) > 2:
             logger.info("region %s: the camera moved; boxes shifted by %s", region.name, [dx, dy])
         self.last[region.name] = dx, dy
         return dx, dy
+
+    def state(self, name: str) -> dict[str, object] | None:
+        """What the API shows of an aligned region: its shift (None before a reference) and the
+        frames in a row in which the meter was not found; None when it is not aligned."""
+        if name not in self.regions:
+            return None
+        has = name in self.references
+        return {
+            "shift": list(self.last.get(name, (0, 0))) if has else None,
+            "unmatched_frames": self.missing[name],
+        }
 
     def wants_reference(
         self, region: RegionSettings, frame_size: tuple[int, int], window: Box

@@ -21,7 +21,15 @@ function facts(m) {
   return el("dl", { class: "facts" },
     el("dt", {}, "value"), el("dd", { "data-testid": "meter-value" }, m.value ?? "none yet"),
     el("dt", {}, "since"), el("dd", { title: localTime(m.accepted_at) }, m.accepted_at ? ago(m.accepted_at) : "–"),
-    el("dt", {}, "new level waiting"), el("dd", {}, waiting));
+    el("dt", {}, "new level waiting"), el("dd", {}, waiting),
+    m.shift === undefined ? null : [el("dt", {}, "camera shift"), el("dd", { "data-testid": "meter-shift" }, shiftText(m))]);
+}
+
+// Regions with align: how far the boxes follow the camera, and whether the meter is lost.
+function shiftText(m) {
+  if (m.shift === null) return "no reference yet (taken from the first frame read ok)";
+  const shown = `${m.shift[0]}, ${m.shift[1]} px`;
+  return m.unmatched_frames ? `${shown}; meter not found in the last ${m.unmatched_frames} frames` : shown;
 }
 
 function meterCard(m) {

@@ -26,6 +26,7 @@ def test_a_person_sets_a_meters_value_on_the_live_page_and_readings_are_publishe
     expect(meter.get_by_test_id("meter-value")).to_have_text("1334.5")
     expect(meter).to_contain_text("1234.5 (")  # the right level, waiting for confirmation
     expect(page.get_by_test_id("live-value")).to_have_text("implausible (read 001234.5)")
+    expect(meter.get_by_test_id("meter-shift")).to_have_text("0, 0 px")  # align = true
 
     box = page.get_by_label("what the power meter shows")
     box.fill("1234.55")  # more decimals than the display has: refused, saying why

@@ -41,6 +41,7 @@ def power(box: list[int]) -> dict[str, Any]:
         "device_class": "energy",
         "unit": "kWh",
         "confirm_readings": 100,
+        "align": True,
     }
 
 
@@ -84,6 +85,8 @@ def test_a_wrong_level_is_set_right_over_mqtt_and_the_api_and_bad_values_lose_no
     assert latest(sub)["raw_value"] == "001234.5"  # right, and refused: below the wrong level
     meter = httpx.get(f"{url}/api/v1/meters/power").json()
     assert (meter["value"], meter["pending"]) == ("1334.5", "1234.5")
+    # The first frame read gave the alignment reference; the camera stands still.
+    assert (meter["shift"], meter["unmatched_frames"]) == ([0, 0], 0)
 
     def command(payload: str) -> None:
         topic = "digitcam/testcam/cmd/set_value"
@@ -141,6 +144,8 @@ def test_serve_shows_the_stored_values_and_leaves_setting_them_to_the_daemon(
                 "pending": None,
                 "pending_readings": 0,
                 "confirm_readings": 100,
+                "shift": None,  # only the daemon aligns
+                "unmatched_frames": None,
             },
             {
                 "region": "gas",
@@ -150,6 +155,8 @@ def test_serve_shows_the_stored_values_and_leaves_setting_them_to_the_daemon(
                 "pending": None,
                 "pending_readings": 0,
                 "confirm_readings": 3,
+                "shift": None,
+                "unmatched_frames": None,
             },
         ]
         refused = client.put("/api/v1/meters/power", json={"value": "1300"})

@@ -41,7 +41,12 @@ SETTING: dict[int | str, dict[str, Any]] = {
 @router.get("", response_model=MeterList, summary="Every meter region and its value")
 async def list_meters(services: ServicesDep) -> dict[str, Any]:
     states = await run_in_threadpool(meter_states, services)
-    return {"meters": [described(region, states[region.name]) for region in meters(services)]}
+    return {
+        "meters": [
+            {**described(region, states[region.name]), **alignment(services, region.name)}
+            for region in meters(services)
+        ]
+    }
 
 
 @router.get(
@@ -50,7 +55,7 @@ async def list_meters(services: ServicesDep) -> dict[str, Any]:
 async def get_meter(services: ServicesDep, region: Region) -> dict[str, Any]:
     meter = meter_region(services, region)
     states = await run_in_threadpool(meter_states, services)
-    return described(meter, states[meter.name])
+    return {**described(meter, states[meter.name]), **alignment(services, meter.name)}
 
 
 @router.put(
@@ -93,7 +98,7 @@ async def set_meter(services: ServicesDep, region: Region, body: MeterValueIn) -
                 }
             ]
         ) from None
-    return described(meter, state)
+    return {**described(meter, state), **alignment(services, meter.name)}
 
 
 def meters(services: Services) -> list[RegionSettings]:
@@ -130,6 +135,13 @@ def described(region: RegionSettings, state: MeterState) -> dict[str, Any]:
         "pending_readings": state.pending_count if state.pending is not None else 0,
         "confirm_readings": region.confirm_readings,
     }
+
+
+def alignment(services: Services, region: str) -> dict[str, Any]:
+    """An aligned region's shift and unmatched frames, from the daemon's reader."""
+    reader = services.daemon.reader if services.daemon is not None else None
+    aligner = reader.aligner if reader is not None else None
+    return (aligner.state(region) if aligner is not None else None) or {}
 
 
 def moment(ts_s: float | None) -> str | None:
