@@ -11,12 +11,13 @@ changes evenly does not matter; coarse on a smaller copy first, then to the pixe
 region's boxes move by the shift found. The digits inside the window change from frame to
 frame; the faceplate around them does not, and outweighs them.
 
-A match weaker than MIN_SCORE (glare over the meter, a hand in front of it, the camera moved
-further than `align_max_shift`) moves nothing: the region keeps the shift it last had, and
-the log says so. Changing the region's box (or its wheels), or the frame size, takes a new
-reference, since the boxes were then set on a new picture. Translation only: a camera that
-turns keeps most of its digits within a pixel or two of a shift for the few degrees a mount
-sags.
+A match weaker than MIN_SCORE (glare over the meter, a hand in front of it), or one further
+away than `align_max_shift` (the search looks WIDE times as far, to tell a camera knocked
+too far from a lookalike within reach), moves nothing: the region keeps the shift it last
+had, the log says so, and health turns degraded after a few such frames in a row. Changing
+the region's box (or its wheels), or the frame size, takes a new reference, since the boxes
+were then set on a new picture. Translation only: a camera that turns keeps most of its
+digits within a pixel or two of a shift for the few degrees a mount sags.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -36,7 +37,8 @@ logger = logging.getLogger(__name__)
 
 # The weakest normalised correlation taken as the meter found. The same faceplate under
 # other light, glare and other digits in the window matched at 0.78 and above (median 0.91)
-# on the bundled water-meter frames; other pictures at 0.35 at most.
+# on the bundled water-meter frames moved within reach, a drawn LCD at 0.55 and above (a
+# shadow across it and glare); other pictures at 0.35 at most (drift seeds 1-5).
 MIN_SCORE = 0.5
 # The margin of faceplate around the window that makes the reference, as a share of the
 # window's height (at least MIN_MARGIN_PX).
@@ -44,6 +46,9 @@ MARGIN = 0.6
 MIN_MARGIN_PX = 8
 # The coarse search matches a copy whose template is about this many pixels on its short side.
 COARSE_SIDE = 32
+# The coarse search looks this many times align_max_shift around the place, to tell a camera
+# moved too far from a meter within reach.
+WIDE = 3
 # A reference this flat (standard deviation of its grey levels) has nothing to match on.
 MIN_CONTRAST = 4.0
 
@@ -89,56 +94,119 @@ def bounding(boxes: list[Box]) -> Box:
     return x0, y0, x1 - x0, y1 - y0
 
 
-def find(gray: np.ndarray, reference: Reference, max_shift: int) -> tuple[int, int, float] | None:
-    """Where the reference patch is in `gray` within `max_shift` pixels of its place: (dx, dy,
-    score), or None when the search area is too small to hold it.
+@dataclass
+class Match:
+    """Where the reference was found: the shift, how well it matched (normalised
+    correlation), and whether that place is further than `align_max_shift` (`beyond`: the
+    camera moved more than it may; the boxes are not moved there)."""
+
+    dx: int
+    dy: int
+    score: float
+    beyond: bool = False
+
+
+def find(gray: np.ndarray, reference: Reference, max_shift: int) -> Match | None:
+    """Where the reference patch is in `gray`, looked for up to WIDE times `max_shift` pixels
+    from its place, or None when none of the searched part is in the frame.
+
+    The wider look tells a camera moved further than `max_shift` (the faceplate found out
+    there: `beyond`) from a meter within reach; without it, a display whose digits repeat (an
+    LCD's cells) would be "found" a cell-width from the edge of the search, nearly as well as
+    where it is. Beyond the frame's edge the search sees the mean grey of what it cut, so a
+    meter whose faceplate the camera moved partly out of the picture is still found where it
+    is (the part outside matches nothing; the score is lower by as much).
 
     Coarse first, on copies shrunk until the patch is about COARSE_SIDE pixels on its short
-    side; then to the pixel around what that found, a coarse step either way. To the pixel:
-    a wheel's position in tenths is read from where its digits stand in the box, and boxes
-    placed a pixel off (a search on copies of half the size) read a wheel wrong now and then.
+    side; then to the pixel around the best place within reach and, when the best of all lies
+    beyond, around that one too: the finer look decides between them (on coarse copies an
+    LCD's cells look much alike). To the pixel: a wheel's position in tenths is read from
+    where its digits stand in the box, and boxes placed a pixel off read a wheel wrong now
+    and then.
     """
     th, tw = reference.image.shape
     tx, ty = reference.origin
-    height, width = gray.shape
-    area = max(0, tx - max_shift), max(0, ty - max_shift)
-    end = min(width, tx + tw + max_shift), min(height, ty + th + max_shift)
-    if end[0] - area[0] < tw or end[1] - area[1] < th:
+    if gray.shape[0] < th or gray.shape[1] < tw:
+        return None
+    pad = WIDE * max_shift
+    # The part of the frame searched, padded where it runs off the frame; the patch was at
+    # (pad, pad) in it, and the coarse map's cell (i, j) is the shift (j, i) * coarse - pad.
+    padded = _cut(gray, tx - pad, ty - pad, tx + tw + pad, ty + th + pad)
+    if padded is None:
         return None
     coarse = max(1, min(tw, th) // COARSE_SIDE)
-    best = _best(gray, reference.image, area, end, coarse)
-    if best is not None and coarse > 1:  # to the pixel, a coarse step either way
-        x, y = best[0], best[1]
-        area = max(area[0], x - coarse), max(area[1], y - coarse)
-        end = min(end[0], x + tw + coarse), min(end[1], y + th + coarse)
-        best = _best(gray, reference.image, area, end, 1)
-    if best is None:
+    small = reference.image
+    if coarse > 1:
+        small = cv2.resize(small, (tw // coarse, th // coarse), interpolation=cv2.INTER_AREA)
+    area = padded
+    if coarse > 1:
+        size = (area.shape[1] // coarse, area.shape[0] // coarse)
+        area = cv2.resize(area, size, interpolation=cv2.INTER_AREA)
+    scores = cv2.matchTemplate(area, small, cv2.TM_CCOEFF_NORMED)
+    scores = np.nan_to_num(scores, nan=-1.0, posinf=-1.0, neginf=-1.0)
+    shifts_x = np.arange(scores.shape[1]) * coarse - pad
+    shifts_y = np.arange(scores.shape[0]) * coarse - pad
+    reach = max_shift + coarse
+    inside_x, inside_y = np.abs(shifts_x) <= reach, np.abs(shifts_y) <= reach
+    within = np.full_like(scores, -1.0)
+    within[np.ix_(inside_y, inside_x)] = scores[np.ix_(inside_y, inside_x)]
+    candidates = [np.unravel_index(int(np.argmax(within)), scores.shape)]
+    anywhere = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    if not (inside_y[anywhere[0]] and inside_x[anywhere[1]]):
+        candidates.append(anywhere)
+    best = None
+    for n, (i, j) in enumerate(candidates):
+        dx, dy = int(shifts_x[j]), int(shifts_y[i])
+        limit = max_shift if n == 0 else pad  # the place within reach stays within reach
+        match = _refine(padded, reference.image, (pad, pad), dx, dy, coarse, limit)
+        if match is None:
+            continue
+        match.beyond = n > 0
+        if best is None or match.score > best.score:
+            best = match
+    return best
+
+
+def _cut(gray: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray | None:
+    """gray[y0:y1, x0:x1], padded with the mean grey of what is in the frame where the
+    rectangle runs off it; None when none of it is in the frame."""
+    height, width = gray.shape
+    cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
+    if cx1 <= cx0 or cy1 <= cy0:
         return None
-    return best[0] - tx, best[1] - ty, best[2]
+    crop = gray[cy0:cy1, cx0:cx1]
+    if (cx0, cy0, cx1, cy1) == (x0, y0, x1, y1):
+        return crop
+    fill = float(crop.mean())
+    return cv2.copyMakeBorder(
+        crop, cy0 - y0, y1 - cy1, cx0 - x0, x1 - cx1, cv2.BORDER_CONSTANT, value=fill
+    )
 
 
-def _best(
-    gray: np.ndarray,
+def _refine(
+    padded: np.ndarray,
     patch: np.ndarray,
-    area: tuple[int, int],
-    end: tuple[int, int],
-    factor: int,
-) -> tuple[int, int, float] | None:
-    """The best place (full-size pixels) and score of `patch` in gray[area:end], both shrunk
-    by `factor`."""
-    search = gray[area[1] : end[1], area[0] : end[0]]
-    if factor > 1:
-        th, tw = patch.shape
-        patch = cv2.resize(patch, (tw // factor, th // factor), interpolation=cv2.INTER_AREA)
-        size = (search.shape[1] // factor, search.shape[0] // factor)
-        search = cv2.resize(search, size, interpolation=cv2.INTER_AREA)
-    if search.shape[0] < patch.shape[0] or search.shape[1] < patch.shape[1]:
+    origin: tuple[int, int],
+    dx: int,
+    dy: int,
+    step: int,
+    limit: int,
+) -> Match | None:
+    """The best shift to the pixel within `step` of (dx, dy) and `limit` of no shift."""
+    th, tw = patch.shape
+    x0, y0 = max(-limit, dx - step), max(-limit, dy - step)
+    x1, y1 = min(limit, dx + step), min(limit, dy + step)
+    if x1 < x0 or y1 < y0:
+        return None
+    ox, oy = origin
+    search = padded[oy + y0 : oy + y1 + th, ox + x0 : ox + x1 + tw]
+    if search.shape[0] < th or search.shape[1] < tw:
         return None
     scores = cv2.matchTemplate(search, patch, cv2.TM_CCOEFF_NORMED)
     _, score, _, (bx, by) = cv2.minMaxLoc(scores)
     if not np.isfinite(score):
         return None
-    return area[0] + bx * factor, area[1] + by * factor, float(score)
+    return Match(x0 + bx, y0 + by, float(score))
 
 
 def inside(window: Box, dx: int, dy: int, frame_size: tuple[int, int]) -> tuple[int, int]:
@@ -186,26 +254,28 @@ class Alignment:
             return 0, 0
         found = find(gray, reference, region.align_max_shift)
         last = self.last.get(region.name, (0, 0))
-        if found is None or found[2] < MIN_SCORE:
+        if found is None or found.score < MIN_SCORE or found.beyond:
             self.lost[region.name] += 1
             self.missing[region.name] += 1
             logger.warning(
-                "region %s: the meter was not found within %d px of its place (match %.2f); "
-                "reading it where it last was, shifted by %s",
+                "region %s: the meter was not found within %d px of its place (%s); reading "
+                "it where it last was, shifted by %s",
                 region.name,
                 region.align_max_shift,
-                -1.0 if found is None else found[2],
+                "no match"
+                if found is None
+                else f"best match {found.score:.2f} at {[found.dx, found.dy]}",
                 list(last),
             )
             return last
-        dx, dy, _ = found
+        dx, dy = found.dx, found.dy
         self.missing[region.name] = 0
         if (dx, dy) != last and max(abs(dx - last[0]), abs(dy - last[1])) > 2:
             logger.info("region %s: the camera moved; boxes shifted by %s", region.name, [dx, dy])
         self.last[region.name] = dx, dy
         return dx, dy
 
-    def state(self, name: str) -> dict[str, object] | None:
+    def state(self, name: str) -> dict[str, Any] | None:
         """What the API shows of an aligned region: its shift (None before a reference) and the
         frames in a row in which the meter was not found; None when it is not aligned."""
         if name not in self.regions:

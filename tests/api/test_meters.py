@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import cv2
 import httpx
+import numpy as np
 import paho.mqtt.publish as mqtt_publish
 import pytest
 from fastapi.testclient import TestClient
@@ -162,3 +164,37 @@ def test_serve_shows_the_stored_values_and_leaves_setting_them_to_the_daemon(
         refused = client.put("/api/v1/meters/power", json={"value": "1300"})
         assert refused.status_code == 409 and "digitcam run" in refused.json()["detail"]
         assert client.get("/api/v1/meters/main").status_code == 404  # not a meter
+
+
+def test_health_says_when_an_aligned_meter_is_lost(
+    tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    # The camera was knocked 70 px away (align_max_shift is 40): after one frame where the
+    # boxes were set, the meter is nowhere near where it was.
+    folder = tmp_path / "lcd"
+    box = lcd_meter_frames(folder, [SHOWN], decimals=1)
+    frame = cv2.imread(str(folder / "lcd_0000.jpg"))
+    knocked = cv2.warpAffine(frame, np.float32([[1, 0, 70], [0, 1, 0]]), frame.shape[1::-1])
+    for n in range(1, 30):
+        cv2.imwrite(str(folder / f"lcd_{n:04d}.jpg"), knocked)
+    settings = make_settings(
+        api={"enabled": True, "port": 0},
+        camera={"source": str(folder), "fps": 50, "loop": False},
+        regions=[power(box)],
+    )
+    app = App(settings)
+    app.start()
+    thread = threading.Thread(target=app.run, daemon=True)
+    thread.start()
+    try:
+        url = app.api.url
+        wait_until(lambda: httpx.get(f"{url}/health").status_code == 503, 30, "degraded")
+        health = httpx.get(f"{url}/health").json()
+        assert health["meters"]["power"]["unmatched_frames"] >= 10
+        assert any(
+            "region power: the meter was not found in the last" in r for r in health["reasons"]
+        )
+    finally:
+        app.stop_event.set()
+        thread.join(10)
+        app.stop()

@@ -48,8 +48,9 @@ def test_the_meter_is_found_where_the_camera_moved_it(shift: tuple[int, int]) ->
     aligner = Alignment([region], None)
     assert aligner.take_reference(region, first, window(region, first))
     # Another frame: other wheels in the window, other light and glare.
-    dx, dy, score = find(gray(17, *shift), aligner.references["meter"], 40)
-    assert (dx, dy) == shift and score > 0.75
+    found = find(gray(17, *shift), aligner.references["meter"], 40)
+    assert found is not None and (found.dx, found.dy) == shift
+    assert found.score > 0.75 and not found.beyond
 
 
 def test_another_picture_is_not_taken_for_the_meter_and_the_last_shift_stays() -> None:
@@ -58,7 +59,8 @@ def test_another_picture_is_not_taken_for_the_meter_and_the_last_shift_stays() -
     aligner.take_reference(region, first, window(region, first))
     assert aligner.shift(region, gray(5, 10, 4), window(region, first)) == (10, 4)
     other = to_gray(read_image_file(ROOT / "mock_frames" / "display" / "display_0001.jpg"))
-    assert find(other, aligner.references["meter"], 40)[2] < MIN_SCORE  # type: ignore[index]
+    found = find(other, aligner.references["meter"], 40)
+    assert found is not None and found.score < MIN_SCORE
     assert aligner.shift(region, other, window(region, first)) == (10, 4)
     assert aligner.lost == {"meter": 1}
     flat = np.full_like(first, 128)
@@ -149,3 +151,34 @@ def test_an_lcd_is_followed_too() -> None:
         assert tally["aligned"]["ok WRONG"] == 0
         right += tally["aligned"]["ok right"]
     assert right >= 58
+
+
+def lcd_reference(seed: int) -> tuple[RegionSettings, list, Alignment]:
+    given, frames = drift.lcd_scene(seed, count=8)
+    region = RegionSettings.model_validate({**given, "align": True})
+    first = to_gray(frames[0][1])
+    aligner = Alignment([region], None)
+    assert aligner.take_reference(region, first, window(region, first))
+    return region, frames, aligner
+
+
+def test_a_display_partly_out_of_the_picture_is_found_where_it_is() -> None:
+    # The LCD's faceplate reaches within 21 px of the frame's left edge: a camera that moved
+    # 35 px takes part of it out of the picture.
+    _, frames, aligner = lcd_reference(2)
+    assert aligner.references["power"].origin[0] < 35
+    found = find(to_gray(drift.moved(frames[5][1], -35, 12)), aligner.references["power"], 40)
+    assert found is not None and (found.dx, found.dy, found.beyond) == (-35, 12, False)
+
+
+def test_a_camera_moved_further_than_align_max_shift_is_told_not_followed_to_a_lookalike() -> None:
+    # An LCD's cells repeat: 70 px away (max 40) the display matches a cell-width off nearly
+    # as well as where it is. The wider look finds it out there, and the boxes stay put.
+    region, frames, aligner = lcd_reference(1)
+    knocked = to_gray(drift.moved(frames[3][1], 70, 0))
+    found = find(knocked, aligner.references["power"], 40)
+    assert found is not None and found.beyond and (found.dx, found.dy) == (70, 0)
+    window_ = window(region, to_gray(frames[0][1]))
+    assert aligner.shift(region, to_gray(drift.moved(frames[2][1], 9, -4)), window_) == (9, -4)
+    assert aligner.shift(region, knocked, window_) == (9, -4)
+    assert aligner.missing == {"power": 1}

@@ -25,6 +25,7 @@ from edge.store.condition import REMEDY
 logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
+LOST_FRAMES = 10  # an aligned meter not found in this many frames in a row is a problem
 NOT_RUNNING = {"state": "not running"}  # `digitcam serve` has no capture loop and no MQTT
 
 
@@ -71,7 +72,34 @@ def health_report(services: Services) -> dict[str, Any]:
         "outbox": outbox_state(snap, reasons),
         "storage": storage_state(snap, reasons),
     }
+    aligned = meters_state(services, reasons)
+    if aligned:
+        report["meters"] = aligned
     return {"status": "degraded" if reasons else "ok", "reasons": reasons, **report}
+
+
+def meters_state(services: Services, reasons: list[str]) -> dict[str, Any]:
+    """Aligned meter regions (daemon only): their shift, and degraded while one has not been
+    found for LOST_FRAMES frames in a row: its boxes stay where it was last seen, and readings
+    of a meter that moved away would be wrong or missing."""
+    reader = services.daemon.reader if services.daemon is not None else None
+    aligner = reader.aligner if reader is not None else None
+    if aligner is None:
+        return {}
+    out = {}
+    for region in aligner.regions.values():
+        state = aligner.state(region.name)
+        if state is None:
+            continue
+        out[region.name] = state
+        if state["unmatched_frames"] >= LOST_FRAMES:
+            reasons.append(
+                f"region {region.name}: the meter was not found in the last "
+                f"{state['unmatched_frames']} frames (the camera moved more than "
+                f"align_max_shift = {region.align_max_shift} px, or something covers the "
+                "meter); its boxes stay where it was last found"
+            )
+    return out
 
 
 def model_state(services: Services, reasons: list[str]) -> dict[str, Any]:
