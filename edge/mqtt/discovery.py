@@ -83,6 +83,17 @@ def counter_value(region: RegionSettings) -> dict[str, Any]:
     return entity
 
 
+def attributes_template(entry: str | RegionSettings) -> str:
+    """The value sensor's attributes: the reading's seq, time, status, confidence, model and
+    raw value; an aligned meter region adds its shift (how far its boxes follow the camera)."""
+    shift = " 'shift': value_json.get('shift')," if getattr(entry, "align", False) else ""
+    return (
+        "{{ {'seq': value_json.seq, 'ts': value_json.ts, 'status': value_json.status,"
+        " 'confidence': value_json.confidence, 'model': value_json.model,"
+        f"{shift} 'raw_value': value_json.get('raw_value')}} | tojson }}}}"
+    )
+
+
 def set_value_number(
     settings: MqttSettings, device_id: str, region: RegionSettings
 ) -> dict[str, Any]:
@@ -172,11 +183,7 @@ def discovery_configs(
                 "state_topic": topic,
                 **value,
                 "json_attributes_topic": topic,
-                "json_attributes_template": (
-                    "{{ {'seq': value_json.seq, 'ts': value_json.ts, 'status': value_json.status,"
-                    " 'confidence': value_json.confidence, 'model': value_json.model,"
-                    " 'raw_value': value_json.get('raw_value')} | tojson }}"
-                ),
+                "json_attributes_template": attributes_template(entry),
             },
         )
         add(

@@ -227,7 +227,13 @@ def test_a_meter_region_is_a_meter_home_assistants_energy_dashboard_takes(
     unit: str,
 ) -> None:
     region = RegionSettings(
-        name="meter", kind=kind, digits=6, decimals=1, device_class=device_class, unit=unit
+        name="meter",
+        kind=kind,
+        digits=6,
+        decimals=1,
+        device_class=device_class,
+        unit=unit,
+        align=True,
     )
     meter, meter_status, box = (
         f"digitcam_{DEVICE}_meter_{x}" for x in ("value", "status", "set_value")
@@ -241,10 +247,13 @@ def test_a_meter_region_is_a_meter_home_assistants_energy_dashboard_takes(
 
     publisher = start_publisher(mosquitto, store, [region], {SET_VALUE_COMMAND: set_value})
     try:
-        store.record(make_reading("meter", "01234.5"), publisher.reading_topics("meter"), 1)
+        first = make_reading("meter", "01234.5")
+        first.shift = (3, -2)  # the camera moved: the boxes followed it
+        store.record(first, publisher.reading_topics("meter"), 1)
         ha = home_assistant(mosquitto)
         wait_until(lambda: ha.state(meter) == "1234.5", 60, "Home Assistant showing 1234.5")
         attributes = ha.entities()[meter]["attributes"]
+        assert attributes["shift"] == [3, -2]
         # What the energy dashboard asks of a water or an electricity meter's sensor.
         assert attributes["state_class"] == "total_increasing"
         assert attributes["device_class"] == device_class

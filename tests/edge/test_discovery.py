@@ -209,3 +209,25 @@ def test_a_meter_region_gets_a_box_to_set_its_value_that_sends_what_the_daemon_t
     shown = jinja2.Environment().from_string(box["value_template"])
     assert shown.render(value_json={"value": "01234.567"}) == "01234.567"
     assert shown.render(value_json={"value": None}) == box["payload_reset"]
+
+
+def test_an_aligned_meters_value_sensor_shows_how_far_the_camera_moved() -> None:
+    jinja2 = pytest.importorskip("jinja2")
+    from edge.config import RegionSettings
+
+    env = jinja2.Environment()
+    env.filters["tojson"] = json.dumps
+    water = RegionSettings(name="water", kind="counter", digits=6, decimals=1, align=True)
+    result = discovery_configs(SETTINGS, "pi-kitchen", ["main", water], "1.2.3")
+    payload = {**reading_json("417", 0.99), "shift": [4, -1]}
+
+    def attributes(object_id: str) -> dict[str, Any]:
+        config = result[f"homeassistant/sensor/pi-kitchen/{object_id}/config"]
+        return dict(
+            json.loads(
+                env.from_string(config["json_attributes_template"]).render(value_json=payload)
+            )
+        )
+
+    assert attributes("water_value")["shift"] == [4, -1]
+    assert "shift" not in attributes("main_value")
