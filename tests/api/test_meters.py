@@ -24,6 +24,8 @@ from edge.config import Settings
 from edge.meter.plausible import MeterState
 from edge.store import Store
 from tests.api.conftest import TOKEN
+from tests.api.test_health_metrics import parse_metrics
+from tests.api.test_prometheus import promtool_check
 from tests.conftest import Broker, wait_until
 from tests.edge.test_app import readings_of
 from tests.edge.test_meter_reading import lcd_meter_frames
@@ -194,6 +196,11 @@ def test_health_says_when_an_aligned_meter_is_lost(
         assert any(
             "region power: the meter was not found in the last" in r for r in health["reasons"]
         )
+        text = httpx.get(f"{url}/metrics").text
+        assert promtool_check(text).returncode == 0, promtool_check(text).stderr
+        metrics = parse_metrics(text)
+        assert metrics['digitcam_meter_unmatched_frames{region="power"}'] >= 10
+        assert metrics['digitcam_meter_shift_pixels{region="power",axis="x"}'] == 0
     finally:
         app.stop_event.set()
         thread.join(10)

@@ -88,7 +88,36 @@ def render(services: Services) -> str:
         "digitcam_uptime_seconds", "gauge", "seconds since the process started", snap.uptime_s
     )
     out.family("digitcam_model_info", "gauge", "the model in use", [({"version": snap.model}, 1)])
+    meter_metrics(out, services)
     return out.text()
+
+
+def meter_metrics(out: Exposition, services: Services) -> None:
+    """Meter regions with `align` (daemon only): how far the camera moved, and whether the
+    meter is being found."""
+    reader = services.daemon.reader if services.daemon is not None else None
+    aligner = reader.aligner if reader is not None else None
+    if aligner is None:
+        return
+    states = {name: aligner.state(name) for name in aligner.regions}
+    shifts = [
+        ({"region": name, "axis": axis}, state["shift"][i])
+        for name, state in states.items()
+        if state is not None and state["shift"] is not None
+        for i, axis in enumerate(("x", "y"))
+    ]
+    out.family(
+        "digitcam_meter_shift_pixels",
+        "gauge",
+        "how far an aligned meter region's boxes were moved to follow the camera",
+        shifts,
+    )
+    out.family(
+        "digitcam_meter_unmatched_frames",
+        "gauge",
+        "frames in a row in which an aligned meter region's meter was not found",
+        [({"region": n}, s["unmatched_frames"]) for n, s in states.items() if s is not None],
+    )
 
 
 def readings_metrics(out: Exposition, snap: StatsSnapshot) -> None:
