@@ -3,19 +3,21 @@ them, read with the region's boxes fixed and with `align = true` (edge.meter.ali
 
     python mock_frames/drift_sim.py --seeds 101-120
     python mock_frames/drift_sim.py --lcd --seeds 101-120   # an electricity meter's LCD
+    python mock_frames/drift_sim.py --seeds 101-120 --max-turn 2   # turning up to 2 degrees
     python mock_frames/drift_sim.py --frames mock_frames/meter --seeds 1-5 --max-shift 30 \
         --json out.json
 
 Each run replays one meter's frames in order: a folder (the water meter of `mock_frames/meter/`
 counting up for half an hour, by default) or, with `--lcd`, an electricity meter's 7-digit LCD
 counting up, drawn anew for each seed. The first INSTALLED frames are where the boxes were set;
-then each frame is moved by a camera that drifts: a random walk of DRIFT_PX a
-frame and now and then a bump of up to BUMP_PX, never more than --max-shift from where it
-started. The moved frame is the frame translated (its edge repeated into the uncovered strip)
-and saved again as JPEG, as the camera would send it. Every frame is read by the shipped
-models as the daemon reads it; a reading is right when its status is `ok` and its value the
-frame's. Fixed boxes and aligned boxes read the same frames. Chooses nothing: the alignment's
-constants were set before these runs (edge/meter/align.py says why).
+then each frame is moved by a camera that drifts: a random walk of DRIFT_PX a frame and now and
+then a bump of up to BUMP_PX, never more than --max-shift from where it started, and with
+--max-turn a turn about the frame's centre walking up to that many degrees. The moved frame is
+the frame moved so (its edge repeated into the uncovered strip) and saved again as JPEG, as
+the camera would send it. Every frame is read by the shipped models as the daemon reads it; a
+reading is right when its status is `ok` and its value the frame's. Fixed boxes and aligned
+boxes read the same frames. Chooses nothing: the alignment's constants were set before these
+runs (edge/meter/align.py says why).
 """
 
 from __future__ import annotations
@@ -67,14 +69,28 @@ def shifts(count: int, seed: int, max_shift: int) -> list[tuple[int, int]]:
     return out
 
 
-def moved(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
-    """The frame as the camera moved by (dx, dy) sees it, through JPEG again."""
+def moved(image: np.ndarray, dx: int, dy: int, turn_deg: float = 0.0) -> np.ndarray:
+    """The frame as the camera moved by (dx, dy) and turned by `turn_deg` about the frame's
+    centre sees it, through JPEG again."""
     height, width = image.shape[:2]
-    matrix = np.float32([[1, 0, dx], [0, 1, dy]])
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), turn_deg, 1.0)
+    matrix[:, 2] += (dx, dy)
     out = cv2.warpAffine(image, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)
     ok, data = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, 85])
     assert ok
     return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
+def turns(count: int, seed: int, max_turn: float) -> list[float]:
+    """How far the camera has turned at each frame, in degrees: a slower walk than the shift's
+    (a sagging mount tilts as it sinks), never more than `max_turn`."""
+    rng = np.random.default_rng([seed, 1])
+    at, out = 0.0, []
+    for n in range(count):
+        if n >= INSTALLED:
+            at = float(np.clip(at + rng.normal(0, max_turn / 6), -max_turn, max_turn))
+        out.append(at)
+    return out
 
 
 def outcome(reading: Any, value: str) -> str:
@@ -112,7 +128,9 @@ def lcd_scene(seed: int, count: int = 30) -> Scene:
     return region, frames
 
 
-def run(scene: Scene, seed: int, max_shift: int, models: tuple[Any, Any]) -> dict[str, Counter]:
+def run(
+    scene: Scene, seed: int, max_shift: int, models: tuple[Any, Any], max_turn: float = 0.0
+) -> dict[str, Counter]:
     """One drifting replay of a scene: outcomes with fixed and with aligned boxes."""
     given, frames = scene
     region = RegionSettings.model_validate({**given, "align": True})
@@ -121,10 +139,11 @@ def run(scene: Scene, seed: int, max_shift: int, models: tuple[Any, Any]) -> dic
     aligned = FrameReader(model, [region], 0.95, "sim", printed, printed_min_confidence=0.9)
     aligned.aligner = Alignment([region], None)
     tally: dict[str, Counter] = {"fixed": Counter(), "aligned": Counter(), "found": Counter()}
-    for (name, frame, value), (dx, dy) in zip(
-        frames, shifts(len(frames), seed, max_shift), strict=True
-    ):
-        image = moved(frame, dx, dy)
+    moves = zip(
+        shifts(len(frames), seed, max_shift), turns(len(frames), seed, max_turn), strict=True
+    )
+    for (name, frame, value), ((dx, dy), turn) in zip(frames, moves, strict=True):
+        image = moved(frame, dx, dy, turn)
         started = time.perf_counter()
         (a,) = fixed.read(image, name, 0)
         between = time.perf_counter()
@@ -152,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seeds", default="101-120", help="drift seeds, FIRST-LAST")
     parser.add_argument("--max-shift", type=int, default=30, help="pixels the camera may drift")
+    parser.add_argument(
+        "--max-turn", type=float, default=0.0, help="degrees the camera may turn as well"
+    )
     parser.add_argument("--json", type=Path, help="write the totals here")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)  # as the daemon reads
@@ -160,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = None if args.lcd else folder_scene(args.frames)
     for seed in seeds_of(args.seeds):
         scene = lcd_scene(seed) if folder is None else folder
-        for key, counts in run(scene, seed, args.max_shift, models).items():
+        for key, counts in run(scene, seed, args.max_shift, models, args.max_turn).items():
             totals[key].update(counts)
     frames = sum(totals["fixed"].values())
     for key in ("fixed", "aligned"):

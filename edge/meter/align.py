@@ -16,8 +16,9 @@ away than `align_max_shift` (the search looks WIDE times as far, to tell a camer
 too far from a lookalike within reach), moves nothing: the region keeps the shift it last
 had, the log says so, and health turns degraded after a few such frames in a row. Changing
 the region's box (or its wheels), or the frame size, takes a new reference, since the boxes
-were then set on a new picture. Translation only: a camera that turns keeps most of its
-digits within a pixel or two of a shift for the few degrees a mount sags.
+were then set on a new picture. Translation only: the boxes follow a camera that turns a
+degree or two as well, but a turn lifts one end of a wide window against the other, and now
+and then a wheel is read a digit off (mock_frames/drift_sim.py --max-turn; README).
 """
 
 from __future__ import annotations
