@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 from edge.api.perfstats import DrawingResults, Memo
 from edge.camera import Frame, FrameGrabber, FrameSource, SourceError, capture_one, open_source
 from edge.config import RegionSettings, Settings
+from edge.meter.align import Alignment
 from edge.meter.plausible import MeterChecks
 from edge.meter.printed import PrintedModel, load_printed
 from edge.model import DigitModel, ModelError
@@ -126,6 +127,13 @@ class Services:
     @model.setter
     def model(self, model: DigitModel | None) -> None:
         self._model = model
+
+    @property
+    def aligner(self) -> Alignment | None:
+        """The daemon's alignment of meter regions (edge.meter.align); None under serve or
+        when no region sets `align`."""
+        reader = self.daemon.reader if self.daemon is not None else None
+        return reader.aligner if reader is not None else None
 
     @property
     def mode(self) -> Mode:

@@ -82,8 +82,7 @@ def meters_state(services: Services, reasons: list[str]) -> dict[str, Any]:
     """Aligned meter regions (daemon only): their shift, and degraded while one has not been
     found for LOST_FRAMES frames in a row: its boxes stay where it was last seen, and readings
     of a meter that moved away would be wrong or missing."""
-    reader = services.daemon.reader if services.daemon is not None else None
-    aligner = reader.aligner if reader is not None else None
+    aligner = services.aligner
     if aligner is None:
         return {}
     out = {}

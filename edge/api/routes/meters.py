@@ -139,8 +139,7 @@ def described(region: RegionSettings, state: MeterState) -> dict[str, Any]:
 
 def alignment(services: Services, region: str) -> dict[str, Any]:
     """An aligned region's shift and unmatched frames, from the daemon's reader."""
-    reader = services.daemon.reader if services.daemon is not None else None
-    aligner = reader.aligner if reader is not None else None
+    aligner = services.aligner
     return (aligner.state(region) if aligner is not None else None) or {}
 
 

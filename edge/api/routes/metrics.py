@@ -95,8 +95,7 @@ def render(services: Services) -> str:
 def meter_metrics(out: Exposition, services: Services) -> None:
     """Meter regions with `align` (daemon only): how far the camera moved, and whether the
     meter is being found."""
-    reader = services.daemon.reader if services.daemon is not None else None
-    aligner = reader.aligner if reader is not None else None
+    aligner = services.aligner
     if aligner is None:
         return
     states = {name: aligner.state(name) for name in aligner.regions}
