@@ -229,8 +229,8 @@ class Alignment:
         self.regions = {r.name: r for r in regions if r.align}
         self.references: dict[str, Reference] = {}
         self.last: dict[str, tuple[int, int]] = {}  # the shift each region last had
-        self.lost: dict[str, int] = dict.fromkeys(self.regions, 0)  # frames matched too weakly
-        self.missing: dict[str, int] = dict.fromkeys(self.regions, 0)  # ...of them in a row now
+        # The frames in a row in which the meter was not found (too weak a match, or beyond).
+        self.missing: dict[str, int] = dict.fromkeys(self.regions, 0)
         for name in self.regions:
             self._load(name)
 
@@ -248,15 +248,13 @@ class Alignment:
 
     def shift(self, region: RegionSettings, gray: np.ndarray, window: Box) -> tuple[int, int]:
         """How far `region` has moved from where its boxes were set (0, 0 before a reference)."""
-        if region.name not in self.regions:
-            return 0, 0
-        reference = self.references.get(region.name)
-        if reference is None or reference.key != key_of(window, gray.shape[::-1]):
-            return 0, 0
+        size = (gray.shape[1], gray.shape[0])
+        if region.name not in self.regions or self.wants_reference(region, size, window):
+            return 0, 0  # not aligned, or no reference for this window yet
+        reference = self.references[region.name]
         found = find(gray, reference, region.align_max_shift)
         last = self.last.get(region.name, (0, 0))
         if found is None or found.score < MIN_SCORE or found.beyond:
-            self.lost[region.name] += 1
             self.missing[region.name] += 1
             logger.warning(
                 "region %s: the meter was not found within %d px of its place (%s); reading "
@@ -271,7 +269,7 @@ class Alignment:
             return last
         dx, dy = found.dx, found.dy
         self.missing[region.name] = 0
-        if (dx, dy) != last and max(abs(dx - last[0]), abs(dy - last[1])) > 2:
+        if max(abs(dx - last[0]), abs(dy - last[1])) > 2:
             logger.info("region %s: the camera moved; boxes shifted by %s", region.name, [dx, dy])
         self.last[region.name] = dx, dy
         return dx, dy

@@ -62,7 +62,7 @@ def test_another_picture_is_not_taken_for_the_meter_and_the_last_shift_stays() -
     found = find(other, aligner.references["meter"], 40)
     assert found is not None and found.score < MIN_SCORE
     assert aligner.shift(region, other, window(region, first)) == (10, 4)
-    assert aligner.lost == {"meter": 1}
+    assert aligner.missing == {"meter": 1}
     flat = np.full_like(first, 128)
     assert not Alignment([region], None).take_reference(region, flat, window(region, first))
 
