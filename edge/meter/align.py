@@ -72,6 +72,8 @@ class ReferenceStore(Protocol):
         self, region: str, key: str, origin: tuple[int, int], image: np.ndarray
     ) -> None: ...
 
+    def forget_meter_reference(self, region: str) -> None: ...
+
 
 def key_of(window: Box, frame_size: tuple[int, int]) -> str:
     """What a reference is valid for: the window as configured, in a frame of this size."""
@@ -231,6 +233,8 @@ class Alignment:
         self.last: dict[str, tuple[int, int]] = {}  # the shift each region last had
         # The frames in a row in which the meter was not found (too weak a match, or beyond).
         self.missing: dict[str, int] = dict.fromkeys(self.regions, 0)
+        # References to drop before the next frame (asked from another thread: the API).
+        self.retake: set[str] = set()
         for name in self.regions:
             self._load(name)
 
@@ -279,7 +283,7 @@ class Alignment:
         frames in a row in which the meter was not found; None when it is not aligned."""
         if name not in self.regions:
             return None
-        has = name in self.references
+        has = name in self.references and name not in self.retake
         return {
             "shift": list(self.last.get(name, (0, 0))) if has else None,
             "unmatched_frames": self.missing[name],
@@ -291,8 +295,30 @@ class Alignment:
         """Whether `region` is aligned and has no reference for this window and frame size."""
         if region.name not in self.regions:
             return False
+        if region.name in self.retake:
+            self._drop(region.name)
         reference = self.references.get(region.name)
         return reference is None or reference.key != key_of(window, frame_size)
+
+    def ask_retake(self, name: str) -> None:
+        """Take `name`'s reference again from the next frame it reads `ok` (after the camera
+        was re-aimed, or the light around the meter changed for good). Any thread; the capture
+        loop drops the old one before its next frame."""
+        self.retake.add(name)
+
+    def _drop(self, name: str) -> None:
+        self.retake.discard(name)
+        self.references.pop(name, None)
+        self.last.pop(name, None)
+        self.missing[name] = 0
+        logger.info(
+            "region %s: alignment reference dropped; the next frame read ok gives one", name
+        )
+        if self.store is not None:
+            try:
+                self.store.forget_meter_reference(name)
+            except Exception as exc:  # a full disk: the old row is replaced when a new one is kept
+                logger.warning("region %s: old alignment reference not deleted: %s", name, exc)
 
     def take_reference(self, region: RegionSettings, gray: np.ndarray, window: Box) -> bool:
         """Keep the patch around `window` of this frame as `region`'s reference; False when

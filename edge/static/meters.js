@@ -33,7 +33,12 @@ function shiftText(m) {
 }
 
 function meterCard(m) {
-  const shown = facts(m);
+  let shown = facts(m);
+  const show = (state) => {  // the facts of the meter as the device now answers
+    const next = facts(state);
+    shown.replaceWith(next);
+    shown = next;
+  };
   const message = el("p", { class: "message", "aria-live": "polite" });
   const input = el("input", {
     name: "value", inputmode: "decimal", size: 10, required: true, autocomplete: "off",
@@ -47,7 +52,7 @@ function meterCard(m) {
     try {
       const set = await api(`/api/v1/meters/${encodeURIComponent(m.region)}`,
         { method: "PUT", json: { value: input.value.trim() } });
-      shown.replaceWith(facts(set));
+      show(set);
       input.value = "";
       input.placeholder = set.value;
       say(message, `Set to ${set.value}: the next readings are checked against it.`, "ok");
@@ -55,6 +60,19 @@ function meterCard(m) {
       say(message, err.message, "error");
     }
   });
+  // Regions with align: the reference taken again from the next frame read ok.
+  const retake = m.shift === undefined ? null : el("button", {
+    type: "button", class: "small", title: "after re-aiming the camera with the boxes still right",
+    onclick: async () => {
+      try {
+        const again = await api(`/api/v1/meters/${encodeURIComponent(m.region)}/reference`, { method: "DELETE" });
+        show(again);
+        say(message, "The next frame read ok gives the new reference.", "ok");
+      } catch (err) {
+        say(message, err.message, "error");
+      }
+    },
+  }, "Take the reference again");
   return el("div", { class: "meter", "data-region": m.region },
-    el("h3", {}, `${m.region} (${m.kind})`), shown, form, message);
+    el("h3", {}, `${m.region} (${m.kind})`), shown, form, retake, message);
 }

@@ -56,3 +56,7 @@ class MeterStates:
                 "x = excluded.x, y = excluded.y, png = excluded.png, created = excluded.created",
                 (region, key, origin[0], origin[1], png.tobytes(), utc_timestamp()),
             )
+
+    def delete_reference(self, region: str) -> None:
+        with self._db.tx() as conn:
+            conn.execute("DELETE FROM meter_reference WHERE region = ?", (region,))

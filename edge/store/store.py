@@ -163,6 +163,10 @@ class Store:
         """Keep an aligned meter region's reference across restarts."""
         self.meters.put_reference(region, key, origin, image)
 
+    def forget_meter_reference(self, region: str) -> None:
+        """Drop an aligned meter region's reference (a new one is taken)."""
+        self.meters.delete_reference(region)
+
     # ---- crops and labels ---------------------------------------------------------------
     def crops(self, seq: int) -> list[Crop]:
         """The digit crops kept for one reading, left to right."""

@@ -123,6 +123,14 @@ def test_a_wrong_level_is_set_right_over_mqtt_and_the_api_and_bad_values_lose_no
     sub.clear()
     wait_until(lambda: (r := latest(sub)) and r["status"] == "implausible", 30, "refused again")
 
+    # The alignment reference is taken again from the next frame read ok, on request.
+    retake = f"{url}/api/v1/meters/power/reference"
+    assert httpx.delete(retake).status_code == 401
+    dropped = httpx.delete(retake, headers=auth)
+    assert dropped.status_code == 200 and dropped.json()["shift"] is None
+    meter_ = lambda: httpx.get(f"{url}/api/v1/meters/power").json()  # noqa: E731
+    wait_until(lambda: meter_()["shift"] == [0, 0], 30, "a new reference")
+
 
 def test_serve_shows_the_stored_values_and_leaves_setting_them_to_the_daemon(
     make_settings: Callable[..., Settings],
@@ -165,6 +173,8 @@ def test_serve_shows_the_stored_values_and_leaves_setting_them_to_the_daemon(
         ]
         refused = client.put("/api/v1/meters/power", json={"value": "1300"})
         assert refused.status_code == 409 and "digitcam run" in refused.json()["detail"]
+        retake = client.delete("/api/v1/meters/power/reference")
+        assert retake.status_code == 409 and "serve" in retake.json()["detail"]
         assert client.get("/api/v1/meters/main").status_code == 404  # not a meter
 
 

@@ -79,6 +79,11 @@ def test_the_reference_survives_a_restart_and_a_new_box_takes_a_new_one(tmp_path
         moved_box = water(box=[x + 5, y, w, h])
         assert restarted.wants_reference(moved_box, (640, 480), window(moved_box, first))
         assert restarted.shift(moved_box, gray(9), window(moved_box, first)) == (0, 0)
+        # Asked to take it again (the API, another thread): dropped before the next frame.
+        restarted.ask_retake("meter")
+        assert restarted.state("meter") == {"shift": None, "unmatched_frames": 0}
+        assert restarted.wants_reference(region, (640, 480), window(region, first))
+        assert store.meter_reference("meter") is None
     finally:
         store.close()
 

@@ -33,7 +33,10 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Error}}
 SETTING: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
     401: {"model": Error, "description": "api.token is set and the request lacks it"},
-    409: {"model": Error, "description": "no capture loop here (`digitcam serve`)"},
+    409: {
+        "model": Error,
+        "description": "no capture loop here (`digitcam serve`), or the region is not aligned",
+    },
     400: {"model": Error, "description": "the body is not JSON text"},
 }
 
@@ -99,6 +102,30 @@ async def set_meter(services: ServicesDep, region: Region, body: MeterValueIn) -
             ]
         ) from None
     return {**described(meter, state), **alignment(services, meter.name)}
+
+
+@router.delete(
+    "/{region}/reference",
+    response_model=MeterOut,
+    responses=SETTING,
+    dependencies=[Authorised],
+    summary="Take an aligned meter region's alignment reference again",
+)
+async def retake_reference(services: ServicesDep, region: Region) -> dict[str, Any]:
+    """For a region with `align`: the reference its frames are matched against is dropped, and
+    the next frame it reads `ok` gives a new one (after the camera was re-aimed with the boxes
+    still right, or the light around the meter changed for good). 409 for a region without
+    `align`, or under `digitcam serve`."""
+    meter = meter_region(services, region)
+    aligner = services.aligner
+    if aligner is None or meter.name not in aligner.regions:
+        why = "`digitcam serve` aligns nothing" if services.daemon is None else "set align = true"
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"region {meter.name} is not aligned here ({why})"
+        )
+    aligner.ask_retake(meter.name)
+    states = await run_in_threadpool(meter_states, services)
+    return {**described(meter, states[meter.name]), **alignment(services, meter.name)}
 
 
 def meters(services: Services) -> list[RegionSettings]:
