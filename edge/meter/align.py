@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import cv2
@@ -61,6 +61,15 @@ class Reference:
     key: str  # the window and frame size it was taken with (key_of)
     origin: tuple[int, int]  # the patch's top-left corner in that frame
     image: np.ndarray  # uint8 grey
+    # The patch shrunk for the coarse search, made once: the same for every frame.
+    _shrunk: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    def shrunk(self, factor: int) -> np.ndarray:
+        if factor not in self._shrunk:
+            th, tw = self.image.shape
+            size = (tw // factor, th // factor)
+            self._shrunk[factor] = cv2.resize(self.image, size, interpolation=cv2.INTER_AREA)
+        return self._shrunk[factor]
 
 
 class ReferenceStore(Protocol):
@@ -138,11 +147,9 @@ def find(gray: np.ndarray, reference: Reference, max_shift: int) -> Match | None
     if padded is None:
         return None
     coarse = max(1, min(tw, th) // COARSE_SIDE)
-    small = reference.image
+    small, area = reference.image, padded
     if coarse > 1:
-        small = cv2.resize(small, (tw // coarse, th // coarse), interpolation=cv2.INTER_AREA)
-    area = padded
-    if coarse > 1:
+        small = reference.shrunk(coarse)
         size = (area.shape[1] // coarse, area.shape[0] // coarse)
         area = cv2.resize(area, size, interpolation=cv2.INTER_AREA)
     scores = cv2.matchTemplate(area, small, cv2.TM_CCOEFF_NORMED)
@@ -292,7 +299,9 @@ class Alignment:
     def wants_reference(
         self, region: RegionSettings, frame_size: tuple[int, int], window: Box
     ) -> bool:
-        """Whether `region` is aligned and has no reference for this window and frame size."""
+        """Whether `region` is aligned and has no reference for this window and frame size.
+        Called by the capture loop before each frame, it first drops a reference the API asked
+        to be taken again (ask_retake), so only that thread changes the references."""
         if region.name not in self.regions:
             return False
         if region.name in self.retake:
