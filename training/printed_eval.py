@@ -7,7 +7,8 @@ Wheels: the `report` installations (never trained or tuned on) beside the `tune`
 gap between them shows. Per crop: the digit nearest the window's centre line, the position
 within one tenth, and the exact tenth; per digit and per installation. Displays: the real LCD
 crops (never trained on; half of them, by file name, may be looked at to improve the
-renderer, the other half only counted) beside rendered digits of a seed training never used.
+renderer, the other half only counted) beside rendered digits of a seed training never used:
+7-segment displays (the renders of every version) and 5x7 dot-matrix LCDs apart.
 Every figure is the device's reading (edge.meter.printed.PrintedModel.read): unsure crops
 get their second look; `--no-second-look` gives the network's own. Speed: a batch of 8
 digits, one thread, median: the network alone on random crops, and as read on the tune wheels
@@ -30,6 +31,7 @@ from training.evaluate import median_call_ms
 from training.meter_data import CROP_H, CROP_W, WheelCrops, digit_of, load_wheels, tenths_error
 
 RENDER_SEED = 990_001  # rendered display digits for the report: a seed training never uses
+MATRIX_SEED = 990_002  # ... and rendered dot-matrix digits
 
 
 def lcd_half(name: str) -> str:
@@ -79,10 +81,15 @@ def main(argv: list[str] | None = None) -> int:
             keep = half == name
             report[f"display_real_{name}"] = display_report(model, images[keep], labels[keep], look)
     if args.renders:
-        from training.sevenseg import render_sevenseg_batch
+        from training.sevenseg import SevenSegConfig, render_sevenseg_batch
 
-        images, labels = render_sevenseg_batch(np.random.default_rng(RENDER_SEED), args.renders)
-        report["display_rendered"] = display_report(model, images, labels, look)
+        for name, seed, matrix_p in (
+            ("display_rendered", RENDER_SEED, 0.0),
+            ("display_rendered_matrix", MATRIX_SEED, 1.0),
+        ):
+            rng, cfg = np.random.default_rng(seed), SevenSegConfig(matrix_p=matrix_p)
+            images, labels = render_sevenseg_batch(rng, args.renders, cfg)
+            report[name] = display_report(model, images, labels, look)
     report["ms_per_digit_network"] = read_ms_per_digit(model, None, second_look=False)
     report["ms_per_digit"] = read_ms_per_digit(model, speed_crops, look)
     print(format_report(report))
@@ -183,7 +190,8 @@ def format_report(report: dict) -> str:
     for name, title in (
         ("display_real_tune", "real LCD crops, tune half"),
         ("display_real_report", "real LCD crops, report half"),
-        ("display_rendered", "rendered"),
+        ("display_rendered", "rendered 7-segment"),
+        ("display_rendered_matrix", "rendered dot-matrix"),
     ):
         if name in report:
             d = report[name]

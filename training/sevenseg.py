@@ -28,6 +28,7 @@ from training.sevenseg_glyphs import (
     fixed_point,
     font_paths,
     font_style,
+    matrix_style,
     polygon_style,
     uniform,
 )
@@ -40,6 +41,10 @@ class SevenSegConfig:
     """Chances and ranges; each spans what meters, panels and phone-grade cameras show."""
 
     font_p: float = 0.5  # DSEG fonts are exact displays; polygons add shapes fonts lack
+    matrix_p: float = 0.2  # 5x7 dot-matrix character LCDs (0: only 7-segment displays)
+    matrix_dot_aspect: Range = (0.75, 1.15)  # a dot's width / height (pitch)
+    matrix_fill: Range = (0.6, 0.92)  # lit share of a dot's pitch: the rest is the gap
+    matrix_round_p: float = 0.3  # some panels have round dots
     aspect: Range = (0.42, 0.66)  # digit width / height: narrow meters to wide clocks
     thickness: Range = (0.07, 0.17)  # segment width / digit height: thin LCD to bold LED
     gap: Range = (0.0, 0.04)  # space between segment ends / height; some panels nearly touch
@@ -218,7 +223,10 @@ def render_sevenseg(
     if not 0 <= digit <= 9:
         raise ValueError(f"digit must be 0-9, not {digit}")
     cfg, fonts = config, font_paths(FONT_DIR)
-    if fonts and rng.random() < cfg.font_p:
+    # matrix_p 0 draws no number for it: the 7-segment renders stay those of earlier versions
+    if cfg.matrix_p and rng.random() < cfg.matrix_p:
+        style, stretch = matrix_style(rng, cfg), 1.0
+    elif fonts and rng.random() < cfg.font_p:
         style = font_style(fonts[int(rng.integers(len(fonts)))])
         width = (style.box[2] - style.box[0]) / GLYPH_H  # DSEG's digits are wide (0.8)
         stretch = uniform(rng, cfg.aspect) / width

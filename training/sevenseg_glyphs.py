@@ -1,7 +1,7 @@
-"""How a 7-segment display draws its digits: a DSEG7 font (SIL OFL, fonts-dseg) or cv2
-polygons of varied shape, thickness and gaps, with the forms of 6, 7 and 9 fonts lack. Each
-style gives a digit's mask in glyph space, the all-segments "ghost" and the '8' box that
-training/sevenseg.py places into a camera crop.
+"""How a meter's display draws its digits: a DSEG7 font (SIL OFL, fonts-dseg), cv2 polygons
+of varied shape, thickness and gaps with the forms of 6, 7 and 9 fonts lack, or a 5x7
+dot-matrix character LCD. Each style gives a digit's mask in glyph space, the all-segments
+(all-dots) "ghost" and the '8' box that training/sevenseg.py places into a camera crop.
 """
 
 from __future__ import annotations
@@ -111,3 +111,59 @@ def polygon_style(rng: np.random.Generator, cfg: SevenSegConfig) -> Style:
         forms[digit] = form if rng.random() < p else forms[digit]
     box = (PAD, PAD, PAD + width, PAD + GLYPH_H)
     return Style(lambda d: draw_segments(forms[d]), draw_segments("abcdefg"), box, t, False)
+
+
+# 5x7 dot-matrix digits, rows top to bottom, as the common character-LCD controllers' ROM
+# draws them (the HD44780's: a 0 with a slash, a 7 with a diagonal stem, a 9 with a hooked
+# tail), each with the other forms that dot-matrix fonts use.
+MATRIX_DIGITS: tuple[tuple[str, ...], ...] = (
+    ("01110 10001 10011 10101 11001 10001 01110", "01110 10001 10001 10001 10001 10001 01110",
+     "01110 10001 10001 10101 10001 10001 01110"),
+    ("00100 01100 00100 00100 00100 00100 01110", "00100 01100 00100 00100 00100 00100 00100",
+     "00010 00110 01010 00010 00010 00010 00010"),
+    ("01110 10001 00001 00010 00100 01000 11111", "01110 10001 00001 00110 01000 10000 11111"),
+    ("11111 00010 00100 00010 00001 10001 01110", "01110 10001 00001 00110 00001 10001 01110"),
+    ("00010 00110 01010 10010 11111 00010 00010", "10010 10010 10010 11111 00010 00010 00010"),
+    ("11111 10000 11110 00001 00001 10001 01110", "11111 10000 10000 11110 00001 10001 01110"),
+    ("00110 01000 10000 11110 10001 10001 01110", "01110 10000 10000 11110 10001 10001 01110"),
+    ("11111 00001 00010 00100 01000 01000 01000", "11111 00001 00010 00100 00100 00100 00100",
+     "11111 00001 00001 00010 00100 00100 00100"),
+    ("01110 10001 10001 01110 10001 10001 01110",),
+    ("01110 10001 10001 01111 00001 00010 01100", "01110 10001 10001 01111 00001 00001 01110"),
+)  # fmt: skip
+
+
+def matrix_style(rng: np.random.Generator, cfg: SevenSegConfig) -> Style:
+    """A 5x7 dot-matrix character LCD: square, tall or round dots with gaps between them; one
+    form of each digit per display; the unlit dots are its ghost."""
+    rows, cols = 7, 5
+    pitch_y = GLYPH_H / rows
+    pitch_x = pitch_y * uniform(rng, cfg.matrix_dot_aspect)
+    fill = uniform(rng, cfg.matrix_fill)  # share of a dot's pitch that is lit
+    round_dots = rng.random() < cfg.matrix_round_p
+    width = cols * pitch_x
+    forms = [f[int(rng.integers(len(f)))] if rng.random() < 0.5 else f[0] for f in MATRIX_DIGITS]
+
+    def draw_dots(bits: str) -> np.ndarray:
+        canvas = np.zeros((GLYPH_H + 2 * PAD, math.ceil(width) + 2 * PAD), np.uint8)
+        for r, row in enumerate(bits.split()):
+            for c, bit in enumerate(row):
+                if bit != "1":
+                    continue
+                cx, cy = PAD + (c + 0.5) * pitch_x, PAD + (r + 0.5) * pitch_y
+                hx, hy = fill * pitch_x / 2, fill * pitch_y / 2
+                if round_dots:
+                    centre, axes = fixed_point((cx, cy)), fixed_point((hx, hy))
+                    cv2.ellipse(
+                        canvas, tuple(centre.tolist()), tuple(axes.tolist()), 0, 0, 360,
+                        255, -1, cv2.LINE_AA, 4,
+                    )  # fmt: skip
+                else:
+                    corners = [(cx - hx, cy - hy), (cx + hx, cy - hy), (cx + hx, cy + hy),
+                               (cx - hx, cy + hy)]  # fmt: skip
+                    cv2.fillPoly(canvas, [fixed_point(corners)], 255, cv2.LINE_AA, 4)
+        return canvas
+
+    all_dots = " ".join(["11111"] * rows)
+    box = (PAD, PAD, PAD + width, PAD + GLYPH_H)
+    return Style(lambda d: draw_dots(forms[d]), draw_dots(all_dots), box, fill * pitch_x, False)

@@ -123,6 +123,9 @@ def test_train_export_and_evaluate_a_printed_model(
     assert "wheels, report installations (66 crops)" in printed
     figures = json.loads(report.read_text())
     assert 0 <= figures["wheels_report"]["within_tenth"] <= 1
+    # 7-segment and dot-matrix renders are counted apart, 50 of each
+    assert figures["display_rendered"]["crops"] == figures["display_rendered_matrix"]["crops"] == 50
+    assert "rendered 7-segment (50)" in printed and "rendered dot-matrix (50)" in printed
     assert figures["ms_per_digit"] > 0 and figures["ms_per_digit_network"] > 0
     assert figures["second_look"] is True and "second looks included" in printed
 

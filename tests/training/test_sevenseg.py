@@ -1,5 +1,6 @@
-"""Synthetic 7-segment digits: deterministic, the model's shape, every class, the font fallback,
-the whole digit in the crop, the real crops' loader, and renders a simple classifier can tell apart.
+"""Synthetic display digits: deterministic, the model's shape, every class, the font fallback,
+dot-matrix LCDs, the whole digit in the crop, the real crops' loader, and renders a simple
+classifier can tell apart.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from training.sevenseg import (
     render_sevenseg,
     render_sevenseg_batch,
 )
+from training.sevenseg_glyphs import GLYPH_H, MATRIX_DIGITS, PAD, matrix_style
 
 LCD_DIR = Path("/work/shared/data/lcd_digits")
 
@@ -63,12 +65,62 @@ def test_every_digit_renders_with_polygons_and_fonts(font_p: float) -> None:
         assert rows[-1] - rows[0] + 1 >= 0.55 * CROP_H, digit  # the digit fills 60-100%
 
 
+def test_every_digit_renders_as_a_dot_matrix() -> None:
+    rng = np.random.default_rng(5)
+    cfg = dataclasses.replace(CLEAN, matrix_p=1.0)
+    for digit in range(10):
+        img = render_sevenseg(rng, digit, cfg)
+        dark = img < 150
+        assert 0.02 < dark.mean() < 0.7, digit
+        rows = np.nonzero(dark.any(axis=1))[0]
+        assert rows[-1] - rows[0] + 1 >= 0.55 * CROP_H, digit
+
+
+def test_dot_matrix_forms_are_5x7_and_never_another_digits() -> None:
+    owner: dict[str, int] = {}
+    for digit, forms in enumerate(MATRIX_DIGITS):
+        for form in forms:
+            rows = form.split()
+            assert len(rows) == 7 and all(len(r) == 5 and set(r) <= {"0", "1"} for r in rows)
+            assert owner.setdefault(form, digit) == digit, (form, digit, owner[form])
+    assert len(MATRIX_DIGITS) == 10
+
+
+def test_dot_matrix_dots_stand_apart() -> None:
+    """The top row of an 8 (01110) is three dots, each its own run of ink, and the unlit dots
+    (the ghost) fill the whole 5x7 grid."""
+    style = matrix_style(np.random.default_rng(0), SevenSegConfig(matrix_fill=(0.7, 0.7)))
+    eight, ghost = style.draw(8), style.ghost
+    row = eight[PAD + GLYPH_H // 14] > 127  # the middle of the first row of dots
+    runs = np.count_nonzero(np.diff(row.astype(np.int8)) == 1)
+    assert runs == 3
+    ghost_row = ghost[PAD + GLYPH_H // 14] > 127
+    assert np.count_nonzero(np.diff(ghost_row.astype(np.int8)) == 1) == 5
+    assert ghost.sum() > eight.sum()
+
+
+def test_matrix_p_chooses_between_dot_matrix_and_seven_segments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """matrix_p 0 never draws a dot matrix (the 7-segment renders of earlier versions stay as
+    they were), matrix_p 1 nothing else."""
+    original = sevenseg.matrix_style
+    monkeypatch.setattr(sevenseg, "matrix_style", lambda rng, cfg: pytest.fail("dot matrix"))
+    render_sevenseg_batch(np.random.default_rng(3), 30, SevenSegConfig(matrix_p=0.0))
+    monkeypatch.setattr(sevenseg, "matrix_style", original)
+    monkeypatch.setattr(sevenseg, "polygon_style", lambda rng, cfg: pytest.fail("polygons"))
+    monkeypatch.setattr(sevenseg, "font_style", lambda path: pytest.fail("font"))
+    images, _ = render_sevenseg_batch(np.random.default_rng(3), 30, SevenSegConfig(matrix_p=1.0))
+    assert images.std(axis=(1, 2)).min() > 0
+
+
 def test_without_the_font_folder_polygons_draw_everything(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(sevenseg, "FONT_DIR", tmp_path / "no-fonts")
     monkeypatch.setattr(sevenseg, "font_style", lambda path: pytest.fail(f"font {path} used"))
-    images, labels = render_sevenseg_batch(np.random.default_rng(2), 20, SevenSegConfig(font_p=1.0))
+    cfg = SevenSegConfig(font_p=1.0, matrix_p=0.0)
+    images, labels = render_sevenseg_batch(np.random.default_rng(2), 20, cfg)
     assert images.shape == (20, 32, 20) and set(labels.tolist()) == set(range(10))
     assert images.std(axis=(1, 2)).min() > 0  # something was drawn in each
 
@@ -102,9 +154,11 @@ def _features(images: np.ndarray) -> np.ndarray:
     return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-9)
 
 
-def test_renders_of_one_seed_teach_a_classifier_that_reads_another() -> None:
-    train_x, train_y = render_sevenseg_batch(np.random.default_rng(100), 500)
-    test_x, test_y = render_sevenseg_batch(np.random.default_rng(200), 300)
+@pytest.mark.parametrize("matrix_p", [0.2, 1.0])
+def test_renders_of_one_seed_teach_a_classifier_that_reads_another(matrix_p: float) -> None:
+    cfg = SevenSegConfig(matrix_p=matrix_p)
+    train_x, train_y = render_sevenseg_batch(np.random.default_rng(100), 500, cfg)
+    test_x, test_y = render_sevenseg_batch(np.random.default_rng(200), 300, cfg)
     train_f, test_f = _features(train_x), _features(test_x)
     centroids = np.stack([train_f[train_y == d].mean(axis=0) for d in range(10)])
     accuracy = float((np.argmax(test_f @ centroids.T, axis=1) == test_y).mean())
