@@ -21,8 +21,7 @@ from edge.config import Settings
 from edge.meter.align import Alignment
 from edge.meter.plausible import MeterChecks
 from edge.meter.preset import SET_VALUE_COMMAND, command_request
-from edge.meter.printed import load_printed
-from edge.meter.settings import PRINTED_KINDS
+from edge.meter.printed import printed_models
 from edge.model import DigitModel, ModelError
 from edge.model_install import ModelWatcher, load_active
 from edge.mqtt.discovery import CAPTURE_COMMAND, RELOAD_COMMAND
@@ -129,13 +128,11 @@ class App:
         model = self.settings.model
         self.model = load_active(self.settings)
         self.models = ModelWatcher(self.settings)
-        printed = None
-        if any(r.kind in PRINTED_KINDS for r in self.settings.regions):
-            printed = load_printed(model.printed_path, model.threads)
+        printed, display = printed_models(model, (r.kind for r in self.settings.regions))
         runs = runs_for(model, self.settings.regions)
         rows = rows_for(model, self.settings.regions)
         self.reader = FrameReader.configured(
-            self.settings, self.model, printed=printed, runs=runs, rows=rows
+            self.settings, self.model, printed=printed, runs=runs, rows=rows, display=display
         )
         self.meters = MeterChecks(self.settings.regions, self.store)
         if any(r.align for r in self.settings.regions):

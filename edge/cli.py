@@ -198,8 +198,7 @@ def reader_left() -> int:
 
 
 def check_config(settings: Settings) -> int:
-    from edge.meter.printed import load_printed
-    from edge.meter.settings import PRINTED_KINDS
+    from edge.meter.printed import printed_models
     from edge.model import ModelError
     from edge.model_install import load_active
     from edge.rows_model import rows_for
@@ -207,8 +206,7 @@ def check_config(settings: Settings) -> int:
 
     try:  # a model file that loads but is not a digit model is a configuration error too
         load_active(settings)
-        if any(r.kind in PRINTED_KINDS for r in settings.regions):
-            load_printed(settings.model.printed_path, settings.model.threads)
+        printed_models(settings.model, (r.kind for r in settings.regions))
         runs_for(settings.model, settings.regions)
         rows_for(settings.model, settings.regions)
     except ModelError as exc:

@@ -118,7 +118,12 @@ class ModelSettings(_Section):
     )
     threads: int = Field(1, ge=1, le=64, description="onnxruntime intra-op threads")
     printed_path: Path | None = Field(
-        None, description="printed-digit ONNX (counter, display); empty: the shipped one"
+        None, description="printed-digit ONNX of counter regions; empty: the shipped one"
+    )
+    display_path: Path | None = Field(
+        None,
+        description="printed-digit ONNX of display regions; empty: model.printed_path when "
+        "set, else the shipped display model",
     )
     runs_path: Path | None = Field(
         None,

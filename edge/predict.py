@@ -16,8 +16,7 @@ from typing import TextIO
 from edge.camera.imageio import ImageError, read_image_file
 from edge.camera.sources import IMAGE_EXTENSIONS
 from edge.config import CONFIG_ERROR_EXIT, RegionSettings, Settings
-from edge.meter.printed import load_printed
-from edge.meter.settings import PRINTED_KINDS
+from edge.meter.printed import printed_models
 from edge.model import ModelError
 from edge.model_install import load_active
 from edge.reader import FrameReader
@@ -64,15 +63,13 @@ def predict_paths(
         regions = [RegionSettings.whole_image("main", kind, digits)]
     try:
         model = load_active(settings)
-        printed = None
-        if any(r.kind in PRINTED_KINDS for r in regions):
-            printed = load_printed(settings.model.printed_path, settings.model.threads)
+        printed, display = printed_models(settings.model, (r.kind for r in regions))
         runs = runs_for(settings.model, regions)
         rows = rows_for(settings.model, regions)
     except ModelError as exc:
         print(f"digitcam predict: {exc}", file=sys.stderr)
         return CONFIG_ERROR_EXIT  # model.path is wrong, as check-config says
-    reader = FrameReader.configured(settings, model, regions, printed, runs, rows)
+    reader = FrameReader.configured(settings, model, regions, printed, runs, rows, display)
     code = EXIT_OK
     for index, path in enumerate(expand(paths)):
         try:

@@ -164,15 +164,20 @@ class FrameReader:
         *,
         printed_min_confidence: float | None = None,
         rows: RowModel | None = None,
+        display: PrintedClassifier | None = None,
     ) -> None:
         """`min_confidence` holds for handwriting (number and digit regions),
-        `printed_min_confidence` for counter and display regions (default: the same)."""
+        `printed_min_confidence` for counter and display regions (default: the same).
+        `printed` reads counter regions, and display regions too unless `display` is given."""
         if not regions:
             raise ValueError("FrameReader needs at least one region")
-        if printed is None and any(r.kind in PRINTED_KINDS for r in regions):
-            raise ValueError("counter and display regions need the printed-digit model")
+        if printed is None and any(r.kind == "counter" for r in regions):
+            raise ValueError("counter regions need the printed-digit model")
+        if printed is None and display is None and any(r.kind == "display" for r in regions):
+            raise ValueError("display regions need a printed-digit model")
         self.model = model
         self.printed = printed
+        self.display = display
         self.runs = runs
         self.rows = rows
         self.regions = list(regions)
@@ -194,6 +199,7 @@ class FrameReader:
         printed: PrintedClassifier | None = None,
         runs: RunModel | None = None,
         rows: RowModel | None = None,
+        display: PrintedClassifier | None = None,
     ) -> FrameReader:
         """The reader `settings` ask for: their regions (unless others are given), both
         confidence thresholds and the device id, as the daemon, `digitcam predict` and the
@@ -207,7 +213,15 @@ class FrameReader:
             runs,
             printed_min_confidence=settings.model.printed_min_confidence,
             rows=rows,
+            display=display,
         )
+
+    def printed_for(self, region: RegionSettings) -> PrintedClassifier:
+        """The printed-digit model a counter or display region is read with."""
+        if region.kind == "display" and self.display is not None:
+            return self.display
+        assert self.printed is not None  # __init__ refuses meter regions without their model
+        return self.printed
 
     def threshold(self, region: RegionSettings) -> float:
         """The confidence each digit of `region` needs for the reading to be published: the
@@ -266,7 +280,7 @@ class FrameReader:
         inputs, probs = self.classify(candidates + more, judged)
         lined_probs = {id(c): p for (c, _), p in zip(lined, probs[len(candidates) :], strict=True)}
         runs = self.read_runs(found)
-        meter_digits = read_meters(self.printed, gray, meters) if self.printed and meters else []
+        meter_digits = read_meters(self.printed_for, gray, meters) if meters else []
         latency_ms = (time.perf_counter() - started) * 1000.0
         by_region: dict[str, tuple[list[Digit], str | None]] = {}
         whole: set[str] = set()  # the regions whose number the row reader read (ROW_RESCUE)
@@ -644,7 +658,7 @@ class FrameReader:
                 confidence, status = 0.0, LOW_CONFIDENCE
             if status == OK:  # never a guess: an unsure digit voids the whole value
                 value = shown or "".join(str(d.digit) for d in digits)
-        printed = region.kind in PRINTED_KINDS and self.printed is not None
+        printed = self.printed_for(region) if region.kind in PRINTED_KINDS else None
         weighed = self.rows if self.weighs(region, digits) else None  # row_check ran
         to_a_tenth_value = None
         if status == LOW_CONFIDENCE and shown is not None and region.kind == "counter":
@@ -659,7 +673,7 @@ class FrameReader:
             confidence=confidence,
             digits=digits,
             latency_ms=latency_ms,
-            model=self.printed.version if printed and self.printed else self.model.version,
+            model=printed.version if printed is not None else self.model.version,
             frame_source=source,
             frame_index=index,
             to_a_tenth_value=to_a_tenth_value,

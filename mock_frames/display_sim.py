@@ -8,7 +8,7 @@ now and then, 0.05-4 kW, changing every half hour. At every
 reading each digit is shown by a real camera crop of that digit from the real LCD crops
 (`--half report`, the half `digitcam evaluate --printed` only ever counts, by default; `tune`,
 the half that was looked at to improve the renderer; `all`), and the crops go through the
-device's own path: the shipped printed-digit model (second look included), the reading's
+device's own path: the shipped display model (second look included), the reading's
 status, then two ways of publishing it: as a plain `display` region (what is read is
 published) and as a meter's display (`device_class = "energy"`: the counter's plausibility
 rules, monotonic, at most 0.5 kWh a minute, repairs from each digit's alternatives). Prints
@@ -34,7 +34,7 @@ from meter_sim import INTERVAL_S, flow, tally
 
 from edge.config import RegionSettings
 from edge.meter.plausible import Plausibility
-from edge.meter.printed import CROP_H, CROP_W, PrintedModel, load_printed
+from edge.meter.printed import CROP_H, CROP_W, PrintedModel, load_display
 from edge.meter.read import display_digits, meter_value
 from edge.meter.wheels import format_value
 from edge.reader import FrameReader
@@ -89,13 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lcd-data", type=Path, required=True, help="the lcd_digits folder")
     parser.add_argument("--half", choices=("report", "tune", "all"), default="report")
-    parser.add_argument("--model", type=Path, help="printed-digit ONNX (default: shipped)")
+    parser.add_argument(
+        "--model", type=Path, help="printed-digit ONNX (default: the shipped display model)"
+    )
     parser.add_argument("--readings", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--runs", type=int, default=1, help="runs of --readings, seed after seed")
     args = parser.parse_args(argv)
     pool = crops_by_digit(args.lcd_data, args.half)
-    model = load_printed(args.model)
+    model = load_display(args.model, None)
     outcomes: dict[str, Counter[str]] = {"plain": Counter(), "meter": Counter()}
     for run in range(args.runs):
         for way, counts in simulate(model, pool, args.readings, args.seed + run).items():

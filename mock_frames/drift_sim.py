@@ -41,7 +41,7 @@ import meter  # mock_frames/meter.py: the LCD's drawing, camera and light
 from edge.camera.imageio import read_image_file
 from edge.config import RegionSettings
 from edge.meter.align import Alignment
-from edge.meter.printed import load_printed
+from edge.meter.printed import load_display, load_printed
 from edge.model import load_model
 from edge.reader import FrameReader
 from edge.reading import OK
@@ -177,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the totals here")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)  # as the daemon reads
-    models = load_model(None), load_printed(None)
+    # the printed-digit model of the region's kind, as the daemon reads
+    models = load_model(None), (load_display(None, None) if args.lcd else load_printed(None))
     totals: dict[str, Counter] = {"fixed": Counter(), "aligned": Counter(), "found": Counter()}
     folder = None if args.lcd else folder_scene(args.frames)
     for seed in seeds_of(args.seeds):

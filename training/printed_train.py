@@ -35,6 +35,7 @@ from training.meter_data import (
     tenths_error,
 )
 from training.printed_model import PrintedConfig, PrintedNet, load_printed_checkpoint
+from training.sevenseg import SevenSegConfig, render_sevenseg_batch
 from training.wheel_render import render_wheels
 
 LABEL_SIGMA = 0.8  # tenths: the labels themselves are read by eye to about a tenth
@@ -52,6 +53,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     # The shipped model's recipe (README, "The printed-digit model"): the defaults reproduce it.
     p.add_argument("--display-renders", type=int, default=10000, help="7-segment renders")
     p.add_argument("--wheel-renders", type=int, default=10000, help="wheels in other fonts")
+    p.add_argument(
+        "--dot-matrix",
+        type=float,
+        default=SevenSegConfig.matrix_p,
+        metavar="P",
+        help="share of the rendered displays drawn as 5x7 dot-matrix LCDs (default 0.2, the "
+        "display model's recipe; the counter model, printed-cnn, was trained with 0)",
+    )
     p.add_argument(
         "--render-pool",
         type=int,
@@ -141,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     pool = max(1, args.render_pool)
     n_display = 64 if args.dry_run else args.display_renders
     n_wheel = 64 if args.dry_run else args.wheel_renders
-    lcd_x, lcd_y = display_renders(n_display * pool, args.seed)
+    lcd_x, lcd_y = display_renders(n_display * pool, args.seed, args.dot_matrix)
     rng = np.random.default_rng(args.seed + 11)
     wheel_x, wheel_y = render_wheels(rng, n_wheel * pool)
     x = np.concatenate([train.images, lcd_x, wheel_x])
@@ -263,13 +272,15 @@ def epoch_order(
     return rng.permutation(np.concatenate(drawn))
 
 
-def display_renders(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rendered 7-segment digits (uint8 [N,32,20], digits [N])."""
+def display_renders(
+    count: int, seed: int, dot_matrix: float = SevenSegConfig.matrix_p
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rendered display digits (uint8 [N,32,20], digits [N]): 7-segment, and a `dot_matrix`
+    share of 5x7 dot-matrix LCDs (0: the 7-segment renders of earlier versions, to the bit)."""
     if count == 0:
         return np.zeros((0, CROP_H, CROP_W), np.uint8), np.zeros(0, np.int64)
-    from training.sevenseg import render_sevenseg_batch
-
-    return render_sevenseg_batch(np.random.default_rng(seed + 7), count)
+    config = SevenSegConfig(matrix_p=dot_matrix)
+    return render_sevenseg_batch(np.random.default_rng(seed + 7), count, config)
 
 
 def soft_targets(sigma: float = LABEL_SIGMA) -> torch.Tensor:

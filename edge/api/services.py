@@ -18,7 +18,7 @@ from edge.camera import Frame, FrameGrabber, FrameSource, SourceError, capture_o
 from edge.config import RegionSettings, Settings
 from edge.meter.align import Alignment
 from edge.meter.plausible import MeterChecks
-from edge.meter.printed import PrintedModel, load_printed
+from edge.meter.printed import PrintedModel, load_display, load_printed
 from edge.model import DigitModel, ModelError
 from edge.model_install import load_active
 from edge.reader import FrameReader
@@ -75,6 +75,7 @@ class Services:
         self.daemon = daemon
         self.model_error: str | None = None
         self._printed: PrintedModel | None = None
+        self._display: PrintedModel | None = None
         self._lazy_models = threading.Lock()
         self._runs: RunModel | None = None
         self._rows: RowModel | None = None
@@ -88,11 +89,17 @@ class Services:
         self._replay: FrameSource | None = None
         self._owned: list[str] = []  # attributes open() set, undone by close()
 
-    def printed_model(self) -> PrintedModel:
-        """The printed-digit model (counter, display), loaded on first use; ModelError if not."""
+    def printed_model(self, kind: str = "counter") -> PrintedModel:
+        """The printed-digit model of a counter or display read, loaded on first use;
+        ModelError if not."""
         with self._lazy_models:
+            model = self.settings.model
+            if kind == "display":
+                if self._display is None:
+                    path = model.display_path
+                    self._display = load_display(path, model.printed_path, model.threads)
+                return self._display
             if self._printed is None:
-                model = self.settings.model
                 self._printed = load_printed(model.printed_path, model.threads)
             return self._printed
 

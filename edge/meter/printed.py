@@ -1,4 +1,9 @@
-"""The printed-digit ONNX model (meter wheels, 7-segment displays) and the cells it reads.
+"""The printed-digit ONNX models (meter wheels; 7-segment and dot-matrix displays) and the
+cells they read.
+
+Two files of one contract ship: `printed-cnn.onnx` reads counter regions, `display-cnn.onnx`
+display regions (trained with rendered dot-matrix LCDs as well; README, "The printed-digit
+model").
 
 Its contract mirrors the handwriting model's: one file, metadata, normalisation inside, a
 `probs` [N,10] output; the input is a digit's crop as the camera sees it, grey 32x20, and a
@@ -7,17 +12,22 @@ second output `positions` [N,100] says where a wheel stands in tenths (edge.mete
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from edge.model import SessionModel
 
+if TYPE_CHECKING:
+    from edge.config import ModelSettings
+
 BUNDLED_PRINTED = "printed-cnn.onnx"
+BUNDLED_DISPLAY = "display-cnn.onnx"
 CROP_H, CROP_W = 32, 20
 SIGNATURE = {"image": (1, CROP_H, CROP_W), "probs": (10,), "positions": (100,)}
 EXPECTED = (
@@ -33,9 +43,9 @@ SECOND_LOOK_BELOW = 0.9
 Outputs = tuple[np.ndarray, np.ndarray]
 
 
-def bundled_printed_path() -> Path:
-    """The printed-digit model shipped inside the edge package."""
-    return Path(str(resources.files("edge") / "models" / BUNDLED_PRINTED))
+def bundled_printed_path(name: str = BUNDLED_PRINTED) -> Path:
+    """A printed-digit model shipped inside the edge package (counter regions' by default)."""
+    return Path(str(resources.files("edge") / "models" / name))
 
 
 @dataclass
@@ -82,9 +92,40 @@ def second_look_at(run: Callable[[np.ndarray], Outputs], batch: np.ndarray) -> O
     return probs, positions
 
 
+@dataclass
+class DisplayModel(PrintedModel):
+    """The printed-digit model of display regions: the same contract, its own settings key."""
+
+    KEY = "model.display_path"
+
+
 def load_printed(path: Path | None, threads: int = 1) -> PrintedModel:
     """The configured printed-digit model, or the shipped one when no path is set."""
     return PrintedModel(path or bundled_printed_path(), threads=threads)
+
+
+def load_display(
+    display_path: Path | None, printed_path: Path | None, threads: int = 1
+) -> PrintedModel:
+    """The model display regions read with: model.display_path; else model.printed_path when
+    that is set (one model of the user's for both kinds, as before there were two); else the
+    shipped display model."""
+    if display_path is None and printed_path is not None:
+        return PrintedModel(printed_path, threads=threads)
+    return DisplayModel(display_path or bundled_printed_path(BUNDLED_DISPLAY), threads=threads)
+
+
+def printed_models(
+    model: ModelSettings, kinds: Iterable[str]
+) -> tuple[PrintedModel | None, PrintedModel | None]:
+    """The printed-digit models regions of `kinds` need: (counter regions', display regions'),
+    None where no region needs one. ModelError naming the settings key if one cannot load."""
+    kinds = set(kinds)
+    counter = load_printed(model.printed_path, model.threads) if "counter" in kinds else None
+    display = None
+    if "display" in kinds:
+        display = load_display(model.display_path, model.printed_path, model.threads)
+    return counter, display
 
 
 def cell_boxes(box: Box, cells: int) -> list[Box]:

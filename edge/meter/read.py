@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -37,20 +37,33 @@ def region_cells(region: RegionSettings, window: Box, frame_box: BoxOf) -> list[
 
 
 def read_meters(
-    model: PrintedClassifier, gray: np.ndarray, regions: Sequence[tuple[RegionSettings, list[Box]]]
+    model_for: Callable[[RegionSettings], PrintedClassifier],
+    gray: np.ndarray,
+    regions: Sequence[tuple[RegionSettings, list[Box]]],
 ) -> list[list[Digit]]:
-    """The digits of each meter region, in one model call for every cell of the frame."""
-    boxes = [box for _, cells in regions for box in cells]
-    probs, positions = model.read(cell_inputs(gray, boxes))
-    out, row = [], 0
-    for region, cells in regions:
-        n = len(cells)
-        p, q = probs[row : row + n], positions[row : row + n]
-        digits = wheel_digits(p, q, cells) if region.kind == "counter" else display_digits(p, cells)
-        for digit in digits:
-            digit.crop = crop_with_margin(gray, digit.box)
-        out.append(digits)
-        row += n
+    """The digits of each meter region: one model call per printed-digit model (counter
+    regions' and display regions' may differ: `model_for`) for all its cells of the frame."""
+    out: list[list[Digit]] = [[] for _ in regions]
+    by_model: dict[int, tuple[PrintedClassifier, list[int]]] = {}
+    for i, (region, _) in enumerate(regions):
+        model = model_for(region)
+        by_model.setdefault(id(model), (model, []))[1].append(i)
+    for model, members in by_model.values():
+        boxes = [box for i in members for box in regions[i][1]]
+        probs, positions = model.read(cell_inputs(gray, boxes))
+        row = 0
+        for i in members:
+            region, cells = regions[i]
+            n = len(cells)
+            p, q = probs[row : row + n], positions[row : row + n]
+            if region.kind == "counter":
+                digits = wheel_digits(p, q, cells)
+            else:
+                digits = display_digits(p, cells)
+            for digit in digits:
+                digit.crop = crop_with_margin(gray, digit.box)
+            out[i] = digits
+            row += n
     return out
 
 

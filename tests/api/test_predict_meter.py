@@ -57,6 +57,19 @@ def test_a_wrong_printed_model_is_a_503_naming_it_and_handwriting_still_reads(
     assert upload(client, image, path="/api/v1/predict").status_code == 200
 
 
+def test_a_wrong_display_model_is_a_503_for_displays_only(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    broken = tmp_path / "display.onnx"
+    broken.write_bytes(b"not a model")
+    client = make_client(model={"display_path": str(broken)})
+    image, value = counter_window()
+    response = upload(client, image, path="/api/v1/predict", kind="display", digits=6)
+    assert response.status_code == 503 and "model.display_path" in response.json()["detail"]
+    counter = upload(client, image, path="/api/v1/predict", kind="counter", digits=6)
+    assert counter.status_code == 200 and counter.json()["value"] == value
+
+
 def test_a_wrong_run_reader_is_a_503_for_numbers_naming_it_and_digits_still_read(
     make_client: Callable[..., TestClient], tmp_path: Path
 ) -> None:

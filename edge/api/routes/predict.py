@@ -231,7 +231,7 @@ def read_image(
     printed = runs = rows = None
     try:
         if kind in PRINTED_KINDS:
-            printed = services.printed_model()
+            printed = services.printed_model(kind)
         if kind == "number":
             runs = services.runs_model()
         if kind in ROW_KINDS:  # the kinds the reader asks the row reader about
