@@ -18,7 +18,7 @@ from edge.camera import Frame, FrameGrabber, FrameSource, SourceError, capture_o
 from edge.config import RegionSettings, Settings
 from edge.meter.align import Alignment
 from edge.meter.plausible import MeterChecks
-from edge.meter.printed import PrintedModel, load_display, load_printed
+from edge.meter.printed import PrintedModel, printed_model_for
 from edge.model import DigitModel, ModelError
 from edge.model_install import load_active
 from edge.reader import FrameReader
@@ -74,8 +74,7 @@ class Services:
         self._model = model
         self.daemon = daemon
         self.model_error: str | None = None
-        self._printed: PrintedModel | None = None
-        self._display: PrintedModel | None = None
+        self._printed: dict[str, PrintedModel] = {}  # by region kind: counter, display
         self._lazy_models = threading.Lock()
         self._runs: RunModel | None = None
         self._rows: RowModel | None = None
@@ -93,15 +92,9 @@ class Services:
         """The printed-digit model of a counter or display read, loaded on first use;
         ModelError if not."""
         with self._lazy_models:
-            model = self.settings.model
-            if kind == "display":
-                if self._display is None:
-                    path = model.display_path
-                    self._display = load_display(path, model.printed_path, model.threads)
-                return self._display
-            if self._printed is None:
-                self._printed = load_printed(model.printed_path, model.threads)
-            return self._printed
+            if kind not in self._printed:
+                self._printed[kind] = printed_model_for(self.settings.model, kind)
+            return self._printed[kind]
 
     def runs_model(self) -> RunModel | None:
         """The run reader for number reads (None without model.runs_path), loaded on first

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from edge.meter.settings import PRINTED_KINDS
 from edge.model import SessionModel
 
 if TYPE_CHECKING:
@@ -115,16 +116,22 @@ def load_display(
     return DisplayModel(display_path or bundled_printed_path(BUNDLED_DISPLAY), threads=threads)
 
 
+def printed_model_for(model: ModelSettings, kind: str) -> PrintedModel:
+    """The printed-digit model regions of `kind` (counter or display) read with, as `model`
+    (the settings' model section) configures it. ModelError naming the settings key if it
+    cannot load."""
+    if kind == "display":
+        return load_display(model.display_path, model.printed_path, model.threads)
+    return load_printed(model.printed_path, model.threads)
+
+
 def printed_models(
     model: ModelSettings, kinds: Iterable[str]
 ) -> tuple[PrintedModel | None, PrintedModel | None]:
     """The printed-digit models regions of `kinds` need: (counter regions', display regions'),
-    None where no region needs one. ModelError naming the settings key if one cannot load."""
+    None where no region needs one."""
     kinds = set(kinds)
-    counter = load_printed(model.printed_path, model.threads) if "counter" in kinds else None
-    display = None
-    if "display" in kinds:
-        display = load_display(model.display_path, model.printed_path, model.threads)
+    counter, display = (printed_model_for(model, k) if k in kinds else None for k in PRINTED_KINDS)
     return counter, display
 
 

@@ -74,12 +74,20 @@ def test_a_meter_region_that_cannot_work_is_refused_with_the_reason(
     assert named in problems(tmp_path, WATER + extra)
 
 
+LCD = '[[regions]]\nname = "power"\nkind = "display"\nbox = [10, 10, 300, 50]\n'
+
+
+@pytest.mark.parametrize(
+    ("region", "key"),
+    [(WATER, "printed_path"), (LCD, "display_path")],
+    ids=["counter", "display"],
+)
 def test_a_handwriting_model_given_as_the_printed_model_exits_78_naming_the_key(
-    tmp_path: Path,
+    tmp_path: Path, region: str, key: str
 ) -> None:
     config = tmp_path / "digitcam.toml"
     handwriting = ROOT / "edge" / "models" / "mnist-cnn.onnx"
-    config.write_text(f'{WATER}digits = 6\n[model]\nprinted_path = "{handwriting}"\n')
+    config.write_text(f'{region}digits = 6\n[model]\n{key} = "{handwriting}"\n')
     result = subprocess.run(
         [sys.executable, "-m", "edge.cli", "check-config", "--config", str(config)],
         capture_output=True,
@@ -89,7 +97,7 @@ def test_a_handwriting_model_given_as_the_printed_model_exits_78_naming_the_key(
     )
     assert result.returncode == 78
     assert "not a DigitCam printed-digit model" in result.stderr
-    assert "model.printed_path" in result.stderr
+    assert f"model.{key}" in result.stderr
 
 
 def test_a_display_is_a_meters_when_it_says_so_and_a_unit_alone_is_refused(tmp_path: Path) -> None:
