@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--kind",
         choices=["number", "digit", "counter", "display"],
         help="number: every handwritten digit left to right; digit: the most prominent one; "
-        "counter: meter wheels; display: 7-segment digits",
+        "counter: meter wheels; display: 7-segment or dot-matrix LCD digits",
     )
     predict.add_argument(
         "--digits",

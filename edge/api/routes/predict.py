@@ -54,7 +54,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 RecordQuery = Annotated[bool, Query(description="store the reading in the history")]
 # 784 numbers take under 4 kB even pretty-printed; a larger body is not parsed into a list.
 PIXELS_MAX_BYTES = 64 * 1024
-KIND_HELP = "number: every handwritten digit; digit: one; counter: meter wheels; display: 7-segment"
+KIND_HELP = (
+    "number: every handwritten digit; digit: one; counter: meter wheels; display: 7-segment or "
+    "dot-matrix LCD digits"
+)
 DIGITS_HELP = (
     "counter, display: the image holds this many digits side by side (default 1); number: the "
     "number has this many digits, another count read is low_confidence (default any)"
