@@ -586,7 +586,13 @@ class FrameReader:
             self.classify([DigitCandidate(p.box, p.ink) for p in proposals], judged)
             digit_score = np.ones(len(proposals))
         sureness = [float(judged[id(ink)][2].max()) for ink in inks]
-        digit_like = [i for i, score in enumerate(digit_score) if score >= MIN_DIGIT_SCORE]
+        # A crop turned round (edge.vision.cell) counts as a digit only when the judge is as
+        # sure of that as the digit must be sure to be published.
+        digit_like = [
+            i
+            for i, score in enumerate(digit_score)
+            if score >= (sure if proposals[i].turned else MIN_DIGIT_SCORE)
+        ]
         if not digit_like:
             return []
         surely = [i for i in digit_like if sureness[i] >= sure]

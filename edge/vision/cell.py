@@ -13,6 +13,15 @@ decides: edge.reader reads the first it is sure of (FrameReader.read_cell), unle
 version without the frame is surely another digit: a 1 under the cell's top line reads as a
 sure 7 with it, and a 7 cut along its box as a sure 1 without its bar, so then neither is
 published.
+
+Which side is ink is told by the paper covering most of the crop (majority_polarity). A
+felt-tip digit in a crop cut tight around it can cover more than half of it; then the paper
+between its strokes is taken for light ink on dark, and what is proposed is the outline of the
+strokes. So a crop taken for light ink is also proposed the other way round, as dark ink on
+light paper, after its own versions: `turned`, which the reader takes only when its judge is as
+sure that it is a digit as the digit must be sure to be published (the paper of a framed cell
+turned into ink is a block with the digit cut out of it, which reads as a sure 8). A crop taken
+for dark ink, the usual case on paper, is not turned round.
 """
 
 from __future__ import annotations
@@ -38,6 +47,8 @@ class CellInk:
     ink: np.ndarray  # float32 0..1, white digit on black, tight around its strokes
     # This version is also the one without the cell's frame (lines edge to edge at the border).
     frameless: bool = False
+    # The crop taken the other way round: dark ink on light where the paper seemed darker.
+    turned: bool = False
 
 
 def is_cell(shape: tuple[int, ...], params: VisionParams = DEFAULT) -> bool:
@@ -46,50 +57,60 @@ def is_cell(shape: tuple[int, ...], params: VisionParams = DEFAULT) -> bool:
 
 
 def cell_inks(gray: np.ndarray, params: VisionParams = DEFAULT) -> list[CellInk]:
-    """The crop's digit, once per way of treating the cell's lines (duplicates left out)."""
+    """The crop's digit, once per way of treating the cell's lines (duplicates left out); a
+    crop taken for light ink on dark, then once more each taken the other way round."""
     if gray.ndim != 2 or not is_cell(gray.shape, params):
         return []
     scale = params.cell_side_px / min(gray.shape)
     size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
     work = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-    if majority_polarity(work, params, default=False):
-        work = cv2.bitwise_not(work)
-    height, width = work.shape
-    side = max(3, int(params.cell_paper_kernel * min(height, width)) | 1)
-    paper = cv2.morphologyEx(work, cv2.MORPH_CLOSE, _rect((side, side)))
-    paper = np.maximum(paper, 1)  # no division by zero on a black crop
-    ink = cv2.GaussianBlur(cv2.bitwise_not(cv2.divide(work, paper, scale=255)), (3, 3), 0)
-    otsu, _ = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    low = max(params.min_low_threshold, round(otsu))
-    _, mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)
-    found: list[CellInk] = []
-    seen: dict[tuple[int, ...], CellInk] = {}
+    light_ink = majority_polarity(work, params, default=False)
+    looks = [cv2.bitwise_not(work), work] if light_ink else [work]
+    side = max(3, int(params.cell_paper_kernel * min(work.shape)) | 1)
     versions = (
         (None, None),
         (params.cell_line_share, None),
         params.cell_border_line,
         params.cell_frame_line,
     )
-    for n, (reach, band) in enumerate(versions):
-        kept = mask if reach is None else cv2.subtract(mask, cell_lines(mask, reach, band))
-        blob = digit_blob(ink, kept, low, params)
-        if blob is None:
-            continue
-        (x, y, w, h), digit = blob
-        frameless = n == len(versions) - 1
-        key = (x, y, w, h, int(digit.sum()))
-        if key in seen:
-            seen[key].frameless |= frameless
-            continue
-        box = (
-            int(x / scale),
-            int(y / scale),
-            max(1, round(w / scale)),
-            max(1, round(h / scale)),
-        )
-        seen[key] = CellInk(box, digit, frameless)
-        found.append(seen[key])
+    found: list[CellInk] = []
+    seen: dict[tuple[int, ...], CellInk] = {}
+    for turned, look in enumerate(looks):
+        ink, mask, low = flattened(look, side, params)
+        for n, (reach, band) in enumerate(versions):
+            kept = mask if reach is None else cv2.subtract(mask, cell_lines(mask, reach, band))
+            blob = digit_blob(ink, kept, low, params)
+            if blob is None:
+                continue
+            (x, y, w, h), digit = blob
+            frameless = n == len(versions) - 1 and not turned
+            key = (x, y, w, h, int(digit.sum()))
+            if key in seen:
+                seen[key].frameless |= frameless
+                continue
+            box = (
+                int(x / scale),
+                int(y / scale),
+                max(1, round(w / scale)),
+                max(1, round(h / scale)),
+            )
+            seen[key] = CellInk(box, digit, frameless, bool(turned))
+            found.append(seen[key])
     return found
+
+
+def flattened(
+    work: np.ndarray, side: int, params: VisionParams = DEFAULT
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Ink contrast of a crop of dark ink on light paper (0..255, the ink bright) with the
+    paper flattened by a closing of `side` px, its ink mask (Otsu's split) and that split."""
+    paper = cv2.morphologyEx(work, cv2.MORPH_CLOSE, _rect((side, side)))
+    paper = np.maximum(paper, 1)  # no division by zero on a black crop
+    ink = cv2.GaussianBlur(cv2.bitwise_not(cv2.divide(work, paper, scale=255)), (3, 3), 0)
+    otsu, _ = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    low = max(params.min_low_threshold, round(otsu))
+    _, mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)
+    return ink, mask, low
 
 
 def cell_lines(mask: np.ndarray, reach: float, band: float | None) -> np.ndarray:

@@ -88,6 +88,65 @@ def test_light_writing_on_a_dark_crop_is_read(digits, reader) -> None:
     assert (reading.status, reading.value) == ("ok", "3")
 
 
+def felt_tip(digits, digit: int, n: int = 0) -> np.ndarray:
+    """A crop cut tight around a digit written with a broad felt tip: ink covers most of it."""
+    crop = np.full((60, 60), 215.0, np.float32)
+    thick = cv2.dilate(nth(digits, digit, n), np.ones((3, 3), np.uint8))
+    x, y, w, h = draw_digit(crop, thick, 6, 4, 52)
+    return to_uint8(crop[y + 1 : y + h - 1, x + 1 : x + w - 1])
+
+
+@pytest.mark.parametrize(("digit", "n"), [(0, 0), (0, 1), (3, 1), (6, 1), (8, 0), (8, 2)])
+def test_a_felt_tip_digit_covering_most_of_a_tight_crop_is_read(
+    digits, reader, digit: int, n: int
+) -> None:
+    # Paper is no longer most of the crop, so the paper between the strokes looks like light
+    # ink on dark; read that way the crop is the strokes' outline, no digit at all.
+    gray = felt_tip(digits, digit, n)
+    assert (gray < 150).mean() > 0.55
+    reading = reader.read(gray, "felt", 0)[0]
+    assert (reading.status, reading.value) == ("ok", str(digit))
+
+
+class DoubtfulJudge:
+    """Reads every ink as a 4 with 0.99, and judges it a digit with 0.8."""
+
+    version = "mnist-cnn-fake"
+    rejects = True
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        probs = np.full((len(batch), 10), 0.01 / 9, np.float32)
+        probs[:, 4] = 0.99
+        return probs
+
+    def scores(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.predict(batch), np.full(len(batch), 0.2, np.float32)
+
+
+@pytest.mark.parametrize("turned", [False, True])
+def test_a_crop_turned_round_is_read_only_when_the_judge_is_sure_it_is_a_digit(
+    monkeypatch, turned: bool
+) -> None:
+    # Turned round, the paper of a framed cell is a block with the digit cut out of it, which
+    # the model reads surely: it takes the judge's sureness, not its usual doubt, to publish.
+    import edge.reader
+    from edge.vision.cell import CellInk
+
+    ink = np.zeros((40, 30), np.float32)
+    ink[5:35, 12:18] = 1.0
+    proposal = CellInk(box=(5, 5, 30, 40), ink=ink, turned=turned)
+    monkeypatch.setattr(edge.reader, "cell_inks", lambda crop: [proposal])
+    monkeypatch.setattr(edge.reader, "find_digits", lambda *a, **k: [])
+    reader = FrameReader(DoubtfulJudge(), [RegionSettings(kind="digit")], 0.9, "dev")
+    reading = reader.read(np.full((50, 40), 215, np.uint8), "cell", 0)[0]
+    assert (reading.status, reading.value) == (("no_digit", None) if turned else ("ok", "4"))
+
+
+def test_a_dark_ink_crop_is_not_turned_round(digits) -> None:
+    assert not any(p.turned for p in cell_inks(in_cell(digits, 4)))
+    assert any(p.turned for p in cell_inks(felt_tip(digits, 8)))
+
+
 def test_only_small_images_are_read_as_crops(digits) -> None:
     assert is_cell((44, 36)) and is_cell((300, 240))
     assert not is_cell((480, 640)) and not is_cell((4, 4))
