@@ -6,10 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
+import edge.reader
 from edge.config import RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader
-from edge.vision.cell import cell_inks, is_cell
+from edge.vision.cell import CellInk, cell_inks, is_cell
 from edge.vision.find import find_digits
 from tests.edge.test_digits import SAMPLE, draw_digit, to_uint8
 from training.mnist import load_split
@@ -129,9 +130,6 @@ def test_a_crop_turned_round_is_read_only_when_the_judge_is_sure_it_is_a_digit(
 ) -> None:
     # Turned round, the paper of a framed cell is a block with the digit cut out of it, which
     # the model reads surely: it takes the judge's sureness, not its usual doubt, to publish.
-    import edge.reader
-    from edge.vision.cell import CellInk
-
     ink = np.zeros((40, 30), np.float32)
     ink[5:35, 12:18] = 1.0
     proposal = CellInk(box=(5, 5, 30, 40), ink=ink, turned=turned)
