@@ -39,6 +39,9 @@ from training.sevenseg import SevenSegConfig, render_sevenseg_batch
 from training.wheel_render import render_wheels
 
 LABEL_SIGMA = 0.8  # tenths: the labels themselves are read by eye to about a tenth
+# How far a real wheel's picture moves up for each tenth it turns, in the 32x20 crop: the mean
+# crops of neighbouring positions of the train wheels line up when moved 2.3-2.5 px a tenth.
+TENTH_PX = 2.4
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -120,6 +123,15 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         "--teacher-weight", type=float, default=0.5, help="share of the loss (default 0.5)"
     )
     p.add_argument("--teacher-temperature", type=float, default=1.0, help="softening (default 1)")
+    p.add_argument(
+        "--turn-px",
+        type=float,
+        default=0.0,
+        metavar="PX",
+        help="move real wheels up or down by up to PX pixels and their position with them "
+        "(TENTH_PX a tenth): wheels caught between the positions labelled (not in the "
+        "shipped recipe, whose vertical moves of up to a pixel keep the label)",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     p.add_argument("--dry-run", action="store_true", help="a few steps on a little data")
@@ -155,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
     wheel_x, wheel_y = render_wheels(rng, n_wheel * pool)
     x = np.concatenate([train.images, lcd_x, wheel_x])
     y = np.concatenate([train.positions, lcd_y * 10, wheel_y])
+    real = np.arange(len(x)) < len(train)  # the real wheels (--turn-px turns them)
     # An epoch: every real wheel, n_display displays and n_wheel rendered wheels (drawn afresh
     # from the pools when pool > 1).
     shares = [(0, len(train), len(train)), (len(train), len(lcd_x), n_display)]
@@ -162,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     epochs = args.epochs
     if args.dry_run:
         keep = np.random.default_rng(args.seed).permutation(len(x))[:512]
-        x, y, epochs, pool = x[keep], y[keep], 1, 1
+        x, y, real, epochs, pool = x[keep], y[keep], real[keep], 1, 1
     pooled = f" (drawn from {pool}x as many)" if pool > 1 else ""
     print(
         f"data: {len(train)} wheels + {n_wheel} rendered wheels + {n_display} rendered "
@@ -194,9 +207,15 @@ def run(args: argparse.Namespace) -> int:
         order, total = epoch_order(rng, len(x), shares if pool > 1 else None), 0.0
         for step in range(steps):
             idx = order[step * args.batch_size : (step + 1) * args.batch_size]
-            images = augment(torch.from_numpy(x[idx]).float()[:, None] / 255.0, rng)
+            batch = torch.from_numpy(x[idx]).float()[:, None] / 255.0
+            if args.turn_px > 0:
+                turn = np.where(real[idx], rng.uniform(-1, 1, len(idx)) * args.turn_px, 0)
+                images = augment(batch, rng, turn)
+                wanted = turned_targets(y[idx] + turn / TENTH_PX)
+            else:
+                images, wanted = augment(batch, rng), targets[torch.from_numpy(y[idx])]
             logits = net(images)
-            loss = -(targets[torch.from_numpy(y[idx])] * F.log_softmax(logits, 1)).sum(1).mean()
+            loss = -(wanted * F.log_softmax(logits, 1)).sum(1).mean()
             if teachers is not None:
                 loss = (1 - teachers.weight) * loss + teachers.weight * teachers.loss(
                     logits, images
@@ -285,18 +304,25 @@ def display_renders(
 
 def soft_targets(sigma: float = LABEL_SIGMA) -> torch.Tensor:
     """Row p: a circular Gaussian around position p, so 3.6 for 3.7 costs less than 8.2."""
-    positions = np.arange(POSITIONS)
-    diff = np.abs(positions[:, None] - positions[None, :])
+    return turned_targets(np.arange(POSITIONS), sigma)
+
+
+def turned_targets(positions: np.ndarray, sigma: float = LABEL_SIGMA) -> torch.Tensor:
+    """A circular Gaussian round each position (tenths, not necessarily whole ones)."""
+    diff = np.abs(np.arange(POSITIONS)[None, :] - (np.asarray(positions)[:, None] % POSITIONS))
     diff = np.minimum(diff, POSITIONS - diff)
     weights = np.exp(-0.5 * (diff / sigma) ** 2)
     return torch.from_numpy(weights / weights.sum(1, keepdims=True)).float()
 
 
-def augment(images: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+def augment(
+    images: torch.Tensor, rng: np.random.Generator, turn: np.ndarray | None = None
+) -> torch.Tensor:
     """Camera changes that keep the position: light, polarity, blur, noise, a little shift.
 
     Vertical shifts stay within a pixel: on a wheel, where the digit sits vertically is the
-    label itself (a tenth of a step is about 2 px here).
+    label itself (a tenth of a step is about 2 px here). `turn`: the images whose label moves
+    with them are moved up by that many pixels instead (0: the usual shift).
     """
     n = images.shape[0]
     theta = torch.zeros(n, 2, 3)
@@ -306,7 +332,10 @@ def augment(images: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     theta[:, 0, 1] = torch.from_numpy(rng.uniform(-0.08, 0.08, n)).float()  # slant
     # Sideways shifts cut a stroke off at the edge, as a tight ROI does on real meters.
     theta[:, 0, 2] = torch.from_numpy(rng.uniform(-0.3, 0.3, n)).float()
-    theta[:, 1, 2] = torch.from_numpy(rng.uniform(-1, 1, n) * 2 / CROP_H).float()
+    shift = rng.uniform(-1, 1, n)
+    if turn is not None:
+        shift = np.where(turn != 0, turn, shift)
+    theta[:, 1, 2] = torch.from_numpy(shift * 2 / CROP_H).float()
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     out = F.grid_sample(images, grid, padding_mode="border", align_corners=False)
     invert = torch.from_numpy(rng.random(n) < 0.3)

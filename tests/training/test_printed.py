@@ -305,3 +305,41 @@ def test_another_installation_can_be_tuned_on_and_a_report_one_never(
     with pytest.raises(SystemExit) as refused:
         train_main([*args, "--tune-installation", "main_dig/2022"])
     assert refused.value.code == 2 and "never tuned on" in capsys.readouterr().err
+
+
+def test_a_turned_wheel_moves_up_with_its_position_and_its_label_moves_with_it() -> None:
+    from training.printed_train import TENTH_PX, augment, turned_targets
+
+    images = torch.zeros(64, 1, 32, 20)
+    images[:, :, 14:18, 4:16] = 1.0  # a bar across the middle of the window (rows 14-17)
+    rows = torch.arange(32, dtype=torch.float32)
+    turn = np.full(64, 2 * TENTH_PX)  # two tenths further on: the picture 4.8 px higher
+    centres = []
+    for out in (
+        augment(images, np.random.default_rng(0)),
+        augment(images, np.random.default_rng(0), turn),
+    ):
+        energy = (out - out.median(dim=2, keepdim=True).values).abs().sum(dim=(1, 3))
+        centres.append(float(((energy * rows).sum(1) / energy.sum(1)).median()))
+    assert abs(centres[0] - 15.5) < 1.0, centres  # the usual shift keeps it in place
+    assert abs(centres[0] - centres[1] - 2 * TENTH_PX) < 1.0, centres
+    # Its soft label: round 3.7 + 2 tenths = 3.9; round 9.96, across 0.0 (the wheel is round).
+    label = turned_targets(np.array([37 + turn[0] / TENTH_PX]))[0]
+    assert int(label.argmax()) == 39 and label[39] > label[38] > label[37]
+    across = turned_targets(np.array([99.6]))[0]
+    assert int(across.argmax()) == 0 and across[99] > across[1] > across[98]
+    # Only real wheels are turned (a display's digit is no position); no turn, no change.
+    same = []
+    for turned in (np.zeros(64), None):
+        torch.manual_seed(5)  # the noise's
+        same.append(augment(images, np.random.default_rng(5), turned))
+    assert torch.equal(*same)
+
+
+def test_training_with_turned_wheels_runs_and_records_it(meter_data: Path, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "turned.pt"
+    argv = ["--printed", "--meter-data", str(meter_data), "--dry-run", "--turn-px", "2.5"]
+    train_main([*argv, "--out", str(checkpoint)])
+    saved = torch.load(checkpoint, weights_only=False)
+    assert saved["args"]["turn_px"] == "2.5"
+    assert np.isfinite(saved["history"][-1]["loss"])
