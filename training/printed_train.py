@@ -145,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         installations(args.tune_installation)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.turn_px < 0:
+        parser.error(f"--turn-px is how far a wheel may move, 0 or more pixels, not {args.turn_px}")
     return run(args)
 
 

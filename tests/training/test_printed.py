@@ -343,3 +343,6 @@ def test_training_with_turned_wheels_runs_and_records_it(meter_data: Path, tmp_p
     saved = torch.load(checkpoint, weights_only=False)
     assert saved["args"]["turn_px"] == "2.5"
     assert np.isfinite(saved["history"][-1]["loss"])
+    with pytest.raises(SystemExit):
+        train_main([*argv[:-1], "-1", "--out", str(tmp_path / "never.pt")])
+    assert not (tmp_path / "never.pt").exists()
