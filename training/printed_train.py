@@ -323,8 +323,8 @@ def augment(
     """Camera changes that keep the position: light, polarity, blur, noise, a little shift.
 
     Vertical shifts stay within a pixel: on a wheel, where the digit sits vertically is the
-    label itself (a tenth of a step is about 2 px here). `turn`: the images whose label moves
-    with them are moved up by that many pixels instead (0: the usual shift).
+    label itself (a tenth of a step is about TENTH_PX here). `turn`: the images whose label
+    moves with them are moved up by that many pixels instead (0: the usual shift).
     """
     n = images.shape[0]
     theta = torch.zeros(n, 2, 3)
