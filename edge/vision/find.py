@@ -56,6 +56,8 @@ class DigitCandidate:
     # In a digit region: the same digit with the fainter ink round it joined (grown_ink), made
     # only when asked, by a reader that found the digit alone unsure; None when nothing joins.
     grow: Callable[[], DigitCandidate | None] | None = None
+    # Found as light writing on dark paper (chalk on a board, a white pen, an inverted scan).
+    light: bool = False
 
 
 def find_digits(
@@ -81,6 +83,7 @@ def find_digits(
     # the same allowance turns the noise of a dark frame into digits.
     tight = kind == "digit" and is_cell(gray.shape, params)
     inks = ink_map(work, params, tight=tight, crop=scale > 1)
+    light = inks.light_on_dark
     parts = find_components(inks.mask, params)
     # One ink array per group: the judge's and the caller's. The group is kept with it: the
     # pieces of cuts and joins tried and dropped are freed, and a new group may get their id.
@@ -128,7 +131,8 @@ def find_digits(
             made.clear()
             chosen = faint_single(groups, parts, inks, params, decide, one_digit=kind == "digit")
     found = [
-        DigitCandidate(to_caller_box(g.box, scale, gray.shape), ink_of(g), g.unread) for g in chosen
+        DigitCandidate(to_caller_box(g.box, scale, gray.shape), ink_of(g), g.unread, light=light)
+        for g in chosen
     ]
     if any(not g.unread for g in chosen):
         removed = RemovedInk(inks)
