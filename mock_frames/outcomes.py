@@ -96,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         default=ModelSettings().min_confidence,
         help="the reader's threshold (default: model.min_confidence's default)",
     )
+    read.add_argument(
+        "--judge-alone",
+        action="store_true",
+        help="a lone digit judged by the model alone, not weighed with its page (as before)",
+    )
     read.add_argument("--out", type=Path, required=True, help="JSON file for the outcomes")
     read.add_argument(
         "--known-length",
@@ -110,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         cv2.setNumThreads(1)
         model = load_model(args.model)
         runs = load_runs(args.runs)
-        readers = region_readers(model, args.min_confidence, "outcomes", runs, rows_from(args))
+        readers = region_readers(
+            model, args.min_confidence, "outcomes", runs, rows_from(args), not args.judge_alone
+        )
         done = {}
         for folder in args.folders:
             outcomes = read_folder(folder, readers, args.kind, args.known_length)

@@ -41,12 +41,16 @@ def region_readers(
     device_id: str,
     runs: RunModel | None = None,
     rows: RowModel | None = None,
+    weigh_page: bool = True,
 ) -> Readers:
-    """reader(kind, digits): the reader of a whole-image region of that kind and length."""
+    """reader(kind, digits): the reader of a whole-image region of that kind and length;
+    weigh_page off: a lone digit judged by the model alone (FrameReader.lone_check)."""
 
     @functools.cache
     def reader(kind: str, digits: int | None = None) -> FrameReader:
         region = RegionSettings.whole_image("main", kind, digits)
-        return FrameReader(model, [region], min_confidence, device_id, runs=runs, rows=rows)
+        read = FrameReader(model, [region], min_confidence, device_id, runs=runs, rows=rows)
+        read.weigh_page = weigh_page
+        return read
 
     return reader
