@@ -33,7 +33,12 @@ from edge.model import load_model  # noqa: E402
 from edge.reader import LONE_LIMIT  # noqa: E402
 from edge.reading import Digit  # noqa: E402
 from edge.runs_model import load_runs  # noqa: E402
-from edge.vision.marks import FEATURES, MIN_DIGIT_CHANCE, mark_features  # noqa: E402
+from edge.vision.marks import (  # noqa: E402
+    FEATURES,
+    MIN_DIGIT_CHANCE,
+    SURE_DOUBT,
+    mark_features,
+)
 
 L2 = 1e-2  # ridge on the weights (not the bias), on standardised measures
 
@@ -99,11 +104,13 @@ def fit(records: list[dict], negative_weight: float) -> tuple[np.ndarray, np.nda
 
 
 def kept(records: list[dict], model: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
-    """Which marks the fitted judge keeps as digits."""
+    """Which marks the fitted judge keeps as digits, as FrameReader.lone_check decides: a mark
+    the model's judge doubts less than SURE_DOUBT unweighed, the others by their chance."""
     means, scales, w = model
     x = np.array([r["features"] for r in records], np.float64)
     score = ((x - means) / scales) @ w[:-1] + w[-1]
-    return 1.0 / (1.0 + np.exp(-score)) >= MIN_DIGIT_CHANCE
+    sure = np.array([r["doubt"] < SURE_DOUBT for r in records], bool)
+    return sure | (1.0 / (1.0 + np.exp(-score)) >= MIN_DIGIT_CHANCE)
 
 
 def tally(records: list[dict], keep: np.ndarray) -> tuple[int, int]:

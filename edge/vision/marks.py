@@ -106,8 +106,8 @@ def _logit(p: float) -> float:
 
 
 def _grey_percentile(values: np.ndarray, q: float) -> float:
-    """np.percentile (linear) of uint8 values, from their histogram: exact, and a page's edge
-    across the whole frame costs no more than a sort of 256 counts."""
+    """np.percentile (linear) of uint8 values, from their histogram: exact, and one count of
+    the grey levels instead of a sort of every pixel (a page's edge may fill the frame)."""
     counts = np.cumsum(np.bincount(values.ravel(), minlength=256))
     rank = q / 100.0 * (int(counts[-1]) - 1)
     low = math.floor(rank)
