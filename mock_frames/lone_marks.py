@@ -48,12 +48,13 @@ def harvest(folders: list[Path], kind: str, model_path: Path | None, args) -> li
     cv2.setNumThreads(1)
     model = load_model(model_path)
     reader = region_readers(model, 0.95, "lone-marks", load_runs(None), rows_from(args))(kind, None)
-    asked: list[tuple[Digit, float]] = []
+    asked: list[tuple[Digit, float, bool]] = []
 
     def keep_and_note(digits: list[Digit], gray: np.ndarray | None = None) -> list[Digit]:
         doubt = reader.lone_doubt(digits[0])
         if doubt is not None:
-            asked.append((digits[0], doubt))
+            # The reader passes no frame for light writing: that mark is judged alone.
+            asked.append((digits[0], doubt, gray is None))
         return digits  # kept: the reading says what keeping the mark gives
 
     reader.lone_check = keep_and_note  # type: ignore[method-assign]
@@ -66,7 +67,7 @@ def harvest(folders: list[Path], kind: str, model_path: Path | None, args) -> li
             reading = reader.read(gray, name, 0)[0]
             if not asked:
                 continue
-            digit, doubt = asked[0]
+            digit, doubt, alone = asked[0]
             value = expected[name].get("value")
             records.append(
                 {
@@ -74,6 +75,7 @@ def harvest(folders: list[Path], kind: str, model_path: Path | None, args) -> li
                     "digit_page": value is not None,
                     "read": digit.digit,
                     "doubt": doubt,
+                    "alone": alone,
                     "features": mark_features(gray, digit.box, doubt).tolist(),
                     "right_if_kept": reading.status == "ok" and reading.value == value,
                     "wrong_if_kept": reading.status == "ok" and reading.value != value,
@@ -83,7 +85,9 @@ def harvest(folders: list[Path], kind: str, model_path: Path | None, args) -> li
 
 
 def fit(records: list[dict], negative_weight: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Means, spreads and weights (bias last) of the logistic regression: digit page or not."""
+    """Means, spreads and weights (bias last) of the logistic regression: digit page or not,
+    on the marks the reader weighs (not those it judges alone)."""
+    records = [r for r in records if not r.get("alone", False)]
     x = np.array([r["features"] for r in records], np.float64)
     y = np.array([1.0 if r["digit_page"] else 0.0 for r in records])
     means, scales = x.mean(0), x.std(0) + 1e-9
@@ -105,12 +109,15 @@ def fit(records: list[dict], negative_weight: float) -> tuple[np.ndarray, np.nda
 
 def kept(records: list[dict], model: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
     """Which marks the fitted judge keeps as digits, as FrameReader.lone_check decides: a mark
-    the model's judge doubts less than SURE_DOUBT unweighed, the others by their chance."""
+    the model's judge doubts less than SURE_DOUBT unweighed, light writing by the judge
+    alone, the others by their chance."""
     means, scales, w = model
     x = np.array([r["features"] for r in records], np.float64)
     score = ((x - means) / scales) @ w[:-1] + w[-1]
-    sure = np.array([r["doubt"] < SURE_DOUBT for r in records], bool)
-    return sure | (1.0 / (1.0 + np.exp(-score)) >= MIN_DIGIT_CHANCE)
+    doubt = np.array([r["doubt"] for r in records])
+    alone = np.array([r.get("alone", False) for r in records], bool)
+    weighed = 1.0 / (1.0 + np.exp(-score)) >= MIN_DIGIT_CHANCE
+    return np.where(alone, doubt < LONE_LIMIT, (doubt < SURE_DOUBT) | weighed)
 
 
 def tally(records: list[dict], keep: np.ndarray) -> tuple[int, int]:
@@ -158,9 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     everything = [r for s in sets for r in s]
     means, scales, w = fit(everything, args.negative_weight)
     alone = np.array([r["doubt"] < LONE_LIMIT for r in everything])
+    weighed = [r for r in everything if not r.get("alone", False)]
     print(
-        f"fitted on {len(everything)} marks ({sum(not r['digit_page'] for r in everything)} "
-        f"on empty pages): right / ok but wrong {tally(everything, alone)} with the judge "
+        f"fitted on {len(weighed)} marks ({sum(not r['digit_page'] for r in weighed)} on empty "
+        f"pages; {len(everything) - len(weighed)} more judged alone, light writing): right / ok but wrong {tally(everything, alone)} with the judge "
         f"alone, {tally(everything, kept(everything, (means, scales, w)))} weighed (fit data)"
     )
     print("FEATURES =", tuple(FEATURES))

@@ -34,17 +34,22 @@ def test_a_hair_and_a_digit_are_harvested_with_what_keeping_them_gives(
     folder.mkdir()
     cv2.imwrite(str(folder / "hair.png"), hair)
     cv2.imwrite(str(folder / "one.png"), to_uint8(sheet))
-    expected = {"hair.png": {"value": None}, "one.png": {"value": str(labels[409])}}
+    cv2.imwrite(str(folder / "chalk.png"), 255 - to_uint8(sheet))  # light on a dark board
+    one_value = {"value": str(labels[409])}
+    expected = {"hair.png": {"value": None}, "one.png": one_value, "chalk.png": one_value}
     (folder / "expected.json").write_text(json.dumps(expected))
     out = tmp_path / "h.json"
     assert lone_marks.main(["harvest", str(folder), "--kind", "digit", "--out", str(out)]) == 0
     saved = json.loads(out.read_text())
     assert saved["features"] == list(FEATURES)
     records = {r["frame"]: r for r in saved["records"]}
-    assert sorted(records) == ["frames/hair.png", "frames/one.png"]
+    assert sorted(records) == ["frames/chalk.png", "frames/hair.png", "frames/one.png"]
     hair, one = records["frames/hair.png"], records["frames/one.png"]
     assert hair["wrong_if_kept"] and not hair["digit_page"]
     assert one["right_if_kept"] and one["digit_page"]
+    # The reader judges light writing alone (the page's measures are of dark ink): so noted.
+    assert records["frames/chalk.png"]["alone"]
+    assert not hair["alone"] and not one["alone"]
     assert all(len(r["features"]) == len(FEATURES) for r in records.values())
 
 
@@ -76,3 +81,24 @@ def test_the_fit_separates_what_it_was_shown_and_prints_the_constants(
     assert printed.count("held out: right / ok but wrong") == 2
     for name in ("MEANS =", "SCALES =", "WEIGHTS =", "BIAS ="):
         assert name in printed
+
+
+def test_marks_judged_alone_stay_out_of_the_fit_and_are_kept_by_the_judge(lone_marks) -> None:
+    rng = np.random.default_rng(5)
+
+    def record(digit: bool, alone: bool, doubt: float) -> dict:
+        features = rng.normal(0, 1, len(FEATURES))
+        features[1] = (0.6 if digit else 0.2) + rng.normal(0, 0.05)
+        if alone:  # light writing: its page measures lie far from any ink on paper
+            features[1:] = -50.0
+        return {"digit_page": digit, "doubt": doubt, "alone": alone,
+                "features": features.tolist(), "right_if_kept": digit,
+                "wrong_if_kept": not digit}  # fmt: skip
+
+    weighed = [record(i % 4 != 0, False, 0.3) for i in range(200)]
+    chalk = [record(True, True, 0.2), record(True, True, 0.7)]
+    means, scales, weights = lone_marks.fit(weighed + chalk, negative_weight=3.0)
+    alone_fit = lone_marks.fit(weighed, negative_weight=3.0)
+    assert np.allclose(means, alone_fit[0]) and np.allclose(weights, alone_fit[2])
+    # As the reader decides: the judge alone, whatever the (meaningless) measures say.
+    assert list(lone_marks.kept(chalk, (means, scales, weights))) == [True, False]
