@@ -168,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     weighed = [r for r in everything if not r.get("alone", False)]
     print(
         f"fitted on {len(weighed)} marks ({sum(not r['digit_page'] for r in weighed)} on empty "
-        f"pages; {len(everything) - len(weighed)} more judged alone, light writing): right / ok but wrong {tally(everything, alone)} with the judge "
-        f"alone, {tally(everything, kept(everything, (means, scales, w)))} weighed (fit data)"
+        f"pages; {len(everything) - len(weighed)} more judged alone, light writing): right / "
+        f"ok but wrong {tally(everything, alone)} with the judge alone, "
+        f"{tally(everything, kept(everything, (means, scales, w)))} weighed (fit data)"
     )
     print("FEATURES =", tuple(FEATURES))
     print("MEANS =", tuple(round(float(v), 4) for v in means))
