@@ -19,7 +19,7 @@ import numpy as np
 from edge.config import RegionSettings, Settings
 from edge.meter.read import PrintedClassifier
 from edge.model import DigitModel
-from edge.reader import FrameReader
+from edge.reader import Box, FrameReader
 from edge.reading import Reading
 from edge.rows_model import RowModel
 from edge.runs_model import RunModel
@@ -56,10 +56,14 @@ def analyse(
     digits: int | None = None,
     runs: RunModel | None = None,
     rows: RowModel | None = None,
+    box: Box | None = None,
 ) -> Analysis:
-    """Read one image as a single region covering all of it (`digits` cells for meters, default
-    1; the length of a number, default any), with the thresholds and device id of `settings`."""
+    """Read one image as a single region covering all of it, or `box` of it (image pixels, as
+    a configured region's box), `digits` cells for meters (default 1), the length of a number
+    (default any), with the thresholds and device id of `settings`."""
     whole = RegionSettings.whole_image(region, kind, digits)
+    if box is not None:
+        whole = whole.model_copy(update={"box": tuple(float(v) for v in box)})
     reader = FrameReader.configured(settings, model, [whole], printed, runs, rows)
     reading = reader.read(gray, source, index)[0]
     views = reading_crops(reading)

@@ -110,6 +110,11 @@ class PredictOut(ReadingOut):
     recorded: bool = Field(description="stored in the history (and given a seq)")
     image_size: list[int] = Field(description="[width, height] of the image read")
     image: str | None = Field(None, description="camera captures: the frame as a JPEG data URL")
+    region_box: list[int] | None = Field(
+        None,
+        description="[x, y, w, h]: the part of the image read (the box asked for, cut to the "
+        "image), in image pixels; null: the whole image",
+    )
 
 
 class ReadingPage(BaseModel):

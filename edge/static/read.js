@@ -1,6 +1,13 @@
 // Read an uploaded image or a camera capture; show the image with the digit boxes drawn on it.
+// Drag a box on the image to read only that part, as a configured region reads it, and copy
+// the region's lines for the configuration file.
 
 import { api, el, say, state, percent, statusText, digitCard } from "./util.js";
+
+// The image read last (to read again with a box), the box drawn on it (image pixels) and how
+// the canvas is scaled: { blob, name, src, box, camera, scale }.
+let current = null;
+const MIN_BOX_PX = 8; // the device refuses a smaller box: no digit fits in it
 
 export function initRead() {
   const input = document.getElementById("upload-file");
@@ -23,6 +30,14 @@ export function initRead() {
     drop.classList.remove("over");
     if (e.dataTransfer.files[0]) readFile(e.dataTransfer.files[0]);
   });
+  // A new kind or count reads the same image (and box) again.
+  kindSelect.addEventListener("change", () => current && readAgain());
+  document.getElementById("read-digits").addEventListener("change", () => current && readAgain());
+  document.getElementById("region-name").addEventListener("input", showRegion);
+  document.getElementById("region-whole").addEventListener("click", () => {
+    if (current) { current.box = null; readAgain(); }
+  });
+  document.getElementById("region-copy").addEventListener("click", copyRegion);
 }
 
 function kind() {
@@ -33,11 +48,16 @@ function isMeter() {
   return kind() === "counter" || kind() === "display";
 }
 
+function digitsAsked() {
+  const digits = document.getElementById("read-digits").value;
+  if (isMeter()) return digits || "1";
+  return kind() === "number" && digits ? digits : null;
+}
+
 function appendKind(form) {
   form.append("kind", kind());
-  const digits = document.getElementById("read-digits").value;
-  if (isMeter()) form.append("digits", digits || "1");
-  else if (kind() === "number" && digits) form.append("digits", digits);
+  const digits = digitsAsked();
+  if (digits) form.append("digits", digits);
 }
 
 async function readFile(file) {
@@ -52,7 +72,8 @@ async function readFile(file) {
   say(message, `Reading ${file.name}…`);
   try {
     const reading = await api("/api/v1/predict", { method: "POST", body: form });
-    await show(reading, URL.createObjectURL(file));
+    current = { blob: file, name: file.name, src: URL.createObjectURL(file), box: null, camera: false };
+    await show(reading);
     say(message, `Read ${file.name}: stored as reading #${reading.seq}.`, "ok");
   } catch (err) {
     say(message, err.message, "error");
@@ -67,11 +88,38 @@ async function readCamera() {
   appendKind(form);
   try {
     const reading = await api("/api/v1/predict", { method: "POST", body: form });
-    await show(reading, reading.image);
+    current = { blob: dataUrlBlob(reading.image), name: "camera.jpg", src: reading.image, box: null, camera: true };
+    await show(reading);
     say(message, `Camera frame read: stored as reading #${reading.seq}.`, "ok");
   } catch (err) {
     say(message, err.message, "error");
   }
+}
+
+// The same image read again, only its box when one is drawn: a look, not stored.
+async function readAgain() {
+  const message = document.getElementById("read-message");
+  const form = new FormData();
+  form.append("file", current.blob, current.name);
+  appendKind(form);
+  if (current.box) form.append("box", current.box.join(","));
+  say(message, current.box ? "Reading the box…" : "Reading the whole image…");
+  try {
+    const reading = await api("/api/v1/predict?record=false", { method: "POST", body: form });
+    await show(reading);
+    say(message, current.box
+      ? `Read the box [${current.box.join(", ")}] (not stored): its lines for the configuration are below.`
+      : "Read the whole image (not stored).", "ok");
+  } catch (err) {
+    say(message, err.message, "error");
+  }
+}
+
+// A data: URL as a Blob (the page's policy lets fetch() reach the device only).
+function dataUrlBlob(url) {
+  const [head, data] = url.split(",", 2);
+  const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+  return new Blob([bytes], { type: head.slice(5).split(";")[0] });
 }
 
 function loadImage(src) {
@@ -83,9 +131,11 @@ function loadImage(src) {
   });
 }
 
-async function show(reading, src) {
+async function show(reading) {
   const out = document.getElementById("read-result");
-  const canvas = el("canvas", { class: "frame", "aria-label": "the image with the digits found" });
+  const canvas = el("canvas", {
+    class: "frame boxable", "aria-label": "the image with the digits found; drag a box to read only that part",
+  });
   out.replaceChildren(
     el("p", { class: "answer" }, el("span", { class: "big", "data-testid": "read-answer" }, statusText(reading)),
       el("span", {}, ` ${reading.status.replace("_", " ")}`,
@@ -94,9 +144,96 @@ async function show(reading, src) {
     canvas,
     el("div", { class: "digit-cards" }, reading.digits.map(digitCard)));
   try {
-    drawBoxes(canvas, await loadImage(src), reading);
+    const img = await loadImage(current.src);
+    drawBoxes(canvas, img, reading);
+    dragBox(canvas, img, reading);
   } catch (err) {
     canvas.replaceWith(el("p", { class: "hint" }, err.message));
+  }
+  current.box = reading.region_box; // as the device cut it to the image
+  document.getElementById("region-setup").hidden = false;
+  showRegion();
+}
+
+// Drag on the image to box the part to read: a rectangle follows the pointer (mouse, finger
+// or pen), and letting go reads the box.
+function dragBox(canvas, img, reading) {
+  let start = null;
+  const at = (e) => {
+    const rect = canvas.getBoundingClientRect();
+    const x = (e.clientX - rect.left) * canvas.width / rect.width;
+    const y = (e.clientY - rect.top) * canvas.height / rect.height;
+    return [Math.min(Math.max(x, 0), canvas.width), Math.min(Math.max(y, 0), canvas.height)];
+  };
+  const boxOf = (a, b) => [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.abs(b[0] - a[0]), Math.abs(b[1] - a[1])];
+  canvas.addEventListener("pointerdown", (e) => {
+    start = at(e);
+    canvas.setPointerCapture(e.pointerId);
+  });
+  canvas.addEventListener("pointermove", (e) => {
+    if (!start) return;
+    drawBoxes(canvas, img, reading);
+    const ctx = canvas.getContext("2d");
+    ctx.strokeStyle = "#1f5fbf";
+    ctx.setLineDash([6, 4]);
+    ctx.strokeRect(...boxOf(start, at(e)));
+    ctx.setLineDash([]);
+  });
+  canvas.addEventListener("pointerup", (e) => {
+    if (!start) return;
+    const [x, y, w, h] = boxOf(start, at(e)).map((v) => v / current.scale);
+    start = null;
+    if (w < MIN_BOX_PX || h < MIN_BOX_PX) return drawBoxes(canvas, img, reading);
+    current.box = [Math.round(x), Math.round(y), Math.round(w), Math.round(h)];
+    readAgain();
+  });
+}
+
+// The region as the configuration file writes it: name, kind, box and digits.
+function regionToml() {
+  const name = document.getElementById("region-name").value.trim();
+  const lines = ["[[regions]]", `name = "${name}"`, `kind = "${kind()}"`, `box = [${current.box.join(", ")}]`];
+  const digits = digitsAsked();
+  if (digits) lines.push(`digits = ${digits}`);
+  if (isMeter()) {
+    lines.push(
+      "# decimals = 1             # digits after the point (the last wheels or digits)",
+      '# device_class = "water"   # a meter\'s: water, gas or energy, for Home Assistant',
+      '# unit = "m³"',
+      "# align = true             # follow the meter when the camera shifts");
+  }
+  return lines.join("\n");
+}
+
+function showRegion() {
+  const out = document.getElementById("region-toml");
+  const message = document.getElementById("region-message");
+  const copy = document.getElementById("region-copy");
+  const name = document.getElementById("region-name").value.trim();
+  if (!current || !current.box) {
+    out.textContent = "";
+    copy.disabled = true;
+    return say(message, "Drag a box on the image to read only that part, as a region of the configuration reads it.");
+  }
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) {
+    out.textContent = "";
+    copy.disabled = true;
+    return say(message, "A region's name is letters, digits, - and _ only.", "error");
+  }
+  out.textContent = regionToml();
+  copy.disabled = false;
+  say(message, current.camera
+    ? "Add these lines to the configuration file (digitcam.toml): the box is in the camera's pixels."
+    : "Add these lines to the configuration file: the box is in this photo's pixels, which are the camera's only when the photo came from it (capture from the camera to be sure).");
+}
+
+async function copyRegion() {
+  const message = document.getElementById("region-message");
+  try {
+    await navigator.clipboard.writeText(document.getElementById("region-toml").textContent);
+    say(message, "Copied.", "ok");
+  } catch (err) {
+    say(message, "The browser did not allow copying: select the lines and copy them.", "error");
   }
 }
 
@@ -104,10 +241,22 @@ async function show(reading, src) {
 function drawBoxes(canvas, img, reading) {
   const [width, height] = reading.image_size;
   const scale = Math.min(1, 720 / width);
+  current.scale = scale;
   canvas.width = Math.round(width * scale);
   canvas.height = Math.round(height * scale);
   const ctx = canvas.getContext("2d");
   ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+  if (reading.region_box) { // the part read, the rest dimmed
+    const [x, y, w, h] = reading.region_box.map((v) => v * scale);
+    ctx.fillStyle = "rgba(0, 0, 0, 0.35)";
+    ctx.fillRect(0, 0, canvas.width, y);
+    ctx.fillRect(0, y + h, canvas.width, canvas.height - y - h);
+    ctx.fillRect(0, y, x, h);
+    ctx.fillRect(x + w, y, canvas.width - x - w, h);
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = "#1f5fbf";
+    ctx.strokeRect(x, y, w, h);
+  }
   ctx.lineWidth = Math.max(2, canvas.width / 240);
   ctx.font = `bold ${Math.max(14, Math.round(canvas.width / 30))}px system-ui, sans-serif`;
   // Printed digits (counters, displays) have a threshold of their own.

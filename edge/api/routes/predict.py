@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -35,7 +36,7 @@ from edge.api.services import CameraUnavailable, Services
 from edge.api.uploads import analysis_json, decode_upload, source_name
 from edge.meter.settings import PRINTED_KINDS
 from edge.model import DigitModel, ModelError
-from edge.reader import to_gray
+from edge.reader import Box, to_gray
 from edge.rows_model import ROW_KINDS
 from edge.store import Store
 from edge.store.frames import reading_frame
@@ -62,6 +63,13 @@ DIGITS_HELP = (
     "counter, display: the image holds this many digits side by side (default 1); number: the "
     "number has this many digits, another count read is low_confidence (default any)"
 )
+BOX_HELP = (
+    "read only this part of the image: x,y,w,h in image pixels, as a region's box in the "
+    "configuration (a box running past the image's edge is cut to it); default the whole image"
+)
+# A box narrower or lower than this holds no digit to read (and a box of values up to 1 would
+# be taken for fractions of the frame, as in the configuration).
+MIN_BOX_PX = 8
 # What to read an image as: the kind and its digits (meters: the cells; a number: its length).
 How = tuple[ReadKind, int | None]
 JSON_BODY = {
@@ -100,11 +108,14 @@ async def predict(
     kind_form: Annotated[ReadKind, Form(alias="kind")] = None,  # type: ignore[assignment]
     digits: Annotated[int, Query(ge=1, le=16, description=DIGITS_HELP)] = None,  # type: ignore[assignment]  # noqa: RUF013
     digits_form: Annotated[int, Form(alias="digits", ge=1, le=16)] = None,  # type: ignore[assignment]  # noqa: RUF013
+    box: Annotated[str, Query(description=BOX_HELP, examples=["149,173,338,99"])] = None,  # type: ignore[assignment]  # noqa: RUF013
+    box_form: Annotated[str, Form(alias="box")] = None,  # type: ignore[assignment]  # noqa: RUF013
     record: RecordQuery = True,
 ) -> dict[str, Any]:
     """Multipart `file`, JSON `{"pixels": [...]}`, or `use_camera=true` (query or form field).
 
-    `kind` applies to files and the camera; 784 pixels are always one handwritten digit.
+    `kind` and `box` apply to files and the camera; 784 pixels are always one handwritten
+    digit.
     """
     chosen_kind: ReadKind = kind or kind_form or "number"
     cells = digits or digits_form
@@ -114,14 +125,21 @@ async def predict(
             "digits goes with kind=number, kind=counter or kind=display (a digit is one digit)",
         )
     how = (chosen_kind, cells)
+    part = None
+    if box is not None or box_form is not None:
+        part = parse_box(*(("query", box) if box is not None else ("body", box_form)))
     pixels = await read_pixels(request) if is_json(request) else None
+    if pixels is not None and part is not None:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "box goes with a file or the camera, not with pixels"
+        )
     if use_camera or use_camera_form:
         if file is not None or pixels is not None:
             given = "a file" if file is not None else "pixels"
             raise HTTPException(
                 status.HTTP_400_BAD_REQUEST, f"send either {given} or use_camera=true, not both"
             )
-        return await read_camera(services, model, store, how, record)
+        return await read_camera(services, model, store, how, record, part)
     if pixels is not None:
         return await run_in_threadpool(read_pixels_image, services, model, store, pixels, record)
     if file is None:
@@ -137,7 +155,38 @@ async def predict(
         how,
         source_name(file, "upload"),
         record,
+        part,
     )
+
+
+def parse_box(where: str, text: str) -> Box:
+    """`x,y,w,h` (or `[x, y, w, h]`, as the configuration writes it) in image pixels; else 422
+    in FastAPI's validation format, `where` (query or body) naming where the box came from."""
+    parts = text.strip().removeprefix("[").removesuffix("]").replace(",", " ").split()
+    wrong = None
+    if len(parts) != 4 or not all(re.fullmatch(r"[0-9]{1,6}", p) for p in parts):
+        wrong = "four whole numbers x,y,w,h in image pixels, e.g. 149,173,338,99"
+    elif int(parts[2]) < MIN_BOX_PX or int(parts[3]) < MIN_BOX_PX:
+        wrong = f"w and h are at least {MIN_BOX_PX} pixels (a digit must fit in the box)"
+    if wrong is not None:
+        error = {"type": "box", "loc": (where, "box"), "input": text, "msg": wrong}
+        raise RequestValidationError([error])
+    x, y, w, h = (int(p) for p in parts)
+    return x, y, w, h
+
+
+def within(box: Box, gray: np.ndarray) -> Box:
+    """`box` cut to the image, as the daemon cuts a configured region's; 400 when too little of
+    it lies on the image to hold a digit."""
+    x, y, w, h = box
+    height, width = gray.shape[:2]
+    right, bottom = min(x + w, width), min(y + h, height)
+    if right - x < MIN_BOX_PX or bottom - y < MIN_BOX_PX:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"box [{x}, {y}, {w}, {h}] lies outside the {width}x{height} image",
+        )
+    return x, y, right - x, bottom - y
 
 
 @router.post(
@@ -161,7 +210,12 @@ async def draw(
 
 
 async def read_camera(
-    services: Services, model: DigitModel, store: Store, how: How, record: bool
+    services: Services,
+    model: DigitModel,
+    store: Store,
+    how: How,
+    record: bool,
+    box: Box | None = None,
 ) -> dict[str, Any]:
     try:
         frame = await run_in_threadpool(services.grab_frame)
@@ -170,7 +224,7 @@ async def read_camera(
     assert frame.image is not None  # grab_frame refuses bad frames
     gray = to_gray(frame.image)
     result = await run_in_threadpool(
-        read_image, services, model, store, gray, "camera", how, frame.source, record
+        read_image, services, model, store, gray, "camera", how, frame.source, record, box
     )
     result["image"] = data_url(await run_in_threadpool(jpeg_bytes, gray), "image/jpeg")
     return result
@@ -228,9 +282,12 @@ def read_image(
     how: How,
     source: str,
     record: bool,
+    box: Box | None = None,
 ) -> dict[str, Any]:
-    """Read, store (with the digit crops) and describe one image; runs off the event loop."""
+    """Read, store (with the digit crops) and describe one image, or `box` of it; runs off
+    the event loop."""
     kind, digits = how
+    part = within(box, gray) if box is not None else None
     printed = runs = rows = None
     try:
         if kind in PRINTED_KINDS:
@@ -253,8 +310,11 @@ def read_image(
         digits=digits,
         source=source,
         index=services.next_index(),
+        box=part,
     )
-    return describe(services, store, analysis, gray, record)
+    result = describe(services, store, analysis, gray, record)
+    result["region_box"] = list(part) if part is not None else None
+    return result
 
 
 def describe(
