@@ -1,7 +1,7 @@
 // A reading's frame with its digit boxes; draw boxes around the digits and type the value to
 // correct a reading the device got wrong or found nothing in. The boxes become its examples.
 
-import { api, say } from "./util.js";
+import { api, canvasPoint, say } from "./util.js";
 
 const SHOWN_WIDTH = 640;
 let current = null; // { reading, frame, img, scale, boxes }
@@ -9,10 +9,7 @@ let current = null; // { reading, frame, img, scale, boxes }
 export function initFrame() {
   const canvas = document.getElementById("frame-canvas");
   let start = null;
-  const at = (e) => {
-    const rect = canvas.getBoundingClientRect();
-    return [(e.clientX - rect.left) * canvas.width / rect.width, (e.clientY - rect.top) * canvas.height / rect.height];
-  };
+  const at = (e) => canvasPoint(canvas, e);
   canvas.addEventListener("mousedown", (e) => { start = at(e); });
   canvas.addEventListener("mouseup", (e) => {
     if (!start || !current) return;

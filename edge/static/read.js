@@ -2,7 +2,7 @@
 // Drag a box on the image to read only that part, as a configured region reads it, and copy
 // the region's lines for the configuration file.
 
-import { api, el, say, state, percent, statusText, digitCard } from "./util.js";
+import { api, canvasPoint, el, say, state, percent, statusText, digitCard } from "./util.js";
 
 // The image read last (to read again with a box), the box drawn on it (image pixels) and how
 // the canvas is scaled: { blob, name, src, box, camera, scale }.
@@ -159,12 +159,7 @@ async function show(reading) {
 // or pen), and letting go reads the box.
 function dragBox(canvas, img, reading) {
   let start = null;
-  const at = (e) => {
-    const rect = canvas.getBoundingClientRect();
-    const x = (e.clientX - rect.left) * canvas.width / rect.width;
-    const y = (e.clientY - rect.top) * canvas.height / rect.height;
-    return [Math.min(Math.max(x, 0), canvas.width), Math.min(Math.max(y, 0), canvas.height)];
-  };
+  const at = (e) => canvasPoint(canvas, e);
   const boxOf = (a, b) => [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.abs(b[0] - a[0]), Math.abs(b[1] - a[1])];
   canvas.addEventListener("pointerdown", (e) => {
     start = at(e);

@@ -81,6 +81,15 @@ export function svgEl(tag, attrs = {}, ...children) {
   return node;
 }
 
+// Where a pointer event falls on a canvas, in the canvas's own pixels (it may be shown
+// scaled), kept on the canvas.
+export function canvasPoint(canvas, e) {
+  const rect = canvas.getBoundingClientRect();
+  const x = (e.clientX - rect.left) * canvas.width / rect.width;
+  const y = (e.clientY - rect.top) * canvas.height / rect.height;
+  return [Math.min(Math.max(x, 0), canvas.width), Math.min(Math.max(y, 0), canvas.height)];
+}
+
 // A short message under a control: kind is "ok", "error" or "" (neutral).
 export function say(target, text, kind = "") {
   target.textContent = text;
