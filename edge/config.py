@@ -61,6 +61,11 @@ class CameraSettings(_Section):
         description="frames per second read from the source; 0: as fast as the reader goes",
     )
     loop: bool = Field(True, description="replay a folder or video from the start when it ends")
+    # A camera on its side (90 or -90), upside down (180) or a little askew (a few degrees):
+    # every frame is turned before anything reads it, so boxes are set on the upright frame.
+    rotate: float = Field(
+        0.0, ge=-360, le=360, description="turn every frame this many degrees clockwise"
+    )
     # The longest wait between reopen tries; capped so a camera plugged back in is picked up
     # within the hour.
     reopen_backoff_max_s: float = Field(30.0, gt=0, le=3600)

@@ -46,7 +46,7 @@ class _CaptureSource(FrameSource):
         self._cap = cap
         self.is_open = True
 
-    def read(self) -> Frame | None:
+    def _read(self) -> Frame | None:
         image = self._grab()
         if image is None:
             raise SourceError(f"{self.kind} {self.name}: no frame (unplugged or stream dropped?)")
@@ -81,7 +81,7 @@ class VideoFileSource(_CaptureSource):
             raise SourceError(f"video file {self._path}: does not exist")
         return cv2.VideoCapture(str(self._path))
 
-    def read(self) -> Frame | None:
+    def _read(self) -> Frame | None:
         image = self._grab()
         if image is None:
             if not self._loop:

@@ -206,6 +206,12 @@ def open_source(camera: CameraSettings, *, pace: bool = True) -> FrameSource:
     pace=False reads file sources as fast as the consumer takes them (`run --once`), as
     does camera.fps 0 (replays in CI); a device at camera.fps 0 keeps its own rate.
     """
+    source = _source_for(camera, pace)
+    source.turn_deg = camera.rotate
+    return source
+
+
+def _source_for(camera: CameraSettings, pace: bool) -> FrameSource:
     spec = camera.source.strip()
     if not spec:
         raise SourceError("camera.source: empty (set a folder, file, device, index or URL)")

@@ -11,12 +11,13 @@ import logging
 import os
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from edge.camera.imageio import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, decode_image
+from edge.camera.turn import turn_image
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class FrameSource(ABC):
     """
 
     live = False  # a camera that delivers at its own rate (a device or a stream)
+    turn_deg = 0.0  # camera.rotate: every frame turned this many degrees clockwise
 
     def __init__(self, name: str, *, finite: bool, interval_s: float) -> None:
         self.name = name
@@ -62,9 +64,17 @@ class FrameSource(ABC):
     def open(self) -> None:
         """Make the source ready to read, or raise SourceError naming what is missing."""
 
-    @abstractmethod
     def read(self) -> Frame | None:
-        """The next frame; None when a finite source is exhausted; SourceError on failure."""
+        """The next frame, turned by `turn_deg`; None when a finite source is exhausted;
+        SourceError on failure."""
+        frame = self._read()
+        if frame is None or frame.image is None or not self.turn_deg:
+            return frame
+        return replace(frame, image=turn_image(frame.image, self.turn_deg))
+
+    @abstractmethod
+    def _read(self) -> Frame | None:
+        """The next frame as the source gives it; None when exhausted; SourceError."""
 
     def close(self) -> None:
         """Release what open() took; safe to call twice."""
@@ -95,7 +105,7 @@ class FolderSource(FrameSource):
         self.is_open = True
         logger.info("camera folder %s opened: %d frames", self._path, len(self._names))
 
-    def read(self) -> Frame | None:
+    def _read(self) -> Frame | None:
         while True:
             if self._pos >= len(self._names):
                 if not self._loop:
@@ -148,7 +158,7 @@ class ImageFileSource(FrameSource):
             raise SourceError(f"image file {self._path}: does not exist")
         self.is_open = True
 
-    def read(self) -> Frame | None:
+    def _read(self) -> Frame | None:
         if self._delivered and not self._loop:
             return None
         try:

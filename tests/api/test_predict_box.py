@@ -6,6 +6,7 @@ reads there, copy the box into the configuration, and get the same reading from 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -128,3 +129,25 @@ def test_a_camera_capture_reads_the_box(make_client: Callable[..., TestClient]) 
     assert reading["region_box"] == want["region"]["box"]
     assert reading["image"].startswith("data:image/jpeg;base64,")  # the whole frame, to draw on
     assert reading["value"] is not None and len(reading["digits"]) == 6
+
+
+def test_a_camera_mounted_upside_down_is_boxed_and_read_upright(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    path, want = meter_frame()
+    upside_down = cv2.rotate(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), cv2.ROTATE_180)
+    cv2.imwrite(str(tmp_path / "frame.png"), upside_down)
+    client = make_client(camera={"source": str(tmp_path), "loop": True, "rotate": 180})
+    box = ",".join(map(str, want["region"]["box"]))  # set on the upright frame
+    response = client.post(
+        "/api/v1/predict", data={"use_camera": "true", "kind": "counter", "digits": "6", "box": box}
+    )
+    assert response.status_code == 200, response.text
+    reading = response.json()
+    assert reading["value"] == want["value"].replace(".", "")
+    assert reading["image_size"] == [640, 480]
+    # The capture the page draws on is the upright frame.
+    data = base64.b64decode(reading["image"].split(",", 1)[1])
+    shown = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    upright = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE).astype(int)
+    assert np.abs(shown.astype(int) - upright).mean() < 3  # the same picture, after JPEG
