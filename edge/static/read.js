@@ -5,9 +5,12 @@
 import { api, canvasPoint, el, say, state, percent, statusText, digitCard } from "./util.js";
 
 // The image read last (to read again with a box), the box drawn on it (image pixels) and how
-// the canvas is scaled: { blob, name, src, box, camera, scale }.
+// the canvas is scaled: { blob, name, src, box, camera, scale, reading }.
 let current = null;
 const MIN_BOX_PX = 8; // the device refuses a smaller box: no digit fits in it
+// Still wheels half a tenth off whole digits: on the bundled water meter, a box about 4 px off
+// (README, "Finding the box").
+const LEVEL_TENTHS = 0.5;
 
 export function initRead() {
   const input = document.getElementById("upload-file");
@@ -151,6 +154,7 @@ async function show(reading) {
     canvas.replaceWith(el("p", { class: "hint" }, err.message));
   }
   current.box = reading.region_box; // as the device cut it to the image
+  current.reading = reading;
   document.getElementById("region-setup").hidden = false;
   showRegion();
 }
@@ -217,9 +221,26 @@ function showRegion() {
   }
   out.textContent = regionToml();
   copy.disabled = false;
-  say(message, current.camera
+  say(message, (current.camera
     ? "Add these lines to the configuration file (digitcam.toml): the box is in the camera's pixels."
-    : "Add these lines to the configuration file: the box is in this photo's pixels, which are the camera's only when the photo came from it (capture from the camera to be sure).");
+    : "Add these lines to the configuration file: the box is in this photo's pixels, which are the camera's only when the photo came from it (capture from the camera to be sure).")
+    + levelHint());
+}
+
+// Counter wheels other than the last stand on whole digits nearly always, and the model reads
+// a wheel's position from where its digit sits in the box: when they read off a whole digit
+// together, the box sits too high (they read low) or too low.
+function levelHint() {
+  if (kind() !== "counter" || !current.reading) return "";
+  const offsets = current.reading.digits.slice(0, -1)
+    .filter((d) => d.position !== null && d.position !== undefined)
+    .map((d) => { const f = (d.position * 10) % 10; return f < 5 ? f : f - 10; })
+    .sort((a, b) => a - b);
+  if (offsets.length < 3) return "";
+  const median = offsets[Math.floor(offsets.length / 2)];
+  if (Math.abs(median) < LEVEL_TENTHS) return "";
+  return ` The wheels left of the last read about ${Math.abs(median).toFixed(1)} tenths ${median < 0 ? "below" : "above"} whole digits, `
+    + `where they stand still: the box probably sits too ${median < 0 ? "high" : "low"}; move it ${median < 0 ? "down" : "up"} a few pixels and look again.`;
 }
 
 async function copyRegion() {
