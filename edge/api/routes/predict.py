@@ -36,7 +36,7 @@ from edge.api.services import CameraUnavailable, Services
 from edge.api.uploads import analysis_json, decode_upload, source_name
 from edge.meter.settings import PRINTED_KINDS
 from edge.model import DigitModel, ModelError
-from edge.reader import Box, to_gray
+from edge.reader import Box, region_box, to_gray
 from edge.rows_model import ROW_KINDS
 from edge.store import Store
 from edge.store.frames import reading_frame
@@ -178,15 +178,14 @@ def parse_box(where: str, text: str) -> Box:
 def within(box: Box, gray: np.ndarray) -> Box:
     """`box` cut to the image, as the daemon cuts a configured region's; 400 when too little of
     it lies on the image to hold a digit."""
-    x, y, w, h = box
     height, width = gray.shape[:2]
-    right, bottom = min(x + w, width), min(y + h, height)
-    if right - x < MIN_BOX_PX or bottom - y < MIN_BOX_PX:
+    cut = region_box(box, width, height)  # w, h >= MIN_BOX_PX: pixels, never fractions
+    if cut[2] < MIN_BOX_PX or cut[3] < MIN_BOX_PX:
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST,
-            f"box [{x}, {y}, {w}, {h}] lies outside the {width}x{height} image",
+            f"box {list(box)} lies outside the {width}x{height} image",
         )
-    return x, y, right - x, bottom - y
+    return cut
 
 
 @router.post(
