@@ -38,7 +38,7 @@ export function initRead() {
   document.getElementById("read-digits").addEventListener("change", () => current && readAgain());
   document.getElementById("region-name").addEventListener("input", showRegion);
   document.getElementById("region-whole").addEventListener("click", () => {
-    if (current) { current.box = null; readAgain(); }
+    if (current) readAgain(null);
   });
   document.getElementById("region-copy").addEventListener("click", copyRegion);
 }
@@ -99,14 +99,15 @@ async function readCamera() {
   }
 }
 
-// The same image read again, only its box when one is drawn: a look, not stored.
-async function readAgain() {
+// The same image read again, only `box` of it when given: a look, not stored. The box shown
+// and written for the configuration changes only once the device has read it.
+async function readAgain(box = current.box) {
   const message = document.getElementById("read-message");
   const form = new FormData();
   form.append("file", current.blob, current.name);
   appendKind(form);
-  if (current.box) form.append("box", current.box.join(","));
-  say(message, current.box ? "Reading the box…" : "Reading the whole image…");
+  if (box) form.append("box", box.join(","));
+  say(message, box ? "Reading the box…" : "Reading the whole image…");
   try {
     const reading = await api("/api/v1/predict?record=false", { method: "POST", body: form });
     await show(reading);
@@ -183,8 +184,7 @@ function dragBox(canvas, img, reading) {
     const [x, y, w, h] = boxOf(start, at(e)).map((v) => v / current.scale);
     start = null;
     if (w < MIN_BOX_PX || h < MIN_BOX_PX) return drawBoxes(canvas, img, reading);
-    current.box = [Math.round(x), Math.round(y), Math.round(w), Math.round(h)];
-    readAgain();
+    readAgain([Math.round(x), Math.round(y), Math.round(w), Math.round(h)]);
   });
 }
 
