@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -33,10 +32,10 @@ from edge.api.pipeline import (
 )
 from edge.api.schemas import Error, PixelsIn, PredictOut
 from edge.api.services import CameraUnavailable, Services
-from edge.api.uploads import analysis_json, decode_upload, source_name
+from edge.api.uploads import analysis_json, decode_upload, parse_box, source_name, within
 from edge.meter.settings import PRINTED_KINDS
 from edge.model import DigitModel, ModelError
-from edge.reader import Box, region_box, to_gray
+from edge.reader import Box, to_gray
 from edge.rows_model import ROW_KINDS
 from edge.store import Store
 from edge.store.frames import reading_frame
@@ -67,9 +66,6 @@ BOX_HELP = (
     "read only this part of the image: x,y,w,h in image pixels, as a region's box in the "
     "configuration (a box running past the image's edge is cut to it); default the whole image"
 )
-# A box narrower or lower than this holds no digit to read (and a box of values up to 1 would
-# be taken for fractions of the frame, as in the configuration).
-MIN_BOX_PX = 8
 # What to read an image as: the kind and its digits (meters: the cells; a number: its length).
 How = tuple[ReadKind, int | None]
 JSON_BODY = {
@@ -157,35 +153,6 @@ async def predict(
         record,
         part,
     )
-
-
-def parse_box(where: str, text: str) -> Box:
-    """`x,y,w,h` (or `[x, y, w, h]`, as the configuration writes it) in image pixels; else 422
-    in FastAPI's validation format, `where` (query or body) naming where the box came from."""
-    parts = text.strip().removeprefix("[").removesuffix("]").replace(",", " ").split()
-    wrong = None
-    if len(parts) != 4 or not all(re.fullmatch(r"[0-9]{1,6}", p) for p in parts):
-        wrong = "four whole numbers x,y,w,h in image pixels, e.g. 149,173,338,99"
-    elif int(parts[2]) < MIN_BOX_PX or int(parts[3]) < MIN_BOX_PX:
-        wrong = f"w and h are at least {MIN_BOX_PX} pixels (a digit must fit in the box)"
-    if wrong is not None:
-        error = {"type": "box", "loc": (where, "box"), "input": text, "msg": wrong}
-        raise RequestValidationError([error])
-    x, y, w, h = (int(p) for p in parts)
-    return x, y, w, h
-
-
-def within(box: Box, gray: np.ndarray) -> Box:
-    """`box` cut to the image, as the daemon cuts a configured region's; 400 when too little of
-    it lies on the image to hold a digit."""
-    height, width = gray.shape[:2]
-    cut = region_box(box, width, height)  # w, h >= MIN_BOX_PX: pixels, never fractions
-    if cut[2] < MIN_BOX_PX or cut[3] < MIN_BOX_PX:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
-            f"box {list(box)} lies outside the {width}x{height} image",
-        )
-    return cut
 
 
 @router.post(
