@@ -76,11 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = verbs.add_parser("serve", help="the HTTP API and page alone, no capture loop")
     _config_flag(serve)
 
+    from edge.capture_cli import add_parser as add_capture_parser
     from edge.labels_cli import add_parser as add_labels_parser
     from edge.model_cli import add_parser as add_model_parser
 
     add_model_parser(verbs)
     add_labels_parser(verbs)
+    add_capture_parser(verbs)
 
     # The benchmark parses its own options (digitcam bench --help lists them).
     bench = verbs.add_parser("bench", help="measure speed, memory and accuracy", add_help=False)
@@ -181,6 +183,12 @@ def dispatch(args: argparse.Namespace) -> int:
         settings = load_settings(args.config)
         setup_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
         return model_main(settings, args)
+    if args.verb == "capture":
+        from edge.capture_cli import main as capture_main
+
+        settings = load_settings(args.config)
+        setup_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
+        return capture_main(settings, args)
     if args.verb == "bench":
         from edge.bench.cli import main as bench_main
 
