@@ -19,6 +19,7 @@ from edge.api import ApiError, require_api_extra
 from edge.camera import FrameGrabber, SourceError, open_source
 from edge.config import Settings
 from edge.meter.align import Alignment
+from edge.meter.level import Leveller
 from edge.meter.plausible import MeterChecks
 from edge.meter.preset import SET_VALUE_COMMAND, command_request
 from edge.meter.printed import printed_models
@@ -137,6 +138,8 @@ class App:
         self.meters = MeterChecks(self.settings.regions, self.store)
         if any(r.align for r in self.settings.regions):
             self.reader.aligner = Alignment(self.settings.regions, self.store)
+        if any(r.level for r in self.settings.regions):
+            self.reader.leveller = Leveller()
 
     def _open_camera(self) -> None:
         camera = self.settings.camera

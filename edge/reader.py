@@ -18,6 +18,7 @@ import numpy as np
 
 from edge.config import RegionSettings, Settings
 from edge.meter.align import Alignment, bounding, inside, moved
+from edge.meter.level import Leveller
 from edge.meter.read import PrintedClassifier, meter_value, read_meters, region_cells
 from edge.meter.settings import PRINTED_KINDS
 from edge.reading import LOW_CONFIDENCE, NO_DIGIT, OK, Digit, Reading, Status
@@ -190,6 +191,8 @@ class FrameReader:
         self.rejects = bool(getattr(model, "rejects", False))
         # The daemon's: moves aligned meter regions' boxes with the camera (edge.meter.align).
         self.aligner: Alignment | None = None
+        # The daemon's: levels the cells of counter regions with `level` (edge.meter.level).
+        self.leveller: Leveller | None = None
         # A lone digit's judge weighs the page round it (lone_check); off: the judge alone.
         self.weigh_page = True
 
@@ -264,6 +267,13 @@ class FrameReader:
                         dx, dy = shifts[region.name] = inside(window, *seen, (width, height))
                         cells = [moved(c, dx, dy) for c in cells]
                         boxes[region.name] = moved(boxes[region.name], dx, dy)
+                level = self.leveller.dy(region.name) if self.leveller and region.level else 0
+                if level and cells:  # after the camera's shift: the wheels' own level
+                    _, up_down = inside(bounding(cells), 0, level, (width, height))
+                    dx, dy = shifts.get(region.name, (0, 0))
+                    shifts[region.name] = (dx, dy + up_down)
+                    cells = [moved(c, 0, up_down) for c in cells]
+                    boxes[region.name] = moved(boxes[region.name], 0, up_down)
                 meters.append((region, cells))
                 continue
             crop = gray[y : y + h, x : x + w]
@@ -325,8 +335,10 @@ class FrameReader:
                 light = any(c.light for c in f.candidates)
                 digits = self.lone_check(digits, None if light else gray)
             by_region[f.region.name] = (digits, None)
-        for (region, _), digits in zip(meters, meter_digits, strict=True):
+        for (region, cells), digits in zip(meters, meter_digits, strict=True):
             by_region[region.name] = (digits, meter_value(region, digits))
+            if self.leveller is not None and region.level and cells:
+                self.leveller.observe(region.name, digits, cells[0][3])
         readings = []
         for region in self.regions:
             digits, shown = by_region[region.name]

@@ -73,7 +73,8 @@ class Reading:
     # unsure, it was sure: edge.reader.ROW_RESCUE); published only when true.
     read_whole: bool = False
     # Aligned meter regions (edge.meter.align): how far the boxes were moved to follow the
-    # camera, [dx, dy] frame pixels; published once the region has its reference.
+    # camera, [dx, dy] frame pixels; published once the region has its reference. Levelled
+    # counters (edge.meter.level): dy counts the cells' move up or down too.
     shift: tuple[int, int] | None = None
     # Counters only, not published: the value of a `low_confidence` reading whose one unsure
     # digit is the rightmost wheel, sure to a tenth; the plausibility rules may publish it.

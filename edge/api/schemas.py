@@ -75,7 +75,8 @@ class ReadingOut(BaseModel):
     shift: list[int] | None = Field(
         None,
         description="meter regions with `align`: [dx, dy], how far the boxes were moved to "
-        "follow the camera, in frame pixels",
+        "follow the camera, in frame pixels; counters with `level`: dy counts the move that "
+        "levels the wheels too",
     )
     corrected_value: str | None = None
     corrected_at: str | None = None

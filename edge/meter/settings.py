@@ -35,6 +35,7 @@ METER_KEYS = (
     "unit",
     "align",
     "align_max_shift",
+    "level",
 )
 # The plausibility rules (edge.meter.plausible); any of them set makes a display a meter's.
 RULE_KEYS = ("monotonic", "allow_negative", "max_rate_per_min", "confirm_readings")
@@ -69,6 +70,10 @@ class MeterFields(BaseModel):
     align: bool = False
     # ...found at most this many frame pixels from where it was.
     align_max_shift: int = Field(40, ge=1, le=1000)
+    # Counters: move the cells up or down until the wheels left of the last read whole digits,
+    # as they stand nearly always (edge.meter.level): a box a few pixels off reads every wheel
+    # off.
+    level: bool = False
 
     @field_validator("wheels")
     @classmethod
@@ -90,6 +95,8 @@ class MeterFields(BaseModel):
                     f"(this region is kind {kind})"
                 )
             return self
+        if self.level and kind != "counter":
+            raise ValueError("level: only for counter regions (it levels the wheels' cells)")
         if self.wheels is not None and self.digits is not None:
             raise ValueError("give either wheels (one box per wheel) or digits, not both")
         if self.decimals >= self.cell_count:
