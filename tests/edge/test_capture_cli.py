@@ -7,9 +7,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
-from edge.cli import main
+from tests.conftest import digitcam_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 METER = ROOT / "mock_frames" / "meter"
@@ -30,15 +29,14 @@ def camera_config(tmp_path: Path, frame: np.ndarray, extra: str = "") -> Path:
     return config
 
 
-def test_an_upside_down_camera_s_frame_is_saved_upright(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_an_upside_down_camera_s_frame_is_saved_upright(tmp_path: Path) -> None:
     upright, _ = meter_frame()
     config = camera_config(tmp_path, cv2.rotate(upright, cv2.ROTATE_180), "rotate = 180\n")
     out = tmp_path / "seen.png"
-    assert main(["capture", "--config", str(config), str(out)]) == 0
+    done = digitcam_cli(tmp_path, "capture", "--config", str(config), str(out))
+    assert done.returncode == 0, done.stderr
     assert np.array_equal(cv2.imread(str(out), cv2.IMREAD_GRAYSCALE), upright)
-    assert f"{out}: 640x480 from frame.png, turned 180 degrees" in capsys.readouterr().out
+    assert f"{out}: 640x480 from frame.png, turned 180 degrees" in done.stdout
 
 
 def test_boxes_show_each_region_and_a_meter_s_wheels(tmp_path: Path) -> None:
@@ -50,7 +48,8 @@ def test_boxes_show_each_region_and_a_meter_s_wheels(tmp_path: Path) -> None:
         'digits = 6\n[[regions]]\nname = "note"\nbox = [10, 10, 100, 60]\n',
     )
     out = tmp_path / "boxes.png"
-    assert main(["capture", "--boxes", "--config", str(config), str(out)]) == 0
+    done = digitcam_cli(tmp_path, "capture", "--boxes", "--config", str(config), str(out))
+    assert done.returncode == 0, done.stderr
     shown = cv2.imread(str(out)).astype(int)
     coloured = np.abs(shown[..., 0] - shown[..., 2]) > 60  # the frame itself is grey
     assert coloured[y, x + w // 2] and coloured[y + h - 1, x + w // 2]  # the window's edges
@@ -61,16 +60,15 @@ def test_boxes_show_each_region_and_a_meter_s_wheels(tmp_path: Path) -> None:
     assert not coloured[y + h // 2, x + round(cell / 2)]  # a wheel's digit left as it is
 
 
-def test_no_frame_and_a_file_type_it_cannot_write_are_told(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_no_frame_and_a_file_type_it_cannot_write_are_told(tmp_path: Path) -> None:
     config = tmp_path / "digitcam.toml"
     config.write_text(f'[camera]\nsource = "{tmp_path / "nowhere"}"\n')
-    assert main(["capture", "--config", str(config), str(tmp_path / "a.png")]) == 1
-    assert "no frame from" in capsys.readouterr().err
-    assert main(["capture", "--config", str(config), str(tmp_path / "a.txt")]) == 2
-    assert "name a .jpg" in capsys.readouterr().err
+    done = digitcam_cli(tmp_path, "capture", "--config", str(config), str(tmp_path / "a.png"))
+    assert done.returncode == 1 and "no frame from" in done.stderr
+    done = digitcam_cli(tmp_path, "capture", "--config", str(config), str(tmp_path / "a.txt"))
+    assert done.returncode == 2 and "name a .jpg" in done.stderr
     frame, _ = meter_frame()
     config = camera_config(tmp_path, frame)
-    assert main(["capture", "--config", str(config), str(tmp_path / "no" / "a.png")]) == 1
-    assert "cannot write" in capsys.readouterr().err
+    out = tmp_path / "no" / "a.png"
+    done = digitcam_cli(tmp_path, "capture", "--config", str(config), str(out))
+    assert done.returncode == 1 and "cannot write" in done.stderr
