@@ -73,7 +73,6 @@ def draw_regions(settings: Settings, image: np.ndarray) -> np.ndarray:
     shown = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image.copy()
     height, width = shown.shape[:2]
     line = max(1, round(width / 640))
-
     for i, region in enumerate(settings.regions):
         colour = COLOURS[i % len(COLOURS)]
         x, y, w, h = window = region_box(region.box, width, height)

@@ -20,11 +20,13 @@ export function initRead() {
   // Meter kinds read a window of N digits side by side (default 1); a number may say how many
   // digits it has (default any), and one digit is one.
   const kindSelect = document.getElementById("read-kind");
+  // A new kind or count reads the same image (and box) again.
   kindSelect.addEventListener("change", () => {
     document.getElementById("read-digits-label").hidden = kind() === "digit";
     document.getElementById("read-digits-text").textContent =
       isMeter() ? "side by side" : "digits";
     document.getElementById("read-digits").placeholder = isMeter() ? "1" : "any";
+    if (current) readAgain();
   });
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
@@ -33,8 +35,6 @@ export function initRead() {
     drop.classList.remove("over");
     if (e.dataTransfer.files[0]) readFile(e.dataTransfer.files[0]);
   });
-  // A new kind or count reads the same image (and box) again.
-  kindSelect.addEventListener("change", () => current && readAgain());
   document.getElementById("read-digits").addEventListener("change", () => current && readAgain());
   document.getElementById("region-name").addEventListener("input", showRegion);
   document.getElementById("region-whole").addEventListener("click", () => {
