@@ -42,6 +42,9 @@ LABEL_SIGMA = 0.8  # tenths: the labels themselves are read by eye to about a te
 # How far a real wheel's picture moves up for each tenth it turns, in the 32x20 crop: the mean
 # crops of neighbouring positions of the train wheels line up when moved 2.3-2.5 px a tenth.
 TENTH_PX = 2.4
+# A window cut into equal cells gives each wheel's cell a part of the dark gaps beside it:
+# up to this many pixels a side (of CROP_W) in training (--side-bars).
+SIDE_BAR_PX = 4
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -132,6 +135,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         "(TENTH_PX a tenth): wheels caught between the positions labelled (not in the "
         "shipped recipe, whose vertical moves of up to a pixel keep the label)",
     )
+    p.add_argument(
+        "--side-bars",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="squeeze a share P of the crops sideways between dark bars of up to "
+        f"{SIDE_BAR_PX} px a side, as a window's equal cells hold a wheel between its gaps",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     p.add_argument("--dry-run", action="store_true", help="a few steps on a little data")
@@ -212,10 +223,11 @@ def run(args: argparse.Namespace) -> int:
             batch = torch.from_numpy(x[idx]).float()[:, None] / 255.0
             if args.turn_px > 0:
                 turn = np.where(real[idx], rng.uniform(-1, 1, len(idx)) * args.turn_px, 0)
-                images = augment(batch, rng, turn)
+                images = augment(batch, rng, turn, bars=args.side_bars)
                 wanted = turned_targets(y[idx] + turn / TENTH_PX)
             else:
-                images, wanted = augment(batch, rng), targets[torch.from_numpy(y[idx])]
+                images = augment(batch, rng, bars=args.side_bars)
+                wanted = targets[torch.from_numpy(y[idx])]
             logits = net(images)
             loss = -(wanted * F.log_softmax(logits, 1)).sum(1).mean()
             if teachers is not None:
@@ -318,13 +330,17 @@ def turned_targets(positions: np.ndarray, sigma: float = LABEL_SIGMA) -> torch.T
 
 
 def augment(
-    images: torch.Tensor, rng: np.random.Generator, turn: np.ndarray | None = None
+    images: torch.Tensor,
+    rng: np.random.Generator,
+    turn: np.ndarray | None = None,
+    bars: float = 0.0,
 ) -> torch.Tensor:
     """Camera changes that keep the position: light, polarity, blur, noise, a little shift.
 
     Vertical shifts stay within a pixel: on a wheel, where the digit sits vertically is the
     label itself (a tenth of a step is about TENTH_PX here). `turn`: the images whose label
-    moves with them are moved up by that many pixels instead (0: the usual shift).
+    moves with them are moved up by that many pixels instead (0: the usual shift). `bars`:
+    the share of crops squeezed between dark side bars (side_bars).
     """
     n = images.shape[0]
     theta = torch.zeros(n, 2, 3)
@@ -342,6 +358,8 @@ def augment(
     out = F.grid_sample(images, grid, padding_mode="border", align_corners=False)
     invert = torch.from_numpy(rng.random(n) < 0.3)
     out[invert] = 1.0 - out[invert]
+    if bars > 0:
+        side_bars(out, rng, bars)
     gain = torch.from_numpy(rng.uniform(0.4, 1.3, (n, 1, 1, 1))).float()
     bias = torch.from_numpy(rng.uniform(-0.2, 0.3, (n, 1, 1, 1))).float()
     out = out * gain + bias
@@ -353,6 +371,23 @@ def augment(
     out = out + torch.randn_like(out) * torch.from_numpy(rng.uniform(0, 0.05, (n, 1, 1, 1))).float()
     erase_patches(out, rng)
     return out.clamp(0.0, 1.0)
+
+
+def side_bars(images: torch.Tensor, rng: np.random.Generator, chance: float) -> None:
+    """Squeeze some crops sideways between dark bars, in place: a counter window cut into
+    equal cells gives each wheel's cell a part of the gaps beside it (dark whatever the
+    wheels' polarity), and a light cell between two dark bars must not read as a 0."""
+    for i in np.flatnonzero(rng.random(images.shape[0]) < chance):
+        left, right = (int(v) for v in rng.integers(0, SIDE_BAR_PX + 1, 2))
+        if left + right == 0:
+            continue
+        inner = CROP_W - left - right
+        squeezed = F.interpolate(
+            images[i : i + 1], size=(CROP_H, inner), mode="bilinear", align_corners=False
+        )
+        images[i, :, :, left : left + inner] = squeezed[0]
+        images[i, :, :, :left] = float(rng.uniform(0.0, 0.2))
+        images[i, :, :, CROP_W - right :] = float(rng.uniform(0.0, 0.2))
 
 
 def erase_patches(images: torch.Tensor, rng: np.random.Generator, chance: float = 0.3) -> None:

@@ -346,3 +346,36 @@ def test_training_with_turned_wheels_runs_and_records_it(meter_data: Path, tmp_p
     with pytest.raises(SystemExit):
         train_main([*argv[:-1], "-1", "--out", str(tmp_path / "never.pt")])
     assert not (tmp_path / "never.pt").exists()
+
+
+def test_side_bars_squeeze_a_wheel_between_dark_gaps_as_a_windows_cell_holds_it() -> None:
+    from training.printed_train import SIDE_BAR_PX, side_bars
+
+    images = torch.full((200, 1, 32, 20), 0.8)  # a light wheel face...
+    images[:, :, 6:26, 9:11] = 0.1  # ...with a dark upright stroke across its middle columns
+    before = images.clone()
+    side_bars(images, np.random.default_rng(3), chance=0.5)
+    changed = [i for i in range(200) if not torch.equal(images[i], before[i])]
+    assert 70 < len(changed) < 130  # about half of them
+    for i in changed:
+        column = images[i, 0, 16]  # one row across the stroke
+        dark = (column < 0.25).numpy()
+        left = int(np.argmin(dark)) if dark[0] else 0  # the bar's width at the left edge
+        right = int(np.argmin(dark[::-1])) if dark[-1] else 0
+        assert left + right >= 1 and left <= SIDE_BAR_PX and right <= SIDE_BAR_PX
+        # The face between the bars stays light above the stroke, and the stroke is still there.
+        assert float(images[i, 0, 2, left : 20 - right].min()) > 0.7
+        assert float(images[i, 0, 16, left : 20 - right].min()) < 0.5
+    # Never asked: the crops are untouched.
+    again = before.clone()
+    side_bars(again, np.random.default_rng(3), chance=0.0)
+    assert torch.equal(again, before)
+
+
+def test_training_with_side_bars_runs_and_records_it(meter_data: Path, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "bars.pt"
+    argv = ["--printed", "--meter-data", str(meter_data), "--dry-run", "--side-bars", "0.3"]
+    train_main([*argv, "--out", str(checkpoint)])
+    saved = torch.load(checkpoint, weights_only=False)
+    assert saved["args"]["side_bars"] == "0.3"
+    assert np.isfinite(saved["history"][-1]["loss"])
