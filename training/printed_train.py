@@ -45,6 +45,11 @@ TENTH_PX = 2.4
 # A window cut into equal cells gives each wheel's cell a part of the dark gaps beside it:
 # up to this many pixels a side (of CROP_W) in training (--side-bars).
 SIDE_BAR_PX = 4
+# A cell of a window cut into equal cells, as --window-cells draws it (in crop pixels): the
+# gap between wheels, how far the cell may sit off its wheel, and its width against a crop's.
+CELL_GAP_PX = 6
+CELL_OFFSET_PX = 5.0
+CELL_WIDTH = (0.85, 1.25)
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -143,6 +148,15 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         help="squeeze a share P of the crops sideways between dark bars of up to "
         f"{SIDE_BAR_PX} px a side, as a window's equal cells hold a wheel between its gaps",
     )
+    p.add_argument(
+        "--window-cells",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="cut a share P of the crops as a window's cell would hold them: between two "
+        f"other wheels with dark gaps of up to {CELL_GAP_PX} px, up to {CELL_OFFSET_PX:g} px "
+        "off and a little wider or narrower",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     p.add_argument("--dry-run", action="store_true", help="a few steps on a little data")
@@ -223,10 +237,10 @@ def run(args: argparse.Namespace) -> int:
             batch = torch.from_numpy(x[idx]).float()[:, None] / 255.0
             if args.turn_px > 0:
                 turn = np.where(real[idx], rng.uniform(-1, 1, len(idx)) * args.turn_px, 0)
-                images = augment(batch, rng, turn, bars=args.side_bars)
+                images = augment(batch, rng, turn, bars=args.side_bars, cells=args.window_cells)
                 wanted = turned_targets(y[idx] + turn / TENTH_PX)
             else:
-                images = augment(batch, rng, bars=args.side_bars)
+                images = augment(batch, rng, bars=args.side_bars, cells=args.window_cells)
                 wanted = targets[torch.from_numpy(y[idx])]
             logits = net(images)
             loss = -(wanted * F.log_softmax(logits, 1)).sum(1).mean()
@@ -334,15 +348,19 @@ def augment(
     rng: np.random.Generator,
     turn: np.ndarray | None = None,
     bars: float = 0.0,
+    cells: float = 0.0,
 ) -> torch.Tensor:
     """Camera changes that keep the position: light, polarity, blur, noise, a little shift.
 
     Vertical shifts stay within a pixel: on a wheel, where the digit sits vertically is the
     label itself (a tenth of a step is about TENTH_PX here). `turn`: the images whose label
     moves with them are moved up by that many pixels instead (0: the usual shift). `bars`:
-    the share of crops squeezed between dark side bars (side_bars).
+    the share of crops squeezed between dark side bars (side_bars); `cells`: the share cut as
+    a window's cell between two other wheels (window_cells).
     """
     n = images.shape[0]
+    if cells > 0:
+        images = window_cells(images, rng, cells)
     theta = torch.zeros(n, 2, 3)
     scale = torch.from_numpy(rng.uniform(0.85, 1.15, n)).float()
     theta[:, 0, 0] = scale
@@ -388,6 +406,28 @@ def side_bars(images: torch.Tensor, rng: np.random.Generator, chance: float) -> 
         images[i, :, :, left : left + inner] = squeezed[0]
         images[i, :, :, :left] = float(rng.uniform(0.0, 0.2))
         images[i, :, :, CROP_W - right :] = float(rng.uniform(0.0, 0.2))
+
+
+def window_cells(images: torch.Tensor, rng: np.random.Generator, chance: float) -> torch.Tensor:
+    """Some crops cut as a window's cell would hold them: the crop between two others of the
+    batch (neighbouring wheels) with dark gaps, the cell a little off the wheel and a little
+    wider or narrower, resampled to the crop's size. Vertically nothing moves (where the
+    digit sits is the label). A new tensor; the others are the crops as they were."""
+    out = images.clone()
+    n = images.shape[0]
+    for i in np.flatnonzero(rng.random(n) < chance):
+        left, right = (int(v) for v in rng.integers(0, n, 2))
+        gap = int(rng.integers(0, CELL_GAP_PX + 1))
+        dark = torch.full((1, CROP_H, gap), float(rng.uniform(0.0, 0.2)))
+        strip = torch.cat([images[left], dark, images[i], dark, images[right]], dim=2)
+        width = CROP_W * float(rng.uniform(*CELL_WIDTH))
+        centre = CROP_W + gap + CROP_W / 2 + float(rng.uniform(-CELL_OFFSET_PX, CELL_OFFSET_PX))
+        # The cell [centre - width/2, centre + width/2] of the strip, in grid_sample's -1..1.
+        scale, total = width / strip.shape[2], strip.shape[2]
+        theta = torch.tensor([[[scale, 0.0, 2 * centre / total - 1], [0.0, 1.0, 0.0]]])
+        grid = F.affine_grid(theta, [1, 1, CROP_H, CROP_W], align_corners=False)
+        out[i] = F.grid_sample(strip[None], grid, padding_mode="border", align_corners=False)[0]
+    return out
 
 
 def erase_patches(images: torch.Tensor, rng: np.random.Generator, chance: float = 0.3) -> None:

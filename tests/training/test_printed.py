@@ -379,3 +379,36 @@ def test_training_with_side_bars_runs_and_records_it(meter_data: Path, tmp_path:
     saved = torch.load(checkpoint, weights_only=False)
     assert saved["args"]["side_bars"] == "0.3"
     assert np.isfinite(saved["history"][-1]["loss"])
+
+
+def test_window_cells_show_a_wheel_with_its_neighbours_edges_and_never_move_it_up() -> None:
+    from training.printed_train import window_cells
+
+    # Wheels of a light face with a dark bar across rows 14-17; every other one a "neighbour"
+    # whose face is mid-grey, so what of a neighbour comes into a cell can be seen.
+    images = torch.full((200, 1, 32, 20), 0.9)
+    images[1::2] = 0.5
+    images[:, :, 14:18, 4:16] = 0.0
+    before = images.clone()
+    out = window_cells(images, np.random.default_rng(4), chance=0.5)
+    assert torch.equal(images, before)  # a new tensor; the batch itself is kept
+    changed = [i for i in range(200) if not torch.equal(out[i], before[i])]
+    assert 70 < len(changed) < 130
+    edges = 0
+    for i in changed:
+        rows = (out[i, 0] < 0.25).float().mean(1)  # dark share of each row
+        # The bar stays on its rows: where the digit sits is the wheel's position.
+        assert float(rows[14:18].min()) > 0.4 and float(rows[:12].max()) < 0.5
+        middle = out[i, 0, 2:12, 8:12]  # the face above the bar, mid-cell
+        assert abs(float(middle.mean()) - float(before[i, 0, 0, 0])) < 0.1
+        edges += bool((out[i, 0, 2:12, [0, -1]] - before[i, 0, 0, 0]).abs().max() > 0.2)
+    assert edges > len(changed) // 3  # a gap or a neighbour at a cell's edge, often
+
+
+def test_training_with_window_cells_runs_and_records_it(meter_data: Path, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "cells.pt"
+    argv = ["--printed", "--meter-data", str(meter_data), "--dry-run", "--window-cells", "0.3"]
+    train_main([*argv, "--out", str(checkpoint)])
+    saved = torch.load(checkpoint, weights_only=False)
+    assert saved["args"]["window_cells"] == "0.3"
+    assert np.isfinite(saved["history"][-1]["loss"])
