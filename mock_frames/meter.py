@@ -12,6 +12,12 @@ rises by a varying amount per frame, wheels roll the way roller counters do (see
 `wheel_positions`), and light, glare, blur and JPEG change per frame. The LCD frames draw
 their own segments. `--fixture` writes the small crop sample the tests ship instead.
 Every output is fixed by --seed. See mock_frames/README.md.
+
+Meters to choose on (never the bundled frames): `--split tune` builds the counter frames
+from the tune installations' wheels instead, one installation preferred:
+
+    python mock_frames/meter.py --meter-data ../shared/data/meter_digits --split tune \
+        --installation dig/2021 --seed 7000 --out frames/meter-tune-0
 """
 
 from __future__ import annotations
@@ -93,11 +99,14 @@ def schedule(rng: np.random.Generator) -> list[int]:
 
 
 class WheelPool:
-    """The report-set crops by position, handed out at random from one installation."""
+    """A set's crops by position (the report set's for the bundled frames), handed out at
+    random from one installation (another where that one has none of a position)."""
 
-    def __init__(self, report: WheelCrops, data_dir: Path) -> None:
+    def __init__(
+        self, report: WheelCrops, data_dir: Path, installation: str = PREFERRED_SOURCE
+    ) -> None:
         self.report, self.tar_path = report, Path(data_dir) / TAR_NAME
-        preferred = np.asarray([s == PREFERRED_SOURCE for s in report.sources])
+        preferred = np.asarray([s == installation for s in report.sources])
         self.by_position: dict[int, np.ndarray] = {}
         for p in range(100):
             here = report.positions == p
@@ -267,12 +276,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--display-out", type=Path, help="folder to write the LCD frames into")
     parser.add_argument("--fixture", type=Path, help="folder to write the test crop sample into")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--split",
+        choices=("report", "tune"),
+        default="report",
+        help="whose wheels the counter frames show: the report installations (default; the "
+        "bundled frames, to measure) or the tune installations (meters to choose on)",
+    )
+    parser.add_argument(
+        "--installation",
+        metavar="ROI/YEAR",
+        help=f"the installation whose wheels to prefer (default {PREFERRED_SOURCE}; with "
+        "--split tune one of dig/2021, digit/2021, digit/2020)",
+    )
     args = parser.parse_args(argv)
     if not (args.out or args.display_out or args.fixture):
         parser.error("give --out, --display-out, --fixture or several")
-    report = load_wheels(args.meter_data)["report"]
+    if args.split == "tune" and (args.fixture or args.display_out):
+        parser.error("--split tune makes counter frames only (--out)")
+    wheels = load_wheels(args.meter_data)
+    report = wheels["report"]
     if args.out:
-        pool = WheelPool(report, args.meter_data)
+        crops = wheels[args.split]
+        installation = args.installation or PREFERRED_SOURCE
+        if installation not in set(crops.sources):
+            parser.error(f"no {args.split} installation {installation!r}")
+        pool = WheelPool(crops, args.meter_data, installation)
         frames = counter_frames(pool, args.seed)
         print(f"wrote {write_folder(args.out, iter(frames))} frames to {args.out}")
     if args.display_out:
