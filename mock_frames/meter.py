@@ -103,13 +103,13 @@ class WheelPool:
     random from one installation (another where that one has none of a position)."""
 
     def __init__(
-        self, report: WheelCrops, data_dir: Path, installation: str = PREFERRED_SOURCE
+        self, crops: WheelCrops, data_dir: Path, installation: str = PREFERRED_SOURCE
     ) -> None:
-        self.report, self.tar_path = report, Path(data_dir) / TAR_NAME
-        preferred = np.asarray([s == installation for s in report.sources])
+        self.crops, self.tar_path = crops, Path(data_dir) / TAR_NAME
+        preferred = np.asarray([s == installation for s in crops.sources])
         self.by_position: dict[int, np.ndarray] = {}
         for p in range(100):
-            here = report.positions == p
+            here = crops.positions == p
             self.by_position[p] = np.flatnonzero(
                 here & preferred if any(here & preferred) else here
             )
@@ -119,7 +119,7 @@ class WheelPool:
 
     def colour(self, indices: set[int]) -> dict[int, np.ndarray]:
         """The chosen crops in colour (BGR 32x20), re-read from the tar by name."""
-        wanted = {self.report.names[i]: i for i in indices}
+        wanted = {self.crops.names[i]: i for i in indices}
         found: dict[int, np.ndarray] = {}
         with tarfile.open(self.tar_path) as tar:
             for member in tar:
@@ -128,7 +128,7 @@ class WheelPool:
                 if handle is not None and i is not None:
                     found[i] = cv2.imdecode(np.frombuffer(handle.read(), np.uint8), 1)
         for i in indices - found.keys():  # not expected: fall back to the grey crop
-            found[i] = cv2.cvtColor(self.report.images[i], cv2.COLOR_GRAY2BGR)
+            found[i] = cv2.cvtColor(self.crops.images[i], cv2.COLOR_GRAY2BGR)
         return found
 
 
@@ -202,7 +202,7 @@ def counter_frames(pool: WheelPool, seed: int) -> Iterator[MockFrame]:
                 "wheel_positions": positions,
                 "ts_offset_s": n * STEP_S,
                 "conditions": tags,
-                "crops": [pool.report.names[i] for i in row],
+                "crops": [pool.crops.names[i] for i in row],
             },
         )
 
