@@ -372,15 +372,6 @@ def test_side_bars_squeeze_a_wheel_between_dark_gaps_as_a_windows_cell_holds_it(
     assert torch.equal(again, before)
 
 
-def test_training_with_side_bars_runs_and_records_it(meter_data: Path, tmp_path: Path) -> None:
-    checkpoint = tmp_path / "bars.pt"
-    argv = ["--printed", "--meter-data", str(meter_data), "--dry-run", "--side-bars", "0.3"]
-    train_main([*argv, "--out", str(checkpoint)])
-    saved = torch.load(checkpoint, weights_only=False)
-    assert saved["args"]["side_bars"] == "0.3"
-    assert np.isfinite(saved["history"][-1]["loss"])
-
-
 def test_window_cells_show_a_wheel_with_its_neighbours_edges_and_never_move_it_up() -> None:
     from training.printed_train import window_cells
 
@@ -405,10 +396,15 @@ def test_window_cells_show_a_wheel_with_its_neighbours_edges_and_never_move_it_u
     assert edges > len(changed) // 3  # a gap or a neighbour at a cell's edge, often
 
 
-def test_training_with_window_cells_runs_and_records_it(meter_data: Path, tmp_path: Path) -> None:
-    checkpoint = tmp_path / "cells.pt"
-    argv = ["--printed", "--meter-data", str(meter_data), "--dry-run", "--window-cells", "0.3"]
+@pytest.mark.parametrize(
+    ("option", "key"), [("--side-bars", "side_bars"), ("--window-cells", "window_cells")]
+)
+def test_training_with_window_augmentations_runs_and_records_them(
+    meter_data: Path, tmp_path: Path, option: str, key: str
+) -> None:
+    checkpoint = tmp_path / f"{key}.pt"
+    argv = ["--printed", "--meter-data", str(meter_data), "--dry-run", option, "0.3"]
     train_main([*argv, "--out", str(checkpoint)])
     saved = torch.load(checkpoint, weights_only=False)
-    assert saved["args"]["window_cells"] == "0.3"
+    assert saved["args"][key] == "0.3"
     assert np.isfinite(saved["history"][-1]["loss"])
