@@ -8,7 +8,11 @@ gap between them shows. Per crop: the digit nearest the window's centre line, th
 within one tenth, and the exact tenth; per digit and per installation. Displays: the real LCD
 crops (never trained on; half of them, by file name, may be looked at to improve the
 renderer, the other half only counted) beside rendered digits of a seed training never used:
-7-segment displays (the renders of every version) and 5x7 dot-matrix LCDs apart.
+7-segment displays (the renders of every version) and 5x7 dot-matrix LCDs apart. Wheels
+between gaps: every wheel crop again between dark bars of 10, 15 and 20% of its width a
+side, squeezed to the crop's size, as a counter window's equal cells hold the gaps beside a
+wheel; counted as a counter region publishes them, sure (at least the regions' default
+`model.printed_min_confidence`) and right, or sure and wrong.
 Every figure is the device's reading (edge.meter.printed.PrintedModel.read): unsure crops
 get their second look; `--no-second-look` gives the network's own. Speed: a batch of 8
 digits, one thread, median: the network alone on random crops, and as read on the tune wheels
@@ -23,8 +27,10 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+import cv2
 import numpy as np
 
+from edge.config import ModelSettings
 from edge.meter.printed import PrintedModel
 from edge.model import ModelError
 from training.evaluate import median_call_ms
@@ -32,6 +38,8 @@ from training.meter_data import CROP_H, CROP_W, WheelCrops, digit_of, load_wheel
 
 RENDER_SEED = 990_001  # rendered display digits for the report: a seed training never uses
 MATRIX_SEED = 990_002  # ... and rendered dot-matrix digits
+GAP_SHARES = (0.10, 0.15, 0.20)  # a counter window's dark gaps in a cell, a side
+GAP_GREY = 20  # how dark
 
 
 def lcd_half(name: str) -> str:
@@ -72,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         speed_crops = sets["tune"].images
         for name in ("tune", "report"):
             report[f"wheels_{name}"] = wheel_report(model, sets[name], look)
+            report[f"wheels_{name}_gaps"] = gaps_report(model, sets[name], look)
     if args.lcd_data:
         from training.sevenseg import load_lcd_crops
 
@@ -135,6 +144,33 @@ def wheel_report(model: PrintedModel, wheels: WheelCrops, second_look: bool = Tr
     }
 
 
+def between_gaps(images: np.ndarray, share: float) -> np.ndarray:
+    """uint8 crops [N,32,20] squeezed between dark bars of `share` of their width a side."""
+    bar = np.full((CROP_H, max(1, round(share * CROP_W))), GAP_GREY, np.uint8)
+    return np.stack(
+        [
+            cv2.resize(np.hstack([bar, image, bar]), (CROP_W, CROP_H), interpolation=cv2.INTER_AREA)
+            for image in images
+        ]
+    )
+
+
+def gaps_report(model: PrintedModel, wheels: WheelCrops, second_look: bool = True) -> dict:
+    """The wheels between dark gaps (GAP_SHARES): the share read surely and right, and surely
+    and wrong (nearest digit; sure: the counter regions' default threshold)."""
+    sure_at = ModelSettings().printed_min_confidence
+    truth = digit_of(wheels.positions)
+    out = {}
+    for share in GAP_SHARES:
+        probs, _ = outputs(model, between_gaps(wheels.images, share), second_look)
+        sure, right = probs.max(1) >= sure_at, probs.argmax(1) == truth
+        out[f"{share:.2f}"] = {
+            "sure_right": float((sure & right).mean()),
+            "sure_wrong": float((sure & ~right).mean()),
+        }
+    return out
+
+
 def display_report(
     model: PrintedModel, images: np.ndarray, labels: np.ndarray, second_look: bool = True
 ) -> dict:
@@ -187,6 +223,14 @@ def format_report(report: dict) -> str:
                 "  per installation: "
                 + ", ".join(f"{s} {a:.1%} ({n})" for s, (a, n) in w["per_source"].items())
             )
+            if f"{name}_gaps" in report:
+                lines.append(
+                    "  between a window's dark gaps (a side), sure and right / sure and wrong: "
+                    + ", ".join(
+                        f"{float(share):.0%} {g['sure_right']:.2%} / {g['sure_wrong']:.2%}"
+                        for share, g in report[f"{name}_gaps"].items()
+                    )
+                )
     for name, title in (
         ("display_real_tune", "real LCD crops, tune half"),
         ("display_real_report", "real LCD crops, report half"),

@@ -128,6 +128,25 @@ def test_train_export_and_evaluate_a_printed_model(
     assert "rendered 7-segment (50)" in printed and "rendered dot-matrix (50)" in printed
     assert figures["ms_per_digit"] > 0 and figures["ms_per_digit_network"] > 0
     assert figures["second_look"] is True and "second looks included" in printed
+    # The wheels again between a counter window's dark gaps, for both sets.
+    gaps = figures["wheels_report_gaps"]
+    assert set(gaps) == {"0.10", "0.15", "0.20"} and "wheels_tune_gaps" in figures
+    assert all(0 <= g["sure_right"] + g["sure_wrong"] <= 1 for g in gaps.values())
+    assert printed.count("between a window's dark gaps (a side)") == 2
+
+
+def test_wheels_between_gaps_are_squeezed_between_dark_bars() -> None:
+    from training.printed_eval import GAP_GREY, between_gaps
+
+    wheels = np.full((3, 32, 20), 200, np.uint8)
+    wheels[:, 8:24, 9:11] = 0  # a stroke down the middle
+    for share, bar in ((0.10, 2), (0.20, 4)):
+        out = between_gaps(wheels, share)
+        assert out.shape == (3, 32, 20)
+        # Bars of about `share` of the width at each side, as dark as a gap...
+        assert (out[:, :, :1] <= GAP_GREY + 5).all() and (out[:, :, -1:] <= GAP_GREY + 5).all()
+        assert (out[:, 2, bar + 1 : 20 - bar - 1] > 150).all()  # ...the face light between
+        assert (out[:, 16, 9:11] < 100).all()  # and the stroke still in the middle
 
 
 def test_a_student_learns_the_teachers_averaged_raw_answers(
