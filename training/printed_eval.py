@@ -12,7 +12,9 @@ renderer, the other half only counted) beside rendered digits of a seed training
 between gaps: every wheel crop again between dark bars of 10, 15 and 20% of its width a
 side, squeezed to the crop's size, as a counter window's equal cells hold the gaps beside a
 wheel; counted as a counter region publishes them, sure (at least the regions' default
-`model.printed_min_confidence`) and right, or sure and wrong.
+`model.printed_min_confidence`) and right, or sure and wrong. Hidden wheels: every wheel
+again under glare burnt white, a sticker, a dark smudge, and as a blank cell
+(training/hiders.py), counted when still read surely: a counter would publish that guess.
 Every figure is the device's reading (edge.meter.printed.PrintedModel.read): unsure crops
 get their second look; `--no-second-look` gives the network's own. Speed: a batch of 8
 digits, one thread, median: the network alone on random crops, and as read on the tune wheels
@@ -34,12 +36,14 @@ from edge.config import ModelSettings
 from edge.meter.printed import PrintedModel
 from edge.model import ModelError
 from training.evaluate import median_call_ms
+from training.hiders import HIDERS, hide
 from training.meter_data import CROP_H, CROP_W, WheelCrops, digit_of, load_wheels, tenths_error
 
 RENDER_SEED = 990_001  # rendered display digits for the report: a seed training never uses
 MATRIX_SEED = 990_002  # ... and rendered dot-matrix digits
 GAP_SHARES = (0.10, 0.15, 0.20)  # a counter window's dark gaps in a cell, a side
 GAP_GREY = 20  # how dark
+HIDDEN_SEED = 6100  # the draws of the hidden wheels (hidden_report)
 
 
 def lcd_half(name: str) -> str:
@@ -81,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("tune", "report"):
             report[f"wheels_{name}"] = wheel_report(model, sets[name], look)
             report[f"wheels_{name}_gaps"] = gaps_report(model, sets[name], look)
+            report[f"wheels_{name}_hidden"] = hidden_report(model, sets[name], look)
     if args.lcd_data:
         from training.sevenseg import load_lcd_crops
 
@@ -171,6 +176,27 @@ def gaps_report(model: PrintedModel, wheels: WheelCrops, second_look: bool = Tru
     return out
 
 
+def hidden_report(model: PrintedModel, wheels: WheelCrops, second_look: bool = True) -> dict:
+    """Every wheel hidden under each of training.hiders.HIDERS in turn (the same draws for
+    every model: HIDDEN_SEED): the share still read surely (a guess a counter would publish;
+    sure: the counter regions' default threshold), and surely and right."""
+    sure_at = ModelSettings().printed_min_confidence
+    truth = digit_of(wheels.positions)
+    out = {}
+    for k, how in enumerate(HIDERS):
+        rng = np.random.default_rng(HIDDEN_SEED + k)
+        images = wheels.images.astype(np.float32) / 255.0
+        for crop in images:
+            hide(crop, rng, how)
+        probs, _ = outputs(model, np.round(images * 255.0).astype(np.uint8), second_look)
+        sure = probs.max(1) >= sure_at
+        out[how] = {
+            "sure": float(sure.mean()),
+            "sure_right": float((sure & (probs.argmax(1) == truth)).mean()),
+        }
+    return out
+
+
 def display_report(
     model: PrintedModel, images: np.ndarray, labels: np.ndarray, second_look: bool = True
 ) -> dict:
@@ -229,6 +255,14 @@ def format_report(report: dict) -> str:
                     + ", ".join(
                         f"{float(share):.0%} {g['sure_right']:.2%} / {g['sure_wrong']:.2%}"
                         for share, g in report[f"{name}_gaps"].items()
+                    )
+                )
+            if f"{name}_hidden" in report:
+                lines.append(
+                    "  hidden (no digit to see), read surely all the same (of which right): "
+                    + ", ".join(
+                        f"{how} {h['sure']:.2%} ({h['sure_right']:.2%})"
+                        for how, h in report[f"{name}_hidden"].items()
                     )
                 )
     for name, title in (

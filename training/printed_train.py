@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from training.calibrate import fit_temperature
+from training.hiders import HIDERS, hide
 from training.meter_data import (
     CROP_H,
     CROP_W,
@@ -157,6 +158,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         f"other wheels with dark gaps of up to {CELL_GAP_PX} px, up to {CELL_OFFSET_PX:g} px "
         "off and a little wider or narrower",
     )
+    p.add_argument(
+        "--hidden",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="hide a share P of the crops under glare, a sticker, a smudge or nothing at all, "
+        "taught as every position alike (the reading of a hidden wheel is unsure)",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     p.add_argument("--dry-run", action="store_true", help="a few steps on a little data")
@@ -242,6 +251,10 @@ def run(args: argparse.Namespace) -> int:
             else:
                 images = augment(batch, rng, bars=args.side_bars, cells=args.window_cells)
                 wanted = targets[torch.from_numpy(y[idx])]
+            if args.hidden > 0:
+                hidden = hide_wheels(images, rng, args.hidden)
+                wanted = wanted.clone()
+                wanted[torch.from_numpy(hidden)] = 1.0 / POSITIONS
             logits = net(images)
             loss = -(wanted * F.log_softmax(logits, 1)).sum(1).mean()
             if teachers is not None:
@@ -436,6 +449,15 @@ def erase_patches(images: torch.Tensor, rng: np.random.Generator, chance: float 
         h, w = int(rng.integers(3, CROP_H // 3)), int(rng.integers(3, CROP_W // 2))
         y, x = int(rng.integers(0, CROP_H - h)), int(rng.integers(0, CROP_W - w))
         images[i, :, y : y + h, x : x + w] = float(rng.uniform(0, 1))
+
+
+def hide_wheels(images: torch.Tensor, rng: np.random.Generator, chance: float) -> np.ndarray:
+    """Hide a share `chance` of the crops [N,1,H,W] (0..1, after augment) in place, each
+    under one of training.hiders.HIDERS; returns which were hidden."""
+    hidden = rng.random(images.shape[0]) < chance
+    for i in np.flatnonzero(hidden):
+        hide(images[i, 0].numpy(), rng, HIDERS[int(rng.integers(len(HIDERS)))])
+    return hidden
 
 
 @torch.no_grad()

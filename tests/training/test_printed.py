@@ -133,6 +133,13 @@ def test_train_export_and_evaluate_a_printed_model(
     assert set(gaps) == {"0.10", "0.15", "0.20"} and "wheels_tune_gaps" in figures
     assert all(0 <= g["sure_right"] + g["sure_wrong"] <= 1 for g in gaps.values())
     assert printed.count("between a window's dark gaps (a side)") == 2
+    # And hidden under glare, a sticker, a smudge and as a blank cell, for both sets.
+    hidden = figures["wheels_report_hidden"]
+    assert (
+        set(hidden) == {"glare", "sticker", "smudge", "blank"} and "wheels_tune_hidden" in figures
+    )
+    assert all(0 <= h["sure_right"] <= h["sure"] <= 1 for h in hidden.values())
+    assert printed.count("hidden (no digit to see), read surely all the same") == 2
 
 
 def test_wheels_between_gaps_are_squeezed_between_dark_bars() -> None:
@@ -415,8 +422,40 @@ def test_window_cells_show_a_wheel_with_its_neighbours_edges_and_never_move_it_u
     assert edges > len(changed) // 3  # a gap or a neighbour at a cell's edge, often
 
 
+@pytest.mark.parametrize("how", ["glare", "sticker", "smudge", "blank"])
+def test_a_hider_leaves_no_digit_to_see_in_a_wheels_middle(how: str) -> None:
+    from training.hiders import hide
+
+    # A light wheel face with a dark 1 down its middle: hidden, the middle holds no stroke.
+    for seed in range(20):
+        crop = np.full((32, 20), 0.85, np.float32)
+        crop[5:27, 9:12] = 0.05
+        hide(crop, np.random.default_rng(seed), how)
+        middle = crop[12:20, 6:14]
+        assert float(middle.max() - middle.min()) < 0.3, (how, seed)
+        assert float(crop.min()) >= 0.0 and float(crop.max()) <= 1.0
+        if how == "glare":
+            assert float(middle.min()) > 0.8  # burnt out white
+        if how == "smudge":
+            assert float(middle.max()) < 0.3  # dark over the light face too
+    with pytest.raises(ValueError, match="one of glare"):
+        hide(np.zeros((32, 20), np.float32), np.random.default_rng(0), "fog")
+
+
+def test_hide_wheels_hides_about_the_share_asked_and_leaves_the_rest() -> None:
+    from training.printed_train import hide_wheels
+
+    images = torch.rand(400, 1, 32, 20)
+    before = images.clone()
+    hidden = hide_wheels(images, np.random.default_rng(5), chance=0.25)
+    assert 60 < hidden.sum() < 140
+    changed = np.array([not torch.equal(images[i], before[i]) for i in range(400)])
+    assert (changed == hidden).all()
+
+
 @pytest.mark.parametrize(
-    ("option", "key"), [("--side-bars", "side_bars"), ("--window-cells", "window_cells")]
+    ("option", "key"),
+    [("--side-bars", "side_bars"), ("--window-cells", "window_cells"), ("--hidden", "hidden")],
 )
 def test_training_with_window_augmentations_runs_and_records_them(
     meter_data: Path, tmp_path: Path, option: str, key: str
