@@ -32,11 +32,11 @@ def hide(crop: np.ndarray, rng: np.random.Generator, how: str) -> None:
     v = -dx * np.sin(angle) + dy * np.cos(angle)
     soft = rng.uniform(0.5, 2.0)  # px: how soft the edge is
     if how == "sticker":  # a rectangle across the wheel's width
-        half_w, half_h = rng.uniform(0.55, 0.7) * width, rng.uniform(0.3, 0.5) * height
+        half_w, half_h = rng.uniform(0.55, 0.7) * width, rng.uniform(0.42, 0.55) * height
         inside = np.minimum(half_w - np.abs(u), half_h - np.abs(v))
         level, opacity = float(rng.uniform(0.0, 1.0)), 1.0
     else:  # an ellipse: glare burnt white, or a dark smudge
-        a, b = rng.uniform(0.45, 0.7) * width, rng.uniform(0.3, 0.45) * height
+        a, b = rng.uniform(0.5, 0.75) * width, rng.uniform(0.42, 0.55) * height
         inside = (1.0 - np.sqrt((u / a) ** 2 + (v / b) ** 2)) * min(a, b)
         level = 1.0 if how == "glare" else float(rng.uniform(0.0, 0.1))
         opacity = 1.0 if how == "glare" else float(rng.uniform(0.85, 1.0))

@@ -164,7 +164,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         default=0.0,
         metavar="P",
         help="hide a share P of the crops under glare, a sticker, a smudge or nothing at all, "
-        "taught as every position alike (the reading of a hidden wheel is unsure)",
+        "taught as every position alike (tried 2026-12-05; not in the shipped recipe)",
     )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
