@@ -1,0 +1,126 @@
+"""Meter frames with one wheel hidden: glare burnt white, a sticker or a dark smudge over it.
+
+    python mock_frames/meter_covers.py mock_frames/meter
+    python mock_frames/meter_covers.py /tmp/tune/m0 /tmp/tune/m1 --model artifacts/printed-cnn.onnx
+
+Every frame of each folder (counter frames with expected.json, as `meter.py` writes them) is
+read once as it is and once under each cover, the wheel covered moving one to the right with
+each frame; frame by frame, the region as expected.json gives it, without the meter's rules
+(plausibility would refuse part of the misreads; a rise the rules allow it would not). Prints,
+per cover, the readings right, `ok` but wrong and `low_confidence`, and how sure the model was
+of the covered wheel. A wheel no one can read must never be published as a value: every `ok`
+reading under a cover that hides its wheel is a guess. Chooses nothing by itself: read tune
+meters (`meter.py --split tune`) to decide, the bundled meter (report wheels) to report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from edge.config import RegionSettings, Settings
+from edge.meter.printed import cell_boxes, load_printed
+from edge.model import load_model
+from edge.reader import FrameReader
+
+COVERS = ("glare", "sticker", "smudge")
+SURE = 0.9  # a counter region's default model.printed_min_confidence
+
+
+def cover(gray: np.ndarray, cell: tuple[int, int, int, int], how: str, rng) -> np.ndarray:
+    """The frame with `how` drawn over the wheel in `cell` (frame pixels): glare a white
+    ellipse, a sticker a flat grey card across the wheel, a smudge a dark ellipse."""
+    x, y, w, h = cell
+    out = gray.astype(np.float32)
+    mask = np.zeros(gray.shape, np.float32)
+    cx = x + w / 2 + rng.uniform(-0.15, 0.15) * w
+    cy = y + h / 2 + rng.uniform(-0.15, 0.15) * h
+    centre = (int(cx), int(cy))
+    if how == "glare":
+        axes = (int(w * rng.uniform(0.45, 0.7)), int(h * rng.uniform(0.35, 0.6)))
+        cv2.ellipse(mask, centre, axes, rng.uniform(0, 180), 0, 360, 1.0, -1)
+        mask = cv2.GaussianBlur(mask, (0, 0), w * 0.08)
+        out = out * (1 - mask) + 255 * mask
+    elif how == "sticker":
+        size = (w * rng.uniform(0.9, 1.2), h * rng.uniform(0.6, 1.0))
+        corners = cv2.boxPoints(((cx, cy), size, rng.uniform(-8, 8))).astype(np.int32)
+        cv2.fillPoly(mask, [corners], 1.0)
+        mask = cv2.GaussianBlur(mask, (0, 0), 0.8)
+        card = rng.uniform(40, 230) + rng.normal(0, 4, gray.shape)
+        out = out * (1 - mask) + card * mask
+    elif how == "smudge":
+        axes = (int(w * rng.uniform(0.3, 0.55)), int(h * rng.uniform(0.25, 0.45)))
+        cv2.ellipse(mask, centre, axes, rng.uniform(0, 180), 0, 360, 1.0, -1)
+        mask = 0.85 * cv2.GaussianBlur(mask, (0, 0), w * 0.1)
+        out = out * (1 - mask) + 20 * mask
+    else:
+        raise ValueError(f"cover {how!r}: one of {', '.join(COVERS)}")
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def read_covered(folders: list[Path], model_path: Path | None, seed: int) -> dict[str, Counter]:
+    """Outcome counts per cover ("none": the frames as they are)."""
+    settings, model = Settings(), load_model(None)
+    printed = load_printed(model_path)
+    rng = np.random.default_rng(seed)
+    tallies: dict[str, Counter] = {}
+    for how in (*COVERS, "none"):
+        tally: Counter = Counter()
+        for folder in folders:
+            expected = json.loads((folder / "expected.json").read_text())
+            for i, (name, want) in enumerate(sorted(expected.items())):
+                gray = cv2.imread(str(folder / name), cv2.IMREAD_GRAYSCALE)
+                # The wheels alone: a wheel's digit is what is asked, not where a point goes.
+                shown = want["region"]
+                region = RegionSettings(
+                    name="meter", kind="counter", box=shown["box"], digits=shown["digits"]
+                )
+                cells = cell_boxes(tuple(region.box), region.cell_count)
+                k = i % len(cells)
+                image = gray if how == "none" else cover(gray, cells[k], how, rng)
+                reader = FrameReader.configured(settings, model, [region], printed=printed)
+                reading = reader.read(image, name, i)[0]
+                right = reading.value == want["value"].replace(".", "")
+                tally[
+                    reading.status
+                    if reading.status != "ok"
+                    else ("right" if right else "ok but wrong")
+                ] += 1
+                if len(reading.digits) == len(cells):
+                    tally["covered wheel sure"] += reading.digits[k].confidence >= SURE
+        tallies[how] = tally
+    return tallies
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("folders", nargs="+", type=Path, help="counter frames with expected.json")
+    parser.add_argument("--model", type=Path, help="printed-digit ONNX (default: shipped)")
+    parser.add_argument("--seed", type=int, default=61)
+    parser.add_argument("--json", type=Path, help="write the counts here")
+    args = parser.parse_args(argv)
+    cv2.setNumThreads(1)
+    tallies = read_covered(args.folders, args.model, args.seed)
+    for how, tally in tallies.items():
+        frames = sum(v for k, v in tally.items() if k != "covered wheel sure")
+        print(
+            f"{how:8s} {frames} frames: right {tally['right']}, ok but wrong "
+            f"{tally['ok but wrong']}, low_confidence {tally['low_confidence']}; the "
+            f"{'covered' if how != 'none' else 'same'} wheel read surely in "
+            f"{tally['covered wheel sure']}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps({k: dict(v) for k, v in tallies.items()}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
