@@ -44,6 +44,11 @@ class PrintedConfig:
     # (RandConv, Xu et al. 2021: a random 1x1, 3x3 or 5x5 filter mixed with the image, so
     # strokes, print and blur change while shapes and places stay; `--randconv`; not shipped).
     randconv: float = 0.0
+    # A second output beside the positions: how likely the crop shows no digit at all (a wheel
+    # burnt out by glare, under a sticker or a smudge; `--hidden-head`). A crop more likely
+    # hidden than not gets every position alike in `outputs`, so its digit is unsure; any
+    # other crop's outputs are the positions' own.
+    hidden_head: bool = False
     kind: str = "printed"  # tells `export` and `evaluate` which network a checkpoint holds
 
     def to_dict(self) -> dict:
@@ -95,8 +100,22 @@ class PrintedNet(nn.Module):
             nn.Dropout(config.dropout),
             nn.Linear(pooled, POSITIONS),
         )
+        self.hidden = (
+            nn.Sequential(nn.Flatten(), nn.Linear(pooled, 1)) if config.hidden_head else None
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pooled(x))
+
+    def forward_hidden(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Position logits [N,100] and the hidden output's logit [N] (`hidden_head`)."""
+        pooled = self.pooled(x)
+        if self.hidden is None:
+            raise ValueError("this network has no hidden output (PrintedConfig.hidden_head)")
+        return self.head(pooled), self.hidden(pooled)[:, 0]
+
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        """The rows' pooled features both heads read."""
         if self.training and self.config.randconv > 0:
             x = rand_conv(x, self.config.randconv)
         mean = x.mean(dim=(2, 3), keepdim=True)
@@ -110,11 +129,15 @@ class PrintedNet(nn.Module):
         pooled = self.mean_rows(features)
         if self.max_rows is not None:
             pooled = torch.cat([pooled, self.max_rows(features)], dim=1)
-        return self.head(pooled)
+        return pooled
 
     def outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Calibrated digit probabilities [N,10] and position probabilities [N,100]."""
-        positions = torch.softmax(self(x) / self.temperature, dim=1)
+        pooled = self.pooled(x)
+        positions = torch.softmax(self.head(pooled) / self.temperature, dim=1)
+        if self.hidden is not None:
+            hidden = self.hidden(pooled) > 0  # [N,1]: more likely hidden than not
+            positions = torch.where(hidden, torch.full_like(positions, 1.0 / POSITIONS), positions)
         return positions @ self.nearest, positions
 
 

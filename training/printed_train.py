@@ -166,6 +166,13 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         help="hide a share P of the crops under glare, a sticker, a smudge or nothing at all, "
         "taught as every position alike (tried 2026-12-05; not in the shipped recipe)",
     )
+    p.add_argument(
+        "--hidden-head",
+        action="store_true",
+        help="with --hidden: learn the hidden crops on an output of their own (the crop shows "
+        "no digit) instead of as every position alike; the positions learn the others only "
+        "(tried 2026-12-05; not in the shipped recipe)",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     p.add_argument("--dry-run", action="store_true", help="a few steps on a little data")
@@ -185,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.hidden_head and args.hidden <= 0:
+        raise SystemExit("digitcam train --printed: --hidden-head needs --hidden P (P > 0)")
     torch.manual_seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -223,6 +232,7 @@ def run(args: argparse.Namespace) -> int:
         column_max=args.column_max,
         mixstyle=args.mixstyle,
         randconv=args.randconv,
+        hidden_head=args.hidden_head,
     )
     net = PrintedNet(config)
     params = sum(p.numel() for p in net.parameters())
@@ -251,12 +261,20 @@ def run(args: argparse.Namespace) -> int:
             else:
                 images = augment(batch, rng, bars=args.side_bars, cells=args.window_cells)
                 wanted = targets[torch.from_numpy(y[idx])]
-            if args.hidden > 0:
-                hidden = hide_wheels(images, rng, args.hidden)
-                wanted = wanted.clone()
-                wanted[torch.from_numpy(hidden)] = 1.0 / POSITIONS
-            logits = net(images)
-            loss = -(wanted * F.log_softmax(logits, 1)).sum(1).mean()
+            if args.hidden_head:
+                hidden = torch.from_numpy(hide_wheels(images, rng, args.hidden))
+                logits, hidden_logit = net.forward_hidden(images)
+                each = -(wanted * F.log_softmax(logits, 1)).sum(1)
+                shown = (~hidden).float()
+                loss = (each * shown).sum() / shown.sum().clamp_min(1.0)
+                loss = loss + F.binary_cross_entropy_with_logits(hidden_logit, hidden.float())
+            else:
+                if args.hidden > 0:
+                    hidden = torch.from_numpy(hide_wheels(images, rng, args.hidden))
+                    wanted = wanted.clone()
+                    wanted[hidden] = 1.0 / POSITIONS
+                logits = net(images)
+                loss = -(wanted * F.log_softmax(logits, 1)).sum(1).mean()
             if teachers is not None:
                 loss = (1 - teachers.weight) * loss + teachers.weight * teachers.loss(
                     logits, images

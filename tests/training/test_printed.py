@@ -466,3 +466,43 @@ def test_training_with_window_augmentations_runs_and_records_them(
     saved = torch.load(checkpoint, weights_only=False)
     assert saved["args"][key] == "0.3"
     assert np.isfinite(saved["history"][-1]["loss"])
+
+
+def test_a_crop_the_hidden_output_calls_hidden_reads_every_position_alike() -> None:
+    from training.printed_model import POSITIONS, PrintedConfig, PrintedNet
+
+    torch.manual_seed(0)
+    net = PrintedNet(PrintedConfig(hidden_head=True)).eval()
+    plain = PrintedNet(PrintedConfig()).eval()
+    plain.load_state_dict({k: v for k, v in net.state_dict().items() if "hidden" not in k})
+    crops = torch.rand(6, 1, 32, 20)
+    assert net.hidden is not None
+    linear = net.hidden[1]
+    with torch.no_grad():
+        linear.weight.zero_()
+        linear.bias.fill_(-3.0)  # nothing hidden: the positions' own outputs
+        probs, positions = net.outputs(crops)
+        want_probs, want_positions = plain.outputs(crops)
+        assert torch.allclose(positions, want_positions) and torch.allclose(probs, want_probs)
+        linear.bias.fill_(3.0)  # every crop hidden: no digit surer than another
+        probs, positions = net.outputs(crops)
+    assert torch.allclose(positions, torch.full_like(positions, 1.0 / POSITIONS))
+    assert torch.allclose(probs, torch.full_like(probs, 0.1))
+
+
+def test_the_hidden_output_is_trained_only_beside_hidden_crops(
+    meter_data: Path, tmp_path: Path
+) -> None:
+    argv = ["--printed", "--meter-data", str(meter_data), "--dry-run", "--hidden-head"]
+    with pytest.raises(SystemExit, match="needs --hidden"):
+        train_main([*argv, "--out", str(tmp_path / "never.pt")])
+    assert not (tmp_path / "never.pt").exists()
+    checkpoint = tmp_path / "head.pt"
+    train_main([*argv, "--hidden", "0.3", "--out", str(checkpoint)])
+    saved = torch.load(checkpoint, weights_only=False)
+    assert saved["model_args"]["hidden_head"] is True
+    assert np.isfinite(saved["history"][-1]["loss"])
+    onnx_path = tmp_path / "head.onnx"
+    export_main([str(checkpoint), "--out", str(onnx_path), "--meter-data", str(meter_data)])
+    probs, positions = PrintedModel(onnx_path).read(np.random.rand(3, 1, 32, 20).astype(np.float32))
+    assert probs.shape == (3, 10) and positions.shape == (3, 100)
