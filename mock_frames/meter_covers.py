@@ -2,6 +2,7 @@
 
     python mock_frames/meter_covers.py mock_frames/meter
     python mock_frames/meter_covers.py /tmp/tune/m0 /tmp/tune/m1 --model artifacts/printed-cnn.onnx
+    python mock_frames/meter_covers.py mock_frames/meter --glare-from 10 --glare-to 19
 
 Every frame of each folder (counter frames with expected.json, as `meter.py` writes them) is
 read once as it is and once under each cover, the wheel covered moving one to the right with
@@ -11,12 +12,19 @@ per cover, the readings right, `ok` but wrong and `low_confidence`, and how sure
 of the covered wheel. A wheel no one can read must never be published as a value: every `ok`
 reading under a cover that hides its wheel is a guess. Chooses nothing by itself: read tune
 meters (`meter.py --split tune`) to decide, the bundled meter (report wheels) to report.
+
+With `--glare-from A --glare-to B`, each sequence is read in order as a meter region with the
+bundled configuration's rules (`monotonic`, `confirm_readings = 3`, one decimal; no rate, as
+config/meter.toml), once for each wheel with the same glare spot on it from frame A to frame
+B: a patch of sun that stays a while. Counted before, during and after the glare: whether
+wrong values get through the rules and whether they stick once the glare has gone.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections import Counter
 from pathlib import Path
@@ -27,6 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from edge.config import RegionSettings, Settings
+from edge.meter.plausible import Plausibility
 from edge.meter.printed import cell_boxes, load_printed
 from edge.model import load_model
 from edge.reader import FrameReader
@@ -100,14 +109,79 @@ def read_covered(folders: list[Path], model_path: Path | None, seed: int) -> dic
     return tallies
 
 
+def read_glare_spell(
+    folders: list[Path], model_path: Path | None, first: int, last: int
+) -> dict[str, Counter]:
+    """Outcome counts "before", "during" and "after" a glare spot that stays on one wheel from
+    frame `first` to `last` of each sequence, each wheel in turn, the readings checked by the
+    meter's rules as the daemon checks them; "bare": the sequences without glare."""
+    settings, model = Settings(), load_model(None)
+    printed = load_printed(model_path)
+    tallies: dict[str, Counter] = {k: Counter() for k in ("bare", "before", "during", "after")}
+    for f, folder in enumerate(folders):
+        expected = json.loads((folder / "expected.json").read_text())
+        names = sorted(expected)
+        shown = expected[names[0]]["region"]
+        region = RegionSettings(
+            name="meter",
+            kind="counter",
+            box=shown["box"],
+            digits=shown["digits"],
+            decimals=shown.get("decimals", 0),
+            monotonic=True,
+            confirm_readings=3,
+        )
+        reader = FrameReader.configured(settings, model, [region], printed=printed)
+        frames = [cv2.imread(str(folder / n), cv2.IMREAD_GRAYSCALE) for n in names]
+        cells = cell_boxes(tuple(region.box), region.cell_count)
+        for wheel in [None, *range(len(cells))]:
+            check = Plausibility(region)
+            for i, (name, gray) in enumerate(zip(names, frames, strict=True)):
+                glare = wheel is not None and first <= i <= last
+                if glare:  # the same spot on every frame of the spell
+                    spot = np.random.default_rng(1000 * f + int(wheel))
+                    gray = cover(gray, cells[int(wheel)], "glare", spot)
+                reading = reader.read(gray, name, i)[0]
+                check.check(reading, float(expected[name].get("ts_offset_s", 60 * i)))
+                phase = (
+                    "bare"
+                    if wheel is None
+                    else ("before" if i < first else "during" if i <= last else "after")
+                )
+                right = reading.value == expected[name]["value"]
+                status = reading.status
+                tallies[phase][
+                    status if status != "ok" else ("right" if right else "ok but wrong")
+                ] += 1
+    return tallies
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("folders", nargs="+", type=Path, help="counter frames with expected.json")
     parser.add_argument("--model", type=Path, help="printed-digit ONNX (default: shipped)")
     parser.add_argument("--seed", type=int, default=61)
     parser.add_argument("--json", type=Path, help="write the counts here")
+    parser.add_argument("--glare-from", type=int, help="a glare spell: its first frame")
+    parser.add_argument("--glare-to", type=int, help="a glare spell: its last frame")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
+    logging.getLogger("edge.meter.plausible").setLevel(logging.ERROR)  # each new level, else
+    if (args.glare_from is None) != (args.glare_to is None):
+        parser.error("a glare spell needs both --glare-from and --glare-to")
+    if args.glare_from is not None:
+        spell = read_glare_spell(args.folders, args.model, args.glare_from, args.glare_to)
+        for phase, tally in spell.items():
+            print(
+                f"{phase:7s} {sum(tally.values())} readings: "
+                + ", ".join(
+                    f"{k} {tally[k]}"
+                    for k in ("right", "ok but wrong", "implausible", "low_confidence")
+                )
+            )
+        if args.json:
+            args.json.write_text(json.dumps({k: dict(v) for k, v in spell.items()}, indent=2))
+        return 0
     tallies = read_covered(args.folders, args.model, args.seed)
     for how, tally in tallies.items():
         frames = sum(v for k, v in tally.items() if k != "covered wheel sure")

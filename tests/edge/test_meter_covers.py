@@ -63,3 +63,22 @@ def test_covered_frames_are_counted_per_cover_and_the_bare_frames_publish_no_wro
     # As the bundled meter replays: with nothing covered, no wrong value is published.
     assert counts["none"].get("ok but wrong", 0) == 0
     assert counts["none"].get("right", 0) >= 4
+
+
+def test_a_glare_spell_is_counted_before_during_and_after_it(tmp_path: Path) -> None:
+    expected = json.loads((METER / "expected.json").read_text())
+    names = sorted(expected)[:6]
+    for name in names:
+        (tmp_path / name).write_bytes((METER / name).read_bytes())
+    (tmp_path / "expected.json").write_text(json.dumps({n: expected[n] for n in names}))
+    out = tmp_path / "spell.json"
+    argv = [str(tmp_path), "--glare-from", "2", "--glare-to", "3", "--json", str(out)]
+    assert covers.main(argv) == 0
+    counts = json.loads(out.read_text())
+    # Six frames bare, then each of the six wheels glared on frames 2-3: 12 before, 12
+    # during, 12 after.
+    assert sum(counts["bare"].values()) == 6
+    assert [sum(counts[p].values()) for p in ("before", "during", "after")] == [12, 12, 12]
+    assert counts["bare"].get("ok but wrong", 0) == 0
+    with pytest.raises(SystemExit):
+        covers.main([str(tmp_path), "--glare-from", "2"])
