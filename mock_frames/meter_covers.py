@@ -28,6 +28,7 @@ import logging
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -36,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from edge.config import RegionSettings, Settings
 from edge.meter.plausible import Plausibility
-from edge.meter.printed import cell_boxes, load_printed
+from edge.meter.printed import PrintedModel, cell_boxes, load_printed
 from edge.model import load_model
 from edge.reader import FrameReader
 
@@ -75,37 +76,49 @@ def cover(gray: np.ndarray, cell: tuple[int, int, int, int], how: str, rng) -> n
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def outcome(status: str, value: str | None, want: str) -> str:
+    """ "right", "ok but wrong", or the status of a reading that published no value."""
+    if status != "ok":
+        return status
+    return "right" if value == want else "ok but wrong"
+
+
+def meter_reader(
+    folder: Path, printed: PrintedModel, rules: bool = False
+) -> tuple[dict[str, dict], RegionSettings, FrameReader]:
+    """A folder's expectations, and its counter region (the box and wheels of its first frame,
+    as every frame of a sequence has them) with a reader for it. Without `rules` the wheels
+    alone (a wheel's digit is what is asked, not where a point goes); with them, the decimals
+    and config/meter.toml's checks (`monotonic`, `confirm_readings = 3`, no rate)."""
+    expected = json.loads((folder / "expected.json").read_text())
+    shown = expected[min(expected)]["region"]
+    checks: dict[str, Any] = {}
+    if rules:
+        checks = {"decimals": shown.get("decimals", 0), "monotonic": True, "confirm_readings": 3}
+    region = RegionSettings(
+        name="meter", kind="counter", box=shown["box"], digits=shown["digits"], **checks
+    )
+    reader = FrameReader.configured(Settings(), load_model(None), [region], printed=printed)
+    return expected, region, reader
+
+
 def read_covered(folders: list[Path], model_path: Path | None, seed: int) -> dict[str, Counter]:
     """Outcome counts per cover ("none": the frames as they are)."""
-    settings, model = Settings(), load_model(None)
     printed = load_printed(model_path)
     rng = np.random.default_rng(seed)
-    tallies: dict[str, Counter] = {}
-    for how in (*COVERS, "none"):
-        tally: Counter = Counter()
+    tallies: dict[str, Counter] = {how: Counter() for how in (*COVERS, "none")}
+    for how, tally in tallies.items():
         for folder in folders:
-            expected = json.loads((folder / "expected.json").read_text())
+            expected, region, reader = meter_reader(folder, printed)
+            cells = cell_boxes(tuple(region.box), region.cell_count)
             for i, (name, want) in enumerate(sorted(expected.items())):
                 gray = cv2.imread(str(folder / name), cv2.IMREAD_GRAYSCALE)
-                # The wheels alone: a wheel's digit is what is asked, not where a point goes.
-                shown = want["region"]
-                region = RegionSettings(
-                    name="meter", kind="counter", box=shown["box"], digits=shown["digits"]
-                )
-                cells = cell_boxes(tuple(region.box), region.cell_count)
                 k = i % len(cells)
                 image = gray if how == "none" else cover(gray, cells[k], how, rng)
-                reader = FrameReader.configured(settings, model, [region], printed=printed)
                 reading = reader.read(image, name, i)[0]
-                right = reading.value == want["value"].replace(".", "")
-                tally[
-                    reading.status
-                    if reading.status != "ok"
-                    else ("right" if right else "ok but wrong")
-                ] += 1
+                tally[outcome(reading.status, reading.value, want["value"].replace(".", ""))] += 1
                 if len(reading.digits) == len(cells):
                     tally["covered wheel sure"] += reading.digits[k].confidence >= SURE
-        tallies[how] = tally
     return tallies
 
 
@@ -115,23 +128,11 @@ def read_glare_spell(
     """Outcome counts "before", "during" and "after" a glare spot that stays on one wheel from
     frame `first` to `last` of each sequence, each wheel in turn, the readings checked by the
     meter's rules as the daemon checks them; "bare": the sequences without glare."""
-    settings, model = Settings(), load_model(None)
     printed = load_printed(model_path)
     tallies: dict[str, Counter] = {k: Counter() for k in ("bare", "before", "during", "after")}
     for f, folder in enumerate(folders):
-        expected = json.loads((folder / "expected.json").read_text())
+        expected, region, reader = meter_reader(folder, printed, rules=True)
         names = sorted(expected)
-        shown = expected[names[0]]["region"]
-        region = RegionSettings(
-            name="meter",
-            kind="counter",
-            box=shown["box"],
-            digits=shown["digits"],
-            decimals=shown.get("decimals", 0),
-            monotonic=True,
-            confirm_readings=3,
-        )
-        reader = FrameReader.configured(settings, model, [region], printed=printed)
         frames = [cv2.imread(str(folder / n), cv2.IMREAD_GRAYSCALE) for n in names]
         cells = cell_boxes(tuple(region.box), region.cell_count)
         for wheel in [None, *range(len(cells))]:
@@ -148,11 +149,7 @@ def read_glare_spell(
                     if wheel is None
                     else ("before" if i < first else "during" if i <= last else "after")
                 )
-                right = reading.value == expected[name]["value"]
-                status = reading.status
-                tallies[phase][
-                    status if status != "ok" else ("right" if right else "ok but wrong")
-                ] += 1
+                tallies[phase][outcome(reading.status, reading.value, expected[name]["value"])] += 1
     return tallies
 
 

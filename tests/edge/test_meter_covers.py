@@ -25,6 +25,15 @@ def first_frame() -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
     return gray, cell_boxes(tuple(region["box"]), region["digits"])
 
 
+def six_frames(folder: Path) -> None:
+    """The bundled meter's first six frames and their expectations, copied into `folder`."""
+    expected = json.loads((METER / "expected.json").read_text())
+    names = sorted(expected)[:6]
+    for name in names:
+        (folder / name).write_bytes((METER / name).read_bytes())
+    (folder / "expected.json").write_text(json.dumps({n: expected[n] for n in names}))
+
+
 @pytest.mark.parametrize("how", ["glare", "sticker", "smudge"])
 def test_a_cover_hides_the_middle_of_its_wheel_and_leaves_the_others(how: str) -> None:
     gray, cells = first_frame()
@@ -48,11 +57,7 @@ def test_a_cover_hides_the_middle_of_its_wheel_and_leaves_the_others(how: str) -
 def test_covered_frames_are_counted_per_cover_and_the_bare_frames_publish_no_wrong_value(
     tmp_path: Path,
 ) -> None:
-    expected = json.loads((METER / "expected.json").read_text())
-    names = sorted(expected)[:6]
-    for name in names:
-        (tmp_path / name).write_bytes((METER / name).read_bytes())
-    (tmp_path / "expected.json").write_text(json.dumps({n: expected[n] for n in names}))
+    six_frames(tmp_path)
     out = tmp_path / "counts.json"
     assert covers.main([str(tmp_path), "--json", str(out)]) == 0
     counts = json.loads(out.read_text())
@@ -66,11 +71,7 @@ def test_covered_frames_are_counted_per_cover_and_the_bare_frames_publish_no_wro
 
 
 def test_a_glare_spell_is_counted_before_during_and_after_it(tmp_path: Path) -> None:
-    expected = json.loads((METER / "expected.json").read_text())
-    names = sorted(expected)[:6]
-    for name in names:
-        (tmp_path / name).write_bytes((METER / name).read_bytes())
-    (tmp_path / "expected.json").write_text(json.dumps({n: expected[n] for n in names}))
+    six_frames(tmp_path)
     out = tmp_path / "spell.json"
     argv = [str(tmp_path), "--glare-from", "2", "--glare-to", "3", "--json", str(out)]
     assert covers.main(argv) == 0
