@@ -85,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("tune", "report"):
             report[f"wheels_{name}"] = wheel_report(model, sets[name], look)
             report[f"wheels_{name}_gaps"] = gaps_report(model, sets[name], look)
-            report[f"wheels_{name}_hidden"] = hidden_report(model, sets[name], look)
+            wheels = sets[name]
+            truth = digit_of(wheels.positions)
+            report[f"wheels_{name}_hidden"] = hidden_report(model, wheels.images, truth, look)
     if args.lcd_data:
         from training.sevenseg import load_lcd_crops
 
@@ -94,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("tune", "report"):
             keep = half == name
             report[f"display_real_{name}"] = display_report(model, images[keep], labels[keep], look)
+        # Both halves hidden: no digit is left to learn from, so nothing to tune on either.
+        report["display_real_hidden"] = hidden_report(model, images, labels, look)
     if args.renders:
         from training.sevenseg import SevenSegConfig, render_sevenseg_batch
 
@@ -176,19 +180,21 @@ def gaps_report(model: PrintedModel, wheels: WheelCrops, second_look: bool = Tru
     return out
 
 
-def hidden_report(model: PrintedModel, wheels: WheelCrops, second_look: bool = True) -> dict:
-    """Every wheel hidden under each of training.hiders.HIDERS in turn (the same draws for
-    every model: HIDDEN_SEED): the share still read surely (a guess a counter would publish;
-    sure: the counter regions' default threshold), and surely and right."""
+def hidden_report(
+    model: PrintedModel, images: np.ndarray, truth: np.ndarray, second_look: bool = True
+) -> dict:
+    """Every crop (uint8 [N,32,20], digits `truth`) hidden under each of training.hiders.
+    HIDERS in turn (the same draws for every model: HIDDEN_SEED): the share still read surely
+    (a guess a region would publish; sure: the printed regions' default threshold), and
+    surely and right."""
     sure_at = ModelSettings().printed_min_confidence
-    truth = digit_of(wheels.positions)
     out = {}
     for k, how in enumerate(HIDERS):
         rng = np.random.default_rng(HIDDEN_SEED + k)
-        images = wheels.images.astype(np.float32) / 255.0
-        for crop in images:
+        hidden = images.astype(np.float32) / 255.0
+        for crop in hidden:
             hide(crop, rng, how)
-        probs, _ = outputs(model, np.round(images * 255.0).astype(np.uint8), second_look)
+        probs, _ = outputs(model, np.round(hidden * 255.0).astype(np.uint8), second_look)
         sure = probs.max(1) >= sure_at
         out[how] = {
             "sure": float(sure.mean()),
@@ -230,6 +236,13 @@ def read_ms_per_digit(
     return median_call_ms(read, runs, warm_up=50) / batch
 
 
+def hidden_line(hidden: dict, indent: str) -> str:
+    return (
+        f"{indent}hidden (no digit to see), read surely all the same (of which right): "
+        + ", ".join(f"{how} {h['sure']:.2%} ({h['sure_right']:.2%})" for how, h in hidden.items())
+    )
+
+
 def format_report(report: dict) -> str:
     look = "" if report.get("second_look", True) else ", no second look"
     lines = [f"{report['model']} ({report['bytes']:,} bytes{look})"]
@@ -258,13 +271,7 @@ def format_report(report: dict) -> str:
                     )
                 )
             if f"{name}_hidden" in report:
-                lines.append(
-                    "  hidden (no digit to see), read surely all the same (of which right): "
-                    + ", ".join(
-                        f"{how} {h['sure']:.2%} ({h['sure_right']:.2%})"
-                        for how, h in report[f"{name}_hidden"].items()
-                    )
-                )
+                lines.append(hidden_line(report[f"{name}_hidden"], "  "))
     for name, title in (
         ("display_real_tune", "real LCD crops, tune half"),
         ("display_real_report", "real LCD crops, report half"),
@@ -274,6 +281,10 @@ def format_report(report: dict) -> str:
         if name in report:
             d = report[name]
             lines.append(f"displays, {title} ({d['crops']}): {d['accuracy']:.2%}")
+        if name == "display_real_report" and "display_real_hidden" in report:
+            lines.append(
+                hidden_line(report["display_real_hidden"], "  real LCD crops (both halves) ")
+            )
     how = "second looks included" if report.get("second_look", True) else "no second look"
     lines.append(
         f"speed: {report['ms_per_digit']:.4f} ms per digit as read ({how}), network alone "

@@ -7,6 +7,7 @@ path run without ../shared.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import tarfile
@@ -506,3 +507,25 @@ def test_the_hidden_output_is_trained_only_beside_hidden_crops(
     export_main([str(checkpoint), "--out", str(onnx_path), "--meter-data", str(meter_data)])
     probs, positions = PrintedModel(onnx_path).read(np.random.rand(3, 1, 32, 20).astype(np.float32))
     assert probs.shape == (3, 10) and positions.shape == (3, 100)
+
+
+def test_evaluate_counts_real_lcd_crops_hidden_under_each_hider(tmp_path: Path) -> None:
+    from edge.meter.printed import BUNDLED_DISPLAY, bundled_printed_path
+
+    # The shipped LCD sample in the data set's layout: a folder per digit.
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "lcd_digits"
+    for png in sorted(fixture.glob("[0-9]_*.png")):
+        (tmp_path / "lcd" / png.name[0]).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "lcd" / png.name[0] / png.name).write_bytes(png.read_bytes())
+    out = tmp_path / "figures.json"
+    model = bundled_printed_path(BUNDLED_DISPLAY)
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        evaluate_main(
+            ["--printed", str(model), "--lcd-data", str(tmp_path / "lcd"), "--json", str(out)]
+        )
+    hidden = json.loads(out.read_text())["display_real_hidden"]
+    assert set(hidden) == {"glare", "sticker", "smudge", "blank"}
+    assert all(0 <= h["sure_right"] <= h["sure"] <= 1 for h in hidden.values())
+    assert hidden["blank"]["sure"] < 0.5  # an empty cell is not read surely as a rule
+    assert "real LCD crops (both halves) hidden (no digit to see)" in buffer.getvalue()
