@@ -163,31 +163,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--glare-to", type=int, help="a glare spell: its last frame")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
-    logging.getLogger("edge.meter.plausible").setLevel(logging.ERROR)  # each new level, else
+    # The rules log every new level they accept; the counts say it for a whole run.
+    logging.getLogger("edge.meter.plausible").setLevel(logging.ERROR)
     if (args.glare_from is None) != (args.glare_to is None):
         parser.error("a glare spell needs both --glare-from and --glare-to")
     if args.glare_from is not None:
-        spell = read_glare_spell(args.folders, args.model, args.glare_from, args.glare_to)
-        for phase, tally in spell.items():
+        tallies = read_glare_spell(args.folders, args.model, args.glare_from, args.glare_to)
+        for phase, tally in tallies.items():
+            counted = ("right", "ok but wrong", "implausible", "low_confidence")
             print(
                 f"{phase:7s} {sum(tally.values())} readings: "
-                + ", ".join(
-                    f"{k} {tally[k]}"
-                    for k in ("right", "ok but wrong", "implausible", "low_confidence")
-                )
+                + ", ".join(f"{k} {tally[k]}" for k in counted)
             )
-        if args.json:
-            args.json.write_text(json.dumps({k: dict(v) for k, v in spell.items()}, indent=2))
-        return 0
-    tallies = read_covered(args.folders, args.model, args.seed)
-    for how, tally in tallies.items():
-        frames = sum(v for k, v in tally.items() if k != "covered wheel sure")
-        print(
-            f"{how:8s} {frames} frames: right {tally['right']}, ok but wrong "
-            f"{tally['ok but wrong']}, low_confidence {tally['low_confidence']}; the "
-            f"{'covered' if how != 'none' else 'same'} wheel read surely in "
-            f"{tally['covered wheel sure']}"
-        )
+    else:
+        tallies = read_covered(args.folders, args.model, args.seed)
+        for how, tally in tallies.items():
+            frames = sum(v for k, v in tally.items() if k != "covered wheel sure")
+            print(
+                f"{how:8s} {frames} frames: right {tally['right']}, ok but wrong "
+                f"{tally['ok but wrong']}, low_confidence {tally['low_confidence']}; the "
+                f"{'covered' if how != 'none' else 'same'} wheel read surely in "
+                f"{tally['covered wheel sure']}"
+            )
     if args.json:
         args.json.write_text(json.dumps({k: dict(v) for k, v in tallies.items()}, indent=2))
     return 0
