@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from edge.config import RegionSettings
+from edge.config import ModelSettings, RegionSettings
 from edge.meter.plausible import Plausibility
 from edge.meter.printed import CROP_H, CROP_W, PrintedModel, load_printed
 from edge.meter.read import meter_value, wheel_digits
@@ -45,6 +45,7 @@ WHEELS, DECIMALS = 6, 1
 SEED = 20261211
 INTERVAL_S = 300.0  # a reading every 5 minutes
 PRECISION = 0.1  # a wheel's position is read to a tenth of a step
+MIN_CONFIDENCE = ModelSettings().printed_min_confidence  # as a counter region reads by default
 REGION = RegionSettings(
     name="water", kind="counter", digits=WHEELS, decimals=DECIMALS, max_rate_per_min=0.1
 )
@@ -126,9 +127,10 @@ def simulate(
     readings: int,
     seed: int,
     second_look: bool = True,
+    min_confidence: float = MIN_CONFIDENCE,
 ) -> Counter[str]:
     rng = np.random.default_rng(seed)
-    reader = FrameReader(model, [REGION], 0.9, "sim", model)  # type: ignore[arg-type]
+    reader = FrameReader(model, [REGION], min_confidence, "sim", model)  # type: ignore[arg-type]
     check = Plausibility(REGION)
     value, outcomes = float(rng.uniform(1000, 1900)), Counter[str]()
     start = value
@@ -173,6 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         help="installations whose crops show the wheels: tune (to choose rules on) or report",
     )
     parser.add_argument(
+        "--min-confidence",
+        type=float,
+        default=MIN_CONFIDENCE,
+        help="how sure each wheel must be for the reading to be published (the region's "
+        f"min_confidence; default model.printed_min_confidence, {MIN_CONFIDENCE})",
+    )
+    parser.add_argument(
         "--no-second-look",
         dest="second_look",
         action="store_false",
@@ -187,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         args.readings,
         args.seed,
         args.second_look,
+        args.min_confidence,
     )
     for name, count in sorted(outcomes.items()):
         print(f"{name}: {count} ({count / args.readings:.1%})")

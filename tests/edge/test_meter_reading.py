@@ -212,6 +212,24 @@ def test_a_simulated_meter_run_publishes_few_wrong_values_as_ok() -> None:
     assert outcomes["ok right"] + outcomes["ok right (repaired)"] >= 255, outcomes
 
 
+def test_a_stricter_counter_threshold_publishes_fewer_values_and_no_more_wrong_ones() -> None:
+    # A region's min_confidence is the user's trade: at 0.99 a wheel the model is less sure
+    # of voids the reading. On the 1,000 report readings 906 / 5 at 0.9 -> 841 / 3 at 0.99
+    # (right / ok but wrong): the few wrong values are misreads the model is sure of.
+    sim = load_script("meter_sim", ROOT / "mock_frames" / "meter_sim.py")
+    pool = sim.crops_by_position(None, WHEELS)
+    model = load_printed(None)
+    default = sim.simulate(model, pool, 300, sim.SEED)
+    strict = sim.simulate(model, pool, 300, sim.SEED, min_confidence=0.99)
+
+    def right(outcomes):
+        return outcomes["ok right"] + outcomes["ok right (repaired)"]
+
+    assert right(strict) < right(default), (strict, default)
+    assert strict["low_confidence"] > default["low_confidence"], (strict, default)
+    assert strict["ok WRONG"] <= default["ok WRONG"], (strict, default)
+
+
 def lcd_meter_frames(folder: Path, shown: list[str], decimals: int) -> list[int]:
     """Frames of one electricity meter's LCD (mock_frames/meter_draw.py, a renderer the model
     never saw) showing each of `shown` in turn, the camera and the light fixed as a mounted
