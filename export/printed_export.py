@@ -22,9 +22,11 @@ from export.onnx_export import MAX_ABS_DIFF, ExportError, default_version, trace
 from training.meter_data import CROP_H, CROP_W, POSITIONS, load_wheels
 from training.printed_model import (
     PrintedNet,
+    PrintedPair,
     PrintedProbabilityNet,
     example_input,
     load_printed_checkpoint,
+    temperatures,
 )
 
 POSITIONS_OUTPUT = "positions"
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     params = sum(p.numel() for p in net.parameters())
     print(
         f"wrote {args.out} ({args.out.stat().st_size:,} bytes), version {version}, "
-        f"{params:,} parameters, temperature {float(net.temperature):.4f}"
+        f"{params:,} parameters, temperature " + ", ".join(f"{t:.4f}" for t in temperatures(net))
     )
     print(
         f"parity on {len(images)} crops: max |onnx - torch| = {report['max_abs_diff']:.2e}, "
@@ -55,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def export_printed(net: PrintedNet, ckpt: dict, version: str) -> onnx.ModelProto:
+def export_printed(net: PrintedNet | PrintedPair, ckpt: dict, version: str) -> onnx.ModelProto:
     """The in-memory ONNX model with metadata, checked by onnx.checker."""
+    pair = isinstance(net, PrintedPair)
     wrapped = PrintedProbabilityNet(net).eval()
     model = trace_to_onnx(wrapped, example_input(), ["probs", POSITIONS_OUTPUT])
     model.doc_string = (
@@ -85,9 +88,13 @@ def export_printed(net: PrintedNet, ckpt: dict, version: str) -> onnx.ModelProto
         ),
         "model_args": json.dumps(ckpt.get("model_args", {})),
         "parameters": str(sum(p.numel() for p in net.parameters())),
-        "temperature": f"{float(net.temperature):.6g}",
+        "temperature": ", ".join(f"{t:.6g}" for t in temperatures(net)),
         "calibration": json.dumps(
-            {"method": "temperature scaling of the position logits", "fitted_on": "tune wheels"}
+            {
+                "method": "temperature scaling of the position logits"
+                + (", each member's; their probabilities averaged" if pair else ""),
+                "fitted_on": "tune wheels",
+            }
         ),
     }
     onnx.helper.set_model_props(model, metadata)
@@ -95,7 +102,7 @@ def export_printed(net: PrintedNet, ckpt: dict, version: str) -> onnx.ModelProto
     return model
 
 
-def check_parity(net: PrintedNet, path: Path, images: np.ndarray) -> dict:
+def check_parity(net: PrintedNet | PrintedPair, path: Path, images: np.ndarray) -> dict:
     """onnxruntime and torch must agree; raises ExportError when they do not."""
     import onnxruntime as ort
 

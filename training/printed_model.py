@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import nn
@@ -175,7 +176,7 @@ def mix_style(features: torch.Tensor, p: float, alpha: float = 0.1) -> torch.Ten
 class PrintedProbabilityNet(nn.Module):
     """The exported form: `probs` and `positions`, softmax inside the graph."""
 
-    def __init__(self, net: PrintedNet) -> None:
+    def __init__(self, net: PrintedNet | PrintedPair) -> None:
         super().__init__()
         self.net = net
 
@@ -183,12 +184,74 @@ class PrintedProbabilityNet(nn.Module):
         return self.net.outputs(image)
 
 
-def load_printed_checkpoint(path: Path) -> tuple[PrintedNet, dict]:
-    """Rebuild the printed network from a checkpoint's own `model_args` (in eval mode)."""
+class PrintedPair(nn.Module):
+    """Trained printed networks read as one (`digitcam train --printed --join A.pt B.pt`): each
+    member reads the crop with its own calibration, and `outputs` are the means of theirs. Two
+    networks trained with different seeds misread different crops, and a crop one of them
+    misreads surely the other seldom does, so the mean is sure of fewer wrong digits. It costs
+    every member's time, so members are small (channels (12, 18, 30) for two)."""
+
+    def __init__(self, members: list[PrintedNet]) -> None:
+        super().__init__()
+        if len(members) < 2:
+            raise ValueError("a pair needs at least two networks")
+        self.members = nn.ModuleList(members)
+
+    @property
+    def nets(self) -> list[PrintedNet]:
+        return [cast(PrintedNet, m) for m in self.members]
+
+    @property
+    def temperatures(self) -> list[float]:
+        return [float(m.temperature) for m in self.nets]
+
+    def outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The members' calibrated digit and position probabilities, averaged."""
+        probs, positions = zip(*(m.outputs(x) for m in self.nets), strict=True)
+        return torch.stack(probs).mean(0), torch.stack(positions).mean(0)
+
+
+def temperatures(net: PrintedNet | PrintedPair) -> list[float]:
+    """The fitted temperature of a network, or of each member of a pair."""
+    return net.temperatures if isinstance(net, PrintedPair) else [float(net.temperature)]
+
+
+def load_printed_checkpoint(path: Path) -> tuple[PrintedNet | PrintedPair, dict]:
+    """Rebuild the printed network (or pair) from a checkpoint's own `model_args` (in eval mode)."""
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    net = PrintedNet(PrintedConfig.from_dict(ckpt["model_args"]))
+    args = ckpt["model_args"]
+    net: PrintedNet | PrintedPair
+    if "members" in args:
+        net = PrintedPair([PrintedNet(PrintedConfig.from_dict(m)) for m in args["members"]])
+    else:
+        net = PrintedNet(PrintedConfig.from_dict(args))
     net.load_state_dict(ckpt["state_dict"])
     return net.eval(), ckpt
+
+
+def join_printed(paths: list[Path]) -> tuple[PrintedPair, dict]:
+    """The networks of `paths` as one pair, and its checkpoint (members' data digests, seeds
+    and temperatures kept); a pair is not joined again."""
+    loaded = [load_printed_checkpoint(p) for p in paths]
+    nets = []
+    for path, (net, _) in zip(paths, loaded, strict=True):
+        if not isinstance(net, PrintedNet):
+            raise ValueError(f"{path} is already a pair; join single networks")
+        nets.append(net)
+    pair = PrintedPair(nets).eval()
+    digests = {str(c.get("train_data_sha256", "")) for _, c in loaded}
+    ckpt = {
+        "model_args": {"kind": "printed", "members": [n.config.to_dict() for n in nets]},
+        "state_dict": pair.state_dict(),
+        "members": [
+            {"path": str(p), "temperature": float(n.temperature), "args": c.get("args", {})}
+            for p, n, (_, c) in zip(paths, nets, loaded, strict=True)
+        ],
+        "train_data_sha256": digests.pop() if len(digests) == 1 else "",
+        "created": max(str(c.get("created", "")) for _, c in loaded),
+        "input": [None, 1, CROP_H, CROP_W],
+    }
+    return pair, ckpt
 
 
 def example_input(batch: int = 2) -> torch.Tensor:

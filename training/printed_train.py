@@ -35,7 +35,7 @@ from training.meter_data import (
     load_wheels,
     tenths_error,
 )
-from training.printed_model import PrintedConfig, PrintedNet, load_printed_checkpoint
+from training.printed_model import PrintedConfig, PrintedNet, join_printed, load_printed_checkpoint
 from training.sevenseg import SevenSegConfig, render_sevenseg_batch
 from training.wheel_render import render_wheels
 
@@ -180,6 +180,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is not None and "--join" in argv:
+        return join_main(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -324,6 +326,10 @@ class Teachers:
         nets = []
         for path in args.teacher:
             net, _ = load_printed_checkpoint(path)
+            if not isinstance(net, PrintedNet):
+                raise SystemExit(
+                    f"digitcam train --printed: teacher {path} is a pair; give its members"
+                )
             for param in net.parameters():
                 param.requires_grad_(False)
             nets.append(net)
@@ -524,3 +530,28 @@ def save(
         args.out,
     )
     print(f"checkpoint written to {args.out}")
+
+
+def join_main(argv: list[str]) -> int:
+    """`digitcam train --printed --join A.pt B.pt --out P.pt`: trained networks read as one
+    (training.printed_model.PrintedPair); exported, evaluated and shipped like any printed model."""
+    p = argparse.ArgumentParser(
+        prog="digitcam train --printed --join", description=join_main.__doc__
+    )
+    p.add_argument("--printed", action="store_true")
+    p.add_argument("--join", type=Path, nargs="+", required=True, metavar="CHECKPOINT")
+    p.add_argument("--out", type=Path, required=True, help="the pair's checkpoint")
+    args = p.parse_args(argv)
+    if len(args.join) < 2:
+        p.error("--join needs two checkpoints or more")
+    try:
+        pair, ckpt = join_printed(args.join)
+    except (OSError, KeyError, ValueError) as exc:
+        raise SystemExit(f"digitcam train --printed --join: {exc}") from None
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(ckpt, args.out)
+    params = sum(q.numel() for q in pair.parameters())
+    temps = ", ".join(f"{t:.4f}" for t in pair.temperatures)
+    print(f"{len(args.join)} networks joined: {params:,} parameters, temperatures {temps}")
+    print(f"checkpoint written to {args.out}")
+    return 0

@@ -529,3 +529,41 @@ def test_evaluate_counts_real_lcd_crops_hidden_under_each_hider(tmp_path: Path) 
     assert all(0 <= h["sure_right"] <= h["sure"] <= 1 for h in hidden.values())
     assert hidden["blank"]["sure"] < 0.5  # an empty cell is not read surely as a rule
     assert "real LCD crops (both halves) hidden (no digit to see)" in buffer.getvalue()
+
+
+def test_two_networks_joined_read_as_the_mean_of_both_and_ship_as_one_file(
+    meter_data: Path, tmp_path: Path, capsys
+) -> None:
+    from training.printed_model import load_printed_checkpoint
+
+    paths = [tmp_path / f"s{seed}.pt" for seed in (1, 2)]
+    for seed, path in zip((1, 2), paths, strict=True):
+        args = ["--printed", "--meter-data", str(meter_data), "--dry-run", "--seed", str(seed)]
+        train_main([*args, "--channels", "8", "12", "16", "--out", str(path)])
+    pair_path = tmp_path / "pair.pt"
+    train_main(["--printed", "--join", *map(str, paths), "--out", str(pair_path)])
+    assert "2 networks joined" in capsys.readouterr().out
+    model = tmp_path / "pair.onnx"
+    export_main([str(pair_path), "--out", str(model), "--meter-data", str(meter_data)])
+    # The device reads the pair through the same contract; each crop's outputs are the mean
+    # of what the two networks say alone.
+    crops = load_wheels(meter_data)["report"].images[:, None].astype(np.float32) / 255.0
+    probs, positions = PrintedModel(model).read(crops, second_look=False)
+    alone = []
+    for path in paths:
+        single = tmp_path / f"{path.stem}.onnx"
+        export_main([str(path), "--out", str(single), "--meter-data", str(meter_data)])
+        alone.append(PrintedModel(single).read(crops, second_look=False))
+    assert np.allclose(probs, (alone[0][0] + alone[1][0]) / 2, atol=1e-5)
+    assert np.allclose(positions, (alone[0][1] + alone[1][1]) / 2, atol=1e-5)
+    assert not np.allclose(alone[0][0], alone[1][0], atol=1e-3), "the seeds should differ"
+    meta = onnx.load(str(model)).metadata_props
+    temperature = next(p.value for p in meta if p.key == "temperature")
+    assert len(temperature.split(",")) == 2
+    # The checkpoint rebuilds as the pair, and a pair is not joined again.
+    pair, _ = load_printed_checkpoint(pair_path)
+    assert len(pair.temperatures) == 2
+    with pytest.raises(SystemExit, match="already a pair"):
+        train_main(
+            ["--printed", "--join", str(pair_path), str(paths[0]), "--out", str(tmp_path / "x.pt")]
+        )
