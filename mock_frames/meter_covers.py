@@ -84,17 +84,20 @@ def outcome(status: str, value: str | None, want: str) -> str:
 
 
 def meter_reader(
-    folder: Path, printed: PrintedModel, rules: bool = False
+    folder: Path, printed: PrintedModel, rules: bool = False, min_confidence: float | None = None
 ) -> tuple[dict[str, dict], RegionSettings, FrameReader]:
     """A folder's expectations, and its counter region (the box and wheels of its first frame,
     as every frame of a sequence has them) with a reader for it. Without `rules` the wheels
     alone (a wheel's digit is what is asked, not where a point goes); with them, the decimals
-    and config/meter.toml's checks (`monotonic`, `confirm_readings = 3`, no rate)."""
+    and config/meter.toml's checks (`monotonic`, `confirm_readings = 3`, no rate). The region
+    publishes wheels read at `min_confidence` or surer (default: the setting's)."""
     expected = json.loads((folder / "expected.json").read_text())
     shown = expected[min(expected)]["region"]
     checks: dict[str, Any] = {}
+    if min_confidence is not None:
+        checks["min_confidence"] = min_confidence
     if rules:
-        checks = {"decimals": shown.get("decimals", 0), "monotonic": True, "confirm_readings": 3}
+        checks |= {"decimals": shown.get("decimals", 0), "monotonic": True, "confirm_readings": 3}
     region = RegionSettings(
         name="meter", kind="counter", box=shown["box"], digits=shown["digits"], **checks
     )
