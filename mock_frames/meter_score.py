@@ -66,10 +66,10 @@ def simulated(
     for seed in seeds:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             runs = meter_sim.simulate(printed, pool, 1000, seed, min_confidence=min_confidence)
-        tally["right"] += runs["ok right"] + runs["ok right (repaired)"]
-        tally["ok but wrong"] += runs["ok WRONG"]
-        tally["other"] += sum(runs.values()) - runs["ok right"] - runs["ok right (repaired)"]
-        tally["other"] -= runs["ok WRONG"]
+        right, wrong = runs["ok right"] + runs["ok right (repaired)"], runs["ok WRONG"]
+        tally["right"] += right
+        tally["ok but wrong"] += wrong
+        tally["other"] += sum(runs.values()) - right - wrong
     return tally
 
 
