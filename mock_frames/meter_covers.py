@@ -35,14 +35,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from edge.config import RegionSettings, Settings
+from edge.config import ModelSettings, RegionSettings, Settings
 from edge.meter.plausible import Plausibility
 from edge.meter.printed import PrintedModel, cell_boxes, load_printed
 from edge.model import load_model
 from edge.reader import FrameReader
 
 COVERS = ("glare", "sticker", "smudge")
-SURE = 0.9  # a counter region's default model.printed_min_confidence
+SURE = ModelSettings().printed_min_confidence  # a counter region's default
 
 
 def cover(gray: np.ndarray, cell: tuple[int, int, int, int], how: str, rng) -> np.ndarray:
