@@ -326,8 +326,15 @@ def onnx_latency_ms(path: Path, runs: int = 2000) -> float:
     return median_run_ms(onnx_session(path), image, runs, warm_up=100)
 
 
-def quantize_int8(fp32_path: Path, int8_path: Path, calibration: np.ndarray) -> None:
-    """Static QDQ int8 quantisation calibrated on real digits; metadata carried over."""
+def quantize_int8(
+    fp32_path: Path,
+    int8_path: Path,
+    calibration: np.ndarray,
+    op_types: list[str] | None = None,
+) -> None:
+    """Static QDQ int8 quantisation calibrated on real digits (uint8 images [N,H,W]); only
+    the nodes of `op_types` when given (default: every kind onnxruntime can quantise);
+    metadata carried over."""
     from onnxruntime.quantization import CalibrationDataReader, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -350,6 +357,7 @@ def quantize_int8(fp32_path: Path, int8_path: Path, calibration: np.ndarray) -> 
             weight_type=QuantType.QInt8,
             activation_type=QuantType.QUInt8,
             per_channel=True,
+            op_types_to_quantize=op_types,
         )
     finally:
         prepared.unlink(missing_ok=True)
