@@ -21,7 +21,7 @@ import pytest
 
 from edge.camera.imageio import read_image_file
 from edge.config import RegionSettings
-from edge.meter.printed import SECOND_LOOK_BELOW, load_printed, second_look_at
+from edge.meter.printed import SECOND_LOOK_BELOW, load_display, load_printed, second_look_at
 from edge.model import load_model
 from edge.reader import FrameReader
 from edge.reading import OK
@@ -309,12 +309,12 @@ LCD_DATA = Path(
 )
 def test_a_meters_display_publishes_fewer_wrong_values_than_a_plain_one() -> None:
     # Real LCD crops, a digit each, make up an electricity meter's 7-digit display reading by
-    # reading (mock_frames/display_sim.py); three runs of 200 readings. The shipped model
-    # published 109 wrong values as a plain display and 44 as a meter's display, for 295 and
-    # 254 right ones: the rules refuse a misread digit's value, and now and then a right
-    # value while a misread level stands.
+    # reading (mock_frames/display_sim.py); three runs of 200 readings, read with the shipped
+    # display model as display regions are (67 wrong values as a plain display, 5 as a meter's,
+    # for 403 and 400 right ones): the rules refuse a misread digit's value, and now and then
+    # a right value while a misread level stands.
     sim = load_script("display_sim", ROOT / "mock_frames" / "display_sim.py")
-    pool, model = sim.crops_by_digit(LCD_DATA, "all"), load_printed(None)
+    pool, model = sim.crops_by_digit(LCD_DATA, "all"), load_display(None, None)
     plain, meter = Counter[str](), Counter[str]()
     for run in range(3):
         outcomes = sim.simulate(model, pool, 200, sim.SEED + run)

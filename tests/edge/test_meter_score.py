@@ -22,8 +22,10 @@ def test_the_score_counts_a_wrong_reading_as_ten_right_ones(tmp_path: Path, caps
     result = json.loads(out.read_text())
     sequences, simulated = result["parts"]["sequences"], result["parts"]["simulated"]
     assert sum(sequences.values()) == 30 and sum(simulated.values()) == 1000
-    # The bundled water meter, read in order with its rules, publishes no wrong value.
-    assert sequences.get("ok but wrong", 0) == 0 and sequences["right"] >= 24
+    # The bundled water meter, read in order with its rules, publishes no wrong value (and 20
+    # of its 30 readings right with the shipped pair of networks; the single network before
+    # it, 24: two networks are surer of fewer wheels).
+    assert sequences.get("ok but wrong", 0) == 0 and sequences["right"] >= 20
     right = sequences["right"] + simulated["right"]
     wrong = sequences.get("ok but wrong", 0) + simulated.get("ok but wrong", 0)
     assert result["score"] == right - 10 * wrong

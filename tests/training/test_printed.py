@@ -234,7 +234,7 @@ def test_rendered_wheels_move_with_the_position_and_need_no_installed_font(monke
 def test_column_max_adds_each_rows_strongest_response_and_old_checkpoints_still_load(
     meter_data: Path, tmp_path: Path
 ) -> None:
-    from training.printed_model import load_printed_checkpoint
+    from training.printed_model import PrintedPair, load_printed_checkpoint
 
     paths = {}
     for name, extra in (("mean", []), ("max", ["--column-max"])):
@@ -254,10 +254,10 @@ def test_column_max_adds_each_rows_strongest_response_and_old_checkpoints_still_
     assert model.stat().st_size <= 300_000
     probs, _ = PrintedModel(model).read(np.zeros((2, 1, 32, 20), np.float32))
     assert probs.shape == (2, 10)
-    # The shipped checkpoint predates the option and rebuilds as the network it is.
+    # The shipped checkpoint's networks predate the option and rebuild as the networks they are.
     shipped = Path(__file__).resolve().parents[2] / "training" / "checkpoints" / "printed-cnn.pt"
     old, _ = load_printed_checkpoint(shipped)
-    assert old.max_rows is None
+    assert isinstance(old, PrintedPair) and all(net.max_rows is None for net in old.nets)
 
 
 def test_mixstyle_mixes_feature_statistics_while_training_and_never_when_reading() -> None:
@@ -567,3 +567,24 @@ def test_two_networks_joined_read_as_the_mean_of_both_and_ship_as_one_file(
         train_main(
             ["--printed", "--join", str(pair_path), str(paths[0]), "--out", str(tmp_path / "x.pt")]
         )
+
+
+def test_an_8_bit_copy_reads_the_wheels_as_the_float32_file_in_a_third_of_the_bytes(
+    meter_data: Path, tmp_path: Path, capsys
+) -> None:
+    shipped = Path(__file__).resolve().parents[2] / "training" / "checkpoints" / "printed-cnn.pt"
+    model = tmp_path / "printed.onnx"
+    with pytest.raises(SystemExit, match="give --meter-data"):
+        export_main([str(shipped), "--out", str(model), "--int8"])
+    assert not model.exists()
+    export_main([str(shipped), "--out", str(model), "--meter-data", str(meter_data), "--int8"])
+    small = tmp_path / "printed-int8.onnx"
+    assert f"wrote {small}" in capsys.readouterr().out
+    assert small.stat().st_size < model.stat().st_size / 2.5
+    crops = load_wheels(meter_data)["report"].images[:, None].astype(np.float32) / 255.0
+    full, eight = (PrintedModel(p).read(crops, second_look=False) for p in (model, small))
+    assert (full[0].argmax(1) == eight[0].argmax(1)).mean() >= 0.97
+    assert np.abs(full[0] - eight[0]).mean() < 0.01
+    meta = {p.key: p.value for p in onnx.load(str(small)).metadata_props}
+    assert meta["version"].endswith("-int8") and meta["temperature"] == "0.247823, 0.292454"
+    assert PrintedModel(small).version == f"printed-cnn-{meta['version']}"
