@@ -25,7 +25,7 @@ from export.onnx_export import (
     quantize_int8,
     trace_to_onnx,
 )
-from training.evaluate import median_run_ms
+from training.evaluate import median_run_ms, onnx_session
 from training.meter_data import CROP_H, CROP_W, POSITIONS, load_wheels
 from training.printed_model import (
     PrintedNet,
@@ -45,8 +45,8 @@ POSITIONS_OUTPUT = "positions"
 INT8_OPS = ["Conv", "Relu", "MaxPool", "Gemm"]
 CALIBRATION_CROPS = 500  # training wheels, drawn across the set, that set the 8-bit ranges
 # The 8-bit file's digit against the float32 file's on the tune wheels: rounding moves an
-# unsure crop's answer now and then (1 in 400 of the shipped model's); a broken conversion
-# moves far more.
+# unsure crop's answer now and then (4 of the 1,156 tune wheels for the shipped pair); a broken
+# conversion moves far more.
 MIN_INT8_AGREEMENT = 0.99
 
 
@@ -99,18 +99,10 @@ def write_int8(
     CALIBRATION_CROPS of `train_images`, then compare it with the float32 file on
     `check_images`: ExportError (and no file) when they give the same digit for fewer than
     MIN_INT8_AGREEMENT of them."""
-    import onnxruntime as ort
-
     pick = np.linspace(0, len(train_images) - 1, min(CALIBRATION_CROPS, len(train_images)))
     quantize_int8(fp32_path, int8_path, train_images[pick.astype(int)], INT8_OPS)
     batch = check_images[:, None].astype(np.float32) / 255.0
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    sessions = [
-        ort.InferenceSession(str(p), options, providers=["CPUExecutionProvider"])
-        for p in (fp32_path, int8_path)
-    ]
+    sessions = [onnx_session(p) for p in (fp32_path, int8_path)]
     full, small = (s.run(None, {"image": batch}) for s in sessions)
     report = {
         "crops": len(batch),
