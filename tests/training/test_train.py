@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -263,3 +264,36 @@ def test_a_pooling_of_four_quarters_trains_exports_and_adapts(
     assert probs.shape == (16, 10) and np.allclose(probs.sum(1), 1.0, atol=1e-4)
     with pytest.raises(ValueError, match="pool"):
         DigitNet(ModelConfig(pool=3))
+
+
+def test_an_8_bit_copy_keeps_the_contract_and_a_float32_last_layer_to_adapt(
+    sample_data_dir: Path, tmp_path: Path, capsys
+) -> None:
+    import onnx
+
+    from edge.model import load_model
+    from edge.onnx_edit import initializers
+    from export.onnx_export import main as export_main
+    from training.evaluate import onnx_probs
+
+    checkpoint = dry_run(sample_data_dir, tmp_path / "m.pt")
+    model_path = tmp_path / "m.onnx"
+    args = [str(checkpoint), "--out", str(model_path), "--data-dir", str(sample_data_dir)]
+    assert export_main([*args, "--parity-images", "200", "--int8"]) == 0
+    small = tmp_path / "m-int8.onnx"
+    assert "m-int8.onnx: MNIST test" in capsys.readouterr().out
+    assert small.stat().st_size < model_path.stat().st_size / 2
+    meta = {p.key: p.value for p in onnx.load(str(small)).metadata_props}
+    assert meta["version"].endswith("-int8") and meta["weights"].startswith("convolutions in 8")
+    test_images, test_labels = load_split(sample_data_dir, "test")
+    accuracy = (onnx_probs(small, test_images).argmax(1) == test_labels).mean()
+    assert meta["mnist_test_accuracy"] == f"{accuracy:.4f}"
+    # The device reads it through the same contract, and `model adapt` finds the last layer
+    # and the memory where it rewrites them: float32 bytes, as in the float32 file.
+    model = load_model(small)
+    assert model.adaptable
+    head = json.loads(meta["head"])
+    names = {head[k] for k in ("weight", "bias", "memory_weight", "memory_bias")}
+    assert initializers(small.read_bytes(), names) == initializers(model_path.read_bytes(), names)
+    images = test_images[:16].astype(np.float32)[:, None] / 255
+    assert np.allclose(model.predict(images).sum(1), 1.0, atol=1e-4)
