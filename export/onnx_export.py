@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     splits = ("train", "test") if args.int8 else ("test",)
     data_dir = ensure_mnist(resolve_data_dir(args.data_dir), splits=splits)
     test_images, test_labels = load_split(data_dir, "test")
-    images, labels = test_images[: args.parity_images], test_labels[: args.parity_images]
+    images = test_images[: args.parity_images]
 
     version = args.version or default_version(net, ckpt)
     model = export_onnx(net, ckpt, version)
