@@ -148,9 +148,7 @@ def run(args: argparse.Namespace) -> int:
         )
         for path in (args.out, int8_path):
             acc, ms = onnx_accuracy(path, test_images, test_labels), onnx_latency_ms(path)
-            print(
-                f"{path.name}: MNIST test {acc:.2%}, {ms:.4f} ms per image (1 thread, median)"
-            )
+            print(f"{path.name}: MNIST test {acc:.2%}, {ms:.4f} ms per image (1 thread, median)")
     return 0
 
 
