@@ -139,15 +139,15 @@ def run(args: argparse.Namespace) -> int:
         train_images = load_split(data_dir, "train")[0]
         pick = np.linspace(0, len(train_images) - 1, INT8_CALIBRATION).astype(int)
         quantize_int8(args.out, int8_path, train_images[pick], INT8_OPS)
-        accuracy = onnx_accuracy(int8_path, test_images, test_labels)
+        accuracy = {p: onnx_accuracy(p, test_images, test_labels) for p in (args.out, int8_path)}
         set_metadata(
             int8_path,
-            mnist_test_accuracy=f"{accuracy:.4f}",
+            mnist_test_accuracy=f"{accuracy[int8_path]:.4f}",
             weights="convolutions in 8 bits (QDQ, one scale per output channel); the last "
             "layer, the memory and the judges float32",
         )
-        for path in (args.out, int8_path):
-            acc, ms = onnx_accuracy(path, test_images, test_labels), onnx_latency_ms(path)
+        for path, acc in accuracy.items():
+            ms = onnx_latency_ms(path)
             print(f"{path.name}: MNIST test {acc:.2%}, {ms:.4f} ms per image (1 thread, median)")
     return 0
 
