@@ -43,7 +43,6 @@ POSITIONS_OUTPUT = "positions"
 # float32: a dim crop's few grey levels would otherwise be rounded away, and probabilities
 # rounded to 8 bits no longer sum to 1.
 INT8_OPS = ["Conv", "Relu", "MaxPool", "Gemm"]
-CALIBRATION_CROPS = 500  # training wheels, drawn across the set, that set the 8-bit ranges
 # The 8-bit file's digit against the float32 file's on the tune wheels: rounding moves an
 # unsure crop's answer now and then (4 of the 1,156 tune wheels for the shipped pair); a broken
 # conversion moves far more.
@@ -96,11 +95,10 @@ def write_int8(
     fp32_path: Path, int8_path: Path, train_images: np.ndarray, check_images: np.ndarray
 ) -> dict:
     """Quantise the exported float32 file to 8 bits (INT8_OPS), its ranges calibrated on
-    CALIBRATION_CROPS of `train_images`, then compare it with the float32 file on
+    `train_images` (quantize_int8 draws its share), then compare it with the float32 file on
     `check_images`: ExportError (and no file) when they give the same digit for fewer than
     MIN_INT8_AGREEMENT of them."""
-    pick = np.linspace(0, len(train_images) - 1, min(CALIBRATION_CROPS, len(train_images)))
-    quantize_int8(fp32_path, int8_path, train_images[pick.astype(int)], INT8_OPS)
+    quantize_int8(fp32_path, int8_path, train_images, INT8_OPS)
     batch = check_images[:, None].astype(np.float32) / 255.0
     sessions = [onnx_session(p) for p in (fp32_path, int8_path)]
     full, small = (s.run(None, {"image": batch}) for s in sessions)
