@@ -7,7 +7,9 @@ Wheels: the `report` installations (never trained or tuned on) beside the `tune`
 gap between them shows. Per crop: the digit nearest the window's centre line, the position
 within one tenth, and the exact tenth; per digit and per installation. Displays: the real LCD
 crops (never trained on; half of them, by file name, may be looked at to improve the
-renderer, the other half only counted) beside rendered digits of a seed training never used:
+renderer, the other half only counted; the tune half also each 20 times under camera changes,
+training/lcd_stress.py, a figure to choose on when every crop of it reads right) beside
+rendered digits of a seed training never used:
 7-segment displays (the renders of every version) and 5x7 dot-matrix LCDs apart. Wheels
 between gaps: every wheel crop again between dark bars of 10, 15 and 20% of its width a
 side, squeezed to the crop's size, as a counter window's equal cells hold the gaps beside a
@@ -98,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             report[f"display_real_{name}"] = display_report(model, images[keep], labels[keep], look)
         # Both halves hidden: no digit is left to learn from, so nothing to tune on either.
         report["display_real_hidden"] = hidden_report(model, images, labels, look)
+        report["display_real_tune_stressed"] = stressed_report(model, args.lcd_data, look)
     if args.renders:
         from training.sevenseg import SevenSegConfig, render_sevenseg_batch
 
@@ -215,6 +218,36 @@ def display_report(
     }
 
 
+def stressed_report(model: PrintedModel, lcd_data: Path, second_look: bool = True) -> dict:
+    """The tune half's crops, each as STRESS_COPIES changed copies (training.lcd_stress): the
+    share read right, surely and right, and surely and wrong (sure: the printed regions'
+    default threshold), and how many copies were read surely and wrong."""
+    from training.lcd_stress import STRESS_COPIES, stressed
+    from training.sevenseg import lcd_paths
+
+    tune = [path for path in lcd_paths(lcd_data) if lcd_half(path.name) == "tune"]
+    if not tune:
+        return {"crops": 0, "copies": STRESS_COPIES}
+    originals = []
+    for path in tune:
+        image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        if image is None:
+            raise ValueError(f"cannot decode {path}")
+        originals.append(image)
+    images, labels = stressed(originals, np.array([int(p.parent.name) for p in tune]))
+    probs, _ = outputs(model, images, second_look)
+    sure = probs.max(1) >= ModelSettings().printed_min_confidence
+    right = probs.argmax(1) == labels
+    return {
+        "crops": len(tune),
+        "copies": STRESS_COPIES,
+        "accuracy": float(right.mean()),
+        "sure_right": float((sure & right).mean()),
+        "sure_wrong": float((sure & ~right).mean()),
+        "sure_wrong_copies": int((sure & ~right).sum()),
+    }
+
+
 def read_ms_per_digit(
     model: PrintedModel,
     crops: np.ndarray | None,
@@ -281,6 +314,13 @@ def format_report(report: dict) -> str:
         if name in report:
             d = report[name]
             lines.append(f"displays, {title} ({d['crops']}): {d['accuracy']:.2%}")
+        stressed = report.get("display_real_tune_stressed", {})
+        if name == "display_real_tune" and stressed.get("crops"):
+            lines.append(
+                f"  each {stressed['copies']} times under camera changes (training/lcd_stress.py):"
+                f" {stressed['accuracy']:.2%} right, surely right {stressed['sure_right']:.2%}, "
+                f"surely wrong {stressed['sure_wrong']:.2%} ({stressed['sure_wrong_copies']})"
+            )
         if name == "display_real_report" and "display_real_hidden" in report:
             lines.append(
                 hidden_line(report["display_real_hidden"], "  real LCD crops (both halves) ")

@@ -258,10 +258,9 @@ def render_sevenseg_batch(
     return images, labels
 
 
-def load_lcd_crops(data_dir: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """The real crops of data_dir (the lcd_digits folder): images uint8 [n,32,20] (grayscale,
-    resized with cv2.INTER_AREA to 20 wide x 32 high), labels int64 (0-9; the folder N, not a
-    digit, is skipped), and the file names. Sorted by path for determinism."""
+def lcd_paths(data_dir: Path) -> list[Path]:
+    """The real crops' files of data_dir (the lcd_digits folder, <0-9>/*.jpg), sorted by path;
+    the folder N (not a digit) is left out."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise FileNotFoundError(f"no LCD digit crops at {data_dir}: expected <0-9>/*.jpg folders")
@@ -269,6 +268,14 @@ def load_lcd_crops(data_dir: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     paths = sorted(p for p in data_dir.glob("[0-9]/*") if p.suffix.lower() in suffixes)
     if not paths:
         raise FileNotFoundError(f"no crops in {data_dir}/<0-9>/ (*.jpg)")
+    return paths
+
+
+def load_lcd_crops(data_dir: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The real crops of data_dir (the lcd_digits folder): images uint8 [n,32,20] (grayscale,
+    resized with cv2.INTER_AREA to 20 wide x 32 high), labels int64 (0-9; the folder N, not a
+    digit, is skipped), and the file names. Sorted by path for determinism."""
+    paths = lcd_paths(data_dir)
     images = np.empty((len(paths), CROP_H, CROP_W), np.uint8)
     for i, path in enumerate(paths):
         img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)

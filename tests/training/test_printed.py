@@ -524,11 +524,40 @@ def test_evaluate_counts_real_lcd_crops_hidden_under_each_hider(tmp_path: Path) 
         evaluate_main(
             ["--printed", str(model), "--lcd-data", str(tmp_path / "lcd"), "--json", str(out)]
         )
-    hidden = json.loads(out.read_text())["display_real_hidden"]
+    figures = json.loads(out.read_text())
+    hidden = figures["display_real_hidden"]
     assert set(hidden) == {"glare", "sticker", "smudge", "blank"}
     assert all(0 <= h["sure_right"] <= h["sure"] <= 1 for h in hidden.values())
     assert hidden["blank"]["sure"] < 0.5  # an empty cell is not read surely as a rule
     assert "real LCD crops (both halves) hidden (no digit to see)" in buffer.getvalue()
+    # The tune half again, each crop 20 times under camera changes: the shipped display model
+    # reads every plain tune crop of the sample, but not every changed copy of them.
+    tune, stressed = figures["display_real_tune"], figures["display_real_tune_stressed"]
+    assert stressed["crops"] == tune["crops"] > 10 and stressed["copies"] == 20
+    assert tune["accuracy"] == 1.0
+    assert 0.8 < stressed["accuracy"] < 1.0
+    assert stressed["sure_right"] + stressed["sure_wrong"] <= 1.0
+    assert stressed["sure_wrong_copies"] == round(stressed["sure_wrong"] * tune["crops"] * 20)
+    assert "each 20 times under camera changes" in buffer.getvalue()
+
+
+def test_lcd_stress_copies_are_the_same_for_every_model_and_change_each_crop() -> None:
+    from training.lcd_stress import stressed
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "lcd_digits"
+    pngs = sorted(fixture.glob("[0-9]_*.png"))[:5]
+    originals = [cv2.imread(str(png), cv2.IMREAD_GRAYSCALE) for png in pngs]
+    labels = np.array([int(png.name[0]) for png in pngs])
+    images, repeated = stressed(originals, labels)
+    assert images.shape == (5 * 20, 32, 20) and images.dtype == np.uint8
+    assert list(repeated) == [d for d in labels for _ in range(20)]
+    again, _ = stressed(originals, labels)
+    assert np.array_equal(images, again)  # the same copies for every model compared
+    other, _ = stressed(originals, labels, seed=1)
+    assert not np.array_equal(images, other)
+    plain = cv2.resize(originals[0], (20, 32), interpolation=cv2.INTER_AREA).astype(int)
+    changed = [np.abs(copy.astype(int) - plain).mean() for copy in images[:20]]
+    assert min(changed) > 1.0  # every copy differs from the crop as the data set holds it
 
 
 def test_two_networks_joined_read_as_the_mean_of_both_and_ship_as_one_file(
