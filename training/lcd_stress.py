@@ -20,9 +20,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from training.meter_data import CROP_H, CROP_W
+
 STRESS_SEED = 4242
 STRESS_COPIES = 20
-CROP_H, CROP_W = 32, 20  # as training.meter_data crops
 
 
 def stressed(

@@ -223,17 +223,12 @@ def stressed_report(model: PrintedModel, lcd_data: Path, second_look: bool = Tru
     share read right, surely and right, and surely and wrong (sure: the printed regions'
     default threshold), and how many copies were read surely and wrong."""
     from training.lcd_stress import STRESS_COPIES, stressed
-    from training.sevenseg import lcd_paths
+    from training.sevenseg import lcd_paths, read_lcd_crop
 
     tune = [path for path in lcd_paths(lcd_data) if lcd_half(path.name) == "tune"]
     if not tune:
         return {"crops": 0, "copies": STRESS_COPIES}
-    originals = []
-    for path in tune:
-        image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        if image is None:
-            raise ValueError(f"cannot decode {path}")
-        originals.append(image)
+    originals = [read_lcd_crop(path) for path in tune]
     images, labels = stressed(originals, np.array([int(p.parent.name) for p in tune]))
     probs, _ = outputs(model, images, second_look)
     sure = probs.max(1) >= ModelSettings().printed_min_confidence

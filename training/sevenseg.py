@@ -271,6 +271,14 @@ def lcd_paths(data_dir: Path) -> list[Path]:
     return paths
 
 
+def read_lcd_crop(path: Path) -> np.ndarray:
+    """One real crop as the data set holds it, grey; ValueError naming a file that is not one."""
+    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise ValueError(f"cannot decode {path}")
+    return image
+
+
 def load_lcd_crops(data_dir: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The real crops of data_dir (the lcd_digits folder): images uint8 [n,32,20] (grayscale,
     resized with cv2.INTER_AREA to 20 wide x 32 high), labels int64 (0-9; the folder N, not a
@@ -278,9 +286,6 @@ def load_lcd_crops(data_dir: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     paths = lcd_paths(data_dir)
     images = np.empty((len(paths), CROP_H, CROP_W), np.uint8)
     for i, path in enumerate(paths):
-        img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        if img is None:
-            raise ValueError(f"cannot decode {path}")
-        images[i] = cv2.resize(img, (CROP_W, CROP_H), interpolation=cv2.INTER_AREA)
+        images[i] = cv2.resize(read_lcd_crop(path), (CROP_W, CROP_H), interpolation=cv2.INTER_AREA)
     labels = np.array([int(p.parent.name) for p in paths], np.int64)
     return images, labels, [p.name for p in paths]
