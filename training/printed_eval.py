@@ -218,18 +218,22 @@ def display_report(
     }
 
 
-def stressed_report(model: PrintedModel, lcd_data: Path, second_look: bool = True) -> dict:
-    """The tune half's crops, each as STRESS_COPIES changed copies (training.lcd_stress): the
-    share read right, surely and right, and surely and wrong (sure: the printed regions'
-    default threshold), and how many copies were read surely and wrong."""
-    from training.lcd_stress import STRESS_COPIES, stressed
+def stressed_report(
+    model: PrintedModel, lcd_data: Path, second_look: bool = True, seed: int | None = None
+) -> dict:
+    """The tune half's crops, each as STRESS_COPIES changed copies (training.lcd_stress; `seed`
+    draws other changes than the figures quoted, STRESS_SEED's): the share read right, surely
+    and right, and surely and wrong (sure: the printed regions' default threshold), and how
+    many copies were read surely and wrong."""
+    from training.lcd_stress import STRESS_COPIES, STRESS_SEED, stressed
     from training.sevenseg import lcd_paths, read_lcd_crop
 
     tune = [path for path in lcd_paths(lcd_data) if lcd_half(path.name) == "tune"]
     if not tune:
         return {"crops": 0, "copies": STRESS_COPIES}
     originals = [read_lcd_crop(path) for path in tune]
-    images, labels = stressed(originals, np.array([int(p.parent.name) for p in tune]))
+    labels = np.array([int(p.parent.name) for p in tune])
+    images, labels = stressed(originals, labels, seed=STRESS_SEED if seed is None else seed)
     probs, _ = outputs(model, images, second_look)
     sure = probs.max(1) >= ModelSettings().printed_min_confidence
     right = probs.argmax(1) == labels

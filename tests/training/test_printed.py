@@ -617,3 +617,45 @@ def test_an_8_bit_copy_reads_the_wheels_as_the_float32_file_in_a_third_of_the_by
     meta = {p.key: p.value for p in onnx.load(str(small)).metadata_props}
     assert meta["version"].endswith("-int8") and meta["temperature"] == "0.247823, 0.292454"
     assert PrintedModel(small).version == f"printed-cnn-{meta['version']}"
+
+
+@pytest.mark.parametrize("name", ["printed-cnn", "display-cnn"])
+def test_each_shipped_printed_model_is_its_checkpoints_pair_in_8_bits(name: str) -> None:
+    """The counter and the display model ship as two networks read as one, exported in 8 bits
+    from the checkpoint beside them (README: the recipe), within the 300 KB budget."""
+    from training.printed_model import PrintedPair, load_printed_checkpoint
+
+    root = Path(__file__).resolve().parents[2]
+    pair, _ = load_printed_checkpoint(root / "training" / "checkpoints" / f"{name}.pt")
+    model = root / "edge" / "models" / f"{name}.onnx"
+    meta = {p.key: p.value for p in onnx.load(str(model)).metadata_props}
+    assert isinstance(pair, PrintedPair) and len(pair.nets) == 2
+    temperatures = [float(t) for t in meta["temperature"].split(",")]
+    assert temperatures == pytest.approx([float(t) for t in pair.temperatures], abs=1e-5)
+    assert meta["version"].endswith("-int8") and model.stat().st_size <= 300_000
+    assert PrintedModel(model).version == f"printed-cnn-{meta['version']}"
+
+
+def test_a_stress_seed_draws_other_copies_for_a_fresh_look(tmp_path: Path, monkeypatch) -> None:
+    """evaluate's stressed LCD figure uses STRESS_SEED; a rule that needs draws nobody has seen
+    passes another seed to stressed_report, and that seed reaches the stress."""
+    import training.lcd_stress as lcd_stress
+    from edge.meter.printed import BUNDLED_DISPLAY, bundled_printed_path
+    from training.printed_eval import stressed_report
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "lcd_digits"
+    for png in sorted(fixture.glob("[0-9]_*.png")):
+        (tmp_path / png.name[0]).mkdir(exist_ok=True)
+        (tmp_path / png.name[0] / png.name).write_bytes(png.read_bytes())
+    seeds, real = [], lcd_stress.stressed
+
+    def recording(originals, labels, copies=lcd_stress.STRESS_COPIES, seed=lcd_stress.STRESS_SEED):
+        seeds.append(seed)
+        return real(originals, labels, 2, seed)  # two copies a crop: the seed is what counts
+
+    monkeypatch.setattr(lcd_stress, "stressed", recording)
+    model = PrintedModel(bundled_printed_path(BUNDLED_DISPLAY))
+    quoted = stressed_report(model, tmp_path)
+    fresh = stressed_report(model, tmp_path, seed=4243)
+    assert seeds == [lcd_stress.STRESS_SEED, 4243]
+    assert quoted["crops"] == fresh["crops"] > 10
