@@ -638,15 +638,14 @@ def test_each_shipped_printed_model_is_its_checkpoints_pair_in_8_bits(name: str)
 
 def test_a_stress_seed_draws_other_copies_for_a_fresh_look(tmp_path: Path, monkeypatch) -> None:
     """evaluate's stressed LCD figure uses STRESS_SEED; a rule that needs draws nobody has seen
-    passes another seed to stressed_report, and that seed reaches the stress."""
+    asks for another with --stress-seed, and that seed reaches the stress and the figures."""
     import training.lcd_stress as lcd_stress
     from edge.meter.printed import BUNDLED_DISPLAY, bundled_printed_path
-    from training.printed_eval import stressed_report
 
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "lcd_digits"
     for png in sorted(fixture.glob("[0-9]_*.png")):
-        (tmp_path / png.name[0]).mkdir(exist_ok=True)
-        (tmp_path / png.name[0] / png.name).write_bytes(png.read_bytes())
+        (tmp_path / "lcd" / png.name[0]).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "lcd" / png.name[0] / png.name).write_bytes(png.read_bytes())
     seeds, real = [], lcd_stress.stressed
 
     def recording(originals, labels, copies=lcd_stress.STRESS_COPIES, seed=lcd_stress.STRESS_SEED):
@@ -654,8 +653,12 @@ def test_a_stress_seed_draws_other_copies_for_a_fresh_look(tmp_path: Path, monke
         return real(originals, labels, 2, seed)  # two copies a crop: the seed is what counts
 
     monkeypatch.setattr(lcd_stress, "stressed", recording)
-    model = PrintedModel(bundled_printed_path(BUNDLED_DISPLAY))
-    quoted = stressed_report(model, tmp_path)
-    fresh = stressed_report(model, tmp_path, seed=4243)
-    assert seeds == [lcd_stress.STRESS_SEED, 4243]
-    assert quoted["crops"] == fresh["crops"] > 10
+    model, out = bundled_printed_path(BUNDLED_DISPLAY), tmp_path / "figures.json"
+    argv = ["--printed", str(model), "--lcd-data", str(tmp_path / "lcd"), "--renders", "0"]
+    for extra, seed in (([], lcd_stress.STRESS_SEED), (["--stress-seed", "4243"], 4243)):
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            evaluate_main([*argv, *extra, "--json", str(out)])
+        assert seeds[-1] == seed
+        assert json.loads(out.read_text())["display_real_tune_stressed"]["seed"] == seed
+        assert f"(training/lcd_stress.py, seed {seed})" in buffer.getvalue()
