@@ -699,6 +699,9 @@ class FrameReader:
         printed = self.printed_for(region) if region.kind in PRINTED_KINDS else None
         weighed = self.rows if self.weighs(region, digits) else None  # row_check ran
         to_a_tenth_value = None
+        unsure: tuple[int, ...] = ()
+        if status == LOW_CONFIDENCE and shown is not None:
+            unsure = tuple(i for i, d in enumerate(digits) if d.confidence < sure)
         if status == LOW_CONFIDENCE and shown is not None and region.kind == "counter":
             *rest, last = digits
             if (last.to_a_tenth or 0.0) >= sure and all(d.confidence >= sure for d in rest):
@@ -715,5 +718,6 @@ class FrameReader:
             frame_source=source,
             frame_index=index,
             to_a_tenth_value=to_a_tenth_value,
+            unsure_digits=unsure,
             row_reader=weighed.version if weighed is not None else None,
         )

@@ -79,6 +79,9 @@ class Reading:
     # Counters only, not published: the value of a `low_confidence` reading whose one unsure
     # digit is the rightmost wheel, sure to a tenth; the plausibility rules may publish it.
     to_a_tenth_value: str | None = field(default=None, repr=False, compare=False)
+    # Meter regions only, not published: the indices of the digits under the region's
+    # threshold in a `low_confidence` reading; the plausibility rules may fix those wheels.
+    unsure_digits: tuple[int, ...] = field(default=(), repr=False, compare=False)
     # Not published: the region of the frame as read (a view) and where it sat in the frame,
     # kept with the newest readings so a person can box the digits when correcting.
     region_image: np.ndarray | None = field(default=None, repr=False, compare=False)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import threading
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 ALTERNATIVE_MIN_PROB = 0.01
 # At most this many uncertain digits are combined (3^6 = 729 values to try).
 MAX_UNCERTAIN_DIGITS = 6
+# Unsure wheels that cannot have moved take their digit from the rules (Plausibility._still);
+# False gives the rules as they were before (the README's figures before and after).
+STILL_WHEELS = True
 
 
 @dataclass
@@ -69,8 +73,10 @@ class Plausibility:
 
     def check(self, reading: Reading, now_s: float) -> bool:
         """Repair, refuse or accept `reading` in place; True when the state changed."""
-        if reading.status == LOW_CONFIDENCE and reading.to_a_tenth_value is not None:
-            return self._same_as_last(reading, now_s)
+        if reading.status == LOW_CONFIDENCE:
+            if reading.to_a_tenth_value is not None and self._same_as_last(reading, now_s):
+                return True
+            return self._still(reading, now_s)
         if reading.status != OK or reading.value is None:
             return False
         state = self.state
@@ -123,6 +129,61 @@ class Plausibility:
         wheel.confidence = max(wheel.confidence, wheel.to_a_tenth or 0.0)
         reading.confidence = min(d.confidence for d in reading.digits)
         reading.status, reading.value = OK, value
+        return self._accept(float(value), now_s)
+
+    def still_digits(self, count: int, now_s: float) -> dict[int, int]:
+        """The wheels (by index, of `count`) that show the same digit in every value the rules
+        allow now, with that digit: a wheel that cannot have moved since the last accepted
+        value. Only with a rate limit (else any rise is allowed), and only from a level two
+        readings have backed (a first value, read alone, may be the misread)."""
+        state, rate = self.state, self.region.max_rate_per_min
+        if rate is None or state.value is None or state.previous is None:
+            return {}
+        elapsed = max(_since(state.ts_s, now_s), 0.0)
+        # In steps of the last digit, as plausible() allows: up to the rate's rise plus one
+        # step (and half a step of float noise); down nothing on a meter that never falls.
+        up = math.floor(rate * elapsed / 60.0 / self.unit + 1.5 + 1e-9)
+        down = 0 if self.region.monotonic and not self.region.allow_negative else up
+        last = round(state.value / self.unit)
+        low, high = last - down, last + up
+        if low < 0:
+            return {}
+        places = [10 ** (count - 1 - i) for i in range(count)]
+        return {i: (low // p) % 10 for i, p in enumerate(places) if low // p == high // p}
+
+    def _still(self, reading: Reading, now_s: float) -> bool:
+        """Publish a `low_confidence` reading whose unsure wheels all cannot have moved (a
+        leading wheel in a shadow, under glare, between two digits it never leaves): each takes
+        the digit the rules leave it, when the model gave that digit real weight (one of its
+        alternatives), and the value is published if it passes the rules. `raw_value` keeps
+        the digits as read, the digits stay the model's, and the reading's confidence is that
+        of the wheels the model read surely."""
+        if not STILL_WHEELS or not reading.unsure_digits or self.state.value is None:
+            return False
+        still = self.still_digits(len(reading.digits), now_s)
+        combination = [d.digit for d in reading.digits]
+        for i in reading.unsure_digits:
+            if i not in still or dict(reading.digits[i].top3).get(still[i], 0.0) < (
+                ALTERNATIVE_MIN_PROB
+            ):
+                return False
+            combination[i] = still[i]
+        value = format_value(combination, self.region.decimals)
+        if not self.plausible(float(value), self.state.value, _since(self.state.ts_s, now_s)):
+            return False
+        read = format_value([d.digit for d in reading.digits], self.region.decimals)
+        unsure = reading.unsure_digits
+        sure = [d.confidence for i, d in enumerate(reading.digits) if i not in unsure]
+        reading.status, reading.value = OK, value
+        reading.raw_value = read if read != value else None
+        reading.confidence = min(sure) if sure else reading.confidence
+        logger.info(
+            "region %s: %s published as %s (wheels %s cannot have moved)",
+            reading.region,
+            read,
+            value,
+            ", ".join(str(i + 1) for i in reading.unsure_digits),
+        )
         return self._accept(float(value), now_s)
 
     def plausible(self, value: float, last: float, elapsed_s: float) -> bool:

@@ -225,3 +225,72 @@ def test_a_rightmost_wheel_on_its_round_up_line_repeats_the_last_value_and_nothi
     fresh = read(*sharp, {38: 0.5, 39: 0.5})
     Plausibility(meter).check(fresh, 0.0)
     assert fresh.status == LOW_CONFIDENCE
+
+
+def test_unsure_wheels_that_cannot_have_moved_take_their_digit_from_the_rules() -> None:
+    """A leading wheel in a shadow reads 0 or 6 frame after frame: with a rate limit, a wheel
+    that shows the same digit in every value the rules allow is read from them."""
+    from edge.meter.printed import load_printed
+    from edge.meter.read import meter_value, wheel_digits
+    from edge.reader import FrameReader
+
+    printed = load_printed(None)
+
+    def reader_for(meter: RegionSettings):
+        reader = FrameReader(printed, [meter], 0.9, "pi", printed)  # type: ignore[arg-type]
+
+        def read(*wheels: dict[int, float]) -> Reading:
+            positions = np.zeros((len(wheels), 100), np.float32)
+            for row, weights in zip(positions, wheels, strict=True):
+                for tenths, weight in weights.items():
+                    row[tenths] = weight
+            nearest = (np.arange(100) + 5) // 10 % 10
+            probs = np.stack([np.bincount(nearest, row, 10) for row in positions])
+            cells = [(20 * i, 0, 20, 32) for i in range(len(wheels))]
+            digits = wheel_digits(probs, positions, cells)
+            return reader.reading(meter, digits, 1.0, "cam", 0, meter_value(meter, digits))
+
+        return read
+
+    meter = region(decimals=1, max_rate_per_min=0.1)  # at most 0.1 a minute, one step more
+    read = reader_for(meter)
+    one, two, three, shadow = {10: 1.0}, {20: 1.0}, {30: 1.0}, {0: 0.45, 60: 0.55}
+    check = Plausibility(meter)
+    for i, last in enumerate((40, 50)):  # 0123.4, then 0123.5: a level two readings back
+        sure = read({0: 1.0}, one, two, three, {last: 1.0})
+        check.check(sure, i * MINUTE)
+        assert sure.status == OK
+    # A minute on the value is 0123.5-0123.7: the leading 0 cannot have moved. Read 6 at 55%
+    # (0 at 45%), it is the 0 the rules leave it; the digits stay as read.
+    dim = read(shadow, one, two, three, {60: 1.0})
+    assert dim.status == LOW_CONFIDENCE
+    check.check(dim, 2 * MINUTE)
+    assert (dim.status, dim.value, dim.raw_value) == (OK, "0123.6", "6123.6")
+    assert dim.digits[0].digit == 6 and dim.confidence == pytest.approx(1.0)
+    assert check.state.value == 123.6
+    # The last wheel may have moved (0123.6-0123.8): an unsure one stays unsure.
+    last = read({0: 1.0}, one, two, three, {60: 0.5, 80: 0.5})
+    check.check(last, 3 * MINUTE)
+    assert (last.status, last.value) == (LOW_CONFIDENCE, None)
+    # A digit the model gave no weight (0 under 1%) is not put in.
+    blind = read({60: 0.7, 70: 0.3}, one, two, three, {70: 1.0})
+    check.check(blind, 3 * MINUTE)
+    assert (blind.status, blind.value) == (LOW_CONFIDENCE, None)
+    # Near a carry (0129.9 may have become 0130.0 or 0130.1) the tens wheel may have moved.
+    carry = Plausibility(
+        meter, MeterState(value=129.9, ts_s=0.0, previous=129.8, previous_ts_s=0.0)
+    )
+    torn = read({0: 1.0}, one, {20: 0.5, 30: 0.5}, {90: 1.0}, {90: 1.0})
+    carry.check(torn, MINUTE)
+    assert (torn.status, torn.value) == (LOW_CONFIDENCE, None)
+    # No rate limit (any rise allowed), or a level one reading alone set: nothing is fixed.
+    for check, meter in (
+        (
+            Plausibility(region(decimals=1), MeterState(123.5, 0.0, previous=123.4)),
+            region(decimals=1),
+        ),
+        (Plausibility(meter, MeterState(value=123.5, ts_s=0.0)), meter),
+    ):
+        dim = reader_for(meter)(shadow, one, two, three, {60: 1.0})
+        check.check(dim, MINUTE)
+        assert (dim.status, dim.value) == (LOW_CONFIDENCE, None)
