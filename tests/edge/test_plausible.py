@@ -284,13 +284,11 @@ def test_unsure_wheels_that_cannot_have_moved_take_their_digit_from_the_rules() 
     carry.check(torn, MINUTE)
     assert (torn.status, torn.value) == (LOW_CONFIDENCE, None)
     # No rate limit (any rise allowed), or a level one reading alone set: nothing is fixed.
-    for check, meter in (
-        (
-            Plausibility(region(decimals=1), MeterState(123.5, 0.0, previous=123.4)),
-            region(decimals=1),
-        ),
+    no_rate = region(decimals=1)
+    for check, settings in (
+        (Plausibility(no_rate, MeterState(123.5, 0.0, previous=123.4)), no_rate),
         (Plausibility(meter, MeterState(value=123.5, ts_s=0.0)), meter),
     ):
-        dim = reader_for(meter)(shadow, one, two, three, {60: 1.0})
+        dim = reader_for(settings)(shadow, one, two, three, {60: 1.0})
         check.check(dim, MINUTE)
         assert (dim.status, dim.value) == (LOW_CONFIDENCE, None)
