@@ -199,6 +199,8 @@ function regionToml() {
       "# decimals = 1             # digits after the point (the last wheels or digits)",
       '# device_class = "water"   # a meter\'s: water, gas or energy, for Home Assistant',
       '# unit = "m³"',
+      "# max_rate_per_min = 0.1   # the most it counts a minute: faster is a misread, and an",
+      "#                          # unsure wheel that cannot have moved is read from it",
       "# align = true             # follow the meter when the camera shifts");
   }
   return lines.join("\n");

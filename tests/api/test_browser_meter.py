@@ -89,6 +89,7 @@ def test_a_box_dragged_on_a_camera_frame_gives_the_region_for_the_configuration(
     page.fill("#region-name", "water")
     expect(page.get_by_test_id("region-toml")).to_contain_text('name = "water"')
     toml = page.get_by_test_id("region-toml").inner_text()
+    assert "# max_rate_per_min = " in toml  # the meter's rules, to set
     shot(page, "read-region")
     # The lines are a region of the configuration, and the daemon reads the frame with it as
     # the page did.
