@@ -53,6 +53,7 @@ class MeterState:
     pending_count: int = 0
     previous: float | None = None  # the value accepted before `value`
     previous_ts_s: float | None = None
+    set_by_hand: bool = False  # `value` is what a person said the meter shows (set_value)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -135,9 +136,11 @@ class Plausibility:
         """The wheels (by index, of `count`) that show the same digit in every value the rules
         allow now, with that digit: a wheel that cannot have moved since the last accepted
         value. Only with a rate limit (else any rise is allowed), and only from a level two
-        readings have backed (a first value, read alone, may be the misread)."""
+        readings have backed or a person set (a first value, read alone, may be the misread)."""
         state, rate = self.state, self.region.max_rate_per_min
-        if rate is None or state.value is None or state.previous is None:
+        if rate is None or state.value is None:
+            return {}
+        if state.previous is None and not state.set_by_hand:
             return {}
         elapsed = max(_since(state.ts_s, now_s), 0.0)
         # In steps of the last digit, as plausible() allows: up to the rate's rise plus one
@@ -307,7 +310,7 @@ class MeterChecks:
         value = parse_value(check.region, given)
         with self._lock:
             was = check.state.value
-            check.state = MeterState(value=value, ts_s=now_s)
+            check.state = MeterState(value=value, ts_s=now_s, set_by_hand=True)
             self._save(region, check.state)
             state = MeterState(**check.state.to_dict())
         logger.info("region %s: value set to %s by %s (was %s)", region, value, by, was)

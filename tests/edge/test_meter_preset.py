@@ -9,7 +9,7 @@ import pytest
 from edge.config import RegionSettings
 from edge.meter.plausible import MeterChecks, MeterState
 from edge.meter.preset import MeterValueError, command_request, parse_value
-from edge.reading import IMPLAUSIBLE, OK
+from edge.reading import IMPLAUSIBLE, LOW_CONFIDENCE, OK
 from edge.store import Store
 from tests.edge.test_plausible import MINUTE, reading
 
@@ -104,6 +104,38 @@ def test_a_misread_level_that_sticks_is_set_right_and_readings_follow_it(tmp_pat
         # Saved: a restart checks against what was set, and what followed.
         restarted = MeterChecks([water()], store)
         assert restarted.states()["water"].value == 1234.7
+    finally:
+        store.close()
+
+
+def test_a_value_set_by_hand_lets_a_dim_leading_wheel_be_read_from_the_rules(
+    tmp_path: Path,
+) -> None:
+    """A meter whose leading wheel is never read surely publishes nothing to start from; once
+    its value is set, that wheel cannot have moved (max_rate_per_min) and is read from it, also
+    after a restart."""
+
+    def dim(value: str) -> object:
+        r = reading(value, unsure={0: [(6, 0.55), (0, 0.44), (8, 0.01)]})
+        r.status, r.value, r.unsure_digits = LOW_CONFIDENCE, None, (0,)
+        return r
+
+    store = Store(tmp_path / "state.sqlite", outbox_max=10)
+    try:
+        checks = MeterChecks([water(max_rate_per_min=0.1)], store)
+        before = dim("61234.5")
+        checks.check([before], 0.0)
+        assert (before.status, checks.states()["water"].value) == (LOW_CONFIDENCE, None)
+        checks.set_value("water", "1234.5", MINUTE)
+        after = dim("61234.6")
+        checks.check([after], 2 * MINUTE)
+        assert (after.status, after.value, after.raw_value) == (OK, "01234.6", "61234.6")
+        store.close()
+        store = Store(tmp_path / "state.sqlite", outbox_max=10)
+        restarted = MeterChecks([water(max_rate_per_min=0.1)], store)
+        later = dim("61234.7")
+        restarted.check([later], 3 * MINUTE)
+        assert (later.status, later.value) == (OK, "01234.7")
     finally:
         store.close()
 
