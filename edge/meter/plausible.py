@@ -40,6 +40,9 @@ MAX_UNCERTAIN_DIGITS = 6
 # Unsure wheels that cannot have moved take their digit from the rules (Plausibility._still);
 # False gives the rules as they were before (the README's figures before and after).
 STILL_WHEELS = True
+# After this many readings in a row with no value to start from, all unsure, the log says how
+# to give the region one (once per run of them).
+UNSURE_FROM_THE_START = 10
 
 
 @dataclass
@@ -71,9 +74,11 @@ class Plausibility:
         self.region = region
         self.state = state or MeterState()
         self.unit = 10.0**-region.decimals  # one step of the last digit
+        self._unsure_unset = 0  # unsure readings in a row while no value is accepted
 
     def check(self, reading: Reading, now_s: float) -> bool:
         """Repair, refuse or accept `reading` in place; True when the state changed."""
+        self._count_unsure_unset(reading)
         if reading.status == LOW_CONFIDENCE:
             if reading.to_a_tenth_value is not None and self._same_as_last(reading, now_s):
                 return True
@@ -115,6 +120,29 @@ class Plausibility:
             return self._accept(read, now_s)
         reading.raw_value, reading.value, reading.status = reading.value, None, IMPLAUSIBLE
         return True
+
+    def _count_unsure_unset(self, reading: Reading) -> None:
+        """Say, once, how to start a region that has no value and reads every frame unsure:
+        a wheel always in shadow or glare (often the leading one) holds back each reading, and
+        the still wheels need a level to be read from."""
+        if self.state.value is not None or reading.status != LOW_CONFIDENCE:
+            self._unsure_unset = 0
+            return
+        self._unsure_unset += 1
+        if self._unsure_unset != UNSURE_FROM_THE_START:
+            return
+        wheels = ", ".join(str(i + 1) for i in reading.unsure_digits) or "some"
+        rate = "" if self.region.max_rate_per_min is not None else " and max_rate_per_min"
+        logger.warning(
+            "region %s: %d readings in a row unsure (wheel %s of the last) and no value yet; "
+            "set the meter's value once (MQTT cmd/set_value or PUT /api/v1/meters/%s)%s so "
+            "the wheels that cannot have moved are read from it",
+            reading.region,
+            self._unsure_unset,
+            wheels,
+            reading.region,
+            rate,
+        )
 
     def _same_as_last(self, reading: Reading, now_s: float) -> bool:
         """Publish a reading unsure only in its rightmost wheel's tenth (the wheel stands on

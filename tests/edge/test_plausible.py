@@ -292,3 +292,25 @@ def test_unsure_wheels_that_cannot_have_moved_take_their_digit_from_the_rules() 
         dim = reader_for(settings)(shadow, one, two, three, {60: 1.0})
         check.check(dim, MINUTE)
         assert (dim.status, dim.value) == (LOW_CONFIDENCE, None)
+
+
+def test_a_meter_unsure_from_the_start_is_told_once_how_to_get_a_value(caplog) -> None:
+    def unsure() -> Reading:
+        r = reading("61234", unsure={0: [(6, 0.55), (0, 0.44)]})
+        r.status, r.value, r.unsure_digits = LOW_CONFIDENCE, None, (0,)
+        return r
+
+    check = Plausibility(region())
+    with caplog.at_level("WARNING", logger="edge.meter.plausible"):
+        for i in range(25):
+            check.check(unsure(), i * MINUTE)
+    (told,) = [r.getMessage() for r in caplog.records]
+    assert "10 readings in a row unsure (wheel 1 of the last)" in told
+    assert "cmd/set_value" in told and "max_rate_per_min" in told
+    # A region with a value has one to start from: nothing to say.
+    caplog.clear()
+    started = Plausibility(region(), MeterState(value=1234.0, ts_s=0.0))
+    with caplog.at_level("WARNING", logger="edge.meter.plausible"):
+        for i in range(25):
+            started.check(unsure(), i * MINUTE)
+    assert not caplog.records
