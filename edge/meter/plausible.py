@@ -134,7 +134,8 @@ class Plausibility:
         wheels = ", ".join(str(i + 1) for i in reading.unsure_digits) or "some"
         rate = "" if self.region.max_rate_per_min is not None else " and max_rate_per_min"
         logger.warning(
-            "region %s: %d readings in a row unsure (wheel %s of the last) and no value yet; "
+            "region %s: %d readings in a row unsure (the last on wheel %s from the left) and no "
+            "value yet; "
             "set the meter's value once (MQTT cmd/set_value or PUT /api/v1/meters/%s)%s so "
             "the wheels that cannot have moved are read from it",
             reading.region,

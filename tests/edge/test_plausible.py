@@ -305,7 +305,7 @@ def test_a_meter_unsure_from_the_start_is_told_once_how_to_get_a_value(caplog) -
         for i in range(25):
             check.check(unsure(), i * MINUTE)
     (told,) = [r.getMessage() for r in caplog.records]
-    assert "10 readings in a row unsure (wheel 1 of the last)" in told
+    assert "10 readings in a row unsure (the last on wheel 1 from the left)" in told
     assert "cmd/set_value" in told and "max_rate_per_min" in told
     # A region with a value has one to start from: nothing to say.
     caplog.clear()
