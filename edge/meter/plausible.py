@@ -187,9 +187,10 @@ class Plausibility:
         """Publish a `low_confidence` reading whose unsure wheels all cannot have moved (a
         leading wheel in a shadow, under glare, between two digits it never leaves): each takes
         the digit the rules leave it, when the model gave that digit real weight (one of its
-        alternatives), and the value is published if it passes the rules. `raw_value` keeps
-        the digits as read, the digits stay the model's, and the reading's confidence is that
-        of the wheels the model read surely."""
+        alternatives), and the value is published if it passes the rules. Such a wheel is
+        listed with that digit at confidence 1.0 (the rules leave it no other; a digit of an
+        `ok` reading is never under the threshold) and, where it was read as another, no
+        position; `raw_value` keeps the digits as read when they differ."""
         if not STILL_WHEELS or not reading.unsure_digits or self.state.value is None:
             return False
         still = self.still_digits(len(reading.digits), now_s)
@@ -204,11 +205,14 @@ class Plausibility:
         if not self.plausible(float(value), self.state.value, _since(self.state.ts_s, now_s)):
             return False
         read = format_value([d.digit for d in reading.digits], self.region.decimals)
-        unsure = reading.unsure_digits
-        sure = [d.confidence for i, d in enumerate(reading.digits) if i not in unsure]
+        for i in reading.unsure_digits:
+            wheel = reading.digits[i]
+            if wheel.digit != still[i]:
+                wheel.digit, wheel.position = still[i], None
+            wheel.confidence = 1.0
         reading.status, reading.value = OK, value
         reading.raw_value = read if read != value else None
-        reading.confidence = min(sure) if sure else reading.confidence
+        reading.confidence = min(d.confidence for d in reading.digits)
         logger.info(
             "region %s: %s published as %s (wheels %s cannot have moved)",
             reading.region,
