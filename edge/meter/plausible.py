@@ -166,16 +166,16 @@ class Plausibility:
         allow now, with that digit: a wheel that cannot have moved since the last accepted
         value. Only with a rate limit (else any rise is allowed), and only from a level two
         readings have backed or a person set (a first value, read alone, may be the misread)."""
-        state, rate = self.state, self.region.max_rate_per_min
-        if rate is None or state.value is None:
+        state = self.state
+        allowed = self.allowed_change(_since(state.ts_s, now_s))
+        if allowed is None or state.value is None:
             return {}
         if state.previous is None and not state.set_by_hand:
             return {}
-        elapsed = max(_since(state.ts_s, now_s), 0.0)
-        # In steps of the last digit, as plausible() allows: up to the rate's rise plus one
-        # step (and half a step of float noise); down nothing on a meter that never falls.
-        up = math.floor(rate * elapsed / 60.0 / self.unit + 1.5 + 1e-9)
-        down = 0 if self.region.monotonic and not self.region.allow_negative else up
+        # In steps of the last digit, as plausible() allows: up by the allowed change, down
+        # nothing on a meter that never falls (its half step of slack is float noise).
+        up = math.floor(allowed / self.unit + 1e-9)
+        down = 0 if self.falls_refused() else up
         last = round(state.value / self.unit)
         low, high = last - down, last + up
         if low < 0:
@@ -226,14 +226,21 @@ class Plausibility:
         """Whether `value` may follow `last` after `elapsed_s` seconds under the rules."""
         change = value - last
         slack = self.unit / 2  # float noise of the decimal digits
-        if change < -slack and self.region.monotonic and not self.region.allow_negative:
+        if change < -slack and self.falls_refused():
             return False
+        allowed = self.allowed_change(elapsed_s)
+        return allowed is None or abs(change) <= allowed
+
+    def falls_refused(self) -> bool:
+        return self.region.monotonic and not self.region.allow_negative
+
+    def allowed_change(self, elapsed_s: float) -> float | None:
+        """How far the value may move in `elapsed_s` seconds (None: no rate limit): the rate
+        for the time gone by, one step more, and half a step of float noise."""
         rate = self.region.max_rate_per_min
-        if rate is not None:
-            allowed = rate * max(elapsed_s, 0.0) / 60.0 + self.unit + slack
-            if abs(change) > allowed:
-                return False
-        return True
+        if rate is None:
+            return None
+        return rate * max(elapsed_s, 0.0) / 60.0 + self.unit + self.unit / 2
 
     def repairs(self, reading: Reading, now_s: float) -> set[str]:
         """The plausible values among the digits' alternatives (empty when too many digits are

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -179,15 +180,15 @@ def test_a_misread_rise_gives_way_to_the_next_reading_that_follows_the_value_bef
     store.close()
 
 
-def test_a_rightmost_wheel_on_its_round_up_line_repeats_the_last_value_and_nothing_else() -> None:
+def wheels_reader(meter: RegionSettings) -> Callable[..., Reading]:
+    """Reads counter wheels given as {position in tenths: probability} each, through the
+    reader's own path (its threshold 0.9), as a frame of `meter` would be read."""
     from edge.meter.printed import load_printed
     from edge.meter.read import meter_value, wheel_digits
     from edge.reader import FrameReader
 
-    meter = region(decimals=1)
     printed = load_printed(None)
     reader = FrameReader(printed, [meter], 0.9, "pi", printed)  # type: ignore[arg-type]
-    check = Plausibility(meter)
 
     def read(*wheels: dict[int, float]) -> Reading:
         positions = np.zeros((len(wheels), 100), np.float32)
@@ -199,6 +200,14 @@ def test_a_rightmost_wheel_on_its_round_up_line_repeats_the_last_value_and_nothi
         cells = [(20 * i, 0, 20, 32) for i in range(len(wheels))]
         digits = wheel_digits(probs, positions, cells)
         return reader.reading(meter, digits, 1.0, "cam", 0, meter_value(meter, digits))
+
+    return read
+
+
+def test_a_rightmost_wheel_on_its_round_up_line_repeats_the_last_value_and_nothing_else() -> None:
+    meter = region(decimals=1)
+    read = wheels_reader(meter)
+    check = Plausibility(meter)
 
     sharp = [{0: 1.0}, {10: 1.0}, {20: 1.0}, {30: 1.0}]
     first = read(*sharp, {40: 1.0})
@@ -230,30 +239,8 @@ def test_a_rightmost_wheel_on_its_round_up_line_repeats_the_last_value_and_nothi
 def test_unsure_wheels_that_cannot_have_moved_take_their_digit_from_the_rules() -> None:
     """A leading wheel in a shadow reads 0 or 6 frame after frame: with a rate limit, a wheel
     that shows the same digit in every value the rules allow is read from them."""
-    from edge.meter.printed import load_printed
-    from edge.meter.read import meter_value, wheel_digits
-    from edge.reader import FrameReader
-
-    printed = load_printed(None)
-
-    def reader_for(meter: RegionSettings):
-        reader = FrameReader(printed, [meter], 0.9, "pi", printed)  # type: ignore[arg-type]
-
-        def read(*wheels: dict[int, float]) -> Reading:
-            positions = np.zeros((len(wheels), 100), np.float32)
-            for row, weights in zip(positions, wheels, strict=True):
-                for tenths, weight in weights.items():
-                    row[tenths] = weight
-            nearest = (np.arange(100) + 5) // 10 % 10
-            probs = np.stack([np.bincount(nearest, row, 10) for row in positions])
-            cells = [(20 * i, 0, 20, 32) for i in range(len(wheels))]
-            digits = wheel_digits(probs, positions, cells)
-            return reader.reading(meter, digits, 1.0, "cam", 0, meter_value(meter, digits))
-
-        return read
-
     meter = region(decimals=1, max_rate_per_min=0.1)  # at most 0.1 a minute, one step more
-    read = reader_for(meter)
+    read = wheels_reader(meter)
     one, two, three, shadow = {10: 1.0}, {20: 1.0}, {30: 1.0}, {0: 0.45, 60: 0.55}
     check = Plausibility(meter)
     for i, last in enumerate((40, 50)):  # 0123.4, then 0123.5: a level two readings back
@@ -290,7 +277,7 @@ def test_unsure_wheels_that_cannot_have_moved_take_their_digit_from_the_rules() 
         (Plausibility(no_rate, MeterState(123.5, 0.0, previous=123.4)), no_rate),
         (Plausibility(meter, MeterState(value=123.5, ts_s=0.0)), meter),
     ):
-        dim = reader_for(settings)(shadow, one, two, three, {60: 1.0})
+        dim = wheels_reader(settings)(shadow, one, two, three, {60: 1.0})
         check.check(dim, MINUTE)
         assert (dim.status, dim.value) == (LOW_CONFIDENCE, None)
 
