@@ -219,6 +219,10 @@ class MeterOut(BaseModel):
         examples=["1234.5"],
     )
     accepted_at: str | None = Field(description="when it was accepted or set (ISO 8601, UTC)")
+    set_by_hand: bool = Field(
+        False,
+        description="`value` is what a person set (cmd/set_value, PUT), no reading accepted since",
+    )
     pending: str | None = Field(
         None, description="a new level that implausible readings agree on, not yet accepted"
     )

@@ -20,7 +20,8 @@ function facts(m) {
   const waiting = m.pending === null ? "–" : `${m.pending} (${m.pending_readings} of ${m.confirm_readings} readings agree)`;
   return el("dl", { class: "facts" },
     el("dt", {}, "value"), el("dd", { "data-testid": "meter-value" }, m.value ?? "none yet"),
-    el("dt", {}, "since"), el("dd", { title: localTime(m.accepted_at) }, m.accepted_at ? ago(m.accepted_at) : "–"),
+    el("dt", {}, "since"), el("dd", { title: localTime(m.accepted_at), "data-testid": "meter-since" },
+      m.accepted_at ? ago(m.accepted_at) + (m.set_by_hand ? ", set by hand" : "") : "–"),
     el("dt", {}, "new level waiting"), el("dd", {}, waiting),
     m.shift === undefined ? null : [el("dt", {}, "camera shift"), el("dd", { "data-testid": "meter-shift" }, shiftText(m))]);
 }

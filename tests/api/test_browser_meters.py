@@ -39,6 +39,7 @@ def test_a_person_sets_a_meters_value_on_the_live_page_and_readings_are_publishe
     meter.get_by_role("button", name="Set").click()
     expect(meter.locator(".message.ok")).to_contain_text("Set to 1234.5")
     expect(meter.get_by_test_id("meter-value")).to_have_text("1234.5")
+    expect(meter.get_by_test_id("meter-since")).to_contain_text("set by hand")
     expect(page.get_by_test_id("live-value")).to_have_text("001234.5", timeout=UI_TIMEOUT_MS)
     meter.get_by_role("button", name="Take the reference again").click()
     expect(meter.locator(".message.ok")).to_contain_text("The next frame read ok")

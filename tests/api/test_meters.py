@@ -109,6 +109,7 @@ def test_a_wrong_level_is_set_right_over_mqtt_and_the_api_and_bad_values_lose_no
     assert latest(sub)["value"] == "001234.5"
     meter = httpx.get(f"{url}/api/v1/meters").json()["meters"][0]
     assert (meter["region"], meter["value"], meter["pending"]) == ("power", "1234.5", None)
+    assert meter["set_by_hand"] is False  # readings have been accepted since it was set
 
     # The API sets it too, with the token only; a value the display cannot show is a 422.
     body = {"value": "1300"}
@@ -120,6 +121,7 @@ def test_a_wrong_level_is_set_right_over_mqtt_and_the_api_and_bad_values_lose_no
     assert missing.status_code == 404 and "this device's: power" in missing.json()["detail"]
     answer = httpx.put(f"{url}/api/v1/meters/power", json=body, headers=auth)
     assert answer.status_code == 200 and answer.json()["value"] == "1300.0"
+    assert answer.json()["set_by_hand"] is True
     sub.clear()
     wait_until(lambda: (r := latest(sub)) and r["status"] == "implausible", 30, "refused again")
 
@@ -153,6 +155,7 @@ def test_serve_shows_the_stored_values_and_leaves_setting_them_to_the_daemon(
                 "kind": "display",
                 "value": "1234.5",
                 "accepted_at": "1970-01-01T00:00:00.000Z",
+                "set_by_hand": False,
                 "pending": None,
                 "pending_readings": 0,
                 "confirm_readings": 100,
@@ -164,6 +167,7 @@ def test_serve_shows_the_stored_values_and_leaves_setting_them_to_the_daemon(
                 "kind": "counter",
                 "value": None,
                 "accepted_at": None,
+                "set_by_hand": False,
                 "pending": None,
                 "pending_readings": 0,
                 "confirm_readings": 3,

@@ -158,6 +158,7 @@ def described(region: RegionSettings, state: MeterState) -> dict[str, Any]:
         "kind": region.kind,
         "value": shown(state.value),
         "accepted_at": moment(state.ts_s),
+        "set_by_hand": state.set_by_hand,
         "pending": shown(state.pending),
         "pending_readings": state.pending_count if state.pending is not None else 0,
         "confirm_readings": region.confirm_readings,
