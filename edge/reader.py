@@ -702,9 +702,10 @@ class FrameReader:
         unsure: tuple[int, ...] = ()
         if status == LOW_CONFIDENCE and shown is not None:
             unsure = tuple(i for i, d in enumerate(digits) if d.confidence < sure)
-        if status == LOW_CONFIDENCE and shown is not None and region.kind == "counter":
-            *rest, last = digits
-            if (last.to_a_tenth or 0.0) >= sure and all(d.confidence >= sure for d in rest):
+            # Only the rightmost wheel unsure, and sure to the tenth it is read to.
+            last = len(digits) - 1
+            rightmost = region.kind == "counter" and unsure == (last,)
+            if rightmost and (digits[last].to_a_tenth or 0.0) >= sure:
                 to_a_tenth_value = shown
         return Reading(
             device_id=self.device_id,

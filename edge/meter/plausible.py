@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from edge.config import RegionSettings
 from edge.meter.preset import MeterValueError, parse_value
 from edge.meter.wheels import format_value
-from edge.reading import IMPLAUSIBLE, LOW_CONFIDENCE, OK, Reading
+from edge.reading import IMPLAUSIBLE, LOW_CONFIDENCE, OK, Digit, Reading
 
 logger = logging.getLogger(__name__)
 
@@ -196,9 +196,7 @@ class Plausibility:
         still = self.still_digits(len(reading.digits), now_s)
         combination = [d.digit for d in reading.digits]
         for i in reading.unsure_digits:
-            if i not in still or dict(reading.digits[i].top3).get(still[i], 0.0) < (
-                ALTERNATIVE_MIN_PROB
-            ):
+            if i not in still or still[i] not in weighty(reading.digits[i]):
                 return False
             combination[i] = still[i]
         value = format_value(combination, self.region.decimals)
@@ -247,8 +245,7 @@ class Plausibility:
         unsure to try them all)."""
         options = []
         for digit in reading.digits:
-            alternatives = [k for k, p in digit.top3 if p >= ALTERNATIVE_MIN_PROB]
-            options.append(list(dict.fromkeys([digit.digit, *alternatives])))
+            options.append(list(dict.fromkeys([digit.digit, *weighty(digit)])))
         if sum(len(o) > 1 for o in options) > MAX_UNCERTAIN_DIGITS:
             return set()
         last, since = self.state.value, _since(self.state.ts_s, now_s)
@@ -292,6 +289,11 @@ class Plausibility:
             value=value, ts_s=now_s, previous=last.value, previous_ts_s=last.ts_s
         )
         return True
+
+
+def weighty(digit: Digit) -> list[int]:
+    """The digits the model gave `digit`'s wheel real weight (ALTERNATIVE_MIN_PROB or more)."""
+    return [k for k, p in digit.top3 if p >= ALTERNATIVE_MIN_PROB]
 
 
 def _since(then_s: float | None, now_s: float) -> float:
