@@ -27,7 +27,7 @@ from edge.runs_model import RunDigit, RunModel
 from edge.vision.cell import cell_inks, is_cell
 from edge.vision.crops import crop_with_margin
 from edge.vision.find import DigitCandidate, find_digits
-from edge.vision.marks import MIN_DIGIT_CHANCE, SURE_DOUBT, digit_chance
+from edge.vision.marks import MIN_DIGIT_CHANCE, SURE_DOUBT, digit_chance, runs_off
 from edge.vision.normalise import to_mnist
 from edge.vision.params import DEFAULT
 
@@ -333,7 +333,7 @@ class FrameReader:
                     whole.add(f.region.name)
             if len(digits) == 1 and not f.cell:
                 light = any(c.light for c in f.candidates)
-                digits = self.lone_check(digits, None if light else gray)
+                digits = self.lone_check(digits, None if light else gray, boxes[f.region.name])
             by_region[f.region.name] = (digits, None)
         for (region, cells), digits in zip(meters, meter_digits, strict=True):
             by_region[region.name] = (digits, meter_value(region, digits))
@@ -493,7 +493,9 @@ class FrameReader:
                 out.append(Digit(p.digit, sureness, p.box, top3=p.top3))
         return out
 
-    def lone_check(self, digits: list[Digit], gray: np.ndarray | None = None) -> list[Digit]:
+    def lone_check(
+        self, digits: list[Digit], gray: np.ndarray | None = None, region: Box | None = None
+    ) -> list[Digit]:
         """A reading of one digit, asked again of the model's stricter judge (its output
         `not_digit_lone`), its doubt weighed with how the mark sits on the page
         (edge.vision.marks.digit_chance): no digit at all when that chance is under
@@ -511,7 +513,13 @@ class FrameReader:
         tuning crops and stopped no wrong reading). The judge sees the mark at 28x28 and full
         contrast, where a hair is a 1; the page shows it faint and soft-edged, so both are
         weighed (README, "A lone digit judged again").
+
+        A 1 that reaches the edge of its `region` (frame pixels) is no digit, whatever the
+        judge says: a straight stroke cut by the edge goes on beyond it (the page's edge, a
+        fold), and nothing inside the box tells it from a 1 (edge.vision.marks.runs_off).
         """
+        if region is not None and digits[0].digit == 1 and runs_off(digits[0].box, region):
+            return []
         doubt = self.lone_doubt(digits[0])
         if doubt is None:
             return digits

@@ -37,7 +37,9 @@ from edge.vision.marks import (  # noqa: E402
     FEATURES,
     MIN_DIGIT_CHANCE,
     SURE_DOUBT,
+    Box,
     mark_features,
+    runs_off,
 )
 
 L2 = 1e-2  # ridge on the weights (not the bias), on standardised measures
@@ -50,7 +52,11 @@ def harvest(folders: list[Path], kind: str, model_path: Path | None, args) -> li
     reader = region_readers(model, 0.95, "lone-marks", load_runs(None), rows_from(args))(kind, None)
     asked: list[tuple[Digit, float, bool]] = []
 
-    def keep_and_note(digits: list[Digit], gray: np.ndarray | None = None) -> list[Digit]:
+    def keep_and_note(
+        digits: list[Digit], gray: np.ndarray | None = None, region: Box | None = None
+    ) -> list[Digit]:
+        if region is not None and digits[0].digit == 1 and runs_off(digits[0].box, region):
+            return []  # refused before the judge is asked (FrameReader.lone_check)
         doubt = reader.lone_doubt(digits[0])
         if doubt is not None:
             # The reader passes no frame for light writing: that mark is judged alone.

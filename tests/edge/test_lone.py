@@ -12,7 +12,7 @@ from edge.config import RegionSettings
 from edge.model import load_model
 from edge.reader import LONE_LIMIT, FrameReader
 from edge.reading import Digit
-from edge.vision.marks import MIN_DIGIT_CHANCE, SURE_DOUBT, digit_chance
+from edge.vision.marks import MIN_DIGIT_CHANCE, SURE_DOUBT, digit_chance, runs_off
 from tests.conftest import load_script
 from tests.edge.test_digits import SAMPLE, draw_digit, hard_photo, paper, to_uint8
 from tests.edge.test_reader import confident_indices, number_frame
@@ -240,3 +240,45 @@ def test_a_mark_the_judge_is_sure_of_is_kept_without_weighing_its_page(model) ->
     assert digit_chance(gray, box, SURE_DOUBT / 2) < MIN_DIGIT_CHANCE  # the page would not
     doubted = Digit(1, 1.0, box, image=image, lone_doubt=SURE_DOUBT * 2)
     assert reader.lone_check([doubted], gray) == []
+
+
+# Empty pages of the tuning renderer (wild-flawed-blank, seed 67) whose page edge runs into
+# the frame's edge: the judge and the page's measures let it through as a 1.
+PAGE_EDGES = (123, 272)
+
+
+@pytest.mark.parametrize("index", PAGE_EDGES)
+def test_the_pages_own_edge_in_view_is_no_1(model, harvest, monkeypatch, index: int) -> None:
+    gray, expected = harvest.photo("wild-flawed-blank", index, None, 67)
+    assert expected["value"] is None and "page-edge" in expected["conditions"]
+    reading = read(model, gray, "digit")
+    assert (reading.status, reading.value) == ("no_digit", None)
+    # Without the rule for strokes cut by the region's edge it is published as a 1.
+    monkeypatch.setattr("edge.reader.runs_off", lambda *args: False)
+    before = read(model, gray, "digit")
+    assert (before.status, before.value) == ("ok", "1")
+    assert runs_off(before.digits[0].box, (0, 0, gray.shape[1], gray.shape[0]))
+
+
+def test_only_a_1_cut_by_the_regions_edge_is_refused(model) -> None:
+    # The region: 400 x 300 from (100, 50) of a 640 x 480 frame.
+    region = (100, 50, 400, 300)
+    reader = FrameReader(
+        model, [RegionSettings(kind="digit", box=[100, 50, 400, 300])], 0.95, "dev"
+    )
+    gray = to_uint8(paper(gradient=0.0, noise=2))
+    image = np.zeros((28, 28), np.float32)
+
+    def lone(digit: int, box: tuple[int, int, int, int]) -> list[Digit]:
+        # A judge surer than SURE_DOUBT: the page is not weighed, only the box matters.
+        mark = Digit(digit, 1.0, box, image=image, lone_doubt=SURE_DOUBT / 2)
+        return reader.lone_check([mark], gray, region)
+
+    for cut in [(100, 120, 20, 90), (300, 50, 20, 90), (479, 120, 21, 90), (300, 261, 20, 89)]:
+        assert lone(1, cut) == [], cut  # left, top, right and bottom edge
+    assert runs_off((101, 120, 20, 90), region)  # within a pixel counts
+    assert len(lone(1, (103, 120, 20, 90))) == 1  # 3 px inside: a 1 like any other
+    assert len(lone(0, (100, 50, 400, 300))) == 1  # a large 0 filling the region is read
+    # Asked without its region (a caller that has none), the same 1 is kept.
+    cut = Digit(1, 1.0, (100, 120, 20, 90), image=image, lone_doubt=SURE_DOUBT / 2)
+    assert reader.lone_check([cut], gray) == [cut]
