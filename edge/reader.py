@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
+from itertools import pairwise
 from typing import Protocol, cast
 
 import cv2
@@ -107,6 +108,9 @@ LONE_LIMIT = 0.5
 # how likely it is a digit at all (1.0 when the model has no not-a-digit output) and how
 # likely the stricter judge of a lone digit finds it no digit (NaN when not asked).
 Judged = dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, float, float]]
+# Neighbouring 1s of a number whose boxes share this much of the narrower one's width are
+# not published (stacked_ones).
+STACKED_SHARE = 0.5
 # Region kinds whose digits' confidence counts the judge's doubt (see FrameReader.read).
 JOINT_KINDS = ("number",)
 
@@ -141,6 +145,24 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
         return frame if frame.dtype == np.uint8 else np.clip(frame, 0, 255).astype(np.uint8)
     code = cv2.COLOR_BGRA2GRAY if frame.shape[2] == 4 else cv2.COLOR_BGR2GRAY
     return cv2.cvtColor(frame, code) if frame.shape[2] in (3, 4) else frame[:, :, 0].copy()
+
+
+def stacked_ones(digits: list[Digit]) -> list[Digit]:
+    """The digits of a number read as nothing but 1s that stand over one another: neighbours
+    whose boxes share at least STACKED_SHARE of the narrower one's width (none otherwise).
+
+    A blob with no digit in it (a patch of glare, a smudge, a stain's dark edge) cut at
+    its thin places along a slant comes apart in slices that each read as a sure 1, and
+    those slices overlap; written 1s stand side by side."""
+    if len(digits) < 2 or any(d.digit != 1 for d in digits):
+        return []
+    stacked: dict[int, Digit] = {}
+    for a, b in pairwise(digits):
+        (xa, _, wa, _), (xb, _, wb, _) = a.box, b.box
+        shared = min(xa + wa, xb + wb) - max(xa, xb)
+        if shared >= STACKED_SHARE * max(1, min(wa, wb)):
+            stacked[id(a)], stacked[id(b)] = a, b
+    return list(stacked.values())
 
 
 def doubt(digit: int, other: np.ndarray, min_confidence: float) -> float:
@@ -331,6 +353,9 @@ class FrameReader:
                 number = f.region.kind == "number"
                 if self.row_check(digits, gray, sure, agree_only=f.cell, rescue=number):
                     whole.add(f.region.name)
+            if f.region.kind == "number":
+                for digit in stacked_ones(digits):
+                    digit.confidence = 0.0
             if len(digits) == 1 and not f.cell:
                 light = any(c.light for c in f.candidates)
                 digits = self.lone_check(digits, None if light else gray, boxes[f.region.name])
