@@ -110,7 +110,7 @@ LONE_LIMIT = 0.5
 Judged = dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, float, float]]
 # Neighbouring 1s of a number whose boxes share this much of the narrower one's width are
 # not published (stacked_ones).
-STACKED_SHARE = 0.35
+STACKED_SHARE = 0.5
 # Region kinds whose digits' confidence counts the judge's doubt (see FrameReader.read).
 JOINT_KINDS = ("number",)
 

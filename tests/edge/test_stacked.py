@@ -31,11 +31,11 @@ def ones(*boxes: tuple[int, int, int, int], digits: str | None = None) -> list[D
 
 
 def test_overlapping_slices_read_as_1s_are_found() -> None:
-    # Slices of one blob: each box shares more than a third of its neighbour's width.
+    # Slices of one blob: each box shares more than half of its neighbour's width.
     row = ones((100, 50, 30, 80), (110, 48, 40, 82), (130, 50, 30, 80))
     assert stacked_ones(row) == row
     # Only the pair that overlaps, of three.
-    row = ones((100, 50, 20, 80), (160, 50, 20, 80), (173, 50, 20, 80))  # 7 of 20 px
+    row = ones((100, 50, 20, 80), (160, 50, 20, 80), (170, 50, 20, 80))
     assert stacked_ones(row) == row[1:]
 
 
@@ -43,7 +43,7 @@ def test_overlapping_slices_read_as_1s_are_found() -> None:
     ("boxes", "digits"),
     [
         (((100, 50, 20, 80), (140, 50, 20, 80)), "11"),  # side by side
-        (((100, 50, 20, 80), (114, 50, 20, 80)), "11"),  # sharing 6 of 20 px: 0.3
+        (((100, 50, 20, 80), (112, 50, 20, 80)), "11"),  # sharing 8 of 20 px: 0.4
         (((100, 50, 30, 80), (110, 48, 40, 82)), "17"),  # not all 1s (touching, cut apart)
         (((100, 50, 30, 80),), "1"),  # one digit
     ],
