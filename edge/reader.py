@@ -28,7 +28,7 @@ from edge.runs_model import RunDigit, RunModel
 from edge.vision.cell import cell_inks, is_cell
 from edge.vision.crops import crop_with_margin
 from edge.vision.find import DigitCandidate, find_digits
-from edge.vision.marks import MIN_DIGIT_CHANCE, SURE_DOUBT, digit_chance, runs_off
+from edge.vision.marks import MIN_DIGIT_CHANCE, SURE_DOUBT, cut_one, digit_chance
 from edge.vision.normalise import to_mnist
 from edge.vision.params import DEFAULT
 
@@ -541,9 +541,9 @@ class FrameReader:
 
         A 1 that reaches the edge of its `region` (frame pixels) is no digit, whatever the
         judge says: a straight stroke cut by the edge goes on beyond it (the page's edge, a
-        fold), and nothing inside the box tells it from a 1 (edge.vision.marks.runs_off).
+        fold), and nothing inside the box tells it from a 1 (edge.vision.marks.cut_one).
         """
-        if region is not None and digits[0].digit == 1 and runs_off(digits[0].box, region):
+        if cut_one(digits[0].digit, digits[0].box, region):
             return []
         doubt = self.lone_doubt(digits[0])
         if doubt is None:

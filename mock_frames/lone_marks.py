@@ -38,8 +38,8 @@ from edge.vision.marks import (  # noqa: E402
     MIN_DIGIT_CHANCE,
     SURE_DOUBT,
     Box,
+    cut_one,
     mark_features,
-    runs_off,
 )
 
 L2 = 1e-2  # ridge on the weights (not the bias), on standardised measures
@@ -55,7 +55,7 @@ def harvest(folders: list[Path], kind: str, model_path: Path | None, args) -> li
     def keep_and_note(
         digits: list[Digit], gray: np.ndarray | None = None, region: Box | None = None
     ) -> list[Digit]:
-        if region is not None and digits[0].digit == 1 and runs_off(digits[0].box, region):
+        if cut_one(digits[0].digit, digits[0].box, region):
             return []  # refused before the judge is asked (FrameReader.lone_check)
         doubt = reader.lone_doubt(digits[0])
         if doubt is not None:

@@ -66,6 +66,12 @@ def runs_off(box: Box, region: Box, margin: int = EDGE_PX) -> bool:
     )
 
 
+def cut_one(digit: int, box: Box, region: Box | None) -> bool:
+    """Whether a lone reading of `digit` at `box` is a 1 cut by the edge of its `region`
+    (runs_off; never without a region), which edge.reader.FrameReader.lone_check refuses."""
+    return region is not None and digit == 1 and runs_off(box, region)
+
+
 def mark_features(gray: np.ndarray, box: Box, doubt: float) -> np.ndarray:
     """The measures `digit_chance` weighs, in FEATURES order, of the mark at `box` (frame
     pixels) of the uint8 greyscale frame, beside the judge's doubt about it."""

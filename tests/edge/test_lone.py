@@ -254,7 +254,7 @@ def test_the_pages_own_edge_in_view_is_no_1(model, harvest, monkeypatch, index: 
     reading = read(model, gray, "digit")
     assert (reading.status, reading.value) == ("no_digit", None)
     # Without the rule for strokes cut by the region's edge it is published as a 1.
-    monkeypatch.setattr("edge.reader.runs_off", lambda *args: False)
+    monkeypatch.setattr("edge.reader.cut_one", lambda *args: False)
     before = read(model, gray, "digit")
     assert (before.status, before.value) == ("ok", "1")
     assert runs_off(before.digits[0].box, (0, 0, gray.shape[1], gray.shape[0]))
