@@ -53,9 +53,9 @@ def runs_off(box: Box, region: Box, margin: int = EDGE_PX) -> bool:
     A lone straight stroke cut by the region's edge is most often something that does go on:
     the page's own edge, a fold, a shadow's edge, a cable. It reads as a 1, and neither the
     judge, which sees only what lies inside the box, nor the page round it can tell it from
-    one. On tuning frames, lone marks read as 1 that touch the edge: none of 3,995 digits read
-    right, 17 of the 48 marks of empty pages the page's measures let through (README, "A lone
-    digit judged again")."""
+    one. On tuning frames, of 3,995 single digits read right none is a 1 touching the edge,
+    and of the 48 marks of empty pages the page's measures let through, 17 are (README, "A
+    lone digit judged again")."""
     x, y, w, h = box
     rx, ry, rw, rh = region
     return (
