@@ -352,14 +352,28 @@ def quantize_int8(
     """Static QDQ int8 quantisation, its ranges set on INT8_CALIBRATION of `calibration`'s
     real digits (uint8 images [N,H,W]) drawn evenly across them; only the nodes of `op_types`
     when given (default: every kind onnxruntime can quantise); metadata carried over."""
+    pick = np.linspace(0, len(calibration) - 1, min(INT8_CALIBRATION, len(calibration)))
+    batches = calibration[pick.astype(int), None].astype(np.float32) / 255
+    feeds = [{"image": batches[i : i + 50]} for i in range(0, len(batches), 50)]
+    quantize_qdq(fp32_path, int8_path, feeds, op_types)
+
+
+def quantize_qdq(
+    fp32_path: Path,
+    int8_path: Path,
+    feeds: list[dict[str, np.ndarray]],
+    op_types: list[str] | None = None,
+) -> None:
+    """onnxruntime's static QDQ quantisation of `fp32_path` into `int8_path`: weights int8
+    with one scale per output channel, activations uint8, their ranges the extremes the
+    model's inputs `feeds` (one dict of input arrays per run) reach; only the nodes of
+    `op_types` when given. The metadata is carried over, the version ending in `-int8`."""
     from onnxruntime.quantization import CalibrationDataReader, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            pick = np.linspace(0, len(calibration) - 1, min(INT8_CALIBRATION, len(calibration)))
-            batches = calibration[pick.astype(int), None].astype(np.float32) / 255
-            self._it = iter([{"image": batches[i : i + 50]} for i in range(0, len(batches), 50)])
+            self._it = iter(feeds)
 
         def get_next(self) -> dict | None:
             return next(self._it, None)

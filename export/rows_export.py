@@ -1,12 +1,21 @@
 """Row-reader checkpoint (training.rows) -> one self-describing ONNX file.
 
-    python -m export.rows_export artifacts/rows.pt --out artifacts/rows-ctc.onnx
+    python -m export.rows_export artifacts/rows.pt --out artifacts/rows-ctc.onnx \
+        [--int8 artifacts/harvest-rows-cal/rows.npz]
 
 The graph takes `image` float32 [N,1,32,W] (a number's row as edge.rows_model.row_input
 prepares it; any width divisible by 4) and returns `probs` float32 [N,W/4,11]: per group of
 four columns, the softmax over the ten digits and CTC's blank (index 10). onnxruntime must
 agree with torch on rows of several widths or the export fails. The weights are stored as
 float16 unless `--weights float32` (half the file; the arithmetic stays float32).
+
+`--int8 ROWS_NPZ...` also writes `<out>-int8.onnx`: every convolution (the 2-D ones and those
+along the columns), ReLU and pooling in 8-bit integers (onnxruntime's static QDQ, one scale per
+output channel), the softmax float32, the ranges set on every other window of the harvests
+given (`harvest.py --rows`: windows as the device cuts them). The export refuses it when, of
+the other windows that the exported file reads at least INT8_SURE sure (where the device acts
+on its reading), more than 1 in 100 are read as another number; it prints that agreement, the
+agreement over all of them, and both files' time per window.
 """
 
 from __future__ import annotations
@@ -18,17 +27,25 @@ import numpy as np
 import onnx
 import torch
 
-from edge.rows_model import ROW_HEIGHT, STRIDE
+from edge.rows_model import ROW_HEIGHT, STRIDE, greedy, sequence_probability
 from export.compact import MAX_DIFF, STORAGE, store_compact
 from export.onnx_export import (
     MAX_ABS_DIFF,
     OPSET,
     ExportError,
     default_version,
+    quantize_qdq,
+    set_metadata,
     strip_trace_metadata,
 )
 from export.runs_export import ctc_metadata
-from training.rows import RowNet, load_checkpoint
+from training.rows import RowNet, load_checkpoint, load_rows
+
+# `--int8`: every convolution (2-D, and 1-D along the columns), ReLU and pooling in 8 bits.
+INT8_OPS = ["Conv", "Relu", "MaxPool"]
+INT8_AGREEMENT = 0.99  # of the check windows read surely, read as the same number by both files
+INT8_SURE = 0.9  # "surely": as sure as the row reader must be to void a number (ROW_VETO)
+INT8_WEIGHTS = "convolutions in 8 bits (QDQ, one scale per output channel), the softmax float32"
 
 
 class RowProbabilities(torch.nn.Module):
@@ -89,6 +106,66 @@ def check_parity(net: RowNet, path: Path, limit: float = MAX_ABS_DIFF) -> float:
     return worst
 
 
+def trimmed(window: np.ndarray) -> np.ndarray:
+    """A harvested window [ROW_HEIGHT, W] without the zero columns that pad it to the widest,
+    as wide as the device makes it (a multiple of STRIDE, at least two)."""
+    inked = np.nonzero(np.abs(window).max(axis=0) > 0)[0]
+    width = int(inked[-1]) + 1 if inked.size else 0
+    width = max(2 * STRIDE, -(-width // STRIDE) * STRIDE)
+    return np.ascontiguousarray(window[:, :width], np.float32)
+
+
+def read_texts(session, windows: list[np.ndarray]) -> tuple[list[str], list[float], float]:
+    """The number one session reads in each window, how sure it is of it, and its median
+    seconds per window."""
+    import time
+
+    texts, sure, seconds = [], [], []
+    for window in windows:
+        start = time.perf_counter()
+        (probs,) = session.run(["probs"], {"image": window[None, None]})
+        seconds.append(time.perf_counter() - start)
+        texts.append(greedy(probs[0]))
+        sure.append(sequence_probability(probs[0], texts[-1]) if texts[-1] else 0.0)
+    return texts, sure, float(np.median(seconds))
+
+
+def export_int8(fp32_path: Path, windows: list[np.ndarray]) -> tuple[Path, dict[str, float]]:
+    """`<fp32_path>-int8.onnx` quantised on every other window (from the first) and checked on
+    the rest: its path and what the check found (`sure`: the share of the windows the exported
+    file reads INT8_SURE sure that both read alike; `all`: of every window; `sure_windows`;
+    `before_s`, `after_s`: both files' median time per window, one thread). ExportError when
+    `sure` is under INT8_AGREEMENT."""
+    import onnxruntime as ort
+
+    int8_path = fp32_path.with_name(fp32_path.stem + "-int8.onnx")
+    calibrate, check = windows[0::2], windows[1::2]
+    quantize_qdq(fp32_path, int8_path, [{"image": w[None, None]} for w in calibrate], INT8_OPS)
+    set_metadata(int8_path, weights=INT8_WEIGHTS)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    sessions = [
+        ort.InferenceSession(str(p), options, providers=["CPUExecutionProvider"])
+        for p in (fp32_path, int8_path)
+    ]
+    (before, sure, before_s), (after, _, after_s) = (read_texts(s, check) for s in sessions)
+    alike = np.array([a == b for a, b in zip(before, after, strict=True)])
+    surely = np.array(sure) >= INT8_SURE
+    found = {
+        "sure": float(alike[surely].mean()) if surely.any() else 1.0,
+        "all": float(alike.mean()) if alike.size else 1.0,
+        "sure_windows": float(surely.sum()),
+        "before_s": before_s,
+        "after_s": after_s,
+    }
+    if found["sure"] < INT8_AGREEMENT:
+        raise ExportError(
+            f"{int8_path} reads {found['sure']:.1%} of the {int(surely.sum())} windows "
+            f"{fp32_path.name} reads surely as it does (at least {INT8_AGREEMENT:.0%} needed)"
+        )
+    return int8_path, found
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m export.rows_export", description=__doc__)
     p.add_argument("checkpoint", type=Path)
@@ -98,6 +175,14 @@ def main(argv: list[str] | None = None) -> int:
         choices=("float32", "float16"),
         default="float16",
         help="how the weights are stored (float16: half the file, float32 arithmetic)",
+    )
+    p.add_argument(
+        "--int8",
+        type=Path,
+        nargs="+",
+        metavar="ROWS_NPZ",
+        help="also write <out>-int8.onnx, its 8-bit ranges set on these harvested windows "
+        "(harvest.py --rows)",
     )
     args = p.parse_args(argv)
     net, ckpt = load_checkpoint(args.checkpoint)
@@ -109,6 +194,16 @@ def main(argv: list[str] | None = None) -> int:
         f"wrote {args.out} ({args.out.stat().st_size:,} bytes), version {version}; "
         f"parity max |onnx - torch| = {diff:.2e}"
     )
+    if args.int8:
+        x, _ = load_rows(args.int8)
+        int8_path, found = export_int8(args.out, [trimmed(w) for w in x])
+        print(
+            f"wrote {int8_path} ({int8_path.stat().st_size:,} bytes): the same number as "
+            f"{args.out.name} in {found['sure']:.1%} of the {int(found['sure_windows'])} "
+            f"windows it reads {INT8_SURE:.0%} sure ({found['all']:.1%} of all "
+            f"{len(x) - len(x) // 2}); {found['before_s'] * 1e3:.3f} -> "
+            f"{found['after_s'] * 1e3:.3f} ms per window (median, one thread)"
+        )
     return 0
 
 

@@ -9,10 +9,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnx
+import pytest
 import torch
 
 from edge.config import ModelSettings, RegionSettings
 from edge.rows_model import BLANK, ROW_HEIGHT, ROW_MAX_WIDTH, greedy, rows_for
+from export import rows_export
+from export.onnx_export import ExportError
+from export.rows_export import export_rows
 from export.rows_export import main as export_main
 from tests.conftest import load_script
 from training.rows import RowNet, exact, main
@@ -77,14 +82,46 @@ def test_harvests_trains_exports_and_reads_on_the_device(tmp_path: Path) -> None
                 for k, v in before["state_dict"].items() if k.endswith("weight"))  # fmt: skip
     assert drift < 1e-3  # the weights it started from, barely moved at that learning rate
     onnx_file = tmp_path / "rows.onnx"
-    assert export_main([str(checkpoint), "--out", str(onnx_file)]) == 0
-    model = rows_for(ModelSettings(rows_path=onnx_file), [RegionSettings(kind="number")])
-    assert model is not None and model.version.startswith("rows-ctc-")
+    assert (
+        export_main([str(checkpoint), "--out", str(onnx_file), "--int8", str(out / "rows.npz")])
+        == 0
+    )
+    small = tmp_path / "rows-int8.onnx"
+    assert small.stat().st_size < onnx_file.stat().st_size
     page = np.full((120, 300), 210, np.uint8)
     page[40:80, 100:106] = 20
-    read = model.read(page, [(95, 40, 20, 40), (140, 40, 20, 40)])
-    assert read is not None and set(read.text) <= set("0123456789")
-    assert 0.0 <= read.sureness() <= 1.0
+    for path in (onnx_file, small):  # the device loads and reads either
+        model = rows_for(ModelSettings(rows_path=path), [RegionSettings(kind="number")])
+        assert model is not None and model.version.startswith("rows-ctc-")
+        read = model.read(page, [(95, 40, 20, 40), (140, 40, 20, 40)])
+        assert read is not None and set(read.text) <= set("0123456789")
+        assert 0.0 <= read.sureness() <= 1.0
+    assert model.version.endswith("-int8")
+    meta = {p.key: p.value for p in onnx.load(str(small)).metadata_props}
+    assert meta["weights"].startswith("convolutions in 8 bits")
+
+
+def test_an_8_bit_row_reader_that_reads_sure_rows_otherwise_is_refused(
+    tmp_path, monkeypatch
+) -> None:
+    net = RowNet().eval()
+    fp32 = tmp_path / "rows.onnx"
+    export_rows(net, {}, "test", fp32)
+    rng = np.random.default_rng(4)
+    windows = [rng.normal(0, 1, (ROW_HEIGHT, 4 * int(rng.integers(8, 40)))).astype(np.float32)
+               for _ in range(12)]  # fmt: skip
+    # Every window counted as read surely, and agreement asked beyond what any file gives.
+    monkeypatch.setattr(rows_export, "INT8_SURE", 0.0)
+    monkeypatch.setattr(rows_export, "INT8_AGREEMENT", 1.01)
+    with pytest.raises(ExportError, match=r"windows rows\.onnx reads surely"):
+        rows_export.export_int8(fp32, windows)
+
+
+def test_a_harvested_window_is_cut_to_the_width_the_device_gives_it() -> None:
+    window = np.zeros((ROW_HEIGHT, ROW_MAX_WIDTH), np.float16)
+    window[5:20, 3:37] = -2.0  # ink to column 36: 37 columns, a multiple of 4 is 40
+    assert rows_export.trimmed(window).shape == (ROW_HEIGHT, 40)
+    assert rows_export.trimmed(np.zeros((ROW_HEIGHT, 64))).shape == (ROW_HEIGHT, 8)
 
 
 def training_mnist(tmp_path: Path) -> Path:
