@@ -115,6 +115,7 @@ def test_an_8_bit_row_reader_that_reads_sure_rows_otherwise_is_refused(
     monkeypatch.setattr(rows_export, "INT8_AGREEMENT", 1.01)
     with pytest.raises(ExportError, match=r"windows rows\.onnx reads surely"):
         rows_export.export_int8(fp32, windows)
+    assert not (tmp_path / "rows-int8.onnx").exists()  # no file left to install by mistake
 
 
 def test_a_harvested_window_is_cut_to_the_width_the_device_gives_it() -> None:
