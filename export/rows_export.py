@@ -129,7 +129,8 @@ def read_texts(session, windows: list[np.ndarray]) -> tuple[list[str], list[floa
 def export_int8(fp32_path: Path, windows: list[np.ndarray]) -> tuple[Path, dict[str, float]]:
     """`<fp32_path>-int8.onnx` quantised on every other window (from the first) and checked on
     the rest: its path and what the check found (`sure`: the share of the windows the exported
-    file reads INT8_SURE sure that both read alike; `all`: of every window; `sure_windows`;
+    file reads INT8_SURE sure that both read alike; `all`: of every window; `windows` and
+    `sure_windows`, how many;
     `width`, `before_ms`, `after_ms`: both files' median time for a window of the check's
     median width, one thread). ExportError (and no file) when `sure` is under INT8_AGREEMENT."""
     int8_path = fp32_path.with_name(fp32_path.stem + "-int8.onnx")
@@ -140,17 +141,19 @@ def export_int8(fp32_path: Path, windows: list[np.ndarray]) -> tuple[Path, dict[
     (before, sure), (after, _) = (read_texts(s, check) for s in sessions)
     alike = np.array([a == b for a, b in zip(before, after, strict=True)])
     surely = np.array(sure) >= INT8_SURE
-    if surely.any() and alike[surely].mean() < INT8_AGREEMENT:
+    sure_share = float(alike[surely].mean()) if surely.any() else 1.0
+    if sure_share < INT8_AGREEMENT:
         int8_path.unlink(missing_ok=True)
         raise ExportError(
-            f"{int8_path} reads {alike[surely].mean():.1%} of the {int(surely.sum())} windows "
+            f"{int8_path} reads {sure_share:.1%} of the {int(surely.sum())} windows "
             f"{fp32_path.name} reads surely as it does (at least {INT8_AGREEMENT:.0%} needed)"
         )
     typical = sorted(check, key=lambda w: w.shape[1])[len(check) // 2][None, None]
     before_ms, after_ms = (median_run_ms(s, typical, 300, 30) for s in sessions)
     found = {
-        "sure": float(alike[surely].mean()) if surely.any() else 1.0,
+        "sure": sure_share,
         "all": float(alike.mean()) if alike.size else 1.0,
+        "windows": float(len(check)),
         "sure_windows": float(surely.sum()),
         "width": float(typical.shape[-1]),
         "before_ms": before_ms,
@@ -194,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             f"wrote {int8_path} ({int8_path.stat().st_size:,} bytes): the same number as "
             f"{args.out.name} in {found['sure']:.1%} of the {int(found['sure_windows'])} "
             f"windows it reads {INT8_SURE:.0%} sure ({found['all']:.1%} of all "
-            f"{len(x) - len(x) // 2}); a window {int(found['width'])} columns wide "
+            f"{int(found['windows'])}); a window {int(found['width'])} columns wide "
             f"{found['before_ms']:.3f} -> {found['after_ms']:.3f} ms (median, one thread)"
         )
     return 0
