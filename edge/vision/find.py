@@ -7,7 +7,8 @@ the judge finds no digit at all, a second look removes thicker and steeper lines
 when faint digit-sized marks were seen, a third takes fainter ink for ink (pencil in dim light),
 and last one large faint digit alone is taken (edge.vision.select.faint_single; in a digit
 region the fainter ink's first). A digit region's digit also carries a way to join the
-fainter ink round it (grown_ink), which the reader uses when the digit alone reads unsurely.
+fainter ink round it (grown_ink), which the reader uses when the digit alone reads unsurely;
+a number's digits a way to join two neighbours into one digit (joined), for pieces of one digit.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import logging
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Literal
 
@@ -58,6 +59,14 @@ class DigitCandidate:
     grow: Callable[[], DigitCandidate | None] | None = None
     # Found as light writing on dark paper (chalk on a board, a white pen, an inverted scan).
     light: bool = False
+    # In a number: a way to make this candidate and its neighbour on the row one digit
+    # (join(self, other), None when together they are too wide for one), used only by a
+    # reader that found one of the two unsure; None where joining is not offered.
+    join: Callable[[DigitCandidate, DigitCandidate], DigitCandidate | None] | None = field(
+        default=None, repr=False, compare=False
+    )
+    # The group it was found as (analysis pixels), which `join` joins; None when not offered.
+    group: Group | None = field(default=None, repr=False, compare=False)
 
 
 def find_digits(
@@ -144,6 +153,9 @@ def find_digits(
                 grown, inks, parts, chosen[0], removed, params, scale, gray.shape
             )
         if kind == "number" and judge is not None:
+            join = partial(joined, inks, parts, params, scale, gray.shape)
+            for g, candidate in zip(chosen, found, strict=True):
+                candidate.group, candidate.join = g, join
             beside = look_beside(chosen, inks, removed, params, judge)
             found += [
                 DigitCandidate(to_caller_box(g.box, scale, gray.shape), ink, unread)
@@ -223,6 +235,31 @@ def look_beside(
         (g, ink, not (score >= params.faint_min_digit_score and g.box[3] >= least))
         for g, ink, score in zip(marks, inks_of, scores, strict=True)
     ]
+
+
+def joined(
+    inks: InkMap,
+    parts: Components,
+    params: VisionParams,
+    scale: float,
+    shape: tuple[int, ...],
+    first: DigitCandidate,
+    second: DigitCandidate,
+) -> DigitCandidate | None:
+    """Two neighbouring candidates of a row as one digit, boxed in the caller's pixels (None
+    when together they are too wide for one digit)."""
+    a, b = first.group, second.group
+    if a is None or b is None:
+        return None
+    x0, y0 = min(a.box[0], b.box[0]), min(a.box[1], b.box[1])
+    x1 = max(a.box[0] + a.box[2], b.box[0] + b.box[2])
+    y1 = max(a.box[1] + a.box[3], b.box[1] + b.box[3])
+    if x1 - x0 > params.pieces_join_max_aspect * (y1 - y0):
+        return None
+    members = sorted(set(a.members) | set(b.members))
+    group = Group((x0, y0, x1 - x0, y1 - y0), members, a.area + b.area)
+    ink = digit_ink(inks, parts, group, params)
+    return DigitCandidate(to_caller_box(group.box, scale, shape), ink, join=first.join, group=group)
 
 
 def grown(
