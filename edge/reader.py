@@ -24,7 +24,7 @@ from edge.meter.level import Leveller
 from edge.meter.read import PrintedClassifier, meter_value, read_meters, region_cells
 from edge.meter.settings import PRINTED_KINDS
 from edge.reading import LOW_CONFIDENCE, NO_DIGIT, OK, Digit, Reading, Status
-from edge.rows_model import ROW_KINDS, RowModel, rival_share, row_digits
+from edge.rows_model import ROW_KINDS, RowModel, RowRead, rival_share, row_digits
 from edge.runs_model import RunDigit, RunModel
 from edge.vision.cell import cell_inks, is_cell
 from edge.vision.crops import crop_with_margin
@@ -112,6 +112,8 @@ JOIN_MAX_HEIGHT = 1.4
 # how likely it is a digit at all (1.0 when the model has no not-a-digit output) and how
 # likely the stricter judge of a lone digit finds it no digit (NaN when not asked).
 Judged = dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, float, float]]
+# The row reader's readings of one frame, by the boxes of the digits it read round.
+RowReads = dict[tuple[Box, ...], RowRead | None]
 # Neighbouring 1s of a number whose boxes share this much of the narrower one's width are
 # not published (stacked_ones).
 STACKED_SHARE = 0.5
@@ -275,6 +277,7 @@ class FrameReader:
         found = []
         meters: list[tuple[RegionSettings, list[Box]]] = []
         judged: Judged = {}  # per call: one reader may serve several threads
+        rows_read: RowReads = {}  # the row reader's readings of this frame (read_row)
         judge = partial(self.is_digit, judged=judged) if self.rejects else None
         boxes: dict[str, Box] = {}
         shifts: dict[str, tuple[int, int]] = {}  # aligned meter regions: how far they moved
@@ -355,12 +358,15 @@ class FrameReader:
                 digits.append(digit)
                 sources.append(c)
             if f.region.kind == "number" and self.rows is not None:
-                digits = self.joined(digits, sources, judged, sure, f.origin, gray)
+                digits = self.joined(digits, sources, judged, sure, f.origin, gray, rows_read)
             if self.weighs(f.region, digits):
                 # A digit region's digit is a row of one. A tight crop's cell takes only the
                 # row reader's agreement: its lines, in the window, make it doubt right digits.
                 number = f.region.kind == "number"
-                if self.row_check(digits, gray, sure, agree_only=f.cell, rescue=number):
+                checked = self.row_check(
+                    digits, gray, sure, agree_only=f.cell, rescue=number, reads=rows_read
+                )
+                if checked:
                     whole.add(f.region.name)
             if f.region.kind == "number":
                 for digit in stacked_ones(digits):
@@ -445,6 +451,7 @@ class FrameReader:
         sure: float,
         agree_only: bool = False,
         rescue: bool = False,
+        reads: RowReads | None = None,
     ) -> bool:
         """The number's digits weighed against the row reader's reading of their row.
 
@@ -469,8 +476,7 @@ class FrameReader:
         ones 6,735 / 66 -> 6,754 / 63 and four fewer digits read on blank pages (README,
         "The row reader").
         """
-        assert self.rows is not None
-        read = self.rows.read(gray, [d.box for d in digits])
+        read = self.read_row(gray, digits, {} if reads is None else reads)
         if read is None:
             return False
         unsure_alone = min(d.confidence for d in digits) < sure
@@ -535,58 +541,93 @@ class FrameReader:
         sure: float,
         origin: tuple[int, int],
         gray: np.ndarray,
+        reads: RowReads,
     ) -> list[Digit]:
-        """A number's digits with pieces of one digit joined: neighbours, one of them unsure
-        (or unread), that read surely as one digit together (the judge's doubt counted), the
-        two together at most JOIN_MAX_HEIGHT as tall as the number's other digits; a joined
-        digit may join its next neighbour too. Kept only when the row reader reads the
-        joined number exactly; otherwise the digits as found. `sources`: each digit's
-        candidate (None for a digit of a run read whole, which is never joined).
+        """A number's digits with pieces of one digit joined (union_digit: two neighbours the
+        model reads surely as one digit). `sources`: each digit's candidate (None for a digit
+        of a run read whole, which is never joined).
+
+        First, neighbours one of which is unsure (or unread) are joined, a joined digit with
+        its next neighbour too, and kept only when the row reader reads the number so joined.
+        Else, when the row reader reads one digit fewer than the digits, two neighbours are
+        joined, however sure each is, where that gives exactly the row reader's number.
 
         A pencil or ballpoint digit whose strokes did not meet (a 4 as a 2 beside a 1, a 0
-        as two arcs) is found as two marks, each read unsurely or taken for no digit, and
-        the number goes out with a digit too many (`low_confidence`). The row reader, which
-        reads the row whole, seldom reads a join wrong the same way as the digits (on 14,750
-        tuning numbers, 41 more right and 1 more `ok` but wrong: README, "Pieces of one digit
-        joined").
+        as two arcs) is found as two marks, each read on its own, and the number goes out
+        with a digit too many (`low_confidence`, or worse). The row reader, which reads the
+        row whole, seldom reads a join wrong the same way as the digits (the first way: 41
+        more right and 1 more `ok` but wrong of 14,750 tuning numbers; the second, on top: 24
+        more right and 2 fewer wrong of 14,750, 11,150 of them the same: README, "Pieces of
+        one digit joined").
         """
         out, at, joins = list(digits), list(sources), 0
         i = 0
         while i < len(out) - 1:
-            a, b = out[i], out[i + 1]
-            first, second = at[i], at[i + 1]
-            if (
-                first is None
-                or second is None
-                or first.join is None
-                or min(a.confidence, b.confidence) >= sure
-            ):
+            unsure = min(out[i].confidence, out[i + 1].confidence) < sure
+            made = self.union_digit(out, at, i, judged, sure, origin, gray) if unsure else None
+            if made is None:
                 i += 1
                 continue
-            union = first.join(first, second)
-            others = [d.box[3] for k, d in enumerate(out) if k not in (i, i + 1)]
-            if union is None or (
-                others and union.box[3] > JOIN_MAX_HEIGHT * statistics.median(others)
-            ):
-                i += 1
-                continue
-            score = float(self.is_digit([union.ink], judged)[0])
-            _, image, probs, _, lone = judged[id(union.ink)]
-            probs = probs * score
-            if float(probs.max()) < sure:
-                i += 1
-                continue
-            digit = self.digit(probs, image, union.box, origin, gray)
-            digit.lone_doubt = lone
-            out[i : i + 2], at[i : i + 2] = [digit], [union]
+            out[i : i + 2], at[i : i + 2] = [made[0]], [made[1]]
             joins += 1
             i = max(0, i - 1)  # the joined digit may join its left neighbour too
-        if not joins or self.rows is None:
+        if self.rows is None:
             return digits
-        read = self.rows.read(gray, [d.box for d in out])
-        if read is None or read.text != "".join(str(d.digit) for d in out):
+        if joins:
+            read = self.read_row(gray, out, reads)
+            if read is not None and read.text == "".join(str(d.digit) for d in out):
+                return out
+        if len(digits) < 2:
             return digits
-        return out
+        read = self.read_row(gray, digits, reads)
+        if read is None or len(read.text) != len(digits) - 1:
+            return digits
+        ours = "".join(str(d.digit) for d in digits)
+        for i in range(len(digits) - 1):
+            if ours[:i] + ours[i + 2 :] != read.text[:i] + read.text[i + 1 :]:
+                continue
+            made = self.union_digit(digits, sources, i, judged, sure, origin, gray)
+            if made is not None and made[0].digit == int(read.text[i]):
+                return [*digits[:i], made[0], *digits[i + 2 :]]
+        return digits
+
+    def read_row(self, gray: np.ndarray, digits: list[Digit], reads: RowReads) -> RowRead | None:
+        """The row reader's reading of the row round `digits`, read once per frame and set of
+        boxes (`reads`: joining and weighing the digits ask for the same row)."""
+        assert self.rows is not None
+        boxes = tuple(d.box for d in digits)
+        if boxes not in reads:
+            reads[boxes] = self.rows.read(gray, list(boxes))
+        return reads[boxes]
+
+    def union_digit(
+        self,
+        digits: list[Digit],
+        sources: list[DigitCandidate | None],
+        i: int,
+        judged: Judged,
+        sure: float,
+        origin: tuple[int, int],
+        gray: np.ndarray,
+    ) -> tuple[Digit, DigitCandidate] | None:
+        """Digits i and i + 1 read as one, and its candidate, when the finder offers them as
+        one, together they stand at most JOIN_MAX_HEIGHT as tall as the other digits and the
+        model reads them surely as one digit (the judge's doubt counted); else None."""
+        first, second = sources[i], sources[i + 1]
+        if first is None or second is None or first.join is None:
+            return None
+        union = first.join(first, second)
+        others = [d.box[3] for k, d in enumerate(digits) if k not in (i, i + 1)]
+        if union is None or (others and union.box[3] > JOIN_MAX_HEIGHT * statistics.median(others)):
+            return None
+        score = float(self.is_digit([union.ink], judged)[0])
+        _, image, probs, _, lone = judged[id(union.ink)]
+        probs = probs * score
+        if float(probs.max()) < sure:
+            return None
+        digit = self.digit(probs, image, union.box, origin, gray)
+        digit.lone_doubt = lone
+        return digit, union
 
     def lone_check(
         self, digits: list[Digit], gray: np.ndarray | None = None, region: Box | None = None

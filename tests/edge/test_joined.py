@@ -132,3 +132,19 @@ def test_a_four_the_finder_cut_in_two_is_joined_not_read_whole(model, rows) -> N
     assert (reading.status, reading.value, reading.read_whole) == ("ok", "204", False)
     four = reading.digits[2]
     assert four.image is not None and 230 <= four.box[0] <= 250
+
+
+def test_sure_pieces_are_joined_only_into_the_number_the_row_reader_reads(sample, model) -> None:
+    """Both arcs of the broken 0 are sure enough for a region that asks for 0.3: they are
+    joined only when the row reader reads one digit fewer, the joined digit in its place."""
+    images, _ = sample
+    frame = number(images, broken(images[ZERO]))
+    region = [RegionSettings(min_confidence=0.3)]
+
+    def read(text: str):
+        reader = FrameReader(model, region, 0.95, "dev", rows=Otherwise(text))
+        return reader.read(frame, "x", 0)[0]
+
+    assert (read("7172").status, read("7172").value) == ("ok", "7172")  # the same count
+    assert (read("702").status, read("702").value) == ("ok", "702")
+    assert read("742").value == "7172", "the arcs together read 0, not the row reader's 4"
