@@ -104,7 +104,7 @@ class LoneJudge(RejectingClassifier, Protocol):
 # A reading of one digit is none when the stricter judge finds it at least this likely no digit
 # (the line the judge itself draws between a digit and none).
 LONE_LIMIT = 0.5
-# Two pieces of a number joined into one digit (FrameReader.join_pieces) are at most this
+# Two pieces of a number joined into one digit (FrameReader.joined) are at most this
 # many times as tall as the median of the number's other digits.
 JOIN_MAX_HEIGHT = 1.4
 # What the judge computed for one candidate ink, reused when that candidate is read:
@@ -544,8 +544,8 @@ class FrameReader:
         reads: RowReads,
     ) -> list[Digit]:
         """A number's digits with pieces of one digit joined (union_digit: two neighbours the
-        model reads surely as one digit). `sources`: each digit's candidate (None for a digit
-        of a run read whole, which is never joined).
+        model reads surely as one digit), for a reader with a row reader. `sources`: each
+        digit's candidate (None for a digit of a run read whole, which is never joined).
 
         First, neighbours one of which is unsure (or unread) are joined, a joined digit with
         its next neighbour too, and kept only when the row reader reads the number so joined.
@@ -555,10 +555,9 @@ class FrameReader:
         A pencil or ballpoint digit whose strokes did not meet (a 4 as a 2 beside a 1, a 0
         as two arcs) is found as two marks, each read on its own, and the number goes out
         with a digit too many (`low_confidence`, or worse). The row reader, which reads the
-        row whole, seldom reads a join wrong the same way as the digits (the first way: 41
-        more right and 1 more `ok` but wrong of 14,750 tuning numbers; the second, on top: 24
-        more right and 2 fewer wrong of 14,750, 11,150 of them the same: README, "Pieces of
-        one digit joined").
+        row whole, seldom reads a join wrong the same way as the digits (README, "Pieces of
+        one digit joined": on 14,750 tuning numbers the first way read 41 more right and 1
+        more `ok` but wrong; the second, after it, 24 more right and 2 fewer wrong).
         """
         out, at, joins = list(digits), list(sources), 0
         i = 0
@@ -571,8 +570,6 @@ class FrameReader:
             out[i : i + 2], at[i : i + 2] = [made[0]], [made[1]]
             joins += 1
             i = max(0, i - 1)  # the joined digit may join its left neighbour too
-        if self.rows is None:
-            return digits
         if joins:
             read = self.read_row(gray, out, reads)
             if read is not None and read.text == "".join(str(d.digit) for d in out):
