@@ -23,7 +23,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from edge.vision.group import Components, Group
+from edge.vision.group import Components, Group, merged
 from edge.vision.params import DEFAULT, VisionParams
 
 # How sure the learned judge is that each group is one digit (0..1; 0.5 and up is a digit).
@@ -250,16 +250,14 @@ def read_joined(
             bx, by, bw, bh = b.box
             overlap = min(ax + aw, bx + bw) - max(ax, bx)
             gap = max(by - (ay + ah), ay - (by + bh))
-            x0, y0 = min(ax, bx), min(ay, by)
-            w, h = max(ax + aw, bx + bw) - x0, max(ay + ah, by + bh) - y0
+            w = max(ax + aw, bx + bw) - min(ax, bx)
+            h = max(ay + ah, by + bh) - min(ay, by)
             if (
                 overlap >= params.join_min_x_overlap * min(aw, bw)
                 and gap <= params.join_max_gap * max(ah, bh)
                 and w <= params.max_digit_aspect * h
             ):
-                members = sorted(set(a.members) | set(b.members))
-                area = float(parts.areas[members].sum())
-                pairs.append((a, b, Group((x0, y0, w, h), members, area)))
+                pairs.append((a, b, merged(a, b, parts)))
     if not pairs:
         return []
     sure = np.asarray(score([joined for _, _, joined in pairs]), np.float64)

@@ -25,7 +25,7 @@ import numpy as np
 
 from edge.vision.binarize import InkMap, ink_map, lowered, relined
 from edge.vision.cell import is_cell
-from edge.vision.group import Components, Group, find_components, group_components
+from edge.vision.group import Components, Group, find_components, group_components, merged
 from edge.vision.normalise import scale_strokes
 from edge.vision.params import DEFAULT, VisionParams
 from edge.vision.select import darkest, faint_single, looks_like_digit, row_band, select_digits
@@ -248,16 +248,11 @@ def joined(
 ) -> DigitCandidate | None:
     """Two neighbouring candidates of a row as one digit, boxed in the caller's pixels (None
     when together they are too wide for one digit)."""
-    a, b = first.group, second.group
-    if a is None or b is None:
+    if first.group is None or second.group is None:
         return None
-    x0, y0 = min(a.box[0], b.box[0]), min(a.box[1], b.box[1])
-    x1 = max(a.box[0] + a.box[2], b.box[0] + b.box[2])
-    y1 = max(a.box[1] + a.box[3], b.box[1] + b.box[3])
-    if x1 - x0 > params.pieces_join_max_aspect * (y1 - y0):
+    group = merged(first.group, second.group, parts)
+    if group.box[2] > params.pieces_join_max_aspect * group.box[3]:
         return None
-    members = sorted(set(a.members) | set(b.members))
-    group = Group((x0, y0, x1 - x0, y1 - y0), members, a.area + b.area)
     ink = digit_ink(inks, parts, group, params)
     return DigitCandidate(to_caller_box(group.box, scale, shape), ink, join=first.join, group=group)
 

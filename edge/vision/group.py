@@ -148,6 +148,15 @@ def make_group(boxes: list[list[int]], areas: list[float], members: list[int]) -
     return Group(box=(x0, y0, x1 - x0, y1 - y0), members=members, area=area)
 
 
+def merged(a: Group, b: Group, parts: Components) -> Group:
+    """One group of both groups' pieces, boxed round both (a digit found in two pieces)."""
+    x0, y0 = min(a.box[0], b.box[0]), min(a.box[1], b.box[1])
+    x1 = max(a.box[0] + a.box[2], b.box[0] + b.box[2])
+    y1 = max(a.box[1] + a.box[3], b.box[1] + b.box[3])
+    members = sorted(set(a.members) | set(b.members))
+    return Group((x0, y0, x1 - x0, y1 - y0), members, float(parts.areas[members].sum()))
+
+
 def split_wide(group: Group, parts: Components, params: VisionParams = DEFAULT) -> list[Group]:
     """Cut a group much wider than a digit at its thinnest column (touching digits)."""
     x, y, w, h = group.box
