@@ -250,14 +250,13 @@ def read_joined(
             bx, by, bw, bh = b.box
             overlap = min(ax + aw, bx + bw) - max(ax, bx)
             gap = max(by - (ay + ah), ay - (by + bh))
-            w = max(ax + aw, bx + bw) - min(ax, bx)
-            h = max(ay + ah, by + bh) - min(ay, by)
-            if (
-                overlap >= params.join_min_x_overlap * min(aw, bw)
-                and gap <= params.join_max_gap * max(ah, bh)
-                and w <= params.max_digit_aspect * h
-            ):
-                pairs.append((a, b, merged(a, b, parts)))
+            if overlap < params.join_min_x_overlap * min(aw, bw):
+                continue
+            if gap > params.join_max_gap * max(ah, bh):
+                continue
+            whole = merged(a, b, parts)
+            if whole.box[2] <= params.max_digit_aspect * whole.box[3]:
+                pairs.append((a, b, whole))
     if not pairs:
         return []
     sure = np.asarray(score([joined for _, _, joined in pairs]), np.float64)
