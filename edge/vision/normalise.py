@@ -51,6 +51,16 @@ def to_mnist(ink: np.ndarray, params: VisionParams = DEFAULT) -> np.ndarray:
     return canvas
 
 
+def shifted(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """Model inputs [..., 28, 28] moved dy pixels down and dx right, paper (0) filling in."""
+    out = np.zeros_like(images)
+    h, w = images.shape[-2:]
+    out[..., max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = images[
+        ..., max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
+    return out
+
+
 def scale_strokes(
     crop: np.ndarray, core: np.ndarray, low: float, params: VisionParams = DEFAULT
 ) -> np.ndarray:
