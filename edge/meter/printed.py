@@ -23,6 +23,7 @@ import numpy as np
 
 from edge.meter.settings import PRINTED_KINDS
 from edge.model import SessionModel
+from edge.vision.normalise import shifted
 
 if TYPE_CHECKING:
     from edge.config import ModelSettings
@@ -83,8 +84,7 @@ def second_look_at(run: Callable[[np.ndarray], Outputs], batch: np.ndarray) -> O
     if unsure.size == 0:
         return probs, positions
     crops = batch[unsure]
-    left = np.concatenate([crops[..., 1:], crops[..., -1:]], axis=-1)
-    right = np.concatenate([crops[..., :1], crops[..., :-1]], axis=-1)
+    left, right = shifted(crops, 0, -1, edge=True), shifted(crops, 0, 1, edge=True)
     more_probs, more_positions = run(np.ascontiguousarray(np.concatenate([left, right])))
     n = unsure.size
     probs, positions = probs.copy(), positions.copy()

@@ -51,13 +51,24 @@ def to_mnist(ink: np.ndarray, params: VisionParams = DEFAULT) -> np.ndarray:
     return canvas
 
 
-def shifted(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """Model inputs [..., 28, 28] moved dy pixels down and dx right, paper (0) filling in."""
-    out = np.zeros_like(images)
+def shifted(images: np.ndarray, dy: int, dx: int, edge: bool = False) -> np.ndarray:
+    """Model inputs [..., H, W] moved dy pixels down and dx right (a second look at an unsure
+    digit). What comes in is paper: 0 (a handwritten digit's 28x28 field), or with `edge` the
+    edge's own pixels repeated (a meter's grey crop, whose paper is no one level)."""
     h, w = images.shape[-2:]
+    out = np.zeros_like(images)
     out[..., max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = images[
         ..., max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
     ]
+    if edge:
+        if dy > 0:
+            out[..., :dy, :] = out[..., dy : dy + 1, :]
+        elif dy < 0:
+            out[..., dy:, :] = out[..., dy - 1 : dy, :]
+        if dx > 0:
+            out[..., :dx] = out[..., dx : dx + 1]
+        elif dx < 0:
+            out[..., dx:] = out[..., dx - 1 : dx]
     return out
 
 

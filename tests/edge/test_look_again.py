@@ -108,3 +108,10 @@ def test_views_are_the_input_moved_with_paper_filling_in() -> None:
     edge[:, 27] = 1.0  # a stroke on the field's edge moves out of it, nothing wraps round
     assert shifted(edge, 0, 1).sum() == 0.0
     assert shifted(edge, 0, -1)[:, 26].all()
+    # A meter's grey crop has no one paper level: there the edge's own pixels come in.
+    crop = np.arange(32 * 20, dtype=np.float32).reshape(1, 1, 32, 20)
+    right = shifted(crop, 0, 1, edge=True)
+    assert (right[..., 0] == crop[..., 0]).all() and (right[..., 1:] == crop[..., :-1]).all()
+    up = shifted(crop, -1, 0, edge=True)
+    assert (up[..., -1, :] == crop[..., -1, :]).all()
+    assert (up[..., :-1, :] == crop[..., 1:, :]).all()
