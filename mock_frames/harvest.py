@@ -34,7 +34,9 @@ other marks.
 (mock_frames/wild_crops.py, strokes touching or crossing the crop's edge, bits of the cell's
 lines) as a `digit` region and keeps the digit the reader took. `--fine-pens` writes the
 numbers and single digits with fine pens (strokes 2-4.5% of the digit height,
-wild_ink.fine_pen) instead of any pen.
+wild_ink.fine_pen) instead of any pen. `--continental N` and `--flawed N` read N more
+photos each with flagged 1s and crossed 7s (`wild-continental`) or on flawed pages
+(`wild-flawed`), as `number` regions like the numbers.
 
 `--runs N` keeps, from N more photos of numbers, every candidate the judge is shown that
 holds two or more written digits run together (each at least 60% inside its box, none cut),
@@ -364,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--single", type=int, default=1000, help="photos of one digit")
     parser.add_argument("--crops", type=int, default=0, help="tight crops of one digit")
     parser.add_argument(
+        "--continental", type=int, default=0, help="photos with flagged 1s and crossed 7s"
+    )
+    parser.add_argument("--flawed", type=int, default=0, help="photos of flawed pages")
+    parser.add_argument(
         "--fine-pens", action="store_true", help="numbers and single digits in fine pens"
     )
     parser.add_argument("--seed", type=int, default=SEED)
@@ -405,7 +411,12 @@ def main(argv: list[str] | None = None) -> int:
     model = load_model(None)
     confidence = ModelSettings().min_confidence
     images, labels, answers, written = [], [], [], 0
-    for scenario, count in (("wild-numbers", args.numbers), ("wild-single", args.single)):
+    for scenario, count in (
+        ("wild-numbers", args.numbers),
+        ("wild-single", args.single),
+        ("wild-continental", args.continental),
+        ("wild-flawed", args.flawed),
+    ):
         kind = "digit" if scenario == "wild-single" else "number"
         reader = FrameReader(model, [RegionSettings(kind=kind)], confidence, "harvest")
         found = harvest(scenario, count, source, reader, args.seed, args.min_iou, args.fine_pens)
@@ -468,6 +479,8 @@ def main(argv: list[str] | None = None) -> int:
         "runs": len(runs),
         "rows": len(rows),
         "crops": args.crops,
+        "continental": args.continental,
+        "flawed": args.flawed,
         "fine_pens": args.fine_pens,
         "rows_scenario": args.rows_scenario,
     }

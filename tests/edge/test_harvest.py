@@ -193,3 +193,25 @@ def test_continental_photos_are_the_tuning_renderers_own(harvest, train_dir: Pat
         assert expected == want
         assert np.array_equal(gray, harvest.decode_image(data))
     assert any({"flag", "crossbar"} & set(w["conditions"]) for _, _, w in made)
+
+
+def test_continental_and_flawed_photos_add_their_digits(
+    harvest, train_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "harvest"
+    args = ["--data-dir", str(train_dir), "--numbers", "0", "--single", "0", "--continental",
+            "4", "--flawed", "4", "--val-size", "100", "--out", str(out)]  # fmt: skip
+    assert harvest.main(args) == 0
+    summary = json.loads((out / "harvest.json").read_text())
+    assert (summary["continental"], summary["flawed"]) == (4, 4)
+    x, y = harvest.load_split(train_dir, "train")
+    order = harvest.training_indices(len(x), 1, 100)
+    source = harvest.wild.WildSource(x[order], y[order], 0, len(order))
+    written = sum(
+        len(harvest.photo(scenario, n, source, harvest.SEED)[1]["value"])
+        for scenario in ("wild-continental", "wild-flawed")
+        for n in range(4)
+    )
+    assert summary["digits_written"] == written
+    images, labels = load_extra_data([out])
+    assert 0 < summary["digits_kept"] == len(labels) == len(images) <= written
