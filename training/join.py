@@ -11,9 +11,16 @@ right more often than either: the shipped pair of harvest-trained networks reads
 99.59% of the MNIST test digits alone and 99.75% joined. It costs two networks' time and
 weights (stored in half precision, `export --half`, it stays under 300 KB).
 
-The temperature is fitted again on the MNIST training digits that both members held out
-for validation (their seeds' validation splits overlap; with the same seed they are the
-same 5,000), with negatives made from them, never on the test set.
+`digitcam train --soup A.pt B.pt [C.pt ...] --out soup.pt` averages the weights of networks
+fine-tuned from one network (`--init`, other data shares, learning rates or epochs) into one
+network of the members' shape and cost, batch-norm statistics included (a "model soup":
+Wortsman et al., ICML 2022). Fine-tunes of one network stay close enough for their mean to
+read about as well as the best of them; networks trained from scratch do not (join those).
+
+Either way the temperature is fitted again on the MNIST training digits that every member
+held out for validation (their seeds' validation splits overlap; with the same seed they are
+the same 5,000), with negatives made from them, never on the test set. A lone-digit judge is
+not carried over: refit it on the result (`python -m training.judge --lone`).
 """
 
 from __future__ import annotations
@@ -42,7 +49,15 @@ class JoinError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="digitcam train --join", description=__doc__.split("\n")[0])
-    p.add_argument("--join", type=Path, nargs=2, required=True, metavar="CHECKPOINT")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--join", type=Path, nargs=2, metavar="CHECKPOINT")
+    how.add_argument(
+        "--soup",
+        type=Path,
+        nargs="+",
+        metavar="CHECKPOINT",
+        help="fine-tunes of one network: one network with the mean of their weights",
+    )
     p.add_argument("--out", type=Path, required=True, help="the joined checkpoint")
     p.add_argument("--data-dir", help="MNIST folder (default $DIGITCAM_DATA_DIR or ./data/mnist)")
     return p
@@ -51,27 +66,30 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    paths = args.join or args.soup
+    how = "join" if args.join else "soup"
     try:
-        members = [load_checkpoint(path) for path in args.join]
-        net = join_networks([net for net, _ in members])
+        members = [load_checkpoint(path) for path in paths]
+        nets = [net for net, _ in members]
+        net = join_networks(nets) if args.join else soup_networks(nets)
     except (CheckpointError, JoinError) as exc:
-        raise SystemExit(f"digitcam train --join: {exc}") from None
+        raise SystemExit(f"digitcam train --{how}: {exc}") from None
     data_dir = ensure_mnist(resolve_data_dir(args.data_dir))
     x_all, y_all = load_split(data_dir, "train")
     x_test, y_test = load_split(data_dir, "test")
     member_args = [ckpt.get("train_args", {}) for _, ckpt in members]
     held = shared_validation(len(x_all), member_args)
-    for path, (member, _) in zip(args.join, members, strict=True):
+    for path, (member, _) in zip(paths, members, strict=True):
         print(f"{path}: MNIST test {accuracy(predict_logits(member, x_test), y_test):.2%}")
     test_logits = predict_logits(net, x_test)
     joined = accuracy(test_logits, y_test)
-    calibration = {"temperature": 1.0, "mnist_test_ece_before": float("nan")}
+    calibration = {"temperature": float(net.temperature), "mnist_test_ece_before": float("nan")}
     if len(held):
         share = float(member_args[0].get("negative_share", 0.0))
         negatives = validation_negatives(x_all[held], y_all[held], len(held), share, seed=1)
         calibration = calibrate(net, x_all[held], y_all[held], negatives, test_logits, y_test)
     print(
-        f"joined: {count_parameters(net):,} parameters, MNIST test {joined:.2%}, temperature "
+        f"{how}: {count_parameters(net):,} parameters, MNIST test {joined:.2%}, temperature "
         f"{calibration['temperature']:.4f} (fitted on {len(held)} digits both held out), "
         f"MNIST test ECE {calibration.get('mnist_test_ece', float('nan')):.4f}"
     )
@@ -82,10 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out,
         net,
         net.config,
-        argparse.Namespace(
-            join=[str(p) for p in args.join],
-            members=member_args,
-        ),
+        argparse.Namespace(**{how: [str(p) for p in paths], "members": member_args}),
         [],
         joined,
         sum(float(ckpt.get("train_seconds", 0.0)) for _, ckpt in members),
@@ -96,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def join_networks(members: list[DigitNet]) -> DigitNet:
-    """One network whose logits are the mean of the members' calibrated logits."""
+def same_shape(members: list[DigitNet]) -> ModelConfig:
+    """The members' shared shape; JoinError where they differ or one is already joined."""
     first = members[0].config
     for member in members:
         if member.config.towers != 1:
@@ -114,6 +129,30 @@ def join_networks(members: list[DigitNet]) -> DigitNet:
                     for m in members
                 )
             )
+    return first
+
+
+def soup_networks(members: list[DigitNet]) -> DigitNet:
+    """One network of the members' shape with the mean of their weights (batch-norm
+    statistics too; the count of batches seen from the first member)."""
+    if len(members) < 2:
+        raise JoinError("a soup needs at least two networks")
+    first = same_shape(members)
+    net = DigitNet(ModelConfig(first.channels, first.num_classes, first.dropout, 1, first.pool))
+    states = [member.state_dict() for member in members]
+    mean = {
+        key: torch.stack([state[key].float() for state in states]).mean(0).to(value.dtype)
+        if value.is_floating_point()
+        else value.clone()
+        for key, value in states[0].items()
+    }
+    net.load_state_dict(mean)  # the members' mean temperature, until fitted again
+    return net.eval()
+
+
+def join_networks(members: list[DigitNet]) -> DigitNet:
+    """One network whose logits are the mean of the members' calibrated logits."""
+    first = same_shape(members)
     net = DigitNet(
         ModelConfig(first.channels, first.num_classes, first.dropout, len(members), first.pool)
     )

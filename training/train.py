@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         from training.printed_train import main as train_printed
 
         return train_printed(argv)
-    if argv is not None and "--join" in argv:  # two trained networks as one (an ensemble)
+    if argv is not None and ("--join" in argv or "--soup" in argv):  # networks as one
         from training.join import main as join
 
         return join(argv)

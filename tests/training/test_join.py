@@ -109,3 +109,30 @@ def test_a_printed_checkpoint_is_refused_by_name(
         main(["--join", str(dry_run_checkpoint), str(printed), "--out", str(tmp_path / "j.pt")])
     with pytest.raises(SystemExit, match=r"printed-digit \(meter\) checkpoint"):
         dry_run(sample_data_dir, tmp_path / "s.pt", "--teacher", str(printed))
+
+
+def test_a_soup_is_one_network_with_the_mean_of_the_fine_tunes_weights(
+    dry_run_checkpoint: Path, sample_data_dir: Path, tmp_path: Path
+) -> None:
+    tuned = [
+        dry_run(sample_data_dir, tmp_path / f"t{i}.pt", "--init", str(dry_run_checkpoint), *flags)
+        for i, flags in enumerate((["--lr", "1e-3"], ["--lr", "3e-3", "--seed", "2"]))
+    ]
+    out = tmp_path / "soup.pt"
+    data = ["--data-dir", str(sample_data_dir)]
+    assert main(["--soup", *map(str, tuned), "--out", str(out), *data]) == 0
+    soup, ckpt = load_checkpoint(out)
+    members = [load_checkpoint(p)[0] for p in tuned]
+    assert soup.config.towers == 1 and ckpt["train_args"]["soup"] == [str(p) for p in tuned]
+    state, first, second = soup.state_dict(), members[0].state_dict(), members[1].state_dict()
+    assert not torch.equal(first["head.2.weight"], second["head.2.weight"])
+    for key, value in state.items():
+        if key == "temperature":  # fitted again on the held-out digits both share
+            assert ckpt["fitted_on"]["validation_digits"] > 0 and float(value) > 0
+        elif value.is_floating_point():
+            assert torch.allclose(value, (first[key] + second[key]) / 2, atol=1e-6), key
+    with pytest.raises(SystemExit, match="at least two"):
+        main(["--soup", str(tuned[0]), "--out", str(tmp_path / "one.pt")])
+    narrow = dry_run(sample_data_dir, tmp_path / "narrow.pt", "--channels", "8", "16", "32")
+    with pytest.raises(SystemExit, match="differ in shape"):
+        main(["--soup", str(tuned[0]), str(narrow), "--out", str(tmp_path / "x.pt")])
