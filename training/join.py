@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         calibration = calibrate(net, x_all[held], y_all[held], negatives, test_logits, y_test)
     print(
         f"{how}: {count_parameters(net):,} parameters, MNIST test {joined:.2%}, temperature "
-        f"{calibration['temperature']:.4f} (fitted on {len(held)} digits both held out), "
+        f"{calibration['temperature']:.4f} (fitted on {len(held)} digits every member held out), "
         f"MNIST test ECE {calibration.get('mnist_test_ece', float('nan')):.4f}"
     )
     digest = hashlib.sha256()
@@ -137,8 +137,7 @@ def soup_networks(members: list[DigitNet]) -> DigitNet:
     statistics too; the count of batches seen from the first member)."""
     if len(members) < 2:
         raise JoinError("a soup needs at least two networks")
-    first = same_shape(members)
-    net = DigitNet(ModelConfig(first.channels, first.num_classes, first.dropout, 1, first.pool))
+    net = DigitNet(same_shape(members))  # one tower, as every member has
     states = [member.state_dict() for member in members]
     mean = {
         key: torch.stack([state[key].float() for state in states]).mean(0).to(value.dtype)
