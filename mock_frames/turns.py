@@ -32,8 +32,9 @@ FRAMES = Path(__file__).resolve().parent
 SCENARIOS = ("single", "numbers", "hard", "blank")  # the folders digitcam bench reads
 
 
-def load(tree: Path) -> tuple[Callable[[bytes], Any], Any]:
-    """The decode function and a reader of `tree`'s own `edge` package and shipped model."""
+def load(tree: Path, rows: bool = False) -> tuple[Callable[[bytes], Any], Any]:
+    """The decode function and a reader of `tree`'s own `edge` package and shipped model;
+    `rows`: with the tree's own shipped row reader too, as its daemon reads number regions."""
     for name in [n for n in sys.modules if n == "edge" or n.startswith("edge.")]:
         del sys.modules[name]  # the modules already loaded stay alive in the other reader
     sys.path.insert(0, str(tree))
@@ -49,7 +50,16 @@ def load(tree: Path) -> tuple[Callable[[bytes], Any], Any]:
         module = sys.modules["edge"].__file__ or ""
         if not Path(module).resolve().is_relative_to(tree.resolve()):
             raise SystemExit(f"{tree}: imported edge from {module}, not from this tree")
-        reader = FrameReader(load_model(None), [RegionSettings()], 0.9, "turns")
+        if rows:
+            from edge.config import ModelSettings
+            from edge.rows_model import rows_for
+
+            row_reader = rows_for(ModelSettings(), [RegionSettings()])
+            reader = FrameReader(
+                load_model(None), [RegionSettings()], 0.9, "turns", rows=row_reader
+            )
+        else:
+            reader = FrameReader(load_model(None), [RegionSettings()], 0.9, "turns")
     finally:
         sys.path.remove(str(tree))
     return decode_image, reader
@@ -60,9 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("first", type=Path, help="a source tree (holding edge/)")
     parser.add_argument("second", type=Path, help="another source tree")
     parser.add_argument("--rounds", type=int, default=5, help="passes over the frames")
+    parser.add_argument(
+        "--rows",
+        action="store_true",
+        help="read with each tree's shipped row reader too, as the daemon does by default "
+        "(trees from 2026-12-04 on)",
+    )
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
-    readers = [load(args.first), load(args.second)]
+    readers = [load(args.first, args.rows), load(args.second, args.rows)]
     files = sorted(f for s in SCENARIOS for f in (FRAMES / s).glob("*.jpg"))
     if not files:
         raise SystemExit(f"no mock frames under {FRAMES}")
