@@ -50,16 +50,13 @@ def load(tree: Path, rows: bool = False) -> tuple[Callable[[bytes], Any], Any]:
         module = sys.modules["edge"].__file__ or ""
         if not Path(module).resolve().is_relative_to(tree.resolve()):
             raise SystemExit(f"{tree}: imported edge from {module}, not from this tree")
+        extra: dict[str, Any] = {}  # version 0.1's reader takes no row reader
         if rows:
             from edge.config import ModelSettings
             from edge.rows_model import rows_for
 
-            row_reader = rows_for(ModelSettings(), [RegionSettings()])
-            reader = FrameReader(
-                load_model(None), [RegionSettings()], 0.9, "turns", rows=row_reader
-            )
-        else:
-            reader = FrameReader(load_model(None), [RegionSettings()], 0.9, "turns")
+            extra["rows"] = rows_for(ModelSettings(), [RegionSettings()])
+        reader = FrameReader(load_model(None), [RegionSettings()], 0.9, "turns", **extra)
     finally:
         sys.path.remove(str(tree))
     return decode_image, reader
