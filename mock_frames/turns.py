@@ -10,10 +10,12 @@ from version 0.1 on):
     git worktree add /tmp/before HEAD~1
     python mock_frames/turns.py /tmp/before . --rounds 5
 
-It prints each tree's median and mean time per frame (decode + read, one region of kind
-`number`, one thread, the tree's own shipped model), the median of the per-frame ratios
-(second tree / first) and the ratio of the total times, also per scenario folder. Both trees
-run on this interpreter's packages. The same tree given twice reads a ratio of about 1.00.
+It prints each tree's model and row reader (`--rows`: each tree's own shipped one, as its
+daemon reads `number` regions; otherwise none, as version 0.1 read), then its median and
+mean time per frame (decode + read, one region of kind `number`, one thread, the tree's own
+shipped model), the median of the per-frame ratios (second tree / first) and the ratio of
+the total times, also per scenario folder. Both trees run on this interpreter's packages.
+The same tree given twice reads a ratio of about 1.00.
 """
 
 from __future__ import annotations
@@ -76,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     readers = [load(args.first, args.rows), load(args.second, args.rows)]
+    for tree, (_, reader) in zip((args.first, args.second), readers, strict=True):
+        rows = getattr(reader, "rows", None)
+        print(
+            f"{tree}: model {getattr(getattr(reader, 'model', None), 'version', 'unknown')}, "
+            f"row reader {rows.version if rows is not None else 'none'}"
+        )
     files = sorted(f for s in SCENARIOS for f in (FRAMES / s).glob("*.jpg"))
     if not files:
         raise SystemExit(f"no mock frames under {FRAMES}")

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from edge.config import ModelSettings, RegionSettings
+from edge.model import load_model
+from edge.rows_model import rows_for
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "mock_frames" / "turns.py"
 
@@ -21,6 +25,9 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_the_same_tree_twice_reads_every_frame_and_prints_a_ratio() -> None:
     done = run(str(ROOT), str(ROOT), "--rounds", "1")
     assert done.returncode == 0, done.stderr
+    # Without --rows, as version 0.1 read: no row reader.
+    model = load_model(None).version
+    assert done.stdout.splitlines()[:2] == [f"{ROOT}: model {model}, row reader none"] * 2
     times = re.findall(r"median ([0-9.]+) ms, mean ([0-9.]+) ms per frame", done.stdout)
     assert len(times) == 2 and all(float(m) > 0 for m, _ in times)
     ratio = re.search(r"per-frame ratios ([0-9.]+), total ([0-9.]+) \((\d+) frames", done.stdout)
@@ -38,3 +45,14 @@ def test_a_folder_without_the_package_is_refused(tmp_path: Path) -> None:
     done = run(str(tmp_path), str(ROOT), "--rounds", "1")
     assert done.returncode != 0
     assert "not from this tree" in done.stderr
+
+
+def test_rows_times_each_tree_with_its_own_shipped_row_reader() -> None:
+    model = load_model(None).version
+    shipped = rows_for(ModelSettings(), [RegionSettings()])
+    assert shipped is not None
+    with_rows = run(str(ROOT), str(ROOT), "--rounds", "1", "--rows")
+    assert with_rows.returncode == 0, with_rows.stderr
+    lines = with_rows.stdout.splitlines()
+    assert lines[:2] == [f"{ROOT}: model {model}, row reader {shipped.version}"] * 2
+    assert re.search(r"per-frame ratios [0-9.]+, total [0-9.]+ \(96 frames", with_rows.stdout)
