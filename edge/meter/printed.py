@@ -85,7 +85,7 @@ def second_look_at(run: Callable[[np.ndarray], Outputs], batch: np.ndarray) -> O
         return probs, positions
     crops = batch[unsure]
     left, right = shifted(crops, 0, -1, edge=True), shifted(crops, 0, 1, edge=True)
-    more_probs, more_positions = run(np.ascontiguousarray(np.concatenate([left, right])))
+    more_probs, more_positions = run(np.concatenate([left, right]))
     n = unsure.size
     probs, positions = probs.copy(), positions.copy()
     probs[unsure] = (probs[unsure] + more_probs[:n] + more_probs[n:]) / 3
