@@ -308,6 +308,9 @@ def with_unread(
     the number's own digit past a wide gap (or a second number): which one the region means
     is not known, so it is marked too.
 
+    A rejected blob at least as wide as tall counts with its share of the row's height, not of
+    its own, within the band: a run of digits drifting off the line is taller than a digit.
+
     faint: marks under the contrast rule the judge rejected. Beside the row they are grain or
     shadow; one reaching into the row, between its digits (faint_unread_reach), is marked.
     """
@@ -333,9 +336,17 @@ def with_unread(
                 and inside_band >= params.unread_span_share * typical
                 and h <= params.unread_span_max_height * typical
             )
+            # A rejected blob at least as wide as tall (digits run together) needs only its
+            # share of a digit's height within the band: drifting off the row's line, its
+            # digits stand higher or lower one after another and make it taller than one
+            # digit, so less than half its own height meets the band.
+            run = groups is rejected and w >= h
             if (
                 h >= params.unread_min_height * typical
-                and (inside_band >= params.unread_band_share * h or spans)
+                and (
+                    inside_band >= params.unread_band_share * (min(h, typical) if run else h)
+                    or spans
+                )
                 and x <= end + reach * typical
                 and x + w >= start - reach * typical
             ):

@@ -246,3 +246,21 @@ def test_a_rejected_mark_past_a_rising_row_s_end_makes_the_number_incomplete() -
     flat = [Group((60 * k, 276, 45, 60), [k], 1500.0) for k in range(3)]
     high = Group((260, 226, 50, 60), [5], 1800.0)
     assert with_unread(flat, [high], DEFAULT) == flat and not high.unread
+
+
+def test_digits_run_together_drifting_off_a_one_digit_row_make_the_number_incomplete() -> None:
+    # 0944 on a tuning frame: "094" ran together into one blob the judge rejects, each digit
+    # a little lower than the one after it, so the blob (51 px) is taller than the 4 read
+    # beside it (40 px) and only 24 of its rows lie within the 4's band, under half its own
+    # height. The 4 alone was published, `ok`, three digits short.
+    row = [Group((453, 151, 26, 40), [0], 700.0)]
+    run = Group((323, 167, 94, 51), [1], 2300.0)
+    found = with_unread(row, [run], DEFAULT)
+    assert [g.box[0] for g in found] == [323, 453] and run.unread
+    # A mark no wider than tall keeps the rule of half its own height: a stroke hanging below
+    # the row (the tail of writing on the line under it) is not a digit of the number.
+    hanging = Group((400, 167, 40, 51), [2], 900.0)
+    assert with_unread(row, [hanging], DEFAULT) == row and not hanging.unread
+    # Nor is a blob of writing under the row that meets its band by less than half a digit.
+    under = Group((323, 176, 94, 51), [3], 2300.0)
+    assert with_unread(row, [under], DEFAULT) == row and not under.unread
