@@ -303,6 +303,10 @@ def with_unread(
     below the row stay out. The distance is to the mark's nearer side: several digits written
     into one wide blob begin right beside the row however far away the blob's centre is.
 
+    The reach counts from the row's ends and from every mark taken, again until nothing more is
+    taken: digits left out one after another (a thin 1 the judge rejects, a digit past the
+    chain's gap, another past it) each reach as far as the last one taken.
+
     off_row: digits the judge accepted that the row's chain left out (and faint ones too
     short to join it). One on the row's line within off_row_reach heights of its ends may be
     the number's own digit past a wide gap (or a second number): which one the region means
@@ -324,15 +328,18 @@ def with_unread(
         (params.off_row_reach, off_row),
         (params.faint_unread_reach, faint),
     )
-    for reach, groups in reaches:
-        for g in groups:
+    pending = [(reach, groups is rejected, g) for reach, groups in reaches for g in groups]
+    taken = True
+    while taken:
+        taken, left = False, []
+        for reach, was_rejected, g in pending:
             x, _, w, h = g.box
             # Beyond the row's ends its band goes on along the row's line.
             inside_band = band.on_band(g.box)
             # A rejected blob taller than the row (digits run together up a rising line)
             # but spanning its band is part of the number too; writing above or below is not.
             spans = (
-                groups is rejected
+                was_rejected
                 and inside_band >= params.unread_span_share * typical
                 and h <= params.unread_span_max_height * typical
             )
@@ -340,7 +347,7 @@ def with_unread(
             # share of a digit's height within the band: drifting off the row's line, its
             # digits stand higher or lower one after another and make it taller than one
             # digit, so less than half its own height meets the band.
-            run = groups is rejected and w >= h
+            run = was_rejected and w >= h
             if (
                 h >= params.unread_min_height * typical
                 and (
@@ -352,6 +359,11 @@ def with_unread(
             ):
                 g.unread = True
                 marks.append(g)
+                # The number goes on to the mark: the next one's reach counts from there.
+                start, end, taken = min(start, x), max(end, x + w), True
+            else:
+                left.append((reach, was_rejected, g))
+        pending = left
     if not marks:
         return row
     return sorted(row + marks, key=lambda g: g.box[0])

@@ -264,3 +264,23 @@ def test_digits_run_together_drifting_off_a_one_digit_row_make_the_number_incomp
     # Nor is a blob of writing under the row that meets its band by less than half a digit.
     under = Group((323, 176, 94, 51), [3], 2300.0)
     assert with_unread(row, [under], DEFAULT) == row and not under.unread
+
+
+def test_digits_left_out_one_after_another_each_reach_from_the_last() -> None:
+    # 862145 on a tuning frame: the chain read "862"; the thin 1 after it (rejected), the 4
+    # past a wide gap (off the chain) and the 5 past another were left out. The 5 begins 6.9
+    # digit heights after the row's last digit, past off_row_reach (6) of the row itself,
+    # but 2.5 heights after the 4: the number went out as 86214, `ok`, a digit short.
+    row = [
+        Group(box, [k], 1000.0)
+        for k, box in enumerate(((87, 80, 28, 39), (142, 84, 34, 34), (246, 86, 38, 36)))
+    ]
+    one = Group((306, 88, 18, 35), [3], 400.0)
+    four = Group((410, 87, 30, 39), [4], 900.0)
+    five = Group((529, 94, 47, 37), [5], 1100.0)
+    found = with_unread(row, [one], DEFAULT, off_row=[five, four])
+    assert [g.box[0] for g in found] == [87, 142, 246, 306, 410, 529]
+    assert one.unread and four.unread and five.unread
+    # Alone, the 5 is too far from the row: another number further along the line.
+    far = Group((529, 94, 47, 37), [6], 1100.0)
+    assert with_unread(row, [], DEFAULT, off_row=[far]) == row and not far.unread
