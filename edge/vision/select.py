@@ -312,6 +312,9 @@ def with_unread(
     the number's own digit past a wide gap (or a second number): which one the region means
     is not known, so it is marked too.
 
+    Beyond the row's ends a mark level with the row's band counts as on it too, wherever the
+    line through the row's digits would take the band.
+
     A rejected blob at least as wide as tall counts with its share of the row's height, not of
     its own, within the band: a run of digits drifting off the line is taller than a digit.
 
@@ -334,8 +337,10 @@ def with_unread(
         taken, left = False, []
         for reach, was_rejected, g in pending:
             x, _, w, h = g.box
-            # Beyond the row's ends its band goes on along the row's line.
-            inside_band = band.on_band(g.box)
+            # Beyond the row's ends its band goes on along the row's line, or level: a line
+            # through two or three digits' centres is unsure, and carried a few digit heights
+            # on it can leave a digit written level with the row outside the band.
+            inside_band = max(band.on_band(g.box), band.level_with(g.box))
             # A rejected blob taller than the row (digits run together up a rising line)
             # but spanning its band is part of the number too; writing above or below is not.
             spans = (
@@ -390,6 +395,11 @@ class RowBand:
         centre = x + w / 2.0
         shift = self.tilt * (centre - min(max(centre, self.first), self.last))
         return min(self.bottom + shift, y + h) - max(self.top + shift, y)
+
+    def level_with(self, box: tuple[int, int, int, int]) -> float:
+        """How many of the box's rows lie between the row's top and bottom, wherever it is."""
+        _, y, _, h = box
+        return min(self.bottom, y + h) - max(self.top, y)
 
 
 def row_band(row: list[Group], params: VisionParams = DEFAULT) -> RowBand:

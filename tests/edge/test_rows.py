@@ -284,3 +284,16 @@ def test_digits_left_out_one_after_another_each_reach_from_the_last() -> None:
     # Alone, the 5 is too far from the row: another number further along the line.
     far = Group((529, 94, 47, 37), [6], 1100.0)
     assert with_unread(row, [], DEFAULT, off_row=[far]) == row and not far.unread
+
+
+def test_a_digit_level_with_a_short_row_counts_wherever_its_slope_points() -> None:
+    # 9282 on a tuning frame: "82" read, the 9 left off the chain 6 heights to the left at the
+    # row's own level. The line through the two centres (32 px apart, 3 px of rise) carried
+    # 170 px moved the band 16 px down, off the 9: the number went out as 82, `ok`.
+    row = [Group((273, 225, 19, 26), [0], 300.0), Group((303, 222, 23, 26), [1], 350.0)]
+    nine = Group((110, 221, 20, 25), [2], 300.0)
+    found = with_unread(row, [], DEFAULT, off_row=[nine])
+    assert [g.box[0] for g in found] == [110, 273, 303] and nine.unread
+    # Writing a line above, neither level with the row nor on its line, stays out.
+    above = Group((110, 180, 20, 25), [3], 300.0)
+    assert with_unread(row, [], DEFAULT, off_row=[above]) == row and not above.unread
