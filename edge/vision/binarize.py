@@ -159,7 +159,8 @@ def is_light_on_dark(
     short, long = np.minimum(wide_px, high_px), np.maximum(wide_px, high_px)
     patch = (area >= 0.5 * wide_px * high_px) & (short >= 2) & (long <= 3 * short)
     patch[0] = False  # not clipped
-    lighter[cv2.dilate(patch[labels].astype(np.uint8), _rect((5, 5))) > 0] = 0
+    margin = _rect((params.glare_margin_px, params.glare_margin_px))
+    lighter[cv2.dilate(patch[labels].astype(np.uint8), margin) > 0] = 0
     return light_wins(small, darker, lighter, noise, params, edge_light)
 
 
