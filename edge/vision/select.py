@@ -88,9 +88,40 @@ def select_digits(
     row = number_row(digits, params)
     if decide is None:
         return row
+    thin = thinner_than_the_row(row, parts, inks, params)
+    if thin:
+        # A hair or a fibre on the page beside the number, read as a 1: no digit of a number
+        # written with one pen, and left out of it altogether.
+        row = [g for g in row if id(g) not in thin]
+        digits = [g for g in digits if id(g) not in thin]
     in_row = {id(g) for g in row}
     off_row = [g for g in digits if id(g) not in in_row] + faint_short
     return with_unread(row, rejected, params, off_row, faint_rejected)
+
+
+def thinner_than_the_row(
+    row: list[Group], parts: Components, inks: InkMap, params: VisionParams = DEFAULT
+) -> set[int]:
+    """The ids of the row's digits whose strokes are under thin_stroke_share as wide as the
+    median of the row's other digits' (stroke_width; rows of two or more)."""
+    if len(row) < 2:
+        return set()
+    widths = [stroke_width(g, parts, inks) for g in row]
+    return {
+        id(g)
+        for i, g in enumerate(row)
+        if widths[i] < params.thin_stroke_share * statistics.median(widths[:i] + widths[i + 1 :])
+    }
+
+
+def stroke_width(group: Group, parts: Components, inks: InkMap) -> float:
+    """How wide the group's strokes are: twice its ink's area over the length of its ink's
+    outlines, holes included (a stroke of width t and length L: area tL, outline 2L)."""
+    x, y, w, h = group.box
+    ink = cv2.bitwise_and(inks.mask[y : y + h, x : x + w], group.own_mask(parts))
+    contours, _ = cv2.findContours(ink, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    outline = sum(cv2.arcLength(c, True) for c in contours)
+    return 2.0 * float(cv2.countNonZero(ink)) / max(outline, 1.0)
 
 
 def faint_digits(
