@@ -371,7 +371,7 @@ def with_unread(
             # Beyond the row's ends its band goes on along the row's line, or level: a line
             # through two or three digits' centres is unsure, and carried a few digit heights
             # on it can leave a digit written level with the row outside the band.
-            inside_band = max(band.on_band(g.box), band.level_with(g.box))
+            inside_band = max(band.on_band(g.box), band.on_band(g.box, level=True))
             # A rejected blob taller than the row (digits run together up a rising line)
             # but spanning its band is part of the number too; writing above or below is not.
             spans = (
@@ -419,18 +419,14 @@ class RowBand:
     first: float
     last: float
 
-    def on_band(self, box: tuple[int, int, int, int]) -> float:
+    def on_band(self, box: tuple[int, int, int, int], *, level: bool = False) -> float:
         """How many of the box's rows lie within the row's band; beyond the row's ends the band
-        goes on along the row's line (a rising row's digit past a gap sits higher)."""
+        goes on along the row's line (a rising row's digit past a gap sits higher), or with
+        `level` stays between the row's top and bottom wherever the box is."""
         x, y, w, h = box
         centre = x + w / 2.0
-        shift = self.tilt * (centre - min(max(centre, self.first), self.last))
+        shift = 0.0 if level else self.tilt * (centre - min(max(centre, self.first), self.last))
         return min(self.bottom + shift, y + h) - max(self.top + shift, y)
-
-    def level_with(self, box: tuple[int, int, int, int]) -> float:
-        """How many of the box's rows lie between the row's top and bottom, wherever it is."""
-        _, y, _, h = box
-        return min(self.bottom, y + h) - max(self.top, y)
 
 
 def row_band(row: list[Group], params: VisionParams = DEFAULT) -> RowBand:
