@@ -52,19 +52,33 @@ def test_written_1s_and_other_digits_are_not(boxes, digits: str) -> None:
     assert stacked_ones(ones(*boxes, digits=digits)) == []
 
 
-def test_glare_on_squared_paper_is_not_published_as_1111(model, monkeypatch) -> None:
-    # An empty page of the tuning renderer (wild-flawed-blank, seed 67): a patch of glare on
-    # squared paper, cut along a slant into four overlapping slices that each read as a 1.
+def test_marks_standing_over_one_another_on_a_blank_page_are_not_published_as_111(
+    model, monkeypatch
+) -> None:
+    # An empty page of the tuning renderer (wild-flawed-blank, seed 71): punched holes on
+    # ruled paper leave slices over one another that each read as a 1.
+    harvest = load_script("mock_harvest", ROOT / "mock_frames" / "harvest.py")
+    gray, expected = harvest.photo("wild-flawed-blank", 103, None, 71)
+    assert expected["value"] is None and "holes" in expected["conditions"]
+    reader = FrameReader(model, [RegionSettings(kind="number")], 0.95, "dev")
+    reading = reader.read(gray, "x", 0)[0]
+    assert (reading.status, reading.value) == ("low_confidence", None)
+    assert "".join(str(d.digit) for d in reading.digits) == "111"
+    monkeypatch.setattr("edge.reader.STACKED_SHARE", 9.0)  # the rule off
+    before = reader.read(gray, "x", 0)[0]
+    assert (before.status, before.value) == ("ok", "111")
+
+
+def test_glare_on_squared_paper_reads_nothing(model) -> None:
+    # The page this rule was first made for (seed 67: glare on squared paper, cut along a
+    # slant into four slices that each read as a 1, "1111"): since the polarity test takes a
+    # glare's soft edge out of the light ink, the page is no dark board and nothing is read.
     harvest = load_script("mock_harvest", ROOT / "mock_frames" / "harvest.py")
     gray, expected = harvest.photo("wild-flawed-blank", 30, None, 67)
     assert expected["value"] is None and "glare" in expected["conditions"]
     reader = FrameReader(model, [RegionSettings(kind="number")], 0.95, "dev")
     reading = reader.read(gray, "x", 0)[0]
-    assert (reading.status, reading.value) == ("low_confidence", None)
-    assert "".join(str(d.digit) for d in reading.digits) == "1111"
-    monkeypatch.setattr("edge.reader.STACKED_SHARE", 9.0)  # the rule off
-    before = reader.read(gray, "x", 0)[0]
-    assert (before.status, before.value) == ("ok", "1111")
+    assert (reading.status, reading.value, reading.digits) == ("no_digit", None, [])
 
 
 def test_a_written_11_is_still_read(model) -> None:
