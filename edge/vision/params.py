@@ -90,9 +90,9 @@ class VisionParams:
     # Such a round patch is taken out of the light ink with this much of the small copy round
     # it (a square, in its pixels; four full-size pixels each on a 640x480 frame): a glare's
     # soft edge, fading out past the clipped core, stands out as light too, and on a blank page
-    # nothing dark outweighs it. 5 (before): 206 of 29,500 blank tuning pages took one of 9
-    # or 13 for another polarity, and 14 of them published a number read as a number region;
-    # 13: none of them publishes, and 5 flawed pages' numbers once lost are read.
+    # nothing dark outweighs it. Of 29,500 blank tuning pages, 206 change polarity with a
+    # margin of 9 or 13 instead of 5 (before); with 5, 14 of them published a number read as
+    # a number region; with 13 none does, and 5 flawed pages' numbers once lost are read.
     glare_margin_px: int = 13
     # The paper level for the polarity test is a median of a further 4x smaller copy (large
     # OpenCV medians are slow), not shrunk further when under paper_median_min_side_px.
