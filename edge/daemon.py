@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 
+from edge.allocator import keep_frame_memory
 from edge.app import START_ERRORS, App
 from edge.config import CONFIG_ERROR_EXIT, Settings
 from edge.reading import Reading
@@ -24,6 +25,7 @@ def print_reading(reading: Reading) -> None:
 
 def run_daemon(settings: Settings, *, once: bool = False) -> int:
     """`digitcam run`: returns the process exit code."""
+    keep_frame_memory()  # a frame's buffers stay in the heap for the next frame
     emit = print_reading if (once or not settings.mqtt.host or sys.stdout.isatty()) else None
     app = App(settings, once=once, emit=emit)
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -25,6 +25,7 @@ from typing import Any
 import cv2
 import numpy
 
+from edge.allocator import keep_frame_memory
 from edge.bench.baseline import (
     default_checkpoint,
     load_baseline,
@@ -155,6 +156,8 @@ def run(
     """Every measurement in order; returns the JSON document."""
     # One thread for OpenCV too, or its pool would spread resize and threshold over every core.
     cv2.setNumThreads(1)
+    # The daemon's allocator settings (edge.daemon), so the frames timed here are its frames.
+    allocator = "glibc, frame memory kept" if keep_frame_memory() else "default"
     load_at_start = os.getloadavg()
     model = load_model(settings.model.path, threads=1)
     regions = [RegionSettings()]
@@ -172,7 +175,7 @@ def run(
             store.close()
     digits = digit_inputs(frames)
     result: dict[str, Any] = {
-        "machine": machine(),
+        "machine": {**machine(), "allocator": allocator},
         "mode": "quick" if args.quick else "full",
         "model": {
             "path": str(model.path),

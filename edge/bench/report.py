@@ -131,6 +131,7 @@ def render(r: dict[str, Any]) -> str:
         (
             f"{m['cpu']}, {m['cores']} cores, {m['arch']}; Python {m['python']}, "
             f"onnxruntime {m['onnxruntime']}, OpenCV {m['opencv']}, numpy {m['numpy']}"
+            + (f"; allocator {m['allocator']}" if m.get("allocator") else "")
         ),
         (
             f"load average at start {load_start:.2f}"
