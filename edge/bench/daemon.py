@@ -107,7 +107,8 @@ class DaemonRun:
         return True
 
     def status_field(self, key: str) -> int:
-        """A number from /proc/<pid>/status (VmRSS and VmHWM in kB, Threads), 0 once gone."""
+        """A number from /proc/<pid>/status (VmRSS, VmHWM, RssAnon, RssFile in kB, Threads), 0
+        once gone."""
         try:
             text = Path(f"/proc/{self.proc.pid}/status").read_text()
         except OSError:
@@ -209,6 +210,13 @@ def measure_daemon(
             elapsed = time.monotonic() - warm_at
             done = run.readings
             rss_after, hwm = run.status_field("VmRSS"), run.status_field("VmHWM")
+            # What the RSS is made of: the daemon's own memory (heap, arrays, the models'
+            # buffers) and the pages of library files it maps (code and data of OpenCV,
+            # onnxruntime, numpy, Python), shared with any process mapping them and dropped by
+            # the kernel under pressure. How many of those count depends on the kernel: right
+            # after the libraries were installed their files can sit in the page cache in
+            # large folios, each mapped whole, and the same daemon reads tens of MB more.
+            rss_anon, rss_file = run.status_field("RssAnon"), run.status_field("RssFile")
             threads = run.status_field("Threads")
             torch_loaded = run.mapped("libtorch") or run.mapped("/torch/")
             onnxruntime_loaded = run.mapped("onnxruntime")
@@ -231,6 +239,8 @@ def measure_daemon(
         "replay_fps": round((done - warmup_frames) / elapsed, 1) if elapsed > 0 else None,
         "rss_warm_mb": mb(rss_warm),
         "rss_after_mb": mb(rss_after),
+        "rss_anon_mb": mb(rss_anon),
+        "rss_file_mb": mb(rss_file),
         "hwm_mb": mb(hwm),
         "threads": threads,
         "torch_loaded": torch_loaded,

@@ -96,7 +96,7 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             "torch is loaded in the daemon"
             if daemon["torch_loaded"]
             else f"{daemon['rss_warm_mb']:.1f} MB after warm-up, "
-            f"{daemon['rss_after_mb']:.1f} MB after {daemon['frames']} frames",
+            f"{daemon['rss_after_mb']:.1f} MB after {daemon['frames']} frames" + _rss_parts(daemon),
         )
     )
     start_s = daemon["cold_start_s"]
@@ -250,6 +250,18 @@ def _side_by_side(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _rss_parts(d: dict[str, Any]) -> str:
+    """The RSS after the run split into the daemon's own memory and mapped library files
+    ("" for a result written before the split was measured)."""
+    if "rss_anon_mb" not in d:
+        return ""
+    return (
+        f" ({d['rss_anon_mb']:.1f} MB the daemon's own memory, RssAnon; {d['rss_file_mb']:.1f} "
+        "MB pages of the library files it maps, RssFile: shared, and tens of MB more while "
+        "freshly installed files sit in the page cache in large folios)"
+    )
+
+
 def _daemon_api(d: dict[str, Any] | None) -> list[str]:
     """The same daemon serving the HTTP API and page: what api.enabled costs in memory."""
     if d is None:
@@ -275,8 +287,8 @@ def _daemon(d: dict[str, Any]) -> list[str]:
         ),
         (
             f"  RSS after {d['warmup_frames']} frames {d['rss_warm_mb']:.1f} MB, after "
-            f"{d['frames']} frames {d['rss_after_mb']:.1f} MB, peak (VmHWM) {d['hwm_mb']:.1f} MB, "
-            f"{d['threads']} threads"
+            f"{d['frames']} frames {d['rss_after_mb']:.1f} MB{_rss_parts(d)}, peak (VmHWM) "
+            f"{d['hwm_mb']:.1f} MB, {d['threads']} threads"
         ),
         (
             f"  torch loaded: {'YES' if d['torch_loaded'] else 'no'}; "

@@ -121,6 +121,11 @@ def test_quick_bench_writes_every_section(
     daemon = result["daemon"]
     assert daemon["frames"] >= 100 and daemon["reached_target"]
     assert 20 < daemon["rss_warm_mb"] < 2000 and 20 < daemon["rss_after_mb"] <= daemon["hwm_mb"]
+    # The RSS split into the daemon's own memory and the library files it maps: the two make
+    # up the figure (read a moment after it), and the report names both.
+    own, files = daemon["rss_anon_mb"], daemon["rss_file_mb"]
+    assert own > 5 and files > 5 and abs(own + files - daemon["rss_after_mb"]) < 5
+    assert f"{own:.1f} MB the daemon's own memory, RssAnon; {files:.1f} MB" in proc.stdout
     assert daemon["torch_loaded"] is False and daemon["onnxruntime_loaded"] is True
     assert 0 < daemon["cold_start_s"] < 60
     assert daemon["exit_code"] == 0, "the daemon stops cleanly on SIGTERM"
