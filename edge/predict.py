@@ -1,7 +1,8 @@
 """`digitcam predict PATH...`: read digits in image files and folders, one line per image.
 
 Exit 0 when every image was read (even with no digit found), 1 when some could not be
-decoded (the rest are still processed), 2 for usage errors such as a path that is missing.
+decoded (the rest are still processed), 2 for usage errors such as a path that is missing or
+a folder with no image files in it (nothing is read then).
 """
 
 from __future__ import annotations
@@ -29,15 +30,28 @@ logger = logging.getLogger(__name__)
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
 
 
+def images_in(folder: Path) -> list[Path]:
+    """A folder's image files (by extension), sorted by name, not recursive."""
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
+
+
 def expand(paths: list[Path]) -> Iterator[Path]:
     """Files as given; folders as their image files, sorted by name, not recursive."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(
-                p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-            )
+            yield from images_in(path)
         else:
             yield path
+
+
+def nothing_to_read(folder: Path) -> str:
+    """Why a folder given to predict reads nothing: no image files in it, and whether images
+    may sit in its sub-folders, which are not searched."""
+    subfolders = sum(1 for p in folder.iterdir() if p.is_dir())
+    where = f"; its {subfolders} sub-folder(s) are not searched" if subfolders else ""
+    return f"no image files in this folder ({', '.join(sorted(IMAGE_EXTENSIONS))}){where}"
 
 
 def predict_paths(
@@ -54,6 +68,11 @@ def predict_paths(
     if missing:
         for path in missing:
             print(f"digitcam predict: {path}: no such file or folder", file=sys.stderr)
+        return EXIT_USAGE
+    empty = [p for p in paths if p.is_dir() and not images_in(p)]
+    if empty:
+        for folder in empty:
+            print(f"digitcam predict: {folder}: {nothing_to_read(folder)}", file=sys.stderr)
         return EXIT_USAGE
     # --kind asks for a plain reading of the whole image; otherwise the configured regions.
     # A counter or display image is one digit unless --digits cuts it into equal cells; a
