@@ -6,6 +6,7 @@ Every problem is collected and named by its key (ConfigError); secrets are never
 from __future__ import annotations
 
 import os
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, get_args
 
@@ -54,6 +55,10 @@ def load_settings(
     return settings
 
 
+# How like a known key an unknown one must be to be named as the key it was probably meant
+# to be (difflib's ratio): two letters swapped in a three-letter key (fsp, qso) still are.
+KEY_LIKENESS = 0.6
+
 # DIGITCAM_* variables that are not settings: the config file's path and the training data.
 _NOT_SETTINGS = {"DIGITCAM_CONFIG", "DIGITCAM_DATA_DIR"}
 
@@ -65,9 +70,13 @@ def _unknown_env_keys() -> list[str]:
     for name in sorted(os.environ):
         if not name.startswith("DIGITCAM_") or name in _NOT_SETTINGS:
             continue
-        top = name[len("DIGITCAM_") :].split("__", 1)[0]
+        top, *rest = name[len("DIGITCAM_") :].split("__", 1)
         if top not in fields:
-            problems.append(f"{name}: unknown environment variable (no setting '{top.lower()}')")
+            close = get_close_matches(top, sorted(fields), n=1, cutoff=KEY_LIKENESS)
+            meant = f"; did you mean DIGITCAM_{'__'.join((close[0], *rest))}?" if close else ""
+            problems.append(
+                f"{name}: unknown environment variable (no setting '{top.lower()}'){meant}"
+            )
     return problems
 
 
@@ -114,11 +123,33 @@ def _secret_keys(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[t
 SECRET_KEYS = _secret_keys(Settings)
 
 
+def _section_keys(loc: tuple[str, ...]) -> list[str]:
+    """The keys the section holding `loc`'s last part knows (a region's, for
+    regions.0.<key>); [] where the path leaves the settings."""
+    model: type[BaseModel] = Settings
+    for part in loc[:-1]:
+        if part.isdigit():  # an entry of a list of sections: [[regions]]
+            continue
+        info = model.model_fields.get(part)
+        if info is None:
+            return []
+        kind = info.annotation
+        nested = [k for k in (kind, *get_args(kind)) if isinstance(k, type)]
+        sections = [k for k in nested if issubclass(k, BaseModel)]
+        if not sections:
+            return []
+        model = sections[0]
+    return list(model.model_fields)
+
+
 def _describe(err: Any) -> str:
     loc = tuple(str(part) for part in err["loc"])
     key = ".".join(loc) or "(top level)"
     if err["type"] == "extra_forbidden":
-        return f"{key}: unknown key (see config/digitcam.toml for every key)"
+        # A typo of a key the section knows: name the key it was probably meant to be.
+        close = get_close_matches(loc[-1], _section_keys(loc), n=1, cutoff=KEY_LIKENESS)
+        meant = f"; did you mean {'.'.join((*loc[:-1], close[0]))}?" if close else ""
+        return f"{key}: unknown key{meant} (see config/digitcam.toml for every key)"
     got = err.get("input")
     # The value of a secret, or of a section holding one, may be the secret itself, mistyped
     # (`password = 12345678` is a TOML integer): name its type, never its value.

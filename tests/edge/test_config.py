@@ -68,6 +68,29 @@ def test_every_problem_is_named(tmp_path: Path) -> None:
     assert "mqtt.port" in text and "camera.fps" in text and "regions.0.box" in text
 
 
+def test_a_typo_names_the_key_it_was_probably_meant_to_be(tmp_path: Path, monkeypatch) -> None:
+    path = write(
+        tmp_path,
+        "[camera]\nfsp = 5\n[model]\nrows_reader = false\nzzz = 1\n"
+        '[[regions]]\nname = "water"\nknd = "counter"\nbox = [0, 0, 10, 10]\n',
+    )
+    monkeypatch.setenv("DIGITCAM_MQT__HOST", "broker")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    problems = info.value.problems
+    text = "\n".join(problems)
+    assert "camera.fsp: unknown key; did you mean camera.fps?" in text
+    assert "model.rows_reader: unknown key; did you mean model.row_reader?" in text
+    assert "regions.0.knd: unknown key; did you mean regions.0.kind?" in text
+    assert (
+        "DIGITCAM_MQT__HOST: unknown environment variable (no setting 'mqt'); did you mean "
+        "DIGITCAM_MQTT__HOST?" in text
+    )
+    # Nothing like any key: no guess.
+    (zzz,) = [p for p in problems if p.startswith("model.zzz")]
+    assert zzz == "model.zzz: unknown key (see config/digitcam.toml for every key)"
+
+
 def test_unknown_environment_variables_are_named(monkeypatch) -> None:
     monkeypatch.setenv("DIGITCAM_MQTT__HOTS", "x")
     monkeypatch.setenv("DIGITCAM_DEVICEID", "x")
