@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from edge.camera.imageio import ImageError, read_image_file
-from edge.camera.sources import IMAGE_EXTENSIONS
+from edge.camera.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from edge.config import CONFIG_ERROR_EXIT, RegionSettings, Settings
 from edge.meter.printed import printed_models
 from edge.model import ModelError
@@ -28,6 +28,11 @@ from edge.runs_model import runs_for
 logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
+# predict reads still images; what to do with a video instead.
+VIDEO_HINT = (
+    "a video: with camera.source set to it, `digitcam run` reads it frame by frame and "
+    "`digitcam capture` saves a frame of it"
+)
 
 
 def images_in(folder: Path) -> list[Path]:
@@ -95,7 +100,10 @@ def predict_paths(
             image = read_image_file(path)
         except ImageError as exc:
             code = EXIT_UNREADABLE
-            _print_error(out, path, exc.reason, as_json)
+            reason = exc.reason
+            if path.suffix.lower() in VIDEO_EXTENSIONS:
+                reason += f"; {VIDEO_HINT}"
+            _print_error(out, path, reason, as_json)
             continue
         for reading in reader.read(image, str(path), index):
             _print_reading(out, path, reading, as_json, multi=len(regions) > 1)

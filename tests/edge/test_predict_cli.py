@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -49,3 +50,12 @@ def test_a_file_that_is_no_image_is_named_and_the_rest_are_read(tmp_path: Path) 
     first, second = result.stdout.splitlines()
     assert first.startswith(f"{notes}: error: not an image")
     assert second.startswith(f"{SINGLE / 'single_0000.jpg'}: ") and "error" not in second
+
+
+def test_a_video_is_no_image_and_predict_says_what_reads_it(tmp_path: Path) -> None:
+    clip = tmp_path / "meter.mp4"
+    clip.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(64))
+    result = predict("--json", str(clip))
+    assert result.returncode == 1
+    error = json.loads(result.stdout)["error"]
+    assert error.startswith("not an image") and "camera.source" in error and "digitcam run" in error
