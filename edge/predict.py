@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from edge.camera.imageio import ImageError, read_image_file
-from edge.camera.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from edge.camera.sources import IMAGE_EXTENSIONS_TEXT, VIDEO_EXTENSIONS, image_names
 from edge.config import CONFIG_ERROR_EXIT, RegionSettings, Settings
 from edge.meter.printed import printed_models
 from edge.model import ModelError
@@ -35,28 +35,27 @@ VIDEO_HINT = (
 )
 
 
-def images_in(folder: Path) -> list[Path]:
-    """A folder's image files (by extension), sorted by name, not recursive."""
-    return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-    )
-
-
 def expand(paths: list[Path]) -> Iterator[Path]:
     """Files as given; folders as their image files, sorted by name, not recursive."""
     for path in paths:
         if path.is_dir():
-            yield from images_in(path)
+            yield from (path / name for name in image_names(path))
         else:
             yield path
 
 
-def nothing_to_read(folder: Path) -> str:
-    """Why a folder given to predict reads nothing: no image files in it, and whether images
-    may sit in its sub-folders, which are not searched."""
-    subfolders = sum(1 for p in folder.iterdir() if p.is_dir())
+def nothing_to_read(folder: Path) -> str | None:
+    """Why a folder given to predict reads nothing (None when it holds images): it cannot be
+    listed, or no image files are in it, and images may sit in its sub-folders, which are
+    not searched."""
+    try:
+        if image_names(folder):
+            return None
+        subfolders = sum(1 for p in folder.iterdir() if p.is_dir())
+    except OSError as exc:
+        return f"cannot be listed: {exc.strerror or exc}"
     where = f"; its {subfolders} sub-folder(s) are not searched" if subfolders else ""
-    return f"no image files in this folder ({', '.join(sorted(IMAGE_EXTENSIONS))}){where}"
+    return f"no image files in this folder ({IMAGE_EXTENSIONS_TEXT}){where}"
 
 
 def predict_paths(
@@ -74,10 +73,10 @@ def predict_paths(
         for path in missing:
             print(f"digitcam predict: {path}: no such file or folder", file=sys.stderr)
         return EXIT_USAGE
-    empty = [p for p in paths if p.is_dir() and not images_in(p)]
-    if empty:
-        for folder in empty:
-            print(f"digitcam predict: {folder}: {nothing_to_read(folder)}", file=sys.stderr)
+    unread = [(p, why) for p in paths if p.is_dir() and (why := nothing_to_read(p))]
+    if unread:
+        for folder, why in unread:
+            print(f"digitcam predict: {folder}: {why}", file=sys.stderr)
         return EXIT_USAGE
     # --kind asks for a plain reading of the whole image; otherwise the configured regions.
     # A counter or display image is one digit unless --digits cuts it into equal cells; a

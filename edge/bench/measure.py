@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from edge.camera.imageio import ImageError, decode_image, image_header
-from edge.camera.sources import IMAGE_EXTENSIONS, FolderSource, SourceError
+from edge.camera.sources import FolderSource, SourceError, image_names
 from edge.meter.settings import PRINTED_KINDS
 from edge.model import DigitModel
 from edge.reader import FrameReader
@@ -55,11 +55,7 @@ def load_scenarios(frames_dir: Path, names: list[str] | None = None) -> list[Sce
     for folder in sorted(p for p in frames_dir.iterdir() if (p / "expected.json").is_file()):
         if names and folder.name not in names:
             continue
-        files = {
-            p.name: p.read_bytes()
-            for p in sorted(folder.iterdir())
-            if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
-        }
+        files = {name: (folder / name).read_bytes() for name in image_names(folder)}
         expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
         kinds = {want.get("kind") for want in expected.values()}
         if kinds and kinds <= set(PRINTED_KINDS):

@@ -22,6 +22,7 @@ from edge.camera.turn import turn_image
 logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".pgm", ".ppm", ".pnm"})
+IMAGE_EXTENSIONS_TEXT = " ".join(sorted(IMAGE_EXTENSIONS))
 VIDEO_EXTENSIONS = frozenset({".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".mjpeg", ".mjpg"})
 # tcp: what `rpicam-vid --codec mjpeg --listen -o tcp://0.0.0.0:8888` serves; a way to
 # reach a Pi camera module (CSI), which OpenCV's V4L2 backend cannot read through libcamera.
@@ -86,6 +87,17 @@ class FrameSource(ABC):
         return frame
 
 
+def image_names(folder: Path) -> list[str]:
+    """The names of a folder's image files (by extension), sorted, not recursive; OSError
+    when the folder cannot be listed."""
+    with os.scandir(folder) as entries:
+        return sorted(
+            e.name
+            for e in entries
+            if Path(e.name).suffix.lower() in IMAGE_EXTENSIONS and e.is_file()
+        )
+
+
 class FolderSource(FrameSource):
     """Image files of one folder, sorted by name, not recursive; replayed once or looped."""
 
@@ -124,17 +136,11 @@ class FolderSource(FrameSource):
 
     def _scan(self) -> list[str]:
         try:
-            with os.scandir(self._path) as entries:
-                names = sorted(
-                    e.name
-                    for e in entries
-                    if Path(e.name).suffix.lower() in IMAGE_EXTENSIONS and e.is_file()
-                )
+            names = image_names(self._path)
         except OSError as exc:  # missing, not a folder, no permission
             raise SourceError(f"folder {self._path}: {exc.strerror or exc}") from None
         if not names:
-            exts = " ".join(sorted(IMAGE_EXTENSIONS))
-            raise SourceError(f"folder {self._path}: no image files ({exts})")
+            raise SourceError(f"folder {self._path}: no image files ({IMAGE_EXTENSIONS_TEXT})")
         return names
 
 
