@@ -10,7 +10,7 @@ import logging
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
 from typing import Protocol, cast
@@ -24,8 +24,9 @@ from edge.meter.level import Leveller
 from edge.meter.read import PrintedClassifier, meter_value, read_meters, region_cells
 from edge.meter.settings import PRINTED_KINDS
 from edge.reading import LOW_CONFIDENCE, NO_DIGIT, OK, Digit, Reading, Status
-from edge.rows_model import ROW_KINDS, RowModel, RowRead, rival_share, row_digits
-from edge.runs_model import RunDigit, RunModel
+from edge.row_rules import RowReads, weigh_row
+from edge.rows_model import ROW_KINDS, RowModel, RowRead
+from edge.runs_model import RunDigit, RunModel, read_blobs
 from edge.vision.cell import cell_inks, is_cell
 from edge.vision.crops import crop_with_margin
 from edge.vision.find import DigitCandidate, find_digits
@@ -37,44 +38,9 @@ logger = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]
 MIN_DIGIT_SCORE = DEFAULT.min_digit_score
-# An unread blob narrower than this share of its height is a scrap or a lone stroke, not
-# digits run together: the run reader leaves it unread.
-RUN_MIN_WIDTH = 0.6
-# A digit of a run wider than this share of the run's height holds a digit the run reader
-# skipped: the blob stays unread.
-RUN_MAX_WIDTH = 1.0
-# The row reader (edge.rows_model) at least this sure of another number than the digits
-# read one by one: no digit of theirs is surer than the chance the row reader is wrong.
-ROW_VETO = 0.9
-# The row reader reading the same number makes an unsure digit sure only when it is itself
-# at least this sure (and at least as sure as the region's threshold). On 5,400 tuning
-# number frames 0.9 -> 0.97 published 20 right numbers fewer and 6 wrong ones fewer.
-ROW_AGREE = 0.97
-# The row reader unsure of another number: the digits' first choices must still hold at least
-# this share of the weight against every number differing in one digit (that digit's second
-# or third choice, for a digit under RIVAL_EXPAND), each weighed by both readers
-# (edge.rows_model.rival_share). On 5,458 tuning numbers published `ok` it voided 8 wrong
-# ones and 1 right one.
-RIVAL_SHARE = 0.5
-RIVAL_EXPAND = 0.999
-# A number whose digits were unsure on their own (some digit under the region's threshold
-# before the row reader weighed them) is read whole when the row reader is at least this sure
-# of its number: its digits, each as sure as it is. Not when the digit reader was sure and the
-# row reader read otherwise: two readers sure of two numbers leave neither published. On the
-# 5,850 tuning number frames and 800 continental ones 5,222 right / 93 `ok` but wrong ->
-# 5,304 / 94 (0.995: 5,366 / 98; 0.99: 5,391 / 104); on 2,700 fresh ones 1,886 / 67 ->
-# 1,926 / 67 (README, "The row reader").
-ROW_RESCUE = 0.999
 # An unsure digit of a number is read again from its model input moved a pixel up, down, left
 # and right, and its probabilities are the mean of the five readings (FrameReader.look_again).
 LOOK_AGAIN_SHIFTS = ((0, 1), (0, -1), (1, 0), (-1, 0))
-
-
-def slice_ink(ink: np.ndarray, digit: RunDigit) -> np.ndarray:
-    """The columns of a blob's ink that the run reader gave one digit."""
-    w = ink.shape[1]
-    left = min(round(digit.left * w), w - 1)
-    return ink[:, left : max(round(digit.right * w), left + 1)]
 
 
 class Classifier(Protocol):
@@ -115,8 +81,6 @@ JOIN_MAX_HEIGHT = 1.4
 # how likely it is a digit at all (1.0 when the model has no not-a-digit output) and how
 # likely the stricter judge of a lone digit finds it no digit (NaN when not asked).
 Judged = dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, float, float]]
-# The row reader's readings of one frame, by the boxes of the digits it read round.
-RowReads = dict[tuple[Box, ...], RowRead | None]
 # Neighbouring 1s of a number whose boxes share this much of the narrower one's width are
 # not published (stacked_ones).
 STACKED_SHARE = 0.5
@@ -331,7 +295,7 @@ class FrameReader:
         meter_digits = read_meters(self.printed_for, gray, meters) if meters else []
         latency_ms = (time.perf_counter() - started) * 1000.0
         by_region: dict[str, tuple[list[Digit], str | None]] = {}
-        whole: set[str] = set()  # the regions whose number the row reader read (ROW_RESCUE)
+        whole: set[str] = set()  # the regions whose number the row reader read whole
         row = 0
         for f in found:
             digits = []
@@ -366,13 +330,13 @@ class FrameReader:
             if f.region.kind == "number" and self.rows is not None:
                 digits = self.joined(digits, sources, judged, sure, f.origin, gray, rows_read)
             if self.weighs(f.region, digits):
-                # A digit region's digit is a row of one. A tight crop's cell takes only the
-                # row reader's agreement: its lines, in the window, make it doubt right digits.
+                # A digit region's digit is a row of one; a tight crop's cell takes only the
+                # row reader's agreement (edge.row_rules.weigh_row).
+                read = self.read_row(gray, digits, rows_read)
                 number = f.region.kind == "number"
-                checked = self.row_check(
-                    digits, gray, sure, agree_only=f.cell, rescue=number, reads=rows_read
-                )
-                if checked:
+                if read is not None and weigh_row(
+                    read, digits, gray, sure, agree_only=f.cell, rescue=number
+                ):
                     whole.add(f.region.name)
             if f.region.kind == "number":
                 for digit in stacked_ones(digits):
@@ -400,49 +364,12 @@ class FrameReader:
         return readings
 
     def read_runs(self, found: list[_Found]) -> dict[int, list[tuple[RunDigit, np.ndarray]]]:
-        """The unread blobs of number regions read whole as digits run together, by id: each
-        digit with the probabilities it is published with.
-
-        A blob on the number's row that no cut made digits of (two or more digits run
-        together, as often as not) is read by the run reader. Each digit it reads is cut at
-        the run reader's boundaries and read again by the digit model: the blob counts as
-        read only when it holds two or more digits (a lone mark left unread is unread for
-        other reasons: off the row, too faint or short), both readers agree on every digit
-        and none is wider than RUN_MAX_WIDTH of the blob's height (a digit the run reader
-        skipped). Each digit keeps the run reader's probabilities, so an unsure one still
-        makes the number `low_confidence`. A blob at most RUN_MIN_WIDTH of its height wide (a
-        scrap, a lone stroke) is not read.
-        """
+        """The unread blobs of number regions read whole by the run reader, by id: each
+        digit with the probabilities it is published with (edge.runs_model.read_blobs)."""
         if self.runs is None:
             return {}
-        blobs = [
-            c
-            for f in found
-            if f.region.kind == "number"
-            for c in f.candidates
-            if c.unread and c.box[2] > RUN_MIN_WIDTH * c.box[3]
-        ]
-        if not blobs:
-            return {}
-        runs = self.runs.read([c.ink for c in blobs])
-        pieces = [
-            (c, d, slice_ink(c.ink, d))
-            for c, run in zip(blobs, runs, strict=True)
-            if len(run) >= 2
-            and all((d.right - d.left) * c.box[2] <= RUN_MAX_WIDTH * c.box[3] for d in run)
-            for d in run
-        ]
-        if not pieces:
-            return {}
-        images = np.stack([to_mnist(ink) for _, _, ink in pieces])
-        probs = np.asarray(self.model.predict(images[:, None, :, :]), dtype=np.float32)
-        read: dict[int, list[tuple[RunDigit, np.ndarray]]] = {}
-        vetoed: set[int] = set()
-        for (c, d, _), image, p in zip(pieces, images, probs, strict=True):
-            if int(np.argmax(p)) != int(np.argmax(d.probs)):
-                vetoed.add(id(c))
-            read.setdefault(id(c), []).append((d, image))
-        return {k: v for k, v in read.items() if k not in vetoed}
+        blobs = [c for f in found if f.region.kind == "number" for c in f.candidates if c.unread]
+        return read_blobs(self.runs, self.model.predict, blobs)
 
     def looked_again(
         self,
@@ -489,95 +416,6 @@ class FrameReader:
         if self.rows is None or not digits or region.kind not in ROW_KINDS:
             return False
         return region.kind == "number" or len(digits) == 1
-
-    def row_check(
-        self,
-        digits: list[Digit],
-        gray: np.ndarray,
-        sure: float,
-        agree_only: bool = False,
-        rescue: bool = False,
-        reads: RowReads | None = None,
-    ) -> bool:
-        """The number's digits weighed against the row reader's reading of their row.
-
-        Two readers that see the row differently (digit by digit after cutting it, and whole)
-        seldom err the same way. When the row reader reads the same number, each digit is as
-        sure as the surer of the two (the row reader's sureness counts only when it reaches
-        the region's threshold `sure` and ROW_AGREE); when it is at least ROW_VETO sure of
-        another number, no digit it reads otherwise is surer than the chance it is wrong
-        (every digit, when it reads another count), so the number is not published. When it
-        reads another number less surely, the two readers' evidence is put together: a rival
-        number one digit away (that digit's second or third choice) that outweighs the digits'
-        first choices leaves that digit no surer than their share (RIVAL_SHARE). With
-        `agree_only`, only agreement counts (a tight crop's cell: see FrameReader.read).
-
-        With `rescue` (a number region), digits unsure on their own that are still unsure
-        after all that become the row reader's number when it is ROW_RESCUE sure of it
-        (FrameReader.read_whole); returns whether they did.
-
-        A digit region's one digit is weighed so too, the row reader reading the window round
-        it. On the 6,400 digit-region tuning frames (single digits on photos, tight crops,
-        blank pages) right / `ok` but wrong went 6,169 / 66 -> 6,195 / 65, on 7,000 fresh
-        ones 6,735 / 66 -> 6,754 / 63 and four fewer digits read on blank pages (README,
-        "The row reader").
-        """
-        read = self.read_row(gray, digits, {} if reads is None else reads)
-        if read is None:
-            return False
-        unsure_alone = min(d.confidence for d in digits) < sure
-        ours = "".join(str(d.digit) for d in digits)
-        if read.text == ours:
-            # A number already sure stays as it is (and its sureness is never worked out).
-            unsure = min(d.confidence for d in digits) < sure
-            if unsure and read.sureness() >= max(sure, ROW_AGREE):
-                for d in digits:
-                    d.confidence = max(d.confidence, read.sureness())
-        elif agree_only:
-            return False
-        elif read.sureness() >= ROW_VETO:
-            same_count = len(read.text) == len(ours)
-            for i, d in enumerate(digits):
-                if not same_count or read.text[i] != ours[i]:
-                    d.confidence = min(d.confidence, 1.0 - read.sureness())
-        elif read.probs is not None and all(d.top3 for d in digits):
-            share, at = rival_share(read.probs, [d.top3 for d in digits], RIVAL_EXPAND)
-            if share < RIVAL_SHARE:
-                digits[at].confidence = min(digits[at].confidence, share)
-        if not (rescue and unsure_alone and read.text and read.probs is not None):
-            return False
-        if min(d.confidence for d in digits) >= sure or read.sureness() < ROW_RESCUE:
-            return False
-        digits[:] = self.read_whole(read.probs, read.sureness(), digits, gray)
-        return True
-
-    @staticmethod
-    def read_whole(
-        probs: np.ndarray, sureness: float, digits: list[Digit], gray: np.ndarray
-    ) -> list[Digit]:
-        """The row reader's number as the reading's digits, each as sure as the number.
-
-        As many digits as were found: each keeps its found digit's box and the views of it
-        kept for training (a correction labels what the finder cut there). Another count:
-        each digit's box is where the row reader read it (edge.rows_model.row_digits), and
-        none keeps views, so a correction makes no training example from cuts that do not
-        match the digits. The three likeliest digits are the row reader's.
-
-        Why: where the digits read one by one are unsure, the row reader often reads the
-        number right (of the 597 `low_confidence` wild tuning numbers, it read 410 right
-        that the digits had wrong); from ROW_RESCUE sure up it is about as seldom wrong
-        as the numbers published already (README, "The row reader").
-        """
-        placed = row_digits(probs, [d.box for d in digits], gray.shape)
-        same = len(placed) == len(digits)
-        out = []
-        for i, p in enumerate(placed):
-            if same:
-                d = digits[i]
-                out.append(replace(d, digit=p.digit, confidence=sureness, top3=p.top3))
-            else:
-                out.append(Digit(p.digit, sureness, p.box, top3=p.top3))
-        return out
 
     def joined(
         self,
@@ -884,7 +722,7 @@ class FrameReader:
             if status == OK:  # never a guess: an unsure digit voids the whole value
                 value = shown or "".join(str(d.digit) for d in digits)
         printed = self.printed_for(region) if region.kind in PRINTED_KINDS else None
-        weighed = self.rows if self.weighs(region, digits) else None  # row_check ran
+        weighed = self.rows if self.weighs(region, digits) else None  # weighed by weigh_row
         to_a_tenth_value = None
         unsure: tuple[int, ...] = ()
         if status == LOW_CONFIDENCE and shown is not None:

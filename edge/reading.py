@@ -70,7 +70,7 @@ class Reading:
     # Number regions with the row reader on: its name and version (it weighed the digits).
     row_reader: str | None = None
     # Number regions: the digits are the row reader's number (the digits read one by one were
-    # unsure, it was sure: edge.reader.ROW_RESCUE); published only when true.
+    # unsure, it was sure: edge.row_rules.ROW_RESCUE); published only when true.
     read_whole: bool = False
     # Aligned meter regions (edge.meter.align): how far the boxes were moved to follow the
     # camera, [dx, dy] frame pixels; published once the region has its reference. Levelled

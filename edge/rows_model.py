@@ -5,7 +5,7 @@ reads each. A second reader that sees the row as one image, without cutting it, 
 other ways: it is not fooled by a cut through a thin 0 or by a digit the finder left out,
 and it cannot be helped by them either. Where both read the same number they are more
 often right than either alone; where the row reader is sure of another number, the
-digit-by-digit reading is not published as sure (edge.reader.FrameReader.row_check).
+digit-by-digit reading is not published as sure (edge.row_rules.weigh_row).
 
 The input is the grey window round the number's digits (row_window), scaled to ROW_HEIGHT
 rows, its width in proportion (at most ROW_MAX_WIDTH), dark writing on light paper (a

@@ -15,7 +15,7 @@ Contract: input `image` float32 [N,1,RUN_HEIGHT,RUN_WIDTH] (white on black, 0..1
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +23,17 @@ import numpy as np
 
 from edge.config import ModelSettings, RegionSettings
 from edge.model import SessionModel
+from edge.vision.find import DigitCandidate
+from edge.vision.normalise import to_mnist
 from edge.vision.runs import MARGIN, RUN_HEIGHT, RUN_WIDTH, fit_run
 
 BLANK = 10
+# An unread blob narrower than this share of its height is a scrap or a lone stroke, not
+# digits run together: the run reader leaves it unread.
+RUN_MIN_WIDTH = 0.6
+# A digit of a run wider than this share of the run's height holds a digit the run reader
+# skipped: the blob stays unread.
+RUN_MAX_WIDTH = 1.0
 COLUMNS = RUN_WIDTH // 4  # the network pools the field's width twice by 2
 SIGNATURE = {"image": (1, RUN_HEIGHT, RUN_WIDTH), "probs": (COLUMNS, BLANK + 1)}
 EXPECTED = (
@@ -95,6 +103,56 @@ class RunModel(SessionModel):
         (probs,) = self._session.run(["probs"], {"image": batch})
         widths = [ink_width(f) for f in fitted]
         return [decode(p, w) for p, w in zip(probs, widths, strict=True)]
+
+
+def slice_ink(ink: np.ndarray, digit: RunDigit) -> np.ndarray:
+    """The columns of a blob's ink that the run reader gave one digit."""
+    w = ink.shape[1]
+    left = min(round(digit.left * w), w - 1)
+    return ink[:, left : max(round(digit.right * w), left + 1)]
+
+
+def read_blobs(
+    runs: RunModel,
+    predict: Callable[[np.ndarray], np.ndarray],
+    unread: Sequence[DigitCandidate],
+) -> dict[int, list[tuple[RunDigit, np.ndarray]]]:
+    """Unread blobs of a number's row read whole as digits run together, by id: each digit
+    with its model input, read with the run reader's probabilities; `predict`: the digit
+    model's.
+
+    A blob on the number's row that no cut made digits of (two or more digits run
+    together, as often as not) is read by the run reader. Each digit it reads is cut at
+    the run reader's boundaries and read again by the digit model: the blob counts as
+    read only when it holds two or more digits (a lone mark left unread is unread for
+    other reasons: off the row, too faint or short), both readers agree on every digit
+    and none is wider than RUN_MAX_WIDTH of the blob's height (a digit the run reader
+    skipped). Each digit keeps the run reader's probabilities, so an unsure one still
+    makes the number `low_confidence`. A blob at most RUN_MIN_WIDTH of its height wide (a
+    scrap, a lone stroke) is not read.
+    """
+    blobs = [c for c in unread if c.box[2] > RUN_MIN_WIDTH * c.box[3]]
+    if not blobs:
+        return {}
+    read_all = runs.read([c.ink for c in blobs])
+    pieces = [
+        (c, d, slice_ink(c.ink, d))
+        for c, run in zip(blobs, read_all, strict=True)
+        if len(run) >= 2
+        and all((d.right - d.left) * c.box[2] <= RUN_MAX_WIDTH * c.box[3] for d in run)
+        for d in run
+    ]
+    if not pieces:
+        return {}
+    images = np.stack([to_mnist(ink) for _, _, ink in pieces])
+    probs = np.asarray(predict(images[:, None, :, :]), dtype=np.float32)
+    read: dict[int, list[tuple[RunDigit, np.ndarray]]] = {}
+    vetoed: set[int] = set()
+    for (c, d, _), image, p in zip(pieces, images, probs, strict=True):
+        if int(np.argmax(p)) != int(np.argmax(d.probs)):
+            vetoed.add(id(c))
+        read.setdefault(id(c), []).append((d, image))
+    return {k: v for k, v in read.items() if k not in vetoed}
 
 
 def ink_width(fitted: np.ndarray) -> int:

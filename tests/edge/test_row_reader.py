@@ -14,7 +14,8 @@ import pytest
 import edge.reader
 from edge.config import ModelSettings, RegionSettings
 from edge.model import ModelError, bundled_model_path
-from edge.reader import RIVAL_SHARE, ROW_AGREE, ROW_RESCUE, ROW_VETO, FrameReader
+from edge.reader import FrameReader
+from edge.row_rules import RIVAL_SHARE, ROW_AGREE, ROW_RESCUE, ROW_VETO
 from edge.rows_model import (
     BLANK,
     ROW_HEIGHT,
