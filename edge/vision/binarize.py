@@ -96,7 +96,7 @@ def lowered(inks: InkMap, factor: float, params: VisionParams = DEFAULT) -> InkM
     """The same ink map with candidate ink starting at `factor` of its threshold.
 
     The contrast rule's level (`strong`) stays: what the lower threshold adds is judged as
-    faint ink (edge.vision.select.faint_alone), never as clearly inked writing.
+    faint ink (edge.vision.faint.faint_alone), never as clearly inked writing.
     """
     low = max(params.min_low_threshold, round(factor * inks.low))
     return replace(inks, mask=lined_mask(inks.smooth, low, params), low=low)

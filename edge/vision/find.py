@@ -5,7 +5,7 @@ Pipeline: ink map (edge.vision.binarize) -> connected components -> fragments gr
 most prominent digit. Large frames are analysed on a smaller copy and boxes mapped back. When
 the judge finds no digit at all, a second look removes thicker and steeper lines too, and
 when faint digit-sized marks were seen, a third takes fainter ink for ink (pencil in dim light),
-and last one large faint digit alone is taken (edge.vision.select.faint_single; in a digit
+and last one large faint digit alone is taken (edge.vision.faint.faint_single; in a digit
 region the fainter ink's first). A digit region's digit also carries a way to join the
 fainter ink round it (grown_ink), which the reader uses when the digit alone reads unsurely;
 a number's digits a way to join two neighbours into one digit (joined), for pieces of one digit.
@@ -25,10 +25,13 @@ import numpy as np
 
 from edge.vision.binarize import InkMap, ink_map, lowered, relined
 from edge.vision.cell import is_cell
+from edge.vision.faint import faint_single
 from edge.vision.group import Components, Group, find_components, group_components, merged
 from edge.vision.normalise import scale_strokes
 from edge.vision.params import DEFAULT, VisionParams
-from edge.vision.select import darkest, faint_single, looks_like_digit, row_band, select_digits
+from edge.vision.row import row_band
+from edge.vision.select import select_digits
+from edge.vision.shape import darkest, looks_like_digit
 
 logger = logging.getLogger(__name__)
 

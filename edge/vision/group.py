@@ -35,7 +35,7 @@ class Group:
     box: tuple[int, int, int, int]  # x, y, w, h in analysis pixels
     members: list[int]  # indices into Components.contours that form this digit
     area: float  # enclosed pixels (the hole of a 0 counts)
-    unread: bool = False  # on the number's row but not read as a digit (edge.vision.select)
+    unread: bool = False  # on the number's row but not read as a digit (edge.vision.row)
     _own: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def own_mask(self, parts: Components) -> np.ndarray:

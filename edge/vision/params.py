@@ -266,7 +266,7 @@ class VisionParams:
     # two digits side by side seldom.
     pieces_join_max_aspect: float = 1.4
 
-    # --- Digit filter and the number's row (edge.vision.select) ---
+    # --- Digit filter and the number's row (edge.vision.select, shape, row, faint) ---
     # The learned judge (a model with a "not a digit" output) takes a candidate for a digit
     # when it gives "digit" at least this probability: more likely a digit than not.
     min_digit_score: float = 0.5
@@ -276,7 +276,7 @@ class VisionParams:
     # ... and only when at least this share of the median height of the marks already seen
     # (a faint tail or dot that broke off a digit is smaller).
     faint_min_height: float = 0.75
-    # A number written wholly in faint pencil (edge.vision.select.faint_alone) is read when at
+    # A number written wholly in faint pencil (edge.vision.faint.faint_alone) is read when at
     # least this many of its marks reach faint_alone_contrast of the contrast rule's level and
     # score faint_min_digit_score. Lower or fewer: ruled and grid lines on blank pages break
     # into rows of "1"s (of 400 such pages on the tuning frames 0.6 read two, 0.65 one; one
@@ -285,7 +285,7 @@ class VisionParams:
     faint_alone_min_digits: int = 2
     # When nothing at all was found (after every look), one faint mark alone is read if it is
     # the only one the judge is sure of, at least this tall (analysis pixels) and at least
-    # faint_single_min_width of its height wide (edge.vision.select.faint_single). Narrower
+    # faint_single_min_width of its height wide (edge.vision.faint.faint_single). Narrower
     # (0.3-0.4) or shorter (20 px) let scraps of ruled lines read as 1s and small grain as
     # digits on the tuning frames; 0.55 and 25 read 5 more of the 3,850 tuning frames and 1
     # more of the 800 read as digit regions, and no more wrong. The judge must be surer of it
@@ -371,7 +371,7 @@ class VisionParams:
     solid_core: float = 0.4
     # A mark whose pixels lie within ring_fit of its height (mean) from a circle of radius
     # ring_min to ring_max of its height is a piece of a larger ring (a coffee cup's), not a
-    # digit (edge.vision.select.on_a_larger_ring).
+    # digit (edge.vision.shape.on_a_larger_ring).
     ring_min: float = 0.6
     ring_max: float = 2.0
     ring_fit: float = 0.03
@@ -425,7 +425,7 @@ class VisionParams:
     # digit may stand and still join the number (row_gap_heights). 2.0 -> 3.2: 3,000 tuning
     # numbers 161 -> 159 published ok but wrong, 1,800 fresh ones 114 -> 112, none right lost.
     # Beyond the row's ends, the band follows the line through the row's digit centres
-    # (edge.vision.select.row_line), its slope clipped to unread_max_tilt rows per column: a
+    # (edge.vision.row.row_line), its slope clipped to unread_max_tilt rows per column: a
     # rising row's digit past a gap, or a blob of digits run together there, sits higher.
     unread_min_height: float = 0.6
     unread_band_share: float = 0.5
@@ -459,7 +459,7 @@ class VisionParams:
     tight_fill: float = 0.6
     # Ink in a tight crop that lies along one of its sides over this share of its own length
     # without filling the crop across is the desk past the page's edge or a band of shadow,
-    # not a digit (edge.vision.select.along_a_side).
+    # not a digit (edge.vision.shape.along_a_side).
     side_run: float = 0.8
     # Kind `digit` reads the one digit of the image: pieces within piece_reach of its height
     # join it (a crop edge cut the stroke that held them on) while the whole stays no wider

@@ -335,7 +335,7 @@ def test_punched_holes_are_not_digits(digits) -> None:
 
 
 def test_a_blob_is_solid_when_a_disc_half_its_size_fits_inside() -> None:
-    from edge.vision.select import solid
+    from edge.vision.shape import solid
 
     def mask(draw) -> np.ndarray:
         m = np.zeros((40, 30), np.uint8)
@@ -456,7 +456,7 @@ def test_chalk_the_camera_clips_is_still_light_writing(digits) -> None:
 
 
 def test_a_piece_of_a_larger_ring_is_no_digit_but_a_0_and_curved_digits_are() -> None:
-    from edge.vision.select import on_a_larger_ring
+    from edge.vision.shape import on_a_larger_ring
 
     def stroke(draw, size=(120, 160)) -> np.ndarray:
         m = np.zeros(size, np.uint8)

@@ -110,7 +110,7 @@ def test_fainter_ink_touching_a_digit_joins_it_and_paper_grain_does_not() -> Non
 def test_a_large_faint_digit_alone_in_a_digit_region_is_read(model, seed, index, digit) -> None:
     # A pencil digit too faint for the contrast rule, and for the 0.7 of it a lone faint mark
     # needs: as wide as a digit, it is no scrap of a ruled line, so 0.55 of the level is
-    # enough (edge.vision.select.faint_single, faint_wide_contrast). It was no_digit.
+    # enough (edge.vision.faint.faint_single, faint_wide_contrast). It was no_digit.
     frame = wild_single(seed, index)
     assert frame.expected["value"] == digit
     reading = read(model, frame, "digit")

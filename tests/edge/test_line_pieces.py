@@ -70,7 +70,7 @@ def blank_page(generate: ModuleType, seed: int, n: int) -> tuple[np.ndarray, dic
 
 # Grid and ruled pages whose vertical lines the line search lost between the crossings: the
 # pieces were published as "11" and "1". The last one's grid crossing, a 7 to the judge, stays
-# unread too: the pieces tell it is a grid's debris (edge.vision.select.faint_single).
+# unread too: the pieces tell it is a grid's debris (edge.vision.faint.faint_single).
 @pytest.mark.parametrize(("seed", "n"), [(16, 363), (16, 382), (16, 522), (17, 70)])
 def test_a_blank_page_with_lines_seen_askew_has_no_digit(
     generate: ModuleType, reader: FrameReader, seed: int, n: int

@@ -10,7 +10,7 @@ import pytest
 from edge.vision.find import find_digits
 from edge.vision.group import Group
 from edge.vision.params import DEFAULT
-from edge.vision.select import with_unread
+from edge.vision.row import with_unread
 from tests.edge.test_digits import SAMPLE, draw_digit, paper, ruled, to_uint8
 from training.mnist import load_split
 

@@ -137,7 +137,7 @@ def test_a_runs_stretches_are_the_pixels_of_one_mask_per_stretch(make) -> None:
 
 @pytest.mark.parametrize("seed", range(6))
 def test_the_circle_from_moments_is_the_least_squares_one(seed: int) -> None:
-    from edge.vision.select import circle_through
+    from edge.vision.shape import circle_through
 
     rng = np.random.default_rng(seed)
     mask = np.zeros((80, 80), np.uint8)
