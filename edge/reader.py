@@ -254,24 +254,7 @@ class FrameReader:
         for region in self.regions:
             x, y, w, h = boxes[region.name] = region_box(region.box, width, height)
             if region.kind == "counter" or region.kind == "display":
-                frame_box = partial(region_box, width=width, height=height)
-                cells = region_cells(region, (x, y, w, h), frame_box)
-                if self.aligner is not None and region.align and cells:
-                    window = bounding(cells)
-                    if self.aligner.wants_reference(region, (width, height), window):
-                        references[region.name] = window
-                    else:
-                        seen = self.aligner.shift(region, gray, window)
-                        dx, dy = shifts[region.name] = inside(window, *seen, (width, height))
-                        cells = [moved(c, dx, dy) for c in cells]
-                        boxes[region.name] = moved(boxes[region.name], dx, dy)
-                level = self.leveller.dy(region.name) if self.leveller and region.level else 0
-                if level and cells:  # after the camera's shift: the wheels' own level
-                    _, up_down = inside(bounding(cells), 0, level, (width, height))
-                    dx, dy = shifts.get(region.name, (0, 0))
-                    shifts[region.name] = (dx, dy + up_down)
-                    cells = [moved(c, 0, up_down) for c in cells]
-                    boxes[region.name] = moved(boxes[region.name], 0, up_down)
+                cells = self.meter_cells(region, gray, boxes, shifts, references)
                 meters.append((region, cells))
                 continue
             crop = gray[y : y + h, x : x + w]
@@ -298,35 +281,12 @@ class FrameReader:
         whole: set[str] = set()  # the regions whose number the row reader read whole
         row = 0
         for f in found:
-            digits = []
-            sources: list[DigitCandidate | None] = []  # each digit's candidate (None: a run's)
             sure = self.threshold(f.region)
-            for c in f.candidates:
-                p = probs[row]
-                if f.region.kind in JOINT_KINDS:
-                    # The model's chance of each digit among eleven outcomes (ten digits or
-                    # no digit at all): a candidate the judge doubts (two digits run together,
-                    # a scrap of a line) is not published as surely as a clean digit.
-                    p = p * judged[id(c.ink)][3]
-                row += 1
-                if id(c) in runs:  # digits run together, read whole
-                    digits += [self.run_digit(d, c, f.origin, gray) for d in runs[id(c)]]
-                    sources += [None] * len(runs[id(c)])
-                    continue
-                digit = self.digit(p, inputs[row - 1], c.box, f.origin, gray)
-                digit.lone_doubt = judged[id(c.ink)][4]
-                if c.grow is not None and digit.confidence < sure:
-                    digit = self.grown(digit, c.grow, f.origin, gray, sure)
-                if c.unread:  # on the row, but no digit: the number is incomplete
-                    digit.confidence = 0.0
-                digit.confidence = min(digit.confidence, c.ceiling)
-                if id(c) in lined_probs and not c.unread:
-                    # Read again with the ink along a ruled line put back: a sure other
-                    # digit (a 7 whose bar lay on the rule, read as a 1) leaves neither sure.
-                    ceiling = doubt(digit.digit, lined_probs[id(c)], sure)
-                    digit.confidence = min(digit.confidence, ceiling)
-                digits.append(digit)
-                sources.append(c)
+            rows = slice(row, row + len(f.candidates))
+            row = rows.stop
+            digits, sources = self.region_digits(
+                f, probs[rows], inputs[rows], judged, runs, lined_probs, gray
+            )
             if f.region.kind == "number" and self.rows is not None:
                 digits = self.joined(digits, sources, judged, sure, f.origin, gray, rows_read)
             if self.weighs(f.region, digits):
@@ -362,6 +322,83 @@ class FrameReader:
             reading.region_image, reading.region_origin = gray[y : y + h, x : x + w], (x, y)
             readings.append(reading)
         return readings
+
+    def region_digits(
+        self,
+        f: _Found,
+        probs: np.ndarray,
+        inputs: np.ndarray,
+        judged: Judged,
+        runs: dict[int, list[tuple[RunDigit, np.ndarray]]],
+        lined_probs: dict[int, np.ndarray],
+        gray: np.ndarray,
+    ) -> tuple[list[Digit], list[DigitCandidate | None]]:
+        """The digits of one region's candidates, from their rows of the frame's one model
+        call (`probs`, `inputs`), each with its candidate (None: a digit of a run read whole,
+        edge.runs_model.read_blobs)."""
+        digits: list[Digit] = []
+        sources: list[DigitCandidate | None] = []
+        sure = self.threshold(f.region)
+        for c, p, image in zip(f.candidates, probs, inputs, strict=True):
+            if f.region.kind in JOINT_KINDS:
+                # The model's chance of each digit among eleven outcomes (ten digits or no
+                # digit at all): a candidate the judge doubts (two digits run together, a
+                # scrap of a line) is not published as surely as a clean digit.
+                p = p * judged[id(c.ink)][3]
+            if id(c) in runs:  # digits run together, read whole
+                digits += [self.run_digit(d, c, f.origin, gray) for d in runs[id(c)]]
+                sources += [None] * len(runs[id(c)])
+                continue
+            digit = self.digit(p, image, c.box, f.origin, gray)
+            digit.lone_doubt = judged[id(c.ink)][4]
+            if c.grow is not None and digit.confidence < sure:
+                digit = self.grown(digit, c.grow, f.origin, gray, sure)
+            if c.unread:  # on the row, but no digit: the number is incomplete
+                digit.confidence = 0.0
+            digit.confidence = min(digit.confidence, c.ceiling)
+            if id(c) in lined_probs and not c.unread:
+                # Read again with the ink along a ruled line put back: a sure other digit
+                # (a 7 whose bar lay on the rule, read as a 1) leaves neither sure.
+                ceiling = doubt(digit.digit, lined_probs[id(c)], sure)
+                digit.confidence = min(digit.confidence, ceiling)
+            digits.append(digit)
+            sources.append(c)
+        return digits, sources
+
+    def meter_cells(
+        self,
+        region: RegionSettings,
+        gray: np.ndarray,
+        boxes: dict[str, Box],
+        shifts: dict[str, tuple[int, int]],
+        references: dict[str, Box],
+    ) -> list[Box]:
+        """A counter or display region's cells (frame pixels) where the meter is in this frame.
+
+        With `align`, the cells follow the camera's shift (edge.meter.align), or this frame's
+        window is noted in `references` when the region has no reference yet; with `level`,
+        the wheels' own level after that (edge.meter.level). The region's box in `boxes` moves
+        with them and `shifts` records how far."""
+        height, width = gray.shape[:2]
+        frame_box = partial(region_box, width=width, height=height)
+        cells = region_cells(region, boxes[region.name], frame_box)
+        if self.aligner is not None and region.align and cells:
+            window = bounding(cells)
+            if self.aligner.wants_reference(region, (width, height), window):
+                references[region.name] = window
+            else:
+                seen = self.aligner.shift(region, gray, window)
+                dx, dy = shifts[region.name] = inside(window, *seen, (width, height))
+                cells = [moved(c, dx, dy) for c in cells]
+                boxes[region.name] = moved(boxes[region.name], dx, dy)
+        level = self.leveller.dy(region.name) if self.leveller and region.level else 0
+        if level and cells:  # after the camera's shift: the wheels' own level
+            _, up_down = inside(bounding(cells), 0, level, (width, height))
+            dx, dy = shifts.get(region.name, (0, 0))
+            shifts[region.name] = (dx, dy + up_down)
+            cells = [moved(c, 0, up_down) for c in cells]
+            boxes[region.name] = moved(boxes[region.name], 0, up_down)
+        return cells
 
     def read_runs(self, found: list[_Found]) -> dict[int, list[tuple[RunDigit, np.ndarray]]]:
         """The unread blobs of number regions read whole by the run reader, by id: each
