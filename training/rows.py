@@ -2,7 +2,7 @@
 
 The device reads a number digit by digit (edge.vision cuts the row, the digit model reads
 each piece). This network reads the same row as one image, without cutting it, as a second
-opinion (edge.rows_model, edge.reader.FrameReader.row_check). It is trained on rows as the
+opinion (edge.rows_model, edge.row_rules.weigh_row). It is trained on rows as the
 device sees them: `python mock_frames/harvest.py --rows N` renders photos of numbers written
 with MNIST *training* digits (never the images `digitcam train` keeps for validation), reads
 them with the device's reader and keeps the window round the row (edge.rows_model.row_input)

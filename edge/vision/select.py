@@ -2,6 +2,9 @@
 
 `number`: the chain of neighbouring digits holding the most ink, left to right. `digit`: the
 most prominent digit with the pieces that broke off it, which may fill a tight crop.
+select_digits puts together the shape rules (edge.vision.shape), touching digits cut apart
+and pieces joined (edge.vision.apart), faint digits (edge.vision.faint) and the number's row
+with its unread marks (edge.vision.row).
 """
 
 from __future__ import annotations
