@@ -251,6 +251,8 @@ def machine() -> dict[str, Any]:
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "arch": platform.machine(),
+        # The kernel decides how much of a mapped library counts as resident (the RSS).
+        "kernel": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "onnxruntime": onnxruntime.__version__,
         "opencv": cv2.__version__,

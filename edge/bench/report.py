@@ -129,7 +129,9 @@ def render(r: dict[str, Any]) -> str:
             if r["model"].get(key)
         ),
         (
-            f"{m['cpu']}, {m['cores']} cores, {m['arch']}; Python {m['python']}, "
+            f"{m['cpu']}, {m['cores']} cores, {m['arch']}"
+            + (f", {m['kernel']}" if m.get("kernel") else "")
+            + f"; Python {m['python']}, "
             f"onnxruntime {m['onnxruntime']}, OpenCV {m['opencv']}, numpy {m['numpy']}"
             + (f"; allocator {m['allocator']}" if m.get("allocator") else "")
         ),

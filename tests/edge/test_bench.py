@@ -91,6 +91,8 @@ def test_quick_bench_writes_every_section(
     assert "Targets" in proc.stdout and str(out) in proc.stdout
     result = json.loads(out.read_text())
     assert result["mode"] == "quick"
+    kernel = result["machine"]["kernel"]  # the RSS of mapped libraries depends on it
+    assert kernel.startswith("Linux ") and f", {kernel}; Python" in proc.stdout
     # The networks a number's frame went through are named: the row reader is on by default.
     row_reader = result["model"]["row_reader"]
     assert row_reader.startswith("rows-ctc-") and f"row reader {row_reader}" in proc.stdout
