@@ -10,6 +10,7 @@ thinnest column. Choosing which groups to read is edge.vision.select.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import cv2
@@ -119,7 +120,13 @@ def merge_fragments(boxes: np.ndarray, params: VisionParams = DEFAULT) -> list[l
     merged_w = np.maximum(x1[:, None], x1[None]) - np.minimum(x[:, None], x[None])
     beside = short & within & (ox >= -p.beside_max_gap * h[None]) & (merged_w <= h[None])
     together = (inside | stacked | beside | beside.T) & (span <= p.merge_max_span_heights * max_h)
-    parent = list(range(len(boxes)))
+    return linked(len(boxes), ((int(i), int(j)) for i, j in np.argwhere(np.triu(together, 1))))
+
+
+def linked(count: int, links: Iterable[tuple[int, int]]) -> list[list[int]]:
+    """The indices 0..count-1 joined into chains by `links` (pairs of indices), each chain in
+    ascending order, the chains in the order of their first index (union-find)."""
+    parent = list(range(count))
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -127,10 +134,10 @@ def merge_fragments(boxes: np.ndarray, params: VisionParams = DEFAULT) -> list[l
             i = parent[i]
         return i
 
-    for i, j in np.argwhere(np.triu(together, 1)):
-        parent[root(int(i))] = root(int(j))
+    for i, j in links:
+        parent[root(i)] = root(j)
     members: dict[int, list[int]] = {}
-    for i in range(len(boxes)):
+    for i in range(count):
         members.setdefault(root(i), []).append(i)
     return list(members.values())
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.vision.group import Components, Group
+from edge.vision.group import Components, Group, linked
 from edge.vision.params import DEFAULT, VisionParams
 
 logger = logging.getLogger(__name__)
@@ -42,23 +42,14 @@ def number_row(digits: list[Group], params: VisionParams = DEFAULT) -> list[Grou
         & (ratio < most)
         & (gap <= params.row_gap_heights * taller)
     )
-    parent = list(range(len(digits)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    links = []
     for i in range(len(digits)):
         right = np.nonzero(near[i])[0]
         if right.size:
             j = int(right[np.argmin(np.maximum(gap[i, right], 0) + 1e-3 * cx[right])])
-            parent[root(i)] = root(j)
-    chains: dict[int, list[int]] = {}
-    for i in range(len(digits)):
-        chains.setdefault(root(i), []).append(i)
-    best = max(chains.values(), key=lambda c: sum(digits[i].area for i in c))
+            links.append((i, j))
+    chains = linked(len(digits), links)
+    best = max(chains, key=lambda c: sum(digits[i].area for i in c))
     row = sorted((digits[i] for i in best), key=lambda g: g.box[0])
     typical = float(statistics.median(g.box[3] for g in row))
     return [g for g in row if g.box[3] >= params.row_min_height * typical]
