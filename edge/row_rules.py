@@ -81,8 +81,7 @@ def weigh_row(
     ours = "".join(str(d.digit) for d in digits)
     if read.text == ours:
         # A number already sure stays as it is (and its sureness is never worked out).
-        unsure = min(d.confidence for d in digits) < sure
-        if unsure and read.sureness() >= max(sure, ROW_AGREE):
+        if unsure_alone and read.sureness() >= max(sure, ROW_AGREE):
             for d in digits:
                 d.confidence = max(d.confidence, read.sureness())
     elif agree_only:
