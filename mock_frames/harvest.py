@@ -73,8 +73,9 @@ import wild_crops
 from edge import rows_model
 from edge.camera.imageio import decode_image
 from edge.config import ModelSettings, RegionSettings
+from edge.judging import Judged
 from edge.model import load_model
-from edge.reader import FrameReader, Judged
+from edge.reader import FrameReader
 from edge.vision import find
 from edge.vision.crops import to_uint8
 from edge.vision.runs import fit_run

@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from readers import add_rows_arguments, region_readers, rows_from  # noqa: E402
 
+from edge.lone import LONE_LIMIT  # noqa: E402
 from edge.model import load_model  # noqa: E402
-from edge.reader import LONE_LIMIT  # noqa: E402
 from edge.reading import Digit  # noqa: E402
 from edge.runs_model import load_runs  # noqa: E402
 from edge.vision.marks import (  # noqa: E402

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edge.config import ModelSettings, RegionSettings
-from edge.reader import Classifier, FrameReader
+from edge.judging import Classifier
+from edge.reader import FrameReader
 from edge.rows_model import RowModel, rows_for
 from edge.runs_model import RunModel
 

@@ -35,8 +35,9 @@ from readers import add_rows_arguments, region_readers, rows_from
 
 from edge.camera.imageio import decode_image
 from edge.config import ModelSettings
+from edge.judging import Classifier
 from edge.model import load_model
-from edge.reader import Classifier, FrameReader
+from edge.reader import FrameReader
 from edge.reading import Reading
 from edge.rows_model import RowModel
 from edge.runs_model import RunModel, load_runs

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             report["not_digit_recall"] = float(called_not_digit(neg_probs, neg_nd[:, 0]).mean())
         lone = lone_outputs(args.model, images)
         if lone is not None:  # the lone-digit judge: a reading of one digit it doubts is dropped
-            from edge.reader import LONE_LIMIT
+            from edge.lone import LONE_LIMIT
 
             report["lone_digits_dropped"] = float((lone >= LONE_LIMIT).mean())
             if args.negatives:

@@ -17,9 +17,10 @@ import cv2
 import numpy as np
 
 from edge.config import RegionSettings, Settings
+from edge.judging import Box, make_digit
 from edge.meter.read import PrintedClassifier
 from edge.model import DigitModel
-from edge.reader import Box, FrameReader
+from edge.reader import FrameReader
 from edge.reading import Reading
 from edge.rows_model import RowModel
 from edge.runs_model import RunModel
@@ -80,7 +81,7 @@ def analyse_pixels(
     digits = []
     if image.any():  # an all-black field holds no digit; the model would still guess one
         probs = model.predict((image.astype(np.float32) / 255.0)[None, None])
-        digits.append(reader.digit(probs[0], image / 255.0, (0, 0, 28, 28), (0, 0), image))
+        digits.append(make_digit(probs[0], image / 255.0, (0, 0, 28, 28), (0, 0), image))
     latency_ms = (time.perf_counter() - started) * 1000.0
     reading = reader.reading(region, digits, latency_ms, "pixels", index)
     return Analysis(reading, [image] if digits else [], [png_bytes(image)] if digits else [])

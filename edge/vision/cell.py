@@ -9,7 +9,7 @@ cell's lines are part of the digit cannot be told from the pixels alone (the bar
 crop cut along the digit's box is as long and straight as a cell line), so several versions
 are proposed (lines kept, long lines removed, lines along the crop's border removed, and last
 only the cell's frame removed: lines running edge to edge along the border) and the model
-decides: edge.reader reads the first it is sure of (FrameReader.read_cell), unless the
+decides: the reader takes the first it is sure of (edge.cell_read.read_cell), unless the
 version without the frame is surely another digit: a 1 under the cell's top line reads as a
 sure 7 with it, and a 7 cut along its box as a sure 1 without its bar, so then neither is
 published.

@@ -260,7 +260,7 @@ class VisionParams:
     join_min_x_overlap: float = 0.5
     join_max_gap: float = 0.5
     # Two neighbouring digits of a number are offered to the reader as one digit
-    # (edge.vision.find.joined; edge.reader.FrameReader.joined, which asks when one of them is
+    # (edge.vision.find.joined; edge.number_read.join_pieces, which asks when one of them is
     # unsure or the row reader reads a digit fewer) only when together they are at most this
     # wide for their height: a 4 or a 0 whose strokes did not meet is about as wide as tall,
     # two digits side by side seldom.

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+import edge.cell_read
 import edge.reader
 from edge.config import RegionSettings
 from edge.model import load_model
@@ -133,7 +134,7 @@ def test_a_crop_turned_round_is_read_only_when_the_judge_is_sure_it_is_a_digit(
     ink = np.zeros((40, 30), np.float32)
     ink[5:35, 12:18] = 1.0
     proposal = CellInk(box=(5, 5, 30, 40), ink=ink, turned=turned)
-    monkeypatch.setattr(edge.reader, "cell_inks", lambda crop: [proposal])
+    monkeypatch.setattr(edge.cell_read, "cell_inks", lambda crop: [proposal])
     monkeypatch.setattr(edge.reader, "find_digits", lambda *a, **k: [])
     reader = FrameReader(DoubtfulJudge(), [RegionSettings(kind="digit")], 0.9, "dev")
     reading = reader.read(np.full((50, 40), 215, np.uint8), "cell", 0)[0]

@@ -1,4 +1,4 @@
-"""Pieces of one digit joined in a number (FrameReader.joined, edge.vision.find.joined).
+"""Pieces of one digit joined in a number (edge.number_read.join_pieces, edge.vision.find.joined).
 
 A digit whose strokes did not meet (a 0 as two arcs, a 4 as a 2 beside a 1) is found as two
 marks; each reads unsurely, and the number went out with a digit too many, `low_confidence`.

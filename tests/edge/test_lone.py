@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from edge.config import RegionSettings
+from edge.lone import LONE_LIMIT
 from edge.model import load_model
-from edge.reader import LONE_LIMIT, FrameReader
+from edge.reader import FrameReader
 from edge.reading import Digit
 from edge.vision.marks import MIN_DIGIT_CHANCE, SURE_DOUBT, digit_chance, runs_off
 from tests.conftest import load_script
@@ -254,7 +255,7 @@ def test_the_pages_own_edge_in_view_is_no_1(model, harvest, monkeypatch, index: 
     reading = read(model, gray, "digit")
     assert (reading.status, reading.value) == ("no_digit", None)
     # Without the rule for strokes cut by the region's edge it is published as a 1.
-    monkeypatch.setattr("edge.reader.cut_one", lambda *args: False)
+    monkeypatch.setattr("edge.lone.cut_one", lambda *args: False)
     before = read(model, gray, "digit")
     assert (before.status, before.value) == ("ok", "1")
     assert runs_off(before.digits[0].box, (0, 0, gray.shape[1], gray.shape[0]))

@@ -14,7 +14,8 @@ import pytest
 
 from edge.config import RegionSettings
 from edge.model import load_model
-from edge.reader import LOOK_AGAIN_SHIFTS, FrameReader
+from edge.number_read import LOOK_AGAIN_SHIFTS
+from edge.reader import FrameReader
 from edge.vision.normalise import shifted
 from tests.edge.test_digits import SAMPLE, draw_digit, paper, to_uint8
 from training.mnist import load_split

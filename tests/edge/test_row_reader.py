@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import edge.cell_read
 import edge.reader
 from edge.config import ModelSettings, RegionSettings
 from edge.model import ModelError, bundled_model_path
@@ -270,7 +271,7 @@ def test_a_tight_crops_cell_takes_only_the_row_readers_agreement(monkeypatch) ->
     ink = np.zeros((40, 30), np.float32)
     ink[5:35, 12:18] = 1.0
     proposal = CellInk(ink=ink, box=(5, 5, 30, 40), frameless=False)
-    monkeypatch.setattr(edge.reader, "cell_inks", lambda crop: [proposal])
+    monkeypatch.setattr(edge.cell_read, "cell_inks", lambda crop: [proposal])
     monkeypatch.setattr(edge.reader, "is_cell", lambda shape: True)
 
     def read(rows, sure: float):

@@ -9,7 +9,8 @@ import pytest
 
 from edge.config import RegionSettings
 from edge.model import load_model
-from edge.reader import FrameReader, stacked_ones
+from edge.number_read import stacked_ones
+from edge.reader import FrameReader
 from edge.reading import Digit
 from tests.conftest import load_script
 from tests.edge.test_digits import SAMPLE
@@ -64,7 +65,7 @@ def test_marks_standing_over_one_another_on_a_blank_page_are_not_published_as_11
     reading = reader.read(gray, "x", 0)[0]
     assert (reading.status, reading.value) == ("low_confidence", None)
     assert "".join(str(d.digit) for d in reading.digits) == "111"
-    monkeypatch.setattr("edge.reader.STACKED_SHARE", 9.0)  # the rule off
+    monkeypatch.setattr("edge.number_read.STACKED_SHARE", 9.0)  # the rule off
     before = reader.read(gray, "x", 0)[0]
     assert (before.status, before.value) == ("ok", "111")
 
