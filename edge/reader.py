@@ -401,7 +401,7 @@ class FrameReader:
         sure: float,
     ) -> Digit:
         """An unsure digit of a digit region read again with the fainter ink round it joined
-        (edge.vision.find.grown_ink): that reading when it is sure, else the digit as it was.
+        (edge.vision.fainter.grown_ink): that reading when it is sure, else the digit as it was.
 
         Only an unsure reading is read again, so a sure one never changes. On 5,900 tuning
         frames read as digit regions (single digits on photos, tight crops, blank pages) 15

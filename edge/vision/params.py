@@ -156,7 +156,7 @@ class VisionParams:
     second_look_tilt_smear_px: int = 9
     # Ink written along a rule goes with the rule: a 7 whose bar lies on a line reads as a
     # sure 1 without it. A digit that removed line ink touches is also read with that ink put
-    # back (edge.vision.find.lined_ink): within lined_reach_side x its height either side and
+    # back (edge.vision.fainter.lined_ink): within lined_reach_side x its height either side and
     # lined_reach_end above and below, where it is at least lined_stroke_share as dark as
     # the digit's own strokes (pen on a printed rule, not the rule), when that adds at least
     # lined_min_share of the digit's ink. When the two readings are surely different digits,
@@ -321,7 +321,7 @@ class VisionParams:
     # tuning frames and no more wrong ones (without that floor 0.4 read a blank page).
     faint_look_low: float = 0.5
     # A digit region's digit read unsure is read again with the fainter ink round it joined
-    # (edge.vision.find.grown_ink, at row_look_low of the threshold): within grown_reach of
+    # (edge.vision.fainter.grown_ink, at row_look_low of the threshold): within grown_reach of
     # its height round it, what touches its strokes and pieces of at least grown_min_area of
     # its height squared as dark as row_look_min_contrast of them, when that adds
     # grown_min_gain of its ink. Set once, not swept: on 5,900 tuning frames read as digit

@@ -15,7 +15,7 @@ from edge.camera.imageio import decode_image
 from edge.config import RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader
-from edge.vision.find import shared
+from edge.vision.fainter import shared
 from tests.conftest import load_script
 from training.mnist import load_split
 

@@ -1,6 +1,6 @@
 """Faint pencil in a digit region.
 
-An unsure digit is read again with the fainter ink round it joined (edge.vision.find.grown_ink,
+An unsure digit is read again with the fainter ink round it joined (edge.vision.fainter.grown_ink,
 FrameReader.grown): pencil pressed unevenly leaves part of a digit under the frame's ink
 threshold (the top of a 9's loop, the left of a 0), the rest reads unsurely and the reading
 was `low_confidence`. A large digit wholly too faint for the contrast rule is read alone
