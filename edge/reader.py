@@ -350,8 +350,8 @@ class FrameReader:
 
         Unsure: under the region's threshold with the judge's doubt counted, as the digit is
         published. Sure digits are never read again, so a sure reading never changes; digit
-        regions are not read again (a crop's second look made no difference: README,
-        "Accuracy on frames we did not tune on").
+        regions are not read again (a crop's second look made no difference:
+        mock_frames/JOURNAL.md, "Tried and not kept").
         """
         if not self.look_again:
             return probs
