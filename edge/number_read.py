@@ -1,6 +1,6 @@
 """A number region's digits after they are read one by one: second chances and vetoes.
 
-An unsure digit is read again from its model input moved a pixel each way (look_again); two
+An unsure digit is read again from its model input moved a pixel each way (read_shifted); two
 neighbours that are pieces of one digit are joined when the model and the row reader read
 them so (join_pieces, union_digit); a digit of a blob the run reader read whole gets its share
 of the blob's box (run_digit); 1s standing over one another are no number (stacked_ones).
@@ -25,7 +25,7 @@ from edge.vision.normalise import shifted
 logger = logging.getLogger(__name__)
 
 # An unsure digit of a number is read again from its model input moved a pixel up, down, left
-# and right, and its probabilities are the mean of the five readings (look_again).
+# and right, and its probabilities are the mean of the five readings (read_shifted).
 LOOK_AGAIN_SHIFTS = ((0, 1), (0, -1), (1, 0), (-1, 0))
 # Two pieces of a number joined into one digit (join_pieces) are at most this many times as
 # tall as the median of the number's other digits.
@@ -41,7 +41,7 @@ Union = Callable[
 ]
 
 
-def look_again(
+def read_shifted(
     predict: Callable[[np.ndarray], np.ndarray],
     inputs: np.ndarray,
     probs: np.ndarray,

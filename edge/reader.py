@@ -23,7 +23,7 @@ from edge.meter.align import Alignment, bounding, inside, moved
 from edge.meter.level import Leveller
 from edge.meter.read import PrintedClassifier, meter_value, read_meters, region_cells
 from edge.meter.settings import PRINTED_KINDS
-from edge.number_read import join_pieces, look_again, run_digit, stacked_ones, union_digit
+from edge.number_read import join_pieces, read_shifted, run_digit, stacked_ones, union_digit
 from edge.reading import LOW_CONFIDENCE, NO_DIGIT, OK, Digit, Reading, Status
 from edge.row_rules import RowReads, weigh_row
 from edge.rows_model import ROW_KINDS, RowModel, RowRead
@@ -346,7 +346,7 @@ class FrameReader:
         runs: dict[int, list[tuple[RunDigit, np.ndarray]]],
     ) -> np.ndarray:
         """`probs` (one row per candidate of `found`, in order) with each unsure digit of a
-        number region read again from shifted views (edge.number_read.look_again).
+        number region read again from shifted views (edge.number_read.read_shifted).
 
         Unsure: under the region's threshold with the judge's doubt counted, as the digit is
         published. Sure digits are never read again, so a sure reading never changes; digit
@@ -364,7 +364,7 @@ class FrameReader:
                 if number and float((probs[row] * judged[id(c.ink)][3]).max()) < sure:
                     unsure.append(row)
                 row += 1
-        return look_again(self.model.predict, inputs, probs, unsure)
+        return read_shifted(self.model.predict, inputs, probs, unsure)
 
     def weighs(self, region: RegionSettings, digits: list[Digit]) -> bool:
         """Whether the row reader weighs these digits: a number's, or a digit region's one."""
