@@ -218,7 +218,7 @@ class VisionParams:
     apart_max_cuts: int = 4
     apart_min_piece_aspect: float = 0.2
     apart_min_piece_height: float = 0.45
-    # Besides vertical cuts, cuts along the writing's slant (edge.vision.apart.cut_lines) when it
+    # Besides vertical cuts, cuts along the writing's slant (edge.vision.cuts.cut_lines) when it
     # leans at least apart_slant_min columns per row (about 11 degrees), clipped to
     # apart_slant_max (17). The slant is the median lean of the row's accepted digits when it
     # has at least apart_slant_min_digits, else the forward lean of a touching group at most
@@ -233,7 +233,7 @@ class VisionParams:
     # A piece the judge does not take for a digit (min_digit_score) may be cut again,
     # apart_max_depth levels in all (3 digits).
     apart_max_depth: int = 2
-    # A group no such cut explains may be a run of touching digits (edge.vision.apart.read_runs):
+    # A group no such cut explains may be a run of touching digits (edge.vision.chains.read_runs):
     # up to run_cuts_per_height thin places per height of its width are tried as cuts at once,
     # along each of run_slopes (columns per row), and every stretch between two cuts at most
     # run_max_piece_aspect heights wide is judged. Chosen on 5,450 wild-numbers and generate.py

@@ -16,8 +16,9 @@ from functools import partial
 
 import numpy as np
 
-from edge.vision.apart import read_joined, read_touching, skew
+from edge.vision.apart import read_joined, read_touching
 from edge.vision.binarize import InkMap
+from edge.vision.cuts import skew
 from edge.vision.faint import faint_alone, faint_digits
 from edge.vision.group import Components, Group
 from edge.vision.params import DEFAULT, VisionParams

@@ -9,7 +9,9 @@ import pytest
 from edge.config import RegionSettings
 from edge.model import load_model
 from edge.reader import FrameReader
-from edge.vision.apart import cut_at, cut_lines, read_apart, read_runs, skew
+from edge.vision.apart import read_apart
+from edge.vision.chains import read_runs
+from edge.vision.cuts import cut_at, cut_lines, skew
 from edge.vision.find import find_digits
 from edge.vision.group import find_components, group_components
 from edge.vision.params import DEFAULT
@@ -128,7 +130,7 @@ def test_touching_digits_are_read_one_by_one(digits, reader, value: str, overlap
 @pytest.mark.parametrize(("value", "overlap"), [("4096", 8), ("35172", 8), ("40961", 6)])
 def test_a_number_written_as_one_run_of_touching_digits_is_read(digits, reader, value, overlap):
     # More digits run together than cuts in two and three explain (read_apart); each was
-    # `no_digit` or `low_confidence` before runs were read (edge.vision.apart.read_runs).
+    # `no_digit` or `low_confidence` before runs were read (edge.vision.chains.read_runs).
     gray = touching(*digits, value, overlap)
     assert len(find_digits(gray, "number")) < len(value) - 1
     reading = reader.read(gray, "x", 0)[0]

@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.vision.apart import _run_cut_limit, _stretches, _thinnest
 from edge.vision.binarize import median_blur
+from edge.vision.chains import run_cut_limit, run_stretches
+from edge.vision.cuts import thinnest
 from edge.vision.group import Group, find_components
 from edge.vision.lines import near_ink, remove_lines, squeezed_along
 from edge.vision.params import DEFAULT
@@ -124,8 +125,8 @@ def test_a_runs_stretches_are_the_pixels_of_one_mask_per_stretch(make) -> None:
     assert len(parts.boxes) == 1 and w > 3 * h  # one blob, several digits wide
     compared = 0
     for slope in (0.0, *DEFAULT.run_slopes):
-        cuts = sorted(_thinnest(group, parts, slope, DEFAULT, _run_cut_limit(w, h)))
-        found = _stretches(group, parts, slope, cuts, DEFAULT)
+        cuts = sorted(thinnest(group, parts, slope, DEFAULT, run_cut_limit(w, h)))
+        found = run_stretches(group, parts, slope, cuts, DEFAULT)
         plain = plain_stretches(group, parts, slope, cuts)
         assert found.keys() == plain.keys()
         for key, (box, area, mask) in plain.items():
