@@ -23,11 +23,11 @@ def read_cell(
     crop: np.ndarray,
     judged: Judged,
     sure: float,
-    judge: Callable[[Sequence[np.ndarray], Judged], np.ndarray] | None,
+    judge: Callable[[Sequence[np.ndarray]], np.ndarray] | None,
 ) -> list[DigitCandidate]:
     """A tight crop's digit, from the versions edge.vision.cell proposes (none: let the
-    photo pipeline try). `judge`: how likely each ink is a digit (None: the model has no
-    not-a-digit output, and every version counts as one).
+    photo pipeline try). `judge`: how likely each ink is a digit, its answers remembered in
+    `judged` (None: the model has no not-a-digit output, and every version counts as one).
 
     The versions come in order of how much they take away (nothing, long lines, lines
     along the border), then the cell's frame alone: the first the model reads surely as a
@@ -42,7 +42,7 @@ def read_cell(
         return []
     inks = [p.ink for p in proposals]
     if judge is not None:
-        digit_score = judge(inks, judged)
+        digit_score = judge(inks)
     else:
         classify(model, [DigitCandidate(p.box, p.ink) for p in proposals], judged)
         digit_score = np.ones(len(proposals))

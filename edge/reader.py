@@ -184,10 +184,7 @@ class FrameReader:
             candidates, cell = [], False
             if w > 0 and h > 0:
                 if kind == "digit" and is_cell(crop.shape):
-                    judge_cell = self.is_digit if self.rejects else None
-                    candidates = read_cell(
-                        self.model, crop, judged, self.threshold(region), judge_cell
-                    )
+                    candidates = read_cell(self.model, crop, judged, self.threshold(region), judge)
                     cell = bool(candidates)
                 if not candidates:
                     candidates = find_digits(crop, kind, judge=judge)
