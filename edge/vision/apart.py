@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from edge.vision.chains import chains
-from edge.vision.cuts import Fits, Scores, better, cut_at, cut_lines
+from edge.vision.cuts import Fits, Scores, better, cut_at, cut_lines, sureness
 from edge.vision.group import Components, Group, merged
 from edge.vision.params import DEFAULT, VisionParams
 
@@ -65,11 +65,7 @@ def _cuts(
     if not plans:
         return {}
     pieces = [p for _, left, right in plans for p in (left, right)]
-    fitting = [p for p in pieces if fits(p)]
-    sure: dict[int, float] = {id(p): 0.0 for p in pieces}
-    if fitting:
-        for piece, value in zip(fitting, np.asarray(score(fitting), np.float64), strict=True):
-            sure[id(piece)] = float(value)
+    sure = sureness(pieces, score, fits)
     threshold = params.min_digit_score
     wider = [
         p

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.vision.cuts import Fits, Scores, better, cut_columns, thinnest
+from edge.vision.cuts import Fits, Scores, better, cut_columns, sureness, thinnest
 from edge.vision.group import Components, Group
 from edge.vision.params import DEFAULT, VisionParams
 
@@ -52,11 +52,7 @@ def chains(
     if not plans:
         return {}
     pieces = [p for _, _, stretches in plans for p in stretches.values()]
-    fitting = [p for p in pieces if fits(p)]
-    sure: dict[int, float] = {id(p): 0.0 for p in pieces}
-    if fitting:
-        for piece, value in zip(fitting, np.asarray(score(fitting), np.float64), strict=True):
-            sure[id(piece)] = float(value)
+    sure = sureness(pieces, score, fits)
     best: dict[int, tuple[float, list[Group]]] = {}
     for index, end, stretches in plans:
         found = best_chain(end, stretches, sure, params)

@@ -21,6 +21,17 @@ Scores = Callable[[list[Group]], np.ndarray]
 Fits = Callable[[Group], bool]
 
 
+def sureness(pieces: list[Group], score: Scores, fits: Fits) -> dict[int, float]:
+    """How sure the judge is that each piece (by id) is one digit, in one call: 0 for a piece
+    without the size and shape of a digit, which the judge is not shown."""
+    fitting = [p for p in pieces if fits(p)]
+    sure: dict[int, float] = {id(p): 0.0 for p in pieces}
+    if fitting:
+        for piece, value in zip(fitting, np.asarray(score(fitting), np.float64), strict=True):
+            sure[id(piece)] = float(value)
+    return sure
+
+
 def better(
     quality: float, found: list[Group], than: float, other: list[Group], params: VisionParams
 ) -> bool:
