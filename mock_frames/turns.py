@@ -11,7 +11,8 @@ from version 0.1 on):
     python mock_frames/turns.py /tmp/before . --rounds 5
 
 It prints each tree's model and row reader (`--rows`: each tree's own shipped one, as its
-daemon reads `number` regions; otherwise none, as version 0.1 read), then its median and
+daemon reads `number` regions, none for a tree from before it; otherwise none, as version
+0.1 read), then its median and
 mean time per frame (decode + read, one region of kind `number`, one thread, the tree's own
 shipped model), the median of the per-frame ratios (second tree / first) and the ratio of
 the total times, also per scenario folder. Both trees run on this interpreter's packages.
@@ -53,7 +54,8 @@ def load(tree: Path, rows: bool = False) -> tuple[Callable[[bytes], Any], Any]:
         if not Path(module).resolve().is_relative_to(tree.resolve()):
             raise SystemExit(f"{tree}: imported edge from {module}, not from this tree")
         extra: dict[str, Any] = {}  # version 0.1's reader takes no row reader
-        if rows:
+        # A tree from before the row reader reads as its daemon did, without one.
+        if rows and (tree / "edge" / "rows_model.py").exists():
             from edge.config import ModelSettings
             from edge.rows_model import rows_for
 

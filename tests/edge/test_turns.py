@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from edge.config import ModelSettings, RegionSettings
 from edge.model import load_model
 from edge.rows_model import rows_for
@@ -56,3 +58,24 @@ def test_rows_times_each_tree_with_its_own_shipped_row_reader() -> None:
     lines = with_rows.stdout.splitlines()
     assert lines[:2] == [f"{ROOT}: model {model}, row reader {shipped.version}"] * 2
     assert re.search(r"per-frame ratios [0-9.]+, total [0-9.]+ \(96 frames", with_rows.stdout)
+
+
+def test_rows_times_a_tree_from_before_the_row_reader_without_one(tmp_path: Path) -> None:
+    # Version 0.1 (the tree the speed target is set against) has no row reader: with
+    # --rows it reads as its daemon did, beside this tree with its own.
+    version_01 = "3366f59"
+    found = subprocess.run(
+        ["git", "-C", str(ROOT), "cat-file", "-e", f"{version_01}^{{commit}}"], capture_output=True
+    )
+    if found.returncode != 0:
+        pytest.skip("version 0.1 is not in this clone's history")
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", version_01, "edge"], capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(tmp_path)], input=archive.stdout, check=True)
+    done = run(str(tmp_path), str(ROOT), "--rounds", "1", "--rows")
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()[:2]
+    assert first.startswith(f"{tmp_path}: model ") and first.endswith("row reader none")
+    shipped = rows_for(ModelSettings(), [RegionSettings()])
+    assert shipped is not None and second.endswith(f"row reader {shipped.version}")
