@@ -95,11 +95,24 @@ def light_writing(small: np.ndarray, boxes: Sequence[Box]) -> bool:
     as writing."""
     votes = 0
     for x, y, w, h in boxes:
-        levels = np.sort(small[max(0, y) : y + h, max(0, x) : x + w], axis=None)
+        levels = small[max(0, y) : y + h, max(0, x) : x + w].ravel()
         if levels.size:
-            low, mid, high = (float(levels[int(q * (levels.size - 1))]) for q in (0.02, 0.5, 0.98))
+            at = [int(q * (levels.size - 1)) for q in (0.02, 0.5, 0.98)]
+            # The three order statistics alone: where a full sort would put them.
+            ranked = np.partition(levels, sorted(set(at)))
+            low, mid, high = (float(ranked[i]) for i in at)
             votes += 1 if high - mid > mid - low else -1
     return votes > 0
+
+
+def median_level(levels: np.ndarray) -> float:
+    """np.median of a uint8 image, from the one or two middle values alone."""
+    flat = levels.ravel()
+    half = flat.size // 2
+    if flat.size % 2:
+        return float(np.partition(flat, half)[half])
+    ranked = np.partition(flat, [half - 1, half])
+    return (float(ranked[half - 1]) + float(ranked[half])) / 2
 
 
 def input_width(window: Box) -> int:
@@ -117,7 +130,6 @@ def row_input(gray: np.ndarray, window: Box, boxes: Sequence[Box] = ()) -> np.nd
     crop = gray[y : y + h, x : x + w]
     width = input_width(window)
     small = cv2.resize(crop, (width, ROW_HEIGHT), interpolation=cv2.INTER_AREA)
-    scaled = small.astype(np.float32)
     across, down = width / w, ROW_HEIGHT / h
     inside = [
         (
@@ -128,9 +140,9 @@ def row_input(gray: np.ndarray, window: Box, boxes: Sequence[Box] = ()) -> np.nd
         )
         for bx, by, bw, bh in boxes
     ]
-    if light_writing(small, inside):
-        scaled = 255.0 - scaled
-    scaled = (scaled - float(np.median(scaled))) / (float(scaled.std()) + 1e-3)
+    levels = cv2.bitwise_not(small) if light_writing(small, inside) else small
+    scaled = levels.astype(np.float32)
+    scaled = (scaled - median_level(levels)) / (float(scaled.std()) + 1e-3)
     padded = -(-max(width, 2 * STRIDE) // STRIDE) * STRIDE
     out = np.zeros((ROW_HEIGHT, padded), np.float32)
     out[:, :width] = scaled

@@ -25,6 +25,7 @@ from edge.rows_model import (
     bundled_rows_path,
     greedy,
     light_writing,
+    median_level,
     rival_share,
     row_digits,
     row_input,
@@ -114,6 +115,14 @@ def test_the_window_holds_the_digits_with_margins_and_stays_inside_the_frame() -
     assert (x, y) == (100 - 18, 50 - 11) and (x + w, y + h) == (180 + 18, 90 + 10)  # 10.5
     assert row_window([(0, 0, 20, 30)], (30, 20)) == (0, 0, 20, 30)
     assert row_window([], (480, 640)) is None
+
+
+@pytest.mark.parametrize("shape", [(32, 40), (32, 41), (1, 1), (3, 5)])
+def test_the_inputs_median_is_numpys_to_the_last_bit(shape: tuple[int, int]) -> None:
+    # The paper level the input is centred on, taken from the middle values alone.
+    levels = np.random.default_rng(sum(shape)).integers(0, 256, shape, dtype=np.uint8)
+    levels[: shape[0] // 2] = 7  # ties across the middle, as paper makes them
+    assert median_level(levels) == float(np.median(levels.astype(np.float32)))
 
 
 def test_the_input_is_dark_writing_on_paper_near_zero_whichever_the_polarity() -> None:
