@@ -12,11 +12,10 @@ from version 0.1 on):
 
 It prints each tree's model and row reader (`--rows`: each tree's own shipped one, as its
 daemon reads `number` regions, none for a tree from before it; otherwise none, as version
-0.1 read), then its median and
-mean time per frame (decode + read, one region of kind `number`, one thread, the tree's own
-shipped model), the median of the per-frame ratios (second tree / first) and the ratio of
-the total times, also per scenario folder. Both trees run on this interpreter's packages.
-The same tree given twice reads a ratio of about 1.00.
+0.1 read), then its median and mean time per frame (decode + read, one region of kind
+`number`, one thread, the tree's own shipped model), the median of the per-frame ratios
+(second tree / first) and the ratio of the total times, also per scenario folder. Both trees
+run on this interpreter's packages. The same tree given twice reads a ratio of about 1.00.
 """
 
 from __future__ import annotations

@@ -61,8 +61,8 @@ def test_rows_times_each_tree_with_its_own_shipped_row_reader() -> None:
 
 
 def test_rows_times_a_tree_from_before_the_row_reader_without_one(tmp_path: Path) -> None:
-    # Version 0.1 (the tree the speed target is set against) has no row reader: with
-    # --rows it reads as its daemon did, beside this tree with its own.
+    # Version 0.1 (the tree a frame's time is held against) has no row reader: with --rows
+    # it reads as its daemon did, beside this tree with its own.
     version_01 = "3366f59"
     found = subprocess.run(
         ["git", "-C", str(ROOT), "cat-file", "-e", f"{version_01}^{{commit}}"], capture_output=True
