@@ -31,6 +31,7 @@ import numpy as np
 
 from edge.config import ModelSettings, RegionSettings
 from edge.model import SessionModel
+from edge.vision.levels import grey_percentile
 
 BLANK = 10
 BUNDLED_ROWS = "rows-ctc.onnx"
@@ -105,16 +106,6 @@ def light_writing(small: np.ndarray, boxes: Sequence[Box]) -> bool:
     return votes > 0
 
 
-def median_level(levels: np.ndarray) -> float:
-    """np.median of a uint8 image, from the one or two middle values alone."""
-    flat = levels.ravel()
-    half = flat.size // 2
-    if flat.size % 2:
-        return float(np.partition(flat, half)[half])
-    ranked = np.partition(flat, [half - 1, half])
-    return (float(ranked[half - 1]) + float(ranked[half])) / 2
-
-
 def input_width(window: Box) -> int:
     """How many columns wide a window (frame pixels) is in the network's input: scaled to
     ROW_HEIGHT rows, its width in proportion, at most ROW_MAX_WIDTH."""
@@ -142,7 +133,7 @@ def row_input(gray: np.ndarray, window: Box, boxes: Sequence[Box] = ()) -> np.nd
     ]
     levels = cv2.bitwise_not(small) if light_writing(small, inside) else small
     scaled = levels.astype(np.float32)
-    scaled = (scaled - median_level(levels)) / (float(scaled.std()) + 1e-3)
+    scaled = (scaled - grey_percentile(levels, 50)) / (float(scaled.std()) + 1e-3)
     padded = -(-max(width, 2 * STRIDE) // STRIDE) * STRIDE
     out = np.zeros((ROW_HEIGHT, padded), np.float32)
     out[:, :width] = scaled

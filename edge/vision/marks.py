@@ -17,6 +17,8 @@ import math
 import cv2
 import numpy as np
 
+from edge.vision.levels import grey_percentile
+
 logger = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]
@@ -87,8 +89,8 @@ def mark_features(gray: np.ndarray, box: Box, doubt: float) -> np.ndarray:
         return np.array([_logit(doubt), 0, 0, 0, 0, 0, 0], np.float64)
     ring = np.ones(patch.shape, bool)
     ring[by : by + h, bx : bx + w] = False
-    paper = _grey_percentile(patch[ring], 50) if ring.any() else _grey_percentile(patch, 90)
-    ink = _grey_percentile(inside, 3)
+    paper = grey_percentile(patch[ring], 50) if ring.any() else grey_percentile(patch, 90)
+    ink = grey_percentile(inside, 3)
     contrast = max(paper - ink, 1.0)
     otsu, _ = cv2.threshold(
         np.ascontiguousarray(inside), 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU
@@ -131,18 +133,6 @@ def digit_chance(gray: np.ndarray, box: Box, doubt: float) -> float:
 def _logit(p: float) -> float:
     p = min(max(float(p), DOUBT_CLIP), 1.0 - DOUBT_CLIP)
     return math.log(p / (1.0 - p))
-
-
-def _grey_percentile(values: np.ndarray, q: float) -> float:
-    """np.percentile (linear) of uint8 values, from their histogram: exact, and one count of
-    the grey levels instead of a sort of every pixel (a page's edge may fill the frame)."""
-    counts = np.cumsum(np.bincount(values.ravel(), minlength=256))
-    rank = q / 100.0 * (int(counts[-1]) - 1)
-    low = math.floor(rank)
-    frac = rank - low
-    below = float(np.searchsorted(counts, low, side="right"))
-    above = float(np.searchsorted(counts, min(low + 1, int(counts[-1]) - 1), side="right"))
-    return below + frac * (above - below)
 
 
 def _percentile(values: np.ndarray, q: float) -> float:

@@ -25,7 +25,6 @@ from edge.rows_model import (
     bundled_rows_path,
     greedy,
     light_writing,
-    median_level,
     rival_share,
     row_digits,
     row_input,
@@ -35,6 +34,7 @@ from edge.rows_model import (
     sequence_probability,
 )
 from edge.vision.find import DigitCandidate
+from edge.vision.levels import grey_percentile
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,10 +119,10 @@ def test_the_window_holds_the_digits_with_margins_and_stays_inside_the_frame() -
 
 @pytest.mark.parametrize("shape", [(32, 40), (32, 41), (1, 1), (3, 5)])
 def test_the_inputs_median_is_numpys_to_the_last_bit(shape: tuple[int, int]) -> None:
-    # The paper level the input is centred on, taken from the middle values alone.
+    # The paper level the input is centred on, taken from the grey levels' histogram.
     levels = np.random.default_rng(sum(shape)).integers(0, 256, shape, dtype=np.uint8)
     levels[: shape[0] // 2] = 7  # ties across the middle, as paper makes them
-    assert median_level(levels) == float(np.median(levels.astype(np.float32)))
+    assert grey_percentile(levels, 50) == float(np.median(levels.astype(np.float32)))
 
 
 def test_the_input_is_dark_writing_on_paper_near_zero_whichever_the_polarity() -> None:
